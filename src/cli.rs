@@ -1,0 +1,98 @@
+//! Command-line interface (pinned flags: other tools call exactly these).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+const EXAMPLES: &str = "\
+Examples:
+  ktui                         open the console on the current kubeconfig context and namespace
+  ktui -A                      watch crashed pods in all namespaces
+  ktui --context prod -n shop  a given context and namespace
+  ktui --demo                  explore the embedded simulated cluster (no cluster needed)
+  ktui triage -A --json        crash list as JSON lines, from the cluster
+  kubectl get pods -A -o json | ktui triage --from-file - --json
+                               crash list from a saved dump (no kubeconfig read)
+
+Keys: ? help, / filter, Enter detail, l logs, a all pods, s sort, : command (:ns NAME, :ctx NAME), q quit.
+Environment: KUBECONFIG (several files merged), KTUI_LOG (log filter, e.g. debug; log file in
+$XDG_STATE_HOME/ktui/ktui.log), NO_COLOR.";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "ktui",
+    version,
+    about = "Terminal console for live Kubernetes incident investigation",
+    after_help = EXAMPLES
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub conn: ConnArgs,
+
+    /// Colour theme: a bundled name (default, light, high-contrast) or a TOML file overriding keys.
+    #[arg(long, value_name = "NAME|PATH", global = true)]
+    pub theme: Option<String>,
+
+    /// Use the embedded simulated cluster (labelled DEMO) instead of a real one.
+    #[arg(long, global = true)]
+    pub demo: bool,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Which cluster, context and namespace.
+#[derive(Debug, Clone, Args, Default)]
+pub struct ConnArgs {
+    /// Kubeconfig file (default: $KUBECONFIG, several files merged, else ~/.kube/config).
+    #[arg(long, value_name = "PATH", global = true)]
+    pub kubeconfig: Option<PathBuf>,
+
+    /// Kubeconfig context (default: the current context).
+    #[arg(long, value_name = "NAME", global = true)]
+    pub context: Option<String>,
+
+    /// Namespace (default: the context's namespace).
+    #[arg(short = 'n', long, value_name = "NS", global = true, conflicts_with = "all_namespaces")]
+    pub namespace: Option<String>,
+
+    /// All namespaces.
+    #[arg(short = 'A', long, global = true)]
+    pub all_namespaces: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print the crash list without the console (from the cluster or from saved JSON dumps).
+    Triage(TriageArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TriageArgs {
+    /// A `kubectl get ... -o json` dump (Pod, PodList or List); repeatable; `-` reads stdin.
+    /// With files, no kubeconfig is read and all namespaces are shown unless -n is given.
+    #[arg(long = "from-file", value_name = "FILE")]
+    pub from_file: Vec<String>,
+
+    /// One JSON object per line per crashed, not-started or evicted container.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn namespace_and_all_conflict() {
+        assert!(Cli::try_parse_from(["ktui", "-n", "a", "-A"]).is_err());
+        let cli = Cli::try_parse_from(["ktui", "triage", "-n", "x", "--json"]).unwrap();
+        assert_eq!(cli.conn.namespace.as_deref(), Some("x"));
+    }
+}

@@ -1,0 +1,289 @@
+//! The simulated cluster behind `--demo` and the UI tests. Everything it serves is synthetic and
+//! the console labels it DEMO.
+//!
+//! Deterministic for a given `epoch`: tests pass a fixed time; `--demo` passes now and turns on
+//! `live`, which makes the crash-looping pods restart every few seconds and running containers log.
+
+mod data;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use futures::stream::BoxStream;
+use futures::{FutureExt as _, StreamExt as _};
+use jiff::Timestamp;
+
+use crate::cluster::{
+    Cluster, ClusterError, ConnectionState, ContainerState, ContextInfo, EventRow, LogRequest,
+    PodDetail, PodEvent, PodKey, PodSummary, Result, Scope,
+};
+
+/// How often a live demo advances its crash loops.
+const LIVE_RESTART_EVERY: Duration = Duration::from_secs(7);
+
+/// One simulated pod with everything the panes ask for.
+#[derive(Debug, Clone)]
+pub struct DemoPod {
+    pub detail: PodDetail,
+    pub events: Vec<EventRow>,
+    /// (container, previous?) → log text.
+    pub logs: Vec<(String, bool, Vec<u8>)>,
+}
+
+#[derive(Clone)]
+pub struct DemoCluster {
+    epoch: Timestamp,
+    live: bool,
+    pods: Arc<Vec<DemoPod>>,
+}
+
+impl DemoCluster {
+    /// `epoch` is "now" for the simulated timeline.
+    pub fn new(epoch: Timestamp, live: bool) -> Self {
+        Self {
+            epoch,
+            live,
+            pods: Arc::new(data::pods(epoch)),
+        }
+    }
+
+    /// A fixed, deterministic demo cluster (for tests and snapshots).
+    pub fn fixed() -> Self {
+        Self::new(Self::fixed_epoch(), false)
+    }
+
+    /// The "now" of `fixed()`: 2026-11-20T10:00:00Z.
+    pub fn fixed_epoch() -> Timestamp {
+        Timestamp::from_second(1_795_168_800).unwrap_or(Timestamp::UNIX_EPOCH)
+    }
+
+    pub fn epoch(&self) -> Timestamp {
+        self.epoch
+    }
+
+    pub fn pods(&self) -> &[DemoPod] {
+        &self.pods
+    }
+
+    fn find(&self, key: &PodKey) -> Result<&DemoPod> {
+        self.pods
+            .iter()
+            .find(|p| &p.detail.summary.key == key)
+            .ok_or_else(|| ClusterError::NotFound {
+                what: format!("pod {key}"),
+            })
+    }
+}
+
+/// The next crash of a crash-looping pod: one more restart, a fresh termination time.
+fn restarted(pod: &PodSummary, at: Timestamp) -> Option<PodSummary> {
+    let mut pod = pod.clone();
+    let mut changed = false;
+    for c in &mut pod.containers {
+        if c.state.waiting_reason() != Some("CrashLoopBackOff") {
+            continue;
+        }
+        if let ContainerState::Terminated {
+            started_at,
+            finished_at,
+            ..
+        } = &mut c.last_state
+        {
+            *started_at = Some(at - jiff::SignedDuration::from_secs(4));
+            *finished_at = Some(at);
+            c.restarts += 1;
+            changed = true;
+        }
+    }
+    changed.then_some(pod)
+}
+
+impl Cluster for DemoCluster {
+    fn info(&self) -> ContextInfo {
+        ContextInfo {
+            context: "demo".to_string(),
+            server: "embedded demo cluster".to_string(),
+            namespace: "default".to_string(),
+            server_version: Some("v1.33.0-demo".to_string()),
+        }
+    }
+
+    fn watch_pods(&self, scope: Scope) -> BoxStream<'static, PodEvent> {
+        let in_scope = move |p: &PodSummary| match &scope {
+            Scope::All => true,
+            Scope::Namespace(ns) => &p.key.namespace == ns,
+        };
+        let pods: Vec<PodSummary> = self
+            .pods
+            .iter()
+            .map(|p| p.detail.summary.clone())
+            .filter(|p| in_scope(p))
+            .collect();
+        let mut initial = vec![
+            PodEvent::Connection(ConnectionState::Connecting),
+            PodEvent::Resync,
+        ];
+        initial.extend(pods.iter().cloned().map(|p| PodEvent::Applied(Box::new(p))));
+        initial.push(PodEvent::ResyncDone);
+        initial.push(PodEvent::Connection(ConnectionState::Live));
+        let initial = futures::stream::iter(initial);
+        if !self.live {
+            return initial.chain(futures::stream::pending()).boxed();
+        }
+        let ticks = futures::stream::unfold((pods, 0u32), |(mut pods, n)| async move {
+            tokio::time::sleep(LIVE_RESTART_EVERY).await;
+            let now = Timestamp::now();
+            let mut events = Vec::new();
+            for pod in &mut pods {
+                if let Some(next) = restarted(pod, now) {
+                    *pod = next.clone();
+                    events.push(PodEvent::Applied(Box::new(next)));
+                }
+            }
+            Some((futures::stream::iter(events), (pods, n + 1)))
+        })
+        .flatten();
+        initial.chain(ticks).boxed()
+    }
+
+    fn pod_detail(&self, key: PodKey) -> BoxFuture<'static, Result<PodDetail>> {
+        let found = self.find(&key).map(|p| p.detail.clone());
+        async move { found }.boxed()
+    }
+
+    fn pod_events(&self, key: PodKey) -> BoxFuture<'static, Result<Vec<EventRow>>> {
+        let found = self.find(&key).map(|p| p.events.clone());
+        async move { found }.boxed()
+    }
+
+    fn logs(&self, req: LogRequest) -> BoxFuture<'static, Result<Vec<u8>>> {
+        let found = self.find(&req.pod).and_then(|p| {
+            p.logs
+                .iter()
+                .find(|(c, prev, _)| c == &req.container && *prev == req.previous)
+                .map(|(_, _, text)| tail(text, req.tail_lines))
+                .ok_or_else(|| ClusterError::Api {
+                    code: 400,
+                    message: if req.previous {
+                        format!(
+                            "previous terminated container \"{}\" in pod \"{}\" not found",
+                            req.container, req.pod.name
+                        )
+                    } else {
+                        format!(
+                            "container \"{}\" in pod \"{}\" has no logs",
+                            req.container, req.pod.name
+                        )
+                    },
+                })
+        });
+        async move { found }.boxed()
+    }
+
+    fn follow_logs(&self, req: LogRequest) -> BoxStream<'static, Result<Vec<u8>>> {
+        let live = self.live;
+        let first = self.logs(LogRequest {
+            previous: false,
+            ..req.clone()
+        });
+        let head = first.into_stream();
+        if !live {
+            return head.boxed();
+        }
+        let container = req.container.clone();
+        let more = futures::stream::unfold(0u64, move |n| {
+            let container = container.clone();
+            async move {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                let line = format!(
+                    "{} INFO {container}: heartbeat {n} (demo)\n",
+                    Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ")
+                );
+                Some((Ok(line.into_bytes()), n + 1))
+            }
+        });
+        head.chain(more).boxed()
+    }
+
+    fn namespaces(&self) -> BoxFuture<'static, Result<Vec<String>>> {
+        let mut names: Vec<String> = self
+            .pods
+            .iter()
+            .map(|p| p.detail.summary.key.namespace.clone())
+            .collect();
+        names.sort();
+        names.dedup();
+        async move { Ok(names) }.boxed()
+    }
+}
+
+fn tail(text: &[u8], lines: Option<i64>) -> Vec<u8> {
+    let Some(n) = lines.and_then(|n| usize::try_from(n).ok()) else {
+        return text.to_vec();
+    };
+    let body = text.strip_suffix(b"\n").unwrap_or(text);
+    let starts: Vec<usize> = body
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| **b == b'\n')
+        .map(|(i, _)| i + 1)
+        .collect();
+    let total = starts.len() + 1;
+    if n >= total {
+        return text.to_vec();
+    }
+    let from = starts[total - n - 1];
+    text[from..].to_vec()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::triage::{Category, classify};
+
+    #[test]
+    fn demo_has_every_kind_of_failure() {
+        let demo = DemoCluster::fixed();
+        let records: Vec<_> = demo
+            .pods()
+            .iter()
+            .flat_map(|p| classify(&p.detail.summary))
+            .collect();
+        let has = |f: &dyn Fn(&crate::triage::CrashRecord) -> bool| records.iter().any(f);
+        assert!(has(&|r| r.reason.as_deref() == Some("OOMKilled") && r.exit_code == Some(137)));
+        assert!(has(&|r| r.category == Category::Evicted));
+        assert!(has(&|r| r.category == Category::NotStarted));
+        assert!(has(&|r| r.role.is_some_and(|r| r.is_init())));
+        let checkout: Vec<_> = records
+            .iter()
+            .filter(|r| r.workload.name == "checkout")
+            .collect();
+        assert!(checkout.len() >= 3);
+        assert!(checkout.iter().all(|r| r.signature == checkout[0].signature));
+        assert!(demo.pods().iter().any(|p| classify(&p.detail.summary).is_empty()));
+    }
+
+    #[test]
+    fn tail_keeps_last_lines() {
+        assert_eq!(tail(b"a\nb\nc\n", Some(2)), b"b\nc\n");
+        assert_eq!(tail(b"a\nb\nc", Some(1)), b"c");
+        assert_eq!(tail(b"a\n", Some(5)), b"a\n");
+    }
+
+    #[test]
+    fn restart_advances_the_loop() {
+        let demo = DemoCluster::fixed();
+        let looping = demo
+            .pods()
+            .iter()
+            .map(|p| &p.detail.summary)
+            .find(|p| p.workload.name == "checkout")
+            .cloned();
+        let Some(looping) = looping else {
+            unreachable!("demo has checkout pods")
+        };
+        let next = restarted(&looping, demo.epoch()).map(|p| p.containers[0].restarts);
+        assert_eq!(next, Some(looping.containers[0].restarts + 1));
+    }
+}

@@ -1,0 +1,272 @@
+//! The `Cluster` implementation over kube-rs: the only module tree that imports kube and
+//! k8s-openapi.
+
+pub mod connect;
+pub mod convert;
+pub mod errors;
+pub mod files;
+mod owners;
+
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+use futures::stream::BoxStream;
+use futures::{AsyncRead, AsyncReadExt as _, FutureExt as _, StreamExt as _};
+use k8s_openapi::api::core::v1::{Event, Namespace, Pod};
+use kube::api::{ListParams, LogParams};
+use kube::runtime::{WatchStreamExt as _, watcher};
+use kube::{Api, Client};
+
+use crate::cluster::{
+    Cluster, ConnectionState, ContextInfo, EventRow, LogRequest, PodDetail, PodEvent, PodKey,
+    Result, Scope,
+};
+use crate::triage;
+use errors::{ApiContext, map_err};
+use owners::OwnerCache;
+
+pub use connect::{ConnectError, ConnectOptions};
+
+/// Watch list page size: big pages keep the first list fast on large clusters.
+const PAGE_SIZE: u32 = 500;
+/// How many owner lookups may run at once while a watch resolves crashed pods' workloads.
+const OWNER_LOOKUPS_IN_FLIGHT: usize = 32;
+
+/// A live cluster reached through a kubeconfig context.
+#[derive(Clone)]
+pub struct KubeCluster {
+    client: Client,
+    info: ContextInfo,
+    owners: Arc<OwnerCache>,
+}
+
+impl KubeCluster {
+    /// Build the client from the kubeconfig and check the API server answers `GET /version`.
+    pub async fn connect(opts: &ConnectOptions) -> std::result::Result<Self, ConnectError> {
+        let (client, info) = connect::connect(opts).await?;
+        Ok(Self {
+            owners: Arc::new(OwnerCache::new(client.clone())),
+            client,
+            info,
+        })
+    }
+
+    fn ctx(&self, verb: &str, resource: &str, namespace: Option<&str>) -> ApiContext {
+        ApiContext {
+            verb: verb.to_string(),
+            resource: resource.to_string(),
+            namespace: namespace.map(str::to_string),
+            context: self.info.context.clone(),
+            server: self.info.server.clone(),
+        }
+    }
+
+    fn pods_api(&self, namespace: &str) -> Api<Pod> {
+        Api::namespaced(self.client.clone(), namespace)
+    }
+}
+
+impl Cluster for KubeCluster {
+    fn info(&self) -> ContextInfo {
+        self.info.clone()
+    }
+
+    fn watch_pods(&self, scope: Scope) -> BoxStream<'static, PodEvent> {
+        let (api, ns): (Api<Pod>, Option<String>) = match &scope {
+            Scope::All => (Api::all(self.client.clone()), None),
+            Scope::Namespace(ns) => (self.pods_api(ns), Some(ns.clone())),
+        };
+        let config = watcher::Config::default().page_size(PAGE_SIZE);
+        let this = self.clone();
+        let start = futures::stream::iter([PodEvent::Connection(ConnectionState::Connecting)]);
+        let events = watcher(api, config)
+            .default_backoff()
+            .map(move |ev| {
+                let this = this.clone();
+                let ns = ns.clone();
+                async move { this.pod_event(ev, ns.as_deref()).await }
+            })
+            .buffered(OWNER_LOOKUPS_IN_FLIGHT)
+            .flat_map(futures::stream::iter);
+        start.chain(events).boxed()
+    }
+
+    fn pod_detail(&self, key: PodKey) -> BoxFuture<'static, Result<PodDetail>> {
+        let this = self.clone();
+        async move {
+            let ctx = this.ctx("get", "pods", Some(&key.namespace));
+            let pod = this
+                .pods_api(&key.namespace)
+                .get(&key.name)
+                .await
+                .map_err(|e| map_err(e, &ctx))?;
+            let index = this.owners.index_for(&pod).await;
+            Ok(convert::pod_detail(&pod, &index))
+        }
+        .boxed()
+    }
+
+    fn pod_events(&self, key: PodKey) -> BoxFuture<'static, Result<Vec<EventRow>>> {
+        let this = self.clone();
+        async move {
+            let ctx = this.ctx("list", "events", Some(&key.namespace));
+            let api: Api<Event> = Api::namespaced(this.client.clone(), &key.namespace);
+            let lp = ListParams::default().fields(&format!(
+                "involvedObject.name={},involvedObject.namespace={}",
+                key.name, key.namespace
+            ));
+            let list = api.list(&lp).await.map_err(|e| map_err(e, &ctx))?;
+            let mut rows: Vec<EventRow> = list
+                .items
+                .iter()
+                .filter(|e| e.involved_object.kind.as_deref().is_none_or(|k| k == "Pod"))
+                .map(convert::event_row)
+                .collect();
+            rows.sort_by_key(|r| r.last_seen);
+            Ok(rows)
+        }
+        .boxed()
+    }
+
+    fn logs(&self, req: LogRequest) -> BoxFuture<'static, Result<Vec<u8>>> {
+        let this = self.clone();
+        async move {
+            let ctx = this.ctx("get", "pods/log", Some(&req.pod.namespace));
+            let lp = log_params(&req, false);
+            let reader = this
+                .pods_api(&req.pod.namespace)
+                .log_stream(&req.pod.name, &lp)
+                .await
+                .map_err(|e| map_err(e, &ctx))?;
+            let mut reader = Box::pin(reader);
+            let mut bytes = Vec::new();
+            reader
+                .read_to_end(&mut bytes)
+                .await
+                .map_err(|e| crate::cluster::ClusterError::Other(format!("reading logs: {e}")))?;
+            Ok(bytes)
+        }
+        .boxed()
+    }
+
+    fn follow_logs(&self, req: LogRequest) -> BoxStream<'static, Result<Vec<u8>>> {
+        let this = self.clone();
+        let opened = async move {
+            let ctx = this.ctx("get", "pods/log", Some(&req.pod.namespace));
+            let lp = log_params(&req, true);
+            this.pods_api(&req.pod.namespace)
+                .log_stream(&req.pod.name, &lp)
+                .await
+                .map_err(|e| map_err(e, &ctx))
+        };
+        opened
+            .map(|res| match res {
+                Ok(reader) => read_chunks(Box::pin(reader)),
+                Err(e) => futures::stream::iter([Err(e)]).boxed(),
+            })
+            .flatten_stream()
+            .boxed()
+    }
+
+    fn namespaces(&self) -> BoxFuture<'static, Result<Vec<String>>> {
+        let this = self.clone();
+        async move {
+            let ctx = this.ctx("list", "namespaces", None);
+            let api: Api<Namespace> = Api::all(this.client.clone());
+            let list = api
+                .list(&ListParams::default())
+                .await
+                .map_err(|e| map_err(e, &ctx))?;
+            let mut names: Vec<String> =
+                list.items.into_iter().filter_map(|n| n.metadata.name).collect();
+            names.sort();
+            Ok(names)
+        }
+        .boxed()
+    }
+}
+
+impl KubeCluster {
+    /// One watcher event → domain events. Crashed pods get their owners resolved exactly (with a
+    /// cache); healthy ones use naming conventions so a 50k-pod list needs no extra requests.
+    async fn pod_event(
+        &self,
+        ev: std::result::Result<watcher::Event<Pod>, watcher::Error>,
+        ns: Option<&str>,
+    ) -> Vec<PodEvent> {
+        match ev {
+            Ok(watcher::Event::Init) => vec![PodEvent::Resync],
+            Ok(watcher::Event::InitApply(pod)) | Ok(watcher::Event::Apply(pod)) => {
+                vec![PodEvent::Applied(Box::new(self.summarize(&pod).await))]
+            }
+            Ok(watcher::Event::InitDone) => vec![
+                PodEvent::ResyncDone,
+                PodEvent::Connection(ConnectionState::Live),
+            ],
+            Ok(watcher::Event::Delete(pod)) => vec![PodEvent::Deleted(PodKey::new(
+                pod.metadata.namespace.unwrap_or_default(),
+                pod.metadata.name.unwrap_or_default(),
+            ))],
+            Err(e) => {
+                let verb = match &e {
+                    watcher::Error::InitialListFailed(_) => "list",
+                    _ => "watch",
+                };
+                let ctx = self.ctx(verb, "pods", ns);
+                let err = errors::map_watch_err(e, &ctx);
+                match err {
+                    crate::cluster::ClusterError::Forbidden { .. }
+                    | crate::cluster::ClusterError::Unauthorized { .. } => {
+                        vec![PodEvent::Failed(err)]
+                    }
+                    other => vec![PodEvent::Connection(ConnectionState::Reconnecting {
+                        reason: other.to_string(),
+                    })],
+                }
+            }
+        }
+    }
+
+    async fn summarize(&self, pod: &Pod) -> crate::cluster::PodSummary {
+        let quick = convert::pod_summary(pod, &Default::default());
+        if triage::classify(&quick).is_empty() {
+            return quick;
+        }
+        let index = self.owners.index_for(pod).await;
+        convert::pod_summary(pod, &index)
+    }
+}
+
+fn log_params(req: &LogRequest, follow: bool) -> LogParams {
+    LogParams {
+        container: Some(req.container.clone()),
+        previous: req.previous,
+        tail_lines: req.tail_lines,
+        follow,
+        ..LogParams::default()
+    }
+}
+
+/// Raw byte chunks of a follow stream (logs need not be UTF-8).
+fn read_chunks(
+    reader: std::pin::Pin<Box<dyn AsyncRead + Send>>,
+) -> BoxStream<'static, Result<Vec<u8>>> {
+    futures::stream::unfold(Some(reader), |state| async move {
+        let mut reader = state?;
+        let mut buf = vec![0u8; 16 * 1024];
+        match reader.read(&mut buf).await {
+            Ok(0) => None,
+            Ok(n) => {
+                buf.truncate(n);
+                Some((Ok(buf), Some(reader)))
+            }
+            Err(e) => Some((
+                Err(crate::cluster::ClusterError::Other(format!(
+                    "log stream interrupted: {e}"
+                ))),
+                None,
+            )),
+        }
+    })
+    .boxed()
+}

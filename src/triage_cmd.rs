@@ -1,0 +1,184 @@
+//! `ktui triage`: the crash list without a UI, from the cluster or from saved dumps.
+
+use std::io::{Read as _, Write as _};
+
+use futures::StreamExt as _;
+use serde::Serialize;
+
+use crate::cli::{ConnArgs, TriageArgs};
+use crate::cluster::kube::files::Inputs;
+use crate::cluster::kube::{ConnectOptions, KubeCluster};
+use crate::cluster::{Cluster, PodEvent, PodSummary, Scope};
+use crate::sanitize;
+use crate::triage::{self, CrashRecord};
+
+/// Exit code when no cluster is reachable (clap keeps 2 for usage errors).
+pub const EXIT_NO_CLUSTER: u8 = 3;
+
+/// The pinned JSON line: all 14 keys, always present.
+#[derive(Debug, Serialize)]
+pub struct JsonRecord<'a> {
+    pub namespace: &'a str,
+    pub pod: &'a str,
+    pub container: Option<&'a str>,
+    pub init: Option<bool>,
+    pub category: &'static str,
+    pub reason: Option<&'a str>,
+    pub exit_code: Option<i32>,
+    pub signal: Option<i32>,
+    pub restarts: Option<u32>,
+    pub finished_at: Option<String>,
+    pub node: Option<&'a str>,
+    pub workload_kind: &'a str,
+    pub workload_name: &'a str,
+    pub signature: &'a str,
+}
+
+impl<'a> From<&'a CrashRecord> for JsonRecord<'a> {
+    fn from(r: &'a CrashRecord) -> Self {
+        JsonRecord {
+            namespace: &r.pod.namespace,
+            pod: &r.pod.name,
+            container: r.container.as_deref(),
+            init: r.role.map(|role| role.is_init()),
+            category: r.category.as_str(),
+            reason: r.reason.as_deref(),
+            exit_code: r.exit_code,
+            signal: r.signal,
+            restarts: r.restarts,
+            finished_at: r.finished_at.map(|t| t.to_string()),
+            node: r.node.as_deref(),
+            workload_kind: &r.workload.kind,
+            workload_name: &r.workload.name,
+            signature: &r.signature,
+        }
+    }
+}
+
+/// Run the subcommand; returns the process exit code.
+pub async fn run(conn: &ConnArgs, args: &TriageArgs) -> u8 {
+    let pods = if args.from_file.is_empty() {
+        match from_cluster(conn).await {
+            Ok(p) => p,
+            Err(code) => return code,
+        }
+    } else {
+        match from_files(&args.from_file) {
+            Ok(p) => p,
+            Err(msg) => {
+                eprintln!("{msg}");
+                return 1;
+            }
+        }
+    };
+    let records = records(&pods, conn.namespace.as_deref());
+    let out = if args.json {
+        json_lines(&records)
+    } else {
+        table(&records)
+    };
+    let mut stdout = std::io::stdout().lock();
+    if stdout.write_all(out.as_bytes()).and_then(|()| stdout.flush()).is_err() {
+        return 1;
+    }
+    0
+}
+
+/// Classify and sort, optionally one namespace only.
+pub fn records(pods: &[PodSummary], namespace: Option<&str>) -> Vec<CrashRecord> {
+    let mut records: Vec<CrashRecord> = pods
+        .iter()
+        .filter(|p| namespace.is_none_or(|ns| p.key.namespace == ns))
+        .flat_map(triage::classify)
+        .collect();
+    triage::sort_newest_first(&mut records);
+    records
+}
+
+pub fn json_lines(records: &[CrashRecord]) -> String {
+    let mut out = String::new();
+    for r in records {
+        // Serialising plain strings and numbers cannot fail.
+        if let Ok(line) = serde_json::to_string(&JsonRecord::from(r)) {
+            out.push_str(&line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+fn table(records: &[CrashRecord]) -> String {
+    let mut out = format!(
+        "{:<14} {:<36} {:<18} {:<12} {:<22} {:>5} {:>8}  {}\n",
+        "NAMESPACE", "POD", "CONTAINER", "CATEGORY", "REASON", "EXIT", "RESTARTS", "WORKLOAD"
+    );
+    for r in records {
+        out.push_str(&format!(
+            "{:<14} {:<36} {:<18} {:<12} {:<22} {:>5} {:>8}  {}\n",
+            sanitize::line(&r.pod.namespace),
+            sanitize::line(&r.pod.name),
+            sanitize::line(r.container.as_deref().unwrap_or("-")),
+            r.category.as_str(),
+            sanitize::line(&r.display_reason()),
+            r.exit_code.map_or("-".to_string(), |c| c.to_string()),
+            r.restarts.map_or("-".to_string(), |c| c.to_string()),
+            sanitize::line(&r.workload.to_string()),
+        ));
+    }
+    out
+}
+
+fn from_files(files: &[String]) -> Result<Vec<PodSummary>, String> {
+    let mut inputs = Inputs::default();
+    for file in files {
+        let mut text = String::new();
+        let read = if file == "-" {
+            std::io::stdin().read_to_string(&mut text).map(|_| ())
+        } else {
+            std::fs::read_to_string(file).map(|t| text = t)
+        };
+        if let Err(e) = read {
+            return Err(format!("{file}:1:1: cannot read: {e}"));
+        }
+        inputs.add_text(file, &text).map_err(|e| e.to_string())?;
+    }
+    Ok(inputs.summaries())
+}
+
+async fn from_cluster(conn: &ConnArgs) -> Result<Vec<PodSummary>, u8> {
+    let opts = ConnectOptions {
+        kubeconfig: conn.kubeconfig.clone(),
+        context: conn.context.clone(),
+        namespace: conn.namespace.clone(),
+    };
+    let cluster = match KubeCluster::connect(&opts).await {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("ktui: {e}");
+            return Err(EXIT_NO_CLUSTER);
+        }
+    };
+    let scope = if conn.all_namespaces {
+        Scope::All
+    } else {
+        Scope::Namespace(cluster.info().namespace)
+    };
+    let mut events = cluster.watch_pods(scope);
+    let mut pods = Vec::new();
+    while let Some(ev) = events.next().await {
+        match ev {
+            PodEvent::Applied(p) => pods.push(*p),
+            PodEvent::ResyncDone => return Ok(pods),
+            PodEvent::Failed(e) => {
+                eprintln!("ktui: {e}");
+                return Err(1);
+            }
+            PodEvent::Connection(crate::cluster::ConnectionState::Reconnecting { reason }) => {
+                eprintln!("ktui: listing pods failed: {reason}");
+                return Err(1);
+            }
+            _ => {}
+        }
+    }
+    Ok(pods)
+}
