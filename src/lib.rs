@@ -1,12 +1,23 @@
 //! ktui: a terminal console for live Kubernetes incident investigation.
 //!
-//! The library holds everything so tests drive the app without a terminal: `cluster` (the
-//! seam to Kubernetes), `triage` (pure crash classification), and the console's state, update,
-//! view and runtime.
+//! The library holds everything so tests drive the app without a terminal: `cluster` (the seam
+//! to Kubernetes), `triage` (pure crash classification), and the console's state, update, view
+//! and runtime (DESIGN.md's data flow).
 
+pub mod action;
+pub mod app;
 pub mod cli;
 pub mod cluster;
+pub mod config;
+pub mod effect;
+pub mod evidence;
+pub mod logging;
+pub mod runtime;
 pub mod sanitize;
+pub mod state;
+pub mod terminal;
 pub mod tls;
 pub mod triage;
 pub mod triage_cmd;
+pub mod update;
+pub mod view;

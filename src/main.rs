@@ -1,7 +1,16 @@
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::Parser as _;
+use futures::FutureExt as _;
+use ktui::app::App;
 use ktui::cli::{Cli, Command};
+use ktui::cluster::demo::DemoCluster;
+use ktui::cluster::kube::{ConnectOptions, KubeCluster};
+use ktui::cluster::{Cluster, Scope};
+use ktui::config::theme::Theme;
+use ktui::runtime::Connector;
+use ktui::triage_cmd::EXIT_NO_CLUSTER;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -16,8 +25,73 @@ fn main() -> ExitCode {
     let code = runtime.block_on(async {
         match &cli.command {
             Some(Command::Triage(args)) => ktui::triage_cmd::run(&cli.conn, args).await,
-            None => 0,
+            None => console(&cli).await,
         }
     });
+    // Watch and follow tasks may still be parked on the network: do not wait for them.
+    runtime.shutdown_background();
     ExitCode::from(code)
+}
+
+async fn console(cli: &Cli) -> u8 {
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let theme = match Theme::load(cli.theme.as_deref(), no_color) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("ktui: {e}");
+            return 1;
+        }
+    };
+    ktui::logging::init();
+    let conn = &cli.conn;
+    let (cluster, connector): (Arc<dyn Cluster>, Option<Connector>) = if cli.demo {
+        (Arc::new(DemoCluster::new(jiff::Timestamp::now(), true)), None)
+    } else {
+        let opts = ConnectOptions {
+            kubeconfig: conn.kubeconfig.clone(),
+            context: conn.context.clone(),
+            namespace: conn.namespace.clone(),
+        };
+        let cluster = match KubeCluster::connect(&opts).await {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("ktui: {e}");
+                return EXIT_NO_CLUSTER;
+            }
+        };
+        let base = opts.clone();
+        let connector: Connector = Arc::new(move |context: String| {
+            let opts = ConnectOptions {
+                context: Some(context),
+                namespace: None,
+                ..base.clone()
+            };
+            async move {
+                KubeCluster::connect(&opts)
+                    .await
+                    .map(|c| Arc::new(c) as Arc<dyn Cluster>)
+                    .map_err(|e| e.to_string())
+            }
+            .boxed()
+        });
+        (Arc::new(cluster), Some(connector))
+    };
+    // The demo spreads its failures over several namespaces: show them all unless -n is given.
+    let scope = if conn.all_namespaces || (cli.demo && conn.namespace.is_none()) {
+        Scope::All
+    } else {
+        Scope::Namespace(
+            conn.namespace
+                .clone()
+                .unwrap_or_else(|| cluster.info().namespace),
+        )
+    };
+    let app = App::new(cluster, scope, cli.demo, theme, connector, jiff::Timestamp::now());
+    match ktui::terminal::run(app).await {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("ktui: terminal error: {e}");
+            1
+        }
+    }
 }

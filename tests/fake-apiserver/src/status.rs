@@ -11,7 +11,7 @@ pub const FORBIDDEN_USER: &str = "system:serviceaccount:ci:tester";
 #[derive(Serialize)]
 struct Empty {}
 
-#[derive(Serialize, Default)]
+#[derive(Serialize, Default, Debug)]
 pub(crate) struct Details {
     #[serde(skip_serializing_if = "String::is_empty")]
     pub name: String,
@@ -36,6 +36,7 @@ struct StatusBody<'a> {
 }
 
 /// A failure `Status`.
+#[derive(Debug)]
 pub(crate) struct Status {
     pub code: u16,
     pub reason: &'static str,

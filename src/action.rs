@@ -1,0 +1,27 @@
+//! Every input the console reacts to: keys, time, and results of effects (past tense).
+
+use crossterm::event::KeyEvent;
+use jiff::Timestamp;
+
+use crate::cluster::{ClusterError, ContextInfo, EventRow, LogRequest, PodDetail, PodEvent, PodKey};
+use crate::evidence::EvidenceItem;
+
+#[derive(Debug, Clone)]
+pub enum Action {
+    Key(KeyEvent),
+    Resize(u16, u16),
+    /// Clock tick: ages and toast expiry.
+    Tick(Timestamp),
+    Pods(PodEvent),
+    DetailLoaded(PodKey, Result<PodDetail, ClusterError>),
+    EventsLoaded(PodKey, Result<Vec<EventRow>, ClusterError>),
+    LogsLoaded(LogRequest, Result<Vec<u8>, ClusterError>),
+    /// A chunk of a followed log (or the error that ended the follow).
+    LogChunk(LogRequest, Result<Vec<u8>, ClusterError>),
+    EvidenceCaptured(EvidenceItem),
+    EvidenceFailed { what: String, error: String },
+    FileSaved { path: String, sha256: String, bytes: usize },
+    SaveFailed { path: String, error: String },
+    ContextSwitched(ContextInfo),
+    ContextSwitchFailed { context: String, error: String },
+}

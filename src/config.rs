@@ -1,0 +1,3 @@
+//! Configuration: themes (embedded TOML, user overrides).
+
+pub mod theme;

@@ -1,0 +1,119 @@
+//! The console's one state tree. Views only read it; `update` is the only writer.
+
+pub mod logs;
+pub mod pods;
+
+use jiff::Timestamp;
+use ratatui_textarea::TextArea;
+
+use crate::cluster::{ConnectionState, ContextInfo, EventRow, PodDetail, PodKey, Scope};
+use crate::evidence::EvidenceSet;
+use logs::LogsState;
+use pods::PodsState;
+
+/// How long a toast stays up.
+pub const TOAST_SECS: i64 = 6;
+
+/// Which screen is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Screen {
+    #[default]
+    Table,
+    Detail,
+    Logs,
+}
+
+/// What keys go to.
+#[derive(Debug, Default)]
+pub enum Mode {
+    #[default]
+    Normal,
+    /// `/` on the table.
+    Filter(TextArea<'static>),
+    /// `:` command line.
+    Command(TextArea<'static>),
+    /// `/` in the logs pane.
+    LogSearch(TextArea<'static>),
+    Help,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ToastLevel {
+    Info,
+    Error,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Toast {
+    pub level: ToastLevel,
+    pub text: String,
+    pub until: Timestamp,
+}
+
+/// The detail pane's data for one pod, loaded on demand.
+#[derive(Debug, Clone)]
+pub struct DetailState {
+    pub key: PodKey,
+    pub detail: Option<Result<PodDetail, String>>,
+    pub events: Option<Result<Vec<EventRow>, String>>,
+    pub scroll: usize,
+}
+
+#[derive(Debug)]
+pub struct AppState {
+    pub info: ContextInfo,
+    /// Connected to the embedded simulated cluster: everything is labelled DEMO.
+    pub demo: bool,
+    pub scope: Scope,
+    pub connection: ConnectionState,
+    /// Set when the watch failed for good (RBAC, credentials): shown instead of the table.
+    pub fatal: Option<String>,
+    pub now: Timestamp,
+    pub pods: PodsState,
+    pub screen: Screen,
+    pub mode: Mode,
+    pub detail: Option<DetailState>,
+    pub logs: Option<LogsState>,
+    pub evidence: EvidenceSet,
+    pub toasts: Vec<Toast>,
+    pub size: (u16, u16),
+    pub quit: bool,
+}
+
+impl AppState {
+    pub fn new(info: ContextInfo, scope: Scope, demo: bool, now: Timestamp) -> Self {
+        Self {
+            info,
+            demo,
+            scope,
+            connection: ConnectionState::Connecting,
+            fatal: None,
+            now,
+            pods: PodsState::default(),
+            screen: Screen::Table,
+            mode: Mode::Normal,
+            detail: None,
+            logs: None,
+            evidence: EvidenceSet::default(),
+            toasts: Vec::new(),
+            size: (80, 24),
+            quit: false,
+        }
+    }
+
+    pub fn toast(&mut self, level: ToastLevel, text: impl Into<String>) {
+        self.toasts.push(Toast {
+            level,
+            text: text.into(),
+            until: self.now + jiff::SignedDuration::from_secs(TOAST_SECS),
+        });
+        if self.toasts.len() > 4 {
+            self.toasts.remove(0);
+        }
+    }
+
+    /// Derived data brought up to date before drawing (at most once per frame).
+    pub fn prepare_frame(&mut self) {
+        self.pods.refresh();
+    }
+}

@@ -1,0 +1,400 @@
+//! The pod store and the crash table derived from it.
+//!
+//! Watch events update a map of compact `PodSummary`s and, per pod, its crash records. The
+//! visible rows (grouped by signature, filtered, sorted) are derived in `refresh`, at most once per
+//! frame, so a 50k-pod relist costs one pass rather than one per event.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::cluster::{PodKey, PodSummary};
+use crate::triage::{self, Category, CrashRecord};
+
+/// Sort orders cycled by `s`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SortBy {
+    #[default]
+    NewestCrash,
+    Restarts,
+    Repeats,
+    Name,
+}
+
+impl SortBy {
+    pub fn next(self) -> Self {
+        match self {
+            SortBy::NewestCrash => SortBy::Restarts,
+            SortBy::Restarts => SortBy::Repeats,
+            SortBy::Repeats => SortBy::Name,
+            SortBy::Name => SortBy::NewestCrash,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            SortBy::NewestCrash => "newest crash",
+            SortBy::Restarts => "restarts",
+            SortBy::Repeats => "repeats",
+            SortBy::Name => "name",
+        }
+    }
+}
+
+/// A substring filter; a leading `!` negates it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Filter {
+    pub text: String,
+}
+
+impl Filter {
+    pub fn matches(&self, haystack: &[&str]) -> bool {
+        let (negate, needle) = match self.text.strip_prefix('!') {
+            Some(rest) => (true, rest),
+            None => (false, self.text.as_str()),
+        };
+        if needle.is_empty() {
+            return true;
+        }
+        let needle = needle.to_lowercase();
+        let hit = haystack.iter().any(|h| h.to_lowercase().contains(&needle));
+        hit != negate
+    }
+}
+
+/// One visible row.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Row {
+    /// A crash group: its newest record and how many records share the signature.
+    Crash { record: CrashRecord, repeats: usize },
+    /// Any pod (the `a` view).
+    Pod { key: PodKey },
+}
+
+impl Row {
+    pub fn pod_key(&self) -> &PodKey {
+        match self {
+            Row::Crash { record, .. } => &record.pod,
+            Row::Pod { key } => key,
+        }
+    }
+
+    /// Stable identity for keeping the selection across refreshes.
+    fn identity(&self) -> String {
+        match self {
+            Row::Crash { record, .. } => record.signature.clone(),
+            Row::Pod { key } => key.to_string(),
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct PodsState {
+    pods: HashMap<PodKey, PodSummary>,
+    records: HashMap<PodKey, Vec<CrashRecord>>,
+    /// Pods seen during the current relist (between `Resync` and `ResyncDone`).
+    resync_seen: Option<HashSet<PodKey>>,
+    /// Signatures seen this session (for first-appearance evidence capture).
+    seen_signatures: HashSet<String>,
+    pub rows: Vec<Row>,
+    pub selected: usize,
+    pub filter: Filter,
+    pub sort: SortBy,
+    pub show_all: bool,
+    /// Show every record instead of one row per signature.
+    pub ungrouped: bool,
+    dirty: bool,
+    /// True once the first list has completed.
+    pub listed: bool,
+}
+
+/// Counts for the status bar.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Counts {
+    pub pods: usize,
+    pub crashed: usize,
+    pub not_started: usize,
+    pub evicted: usize,
+    pub groups: usize,
+}
+
+impl PodsState {
+    pub fn begin_resync(&mut self) {
+        self.resync_seen = Some(HashSet::new());
+    }
+
+    /// Apply one pod; returns crash records whose signature appears for the first time.
+    pub fn apply(&mut self, pod: PodSummary) -> Vec<CrashRecord> {
+        let key = pod.key.clone();
+        if let Some(seen) = &mut self.resync_seen {
+            seen.insert(key.clone());
+        }
+        let records = triage::classify(&pod);
+        let fresh: Vec<CrashRecord> = records
+            .iter()
+            .filter(|r| self.seen_signatures.insert(r.signature.clone()))
+            .cloned()
+            .collect();
+        if records.is_empty() {
+            self.records.remove(&key);
+        } else {
+            self.records.insert(key.clone(), records);
+        }
+        self.pods.insert(key, pod);
+        self.dirty = true;
+        fresh
+    }
+
+    pub fn end_resync(&mut self) {
+        if let Some(seen) = self.resync_seen.take() {
+            self.pods.retain(|k, _| seen.contains(k));
+            self.records.retain(|k, _| seen.contains(k));
+        }
+        self.listed = true;
+        self.dirty = true;
+    }
+
+    pub fn delete(&mut self, key: &PodKey) {
+        self.pods.remove(key);
+        self.records.remove(key);
+        self.dirty = true;
+    }
+
+    /// Forget everything (namespace or context switch).
+    pub fn clear(&mut self) {
+        *self = PodsState {
+            filter: std::mem::take(&mut self.filter),
+            sort: self.sort,
+            show_all: self.show_all,
+            ungrouped: self.ungrouped,
+            seen_signatures: std::mem::take(&mut self.seen_signatures),
+            ..PodsState::default()
+        };
+        self.dirty = true;
+    }
+
+    pub fn mark_dirty(&mut self) {
+        self.dirty = true;
+    }
+
+    pub fn is_dirty(&self) -> bool {
+        self.dirty
+    }
+
+    pub fn pod(&self, key: &PodKey) -> Option<&PodSummary> {
+        self.pods.get(key)
+    }
+
+    pub fn records_of(&self, key: &PodKey) -> &[CrashRecord] {
+        self.records.get(key).map_or(&[], Vec::as_slice)
+    }
+
+    pub fn selected_row(&self) -> Option<&Row> {
+        self.rows.get(self.selected)
+    }
+
+    pub fn counts(&self) -> Counts {
+        let mut c = Counts {
+            pods: self.pods.len(),
+            ..Counts::default()
+        };
+        let mut groups = HashSet::new();
+        for r in self.records.values().flatten() {
+            match r.category {
+                Category::Crashed => c.crashed += 1,
+                Category::NotStarted => c.not_started += 1,
+                Category::Evicted => c.evicted += 1,
+            }
+            groups.insert(r.signature.as_str());
+        }
+        c.groups = groups.len();
+        c
+    }
+
+    /// Recompute visible rows if anything changed; keeps the selection on the same row.
+    pub fn refresh(&mut self) {
+        if !self.dirty {
+            return;
+        }
+        self.dirty = false;
+        let keep = self.selected_row().map(Row::identity);
+        self.rows = if self.show_all {
+            self.pod_rows()
+        } else {
+            self.crash_rows()
+        };
+        self.selected = keep
+            .and_then(|id| self.rows.iter().position(|r| r.identity() == id))
+            .unwrap_or_else(|| self.selected.min(self.rows.len().saturating_sub(1)));
+    }
+
+    fn crash_rows(&self) -> Vec<Row> {
+        let mut all: Vec<&CrashRecord> = self
+            .records
+            .values()
+            .flatten()
+            .filter(|r| self.filter.matches(&haystack(r)))
+            .collect();
+        let mut repeats: HashMap<&str, usize> = HashMap::new();
+        for r in &all {
+            *repeats.entry(r.signature.as_str()).or_default() += 1;
+        }
+        let mut newest: Vec<CrashRecord> = all.iter().map(|r| (*r).clone()).collect();
+        triage::sort_newest_first(&mut newest);
+        if !self.ungrouped {
+            let mut seen = HashSet::new();
+            newest.retain(|r| seen.insert(r.signature.clone()));
+        }
+        all.clear();
+        let mut rows: Vec<Row> = newest
+            .into_iter()
+            .map(|record| {
+                let n = repeats.get(record.signature.as_str()).copied().unwrap_or(1);
+                Row::Crash { record, repeats: n }
+            })
+            .collect();
+        let key = |r: &Row| match r {
+            Row::Crash { record, repeats } => (record.restarts.unwrap_or(0), *repeats),
+            Row::Pod { .. } => (0, 0),
+        };
+        match self.sort {
+            SortBy::NewestCrash => {}
+            SortBy::Restarts => rows.sort_by_key(|r| std::cmp::Reverse(key(r).0)),
+            SortBy::Repeats => rows.sort_by_key(|r| std::cmp::Reverse(key(r).1)),
+            SortBy::Name => rows.sort_by(|a, b| a.pod_key().cmp(b.pod_key())),
+        }
+        rows
+    }
+
+    fn pod_rows(&self) -> Vec<Row> {
+        let mut keys: Vec<&PodSummary> = self
+            .pods
+            .values()
+            .filter(|p| {
+                self.filter.matches(&[
+                    &p.key.namespace,
+                    &p.key.name,
+                    &p.phase,
+                    p.node.as_deref().unwrap_or(""),
+                    &p.workload.name,
+                ])
+            })
+            .collect();
+        match self.sort {
+            SortBy::Restarts => keys.sort_by_key(|p| {
+                std::cmp::Reverse(p.containers.iter().map(|c| c.restarts).sum::<u32>())
+            }),
+            _ => keys.sort_by(|a, b| a.key.cmp(&b.key)),
+        }
+        keys.into_iter()
+            .map(|p| Row::Pod { key: p.key.clone() })
+            .collect()
+    }
+
+    pub fn select_next(&mut self, n: usize) {
+        self.selected = (self.selected + n).min(self.rows.len().saturating_sub(1));
+    }
+
+    pub fn select_prev(&mut self, n: usize) {
+        self.selected = self.selected.saturating_sub(n);
+    }
+
+    pub fn select_first(&mut self) {
+        self.selected = 0;
+    }
+
+    pub fn select_last(&mut self) {
+        self.selected = self.rows.len().saturating_sub(1);
+    }
+}
+
+fn haystack(r: &CrashRecord) -> [&str; 7] {
+    [
+        &r.pod.namespace,
+        &r.pod.name,
+        r.container.as_deref().unwrap_or(""),
+        r.reason.as_deref().unwrap_or(""),
+        r.node.as_deref().unwrap_or(""),
+        &r.workload.name,
+        r.category.as_str(),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::demo::DemoCluster;
+
+    fn loaded() -> PodsState {
+        let mut s = PodsState::default();
+        s.begin_resync();
+        for p in DemoCluster::fixed().pods() {
+            s.apply(p.detail.summary.clone());
+        }
+        s.end_resync();
+        s.refresh();
+        s
+    }
+
+    #[test]
+    fn crash_storm_is_one_group_with_a_count() {
+        let s = loaded();
+        let checkout: Vec<_> = s
+            .rows
+            .iter()
+            .filter(|r| matches!(r, Row::Crash { record, .. } if record.workload.name == "checkout"))
+            .collect();
+        assert_eq!(checkout.len(), 1);
+        assert!(matches!(checkout[0], Row::Crash { repeats: 3, .. }));
+    }
+
+    #[test]
+    fn filter_narrows_and_negates() {
+        let mut s = loaded();
+        let all = s.rows.len();
+        s.filter.text = "oom".into();
+        s.mark_dirty();
+        s.refresh();
+        assert_eq!(s.rows.len(), 1);
+        s.filter.text = "!oom".into();
+        s.mark_dirty();
+        s.refresh();
+        assert_eq!(s.rows.len(), all - 1);
+    }
+
+    #[test]
+    fn relist_drops_pods_not_seen_again() {
+        let mut s = loaded();
+        let before = s.counts().pods;
+        s.begin_resync();
+        if let Some(p) = DemoCluster::fixed().pods().first() {
+            s.apply(p.detail.summary.clone());
+        }
+        s.end_resync();
+        assert!(before > 1);
+        assert_eq!(s.counts().pods, 1);
+    }
+
+    #[test]
+    fn first_appearance_is_reported_once() {
+        let mut s = PodsState::default();
+        let demo = DemoCluster::fixed();
+        let p = demo
+            .pods()
+            .iter()
+            .find(|p| p.detail.summary.workload.name == "checkout")
+            .map(|p| p.detail.summary.clone());
+        let Some(p) = p else { unreachable!() };
+        assert_eq!(s.apply(p.clone()).len(), 1);
+        assert!(s.apply(p).is_empty());
+    }
+
+    #[test]
+    fn selection_follows_its_row() {
+        let mut s = loaded();
+        s.select_last();
+        let id = s.selected_row().map(Row::identity);
+        s.sort = SortBy::Name;
+        s.mark_dirty();
+        s.refresh();
+        assert_eq!(s.selected_row().map(Row::identity), id);
+    }
+}

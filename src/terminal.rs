@@ -1,0 +1,82 @@
+//! The interactive front: raw mode, alternate screen, panic restore, the event loop.
+
+use std::io::Stdout;
+
+use crossterm::event::{Event, EventStream, KeyEventKind};
+use crossterm::execute;
+use crossterm::terminal::{
+    EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
+};
+use futures::StreamExt as _;
+use ratatui::Terminal;
+use ratatui::backend::CrosstermBackend;
+
+use crate::action::Action;
+use crate::app::{App, FRAME, TICK};
+
+type Term = Terminal<CrosstermBackend<Stdout>>;
+
+/// Restore the terminal: leave raw mode and the alternate screen, show the cursor.
+pub fn restore() {
+    let _ = disable_raw_mode();
+    let _ = execute!(std::io::stdout(), LeaveAlternateScreen, crossterm::cursor::Show);
+}
+
+/// Enter raw mode and the alternate screen; a panic restores the terminal before printing.
+pub fn setup() -> std::io::Result<Term> {
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        restore();
+        hook(info);
+    }));
+    enable_raw_mode()?;
+    execute!(std::io::stdout(), EnterAlternateScreen)?;
+    let mut terminal = Terminal::new(CrosstermBackend::new(std::io::stdout()))?;
+    terminal.clear()?;
+    Ok(terminal)
+}
+
+/// Run the console until the user quits. Input stays responsive whatever the network does:
+/// cluster work happens in runtime tasks and arrives as actions.
+pub async fn run(mut app: App) -> std::io::Result<()> {
+    let mut terminal = setup()?;
+    let result = event_loop(&mut app, &mut terminal).await;
+    app.shutdown();
+    restore();
+    result
+}
+
+async fn event_loop(app: &mut App, terminal: &mut Term) -> std::io::Result<()> {
+    let mut events = EventStream::new();
+    let mut frame = tokio::time::interval(FRAME);
+    frame.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut tick = tokio::time::interval(TICK);
+    if let Ok(size) = terminal.size() {
+        app.dispatch(Action::Resize(size.width, size.height));
+    }
+    app.draw(terminal)?;
+    while !app.state.quit {
+        tokio::select! {
+            ev = events.next() => match ev {
+                Some(Ok(Event::Key(key))) if key.kind != KeyEventKind::Release => {
+                    app.dispatch(Action::Key(key));
+                }
+                Some(Ok(Event::Resize(w, h))) => app.dispatch(Action::Resize(w, h)),
+                Some(Ok(_)) => {}
+                Some(Err(e)) => return Err(e),
+                None => break,
+            },
+            Some(action) = app.next_action() => {
+                app.dispatch(action);
+                app.drain();
+            }
+            _ = tick.tick() => app.dispatch(Action::Tick(jiff::Timestamp::now())),
+            _ = frame.tick() => {
+                if app.dirty {
+                    app.draw(terminal)?;
+                }
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,214 @@
+//! `update(&mut AppState, Action) -> Vec<Effect>`: the console's only writer. No IO here.
+
+mod keys;
+
+use crate::action::Action;
+use crate::cluster::{ContainerState, LogRequest, PodEvent, PodKey, Scope};
+use crate::effect::Effect;
+use crate::state::logs::{LogsState, LogsStatus};
+use crate::state::{AppState, DetailState, Screen, ToastLevel};
+use crate::triage::Category;
+
+/// Lines of log tail fetched when opening the logs pane.
+pub const LOG_TAIL_LINES: i64 = 5_000;
+
+pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
+    match action {
+        Action::Key(key) => keys::on_key(state, key),
+        Action::Resize(w, h) => {
+            state.size = (w, h);
+            if let Some(l) = state.logs.as_mut() {
+                l.page = logs_page(state.size);
+            }
+            Vec::new()
+        }
+        Action::Tick(now) => {
+            state.now = now;
+            state.toasts.retain(|t| t.until > now);
+            Vec::new()
+        }
+        Action::Pods(ev) => on_pod_event(state, ev),
+        Action::DetailLoaded(key, res) => {
+            if let Some(d) = state.detail.as_mut().filter(|d| d.key == key) {
+                d.detail = Some(res.map_err(|e| e.to_string()));
+            }
+            Vec::new()
+        }
+        Action::EventsLoaded(key, res) => {
+            if let Some(d) = state.detail.as_mut().filter(|d| d.key == key) {
+                d.events = Some(res.map_err(|e| e.to_string()));
+            }
+            Vec::new()
+        }
+        Action::LogsLoaded(req, res) => {
+            if let Some(l) = state.logs.as_mut().filter(|l| l.request == req) {
+                match res {
+                    Ok(bytes) => {
+                        l.set(bytes);
+                        l.scroll_to_end();
+                    }
+                    Err(e) => l.status = LogsStatus::Failed(e.to_string()),
+                }
+            }
+            Vec::new()
+        }
+        Action::LogChunk(req, res) => {
+            let Some(l) = state.logs.as_mut().filter(|l| l.request == req) else {
+                return Vec::new();
+            };
+            match res {
+                Ok(bytes) => {
+                    if l.status == LogsStatus::Loading {
+                        l.status = LogsStatus::Following;
+                    }
+                    l.append(&bytes);
+                }
+                Err(e) => {
+                    l.status = LogsStatus::Failed(format!("follow stopped: {e}"));
+                    l.follow = false;
+                }
+            }
+            Vec::new()
+        }
+        Action::EvidenceCaptured(item) => {
+            state.evidence.add(item);
+            Vec::new()
+        }
+        Action::EvidenceFailed { what, error } => {
+            let text = format!("could not keep {what}: {error}");
+            state.toast(ToastLevel::Error, text.clone());
+            state.evidence.record_failure(text);
+            Vec::new()
+        }
+        Action::FileSaved {
+            path,
+            sha256,
+            bytes,
+        } => {
+            state.toast(
+                ToastLevel::Info,
+                format!("saved {bytes} bytes to {path} (sha256 {sha256})"),
+            );
+            Vec::new()
+        }
+        Action::SaveFailed { path, error } => {
+            state.toast(ToastLevel::Error, format!("cannot save {path}: {error}"));
+            Vec::new()
+        }
+        Action::ContextSwitched(info) => {
+            state.scope = Scope::Namespace(info.namespace.clone());
+            state.info = info;
+            state.fatal = None;
+            state.pods.clear();
+            state.screen = Screen::Table;
+            state.detail = None;
+            state.logs = None;
+            vec![Effect::StopFollow, Effect::WatchPods(state.scope.clone())]
+        }
+        Action::ContextSwitchFailed { context, error } => {
+            state.toast(
+                ToastLevel::Error,
+                format!("cannot switch to context {context}: {error}"),
+            );
+            Vec::new()
+        }
+    }
+}
+
+fn on_pod_event(state: &mut AppState, ev: PodEvent) -> Vec<Effect> {
+    match ev {
+        PodEvent::Resync => {
+            state.pods.begin_resync();
+            Vec::new()
+        }
+        PodEvent::Applied(pod) => {
+            let fresh = state.pods.apply(*pod);
+            fresh
+                .into_iter()
+                .map(|record| {
+                    let logs = match (&record.container, record.category) {
+                        (Some(c), Category::Crashed) => {
+                            Some(wants_previous(state, &record.pod, c))
+                        }
+                        _ => None,
+                    };
+                    Effect::CaptureEvidence {
+                        record: Box::new(record),
+                        logs,
+                    }
+                })
+                .collect()
+        }
+        PodEvent::ResyncDone => {
+            state.pods.end_resync();
+            Vec::new()
+        }
+        PodEvent::Deleted(key) => {
+            state.pods.delete(&key);
+            Vec::new()
+        }
+        PodEvent::Connection(c) => {
+            state.connection = c;
+            Vec::new()
+        }
+        PodEvent::Failed(e) => {
+            let text = e.to_string();
+            state.toast(ToastLevel::Error, text.clone());
+            state.fatal = Some(text);
+            Vec::new()
+        }
+    }
+}
+
+/// Log lines visible at a terminal size: status bar, prompt and two borders take four rows.
+pub(crate) fn logs_page(size: (u16, u16)) -> usize {
+    usize::from(size.1.saturating_sub(4)).max(1)
+}
+
+/// Open the detail screen for a pod.
+pub(crate) fn open_detail(state: &mut AppState, key: PodKey) -> Vec<Effect> {
+    state.detail = Some(DetailState {
+        key: key.clone(),
+        detail: None,
+        events: None,
+        scroll: 0,
+    });
+    state.screen = Screen::Detail;
+    vec![Effect::LoadDetail(key.clone()), Effect::LoadEvents(key)]
+}
+
+/// The logs that explain a crash: the previous instance's when the container restarted, the
+/// current ones when it is terminated now (or never restarted).
+pub fn wants_previous(state: &AppState, key: &PodKey, container: &str) -> bool {
+    state
+        .pods
+        .pod(key)
+        .and_then(|p| p.container(container))
+        .is_some_and(|c| {
+            !matches!(c.state, ContainerState::Terminated { .. })
+                && matches!(c.last_state, ContainerState::Terminated { .. })
+        })
+}
+
+/// Open the logs screen for a container.
+pub(crate) fn open_logs(
+    state: &mut AppState,
+    key: PodKey,
+    container: String,
+    previous: bool,
+) -> Vec<Effect> {
+    let request = LogRequest {
+        pod: key,
+        container,
+        previous,
+        tail_lines: Some(LOG_TAIL_LINES),
+    };
+    let mut logs = LogsState::new(request.clone());
+    logs.page = logs_page(state.size);
+    state.logs = Some(logs);
+    state.screen = Screen::Logs;
+    vec![Effect::StopFollow, Effect::LoadLogs(request)]
+}
+
+#[cfg(test)]
+mod tests;

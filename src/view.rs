@@ -1,0 +1,63 @@
+//! `view(&AppState, &Theme)`: draws one frame. Reads state only.
+
+mod detail;
+mod help;
+mod logs;
+mod status;
+mod table;
+pub mod text;
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
+
+use crate::config::theme::Theme;
+use crate::state::{AppState, Mode, Screen, ToastLevel};
+
+pub fn view(frame: &mut Frame<'_>, state: &AppState, theme: &Theme) {
+    let area = frame.area();
+    frame.render_widget(Block::default().style(theme.base), area);
+    let [top, main, bottom] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(3),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    status::render_status(frame, top, state, theme);
+    match state.screen {
+        Screen::Table => table::render(frame, main, state, theme),
+        Screen::Detail => detail::render(frame, main, state, theme),
+        Screen::Logs => logs::render(frame, main, state, theme),
+    }
+    status::render_prompt(frame, bottom, state, theme);
+    render_toasts(frame, main, state, theme);
+    if matches!(state.mode, Mode::Help) {
+        help::render(frame, area, theme);
+    }
+}
+
+fn render_toasts(frame: &mut Frame<'_>, area: Rect, state: &AppState, theme: &Theme) {
+    let mut y = area.bottom();
+    for toast in state.toasts.iter().rev() {
+        let width = area.width.saturating_sub(4).min(100);
+        let text = crate::sanitize::line(&toast.text).into_owned();
+        let lines = (text.chars().count() as u16).div_ceil(width.saturating_sub(2).max(1)) + 2;
+        if y < area.y + lines {
+            break;
+        }
+        y -= lines;
+        let rect = Rect::new(area.right().saturating_sub(width + 1), y, width, lines);
+        let style = match toast.level {
+            ToastLevel::Info => theme.info,
+            ToastLevel::Error => theme.error,
+        };
+        frame.render_widget(Clear, rect);
+        frame.render_widget(
+            Paragraph::new(text)
+                .wrap(Wrap { trim: false })
+                .style(theme.base)
+                .block(Block::bordered().border_style(style)),
+            rect,
+        );
+    }
+}

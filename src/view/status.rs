@@ -1,0 +1,72 @@
+//! Status bar (top) and prompt / key hints (bottom).
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use crate::cluster::ConnectionState;
+use crate::config::theme::Theme;
+use crate::sanitize;
+use crate::state::{AppState, Mode, Screen};
+
+pub fn render_status(frame: &mut Frame<'_>, area: Rect, state: &AppState, theme: &Theme) {
+    let c = state.pods.counts();
+    let mut spans = Vec::new();
+    if state.demo {
+        spans.push(Span::styled(" DEMO ", theme.demo));
+        spans.push(Span::raw(" "));
+    }
+    spans.push(Span::styled("ktui ", theme.title));
+    spans.push(Span::styled("ctx:", theme.muted));
+    spans.push(Span::raw(format!("{} ", sanitize::line(&state.info.context))));
+    spans.push(Span::styled("ns:", theme.muted));
+    spans.push(Span::raw(format!("{} ", sanitize::line(state.scope.label()))));
+    let (conn, style) = match &state.connection {
+        ConnectionState::Connecting => ("connecting", theme.muted),
+        ConnectionState::Live => ("live", theme.ok),
+        ConnectionState::Reconnecting { .. } => ("reconnecting", theme.error),
+    };
+    spans.push(Span::styled(format!("● {conn} "), style));
+    spans.push(Span::styled(format!("crashed {} ", c.crashed), theme.crashed));
+    spans.push(Span::styled(format!("not-started {} ", c.not_started), theme.not_started));
+    spans.push(Span::styled(format!("evicted {} ", c.evicted), theme.evicted));
+    spans.push(Span::styled(format!("groups {} pods {} ", c.groups, c.pods), theme.muted));
+    spans.push(Span::styled(format!("evidence {}", state.evidence.items().len()), theme.muted));
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+pub fn render_prompt(frame: &mut Frame<'_>, area: Rect, state: &AppState, theme: &Theme) {
+    let (prefix, area_text) = match &state.mode {
+        Mode::Filter(t) => ("/", Some(t)),
+        Mode::Command(t) => (":", Some(t)),
+        Mode::LogSearch(t) => ("search /", Some(t)),
+        Mode::Normal | Mode::Help => ("", None),
+    };
+    let line = match area_text {
+        Some(t) => Line::from(vec![
+            Span::styled(prefix, theme.accent),
+            Span::raw(sanitize::line(&t.lines().join("")).into_owned()),
+            Span::styled("█", theme.accent),
+        ]),
+        None => {
+            let hints = match state.screen {
+                Screen::Table => "?:help  /:filter  ⏎:detail  l:logs  a:all pods  s:sort  u:ungroup  ::cmd  q:quit",
+                Screen::Detail => "l:logs  j/k:scroll  esc:back  ?:help",
+                Screen::Logs => "p:previous/current  f:follow  w:wrap  /:search  n/N  S:save  esc:back",
+            };
+            let mut spans = vec![Span::styled(hints, theme.muted)];
+            if let Some(reason) = match &state.connection {
+                ConnectionState::Reconnecting { reason } => Some(reason),
+                _ => None,
+            } {
+                spans.push(Span::styled(
+                    format!("  reconnecting: {}", sanitize::line(reason)),
+                    theme.error,
+                ));
+            }
+            Line::from(spans)
+        }
+    };
+    frame.render_widget(Paragraph::new(line), area);
+}
