@@ -11,6 +11,8 @@ use crate::state::pods::Row;
 use crate::state::{AppState, Mode, Screen, ToastLevel};
 
 pub fn on_key(state: &mut AppState, key: KeyEvent) -> Vec<Effect> {
+    // Keys act on what is on screen: bring derived rows up to date first (cheap when clean).
+    state.prepare_frame();
     if key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL) {
         state.quit = true;
         return vec![Effect::Quit];

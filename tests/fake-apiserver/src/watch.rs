@@ -134,6 +134,8 @@ async fn send(tx: &mpsc::Sender<Chunk>, buf: &mut Vec<u8>) -> bool {
 
 async fn run(store: Store, mut shutdown: watch::Receiver<bool>, p: WatchParams, tx: mpsc::Sender<Chunk>) {
     let mut tick = store.subscribe();
+    // Replay the history after the starting version straight away.
+    tick.mark_changed();
     let initial_wanted = p.send_initial_events.unwrap_or(p.resource_version.is_none());
     let start = {
         let inner = store.lock();

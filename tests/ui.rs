@@ -1,0 +1,237 @@
+//! The console against the fixed demo cluster, driven by key events, drawn on a `TestBackend`.
+//! Snapshots (insta) at 80×24 and 120×40 for each pane.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ktui::action::Action;
+use ktui::app::App;
+use ktui::cluster::Scope;
+use ktui::cluster::demo::DemoCluster;
+use ktui::config::theme::Theme;
+use ktui::state::Screen;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+const QUIET: Duration = Duration::from_millis(150);
+
+async fn harness(w: u16, h: u16) -> (App, Terminal<TestBackend>) {
+    let demo = DemoCluster::fixed();
+    let now = demo.epoch();
+    let mut app = App::new(Arc::new(demo), Scope::All, true, Theme::default(), None, now);
+    app.dispatch(Action::Resize(w, h));
+    app.settle(QUIET).await;
+    app.state.prepare_frame();
+    let terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
+    (app, terminal)
+}
+
+fn key(c: char) -> Action {
+    Action::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
+}
+
+fn code(k: KeyCode) -> Action {
+    Action::Key(KeyEvent::new(k, KeyModifiers::NONE))
+}
+
+async fn press(app: &mut App, keys: &str) {
+    for c in keys.chars() {
+        app.dispatch(match c {
+            '\n' => code(KeyCode::Enter),
+            '\x1b' => code(KeyCode::Esc),
+            c => key(c),
+        });
+    }
+    app.settle(QUIET).await;
+}
+
+fn screen(app: &mut App, terminal: &mut Terminal<TestBackend>) -> String {
+    app.draw(terminal).unwrap();
+    let buf = terminal.backend().buffer();
+    let mut out = String::new();
+    for y in 0..buf.area.height {
+        for x in 0..buf.area.width {
+            out.push_str(buf[(x, y)].symbol());
+        }
+        out.push('\n');
+    }
+    out
+}
+
+#[tokio::test]
+async fn crashed_table_snapshots() {
+    for (w, h) in [(80, 24), (120, 40)] {
+        let (mut app, mut term) = harness(w, h).await;
+        let text = screen(&mut app, &mut term);
+        assert!(text.contains("DEMO"), "{text}");
+        assert!(text.contains("checkout"), "{text}");
+        insta::assert_snapshot!(format!("table_{w}x{h}"), text);
+    }
+}
+
+#[tokio::test]
+async fn filter_narrows_rows() {
+    let (mut app, mut term) = harness(80, 24).await;
+    let before = app.state.pods.rows.len();
+    press(&mut app, "/oom\n").await;
+    let text = screen(&mut app, &mut term);
+    assert_eq!(app.state.pods.rows.len(), 1, "{text}");
+    assert!(before > 1);
+    assert!(text.contains("ledger-worker"), "{text}");
+    assert!(!text.contains("checkout-6c9f"), "{text}");
+    insta::assert_snapshot!("filter_oom_80x24", text);
+    press(&mut app, "\x1b/!oom\n").await;
+    screen(&mut app, &mut term);
+    assert_eq!(app.state.pods.rows.len(), before - 1);
+}
+
+#[tokio::test]
+async fn detail_shows_oomkilled_exit_137() {
+    for (w, h) in [(80, 24), (120, 40)] {
+        let (mut app, mut term) = harness(w, h).await;
+        press(&mut app, "/ledger\n\n").await;
+        assert_eq!(app.state.screen, Screen::Detail);
+        let text = screen(&mut app, &mut term);
+        assert!(text.contains("OOMKilled exit code 137"), "{text}");
+        assert!(text.contains("signal 9"), "{text}");
+        insta::assert_snapshot!(format!("detail_oom_{w}x{h}"), text);
+    }
+}
+
+#[tokio::test]
+async fn logs_show_previous_instance() {
+    for (w, h) in [(80, 24), (120, 40)] {
+        let (mut app, mut term) = harness(w, h).await;
+        press(&mut app, "/checkout\nl").await;
+        assert_eq!(app.state.screen, Screen::Logs);
+        let text = screen(&mut app, &mut term);
+        assert!(text.contains("previous instance"), "{text}");
+        assert!(text.contains("panic: cannot start without a database"), "{text}");
+        insta::assert_snapshot!(format!("logs_previous_{w}x{h}"), text);
+        // p switches to the current instance.
+        press(&mut app, "p").await;
+        let text = screen(&mut app, &mut term);
+        assert!(text.contains("(current)"), "{text}");
+        assert!(!text.contains("panic:"), "{text}");
+    }
+}
+
+#[tokio::test]
+async fn log_search_highlights_matches() {
+    let (mut app, mut term) = harness(120, 40).await;
+    press(&mut app, "/checkout\nl/refused\n").await;
+    let text = screen(&mut app, &mut term);
+    assert!(text.contains("/refused 1/3"), "{text}");
+    let theme = Theme::default();
+    let buf = term.backend().buffer();
+    let highlighted = buf
+        .content()
+        .iter()
+        .filter(|c| c.bg == theme.search_match.bg.unwrap())
+        .count();
+    assert_eq!(highlighted, "refused".len() * 3);
+}
+
+#[tokio::test]
+async fn help_overlay_opens_and_closes() {
+    for (w, h) in [(80, 24), (120, 40)] {
+        let (mut app, mut term) = harness(w, h).await;
+        press(&mut app, "?").await;
+        let text = screen(&mut app, &mut term);
+        assert!(text.contains("Help"), "{text}");
+        insta::assert_snapshot!(format!("help_{w}x{h}"), text);
+        press(&mut app, "x").await;
+        assert!(!screen(&mut app, &mut term).contains("any key closes"));
+    }
+}
+
+#[tokio::test]
+async fn all_pods_view() {
+    let (mut app, mut term) = harness(120, 40).await;
+    press(&mut app, "a").await;
+    let text = screen(&mut app, &mut term);
+    assert!(text.contains("coredns"), "{text}");
+    insta::assert_snapshot!("all_pods_120x40", text);
+}
+
+#[tokio::test]
+async fn namespace_command_rewatches() {
+    let (mut app, mut term) = harness(80, 24).await;
+    press(&mut app, ":ns payments\n").await;
+    let text = screen(&mut app, &mut term);
+    assert!(text.contains("ns:payments"), "{text}");
+    assert!(app.state.pods.rows.iter().all(|r| r.pod_key().namespace == "payments"));
+    assert!(!app.state.pods.rows.is_empty());
+}
+
+#[tokio::test]
+async fn resize_to_tiny_sizes_does_not_panic() {
+    let (mut app, _) = harness(80, 24).await;
+    for (w, h) in [(1, 1), (10, 3), (20, 5), (0, 0), (300, 100)] {
+        app.dispatch(Action::Resize(w, h));
+        let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+        for keys in ["", "\n", "l", "?"] {
+            press(&mut app, keys).await;
+            app.draw(&mut term).unwrap();
+        }
+        press(&mut app, "\x1b\x1b\x1b").await;
+    }
+}
+
+/// A log with `ESC ] 0 ; … BEL`, `ESC [ 2 J`, CR: none of it reaches the buffer raw.
+#[tokio::test]
+async fn escape_sequences_in_logs_are_sanitised() {
+    let (mut app, mut term) = harness(120, 40).await;
+    press(&mut app, "/metrics-agent\nl").await;
+    let text = screen(&mut app, &mut term);
+    assert!(text.contains("␛]0;owned-title␇␛[2Jinjected"), "{text}");
+    assert!(text.contains("progress 10%␍progress 99%"), "{text}");
+    for cell in term.backend().buffer().content() {
+        for ch in cell.symbol().chars() {
+            assert!(!ch.is_control(), "control character {ch:?} reached the buffer");
+            assert!(!('\u{202a}'..='\u{202e}').contains(&ch));
+        }
+    }
+    // The raw bytes are kept for saving.
+    let raw = &app.state.logs.as_ref().unwrap().raw;
+    assert!(raw.windows(2).any(|w| w == b"\x1b]"));
+}
+
+#[tokio::test]
+async fn first_crash_of_each_signature_is_kept_as_evidence() {
+    let (app, _) = harness(80, 24).await;
+    let items = app.state.evidence.items();
+    let logs: Vec<_> = items
+        .iter()
+        .filter(|i| i.kind == ktui::evidence::EvidenceKind::ContainerLogs)
+        .collect();
+    // checkout's three pods share one signature: its logs are kept once.
+    assert_eq!(
+        logs.iter().filter(|i| i.pod.name.starts_with("checkout-")).count(),
+        1
+    );
+    let checkout = logs.iter().find(|i| i.pod.name.starts_with("checkout-")).unwrap();
+    assert!(checkout.previous);
+    assert_eq!(checkout.sha256, ktui::evidence::sha256_hex(&checkout.bytes));
+    assert!(String::from_utf8_lossy(&checkout.bytes).contains("panic:"));
+}
+
+#[tokio::test]
+async fn save_writes_raw_bytes_and_reports_sha256() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut app, mut term) = harness(120, 40).await;
+    press(&mut app, "/metrics-agent\nl").await;
+    let old = std::env::current_dir().unwrap();
+    std::env::set_current_dir(dir.path()).unwrap();
+    press(&mut app, "S").await;
+    std::env::set_current_dir(old).unwrap();
+    let text = screen(&mut app, &mut term);
+    let saved: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert_eq!(saved.len(), 1, "{text}");
+    let bytes = std::fs::read(saved[0].as_ref().unwrap().path()).unwrap();
+    assert_eq!(&bytes, &app.state.logs.as_ref().unwrap().raw);
+    let sha = ktui::evidence::sha256_hex(&bytes);
+    assert!(text.contains(&sha[..20]), "{text}");
+}
