@@ -31,9 +31,9 @@ pub fn setup() -> std::io::Result<Term> {
     }));
     enable_raw_mode()?;
     execute!(std::io::stdout(), EnterAlternateScreen)?;
-    let mut terminal = Terminal::new(CrosstermBackend::new(std::io::stdout()))?;
-    terminal.clear()?;
-    Ok(terminal)
+    // No `terminal.clear()`: it queries the cursor position, which some terminals (and
+    // multiplexers over slow links) answer late; the fresh alternate screen is already blank.
+    Terminal::new(CrosstermBackend::new(std::io::stdout()))
 }
 
 /// Run the console until the user quits. Input stays responsive whatever the network does:

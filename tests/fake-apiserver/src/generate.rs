@@ -490,3 +490,25 @@ mod tests {
         assert_eq!(names(&a), names(&b));
     }
 }
+#[cfg(test)]
+mod timing {
+    use super::*;
+    #[test]
+    fn time_phases() {
+        let w = Workload::new("ns-0000", 3);
+        let t = std::time::Instant::now();
+        let mut vals = Vec::new();
+        for i in 0..5000 {
+            let facts = PodFacts { uid: uuid_from(i as u64), node: "node-001".into(), ip: "10.0.0.1".into(), host_ip: "192.168.0.1".into(), started: 5, health: Health::Running, name: format!("p{i}"), w: &w };
+            vals.push(facts.to_json());
+        }
+        println!("json! 5000: {:?}", t.elapsed());
+        let t = std::time::Instant::now();
+        let bytes: Vec<Vec<u8>> = vals.iter().map(|v| serde_json::to_vec(v).unwrap()).collect();
+        println!("to_vec 5000: {:?}", t.elapsed());
+        let t = std::time::Instant::now();
+        let store = Store::new();
+        for v in vals { store.apply(v); }
+        println!("apply 5000: {:?} {}", t.elapsed(), bytes.len());
+    }
+}

@@ -534,7 +534,7 @@ async fn pod_logs() {
 
     // Deleting the pod ends a follow stream too.
     let mut follow = Stream::open(&server, &format!("{base}?container=app&follow=true")).await;
-    assert_eq!(follow.text(29).await, "one\ntwo\nthree\nfour\nfive\nsix\n");
+    assert_eq!(follow.text(28).await, "one\ntwo\nthree\nfour\nfive\nsix\n");
     store.delete("Pod", "default", "web-1");
     let mut end = Ok(());
     for _ in 0..5 {

@@ -1,0 +1,246 @@
+//! The binary end to end: pinned CLI, `ktui triage` on the shared fixtures, the no-cluster exit.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const KEYS: [&str; 14] = [
+    "namespace",
+    "pod",
+    "container",
+    "init",
+    "category",
+    "reason",
+    "exit_code",
+    "signal",
+    "restarts",
+    "finished_at",
+    "node",
+    "workload_kind",
+    "workload_name",
+    "signature",
+];
+
+fn fixture(p: &str) -> String {
+    format!("{}/../shared/fixtures/k8s/{p}", env!("CARGO_MANIFEST_DIR"))
+}
+
+fn ktui(args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_ktui"));
+    c.args(args);
+    // Never read the developer's kubeconfig by accident.
+    c.env("KUBECONFIG", "/nonexistent/ktui-test-kubeconfig");
+    c
+}
+
+fn run_stdin(args: &[&str], stdin: &[u8]) -> Output {
+    let mut child = ktui(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn json_lines(out: &Output) -> Vec<serde_json::Map<String, Value>> {
+    String::from_utf8(out.stdout.clone())
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap().as_object().unwrap().clone())
+        .collect()
+}
+
+#[test]
+fn version_and_help() {
+    let out = ktui(&["--version"]).output().unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("ktui "));
+    let out = ktui(&["--help"]).output().unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    for flag in ["--kubeconfig", "--context", "--namespace", "--all-namespaces", "--theme", "--demo", "Examples:"] {
+        assert!(help.contains(flag), "{flag} missing from help:\n{help}");
+    }
+    let out = ktui(&["-n", "a", "-A"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "usage errors keep clap's code 2");
+}
+
+#[test]
+fn triage_json_from_files_has_all_keys_sorted_newest_first() {
+    let out = ktui(&["triage", "--from-file", &fixture("podlist.json"), "--json"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let lines = json_lines(&out);
+    assert_eq!(lines.len(), 5);
+    for l in &lines {
+        let keys: Vec<&str> = l.keys().map(String::as_str).collect();
+        assert_eq!(keys.len(), 14);
+        for k in KEYS {
+            assert!(l.contains_key(k), "{k} missing in {l:?}");
+        }
+    }
+    let api = lines.iter().find(|l| l["pod"] == "api-6b7c8d9e4f-abcde").unwrap();
+    assert_eq!(api["category"], "crashed");
+    assert_eq!(api["reason"], "Error");
+    assert_eq!(api["exit_code"], 1);
+    assert_eq!(api["signal"], Value::Null);
+    assert_eq!(api["workload_kind"], "Deployment");
+    assert_eq!(api["workload_name"], "api");
+    assert_eq!(
+        api["signature"],
+        "90d12ad285babec05ca237b94f7f83f543b5295d5bce5b586464fd6a9957b809"
+    );
+    let init = lines.iter().find(|l| l["container"] == "migrate-schema").unwrap();
+    assert_eq!(init["init"], true);
+    assert_eq!(init["reason"], "Error", "no Init: prefix in JSON");
+    let oom = lines.iter().find(|l| l["reason"] == "OOMKilled").unwrap();
+    assert_eq!((oom["exit_code"].as_i64(), oom["signal"].as_i64()), (Some(137), Some(9)));
+    let pull = lines.iter().find(|l| l["category"] == "not_started").unwrap();
+    assert_eq!(pull["reason"], "ImagePullBackOff");
+    assert_eq!(pull["finished_at"], Value::Null);
+    assert_eq!(lines.last().unwrap()["finished_at"], Value::Null, "nulls last");
+    let times: Vec<&str> = lines.iter().filter_map(|l| l["finished_at"].as_str()).collect();
+    assert!(times.windows(2).all(|w| w[0] >= w[1]), "{times:?}");
+}
+
+#[test]
+fn triage_reads_stdin_and_several_files_and_filters_namespace() {
+    let text = std::fs::read(fixture("pod-oom.json")).unwrap();
+    let out = run_stdin(
+        &["triage", "--from-file", "-", "--from-file", &fixture("pod-init.json"), "--json"],
+        &text,
+    );
+    assert!(out.status.success());
+    assert_eq!(json_lines(&out).len(), 2);
+    let out = ktui(&["triage", "--from-file", &fixture("podlist.json"), "-n", "demo", "--json"])
+        .output()
+        .unwrap();
+    let lines = json_lines(&out);
+    assert!(!lines.is_empty());
+    assert!(lines.iter().all(|l| l["namespace"] == "demo"));
+}
+
+#[test]
+fn triage_evicted_pods_from_a_real_cluster_dump() {
+    let out = ktui(&["triage", "--from-file", &fixture("external/kdash/pods.json"), "--json"])
+        .output()
+        .unwrap();
+    let lines = json_lines(&out);
+    let evicted: Vec<_> = lines.iter().filter(|l| l["category"] == "evicted").collect();
+    assert_eq!(evicted.len(), 2);
+    for e in evicted {
+        for k in ["container", "init", "exit_code", "signal", "restarts"] {
+            assert_eq!(e[k], Value::Null, "{k}");
+        }
+    }
+    let seg = lines.iter().find(|l| l["exit_code"] == 139).unwrap();
+    assert_eq!(seg["signal"], 11);
+}
+
+#[test]
+fn triage_text_table_without_json() {
+    let out = ktui(&["triage", "--from-file", &fixture("pod-init.json")]).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("Init:Error"), "{text}");
+}
+
+#[test]
+fn malformed_input_exits_1_with_position_and_no_stdout() {
+    let out = run_stdin(&["triage", "--from-file", "-", "--json"], b"{\n  \"kind\": \"Pod\",\n  oops\n}");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.starts_with("-:3:3: "), "{err}");
+    // A good file followed by a bad one: still nothing on stdout.
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, "{\"kind\":\"PodList\",\"items\":[{\"kind\":\"Pod\",\"status\":{\"phase\":5}}]}").unwrap();
+    let out = ktui(&["triage", "--from-file", &fixture("pod-oom.json"), "--from-file", bad.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.starts_with(&format!("{}:1:", bad.display())), "{err}");
+    let out = ktui(&["triage", "--from-file", "/nonexistent.json"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+}
+
+fn kubeconfig(dir: &std::path::Path, server: &str) -> std::path::PathBuf {
+    let path = dir.join("kubeconfig");
+    std::fs::write(
+        &path,
+        format!(
+            "apiVersion: v1\nkind: Config\ncurrent-context: blackhole\nclusters:\n- name: c\n  cluster:\n    server: {server}\n    insecure-skip-tls-verify: true\ncontexts:\n- name: blackhole\n  context:\n    cluster: c\n    user: u\n    namespace: prod\nusers:\n- name: u\n  user:\n    token: t\n"
+        ),
+    )
+    .unwrap();
+    path
+}
+
+fn assert_no_cluster(args: &[&str], server: &str) {
+    let start = Instant::now();
+    let out = ktui(args).output().unwrap();
+    let took = start.elapsed();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(took < Duration::from_secs(10), "took {took:?}");
+    assert!(err.contains("'blackhole'"), "context named: {err}");
+    assert!(err.contains(server), "server named: {err}");
+    assert!(err.contains("--demo"), "suggests --demo: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn no_cluster_refused_port_exits_3() {
+    let dir = tempfile::tempdir().unwrap();
+    // A port nobody listens on: bind then drop.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let server = format!("https://127.0.0.1:{port}");
+    let kc = kubeconfig(dir.path(), &server);
+    assert_no_cluster(&["--kubeconfig", kc.to_str().unwrap()], &server);
+    assert_no_cluster(&["triage", "--kubeconfig", kc.to_str().unwrap(), "--json"], &server);
+}
+
+#[test]
+fn no_cluster_silent_server_exits_3_after_the_version_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    // Accepts connections and never answers: the 5 s GET /version deadline must fire.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let server = format!("https://127.0.0.1:{}", listener.local_addr().unwrap().port());
+    let held = std::thread::spawn(move || {
+        let mut conns = Vec::new();
+        listener.set_nonblocking(true).unwrap();
+        let end = Instant::now() + Duration::from_secs(12);
+        while Instant::now() < end {
+            if let Ok((c, _)) = listener.accept() {
+                conns.push(c);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    });
+    let kc = kubeconfig(dir.path(), &server);
+    let out_start = Instant::now();
+    assert_no_cluster(&["--kubeconfig", kc.to_str().unwrap()], &server);
+    assert!(out_start.elapsed() >= Duration::from_secs(4), "should wait for the deadline");
+    drop(held);
+}
+
+#[test]
+fn missing_kubeconfig_suggests_demo() {
+    let out = ktui(&["--kubeconfig", "/nonexistent/kc"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("/nonexistent/kc") && err.contains("--demo"), "{err}");
+}
+
+#[test]
+fn bad_theme_is_a_clear_error() {
+    let out = ktui(&["--demo", "--theme", "neon"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown theme 'neon'"));
+}
