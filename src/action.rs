@@ -3,7 +3,9 @@
 use crossterm::event::KeyEvent;
 use jiff::Timestamp;
 
-use crate::cluster::{ClusterError, ContextInfo, EventRow, LogRequest, PodDetail, PodEvent, PodKey};
+use crate::cluster::{
+    ClusterError, ContextInfo, EventRow, LogRequest, PodDetail, PodEvent, PodKey,
+};
 use crate::evidence::EvidenceItem;
 
 #[derive(Debug, Clone)]
@@ -13,15 +15,28 @@ pub enum Action {
     /// Clock tick: ages and toast expiry.
     Tick(Timestamp),
     Pods(PodEvent),
-    DetailLoaded(PodKey, Result<PodDetail, ClusterError>),
+    DetailLoaded(PodKey, Result<Box<PodDetail>, ClusterError>),
     EventsLoaded(PodKey, Result<Vec<EventRow>, ClusterError>),
     LogsLoaded(LogRequest, Result<Vec<u8>, ClusterError>),
     /// A chunk of a followed log (or the error that ended the follow).
     LogChunk(LogRequest, Result<Vec<u8>, ClusterError>),
     EvidenceCaptured(EvidenceItem),
-    EvidenceFailed { what: String, error: String },
-    FileSaved { path: String, sha256: String, bytes: usize },
-    SaveFailed { path: String, error: String },
+    EvidenceFailed {
+        what: String,
+        error: String,
+    },
+    FileSaved {
+        path: String,
+        sha256: String,
+        bytes: usize,
+    },
+    SaveFailed {
+        path: String,
+        error: String,
+    },
     ContextSwitched(ContextInfo),
-    ContextSwitchFailed { context: String, error: String },
+    ContextSwitchFailed {
+        context: String,
+        error: String,
+    },
 }

@@ -53,7 +53,13 @@ pub struct ConnArgs {
     pub context: Option<String>,
 
     /// Namespace (default: the context's namespace).
-    #[arg(short = 'n', long, value_name = "NS", global = true, conflicts_with = "all_namespaces")]
+    #[arg(
+        short = 'n',
+        long,
+        value_name = "NS",
+        global = true,
+        conflicts_with = "all_namespaces"
+    )]
     pub namespace: Option<String>,
 
     /// All namespaces.

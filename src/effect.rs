@@ -23,7 +23,10 @@ pub enum Effect {
         logs: Option<bool>,
     },
     /// Write bytes to a file exactly as they are (raw logs), reporting the SHA-256.
-    SaveFile { path: PathBuf, bytes: Vec<u8> },
+    SaveFile {
+        path: PathBuf,
+        bytes: Vec<u8>,
+    },
     SwitchContext(String),
     Quit,
 }

@@ -15,7 +15,10 @@ use ktui::triage_cmd::EXIT_NO_CLUSTER;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     ktui::tls::install_crypto_provider();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("ktui: cannot start the async runtime: {e}");
@@ -45,7 +48,10 @@ async fn console(cli: &Cli) -> u8 {
     ktui::logging::init();
     let conn = &cli.conn;
     let (cluster, connector): (Arc<dyn Cluster>, Option<Connector>) = if cli.demo {
-        (Arc::new(DemoCluster::new(jiff::Timestamp::now(), true)), None)
+        (
+            Arc::new(DemoCluster::new(jiff::Timestamp::now(), true)),
+            None,
+        )
     } else {
         let opts = ConnectOptions {
             kubeconfig: conn.kubeconfig.clone(),
@@ -86,7 +92,14 @@ async fn console(cli: &Cli) -> u8 {
                 .unwrap_or_else(|| cluster.info().namespace),
         )
     };
-    let app = App::new(cluster, scope, cli.demo, theme, connector, jiff::Timestamp::now());
+    let app = App::new(
+        cluster,
+        scope,
+        cli.demo,
+        theme,
+        connector,
+        jiff::Timestamp::now(),
+    );
     match ktui::terminal::run(app).await {
         Ok(()) => 0,
         Err(e) => {

@@ -61,7 +61,10 @@ impl Runtime {
     }
 
     pub fn abort_all(&mut self) {
-        for h in [self.watch.take(), self.follow.take()].into_iter().flatten() {
+        for h in [self.watch.take(), self.follow.take()]
+            .into_iter()
+            .flatten()
+        {
             h.abort();
         }
     }
@@ -100,7 +103,7 @@ impl Runtime {
             }
             Effect::LoadDetail(key) => {
                 self.spawn(async move {
-                    let res = cluster.pod_detail(key.clone()).await;
+                    let res = cluster.pod_detail(key.clone()).await.map(Box::new);
                     Some(Action::DetailLoaded(key, res))
                 });
             }

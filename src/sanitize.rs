@@ -39,7 +39,7 @@ fn push_placeholder(out: &mut String, c: char) {
 
 /// One line of untrusted text, safe to render. `\n` is escaped too: split lines first.
 pub fn line(text: &str) -> Cow<'_, str> {
-    if !text.chars().any(|c| needs_escape(c)) {
+    if !text.chars().any(needs_escape) {
         return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() + 8);
@@ -96,7 +96,10 @@ mod tests {
 
     #[test]
     fn tabs_expand_and_crlf_is_trimmed() {
-        assert_eq!(lines(b"a\tb\r\nc\n"), vec!["a   b".to_string(), "c".to_string()]);
+        assert_eq!(
+            lines(b"a\tb\r\nc\n"),
+            vec!["a   b".to_string(), "c".to_string()]
+        );
     }
 
     #[test]

@@ -19,7 +19,11 @@ type Term = Terminal<CrosstermBackend<Stdout>>;
 /// Restore the terminal: leave raw mode and the alternate screen, show the cursor.
 pub fn restore() {
     let _ = disable_raw_mode();
-    let _ = execute!(std::io::stdout(), LeaveAlternateScreen, crossterm::cursor::Show);
+    let _ = execute!(
+        std::io::stdout(),
+        LeaveAlternateScreen,
+        crossterm::cursor::Show
+    );
 }
 
 /// Enter raw mode and the alternate screen; a panic restores the terminal before printing.

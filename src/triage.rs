@@ -11,7 +11,9 @@ pub mod owners;
 use jiff::Timestamp;
 use sha2::{Digest, Sha256};
 
-use crate::cluster::{ContainerRole, ContainerState, ContainerSummary, PodKey, PodSummary, Workload};
+use crate::cluster::{
+    ContainerRole, ContainerState, ContainerSummary, PodKey, PodSummary, Workload,
+};
 
 /// Waiting or termination reasons meaning the process never ran.
 const NOT_STARTED_REASONS: &[&str] = &[

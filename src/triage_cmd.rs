@@ -78,7 +78,11 @@ pub async fn run(conn: &ConnArgs, args: &TriageArgs) -> u8 {
         table(&records)
     };
     let mut stdout = std::io::stdout().lock();
-    if stdout.write_all(out.as_bytes()).and_then(|()| stdout.flush()).is_err() {
+    if stdout
+        .write_all(out.as_bytes())
+        .and_then(|()| stdout.flush())
+        .is_err()
+    {
         return 1;
     }
     0

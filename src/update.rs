@@ -30,7 +30,7 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
         Action::Pods(ev) => on_pod_event(state, ev),
         Action::DetailLoaded(key, res) => {
             if let Some(d) = state.detail.as_mut().filter(|d| d.key == key) {
-                d.detail = Some(res.map_err(|e| e.to_string()));
+                d.detail = Some(res.map(|d| *d).map_err(|e| e.to_string()));
             }
             Vec::new()
         }
@@ -127,9 +127,7 @@ fn on_pod_event(state: &mut AppState, ev: PodEvent) -> Vec<Effect> {
                 .into_iter()
                 .map(|record| {
                     let logs = match (&record.container, record.category) {
-                        (Some(c), Category::Crashed) => {
-                            Some(wants_previous(state, &record.pod, c))
-                        }
+                        (Some(c), Category::Crashed) => Some(wants_previous(state, &record.pod, c)),
                         _ => None,
                     };
                     Effect::CaptureEvidence {

@@ -51,7 +51,13 @@ fn json_lines(out: &Output) -> Vec<serde_json::Map<String, Value>> {
     String::from_utf8(out.stdout.clone())
         .unwrap()
         .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap().as_object().unwrap().clone())
+        .map(|l| {
+            serde_json::from_str::<Value>(l)
+                .unwrap()
+                .as_object()
+                .unwrap()
+                .clone()
+        })
         .collect()
 }
 
@@ -62,17 +68,35 @@ fn version_and_help() {
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("ktui "));
     let out = ktui(&["--help"]).output().unwrap();
     let help = String::from_utf8_lossy(&out.stdout);
-    for flag in ["--kubeconfig", "--context", "--namespace", "--all-namespaces", "--theme", "--demo", "Examples:"] {
+    for flag in [
+        "--kubeconfig",
+        "--context",
+        "--namespace",
+        "--all-namespaces",
+        "--theme",
+        "--demo",
+        "Examples:",
+    ] {
         assert!(help.contains(flag), "{flag} missing from help:\n{help}");
     }
     let out = ktui(&["-n", "a", "-A"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(2), "usage errors keep clap's code 2");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "usage errors keep clap's code 2"
+    );
 }
 
 #[test]
 fn triage_json_from_files_has_all_keys_sorted_newest_first() {
-    let out = ktui(&["triage", "--from-file", &fixture("podlist.json"), "--json"]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = ktui(&["triage", "--from-file", &fixture("podlist.json"), "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let lines = json_lines(&out);
     assert_eq!(lines.len(), 5);
     for l in &lines {
@@ -82,7 +106,10 @@ fn triage_json_from_files_has_all_keys_sorted_newest_first() {
             assert!(l.contains_key(k), "{k} missing in {l:?}");
         }
     }
-    let api = lines.iter().find(|l| l["pod"] == "api-6b7c8d9e4f-abcde").unwrap();
+    let api = lines
+        .iter()
+        .find(|l| l["pod"] == "api-6b7c8d9e4f-abcde")
+        .unwrap();
     assert_eq!(api["category"], "crashed");
     assert_eq!(api["reason"], "Error");
     assert_eq!(api["exit_code"], 1);
@@ -93,16 +120,32 @@ fn triage_json_from_files_has_all_keys_sorted_newest_first() {
         api["signature"],
         "90d12ad285babec05ca237b94f7f83f543b5295d5bce5b586464fd6a9957b809"
     );
-    let init = lines.iter().find(|l| l["container"] == "migrate-schema").unwrap();
+    let init = lines
+        .iter()
+        .find(|l| l["container"] == "migrate-schema")
+        .unwrap();
     assert_eq!(init["init"], true);
     assert_eq!(init["reason"], "Error", "no Init: prefix in JSON");
     let oom = lines.iter().find(|l| l["reason"] == "OOMKilled").unwrap();
-    assert_eq!((oom["exit_code"].as_i64(), oom["signal"].as_i64()), (Some(137), Some(9)));
-    let pull = lines.iter().find(|l| l["category"] == "not_started").unwrap();
+    assert_eq!(
+        (oom["exit_code"].as_i64(), oom["signal"].as_i64()),
+        (Some(137), Some(9))
+    );
+    let pull = lines
+        .iter()
+        .find(|l| l["category"] == "not_started")
+        .unwrap();
     assert_eq!(pull["reason"], "ImagePullBackOff");
     assert_eq!(pull["finished_at"], Value::Null);
-    assert_eq!(lines.last().unwrap()["finished_at"], Value::Null, "nulls last");
-    let times: Vec<&str> = lines.iter().filter_map(|l| l["finished_at"].as_str()).collect();
+    assert_eq!(
+        lines.last().unwrap()["finished_at"],
+        Value::Null,
+        "nulls last"
+    );
+    let times: Vec<&str> = lines
+        .iter()
+        .filter_map(|l| l["finished_at"].as_str())
+        .collect();
     assert!(times.windows(2).all(|w| w[0] >= w[1]), "{times:?}");
 }
 
@@ -110,14 +153,28 @@ fn triage_json_from_files_has_all_keys_sorted_newest_first() {
 fn triage_reads_stdin_and_several_files_and_filters_namespace() {
     let text = std::fs::read(fixture("pod-oom.json")).unwrap();
     let out = run_stdin(
-        &["triage", "--from-file", "-", "--from-file", &fixture("pod-init.json"), "--json"],
+        &[
+            "triage",
+            "--from-file",
+            "-",
+            "--from-file",
+            &fixture("pod-init.json"),
+            "--json",
+        ],
         &text,
     );
     assert!(out.status.success());
     assert_eq!(json_lines(&out).len(), 2);
-    let out = ktui(&["triage", "--from-file", &fixture("podlist.json"), "-n", "demo", "--json"])
-        .output()
-        .unwrap();
+    let out = ktui(&[
+        "triage",
+        "--from-file",
+        &fixture("podlist.json"),
+        "-n",
+        "demo",
+        "--json",
+    ])
+    .output()
+    .unwrap();
     let lines = json_lines(&out);
     assert!(!lines.is_empty());
     assert!(lines.iter().all(|l| l["namespace"] == "demo"));
@@ -125,11 +182,19 @@ fn triage_reads_stdin_and_several_files_and_filters_namespace() {
 
 #[test]
 fn triage_evicted_pods_from_a_real_cluster_dump() {
-    let out = ktui(&["triage", "--from-file", &fixture("external/kdash/pods.json"), "--json"])
-        .output()
-        .unwrap();
+    let out = ktui(&[
+        "triage",
+        "--from-file",
+        &fixture("external/kdash/pods.json"),
+        "--json",
+    ])
+    .output()
+    .unwrap();
     let lines = json_lines(&out);
-    let evicted: Vec<_> = lines.iter().filter(|l| l["category"] == "evicted").collect();
+    let evicted: Vec<_> = lines
+        .iter()
+        .filter(|l| l["category"] == "evicted")
+        .collect();
     assert_eq!(evicted.len(), 2);
     for e in evicted {
         for k in ["container", "init", "exit_code", "signal", "restarts"] {
@@ -142,14 +207,19 @@ fn triage_evicted_pods_from_a_real_cluster_dump() {
 
 #[test]
 fn triage_text_table_without_json() {
-    let out = ktui(&["triage", "--from-file", &fixture("pod-init.json")]).output().unwrap();
+    let out = ktui(&["triage", "--from-file", &fixture("pod-init.json")])
+        .output()
+        .unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("Init:Error"), "{text}");
 }
 
 #[test]
 fn malformed_input_exits_1_with_position_and_no_stdout() {
-    let out = run_stdin(&["triage", "--from-file", "-", "--json"], b"{\n  \"kind\": \"Pod\",\n  oops\n}");
+    let out = run_stdin(
+        &["triage", "--from-file", "-", "--json"],
+        b"{\n  \"kind\": \"Pod\",\n  oops\n}",
+    );
     assert_eq!(out.status.code(), Some(1));
     assert!(out.stdout.is_empty());
     let err = String::from_utf8(out.stderr).unwrap();
@@ -157,15 +227,27 @@ fn malformed_input_exits_1_with_position_and_no_stdout() {
     // A good file followed by a bad one: still nothing on stdout.
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.json");
-    std::fs::write(&bad, "{\"kind\":\"PodList\",\"items\":[{\"kind\":\"Pod\",\"status\":{\"phase\":5}}]}").unwrap();
-    let out = ktui(&["triage", "--from-file", &fixture("pod-oom.json"), "--from-file", bad.to_str().unwrap()])
-        .output()
-        .unwrap();
+    std::fs::write(
+        &bad,
+        "{\"kind\":\"PodList\",\"items\":[{\"kind\":\"Pod\",\"status\":{\"phase\":5}}]}",
+    )
+    .unwrap();
+    let out = ktui(&[
+        "triage",
+        "--from-file",
+        &fixture("pod-oom.json"),
+        "--from-file",
+        bad.to_str().unwrap(),
+    ])
+    .output()
+    .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(out.stdout.is_empty());
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(err.starts_with(&format!("{}:1:", bad.display())), "{err}");
-    let out = ktui(&["triage", "--from-file", "/nonexistent.json"]).output().unwrap();
+    let out = ktui(&["triage", "--from-file", "/nonexistent.json"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
 }
 
@@ -199,11 +281,18 @@ fn assert_no_cluster(args: &[&str], server: &str) {
 fn no_cluster_refused_port_exits_3() {
     let dir = tempfile::tempdir().unwrap();
     // A port nobody listens on: bind then drop.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let server = format!("https://127.0.0.1:{port}");
     let kc = kubeconfig(dir.path(), &server);
     assert_no_cluster(&["--kubeconfig", kc.to_str().unwrap()], &server);
-    assert_no_cluster(&["triage", "--kubeconfig", kc.to_str().unwrap(), "--json"], &server);
+    assert_no_cluster(
+        &["triage", "--kubeconfig", kc.to_str().unwrap(), "--json"],
+        &server,
+    );
 }
 
 #[test]
@@ -211,7 +300,10 @@ fn no_cluster_silent_server_exits_3_after_the_version_timeout() {
     let dir = tempfile::tempdir().unwrap();
     // Accepts connections and never answers: the 5 s GET /version deadline must fire.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let server = format!("https://127.0.0.1:{}", listener.local_addr().unwrap().port());
+    let server = format!(
+        "https://127.0.0.1:{}",
+        listener.local_addr().unwrap().port()
+    );
     let held = std::thread::spawn(move || {
         let mut conns = Vec::new();
         listener.set_nonblocking(true).unwrap();
@@ -226,7 +318,10 @@ fn no_cluster_silent_server_exits_3_after_the_version_timeout() {
     let kc = kubeconfig(dir.path(), &server);
     let out_start = Instant::now();
     assert_no_cluster(&["--kubeconfig", kc.to_str().unwrap()], &server);
-    assert!(out_start.elapsed() >= Duration::from_secs(4), "should wait for the deadline");
+    assert!(
+        out_start.elapsed() >= Duration::from_secs(4),
+        "should wait for the deadline"
+    );
     drop(held);
 }
 
@@ -235,7 +330,10 @@ fn missing_kubeconfig_suggests_demo() {
     let out = ktui(&["--kubeconfig", "/nonexistent/kc"]).output().unwrap();
     assert_eq!(out.status.code(), Some(3));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("/nonexistent/kc") && err.contains("--demo"), "{err}");
+    assert!(
+        err.contains("/nonexistent/kc") && err.contains("--demo"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -76,7 +76,10 @@ impl Session {
             if f(&s) {
                 return s;
             }
-            assert!(Instant::now() < deadline, "timed out waiting for {what}; screen:\n{s}");
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}; screen:\n{s}"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -129,7 +132,10 @@ fn demo_console_in_a_real_terminal() {
     assert!(status.success(), "{status:?}");
     // The terminal is handed back: the alternate screen was left.
     let raw = s.raw.lock().unwrap();
-    assert!(raw.windows(8).any(|w| w == b"\x1b[?1049l"), "alternate screen not left");
+    assert!(
+        raw.windows(8).any(|w| w == b"\x1b[?1049l"),
+        "alternate screen not left"
+    );
 }
 
 #[test]
@@ -142,7 +148,10 @@ fn escape_sequences_from_logs_never_reach_the_terminal() {
     s.wait_for("the hostile log", |t| t.contains("injected"));
     let raw = s.raw.lock().unwrap().clone();
     // The OSC title sequence and the clear-screen from the log must not be in the output.
-    assert!(!raw.windows(4).any(|w| w == b"\x1b]0;"), "OSC reached the terminal");
+    assert!(
+        !raw.windows(4).any(|w| w == b"\x1b]0;"),
+        "OSC reached the terminal"
+    );
     assert!(!raw.windows(11).any(|w| w == b"owned-title\x07"));
     s.send(b"q");
     s.send(b"q");

@@ -20,7 +20,14 @@ const QUIET: Duration = Duration::from_millis(150);
 async fn harness(w: u16, h: u16) -> (App, Terminal<TestBackend>) {
     let demo = DemoCluster::fixed();
     let now = demo.epoch();
-    let mut app = App::new(Arc::new(demo), Scope::All, true, Theme::default(), None, now);
+    let mut app = App::new(
+        Arc::new(demo),
+        Scope::All,
+        true,
+        Theme::default(),
+        None,
+        now,
+    );
     app.dispatch(Action::Resize(w, h));
     app.settle(QUIET).await;
     app.state.prepare_frame();
@@ -108,7 +115,10 @@ async fn logs_show_previous_instance() {
         assert_eq!(app.state.screen, Screen::Logs);
         let text = screen(&mut app, &mut term);
         assert!(text.contains("previous instance"), "{text}");
-        assert!(text.contains("panic: cannot start without a database"), "{text}");
+        assert!(
+            text.contains("panic: cannot start without a database"),
+            "{text}"
+        );
         insta::assert_snapshot!(format!("logs_previous_{w}x{h}"), text);
         // p switches to the current instance.
         press(&mut app, "p").await;
@@ -162,7 +172,13 @@ async fn namespace_command_rewatches() {
     press(&mut app, ":ns payments\n").await;
     let text = screen(&mut app, &mut term);
     assert!(text.contains("ns:payments"), "{text}");
-    assert!(app.state.pods.rows.iter().all(|r| r.pod_key().namespace == "payments"));
+    assert!(
+        app.state
+            .pods
+            .rows
+            .iter()
+            .all(|r| r.pod_key().namespace == "payments")
+    );
     assert!(!app.state.pods.rows.is_empty());
 }
 
@@ -190,7 +206,10 @@ async fn escape_sequences_in_logs_are_sanitised() {
     assert!(text.contains("progress 10%␍progress 99%"), "{text}");
     for cell in term.backend().buffer().content() {
         for ch in cell.symbol().chars() {
-            assert!(!ch.is_control(), "control character {ch:?} reached the buffer");
+            assert!(
+                !ch.is_control(),
+                "control character {ch:?} reached the buffer"
+            );
             assert!(!('\u{202a}'..='\u{202e}').contains(&ch));
         }
     }
@@ -209,10 +228,15 @@ async fn first_crash_of_each_signature_is_kept_as_evidence() {
         .collect();
     // checkout's three pods share one signature: its logs are kept once.
     assert_eq!(
-        logs.iter().filter(|i| i.pod.name.starts_with("checkout-")).count(),
+        logs.iter()
+            .filter(|i| i.pod.name.starts_with("checkout-"))
+            .count(),
         1
     );
-    let checkout = logs.iter().find(|i| i.pod.name.starts_with("checkout-")).unwrap();
+    let checkout = logs
+        .iter()
+        .find(|i| i.pod.name.starts_with("checkout-"))
+        .unwrap();
     assert!(checkout.previous);
     assert_eq!(checkout.sha256, ktui::evidence::sha256_hex(&checkout.bytes));
     assert!(String::from_utf8_lossy(&checkout.bytes).contains("panic:"));

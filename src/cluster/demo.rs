@@ -251,7 +251,9 @@ mod tests {
             .flat_map(|p| classify(&p.detail.summary))
             .collect();
         let has = |f: &dyn Fn(&crate::triage::CrashRecord) -> bool| records.iter().any(f);
-        assert!(has(&|r| r.reason.as_deref() == Some("OOMKilled") && r.exit_code == Some(137)));
+        assert!(has(
+            &|r| r.reason.as_deref() == Some("OOMKilled") && r.exit_code == Some(137)
+        ));
         assert!(has(&|r| r.category == Category::Evicted));
         assert!(has(&|r| r.category == Category::NotStarted));
         assert!(has(&|r| r.role.is_some_and(|r| r.is_init())));
@@ -260,8 +262,16 @@ mod tests {
             .filter(|r| r.workload.name == "checkout")
             .collect();
         assert!(checkout.len() >= 3);
-        assert!(checkout.iter().all(|r| r.signature == checkout[0].signature));
-        assert!(demo.pods().iter().any(|p| classify(&p.detail.summary).is_empty()));
+        assert!(
+            checkout
+                .iter()
+                .all(|r| r.signature == checkout[0].signature)
+        );
+        assert!(
+            demo.pods()
+                .iter()
+                .any(|p| classify(&p.detail.summary).is_empty())
+        );
     }
 
     #[test]

@@ -13,7 +13,9 @@ pub enum ClusterError {
         namespace: Option<String>,
     },
     /// 401: credentials expired or rejected.
-    #[error("the API server rejected the credentials of context '{context}' (401 Unauthorized): log in again (e.g. refresh your cloud CLI or OIDC token), then retry")]
+    #[error(
+        "the API server rejected the credentials of context '{context}' (401 Unauthorized): log in again (e.g. refresh your cloud CLI or OIDC token), then retry"
+    )]
     Unauthorized { context: String },
     #[error("{what} not found")]
     NotFound { what: String },

@@ -177,8 +177,11 @@ impl Cluster for KubeCluster {
                 .list(&ListParams::default())
                 .await
                 .map_err(|e| map_err(e, &ctx))?;
-            let mut names: Vec<String> =
-                list.items.into_iter().filter_map(|n| n.metadata.name).collect();
+            let mut names: Vec<String> = list
+                .items
+                .into_iter()
+                .filter_map(|n| n.metadata.name)
+                .collect();
             names.sort();
             Ok(names)
         }

@@ -12,18 +12,25 @@ use ratatui::style::{Color, Modifier, Style};
 pub const BUNDLED: &[(&str, &str)] = &[
     ("default", include_str!("../../themes/default.toml")),
     ("light", include_str!("../../themes/light.toml")),
-    ("high-contrast", include_str!("../../themes/high-contrast.toml")),
+    (
+        "high-contrast",
+        include_str!("../../themes/high-contrast.toml"),
+    ),
 ];
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ThemeError {
-    #[error("unknown theme '{0}': use one of default, light, high-contrast, or a path to a .toml file")]
+    #[error(
+        "unknown theme '{0}': use one of default, light, high-contrast, or a path to a .toml file"
+    )]
     Unknown(String),
     #[error("cannot read theme file {path}: {error}")]
     Read { path: String, error: String },
     #[error("theme {source_name}: {error}")]
     Parse { source_name: String, error: String },
-    #[error("theme {source_name}: key '{key}' has colour \"{value}\", expected a colour name (red, lightblue, ...) or \"#rrggbb\"")]
+    #[error(
+        "theme {source_name}: key '{key}' has colour \"{value}\", expected a colour name (red, lightblue, ...) or \"#rrggbb\""
+    )]
     BadColor {
         source_name: String,
         key: String,

@@ -64,7 +64,10 @@ impl Filter {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Row {
     /// A crash group: its newest record and how many records share the signature.
-    Crash { record: CrashRecord, repeats: usize },
+    Crash {
+        record: Box<CrashRecord>,
+        repeats: usize,
+    },
     /// Any pod (the `a` view).
     Pod { key: PodKey },
 }
@@ -248,7 +251,10 @@ impl PodsState {
             .into_iter()
             .map(|record| {
                 let n = repeats.get(record.signature.as_str()).copied().unwrap_or(1);
-                Row::Crash { record, repeats: n }
+                Row::Crash {
+                    record: Box::new(record),
+                    repeats: n,
+                }
             })
             .collect();
         let key = |r: &Row| match r {
@@ -340,7 +346,9 @@ mod tests {
         let checkout: Vec<_> = s
             .rows
             .iter()
-            .filter(|r| matches!(r, Row::Crash { record, .. } if record.workload.name == "checkout"))
+            .filter(
+                |r| matches!(r, Row::Crash { record, .. } if record.workload.name == "checkout"),
+            )
             .collect();
         assert_eq!(checkout.len(), 1);
         assert!(matches!(checkout[0], Row::Crash { repeats: 3, .. }));

@@ -16,8 +16,10 @@ pub struct OwnerIndex {
 
 impl OwnerIndex {
     pub fn insert(&mut self, namespace: &str, kind: &str, name: &str, owner: Option<OwnerRef>) {
-        self.known
-            .insert((namespace.to_string(), kind.to_string(), name.to_string()), owner);
+        self.known.insert(
+            (namespace.to_string(), kind.to_string(), name.to_string()),
+            owner,
+        );
     }
 
     /// `Some(owner)` when the object is known (`owner` may be None), `None` when unknown.
@@ -114,13 +116,25 @@ mod tests {
     fn conventions_apply_to_unknown_owners() {
         let idx = OwnerIndex::default();
         let rs = owner("ReplicaSet", "api-6b7c8d9e4f");
-        assert_eq!(resolve_workload("d", "p", Some(&rs), &idx), wl("Deployment", "api"));
+        assert_eq!(
+            resolve_workload("d", "p", Some(&rs), &idx),
+            wl("Deployment", "api")
+        );
         let job = owner("Job", "backup-29005555");
-        assert_eq!(resolve_workload("d", "p", Some(&job), &idx), wl("CronJob", "backup"));
+        assert_eq!(
+            resolve_workload("d", "p", Some(&job), &idx),
+            wl("CronJob", "backup")
+        );
         let manual = owner("Job", "migrate-now");
-        assert_eq!(resolve_workload("d", "p", Some(&manual), &idx), wl("Job", "migrate-now"));
+        assert_eq!(
+            resolve_workload("d", "p", Some(&manual), &idx),
+            wl("Job", "migrate-now")
+        );
         let sts = owner("StatefulSet", "db");
-        assert_eq!(resolve_workload("d", "db-0", Some(&sts), &idx), wl("StatefulSet", "db"));
+        assert_eq!(
+            resolve_workload("d", "db-0", Some(&sts), &idx),
+            wl("StatefulSet", "db")
+        );
         assert_eq!(resolve_workload("d", "bare", None, &idx), wl("Pod", "bare"));
     }
 
@@ -130,13 +144,27 @@ mod tests {
         // A ReplicaSet created by hand: no owner, so it is the workload itself.
         idx.insert("d", "ReplicaSet", "cache-abc12", None);
         let rs = owner("ReplicaSet", "cache-abc12");
-        assert_eq!(resolve_workload("d", "p", Some(&rs), &idx), wl("ReplicaSet", "cache-abc12"));
+        assert_eq!(
+            resolve_workload("d", "p", Some(&rs), &idx),
+            wl("ReplicaSet", "cache-abc12")
+        );
         // A Job created by a CronJob whose name does not follow the convention.
-        idx.insert("d", "Job", "nightly-manual", Some(owner("CronJob", "nightly")));
+        idx.insert(
+            "d",
+            "Job",
+            "nightly-manual",
+            Some(owner("CronJob", "nightly")),
+        );
         let job = owner("Job", "nightly-manual");
-        assert_eq!(resolve_workload("d", "p", Some(&job), &idx), wl("CronJob", "nightly"));
+        assert_eq!(
+            resolve_workload("d", "p", Some(&job), &idx),
+            wl("CronJob", "nightly")
+        );
         // Other namespaces do not leak.
-        assert_eq!(resolve_workload("e", "p", Some(&rs), &idx), wl("Deployment", "cache"));
+        assert_eq!(
+            resolve_workload("e", "p", Some(&rs), &idx),
+            wl("Deployment", "cache")
+        );
     }
 
     #[test]

@@ -33,14 +33,24 @@ fn check_truth(pod: &PodSummary, truth: &Value) {
     let expected = truth["crashed_containers"].as_array().unwrap();
     assert_eq!(crashed.len(), expected.len(), "{}: {records:#?}", pod.key);
     for (got, want) in crashed.iter().zip(expected) {
-        assert_eq!(got.container.as_deref(), want["name"].as_str(), "{}", pod.key);
+        assert_eq!(
+            got.container.as_deref(),
+            want["name"].as_str(),
+            "{}",
+            pod.key
+        );
         assert_eq!(
             got.role.map(ContainerRole::is_init),
             want["init"].as_bool(),
             "{}",
             pod.key
         );
-        assert_eq!(got.reason.as_deref(), want["reason"].as_str(), "{}", pod.key);
+        assert_eq!(
+            got.reason.as_deref(),
+            want["reason"].as_str(),
+            "{}",
+            pod.key
+        );
         assert_eq!(
             got.exit_code.map(i64::from),
             want["exit_code"].as_i64(),
@@ -77,12 +87,24 @@ fn check_truth(pod: &PodSummary, truth: &Value) {
     assert_eq!(pod.reason.as_deref(), truth["pod_reason"].as_str());
     let owner = &truth["owner"];
     assert_eq!(
-        pod.owner.as_ref().map(|o| (o.kind.as_str(), o.name.as_str())),
+        pod.owner
+            .as_ref()
+            .map(|o| (o.kind.as_str(), o.name.as_str())),
         owner["kind"].as_str().zip(owner["name"].as_str())
     );
     if let Some(w) = truth.get("workload") {
-        assert_eq!(pod.workload.kind, w["kind"].as_str().unwrap(), "{}", pod.key);
-        assert_eq!(pod.workload.name, w["name"].as_str().unwrap(), "{}", pod.key);
+        assert_eq!(
+            pod.workload.kind,
+            w["kind"].as_str().unwrap(),
+            "{}",
+            pod.key
+        );
+        assert_eq!(
+            pod.workload.name,
+            w["name"].as_str().unwrap(),
+            "{}",
+            pod.key
+        );
     }
     // Evicted pods (OutOfcpu, Preempting in the kdash dump) are one evicted record.
     if pod.phase == "Failed" && pod.reason.is_some() {
@@ -94,7 +116,14 @@ fn check_truth(pod: &PodSummary, truth: &Value) {
 
 #[test]
 fn every_fixture_pod_matches_its_truth_file() {
-    for name in ["pod-crash", "pod-oom", "pod-pull", "pod-done", "pod-side", "pod-init"] {
+    for name in [
+        "pod-crash",
+        "pod-oom",
+        "pod-pull",
+        "pod-done",
+        "pod-side",
+        "pod-init",
+    ] {
         let pods = summaries(&[&format!("{name}.json")]);
         let truth: Value = serde_json::from_str(&read(&format!("{name}.truth.json"))).unwrap();
         assert_eq!(pods.len(), 1);
@@ -105,7 +134,10 @@ fn every_fixture_pod_matches_its_truth_file() {
 #[test]
 fn podlist_matches_truth_with_and_without_replicasets() {
     let truth: Value = serde_json::from_str(&read("truth.json")).unwrap();
-    for files in [vec!["podlist.json"], vec!["podlist.json", "replicasets.json"]] {
+    for files in [
+        vec!["podlist.json"],
+        vec!["podlist.json", "replicasets.json"],
+    ] {
         let pods = summaries(&files);
         let truth = truth.as_array().unwrap();
         assert_eq!(pods.len(), truth.len());
@@ -137,13 +169,22 @@ fn replicasets_in_the_input_make_owners_exact() {
     // replicasets.json links api-6b7c8d9e4f to Deployment api: same answer as the convention,
     // but through the object. A ReplicaSet without owner would stay a ReplicaSet.
     let pods = summaries(&["podlist.json", "replicasets.json"]);
-    let api = pods.iter().find(|p| p.key.name.starts_with("api-")).unwrap();
+    let api = pods
+        .iter()
+        .find(|p| p.key.name.starts_with("api-"))
+        .unwrap();
     assert_eq!(api.workload.to_string(), "Deployment/api");
 }
 
 // ---- hand-made pods for each rule -------------------------------------------------------
 
-fn pod(ns: &str, name: &str, owner: Option<(&str, &str)>, phase: &str, status: Value) -> PodSummary {
+fn pod(
+    ns: &str,
+    name: &str,
+    owner: Option<(&str, &str)>,
+    phase: &str,
+    status: Value,
+) -> PodSummary {
     let mut meta = json!({"name": name, "namespace": ns, "uid": format!("uid-{name}")});
     if let Some((kind, oname)) = owner {
         meta["ownerReferences"] =
@@ -151,7 +192,11 @@ fn pod(ns: &str, name: &str, owner: Option<(&str, &str)>, phase: &str, status: V
     }
     let containers: Vec<Value> = status["containerStatuses"]
         .as_array()
-        .map(|a| a.iter().map(|c| json!({"name": c["name"], "image": "img"})).collect())
+        .map(|a| {
+            a.iter()
+                .map(|c| json!({"name": c["name"], "image": "img"}))
+                .collect()
+        })
         .unwrap_or_default();
     let init: Vec<Value> = status["initContainerStatuses"]
         .as_array()
@@ -207,13 +252,22 @@ fn evicted_pod_is_one_record_without_container_facts() {
     assert_eq!(r.len(), 1);
     assert_eq!(r[0].category, Category::Evicted);
     assert_eq!(r[0].reason.as_deref(), Some("Evicted"));
-    assert_eq!((r[0].container.as_deref(), r[0].exit_code, r[0].restarts), (None, None, None));
+    assert_eq!(
+        (r[0].container.as_deref(), r[0].exit_code, r[0].restarts),
+        (None, None, None)
+    );
     assert_eq!(r[0].signature, signature("ns", &p.workload, None, None));
 }
 
 #[test]
 fn preempted_and_shutdown_pods_are_evicted() {
-    for reason in ["Preempting", "Shutdown", "OutOfmemory", "NodeLost", "DeadlineExceeded"] {
+    for reason in [
+        "Preempting",
+        "Shutdown",
+        "OutOfmemory",
+        "NodeLost",
+        "DeadlineExceeded",
+    ] {
         let p = pod("ns", "p", None, "Failed", json!({"reason": reason}));
         let r = classify(&p);
         assert_eq!(r.len(), 1, "{reason}");
@@ -267,7 +321,12 @@ fn container_cannot_run_is_not_started() {
 
 #[test]
 fn waiting_reasons_that_never_ran_are_not_started() {
-    for reason in ["ImagePullBackOff", "ErrImagePull", "CreateContainerConfigError", "InvalidImageName"] {
+    for reason in [
+        "ImagePullBackOff",
+        "ErrImagePull",
+        "CreateContainerConfigError",
+        "InvalidImageName",
+    ] {
         let p = pod(
             "ns",
             "x",

@@ -129,7 +129,6 @@ fn run_command(state: &mut AppState, line: &str) -> Vec<Effect> {
     }
 }
 
-
 fn on_normal(state: &mut AppState, key: KeyEvent) -> Vec<Effect> {
     match key.code {
         KeyCode::Char('?') => {
@@ -251,7 +250,12 @@ fn on_detail(state: &mut AppState, key: KeyEvent) -> Vec<Effect> {
                 .cloned();
             let container = match selected {
                 Some(row) => row_container(state, &row),
-                None => row_container(state, &Row::Pod { key: pod_key.clone() }),
+                None => row_container(
+                    state,
+                    &Row::Pod {
+                        key: pod_key.clone(),
+                    },
+                ),
             };
             if let Some(container) = container {
                 let previous = wants_previous(state, &pod_key, &container);

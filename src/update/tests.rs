@@ -12,7 +12,10 @@ fn loaded() -> AppState {
     let mut s = AppState::new(demo_info(), Scope::All, true, demo.epoch());
     update(&mut s, Action::Pods(PodEvent::Resync));
     for p in demo.pods() {
-        update(&mut s, Action::Pods(PodEvent::Applied(Box::new(p.detail.summary.clone()))));
+        update(
+            &mut s,
+            Action::Pods(PodEvent::Applied(Box::new(p.detail.summary.clone()))),
+        );
     }
     update(&mut s, Action::Pods(PodEvent::ResyncDone));
     s.prepare_frame();
@@ -27,7 +30,10 @@ fn demo_info() -> ContextInfo {
 }
 
 fn key(s: &mut AppState, c: char) -> Vec<Effect> {
-    update(s, Action::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)))
+    update(
+        s,
+        Action::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)),
+    )
 }
 
 fn select(s: &mut AppState, workload: &str) {
@@ -53,10 +59,16 @@ fn first_appearance_of_a_signature_asks_for_evidence() {
         .find(|p| p.detail.summary.workload.name == "ledger-worker")
         .map(|p| p.detail.summary.clone())
         .unwrap();
-    let effects = update(&mut s, Action::Pods(PodEvent::Applied(Box::new(pod.clone()))));
+    let effects = update(
+        &mut s,
+        Action::Pods(PodEvent::Applied(Box::new(pod.clone()))),
+    );
     assert!(matches!(
         effects.as_slice(),
-        [Effect::CaptureEvidence { logs: Some(true), .. }]
+        [Effect::CaptureEvidence {
+            logs: Some(true),
+            ..
+        }]
     ));
     let again = update(&mut s, Action::Pods(PodEvent::Applied(Box::new(pod))));
     assert!(again.is_empty());
@@ -75,7 +87,10 @@ fn evicted_and_not_started_keep_events_only() {
             .unwrap();
         let effects = update(&mut s, Action::Pods(PodEvent::Applied(Box::new(pod))));
         assert!(
-            matches!(effects.as_slice(), [Effect::CaptureEvidence { logs: None, .. }]),
+            matches!(
+                effects.as_slice(),
+                [Effect::CaptureEvidence { logs: None, .. }]
+            ),
             "{name}: {effects:?}"
         );
     }
@@ -106,8 +121,14 @@ fn failed_job_shows_current_logs() {
 fn enter_loads_detail_and_events() {
     let mut s = loaded();
     select(&mut s, "ledger-worker");
-    let effects = update(&mut s, Action::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)));
-    assert!(matches!(effects.as_slice(), [Effect::LoadDetail(_), Effect::LoadEvents(_)]));
+    let effects = update(
+        &mut s,
+        Action::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)),
+    );
+    assert!(matches!(
+        effects.as_slice(),
+        [Effect::LoadDetail(_), Effect::LoadEvents(_)]
+    ));
     assert_eq!(s.screen, Screen::Detail);
 }
 
@@ -120,7 +141,11 @@ fn forbidden_watch_is_shown_not_fatal_to_the_loop() {
         namespace: Some("prod".into()),
     };
     update(&mut s, Action::Pods(PodEvent::Failed(e)));
-    assert!(s.fatal.as_deref().is_some_and(|f| f.contains("RBAC forbids 'watch' on 'pods'")));
+    assert!(
+        s.fatal
+            .as_deref()
+            .is_some_and(|f| f.contains("RBAC forbids 'watch' on 'pods'"))
+    );
     assert!(!s.quit);
     assert_eq!(s.toasts.len(), 1);
 }
@@ -131,10 +156,15 @@ fn reconnecting_state_is_tracked() {
     let reason = "connection reset".to_string();
     update(
         &mut s,
-        Action::Pods(PodEvent::Connection(ConnectionState::Reconnecting { reason })),
+        Action::Pods(PodEvent::Connection(ConnectionState::Reconnecting {
+            reason,
+        })),
     );
     assert!(matches!(s.connection, ConnectionState::Reconnecting { .. }));
-    update(&mut s, Action::Pods(PodEvent::Connection(ConnectionState::Live)));
+    update(
+        &mut s,
+        Action::Pods(PodEvent::Connection(ConnectionState::Live)),
+    );
     assert_eq!(s.connection, ConnectionState::Live);
 }
 
@@ -145,7 +175,10 @@ fn context_command_in_demo_explains_itself() {
     for c in "ctx prod".chars() {
         key(&mut s, c);
     }
-    let effects = update(&mut s, Action::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)));
+    let effects = update(
+        &mut s,
+        Action::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)),
+    );
     assert!(effects.is_empty());
     assert!(s.toasts[0].text.contains("single context"));
     assert!(matches!(s.mode, Mode::Normal));
@@ -159,7 +192,10 @@ fn context_command_switches_outside_demo() {
     for c in "ctx staging".chars() {
         key(&mut s, c);
     }
-    let effects = update(&mut s, Action::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)));
+    let effects = update(
+        &mut s,
+        Action::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)),
+    );
     assert_eq!(effects, vec![Effect::SwitchContext("staging".into())]);
     let info = ContextInfo {
         context: "staging".into(),
@@ -169,7 +205,10 @@ fn context_command_switches_outside_demo() {
     let effects = update(&mut s, Action::ContextSwitched(info));
     assert_eq!(
         effects,
-        vec![Effect::StopFollow, Effect::WatchPods(Scope::Namespace("web".into()))]
+        vec![
+            Effect::StopFollow,
+            Effect::WatchPods(Scope::Namespace("web".into()))
+        ]
     );
     assert_eq!(s.pods.counts().pods, 0);
 }
@@ -179,7 +218,10 @@ fn unknown_command_is_named() {
     let mut s = loaded();
     key(&mut s, ':');
     key(&mut s, 'x');
-    update(&mut s, Action::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)));
+    update(
+        &mut s,
+        Action::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)),
+    );
     assert!(s.toasts[0].text.contains("unknown command ':x'"));
 }
 
@@ -196,7 +238,10 @@ fn toasts_expire_with_the_clock() {
 fn ctrl_c_quits_from_any_mode() {
     let mut s = loaded();
     key(&mut s, '/');
-    let effects = update(&mut s, Action::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)));
+    let effects = update(
+        &mut s,
+        Action::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)),
+    );
     assert_eq!(effects, vec![Effect::Quit]);
     assert!(s.quit);
 }
@@ -209,7 +254,10 @@ fn follow_replaces_pane_and_streams_current_logs() {
     let effects = key(&mut s, 'f');
     assert!(matches!(effects.as_slice(), [Effect::FollowLogs(r)] if !r.previous));
     let req = s.logs.as_ref().unwrap().request.clone();
-    update(&mut s, Action::LogChunk(req.clone(), Ok(b"one\ntw".to_vec())));
+    update(
+        &mut s,
+        Action::LogChunk(req.clone(), Ok(b"one\ntw".to_vec())),
+    );
     update(&mut s, Action::LogChunk(req, Ok(b"o\n".to_vec())));
     assert_eq!(s.logs.as_ref().unwrap().lines, vec!["one", "two"]);
     assert_eq!(key(&mut s, 'f'), vec![Effect::StopFollow]);

@@ -17,15 +17,25 @@ fn s(text: &str) -> String {
 }
 
 fn kv<'a>(key: &'a str, value: String, theme: &Theme) -> Vec<Span<'a>> {
-    vec![Span::styled(key, theme.muted), Span::raw(value), Span::raw("  ")]
+    vec![
+        Span::styled(key, theme.muted),
+        Span::raw(value),
+        Span::raw("  "),
+    ]
 }
 
-fn state_line<'a>(label: &'a str, st: &ContainerState, state: &AppState, theme: &Theme) -> Line<'a> {
+fn state_line<'a>(
+    label: &'a str,
+    st: &ContainerState,
+    state: &AppState,
+    theme: &Theme,
+) -> Line<'a> {
     let (text, style): (String, Style) = match st {
         ContainerState::Unknown => ("-".to_string(), theme.muted),
-        ContainerState::Running { started_at } => {
-            (format!("Running (started {} ago)", age(state.now, *started_at)), theme.ok)
-        }
+        ContainerState::Running { started_at } => (
+            format!("Running (started {} ago)", age(state.now, *started_at)),
+            theme.ok,
+        ),
         ContainerState::Waiting { reason, message } => (
             format!(
                 "Waiting: {}{}",
@@ -52,14 +62,20 @@ fn state_line<'a>(label: &'a str, st: &ContainerState, state: &AppState, theme: 
                 crate::triage::signal_of(*exit_code)
                     .map(|sig| format!(" (signal {sig})"))
                     .unwrap_or_default(),
-                signal.map(|sig| format!(" signal {sig}")).unwrap_or_default(),
+                signal
+                    .map(|sig| format!(" signal {sig}"))
+                    .unwrap_or_default(),
                 age(state.now, *finished_at),
                 message
                     .as_deref()
                     .map(|m| format!(" message: {}", s(m)))
                     .unwrap_or_default()
             ),
-            if *exit_code == 0 { theme.ok } else { theme.crashed },
+            if *exit_code == 0 {
+                theme.ok
+            } else {
+                theme.crashed
+            },
         ),
     };
     Line::from(vec![
@@ -68,7 +84,12 @@ fn state_line<'a>(label: &'a str, st: &ContainerState, state: &AppState, theme: 
     ])
 }
 
-fn detail_lines<'a>(d: &PodDetail, ds: &DetailState, state: &AppState, theme: &Theme) -> Vec<Line<'a>> {
+fn detail_lines<'a>(
+    d: &PodDetail,
+    ds: &DetailState,
+    state: &AppState,
+    theme: &Theme,
+) -> Vec<Line<'a>> {
     let p = &d.summary;
     let mut lines = Vec::new();
     let mut head = kv("Pod ", s(&p.key.to_string()), theme);
@@ -82,14 +103,26 @@ fn detail_lines<'a>(d: &PodDetail, ds: &DetailState, state: &AppState, theme: &T
     if let Some(m) = &p.message {
         lines.push(Line::from(kv("Message ", s(m), theme)));
     }
-    let chain: Vec<String> = d.owner_chain.iter().map(|o| s(&format!("{}/{}", o.kind, o.name))).collect();
+    let chain: Vec<String> = d
+        .owner_chain
+        .iter()
+        .map(|o| s(&format!("{}/{}", o.kind, o.name)))
+        .collect();
     let mut owners = kv(
         "Owners ",
-        if chain.is_empty() { "none (bare pod)".to_string() } else { chain.join(" → ") },
+        if chain.is_empty() {
+            "none (bare pod)".to_string()
+        } else {
+            chain.join(" → ")
+        },
         theme,
     );
     owners.extend(kv("Workload ", s(&p.workload.to_string()), theme));
-    owners.extend(kv("ServiceAccount ", s(d.service_account.as_deref().unwrap_or("-")), theme));
+    owners.extend(kv(
+        "ServiceAccount ",
+        s(d.service_account.as_deref().unwrap_or("-")),
+        theme,
+    ));
     lines.push(Line::from(owners));
     for r in state.pods.records_of(&ds.key) {
         lines.push(Line::from(vec![
@@ -115,14 +148,20 @@ fn detail_lines<'a>(d: &PodDetail, ds: &DetailState, state: &AppState, theme: &T
         };
         lines.push(Line::from(vec![
             Span::styled(format!("  {}{role}", s(&c.name)), theme.accent),
-            Span::styled(format!("  restarts {}  ready {}", c.restarts, c.ready), theme.muted),
+            Span::styled(
+                format!("  restarts {}  ready {}", c.restarts, c.ready),
+                theme.muted,
+            ),
         ]));
         lines.push(Line::from(vec![
             Span::styled("    image      ", theme.muted),
             Span::raw(s(&c.image)),
         ]));
         if let Some(id) = &c.image_id {
-            lines.push(Line::from(vec![Span::styled("    imageID    ", theme.muted), Span::raw(s(id))]));
+            lines.push(Line::from(vec![
+                Span::styled("    imageID    ", theme.muted),
+                Span::raw(s(id)),
+            ]));
         }
         lines.push(state_line("state", &c.state, state, theme));
         lines.push(state_line("last state", &c.last_state, state, theme));
@@ -133,12 +172,20 @@ fn detail_lines<'a>(d: &PodDetail, ds: &DetailState, state: &AppState, theme: &T
                     .iter()
                     .map(|e| match &e.source {
                         EnvSource::Literal => s(&e.name),
-                        EnvSource::ConfigMapKey { name, key } => format!("{} ← configMap {}/{}", s(&e.name), s(name), s(key)),
-                        EnvSource::SecretKey { name, key } => format!("{} ← secret {}/{}", s(&e.name), s(name), s(key)),
+                        EnvSource::ConfigMapKey { name, key } => {
+                            format!("{} ← configMap {}/{}", s(&e.name), s(name), s(key))
+                        }
+                        EnvSource::SecretKey { name, key } => {
+                            format!("{} ← secret {}/{}", s(&e.name), s(name), s(key))
+                        }
                         EnvSource::Field(f) => format!("{} ← field {}", s(&e.name), s(f)),
                         EnvSource::Resource(r) => format!("{} ← resource {}", s(&e.name), s(r)),
-                        EnvSource::ConfigMapAll { name } => format!("{}* ← all of configMap {}", s(&e.name), s(name)),
-                        EnvSource::SecretAll { name } => format!("{}* ← all of secret {}", s(&e.name), s(name)),
+                        EnvSource::ConfigMapAll { name } => {
+                            format!("{}* ← all of configMap {}", s(&e.name), s(name))
+                        }
+                        EnvSource::SecretAll { name } => {
+                            format!("{}* ← all of secret {}", s(&e.name), s(name))
+                        }
                     })
                     .collect();
                 lines.push(Line::from(vec![
@@ -147,7 +194,10 @@ fn detail_lines<'a>(d: &PodDetail, ds: &DetailState, state: &AppState, theme: &T
                 ]));
             }
             for m in &spec.mounts {
-                lines.push(Line::from(vec![Span::styled("    mount      ", theme.muted), Span::raw(s(m))]));
+                lines.push(Line::from(vec![
+                    Span::styled("    mount      ", theme.muted),
+                    Span::raw(s(m)),
+                ]));
             }
         }
     }
@@ -166,20 +216,38 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &AppState, theme: &Theme
     };
     let mut lines: Vec<Line<'_>> = match &ds.detail {
         None => vec![Line::from(Span::styled("Loading pod…", theme.muted))],
-        Some(Err(e)) => vec![Line::from(Span::styled(format!("Cannot load pod: {}", s(e)), theme.error))],
+        Some(Err(e)) => vec![Line::from(Span::styled(
+            format!("Cannot load pod: {}", s(e)),
+            theme.error,
+        ))],
         Some(Ok(d)) => detail_lines(d, ds, state, theme),
     };
-    lines.push(Line::from(Span::styled("Events (oldest first)", theme.header)));
+    lines.push(Line::from(Span::styled(
+        "Events (oldest first)",
+        theme.header,
+    )));
     match &ds.events {
         None => lines.push(Line::from(Span::styled("  loading…", theme.muted))),
         Some(Err(e)) => lines.push(Line::from(Span::styled(format!("  {}", s(e)), theme.error))),
-        Some(Ok(events)) if events.is_empty() => lines.push(Line::from(Span::styled("  none", theme.muted))),
+        Some(Ok(events)) if events.is_empty() => {
+            lines.push(Line::from(Span::styled("  none", theme.muted)))
+        }
         Some(Ok(events)) => {
             for e in events {
-                let style = if e.type_ == "Warning" { theme.not_started } else { theme.base };
+                let style = if e.type_ == "Warning" {
+                    theme.not_started
+                } else {
+                    theme.base
+                };
                 lines.push(Line::from(vec![
-                    Span::styled(format!("  {:>4} ", age(state.now, e.last_seen)), theme.muted),
-                    Span::styled(format!("{} {} ×{} ", s(&e.type_), s(&e.reason), e.count), style),
+                    Span::styled(
+                        format!("  {:>4} ", age(state.now, e.last_seen)),
+                        theme.muted,
+                    ),
+                    Span::styled(
+                        format!("{} {} ×{} ", s(&e.type_), s(&e.reason), e.count),
+                        style,
+                    ),
                     Span::raw(s(&e.message)),
                 ]));
             }

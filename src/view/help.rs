@@ -53,7 +53,10 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, theme: &Theme) {
             ]));
         }
     }
-    lines.push(Line::from(Span::styled("any key closes this help", theme.muted)));
+    lines.push(Line::from(Span::styled(
+        "any key closes this help",
+        theme.muted,
+    )));
     let height = (lines.len() as u16 + 2).min(area.height);
     let width = 72.min(area.width);
     let rect = Rect::new(

@@ -52,7 +52,11 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &AppState, theme: &Theme
             theme.title,
         ),
         Span::styled(
-            if req.previous { "(previous instance) " } else { "(current) " },
+            if req.previous {
+                "(previous instance) "
+            } else {
+                "(current) "
+            },
             theme.accent,
         ),
         Span::styled(format!("{} lines ", logs.line_count()), theme.muted),
@@ -68,13 +72,19 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &AppState, theme: &Theme
             format!(
                 "/{} {}/{} ",
                 sanitize::line(&logs.search),
-                if logs.matches.is_empty() { 0 } else { logs.current_match + 1 },
+                if logs.matches.is_empty() {
+                    0
+                } else {
+                    logs.current_match + 1
+                },
                 logs.matches.len()
             ),
             theme.accent,
         ));
     }
-    let block = Block::bordered().title(Line::from(title)).border_style(theme.border);
+    let block = Block::bordered()
+        .title(Line::from(title))
+        .border_style(theme.border);
     let inner_height = usize::from(area.height.saturating_sub(2));
     let body: Vec<Line<'_>> = match &logs.status {
         LogsStatus::Loading => vec![Line::from(Span::styled("Loading logs…", theme.muted))],

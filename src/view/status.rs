@@ -19,20 +19,41 @@ pub fn render_status(frame: &mut Frame<'_>, area: Rect, state: &AppState, theme:
     }
     spans.push(Span::styled("ktui ", theme.title));
     spans.push(Span::styled("ctx:", theme.muted));
-    spans.push(Span::raw(format!("{} ", sanitize::line(&state.info.context))));
+    spans.push(Span::raw(format!(
+        "{} ",
+        sanitize::line(&state.info.context)
+    )));
     spans.push(Span::styled("ns:", theme.muted));
-    spans.push(Span::raw(format!("{} ", sanitize::line(state.scope.label()))));
+    spans.push(Span::raw(format!(
+        "{} ",
+        sanitize::line(state.scope.label())
+    )));
     let (conn, style) = match &state.connection {
         ConnectionState::Connecting => ("connecting", theme.muted),
         ConnectionState::Live => ("live", theme.ok),
         ConnectionState::Reconnecting { .. } => ("reconnecting", theme.error),
     };
     spans.push(Span::styled(format!("● {conn} "), style));
-    spans.push(Span::styled(format!("crashed {} ", c.crashed), theme.crashed));
-    spans.push(Span::styled(format!("not-started {} ", c.not_started), theme.not_started));
-    spans.push(Span::styled(format!("evicted {} ", c.evicted), theme.evicted));
-    spans.push(Span::styled(format!("groups {} pods {} ", c.groups, c.pods), theme.muted));
-    spans.push(Span::styled(format!("evidence {}", state.evidence.items().len()), theme.muted));
+    spans.push(Span::styled(
+        format!("crashed {} ", c.crashed),
+        theme.crashed,
+    ));
+    spans.push(Span::styled(
+        format!("not-started {} ", c.not_started),
+        theme.not_started,
+    ));
+    spans.push(Span::styled(
+        format!("evicted {} ", c.evicted),
+        theme.evicted,
+    ));
+    spans.push(Span::styled(
+        format!("groups {} pods {} ", c.groups, c.pods),
+        theme.muted,
+    ));
+    spans.push(Span::styled(
+        format!("evidence {}", state.evidence.items().len()),
+        theme.muted,
+    ));
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
@@ -51,9 +72,13 @@ pub fn render_prompt(frame: &mut Frame<'_>, area: Rect, state: &AppState, theme:
         ]),
         None => {
             let hints = match state.screen {
-                Screen::Table => "?:help  /:filter  ⏎:detail  l:logs  a:all pods  s:sort  u:ungroup  ::cmd  q:quit",
+                Screen::Table => {
+                    "?:help  /:filter  ⏎:detail  l:logs  a:all pods  s:sort  u:ungroup  ::cmd  q:quit"
+                }
                 Screen::Detail => "l:logs  j/k:scroll  esc:back  ?:help",
-                Screen::Logs => "p:previous/current  f:follow  w:wrap  /:search  n/N  S:save  esc:back",
+                Screen::Logs => {
+                    "p:previous/current  f:follow  w:wrap  /:search  n/N  S:save  esc:back"
+                }
             };
             let mut spans = vec![Span::styled(hints, theme.muted)];
             if let Some(reason) = match &state.connection {

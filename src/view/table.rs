@@ -14,7 +14,11 @@ use crate::triage::Category;
 
 pub fn render(frame: &mut Frame<'_>, area: Rect, state: &AppState, theme: &Theme) {
     let pods = &state.pods;
-    let what = if pods.show_all { "Pods" } else { "Crashed pods" };
+    let what = if pods.show_all {
+        "Pods"
+    } else {
+        "Crashed pods"
+    };
     let mut title = vec![Span::styled(format!(" {what} "), theme.title)];
     title.push(Span::styled(
         format!("[{}] sort:{} ", pods.rows.len(), pods.sort.label()),
@@ -29,7 +33,9 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &AppState, theme: &Theme
     if pods.ungrouped {
         title.push(Span::styled("ungrouped ", theme.muted));
     }
-    let block = Block::bordered().title(Line::from(title)).border_style(theme.border);
+    let block = Block::bordered()
+        .title(Line::from(title))
+        .border_style(theme.border);
 
     if let Some(fatal) = &state.fatal {
         let text = vec![
@@ -40,7 +46,10 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &AppState, theme: &Theme
                 theme.muted,
             )),
         ];
-        frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: false }).block(block), area);
+        frame.render_widget(
+            Paragraph::new(text).wrap(Wrap { trim: false }).block(block),
+            area,
+        );
         return;
     }
     if pods.rows.is_empty() {
@@ -91,7 +100,8 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &AppState, theme: &Theme
             }
             Row::Pod { key } => {
                 let pod = pods.pod(key);
-                let restarts: u32 = pod.map_or(0, |p| p.containers.iter().map(|c| c.restarts).sum());
+                let restarts: u32 =
+                    pod.map_or(0, |p| p.containers.iter().map(|c| c.restarts).sum());
                 let ready = pod.map_or(0, |p| p.containers.iter().filter(|c| c.ready).count());
                 let total = pod.map_or(0, |p| p.containers.len());
                 let troubled = !pods.records_of(key).is_empty();
@@ -104,8 +114,13 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &AppState, theme: &Theme
                     age(state.now, pod.and_then(|p| p.created)),
                 ];
                 if wide {
-                    cells.push(sanitize::line(pod.and_then(|p| p.node.as_deref()).unwrap_or("-")).into_owned());
-                    cells.push(pod.map_or("-".to_string(), |p| sanitize::line(&p.workload.to_string()).into_owned()));
+                    cells.push(
+                        sanitize::line(pod.and_then(|p| p.node.as_deref()).unwrap_or("-"))
+                            .into_owned(),
+                    );
+                    cells.push(pod.map_or("-".to_string(), |p| {
+                        sanitize::line(&p.workload.to_string()).into_owned()
+                    }));
                 }
                 TableRow::new(cells).style(if troubled { theme.crashed } else { theme.base })
             }
@@ -122,7 +137,18 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &AppState, theme: &Theme
 fn crash_header(wide: bool) -> (Vec<&'static str>, Vec<Constraint>) {
     if wide {
         (
-            vec!["NAMESPACE", "POD", "CONTAINER", "REASON", "EXIT", "RESTARTS", "LAST", "NODE", "WORKLOAD", "REPEATS"],
+            vec![
+                "NAMESPACE",
+                "POD",
+                "CONTAINER",
+                "REASON",
+                "EXIT",
+                "RESTARTS",
+                "LAST",
+                "NODE",
+                "WORKLOAD",
+                "REPEATS",
+            ],
             vec![
                 Constraint::Length(10),
                 Constraint::Fill(4),
@@ -138,7 +164,16 @@ fn crash_header(wide: bool) -> (Vec<&'static str>, Vec<Constraint>) {
         )
     } else {
         (
-            vec!["NAMESPACE", "POD", "CONTAINER", "REASON", "EXIT", "RST", "LAST", "REP"],
+            vec![
+                "NAMESPACE",
+                "POD",
+                "CONTAINER",
+                "REASON",
+                "EXIT",
+                "RST",
+                "LAST",
+                "REP",
+            ],
             vec![
                 Constraint::Length(9),
                 Constraint::Fill(3),

@@ -18,7 +18,13 @@ struct PodBuilder {
 }
 
 impl PodBuilder {
-    fn new(epoch: Timestamp, ns: &str, name: &str, owner: Option<(&str, &str)>, top: (&str, &str)) -> Self {
+    fn new(
+        epoch: Timestamp,
+        ns: &str,
+        name: &str,
+        owner: Option<(&str, &str)>,
+        top: (&str, &str),
+    ) -> Self {
         let owner_ref = owner.map(|(k, n)| OwnerRef {
             kind: k.to_string(),
             name: n.to_string(),
@@ -30,7 +36,11 @@ impl PodBuilder {
                 name: top.1.to_string(),
             });
         }
-        let uid = format!("{:08x}-demo-4000-8000-{:012x}", fnv(name) as u32, fnv(ns) & 0xffff_ffff_ffff);
+        let uid = format!(
+            "{:08x}-demo-4000-8000-{:012x}",
+            fnv(name) as u32,
+            fnv(ns) & 0xffff_ffff_ffff
+        );
         Self {
             epoch,
             pod: DemoPod {
@@ -101,7 +111,10 @@ impl PodBuilder {
             name: name.to_string(),
             role,
             image: image.to_string(),
-            image_id: Some(format!("{}@sha256:{digest}{digest}", image.split(':').next().unwrap_or(image))),
+            image_id: Some(format!(
+                "{}@sha256:{digest}{digest}",
+                image.split(':').next().unwrap_or(image)
+            )),
             container_id: Some(format!("containerd://{digest}{digest}")),
             ready,
             restarts,
@@ -114,7 +127,9 @@ impl PodBuilder {
             image: image.to_string(),
             command: Vec::new(),
             env,
-            mounts: vec!["kube-api-access → /var/run/secrets/kubernetes.io/serviceaccount".to_string()],
+            mounts: vec![
+                "kube-api-access → /var/run/secrets/kubernetes.io/serviceaccount".to_string(),
+            ],
         });
         self
     }
@@ -127,7 +142,15 @@ impl PodBuilder {
         self
     }
 
-    fn event(mut self, type_: &str, reason: &str, message: &str, count: u32, first: i64, last: i64) -> Self {
+    fn event(
+        mut self,
+        type_: &str,
+        reason: &str,
+        message: &str,
+        count: u32,
+        first: i64,
+        last: i64,
+    ) -> Self {
         self.pod.events.push(EventRow {
             type_: type_.to_string(),
             reason: reason.to_string(),
@@ -154,7 +177,9 @@ impl PodBuilder {
 }
 
 fn fnv(s: &str) -> u64 {
-    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3))
+    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    })
 }
 
 fn running(epoch: Timestamp, secs_ago: i64) -> ContainerState {
@@ -170,7 +195,14 @@ fn waiting(reason: &str, message: &str) -> ContainerState {
     }
 }
 
-fn terminated(epoch: Timestamp, exit_code: i32, reason: &str, message: Option<&str>, finished_ago: i64, ran: i64) -> ContainerState {
+fn terminated(
+    epoch: Timestamp,
+    exit_code: i32,
+    reason: &str,
+    message: Option<&str>,
+    finished_ago: i64,
+    ran: i64,
+) -> ContainerState {
     ContainerState::Terminated {
         exit_code,
         signal: None,
@@ -238,106 +270,211 @@ pub fn pods(epoch: Timestamp) -> Vec<DemoPod> {
     for (i, suffix) in ["7fb9x", "k2mzq", "p8d4s"].iter().enumerate() {
         let i = i as i64;
         pods.push(
-            PodBuilder::new(e, "shop", &format!("checkout-6c9f8b7d54-{suffix}"), Some(("ReplicaSet", "checkout-6c9f8b7d54")), ("Deployment", "checkout"))
-                .node(if i == 1 { "demo-node-2" } else { "demo-node-1" })
-                .container(
-                    "checkout",
-                    ContainerRole::Main,
-                    "registry.demo/shop/checkout:2.14.0",
-                    41 + i as u32,
-                    waiting("CrashLoopBackOff", "back-off 5m0s restarting failed container=checkout"),
-                    terminated(e, 1, "Error", Some("cannot start without a database"), 50 + 20 * i, 9),
-                    checkout_env(),
-                )
-                .volume("config", "configMap checkout-config")
-                .event("Warning", "BackOff", "Back-off restarting failed container checkout", 180, 7200, 50 + 20 * i)
-                .event("Normal", "Pulled", "Container image \"registry.demo/shop/checkout:2.14.0\" already present on machine", 41, 7300, 400)
-                .logs("checkout", true, CHECKOUT_PREVIOUS)
-                .logs("checkout", false, "2026-11-20T09:59:50Z INFO checkout starting version=2.14.0\n")
-                .build(),
+            PodBuilder::new(
+                e,
+                "shop",
+                &format!("checkout-6c9f8b7d54-{suffix}"),
+                Some(("ReplicaSet", "checkout-6c9f8b7d54")),
+                ("Deployment", "checkout"),
+            )
+            .node(if i == 1 { "demo-node-2" } else { "demo-node-1" })
+            .container(
+                "checkout",
+                ContainerRole::Main,
+                "registry.demo/shop/checkout:2.14.0",
+                41 + i as u32,
+                waiting(
+                    "CrashLoopBackOff",
+                    "back-off 5m0s restarting failed container=checkout",
+                ),
+                terminated(
+                    e,
+                    1,
+                    "Error",
+                    Some("cannot start without a database"),
+                    50 + 20 * i,
+                    9,
+                ),
+                checkout_env(),
+            )
+            .volume("config", "configMap checkout-config")
+            .event(
+                "Warning",
+                "BackOff",
+                "Back-off restarting failed container checkout",
+                180,
+                7200,
+                50 + 20 * i,
+            )
+            .event(
+                "Normal",
+                "Pulled",
+                "Container image \"registry.demo/shop/checkout:2.14.0\" already present on machine",
+                41,
+                7300,
+                400,
+            )
+            .logs("checkout", true, CHECKOUT_PREVIOUS)
+            .logs(
+                "checkout",
+                false,
+                "2026-11-20T09:59:50Z INFO checkout starting version=2.14.0\n",
+            )
+            .build(),
         );
     }
     pods.push(
-        PodBuilder::new(e, "payments", "ledger-worker-5d8c7b6f4-tq9wn", Some(("ReplicaSet", "ledger-worker-5d8c7b6f4")), ("Deployment", "ledger-worker"))
-            .node("demo-node-2")
-            .container(
-                "worker",
-                ContainerRole::Main,
-                "registry.demo/payments/ledger:1.8.3",
-                3,
-                running(e, 840),
-                terminated(e, 137, "OOMKilled", None, 845, 3600),
-                vec![env("JAVA_OPTS", EnvSource::Literal)],
-            )
-            .event("Warning", "OOMKilling", "Memory cgroup out of memory: Killed process 4121 (java)", 3, 9000, 845)
-            .logs("worker", true, LEDGER_PREVIOUS)
-            .logs("worker", false, "2026-11-20T09:46:00Z INFO ledger-worker consuming topic=settlements partition=3\n")
-            .build(),
+        PodBuilder::new(
+            e,
+            "payments",
+            "ledger-worker-5d8c7b6f4-tq9wn",
+            Some(("ReplicaSet", "ledger-worker-5d8c7b6f4")),
+            ("Deployment", "ledger-worker"),
+        )
+        .node("demo-node-2")
+        .container(
+            "worker",
+            ContainerRole::Main,
+            "registry.demo/payments/ledger:1.8.3",
+            3,
+            running(e, 840),
+            terminated(e, 137, "OOMKilled", None, 845, 3600),
+            vec![env("JAVA_OPTS", EnvSource::Literal)],
+        )
+        .event(
+            "Warning",
+            "OOMKilling",
+            "Memory cgroup out of memory: Killed process 4121 (java)",
+            3,
+            9000,
+            845,
+        )
+        .logs("worker", true, LEDGER_PREVIOUS)
+        .logs(
+            "worker",
+            false,
+            "2026-11-20T09:46:00Z INFO ledger-worker consuming topic=settlements partition=3\n",
+        )
+        .build(),
     );
     pods.push(
-        PodBuilder::new(e, "platform", "api-gateway-7d9f6c5b8-xh2lp", Some(("ReplicaSet", "api-gateway-7d9f6c5b8")), ("Deployment", "api-gateway"))
-            .phase("Pending", None, None)
-            .container(
-                "wait-for-config",
-                ContainerRole::Init,
-                "registry.demo/tools/busybox:1.36",
-                6,
-                waiting("CrashLoopBackOff", "back-off 2m40s restarting failed container=wait-for-config"),
-                terminated(e, 2, "Error", Some("config map gateway-routes missing key routes.yaml"), 130, 2),
-                vec![env("ROUTES", EnvSource::ConfigMapAll { name: "gateway-routes".to_string() })],
-            )
-            .container(
-                "gateway",
-                ContainerRole::Main,
-                "registry.demo/platform/gateway:3.2.1",
-                0,
-                waiting("PodInitializing", ""),
-                ContainerState::Unknown,
-                Vec::new(),
-            )
-            .logs("wait-for-config", true, "waiting for /config/routes.yaml\nerror: routes.yaml not found in /config\n")
-            .event("Warning", "BackOff", "Back-off restarting failed container wait-for-config", 30, 2000, 130)
-            .build(),
+        PodBuilder::new(
+            e,
+            "platform",
+            "api-gateway-7d9f6c5b8-xh2lp",
+            Some(("ReplicaSet", "api-gateway-7d9f6c5b8")),
+            ("Deployment", "api-gateway"),
+        )
+        .phase("Pending", None, None)
+        .container(
+            "wait-for-config",
+            ContainerRole::Init,
+            "registry.demo/tools/busybox:1.36",
+            6,
+            waiting(
+                "CrashLoopBackOff",
+                "back-off 2m40s restarting failed container=wait-for-config",
+            ),
+            terminated(
+                e,
+                2,
+                "Error",
+                Some("config map gateway-routes missing key routes.yaml"),
+                130,
+                2,
+            ),
+            vec![env(
+                "ROUTES",
+                EnvSource::ConfigMapAll {
+                    name: "gateway-routes".to_string(),
+                },
+            )],
+        )
+        .container(
+            "gateway",
+            ContainerRole::Main,
+            "registry.demo/platform/gateway:3.2.1",
+            0,
+            waiting("PodInitializing", ""),
+            ContainerState::Unknown,
+            Vec::new(),
+        )
+        .logs(
+            "wait-for-config",
+            true,
+            "waiting for /config/routes.yaml\nerror: routes.yaml not found in /config\n",
+        )
+        .event(
+            "Warning",
+            "BackOff",
+            "Back-off restarting failed container wait-for-config",
+            30,
+            2000,
+            130,
+        )
+        .build(),
     );
     pods.push(
-        PodBuilder::new(e, "shop", "frontend-84c9d7e6f5-uvwxy", Some(("ReplicaSet", "frontend-84c9d7e6f5")), ("Deployment", "frontend"))
-            .container(
-                "web",
-                ContainerRole::Main,
-                "registry.demo/shop/web:2.0.0",
-                0,
-                running(e, 5000),
-                ContainerState::Unknown,
-                Vec::new(),
-            )
-            .container(
-                "metrics-agent",
-                ContainerRole::Sidecar,
-                "registry.demo/tools/metrics-agent:0.9.1",
-                9,
-                running(e, 60),
-                terminated(e, 1, "Error", Some("scrape target returned 503"), 65, 300),
-                Vec::new(),
-            )
-            .logs("metrics-agent", true, AGENT_PREVIOUS)
-            .logs("metrics-agent", false, "metrics-agent 0.9.1 starting\n")
-            .logs("web", false, "GET / 200 3ms\nGET /cart 200 5ms\n")
-            .build(),
+        PodBuilder::new(
+            e,
+            "shop",
+            "frontend-84c9d7e6f5-uvwxy",
+            Some(("ReplicaSet", "frontend-84c9d7e6f5")),
+            ("Deployment", "frontend"),
+        )
+        .container(
+            "web",
+            ContainerRole::Main,
+            "registry.demo/shop/web:2.0.0",
+            0,
+            running(e, 5000),
+            ContainerState::Unknown,
+            Vec::new(),
+        )
+        .container(
+            "metrics-agent",
+            ContainerRole::Sidecar,
+            "registry.demo/tools/metrics-agent:0.9.1",
+            9,
+            running(e, 60),
+            terminated(e, 1, "Error", Some("scrape target returned 503"), 65, 300),
+            Vec::new(),
+        )
+        .logs("metrics-agent", true, AGENT_PREVIOUS)
+        .logs("metrics-agent", false, "metrics-agent 0.9.1 starting\n")
+        .logs("web", false, "GET / 200 3ms\nGET /cart 200 5ms\n")
+        .build(),
     );
     pods.push(
-        PodBuilder::new(e, "shop", "search-5b6c7d8e9f-abcde", Some(("ReplicaSet", "search-5b6c7d8e9f")), ("Deployment", "search"))
-            .phase("Pending", None, None)
-            .container(
-                "search",
-                ContainerRole::Main,
-                "registry.demo/shop/search:9.9.9-missing",
-                0,
-                waiting("ImagePullBackOff", "Back-off pulling image \"registry.demo/shop/search:9.9.9-missing\""),
-                ContainerState::Unknown,
-                Vec::new(),
-            )
-            .event("Warning", "Failed", "Failed to pull image \"registry.demo/shop/search:9.9.9-missing\": not found", 12, 1800, 30)
-            .build(),
+        PodBuilder::new(
+            e,
+            "shop",
+            "search-5b6c7d8e9f-abcde",
+            Some(("ReplicaSet", "search-5b6c7d8e9f")),
+            ("Deployment", "search"),
+        )
+        .phase("Pending", None, None)
+        .container(
+            "search",
+            ContainerRole::Main,
+            "registry.demo/shop/search:9.9.9-missing",
+            0,
+            waiting(
+                "ImagePullBackOff",
+                "Back-off pulling image \"registry.demo/shop/search:9.9.9-missing\"",
+            ),
+            ContainerState::Unknown,
+            Vec::new(),
+        )
+        .event(
+            "Warning",
+            "Failed",
+            "Failed to pull image \"registry.demo/shop/search:9.9.9-missing\": not found",
+            12,
+            1800,
+            30,
+        )
+        .build(),
     );
     pods.push(
         PodBuilder::new(e, "payments", "report-gen-29005555-z7k2p", Some(("Job", "report-gen-29005555")), ("CronJob", "report-gen"))
@@ -357,20 +494,37 @@ pub fn pods(epoch: Timestamp) -> Vec<DemoPod> {
             .build(),
     );
     pods.push(
-        PodBuilder::new(e, "payments", "settle-29005600-m4n5b", Some(("Job", "settle-29005600")), ("CronJob", "settle"))
-            .phase("Failed", None, None)
-            .restart_policy("Never")
-            .container(
-                "settle",
-                ContainerRole::Main,
-                "registry.demo/payments/settle:1.0.4",
-                0,
-                terminated(e, 3, "Error", Some("reconciliation mismatch: 14 transactions"), 2400, 90),
-                ContainerState::Unknown,
-                Vec::new(),
-            )
-            .logs("settle", false, "settle: reconciling 2026-11-19\nsettle: mismatch in 14 transactions\nexit 3\n")
-            .build(),
+        PodBuilder::new(
+            e,
+            "payments",
+            "settle-29005600-m4n5b",
+            Some(("Job", "settle-29005600")),
+            ("CronJob", "settle"),
+        )
+        .phase("Failed", None, None)
+        .restart_policy("Never")
+        .container(
+            "settle",
+            ContainerRole::Main,
+            "registry.demo/payments/settle:1.0.4",
+            0,
+            terminated(
+                e,
+                3,
+                "Error",
+                Some("reconciliation mismatch: 14 transactions"),
+                2400,
+                90,
+            ),
+            ContainerState::Unknown,
+            Vec::new(),
+        )
+        .logs(
+            "settle",
+            false,
+            "settle: reconciling 2026-11-19\nsettle: mismatch in 14 transactions\nexit 3\n",
+        )
+        .build(),
     );
     pods.push(
         PodBuilder::new(e, "default", "debug-shell", None, ("Pod", "debug-shell"))
@@ -387,16 +541,40 @@ pub fn pods(epoch: Timestamp) -> Vec<DemoPod> {
             .build(),
     );
     for (name, ns, image) in [
-        ("web-6d4cf56db6-2xk8j", "default", "registry.demo/default/web:1.0"),
-        ("web-6d4cf56db6-9qw4e", "default", "registry.demo/default/web:1.0"),
-        ("coredns-5d78c9869d-l7tq2", "kube-system", "registry.k8s.io/coredns/coredns:v1.11.1"),
-        ("cart-7c5d9f8b6-h3j4k", "shop", "registry.demo/shop/cart:1.4.2"),
+        (
+            "web-6d4cf56db6-2xk8j",
+            "default",
+            "registry.demo/default/web:1.0",
+        ),
+        (
+            "web-6d4cf56db6-9qw4e",
+            "default",
+            "registry.demo/default/web:1.0",
+        ),
+        (
+            "coredns-5d78c9869d-l7tq2",
+            "kube-system",
+            "registry.k8s.io/coredns/coredns:v1.11.1",
+        ),
+        (
+            "cart-7c5d9f8b6-h3j4k",
+            "shop",
+            "registry.demo/shop/cart:1.4.2",
+        ),
     ] {
         let rs = name.rsplit_once('-').map_or(name, |(a, _)| a);
         let dep = rs.rsplit_once('-').map_or(rs, |(a, _)| a);
         pods.push(
             PodBuilder::new(e, ns, name, Some(("ReplicaSet", rs)), ("Deployment", dep))
-                .container(dep, ContainerRole::Main, image, 0, running(e, 10_000), ContainerState::Unknown, Vec::new())
+                .container(
+                    dep,
+                    ContainerRole::Main,
+                    image,
+                    0,
+                    running(e, 10_000),
+                    ContainerState::Unknown,
+                    Vec::new(),
+                )
                 .logs(dep, false, "ready\n")
                 .build(),
         );

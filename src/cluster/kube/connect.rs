@@ -29,8 +29,7 @@ pub struct ConnectError {
     pub hint: String,
 }
 
-const DEMO_HINT: &str =
-    "hint: check the VPN/network and `kubectl --context <ctx> get --raw /version`; \
+const DEMO_HINT: &str = "hint: check the VPN/network and `kubectl --context <ctx> get --raw /version`; \
      to look around without a cluster, run `ktui --demo`";
 
 impl ConnectError {
@@ -47,9 +46,8 @@ impl ConnectError {
 fn load_kubeconfig(opts: &ConnectOptions) -> Result<Kubeconfig, ConnectError> {
     let unknown = |cause: String| ConnectError::new("?", "?", cause);
     match &opts.kubeconfig {
-        Some(path) => Kubeconfig::read_from(path).map_err(|e| {
-            unknown(format!("cannot read kubeconfig {}: {e}", path.display()))
-        }),
+        Some(path) => Kubeconfig::read_from(path)
+            .map_err(|e| unknown(format!("cannot read kubeconfig {}: {e}", path.display()))),
         None => Kubeconfig::read().map_err(|e| {
             let where_ = std::env::var("KUBECONFIG")
                 .map(|v| format!("KUBECONFIG={v}"))

@@ -2,7 +2,7 @@
 //! can be dropped right after each watch event.
 
 use k8s_openapi::api::core::v1::{
-    ContainerState as K8sState, ContainerStatus, EnvVar, EnvFromSource, Event, Pod, Volume,
+    ContainerState as K8sState, ContainerStatus, EnvFromSource, EnvVar, Event, Pod, Volume,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
@@ -93,7 +93,10 @@ pub fn pod_summary(pod: &Pod, index: &OwnerIndex) -> PodSummary {
             } else {
                 ContainerRole::Init
             };
-            let st = find(status.and_then(|s| s.init_container_statuses.as_ref()), &c.name);
+            let st = find(
+                status.and_then(|s| s.init_container_statuses.as_ref()),
+                &c.name,
+            );
             containers.push(container_summary(
                 &c.name,
                 role,
@@ -259,7 +262,10 @@ pub fn pod_detail(pod: &Pod, index: &OwnerIndex) -> PodDetail {
             .map(|v| v.iter().map(volume_summary).collect())
             .unwrap_or_default(),
         owner_chain: chain,
-        service_account: pod.spec.as_ref().and_then(|s| s.service_account_name.clone()),
+        service_account: pod
+            .spec
+            .as_ref()
+            .and_then(|s| s.service_account_name.clone()),
         pod_ip: pod.status.as_ref().and_then(|s| s.pod_ip.clone()),
         summary,
     }

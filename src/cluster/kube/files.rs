@@ -43,9 +43,9 @@ struct Header<'a> {
 impl Inputs {
     /// Read one file's text (`name` is used in error messages).
     pub fn add_text(&mut self, name: &str, text: &str) -> Result<(), InputError> {
-        let mut docs = serde_json::Deserializer::from_str(text).into_iter::<&RawValue>();
+        let docs = serde_json::Deserializer::from_str(text).into_iter::<&RawValue>();
         let mut count = 0usize;
-        while let Some(doc) = docs.next() {
+        for doc in docs {
             let doc = doc.map_err(|e| at(name, e.line(), e.column(), &e))?;
             self.add_object(name, text, doc)?;
             count += 1;
@@ -61,10 +61,19 @@ impl Inputs {
         Ok(())
     }
 
-    fn add_object<'a>(&mut self, name: &str, file: &'a str, raw: &'a RawValue) -> Result<(), InputError> {
+    fn add_object<'a>(
+        &mut self,
+        name: &str,
+        file: &'a str,
+        raw: &'a RawValue,
+    ) -> Result<(), InputError> {
         let (line0, col0) = position_of(file, raw.get());
         let shift = |e: serde_json::Error| {
-            let col = if e.line() == 1 { col0 + e.column() - 1 } else { e.column() };
+            let col = if e.line() == 1 {
+                col0 + e.column() - 1
+            } else {
+                e.column()
+            };
             at(name, line0 + e.line() - 1, col, &e)
         };
         let header: Header = serde_json::from_str(raw.get()).map_err(shift)?;
@@ -105,7 +114,10 @@ impl Inputs {
 
     /// Summaries of every pod read, with workloads resolved through the objects read.
     pub fn summaries(&self) -> Vec<PodSummary> {
-        self.pods.iter().map(|p| pod_summary(p, &self.owners)).collect()
+        self.pods
+            .iter()
+            .map(|p| pod_summary(p, &self.owners))
+            .collect()
     }
 }
 

@@ -42,7 +42,11 @@ impl OwnerCache {
 
     /// Owner of one object, fetched once. None when unknown.
     async fn owner_of(&self, namespace: &str, owner: &OwnerRef) -> Option<Option<OwnerRef>> {
-        let key = (namespace.to_string(), owner.kind.clone(), owner.name.clone());
+        let key = (
+            namespace.to_string(),
+            owner.kind.clone(),
+            owner.name.clone(),
+        );
         if let Some(hit) = self.cached(&key) {
             return hit;
         }
