@@ -8,6 +8,8 @@ pub mod files;
 mod owners;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use futures::future::BoxFuture;
 use futures::stream::BoxStream;
@@ -31,6 +33,8 @@ pub use connect::{ConnectError, ConnectOptions};
 const PAGE_SIZE: u32 = 500;
 /// How many owner lookups may run at once while a watch resolves crashed pods' workloads.
 const OWNER_LOOKUPS_IN_FLIGHT: usize = 32;
+/// How often a degraded watch checks whether the API server answers again.
+const RECOVERY_PROBE_EVERY: Duration = Duration::from_secs(2);
 
 /// A live cluster reached through a kubeconfig context.
 #[derive(Clone)]
@@ -78,17 +82,37 @@ impl Cluster for KubeCluster {
         };
         let config = watcher::Config::default().page_size(PAGE_SIZE);
         let this = self.clone();
+        let degraded = Arc::new(AtomicBool::new(false));
+        let flag = degraded.clone();
         let start = futures::stream::iter([PodEvent::Connection(ConnectionState::Connecting)]);
         let events = watcher(api, config)
             .default_backoff()
             .map(move |ev| {
                 let this = this.clone();
                 let ns = ns.clone();
-                async move { this.pod_event(ev, ns.as_deref()).await }
+                let flag = flag.clone();
+                async move { this.pod_event(ev, ns.as_deref(), &flag).await }
             })
             .buffered(OWNER_LOOKUPS_IN_FLIGHT)
             .flat_map(futures::stream::iter);
-        start.chain(events).boxed()
+        // A watch that resumes after a dropped connection reports nothing until a pod changes:
+        // probe the server while degraded so the status bar returns to "live" on its own.
+        let client = self.client.clone();
+        let probe = futures::stream::unfold((client, degraded), |(client, degraded)| async move {
+            loop {
+                tokio::time::sleep(RECOVERY_PROBE_EVERY).await;
+                if degraded.load(Ordering::Relaxed) && client.apiserver_version().await.is_ok() {
+                    degraded.store(false, Ordering::Relaxed);
+                    return Some((
+                        PodEvent::Connection(ConnectionState::Live),
+                        (client, degraded),
+                    ));
+                }
+            }
+        });
+        start
+            .chain(futures::stream::select(events, probe))
+            .boxed()
     }
 
     fn pod_detail(&self, key: PodKey) -> BoxFuture<'static, Result<PodDetail>> {
@@ -196,16 +220,20 @@ impl KubeCluster {
         &self,
         ev: std::result::Result<watcher::Event<Pod>, watcher::Error>,
         ns: Option<&str>,
+        degraded: &AtomicBool,
     ) -> Vec<PodEvent> {
         match ev {
             Ok(watcher::Event::Init) => vec![PodEvent::Resync],
             Ok(watcher::Event::InitApply(pod)) | Ok(watcher::Event::Apply(pod)) => {
                 vec![PodEvent::Applied(Box::new(self.summarize(&pod).await))]
             }
-            Ok(watcher::Event::InitDone) => vec![
-                PodEvent::ResyncDone,
-                PodEvent::Connection(ConnectionState::Live),
-            ],
+            Ok(watcher::Event::InitDone) => {
+                degraded.store(false, Ordering::Relaxed);
+                vec![
+                    PodEvent::ResyncDone,
+                    PodEvent::Connection(ConnectionState::Live),
+                ]
+            }
             Ok(watcher::Event::Delete(pod)) => vec![PodEvent::Deleted(PodKey::new(
                 pod.metadata.namespace.unwrap_or_default(),
                 pod.metadata.name.unwrap_or_default(),
@@ -222,9 +250,12 @@ impl KubeCluster {
                     | crate::cluster::ClusterError::Unauthorized { .. } => {
                         vec![PodEvent::Failed(err)]
                     }
-                    other => vec![PodEvent::Connection(ConnectionState::Reconnecting {
-                        reason: other.to_string(),
-                    })],
+                    other => {
+                        degraded.store(true, Ordering::Relaxed);
+                        vec![PodEvent::Connection(ConnectionState::Reconnecting {
+                            reason: other.to_string(),
+                        })]
+                    }
                 }
             }
         }

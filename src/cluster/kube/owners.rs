@@ -1,25 +1,28 @@
 //! Cached owner lookups (ReplicaSet → Deployment, Job → CronJob, ...), so each owner object is
-//! fetched at most once per session. A lookup that fails (not found, forbidden) is remembered as
-//! unknown, and the naming conventions apply.
+//! fetched at most once per session, even when many pods of one ReplicaSet arrive at once
+//! (lookups of the same key share one request). A lookup that fails (not found, forbidden) is
+//! remembered as unknown, and the naming conventions apply.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use k8s_openapi::api::apps::v1::ReplicaSet;
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::Pod;
 use kube::{Api, Client};
+use tokio::sync::OnceCell;
 
 use crate::cluster::OwnerRef;
 use crate::cluster::kube::convert::controller_owner;
 use crate::triage::owners::OwnerIndex;
 
 type Key = (String, String, String);
+/// Some(owner) = fetched (the owner may be None); None = lookup failed, use conventions.
+type Lookup = Option<Option<OwnerRef>>;
 
 pub struct OwnerCache {
     client: Client,
-    /// Some(owner) = fetched; None = lookup failed, use conventions.
-    known: Mutex<HashMap<Key, Option<Option<OwnerRef>>>>,
+    known: Mutex<HashMap<Key, Arc<OnceCell<Lookup>>>>,
 }
 
 impl OwnerCache {
@@ -30,26 +33,15 @@ impl OwnerCache {
         }
     }
 
-    fn cached(&self, key: &Key) -> Option<Option<Option<OwnerRef>>> {
-        self.known.lock().ok().and_then(|m| m.get(key).cloned())
-    }
-
-    fn remember(&self, key: Key, value: Option<Option<OwnerRef>>) {
-        if let Ok(mut m) = self.known.lock() {
-            m.insert(key, value);
+    fn cell(&self, key: Key) -> Arc<OnceCell<Lookup>> {
+        match self.known.lock() {
+            Ok(mut m) => m.entry(key).or_default().clone(),
+            // A poisoned map only means another lookup panicked: look up without caching.
+            Err(_) => Arc::new(OnceCell::new()),
         }
     }
 
-    /// Owner of one object, fetched once. None when unknown.
-    async fn owner_of(&self, namespace: &str, owner: &OwnerRef) -> Option<Option<OwnerRef>> {
-        let key = (
-            namespace.to_string(),
-            owner.kind.clone(),
-            owner.name.clone(),
-        );
-        if let Some(hit) = self.cached(&key) {
-            return hit;
-        }
+    async fn fetch(&self, namespace: &str, owner: &OwnerRef) -> Lookup {
         let fetched = match owner.kind.as_str() {
             "ReplicaSet" => Api::<ReplicaSet>::namespaced(self.client.clone(), namespace)
                 .get(&owner.name)
@@ -62,15 +54,22 @@ impl OwnerCache {
             // StatefulSet, DaemonSet, CronJob, custom controllers: top level as far as ktui goes.
             _ => Ok(None),
         };
-        let value = match fetched {
+        match fetched {
             Ok(parent) => Some(parent),
             Err(e) => {
                 tracing::debug!(?owner, namespace, "owner lookup failed: {e}");
                 None
             }
-        };
-        self.remember(key, value.clone());
-        value
+        }
+    }
+
+    /// Owner of one object, fetched once.
+    async fn owner_of(&self, namespace: &str, owner: &OwnerRef) -> Lookup {
+        let key = (namespace.to_string(), owner.kind.clone(), owner.name.clone());
+        self.cell(key)
+            .get_or_init(|| self.fetch(namespace, owner))
+            .await
+            .clone()
     }
 
     /// An index with the pod's owner chain, fetched (or cached) link by link.

@@ -13,8 +13,22 @@ const PODS_PER_NODE: usize = 100;
 const BASE_TIME: i64 = 1_748_736_000;
 
 const APPS: &[&str] = &[
-    "api", "web", "worker", "cache", "auth", "billing", "search", "checkout", "payments", "notifier", "ingest",
-    "reporter", "gateway", "scheduler", "ledger", "catalog",
+    "api",
+    "web",
+    "worker",
+    "cache",
+    "auth",
+    "billing",
+    "search",
+    "checkout",
+    "payments",
+    "notifier",
+    "ingest",
+    "reporter",
+    "gateway",
+    "scheduler",
+    "ledger",
+    "catalog",
 ];
 const TEAMS: &[&str] = &["platform", "storefront", "data", "identity", "finance"];
 const TIERS: &[&str] = &["frontend", "backend", "batch"];
@@ -58,11 +72,14 @@ impl Workload {
         Workload {
             deployment_uid: uuid_from(seed(&[namespace, &deployment, "deploy"])),
             replicaset_uid: uuid_from(seed(&[namespace, &replicaset])),
-            image: format!("registry.example.com/{team}/{}:{version}", pick(APPS, index)),
+            image: format!(
+                "registry.example.com/{team}/{}:{version}",
+                pick(APPS, index)
+            ),
             tier: pick(TIERS, index),
             team,
             version,
-            sidecar: index % 3 == 0,
+            sidecar: index.is_multiple_of(3),
             created: index * 37 % 86_400,
             namespace: namespace.to_string(),
             deployment,
@@ -222,11 +239,19 @@ struct PodFacts<'a> {
 impl PodFacts<'_> {
     fn container_status(&self, name: &str, image: &str, main: bool) -> Value {
         let id_seed = seed(&[&self.uid, name]);
-        let image_id = format!("{}@sha256:{}", image.split(':').next().unwrap_or(image), hex64(id_seed));
+        let image_id = format!(
+            "{}@sha256:{}",
+            image.split(':').next().unwrap_or(image),
+            hex64(id_seed)
+        );
         let started_at = ts(self.started + 5);
         match self.health {
             Health::Crashed { oom, restarts } if main => {
-                let (code, reason) = if oom { (137, "OOMKilled") } else { (1, "Error") };
+                let (code, reason) = if oom {
+                    (137, "OOMKilled")
+                } else {
+                    (1, "Error")
+                };
                 json!({
                     "name": name, "image": image, "imageID": image_id,
                     "containerID": format!("containerd://{}", hex64(id_seed ^ 1)),
@@ -251,10 +276,17 @@ impl PodFacts<'_> {
     fn to_json(&self) -> Value {
         let w = self.w;
         let crashed = matches!(self.health, Health::Crashed { .. });
-        let token_volume = format!("kube-api-access-{}", name_suffix(seed(&[&self.uid, "vol"]), 5));
+        let token_volume = format!(
+            "kube-api-access-{}",
+            name_suffix(seed(&[&self.uid, "vol"]), 5)
+        );
         let mut statuses = vec![self.container_status("app", &w.image, true)];
         if w.sidecar {
-            statuses.push(self.container_status("log-shipper", "registry.example.com/platform/log-shipper:2.4.1", false));
+            statuses.push(self.container_status(
+                "log-shipper",
+                "registry.example.com/platform/log-shipper:2.4.1",
+                false,
+            ));
         }
         let ready = if crashed { "False" } else { "True" };
         let cond = |kind: &str, status: &str, offset: usize| {
@@ -404,12 +436,23 @@ fn add_pod(store: &Store, w: &Workload, i: usize, replica: usize, pods: usize, c
     } else {
         Health::Running
     };
-    let name = format!("{}-{}", w.replicaset, name_suffix(seed(&[&w.namespace, &w.replicaset, &replica.to_string()]), 5));
+    let name = format!(
+        "{}-{}",
+        w.replicaset,
+        name_suffix(
+            seed(&[&w.namespace, &w.replicaset, &replica.to_string()]),
+            5
+        )
+    );
     let facts = PodFacts {
         uid: uuid_from(seed(&[&w.namespace, &name])),
         node: format!("node-{:03}", i / PODS_PER_NODE),
         ip: format!("10.{}.{}.{}", 64 + (i >> 16) % 64, (i >> 8) & 255, i & 255),
-        host_ip: format!("192.168.{}.{}", (i / PODS_PER_NODE) / 250, (i / PODS_PER_NODE) % 250 + 2),
+        host_ip: format!(
+            "192.168.{}.{}",
+            (i / PODS_PER_NODE) / 250,
+            (i / PODS_PER_NODE) % 250 + 2
+        ),
         started: w.created + 300 + replica * 7,
         health,
         name,
@@ -419,7 +462,13 @@ fn add_pod(store: &Store, w: &Workload, i: usize, replica: usize, pods: usize, c
     if let Health::Crashed { oom, restarts } = health {
         store.apply(facts.backoff_event(restarts));
         let ns = &w.namespace;
-        store.set_logs(ns, &facts.name, "app", false, b"starting server on :8080\nloading config from /etc/app/config.yaml\n");
+        store.set_logs(
+            ns,
+            &facts.name,
+            "app",
+            false,
+            b"starting server on :8080\nloading config from /etc/app/config.yaml\n",
+        );
         let previous = if oom {
             "starting server on :8080\nloading config from /etc/app/config.yaml\nwarming cache: 1048576 entries\n".to_string()
         } else {
@@ -448,7 +497,10 @@ mod tests {
         assert_eq!(store.count("ReplicaSet"), 23);
 
         let inner = store.lock();
-        let pods: Vec<_> = inner.objects[crate::resources::POD].values().cloned().collect();
+        let pods: Vec<_> = inner.objects[crate::resources::POD]
+            .values()
+            .cloned()
+            .collect();
         drop(inner);
         let mut crashed = 0;
         let mut oom = 0;
@@ -463,10 +515,16 @@ mod tests {
                 oom += usize::from(code == 137);
             }
             let owner = &v["metadata"]["ownerReferences"][0];
-            let rs = store.get("ReplicaSet", &p.namespace, owner["name"].as_str().unwrap()).unwrap();
+            let rs = store
+                .get("ReplicaSet", &p.namespace, owner["name"].as_str().unwrap())
+                .unwrap();
             assert_eq!(rs["metadata"]["uid"], owner["uid"]);
             let deploy = &rs["metadata"]["ownerReferences"][0]["name"];
-            assert!(store.get("Deployment", &p.namespace, deploy.as_str().unwrap()).is_some());
+            assert!(
+                store
+                    .get("Deployment", &p.namespace, deploy.as_str().unwrap())
+                    .is_some()
+            );
         }
         assert_eq!(crashed, 10);
         assert_eq!(oom, 5);
@@ -488,27 +546,5 @@ mod tests {
                 .collect::<Vec<_>>()
         };
         assert_eq!(names(&a), names(&b));
-    }
-}
-#[cfg(test)]
-mod timing {
-    use super::*;
-    #[test]
-    fn time_phases() {
-        let w = Workload::new("ns-0000", 3);
-        let t = std::time::Instant::now();
-        let mut vals = Vec::new();
-        for i in 0..5000 {
-            let facts = PodFacts { uid: uuid_from(i as u64), node: "node-001".into(), ip: "10.0.0.1".into(), host_ip: "192.168.0.1".into(), started: 5, health: Health::Running, name: format!("p{i}"), w: &w };
-            vals.push(facts.to_json());
-        }
-        println!("json! 5000: {:?}", t.elapsed());
-        let t = std::time::Instant::now();
-        let bytes: Vec<Vec<u8>> = vals.iter().map(|v| serde_json::to_vec(v).unwrap()).collect();
-        println!("to_vec 5000: {:?}", t.elapsed());
-        let t = std::time::Instant::now();
-        let store = Store::new();
-        for v in vals { store.apply(v); }
-        println!("apply 5000: {:?} {}", t.elapsed(), bytes.len());
     }
 }

@@ -34,11 +34,11 @@ use base64::engine::general_purpose::STANDARD;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
-use tokio::sync::watch as tokio_watch;
+use tokio::sync::{Notify, watch as tokio_watch};
 use tokio::task::{JoinHandle, JoinSet};
 use tokio_rustls::TlsAcceptor;
 
-pub use generate::populate_cluster;
+pub use generate::{PODS_PER_DEPLOYMENT, populate_cluster};
 pub use routes::RequestRecord;
 pub use status::FORBIDDEN_USER;
 pub use store::{ApplyError, DEFAULT_BOOKMARK_INTERVAL, DEFAULT_HISTORY_LIMIT, Store};
@@ -73,7 +73,12 @@ impl FakeApiServer {
             shutdown: shutdown_rx.clone(),
         });
         let acceptor = TlsAcceptor::from(tls.server_config);
-        let task = tokio::spawn(accept_loop(listener, acceptor, Arc::clone(&state), shutdown_rx));
+        let task = tokio::spawn(accept_loop(
+            listener,
+            acceptor,
+            Arc::clone(&state),
+            shutdown_rx,
+        ));
         Ok(FakeApiServer {
             state,
             ca_pem: tls.ca_pem,
@@ -166,7 +171,11 @@ impl Drop for FakeApiServer {
 fn generate_token() -> String {
     use std::hash::{BuildHasher, Hasher};
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos()));
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
     let a = h.finish();
     h.write_u64(a);
     format!("fake-{:016x}{:016x}", a, h.finish())
@@ -196,13 +205,29 @@ async fn accept_loop(
     }
 }
 
-async fn serve_connection(tcp: tokio::net::TcpStream, acceptor: TlsAcceptor, state: Arc<ServerState>) {
+async fn serve_connection(
+    tcp: tokio::net::TcpStream,
+    acceptor: TlsAcceptor,
+    state: Arc<ServerState>,
+) {
     let Ok(Ok(tls)) = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await else {
         return;
     };
-    let service = service_fn(move |req| routes::handle(Arc::clone(&state), req));
-    // Errors here are client disconnects or deliberately aborted streams.
-    let _ = hyper::server::conn::http1::Builder::new()
-        .serve_connection(TokioIo::new(tls), service)
-        .await;
+    let reset = Arc::new(Notify::new());
+    let handle = Arc::clone(&reset);
+    let service =
+        service_fn(move |req| routes::handle(Arc::clone(&state), Arc::clone(&handle), req));
+    let mut conn =
+        hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(tls), service);
+    let reset_requested = tokio::select! {
+        // Errors here are client disconnects or failed bodies.
+        _ = &mut conn => false,
+        () = reset.notified() => true,
+    };
+    if reset_requested {
+        // Close with SO_LINGER 0: the peer gets a RST, not a clean FIN or a
+        // TLS close_notify.
+        let (tcp, _) = conn.into_parts().io.into_inner().into_inner();
+        let _ = tcp.set_zero_linger();
+    }
 }

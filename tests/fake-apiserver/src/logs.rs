@@ -50,7 +50,10 @@ fn choose_container(pod: &str, containers: &[String], init: &[String]) -> Result
         containers.join(" ")
     );
     if !init.is_empty() {
-        msg.push_str(&format!(" or one of the init containers: [{}]", init.join(" ")));
+        msg.push_str(&format!(
+            " or one of the init containers: [{}]",
+            init.join(" ")
+        ));
     }
     Err(Status::bad_request(msg))
 }
@@ -77,7 +80,9 @@ pub(crate) fn handle(
     let entry = inner.logs.get(&key);
     let known = obj.containers.contains(&container) || obj.other_containers.contains(&container);
     if !known && entry.is_none() {
-        return Err(Status::bad_request(format!("container {container} is not valid for pod {pod}")));
+        return Err(Status::bad_request(format!(
+            "container {container} is not valid for pod {pod}"
+        )));
     }
     if p.previous {
         let Some(prev) = entry.and_then(|e| e.previous.as_deref()) else {
@@ -85,11 +90,17 @@ pub(crate) fn handle(
                 "previous terminated container \"{container}\" in pod \"{pod}\" not found"
             )));
         };
-        let text = limit(tail(prev, p.tail_lines.unwrap_or(usize::MAX)), p.limit_bytes);
+        let text = limit(
+            tail(prev, p.tail_lines.unwrap_or(usize::MAX)),
+            p.limit_bytes,
+        );
         return Ok(Body::full(Bytes::copy_from_slice(text)));
     }
     let current = entry.map(|e| e.current.as_slice()).unwrap_or_default();
-    let text = limit(tail(current, p.tail_lines.unwrap_or(usize::MAX)), p.limit_bytes);
+    let text = limit(
+        tail(current, p.tail_lines.unwrap_or(usize::MAX)),
+        p.limit_bytes,
+    );
     if !p.follow {
         return Ok(Body::full(Bytes::copy_from_slice(text)));
     }
@@ -149,10 +160,15 @@ impl Follow {
     /// New bytes since the last call; `None` when the stream should end.
     fn poll(&mut self) -> Option<Bytes> {
         let inner = self.store.lock();
-        if inner.log_drop_gen != self.drop_gen || inner.get(POD, &self.key.0, &self.key.1).is_none() {
+        if inner.log_drop_gen != self.drop_gen || inner.get(POD, &self.key.0, &self.key.1).is_none()
+        {
             return None;
         }
-        let current = inner.logs.get(&self.key).map(|e| e.current.as_slice()).unwrap_or_default();
+        let current = inner
+            .logs
+            .get(&self.key)
+            .map(|e| e.current.as_slice())
+            .unwrap_or_default();
         if current.len() < self.offset {
             // Logs were replaced by something shorter: continue from its end.
             self.offset = current.len();

@@ -70,7 +70,10 @@ const CORE_EVENT_FIELDS: &[(&str, &str)] = &[
     ("involvedObject.name", "involvedObject.name"),
     ("involvedObject.uid", "involvedObject.uid"),
     ("involvedObject.apiVersion", "involvedObject.apiVersion"),
-    ("involvedObject.resourceVersion", "involvedObject.resourceVersion"),
+    (
+        "involvedObject.resourceVersion",
+        "involvedObject.resourceVersion",
+    ),
     ("involvedObject.fieldPath", "involvedObject.fieldPath"),
     ("reason", "reason"),
     ("reportingComponent", "reportingComponent"),
@@ -117,12 +120,66 @@ macro_rules! res {
 
 /// Every served type. Order is irrelevant except that indices are stable.
 pub(crate) static RESOURCES: &[ResourceType] = &[
-    res!("", "Pod", "pods", "pod", &["po"], true, POD_FIELDS, &["log", "status"]),
-    res!("", "Event", "events", "event", &["ev"], true, CORE_EVENT_FIELDS, &[]),
-    res!("", "Namespace", "namespaces", "namespace", &["ns"], false, NAMESPACE_FIELDS, STATUS),
-    res!("", "Node", "nodes", "node", &["no"], false, NODE_FIELDS, STATUS),
-    res!("", "Service", "services", "service", &["svc"], true, COMMON_FIELDS, STATUS),
-    res!("", "ConfigMap", "configmaps", "configmap", &["cm"], true, COMMON_FIELDS, &[]),
+    res!(
+        "",
+        "Pod",
+        "pods",
+        "pod",
+        &["po"],
+        true,
+        POD_FIELDS,
+        &["log", "status"]
+    ),
+    res!(
+        "",
+        "Event",
+        "events",
+        "event",
+        &["ev"],
+        true,
+        CORE_EVENT_FIELDS,
+        &[]
+    ),
+    res!(
+        "",
+        "Namespace",
+        "namespaces",
+        "namespace",
+        &["ns"],
+        false,
+        NAMESPACE_FIELDS,
+        STATUS
+    ),
+    res!(
+        "",
+        "Node",
+        "nodes",
+        "node",
+        &["no"],
+        false,
+        NODE_FIELDS,
+        STATUS
+    ),
+    res!(
+        "",
+        "Service",
+        "services",
+        "service",
+        &["svc"],
+        true,
+        COMMON_FIELDS,
+        STATUS
+    ),
+    res!(
+        "",
+        "ConfigMap",
+        "configmaps",
+        "configmap",
+        &["cm"],
+        true,
+        COMMON_FIELDS,
+        &[]
+    ),
     res!(
         "",
         "PersistentVolumeClaim",
@@ -143,13 +200,67 @@ pub(crate) static RESOURCES: &[ResourceType] = &[
         COMMON_FIELDS,
         STATUS
     ),
-    res!("apps", "Deployment", "deployments", "deployment", &["deploy"], true, COMMON_FIELDS, SCALABLE),
-    res!("apps", "ReplicaSet", "replicasets", "replicaset", &["rs"], true, REPLICASET_FIELDS, SCALABLE),
-    res!("apps", "StatefulSet", "statefulsets", "statefulset", &["sts"], true, COMMON_FIELDS, SCALABLE),
-    res!("apps", "DaemonSet", "daemonsets", "daemonset", &["ds"], true, COMMON_FIELDS, STATUS),
+    res!(
+        "apps",
+        "Deployment",
+        "deployments",
+        "deployment",
+        &["deploy"],
+        true,
+        COMMON_FIELDS,
+        SCALABLE
+    ),
+    res!(
+        "apps",
+        "ReplicaSet",
+        "replicasets",
+        "replicaset",
+        &["rs"],
+        true,
+        REPLICASET_FIELDS,
+        SCALABLE
+    ),
+    res!(
+        "apps",
+        "StatefulSet",
+        "statefulsets",
+        "statefulset",
+        &["sts"],
+        true,
+        COMMON_FIELDS,
+        SCALABLE
+    ),
+    res!(
+        "apps",
+        "DaemonSet",
+        "daemonsets",
+        "daemonset",
+        &["ds"],
+        true,
+        COMMON_FIELDS,
+        STATUS
+    ),
     res!("batch", "Job", "jobs", "job", &[], true, JOB_FIELDS, STATUS),
-    res!("batch", "CronJob", "cronjobs", "cronjob", &["cj"], true, COMMON_FIELDS, STATUS),
-    res!("events.k8s.io", "Event", "events", "event", &["ev"], true, EVENTS_V1_FIELDS, &[]),
+    res!(
+        "batch",
+        "CronJob",
+        "cronjobs",
+        "cronjob",
+        &["cj"],
+        true,
+        COMMON_FIELDS,
+        STATUS
+    ),
+    res!(
+        "events.k8s.io",
+        "Event",
+        "events",
+        "event",
+        &["ev"],
+        true,
+        EVENTS_V1_FIELDS,
+        &[]
+    ),
 ];
 
 pub(crate) const POD: ResId = 0;
@@ -206,11 +317,17 @@ mod tests {
     fn lookups() {
         assert_eq!(by_path("", "v1", "pods"), Some(POD));
         assert_eq!(by_api_version_kind("v1", "Event"), Some(CORE_EVENT));
-        assert_eq!(by_api_version_kind("events.k8s.io/v1", "Event"), Some(EVENTS_V1));
+        assert_eq!(
+            by_api_version_kind("events.k8s.io/v1", "Event"),
+            Some(EVENTS_V1)
+        );
         assert_eq!(by_name("Namespace"), Some(NAMESPACE));
         assert_eq!(by_name("event"), Some(CORE_EVENT));
         assert_eq!(by_name("Event.events.k8s.io"), Some(EVENTS_V1));
-        assert_eq!(RESOURCES[by_name("deployments.apps").unwrap_or(0)].kind, "Deployment");
+        assert_eq!(
+            RESOURCES[by_name("deployments.apps").unwrap_or(0)].kind,
+            "Deployment"
+        );
         assert_eq!(RESOURCES[EVENTS_V1].group, "events.k8s.io");
     }
 }

@@ -46,6 +46,10 @@ impl RequestRecord {
     }
 }
 
+/// Lets a request's stream ask for its connection to be reset (a simulated
+/// network drop; see `Store::drop_watches`).
+pub(crate) type ConnHandle = Arc<tokio::sync::Notify>;
+
 pub(crate) struct ServerState {
     pub store: Store,
     pub token: String,
@@ -56,11 +60,17 @@ pub(crate) struct ServerState {
 
 impl ServerState {
     pub fn requests(&self) -> Vec<RequestRecord> {
-        self.requests.lock().unwrap_or_else(PoisonError::into_inner).clone()
+        self.requests
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     pub fn clear_requests(&self) {
-        self.requests.lock().unwrap_or_else(PoisonError::into_inner).clear();
+        self.requests
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
     }
 }
 
@@ -77,7 +87,10 @@ impl Query {
     }
 
     fn get(&self, key: &str) -> Option<&str> {
-        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 
     fn flag(&self, key: &str) -> bool {
@@ -99,7 +112,11 @@ impl Query {
     }
 }
 
-fn json_response(status: StatusCode, content_type: &'static str, body: impl Into<Bytes>) -> Response<Body> {
+fn json_response(
+    status: StatusCode,
+    content_type: &'static str,
+    body: impl Into<Bytes>,
+) -> Response<Body> {
     let mut resp = Response::new(Body::full(body));
     *resp.status_mut() = status;
     resp.headers_mut()
@@ -128,7 +145,11 @@ fn stream_response(body: Body, content_type: &'static str) -> Response<Body> {
 }
 
 /// The hyper service: records, delays, authenticates, then routes.
-pub(crate) async fn handle(state: Arc<ServerState>, req: Request<Incoming>) -> Result<Response<Body>, Infallible> {
+pub(crate) async fn handle(
+    state: Arc<ServerState>,
+    conn: ConnHandle,
+    req: Request<Incoming>,
+) -> Result<Response<Body>, Infallible> {
     let record = RequestRecord {
         method: req.method().to_string(),
         path: req.uri().path().to_string(),
@@ -160,11 +181,18 @@ pub(crate) async fn handle(state: Arc<ServerState>, req: Request<Incoming>) -> R
         .get(ACCEPT)
         .and_then(|h| h.to_str().ok())
         .is_some_and(|a| a.contains("as=APIGroupDiscoveryList"));
-    let resp = route(&state, req.method(), &record, aggregated).unwrap_or_else(|s| status_response(&s));
+    let resp = route(&state, &conn, req.method(), &record, aggregated)
+        .unwrap_or_else(|s| status_response(&s));
     Ok(resp)
 }
 
-fn route(state: &ServerState, method: &Method, rec: &RequestRecord, aggregated: bool) -> Result<Response<Body>, Status> {
+fn route(
+    state: &ServerState,
+    conn: &ConnHandle,
+    method: &Method,
+    rec: &RequestRecord,
+    aggregated: bool,
+) -> Result<Response<Body>, Status> {
     let segs: Vec<&str> = rec.path.split('/').filter(|s| !s.is_empty()).collect();
     if method != Method::GET {
         return if segs.first().is_some_and(|s| *s == "api" || *s == "apis") {
@@ -181,7 +209,9 @@ fn route(state: &ServerState, method: &Method, rec: &RequestRecord, aggregated: 
             discovery::AGGREGATED_CONTENT_TYPE,
             serde_json::to_vec(&discovery::aggregated(true)).unwrap_or_default(),
         )),
-        ["api"] => Ok(value_response(&discovery::core_versions(&state.addr.to_string()))),
+        ["api"] => Ok(value_response(&discovery::core_versions(
+            &state.addr.to_string(),
+        ))),
         ["apis"] if aggregated => Ok(json_response(
             StatusCode::OK,
             discovery::AGGREGATED_CONTENT_TYPE,
@@ -194,17 +224,29 @@ fn route(state: &ServerState, method: &Method, rec: &RequestRecord, aggregated: 
         ["apis", group, version] => discovery::resource_list(group, version)
             .map(|v| value_response(&v))
             .ok_or_else(Status::page_not_found),
-        ["api", version, rest @ ..] => resource(state, "", version, rest, &query),
-        ["apis", group, version, rest @ ..] => resource(state, group, version, rest, &query),
+        ["api", version, rest @ ..] => resource(state, conn, "", version, rest, &query),
+        ["apis", group, version, rest @ ..] => resource(state, conn, group, version, rest, &query),
         _ => Err(Status::page_not_found()),
     }
 }
 
 /// What a path under a group/version names.
 enum Target<'a> {
-    Collection { res: ResId, namespace: Option<&'a str> },
-    Object { res: ResId, namespace: Option<&'a str>, name: &'a str },
-    Subresource { res: ResId, namespace: Option<&'a str>, name: &'a str, sub: &'a str },
+    Collection {
+        res: ResId,
+        namespace: Option<&'a str>,
+    },
+    Object {
+        res: ResId,
+        namespace: Option<&'a str>,
+        name: &'a str,
+    },
+    Subresource {
+        res: ResId,
+        namespace: Option<&'a str>,
+        name: &'a str,
+        sub: &'a str,
+    },
 }
 
 fn parse_target<'a>(group: &str, version: &str, rest: &[&'a str]) -> Option<Target<'a>> {
@@ -217,24 +259,46 @@ fn parse_target<'a>(group: &str, version: &str, rest: &[&'a str]) -> Option<Targ
             let namespace = Some(ns);
             match *tail {
                 [] => Some(Target::Collection { res, namespace }),
-                [name] => Some(Target::Object { res, namespace, name }),
-                [name, sub] => Some(Target::Subresource { res, namespace, name, sub }),
+                [name] => Some(Target::Object {
+                    res,
+                    namespace,
+                    name,
+                }),
+                [name, sub] => Some(Target::Subresource {
+                    res,
+                    namespace,
+                    name,
+                    sub,
+                }),
                 _ => None,
             }
         }
         [plural] => {
             // Namespaced types can be listed across all namespaces.
             let res = lookup(plural)?;
-            Some(Target::Collection { res, namespace: None })
+            Some(Target::Collection {
+                res,
+                namespace: None,
+            })
         }
-        [plural, name] => Some(Target::Object { res: cluster(plural)?, namespace: None, name }),
-        [plural, name, sub] => Some(Target::Subresource { res: cluster(plural)?, namespace: None, name, sub }),
+        [plural, name] => Some(Target::Object {
+            res: cluster(plural)?,
+            namespace: None,
+            name,
+        }),
+        [plural, name, sub] => Some(Target::Subresource {
+            res: cluster(plural)?,
+            namespace: None,
+            name,
+            sub,
+        }),
         _ => None,
     }
 }
 
 fn resource(
     state: &ServerState,
+    conn: &ConnHandle,
     group: &str,
     version: &str,
     rest: &[&str],
@@ -249,10 +313,19 @@ fn resource(
     match target {
         Target::Collection { res, namespace } => {
             let watch = watch_path || query.flag("watch");
-            collection(state, res, namespace, watch, query)
+            collection(state, conn, res, namespace, watch, query)
         }
-        Target::Object { res, namespace, name } if !watch_path => get(state, res, namespace, name, None),
-        Target::Subresource { res, namespace, name, sub } if !watch_path => {
+        Target::Object {
+            res,
+            namespace,
+            name,
+        } if !watch_path => get(state, res, namespace, name, None),
+        Target::Subresource {
+            res,
+            namespace,
+            name,
+            sub,
+        } if !watch_path => {
             if RESOURCES[res].subresources.contains(&"status") && sub == "status" {
                 get(state, res, namespace, name, Some("status"))
             } else if res == POD && sub == "log" {
@@ -280,7 +353,11 @@ fn authorize(
         None => rt.plural.to_string(),
     };
     // A namespace is authorized in its own namespace.
-    let namespace = if res == NAMESPACE && name.is_some() { name } else { namespace };
+    let namespace = if res == NAMESPACE && name.is_some() {
+        name
+    } else {
+        namespace
+    };
     if state.store.lock().is_forbidden(verb, &resource, namespace) {
         return Err(Status::forbidden(rt, &resource, verb, namespace, name));
     }
@@ -302,24 +379,40 @@ fn get(
     Ok(ok_json(obj.full_json()))
 }
 
-fn pod_logs(state: &ServerState, namespace: &str, name: &str, query: &Query) -> Result<Response<Body>, Status> {
+fn pod_logs(
+    state: &ServerState,
+    namespace: &str,
+    name: &str,
+    query: &Query,
+) -> Result<Response<Body>, Status> {
     authorize(state, POD, "get", Some("log"), Some(namespace), Some(name))?;
     let to_usize = |v: Option<u64>| v.map(|n| usize::try_from(n).unwrap_or(usize::MAX));
     let tail_lines = match query.get("tailLines") {
         // Negative tailLines is rejected by kube-apiserver's validation.
         Some(v) if v.starts_with('-') => {
-            return Err(Status::bad_request(format!("tailLines: Invalid value: {v}: must be greater than or equal to 0")));
+            return Err(Status::bad_request(format!(
+                "tailLines: Invalid value: {v}: must be greater than or equal to 0"
+            )));
         }
         _ => to_usize(query.number("tailLines")?),
     };
     let params = LogParams {
-        container: query.get("container").filter(|c| !c.is_empty()).map(str::to_string),
+        container: query
+            .get("container")
+            .filter(|c| !c.is_empty())
+            .map(str::to_string),
         previous: query.flag("previous"),
         follow: query.flag("follow"),
         tail_lines,
         limit_bytes: to_usize(query.number("limitBytes")?),
     };
-    let body = logs::handle(&state.store, state.shutdown.clone(), namespace, name, &params)?;
+    let body = logs::handle(
+        &state.store,
+        state.shutdown.clone(),
+        namespace,
+        name,
+        &params,
+    )?;
     Ok(stream_response(body, "text/plain"))
 }
 
@@ -352,6 +445,7 @@ fn decode_continue(token: &str) -> Result<(u64, ObjKey), Status> {
 
 fn collection(
     state: &ServerState,
+    conn: &ConnHandle,
     res: ResId,
     namespace: Option<&str>,
     watch: bool,
@@ -360,7 +454,8 @@ fn collection(
     let verb = if watch { "watch" } else { "list" };
     authorize(state, res, verb, None, namespace, None)?;
     let rt = &RESOURCES[res];
-    let labels = LabelSelector::parse(query.get("labelSelector").unwrap_or_default()).map_err(Status::bad_request)?;
+    let labels = LabelSelector::parse(query.get("labelSelector").unwrap_or_default())
+        .map_err(Status::bad_request)?;
     let fields = FieldSelector::parse(query.get("fieldSelector").unwrap_or_default(), rt.fields)
         .map_err(Status::bad_request)?;
     if watch {
@@ -379,9 +474,17 @@ fn collection(
             resource_version,
             send_initial_events: query.opt_flag("sendInitialEvents"),
             bookmarks: query.flag("allowWatchBookmarks"),
-            timeout: query.number("timeoutSeconds")?.filter(|t| *t > 0).map(Duration::from_secs),
+            timeout: query
+                .number("timeoutSeconds")?
+                .filter(|t| *t > 0)
+                .map(Duration::from_secs),
         };
-        let body = watch_stream::start(state.store.clone(), state.shutdown.clone(), params);
+        let body = watch_stream::start(
+            state.store.clone(),
+            state.shutdown.clone(),
+            Arc::clone(conn),
+            params,
+        );
         return Ok(stream_response(body, "application/json"));
     }
 
@@ -408,12 +511,18 @@ fn collection(
             ));
         }
         let list_rv = cont.as_ref().map_or(inner.rv, |(rv, _)| *rv);
-        (list_rv, inner.list(&scope, limit, cont.as_ref().map(|(_, k)| k)))
+        (
+            list_rv,
+            inner.list(&scope, limit, cont.as_ref().map(|(_, k)| k)),
+        )
     };
 
     let mut meta = format!("{{\"resourceVersion\":\"{list_rv}\"");
     if let Some(next) = &page.next {
-        meta.push_str(&format!(",\"continue\":\"{}\"", encode_continue(list_rv, next)));
+        meta.push_str(&format!(
+            ",\"continue\":\"{}\"",
+            encode_continue(list_rv, next)
+        ));
         if let Some(n) = page.remaining {
             meta.push_str(&format!(",\"remainingItemCount\":{n}"));
         }
@@ -447,7 +556,10 @@ mod tests {
         let token = encode_continue(42, &key);
         assert_eq!(decode_continue(&token).unwrap(), (42, key));
         let cluster = (String::new(), "node-1".to_string());
-        assert_eq!(decode_continue(&encode_continue(7, &cluster)).unwrap(), (7, cluster));
+        assert_eq!(
+            decode_continue(&encode_continue(7, &cluster)).unwrap(),
+            (7, cluster)
+        );
         assert!(decode_continue("garbage!").is_err());
     }
 
@@ -455,22 +567,40 @@ mod tests {
     fn targets() {
         assert!(matches!(
             parse_target("", "v1", &["namespaces", "prod", "pods"]),
-            Some(Target::Collection { res: POD, namespace: Some("prod") })
+            Some(Target::Collection {
+                res: POD,
+                namespace: Some("prod")
+            })
         ));
         assert!(matches!(
             parse_target("", "v1", &["namespaces", "prod"]),
-            Some(Target::Object { res: NAMESPACE, namespace: None, name: "prod" })
+            Some(Target::Object {
+                res: NAMESPACE,
+                namespace: None,
+                name: "prod"
+            })
         ));
         assert!(matches!(
             parse_target("", "v1", &["namespaces", "prod", "status"]),
-            Some(Target::Subresource { res: NAMESPACE, sub: "status", .. })
+            Some(Target::Subresource {
+                res: NAMESPACE,
+                sub: "status",
+                ..
+            })
         ));
         assert!(matches!(
             parse_target("", "v1", &["namespaces", "prod", "pods", "web", "log"]),
-            Some(Target::Subresource { res: POD, sub: "log", .. })
+            Some(Target::Subresource {
+                res: POD,
+                sub: "log",
+                ..
+            })
         ));
         assert!(parse_target("", "v1", &["pods", "web"]).is_none());
         assert!(parse_target("", "v1", &["bogus"]).is_none());
-        assert!(matches!(parse_target("apps", "v1", &["deployments"]), Some(Target::Collection { .. })));
+        assert!(matches!(
+            parse_target("apps", "v1", &["deployments"]),
+            Some(Target::Collection { .. })
+        ));
     }
 }

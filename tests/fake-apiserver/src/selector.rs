@@ -43,7 +43,9 @@ fn parse_set(rest: &str, whole: &str) -> Result<Vec<String>, String> {
         .trim()
         .strip_prefix('(')
         .and_then(|r| r.strip_suffix(')'))
-        .ok_or_else(|| format!("unable to parse requirement: {whole}: expected a parenthesised value set"))?;
+        .ok_or_else(|| {
+            format!("unable to parse requirement: {whole}: expected a parenthesised value set")
+        })?;
     Ok(inner
         .split(',')
         .map(|v| v.trim().to_string())
@@ -54,7 +56,9 @@ fn parse_set(rest: &str, whole: &str) -> Result<Vec<String>, String> {
 fn check_key(key: &str, whole: &str) -> Result<String, String> {
     let key = key.trim();
     if key.is_empty() || key.contains(char::is_whitespace) {
-        return Err(format!("unable to parse requirement: {whole}: invalid label key {key:?}"));
+        return Err(format!(
+            "unable to parse requirement: {whole}: invalid label key {key:?}"
+        ));
     }
     Ok(key.to_string())
 }
@@ -80,10 +84,16 @@ impl LabelSelector {
         if words.len() >= 2 {
             let rest = part[words[0].len()..].trim_start();
             if let Some(set) = rest.strip_prefix("notin") {
-                return Ok(LabelReq::NotIn(check_key(words[0], part)?, parse_set(set, part)?));
+                return Ok(LabelReq::NotIn(
+                    check_key(words[0], part)?,
+                    parse_set(set, part)?,
+                ));
             }
             if let Some(set) = rest.strip_prefix("in") {
-                return Ok(LabelReq::In(check_key(words[0], part)?, parse_set(set, part)?));
+                return Ok(LabelReq::In(
+                    check_key(words[0], part)?,
+                    parse_set(set, part)?,
+                ));
             }
         }
         if let Some((k, v)) = part.split_once("!=") {
@@ -97,12 +107,15 @@ impl LabelSelector {
         }
         for (op, gt) in [('>', true), ('<', false)] {
             if let Some((k, v)) = part.split_once(op) {
-                let n: i64 = v
-                    .trim()
-                    .parse()
-                    .map_err(|_| format!("unable to parse requirement: {part}: value must be an integer"))?;
+                let n: i64 = v.trim().parse().map_err(|_| {
+                    format!("unable to parse requirement: {part}: value must be an integer")
+                })?;
                 let key = check_key(k, part)?;
-                return Ok(if gt { LabelReq::Gt(key, n) } else { LabelReq::Lt(key, n) });
+                return Ok(if gt {
+                    LabelReq::Gt(key, n)
+                } else {
+                    LabelReq::Lt(key, n)
+                });
             }
         }
         Ok(LabelReq::Exists(check_key(part, part)?))
@@ -196,7 +209,9 @@ impl FieldSelector {
             } else if let Some((k, v)) = part.split_once('=') {
                 (k, v, true)
             } else {
-                return Err(format!("invalid selector: '{part}'; can't understand '{part}'"));
+                return Err(format!(
+                    "invalid selector: '{part}'; can't understand '{part}'"
+                ));
             };
             let key = key.trim();
             let known = key == "metadata.name"
@@ -232,7 +247,10 @@ mod tests {
     use super::*;
 
     fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -270,8 +288,10 @@ mod tests {
             FieldSelector::parse("status.bogus=1", supported).unwrap_err(),
             "field label not supported: status.bogus"
         );
-        assert!(FieldSelector::parse(r"metadata.name=a\,b", supported)
-            .unwrap()
-            .matches(&[("metadata.name".to_string(), "a,b".to_string())]));
+        assert!(
+            FieldSelector::parse(r"metadata.name=a\,b", supported)
+                .unwrap()
+                .matches(&[("metadata.name".to_string(), "a,b".to_string())])
+        );
     }
 }

@@ -74,7 +74,11 @@ impl Status {
     }
 
     pub fn page_not_found() -> Status {
-        Status::new(404, "NotFound", "the server could not find the requested resource")
+        Status::new(
+            404,
+            "NotFound",
+            "the server could not find the requested resource",
+        )
     }
 
     pub fn bad_request(message: impl Into<String>) -> Status {
@@ -85,7 +89,9 @@ impl Status {
         Status::new(
             405,
             "MethodNotAllowed",
-            format!("the server does not allow this method on the requested resource ({method} is not supported by the fake API server)"),
+            format!(
+                "the server does not allow this method on the requested resource ({method} is not supported by the fake API server)"
+            ),
         )
     }
 

@@ -87,7 +87,9 @@ impl StoredObject {
         if let Some(Value::Object(meta)) = map.get_mut("metadata") {
             meta.insert("resourceVersion".into(), Value::from(rv.to_string()));
         }
-        let body = serde_json::to_vec(&map).map(Bytes::from).unwrap_or_else(|_| self.body.clone());
+        let body = serde_json::to_vec(&map)
+            .map(Bytes::from)
+            .unwrap_or_else(|_| self.body.clone());
         StoredObject {
             res: self.res,
             rv,
@@ -349,14 +351,19 @@ impl Inner {
             (None, None)
         } else if scope.labels.is_empty() && scope.fields.is_empty() {
             let rest = iter.count();
-            let next = (rest > 0).then(|| items.last().map(|o| (o.namespace.clone(), o.name.clone())));
+            let next =
+                (rest > 0).then(|| items.last().map(|o| (o.namespace.clone(), o.name.clone())));
             (next.flatten(), (rest > 0).then_some(rest))
         } else {
             let more = iter.next().is_some();
             let next = more.then(|| items.last().map(|o| (o.namespace.clone(), o.name.clone())));
             (next.flatten(), None)
         };
-        ListPage { items, next, remaining }
+        ListPage {
+            items,
+            next,
+            remaining,
+        }
     }
 
     /// True when a `forbid` rule denies the request.
@@ -369,7 +376,12 @@ impl Inner {
     }
 
     /// Fills in namespace/uid/creationTimestamp/resourceVersion; returns the key.
-    fn normalize(&mut self, res: ResId, obj: &mut Map<String, Value>, rv: u64) -> Result<ObjKey, ApplyError> {
+    fn normalize(
+        &mut self,
+        res: ResId,
+        obj: &mut Map<String, Value>,
+        rv: u64,
+    ) -> Result<ObjKey, ApplyError> {
         let rt = &RESOURCES[res];
         let meta = obj
             .entry("metadata")
@@ -397,7 +409,11 @@ impl Inner {
         };
         let key = (namespace, name);
         let existing = self.objects[res].get(&key);
-        if meta.get("uid").and_then(Value::as_str).is_none_or(str::is_empty) {
+        if meta
+            .get("uid")
+            .and_then(Value::as_str)
+            .is_none_or(str::is_empty)
+        {
             let uid = match existing {
                 Some(e) if !e.uid.is_empty() => e.uid.clone(),
                 _ => {
@@ -412,7 +428,11 @@ impl Inner {
             };
             meta.insert("uid".into(), Value::from(uid));
         }
-        if meta.get("creationTimestamp").and_then(Value::as_str).is_none_or(str::is_empty) {
+        if meta
+            .get("creationTimestamp")
+            .and_then(Value::as_str)
+            .is_none_or(str::is_empty)
+        {
             let ts = match existing {
                 Some(e) if !e.creation_timestamp.is_empty() => e.creation_timestamp.clone(),
                 _ => util::now_rfc3339(),
@@ -428,8 +448,18 @@ impl Inner {
         let key = (stored.namespace.clone(), stored.name.clone());
         let obj = Arc::new(stored);
         let prev = self.objects[res].insert(key, Arc::clone(&obj));
-        let kind = if prev.is_some() { EventType::Modified } else { EventType::Added };
-        self.push_history(HistoryEvent { rv, res, kind, obj, prev });
+        let kind = if prev.is_some() {
+            EventType::Modified
+        } else {
+            EventType::Added
+        };
+        self.push_history(HistoryEvent {
+            rv,
+            res,
+            kind,
+            obj,
+            prev,
+        });
     }
 
     fn apply(&mut self, obj: Value) -> Result<u64, ApplyError> {
@@ -441,9 +471,11 @@ impl Inner {
         let (Some(api_version), Some(kind)) = (api_version, kind) else {
             return Err(ApplyError::MissingTypeMeta);
         };
-        let res = resources::by_api_version_kind(api_version, kind).ok_or_else(|| ApplyError::UnknownKind {
-            api_version: api_version.to_string(),
-            kind: kind.to_string(),
+        let res = resources::by_api_version_kind(api_version, kind).ok_or_else(|| {
+            ApplyError::UnknownKind {
+                api_version: api_version.to_string(),
+                kind: kind.to_string(),
+            }
         })?;
         let rv = self.rv + 1;
         self.normalize(res, &mut obj, rv)?;
@@ -466,7 +498,11 @@ impl Inner {
     }
 
     fn delete(&mut self, res: ResId, namespace: &str, name: &str) -> bool {
-        let ns = if RESOURCES[res].namespaced { namespace } else { "" };
+        let ns = if RESOURCES[res].namespaced {
+            namespace
+        } else {
+            ""
+        };
         let key = (ns.to_string(), name.to_string());
         let mirror = match res {
             CORE_EVENT => Some(EVENTS_V1),
@@ -478,9 +514,8 @@ impl Inner {
         };
         self.rv += 1;
         let rv = self.rv;
-        let removed = std::iter::once((res, prev)).chain(
-            mirror.and_then(|m| self.objects[m].remove(&key).map(|p| (m, p))),
-        );
+        let removed = std::iter::once((res, prev))
+            .chain(mirror.and_then(|m| self.objects[m].remove(&key).map(|p| (m, p))));
         let events: Vec<HistoryEvent> = removed
             .map(|(res, prev)| HistoryEvent {
                 rv,
@@ -586,7 +621,11 @@ impl Store {
     /// The stored object (with apiVersion/kind), if any.
     pub fn get(&self, kind: &str, namespace: &str, name: &str) -> Option<Value> {
         let res = resources::by_name(kind)?;
-        let ns = if RESOURCES[res].namespaced { namespace } else { "" };
+        let ns = if RESOURCES[res].namespaced {
+            namespace
+        } else {
+            ""
+        };
         self.lock().get(res, ns, name).and_then(|o| o.to_value())
     }
 
@@ -601,11 +640,22 @@ impl Store {
     }
 
     /// Sets a container's current (or, with `previous`, previous) logs.
-    pub fn set_logs(&self, namespace: &str, pod: &str, container: &str, previous: bool, text: &[u8]) {
+    pub fn set_logs(
+        &self,
+        namespace: &str,
+        pod: &str,
+        container: &str,
+        previous: bool,
+        text: &[u8],
+    ) {
         self.mutate(|inner| {
             let entry = inner
                 .logs
-                .entry((namespace.to_string(), pod.to_string(), container.to_string()))
+                .entry((
+                    namespace.to_string(),
+                    pod.to_string(),
+                    container.to_string(),
+                ))
                 .or_default();
             if previous {
                 entry.previous = Some(text.to_vec());
@@ -620,7 +670,11 @@ impl Store {
         self.mutate(|inner| {
             inner
                 .logs
-                .entry((namespace.to_string(), pod.to_string(), container.to_string()))
+                .entry((
+                    namespace.to_string(),
+                    pod.to_string(),
+                    container.to_string(),
+                ))
                 .or_default()
                 .current
                 .extend_from_slice(text);
@@ -661,8 +715,10 @@ impl Store {
         });
     }
 
-    /// Aborts every open watch stream now (the connection is cut mid-stream,
-    /// as when a load balancer drops it); clients reconnect.
+    /// Cuts every open watch stream now, as a network drop would: the TCP
+    /// connection under each is reset (RST). kube's watcher reports a
+    /// "watch stream failed" error, then resumes from its last resource
+    /// version (no relist).
     pub fn drop_watches(&self) {
         self.mutate(|inner| inner.watch_drop_gen += 1);
     }
@@ -727,8 +783,15 @@ mod tests {
         assert_eq!(events, vec![EventType::Added, EventType::Modified]);
         let obj = inner.get(resources::POD, "default", "a").unwrap();
         assert_eq!(obj.containers, vec!["c".to_string()]);
-        assert!(obj.fields.contains(&("spec.nodeName".to_string(), "n1".to_string())));
-        assert!(!std::str::from_utf8(&obj.body).unwrap().contains("apiVersion"));
+        assert!(
+            obj.fields
+                .contains(&("spec.nodeName".to_string(), "n1".to_string()))
+        );
+        assert!(
+            !std::str::from_utf8(&obj.body)
+                .unwrap()
+                .contains("apiVersion")
+        );
     }
 
     #[test]
@@ -741,14 +804,20 @@ mod tests {
         let last = inner.events_after(1).next().unwrap();
         assert_eq!(last.kind, EventType::Deleted);
         assert_eq!(last.rv, 2);
-        assert!(std::str::from_utf8(&last.obj.body).unwrap().contains("\"resourceVersion\":\"2\""));
+        assert!(
+            std::str::from_utf8(&last.obj.body)
+                .unwrap()
+                .contains("\"resourceVersion\":\"2\"")
+        );
     }
 
     #[test]
     fn events_are_mirrored() {
         let s = Store::new();
-        s.apply(json!({"apiVersion": "v1", "kind": "Event", "metadata": {"name": "e", "namespace": "n"},
-                        "involvedObject": {"name": "p"}, "message": "m"}));
+        s.apply(
+            json!({"apiVersion": "v1", "kind": "Event", "metadata": {"name": "e", "namespace": "n"},
+                        "involvedObject": {"name": "p"}, "message": "m"}),
+        );
         let v1 = s.get("Event.events.k8s.io", "n", "e").unwrap();
         assert_eq!(v1["note"], "m");
         assert_eq!(v1["metadata"]["resourceVersion"], "1");

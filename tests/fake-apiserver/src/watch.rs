@@ -10,9 +10,13 @@ use tokio::time::{Instant, MissedTickBehavior};
 
 use crate::body::{Body, Chunk};
 use crate::resources::{RESOURCES, ResId};
+use crate::routes::ConnHandle;
 use crate::selector::{FieldSelector, LabelSelector};
 use crate::status::Status;
 use crate::store::{EventType, HistoryEvent, Scope, Store, StoredObject};
+
+/// How long `abort` waits for the connection to be reset.
+const ABORT_GRACE: Duration = Duration::from_secs(2);
 
 /// Initial events are flushed in chunks of about this size.
 const CHUNK_BYTES: usize = 64 * 1024;
@@ -42,9 +46,14 @@ impl WatchParams {
 }
 
 /// Starts the stream task and returns the response body it feeds.
-pub(crate) fn start(store: Store, shutdown: watch::Receiver<bool>, params: WatchParams) -> Body {
+pub(crate) fn start(
+    store: Store,
+    shutdown: watch::Receiver<bool>,
+    conn: ConnHandle,
+    params: WatchParams,
+) -> Body {
     let (tx, body) = Body::channel();
-    tokio::spawn(run(store, shutdown, params, tx));
+    tokio::spawn(run(store, shutdown, conn, params, tx));
     body
 }
 
@@ -132,11 +141,19 @@ async fn send(tx: &mpsc::Sender<Chunk>, buf: &mut Vec<u8>) -> bool {
     tx.send(Ok(Bytes::from(std::mem::take(buf)))).await.is_ok()
 }
 
-async fn run(store: Store, mut shutdown: watch::Receiver<bool>, p: WatchParams, tx: mpsc::Sender<Chunk>) {
+async fn run(
+    store: Store,
+    mut shutdown: watch::Receiver<bool>,
+    conn: ConnHandle,
+    p: WatchParams,
+    tx: mpsc::Sender<Chunk>,
+) {
     let mut tick = store.subscribe();
     // Replay the history after the starting version straight away.
     tick.mark_changed();
-    let initial_wanted = p.send_initial_events.unwrap_or(p.resource_version.is_none());
+    let initial_wanted = p
+        .send_initial_events
+        .unwrap_or(p.resource_version.is_none());
     let start = {
         let inner = store.lock();
         match p.resource_version {
@@ -144,7 +161,11 @@ async fn run(store: Store, mut shutdown: watch::Receiver<bool>, p: WatchParams, 
                 Start::Expired(Status::expired(rv, inner.history_start))
             }
             rv => Start::Go {
-                cursor: if initial_wanted { inner.rv } else { rv.unwrap_or(inner.rv) },
+                cursor: if initial_wanted {
+                    inner.rv
+                } else {
+                    rv.unwrap_or(inner.rv)
+                },
                 initial: if initial_wanted {
                     inner.list(&p.scope(), 0, None).items
                 } else {
@@ -218,9 +239,7 @@ async fn run(store: Store, mut shutdown: watch::Receiver<bool>, p: WatchParams, 
                     None => {}
                     Some(Stop::End) => return,
                     Some(Stop::Abort) => {
-                        let err = io::Error::new(io::ErrorKind::ConnectionAborted, "watch dropped by the fake API server");
-                        // The receiver may already be gone; either way we are done.
-                        let _ = tx.send(Err(err)).await;
+                        abort(&conn, &tx).await;
                         return;
                     }
                 }
@@ -235,6 +254,27 @@ async fn run(store: Store, mut shutdown: watch::Receiver<bool>, p: WatchParams, 
             _ = shutdown.changed() => return,
             () = tx.closed() => return,
         }
+    }
+}
+
+/// Resets the TCP connection under the stream, as a network drop would: the
+/// client's read fails with ECONNRESET (kube reports that as a watch error,
+/// then resumes from its last resource version). The body is held open until
+/// the connection is gone so hyper cannot end it cleanly first.
+async fn abort(conn: &ConnHandle, tx: &mpsc::Sender<Chunk>) {
+    conn.notify_one();
+    if tokio::time::timeout(ABORT_GRACE, tx.closed())
+        .await
+        .is_err()
+    {
+        // The connection task did not react: fail the body instead, which
+        // makes hyper drop the connection without the final chunk.
+        let err = io::Error::new(
+            io::ErrorKind::ConnectionAborted,
+            "watch dropped by the fake API server",
+        );
+        // The receiver may be gone by now; either way we are done.
+        let _ = tx.send(Err(err)).await;
     }
 }
 

@@ -34,17 +34,24 @@ impl Client {
         roots
             .add(CertificateDer::from_pem_slice(server.ca_pem().as_bytes()).unwrap())
             .unwrap();
-        let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_root_certificates(roots)
-            .with_no_client_auth();
+        let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
         let tcp = TcpStream::connect(server.addr()).await.unwrap();
         let tls = TlsConnector::from(Arc::new(config))
-            .connect(ServerName::IpAddress(IpAddr::V4(Ipv4Addr::LOCALHOST).into()), tcp)
+            .connect(
+                ServerName::IpAddress(IpAddr::V4(Ipv4Addr::LOCALHOST).into()),
+                tcp,
+            )
             .await
             .unwrap();
-        let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls)).await.unwrap();
+        let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
+            .await
+            .unwrap();
         tokio::spawn(async move {
             let _ = conn.await;
         });
@@ -57,7 +64,10 @@ impl Client {
             req = req.header("authorization", format!("Bearer {token}"));
         }
         self.sender.ready().await.unwrap();
-        self.sender.send_request(req.body(Empty::new()).unwrap()).await.unwrap()
+        self.sender
+            .send_request(req.body(Empty::new()).unwrap())
+            .await
+            .unwrap()
     }
 
     async fn get(&mut self, path: &str) -> (StatusCode, Bytes) {
@@ -118,7 +128,8 @@ impl Stream {
                 let line: Vec<u8> = self.buf.drain(..=pos).collect();
                 return Ok(serde_json::from_slice(&line).unwrap());
             }
-            self.fill(deadline.saturating_duration_since(Instant::now())).await?;
+            self.fill(deadline.saturating_duration_since(Instant::now()))
+                .await?;
         }
     }
 
@@ -157,8 +168,7 @@ async fn server_with(store: Store) -> FakeApiServer {
 #[tokio::test]
 async fn requires_a_valid_token() {
     let server = server_with(Store::new()).await;
-    let unauthorized =
-        r#"{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"Unauthorized","reason":"Unauthorized","code":401}"#;
+    let unauthorized = r#"{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"Unauthorized","reason":"Unauthorized","code":401}"#;
 
     let mut anon = Client::connect_with(&server, None).await;
     let (status, body) = anon.get("/api/v1/pods").await;
@@ -175,7 +185,10 @@ async fn requires_a_valid_token() {
 
     server.store().set_unauthorized(true);
     let (status, body) = client.get("/version").await;
-    assert_eq!((status, body), (StatusCode::UNAUTHORIZED, Bytes::from(unauthorized)));
+    assert_eq!(
+        (status, body),
+        (StatusCode::UNAUTHORIZED, Bytes::from(unauthorized))
+    );
     server.store().set_unauthorized(false);
     assert_eq!(client.get("/version").await.0, StatusCode::OK);
 
@@ -201,7 +214,10 @@ async fn pages_through_1200_pods() {
         assert_eq!(page["kind"], "PodList");
         assert_eq!(page["apiVersion"], "v1");
         pages += 1;
-        let rv = page["metadata"]["resourceVersion"].as_str().unwrap().to_string();
+        let rv = page["metadata"]["resourceVersion"]
+            .as_str()
+            .unwrap()
+            .to_string();
         assert_eq!(list_rv.get_or_insert_with(|| rv.clone()), &rv);
         let items = page["items"].as_array().unwrap();
         for item in items {
@@ -231,11 +247,15 @@ async fn pages_through_1200_pods() {
     assert_eq!(ns["items"].as_array().unwrap().len(), 400);
     let some = names.iter().next().unwrap();
     let (_, one) = client
-        .get_json(&format!("/api/v1/pods?fieldSelector=metadata.name%3D{some}"))
+        .get_json(&format!(
+            "/api/v1/pods?fieldSelector=metadata.name%3D{some}"
+        ))
         .await;
     assert_eq!(one["items"][0]["metadata"]["name"], some.as_str());
     assert_eq!(one["items"].as_array().unwrap().len(), 1);
-    let (_, node) = client.get_json("/api/v1/pods?fieldSelector=spec.nodeName%3Dnode-003").await;
+    let (_, node) = client
+        .get_json("/api/v1/pods?fieldSelector=spec.nodeName%3Dnode-003")
+        .await;
     assert_eq!(node["items"].as_array().unwrap().len(), 100);
     let (_, filtered) = client
         .get_json("/api/v1/namespaces/ns-0000/pods?labelSelector=app.kubernetes.io%2Fname%3Dapi-0&limit=2")
@@ -243,45 +263,73 @@ async fn pages_through_1200_pods() {
     assert_eq!(filtered["items"].as_array().unwrap().len(), 2);
     assert!(filtered["metadata"]["continue"].is_string());
     assert!(filtered["metadata"].get("remainingItemCount").is_none());
-    let (status, bad) = client.get_json("/api/v1/pods?fieldSelector=spec.bogus%3D1").await;
+    let (status, bad) = client
+        .get_json("/api/v1/pods?fieldSelector=spec.bogus%3D1")
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(bad["message"], "field label not supported: spec.bogus");
 
     // Single objects, apps/v1 and namespaces.
-    let (status, got) = client.get_json(&format!("/api/v1/namespaces/ns-0000/pods/{}", "nope")).await;
+    let (status, got) = client
+        .get_json(&format!("/api/v1/namespaces/ns-0000/pods/{}", "nope"))
+        .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(got["message"], "pods \"nope\" not found");
     assert_eq!(got["reason"], "NotFound");
     let owner = &filtered["items"][0]["metadata"]["ownerReferences"][0];
     let (status, rs) = client
-        .get_json(&format!("/apis/apps/v1/namespaces/ns-0000/replicasets/{}", owner["name"].as_str().unwrap()))
+        .get_json(&format!(
+            "/apis/apps/v1/namespaces/ns-0000/replicasets/{}",
+            owner["name"].as_str().unwrap()
+        ))
         .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(rs["kind"], "ReplicaSet");
     assert_eq!(rs["apiVersion"], "apps/v1");
-    let (_, deploys) = client.get_json("/apis/apps/v1/namespaces/ns-0000/deployments").await;
+    let (_, deploys) = client
+        .get_json("/apis/apps/v1/namespaces/ns-0000/deployments")
+        .await;
     assert_eq!(deploys["kind"], "DeploymentList");
     assert_eq!(deploys["items"].as_array().unwrap().len(), 80);
     let (_, nss) = client.get_json("/api/v1/namespaces").await;
     assert_eq!(nss["items"].as_array().unwrap().len(), 3);
     let (status, ns) = client.get_json("/api/v1/namespaces/ns-0002").await;
-    assert_eq!((status, &ns["status"]["phase"]), (StatusCode::OK, &json!("Active")));
+    assert_eq!(
+        (status, &ns["status"]["phase"]),
+        (StatusCode::OK, &json!("Active"))
+    );
 }
 
 #[tokio::test]
 async fn unknown_paths_are_404_status() {
     let server = server_with(Store::new()).await;
     let mut client = Client::connect(&server).await;
-    for path in ["/nope", "/api/v1/widgets", "/apis/apps/v1/namespaces/x/replicasets/y/bogus", "/api/v2"] {
+    for path in [
+        "/nope",
+        "/api/v1/widgets",
+        "/apis/apps/v1/namespaces/x/replicasets/y/bogus",
+        "/api/v2",
+    ] {
         let (status, body) = client.get_json(path).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
         assert_eq!(body["kind"], "Status");
         assert_eq!(body["reason"], "NotFound");
     }
-    let (status, jobs) = client.get_json("/apis/batch/v1/namespaces/x/cronjobs").await;
-    assert_eq!((status, &jobs["kind"]), (StatusCode::OK, &json!("CronJobList")));
+    let (status, jobs) = client
+        .get_json("/apis/batch/v1/namespaces/x/cronjobs")
+        .await;
+    assert_eq!(
+        (status, &jobs["kind"]),
+        (StatusCode::OK, &json!("CronJobList"))
+    );
     let (_, discovery) = client.get_json("/apis/apps/v1").await;
-    assert!(discovery["resources"].as_array().unwrap().iter().any(|r| r["name"] == "deployments"));
+    assert!(
+        discovery["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["name"] == "deployments")
+    );
     let (_, groups) = client.get_json("/apis").await;
     assert_eq!(groups["kind"], "APIGroupList");
 }
@@ -292,8 +340,13 @@ async fn watch_sees_added_modified_deleted() {
     store.apply(pod("default", "existing", "n1"));
     let server = server_with(store.clone()).await;
     let mut client = Client::connect(&server).await;
-    let (_, list) = client.get_json("/api/v1/namespaces/default/pods?limit=500").await;
-    let rv = list["metadata"]["resourceVersion"].as_str().unwrap().to_string();
+    let (_, list) = client
+        .get_json("/api/v1/namespaces/default/pods?limit=500")
+        .await;
+    let rv = list["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap()
+        .to_string();
 
     let mut watch = Stream::open(
         &server,
@@ -306,7 +359,11 @@ async fn watch_sees_added_modified_deleted() {
     assert_eq!(ev["type"], "ADDED");
     assert_eq!(ev["object"]["kind"], "Pod");
     assert_eq!(ev["object"]["metadata"]["name"], "web-1");
-    let added_rv: u64 = ev["object"]["metadata"]["resourceVersion"].as_str().unwrap().parse().unwrap();
+    let added_rv: u64 = ev["object"]["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!(added_rv > rv.parse().unwrap());
 
     store.apply(pod("default", "web-1", "n2"));
@@ -318,7 +375,10 @@ async fn watch_sees_added_modified_deleted() {
     let ev = watch.change().await;
     assert_eq!(ev["type"], "DELETED");
     assert_eq!(ev["object"]["metadata"]["name"], "web-1");
-    assert_eq!(ev["object"]["metadata"]["resourceVersion"], store.resource_version().to_string());
+    assert_eq!(
+        ev["object"]["metadata"]["resourceVersion"],
+        store.resource_version().to_string()
+    );
 
     // Resuming from the list version replays everything since.
     let mut replay = Stream::open(
@@ -326,21 +386,34 @@ async fn watch_sees_added_modified_deleted() {
         &format!("/api/v1/namespaces/default/pods?watch=1&resourceVersion={rv}"),
     )
     .await;
-    let kinds: Vec<String> = [replay.change().await, replay.change().await, replay.change().await]
-        .iter()
-        .map(|e| e["type"].as_str().unwrap().to_string())
-        .collect();
+    let kinds: Vec<String> = [
+        replay.change().await,
+        replay.change().await,
+        replay.change().await,
+    ]
+    .iter()
+    .map(|e| e["type"].as_str().unwrap().to_string())
+    .collect();
     assert_eq!(kinds, ["ADDED", "MODIFIED", "DELETED"]);
 
     // A field selector turns a move off the node into a DELETED.
     let mut on_n1 = Stream::open(
         &server,
-        &format!("/api/v1/pods?watch=true&fieldSelector=spec.nodeName%3Dn1&resourceVersion={}", store.resource_version()),
+        &format!(
+            "/api/v1/pods?watch=true&fieldSelector=spec.nodeName%3Dn1&resourceVersion={}",
+            store.resource_version()
+        ),
     )
     .await;
     store.apply(pod("default", "existing", "n9"));
     let ev = on_n1.change().await;
-    assert_eq!((ev["type"].as_str(), ev["object"]["spec"]["nodeName"].as_str()), (Some("DELETED"), Some("n1")));
+    assert_eq!(
+        (
+            ev["type"].as_str(),
+            ev["object"]["spec"]["nodeName"].as_str()
+        ),
+        (Some("DELETED"), Some("n1"))
+    );
 
     // drop_watches cuts the connection mid-stream.
     store.drop_watches();
@@ -362,7 +435,9 @@ async fn bookmarks_and_timeouts() {
     let rv = store.resource_version();
     let mut watch = Stream::open(
         &server,
-        &format!("/api/v1/pods?watch=true&allowWatchBookmarks=true&timeoutSeconds=3&resourceVersion={rv}"),
+        &format!(
+            "/api/v1/pods?watch=true&allowWatchBookmarks=true&timeoutSeconds=3&resourceVersion={rv}"
+        ),
     )
     .await;
     let started = Instant::now();
@@ -382,7 +457,10 @@ async fn bookmarks_and_timeouts() {
         }
     }
     let took = started.elapsed();
-    assert!(took >= Duration::from_millis(2_500) && took < Duration::from_secs(5), "{took:?}");
+    assert!(
+        took >= Duration::from_millis(2_500) && took < Duration::from_secs(5),
+        "{took:?}"
+    );
 }
 
 #[tokio::test]
@@ -398,11 +476,17 @@ async fn streaming_list_sends_initial_events_then_bookmark() {
     )
     .await;
     for _ in 0..3 {
-        assert_eq!(watch.event(Duration::from_secs(5)).await.unwrap()["type"], "ADDED");
+        assert_eq!(
+            watch.event(Duration::from_secs(5)).await.unwrap()["type"],
+            "ADDED"
+        );
     }
     let bm = watch.event(Duration::from_secs(5)).await.unwrap();
     assert_eq!(bm["type"], "BOOKMARK");
-    assert_eq!(bm["object"]["metadata"]["annotations"]["k8s.io/initial-events-end"], "true");
+    assert_eq!(
+        bm["object"]["metadata"]["annotations"]["k8s.io/initial-events-end"],
+        "true"
+    );
     assert_eq!(bm["object"]["metadata"]["resourceVersion"], "3");
     store.apply(pod("default", "p3", "n1"));
     assert_eq!(watch.change().await["type"], "ADDED");
@@ -414,7 +498,11 @@ async fn expired_resource_versions_get_410() {
     store.apply(pod("default", "a", "n1"));
     let server = server_with(store.clone()).await;
     let old = store.resource_version();
-    let mut open = Stream::open(&server, &format!("/api/v1/pods?watch=true&resourceVersion={old}")).await;
+    let mut open = Stream::open(
+        &server,
+        &format!("/api/v1/pods?watch=true&resourceVersion={old}"),
+    )
+    .await;
 
     store.expire_resource_versions();
     let expected = json!({"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure",
@@ -422,18 +510,32 @@ async fn expired_resource_versions_get_410() {
     let ev = open.event(Duration::from_secs(5)).await.unwrap();
     assert_eq!(ev["type"], "ERROR");
     assert_eq!(ev["object"], expected);
-    assert_eq!(open.event(Duration::from_secs(5)).await.unwrap_err(), End::Clean);
+    assert_eq!(
+        open.event(Duration::from_secs(5)).await.unwrap_err(),
+        End::Clean
+    );
 
-    let mut again = Stream::open(&server, &format!("/api/v1/pods?watch=true&resourceVersion={old}")).await;
+    let mut again = Stream::open(
+        &server,
+        &format!("/api/v1/pods?watch=true&resourceVersion={old}"),
+    )
+    .await;
     let ev = again.event(Duration::from_secs(5)).await.unwrap();
     assert_eq!(ev, json!({"type": "ERROR", "object": expected}));
-    assert_eq!(again.event(Duration::from_secs(5)).await.unwrap_err(), End::Clean);
+    assert_eq!(
+        again.event(Duration::from_secs(5)).await.unwrap_err(),
+        End::Clean
+    );
 
     // A relist gives a version that can be watched.
     let mut client = Client::connect(&server).await;
     let (_, list) = client.get_json("/api/v1/pods?limit=500").await;
     let rv = list["metadata"]["resourceVersion"].as_str().unwrap();
-    let mut fresh = Stream::open(&server, &format!("/api/v1/pods?watch=true&resourceVersion={rv}")).await;
+    let mut fresh = Stream::open(
+        &server,
+        &format!("/api/v1/pods?watch=true&resourceVersion={rv}"),
+    )
+    .await;
     store.apply(pod("default", "b", "n1"));
     assert_eq!(fresh.change().await["type"], "ADDED");
 
@@ -442,7 +544,11 @@ async fn expired_resource_versions_get_410() {
     for i in 0..3 {
         store.apply(pod("default", &format!("x{i}"), "n1"));
     }
-    let mut stale = Stream::open(&server, &format!("/api/v1/pods?watch=true&resourceVersion={rv}")).await;
+    let mut stale = Stream::open(
+        &server,
+        &format!("/api/v1/pods?watch=true&resourceVersion={rv}"),
+    )
+    .await;
     let ev = stale.event(Duration::from_secs(5)).await.unwrap();
     assert_eq!(ev["object"]["code"], 410);
 }
@@ -464,10 +570,18 @@ async fn forbid_gives_kube_apiserver_403() {
         r#"{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"pods is forbidden: User \"system:serviceaccount:ci:tester\" cannot list resource \"pods\" in API group \"\" in the namespace \"prod\"","reason":"Forbidden","details":{"kind":"pods"},"code":403}"#
     );
     // Other namespaces, and other verbs, are allowed.
-    assert_eq!(client.get("/api/v1/namespaces/dev/pods").await.0, StatusCode::OK);
-    assert_eq!(client.get("/api/v1/namespaces/prod/pods/web-1").await.0, StatusCode::OK);
+    assert_eq!(
+        client.get("/api/v1/namespaces/dev/pods").await.0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        client.get("/api/v1/namespaces/prod/pods/web-1").await.0,
+        StatusCode::OK
+    );
 
-    let (status, body) = client.get_json("/api/v1/namespaces/prod/pods/web-1/log?container=app").await;
+    let (status, body) = client
+        .get_json("/api/v1/namespaces/prod/pods/web-1/log?container=app")
+        .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert_eq!(
         body["message"],
@@ -488,10 +602,16 @@ async fn forbid_gives_kube_apiserver_403() {
         body["message"],
         "deployments.apps is forbidden: User \"system:serviceaccount:ci:tester\" cannot list resource \"deployments\" in API group \"apps\" at the cluster scope"
     );
-    assert_eq!(body["details"], json!({"group": "apps", "kind": "deployments"}));
+    assert_eq!(
+        body["details"],
+        json!({"group": "apps", "kind": "deployments"})
+    );
 
     store.clear_forbidden();
-    assert_eq!(client.get("/api/v1/namespaces/prod/pods").await.0, StatusCode::OK);
+    assert_eq!(
+        client.get("/api/v1/namespaces/prod/pods").await.0,
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
@@ -504,13 +624,41 @@ async fn pod_logs() {
     let mut client = Client::connect(&server).await;
     let base = "/api/v1/namespaces/default/pods/web-1/log";
 
-    assert_eq!(client.get(&format!("{base}?container=app")).await, (StatusCode::OK, Bytes::from("one\ntwo\nthree\n")));
-    assert_eq!(client.get(&format!("{base}?container=app&previous=true")).await.1, "crashed\n");
-    assert_eq!(client.get(&format!("{base}?container=app&tailLines=2")).await.1, "two\nthree\n");
-    assert_eq!(client.get(&format!("{base}?container=app&limitBytes=5&timestamps=true")).await.1, "one\nt");
-    assert_eq!(client.get(&format!("{base}?container=side")).await, (StatusCode::OK, Bytes::new()));
+    assert_eq!(
+        client.get(&format!("{base}?container=app")).await,
+        (StatusCode::OK, Bytes::from("one\ntwo\nthree\n"))
+    );
+    assert_eq!(
+        client
+            .get(&format!("{base}?container=app&previous=true"))
+            .await
+            .1,
+        "crashed\n"
+    );
+    assert_eq!(
+        client
+            .get(&format!("{base}?container=app&tailLines=2"))
+            .await
+            .1,
+        "two\nthree\n"
+    );
+    assert_eq!(
+        client
+            .get(&format!(
+                "{base}?container=app&limitBytes=5&timestamps=true"
+            ))
+            .await
+            .1,
+        "one\nt"
+    );
+    assert_eq!(
+        client.get(&format!("{base}?container=side")).await,
+        (StatusCode::OK, Bytes::new())
+    );
 
-    let (status, body) = client.get(&format!("{base}?container=side&previous=true")).await;
+    let (status, body) = client
+        .get(&format!("{base}?container=side&previous=true"))
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(
         body,
@@ -518,11 +666,23 @@ async fn pod_logs() {
     );
     let (status, body) = client.get_json(base).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert_eq!(body["message"], "a container name must be specified for pod web-1, choose one of: [app side]");
-    let (status, body) = client.get_json("/api/v1/namespaces/default/pods/nope/log").await;
-    assert_eq!((status, body["message"].as_str()), (StatusCode::NOT_FOUND, Some("pods \"nope\" not found")));
+    assert_eq!(
+        body["message"],
+        "a container name must be specified for pod web-1, choose one of: [app side]"
+    );
+    let (status, body) = client
+        .get_json("/api/v1/namespaces/default/pods/nope/log")
+        .await;
+    assert_eq!(
+        (status, body["message"].as_str()),
+        (StatusCode::NOT_FOUND, Some("pods \"nope\" not found"))
+    );
 
-    let mut follow = Stream::open(&server, &format!("{base}?container=app&follow=true&tailLines=1")).await;
+    let mut follow = Stream::open(
+        &server,
+        &format!("{base}?container=app&follow=true&tailLines=1"),
+    )
+    .await;
     assert_eq!(follow.text(6).await, "three\n");
     store.append_logs("default", "web-1", "app", b"four\n");
     assert_eq!(follow.text(5).await, "four\n");
@@ -563,19 +723,30 @@ async fn events_by_involved_object_in_both_apis() {
         first["uid"].as_str().unwrap()
     );
     let (status, mine) = client
-        .get_json(&format!("/api/v1/namespaces/{}/events?fieldSelector={selector}", first["namespace"].as_str().unwrap()))
+        .get_json(&format!(
+            "/api/v1/namespaces/{}/events?fieldSelector={selector}",
+            first["namespace"].as_str().unwrap()
+        ))
         .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(mine["items"].as_array().unwrap().len(), 1);
     assert_eq!(mine["items"][0]["reason"], "BackOff");
 
     let (status, v1) = client
-        .get_json(&format!("/apis/events.k8s.io/v1/events?fieldSelector=regarding.name%3D{}", first["name"].as_str().unwrap()))
+        .get_json(&format!(
+            "/apis/events.k8s.io/v1/events?fieldSelector=regarding.name%3D{}",
+            first["name"].as_str().unwrap()
+        ))
         .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(v1["apiVersion"], "events.k8s.io/v1");
     assert_eq!(v1["items"][0]["regarding"]["uid"], first["uid"]);
-    assert!(v1["items"][0]["note"].as_str().unwrap().starts_with("Back-off restarting"));
+    assert!(
+        v1["items"][0]["note"]
+            .as_str()
+            .unwrap()
+            .starts_with("Back-off restarting")
+    );
 }
 
 #[tokio::test]
@@ -606,7 +777,10 @@ async fn lists_50k_pods() {
     let store = Store::new();
     let started = Instant::now();
     populate_cluster(&store, 50_000, 200, 2_000);
-    println!("populate_cluster(50_000, 200, 2_000) took {:?}", started.elapsed());
+    println!(
+        "populate_cluster(50_000, 200, 2_000) took {:?}",
+        started.elapsed()
+    );
     let server = server_with(store).await;
     let mut client = Client::connect(&server).await;
 
