@@ -56,7 +56,9 @@ fn serve() {
     rt.block_on(async {
         let store = ktui_fake_apiserver::Store::new();
         ktui_fake_apiserver::populate_cluster(&store, PODS, NAMESPACES, CRASHED);
-        let server = ktui_fake_apiserver::FakeApiServer::start(store).await.unwrap();
+        let server = ktui_fake_apiserver::FakeApiServer::start(store)
+            .await
+            .unwrap();
         let dir = tempfile::tempdir().unwrap();
         let kc = server.write_kubeconfig(dir.path()).unwrap();
         println!("{}", kc.display());
@@ -189,7 +191,10 @@ async fn at_scale() {
     drop(child.stdin.take());
     let _ = child.wait();
 
-    println!("first crashed list on screen: {:.0} ms", first_list.as_secs_f64() * 1000.0);
+    println!(
+        "first crashed list on screen: {:.0} ms",
+        first_list.as_secs_f64() * 1000.0
+    );
     println!(
         "update (classify + group + sort + filter, {} rows): p50 {:.2} ms, p99 {:.2} ms",
         app.state.pods.rows.len(),
@@ -201,5 +206,8 @@ async fn at_scale() {
         percentile(&mut frames, 0.5),
         percentile(&mut frames, 0.99)
     );
-    println!("peak RSS: {rss:.0} MB; evidence items kept: {}", app.state.evidence.items().len());
+    println!(
+        "peak RSS: {rss:.0} MB; evidence items kept: {}",
+        app.state.evidence.items().len()
+    );
 }

@@ -17,7 +17,10 @@ use serde_json::Value;
 const WAIT: Duration = Duration::from_secs(15);
 
 fn fixture(name: &str) -> Value {
-    let path = format!("{}/../shared/fixtures/k8s/{name}", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/../shared/fixtures/k8s/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
@@ -30,7 +33,11 @@ fn fixture_store() -> Store {
     for file in ["podlist.json", "replicasets.json", "events.json"] {
         let list = fixture(file);
         // Items of a typed list (PodList, ...) may omit kind and apiVersion.
-        let kind = list["kind"].as_str().unwrap().trim_end_matches("List").to_string();
+        let kind = list["kind"]
+            .as_str()
+            .unwrap()
+            .trim_end_matches("List")
+            .to_string();
         let api_version = list["apiVersion"].clone();
         for mut item in list["items"].as_array().unwrap().clone() {
             if item.get("kind").is_none() {
@@ -114,7 +121,10 @@ async fn watch_lists_classifies_and_follows_changes() {
     let mut events = s.cluster.watch_pods(Scope::All);
     let pods = initial_list(&mut events).await;
     assert_eq!(pods.len(), 6);
-    let api = pods.iter().find(|p| p.key.name == "api-6b7c8d9e4f-abcde").unwrap();
+    let api = pods
+        .iter()
+        .find(|p| p.key.name == "api-6b7c8d9e4f-abcde")
+        .unwrap();
     assert_eq!(api.workload.to_string(), "Deployment/api");
     let records = ktui::triage::classify(api);
     assert_eq!(records[0].exit_code, Some(1));
@@ -128,17 +138,28 @@ async fn watch_lists_classifies_and_follows_changes() {
     pod["metadata"]["name"] = Value::String("worker-5f6a7b8c9d-zzzzz".into());
     pod["metadata"]["uid"] = Value::String("new-uid".into());
     s.server.store().apply(pod);
-    let ev = until(&mut events, "the new pod", |e| {
-        matches!(e, PodEvent::Applied(p) if p.key.name == "worker-5f6a7b8c9d-zzzzz")
-    })
+    let ev = until(
+        &mut events,
+        "the new pod",
+        |e| matches!(e, PodEvent::Applied(p) if p.key.name == "worker-5f6a7b8c9d-zzzzz"),
+    )
     .await;
-    let PodEvent::Applied(p) = ev else { unreachable!() };
-    assert_eq!(ktui::triage::classify(&p)[0].reason.as_deref(), Some("OOMKilled"));
+    let PodEvent::Applied(p) = ev else {
+        unreachable!()
+    };
+    assert_eq!(
+        ktui::triage::classify(&p)[0].reason.as_deref(),
+        Some("OOMKilled")
+    );
 
-    s.server.store().delete("Pod", "default", "worker-5f6a7b8c9d-zzzzz");
-    until(&mut events, "the delete", |e| {
-        matches!(e, PodEvent::Deleted(k) if k.name == "worker-5f6a7b8c9d-zzzzz")
-    })
+    s.server
+        .store()
+        .delete("Pod", "default", "worker-5f6a7b8c9d-zzzzz");
+    until(
+        &mut events,
+        "the delete",
+        |e| matches!(e, PodEvent::Deleted(k) if k.name == "worker-5f6a7b8c9d-zzzzz"),
+    )
     .await;
     // Watches asked for bookmarks.
     let watches: Vec<_> = s
@@ -148,7 +169,11 @@ async fn watch_lists_classifies_and_follows_changes() {
         .filter(|r| r.query.contains("watch=true"))
         .collect();
     assert!(!watches.is_empty());
-    assert!(watches.iter().all(|r| r.query.contains("allowWatchBookmarks=true")));
+    assert!(
+        watches
+            .iter()
+            .all(|r| r.query.contains("allowWatchBookmarks=true"))
+    );
 }
 
 #[tokio::test]
@@ -159,7 +184,10 @@ async fn large_lists_are_paged() {
     let mut events = s.cluster.watch_pods(Scope::All);
     let pods = initial_list(&mut events).await;
     assert_eq!(pods.len(), 1_200);
-    let crashed = pods.iter().filter(|p| !ktui::triage::classify(p).is_empty()).count();
+    let crashed = pods
+        .iter()
+        .filter(|p| !ktui::triage::classify(p).is_empty())
+        .count();
     assert_eq!(crashed, 30);
     let lists: Vec<_> = s
         .server
@@ -187,7 +215,11 @@ async fn gone_410_relists_without_losing_pods() {
     store.expire_resource_versions();
     let relisted = initial_list(&mut events).await;
     assert_eq!(relisted.len(), 7);
-    assert!(relisted.iter().any(|p| p.key.name == "api-6b7c8d9e4f-after"));
+    assert!(
+        relisted
+            .iter()
+            .any(|p| p.key.name == "api-6b7c8d9e4f-after")
+    );
 }
 
 #[tokio::test]
@@ -201,7 +233,10 @@ async fn dropped_connection_reconnects_and_recovers() {
     .await;
     s.server.store().drop_watches();
     until(&mut events, "reconnecting", |e| {
-        matches!(e, PodEvent::Connection(ConnectionState::Reconnecting { .. }))
+        matches!(
+            e,
+            PodEvent::Connection(ConnectionState::Reconnecting { .. })
+        )
     })
     .await;
     until(&mut events, "live again", |e| {
@@ -213,9 +248,11 @@ async fn dropped_connection_reconnects_and_recovers() {
     pod["metadata"]["name"] = Value::String("shop-84c9d7e6f5-later".into());
     pod["metadata"]["uid"] = Value::String("later".into());
     s.server.store().apply(pod);
-    until(&mut events, "a pod after reconnect", |e| {
-        matches!(e, PodEvent::Applied(p) if p.key.name == "shop-84c9d7e6f5-later")
-    })
+    until(
+        &mut events,
+        "a pod after reconnect",
+        |e| matches!(e, PodEvent::Applied(p) if p.key.name == "shop-84c9d7e6f5-later"),
+    )
     .await;
 }
 
@@ -226,7 +263,9 @@ async fn forbidden_list_names_verb_resource_and_namespace() {
     let s = setup(store).await;
     let mut events = s.cluster.watch_pods(Scope::Namespace("prod".into()));
     let ev = until(&mut events, "the 403", |e| matches!(e, PodEvent::Failed(_))).await;
-    let PodEvent::Failed(e) = ev else { unreachable!() };
+    let PodEvent::Failed(e) = ev else {
+        unreachable!()
+    };
     assert_eq!(
         e,
         ClusterError::Forbidden {
@@ -247,7 +286,9 @@ async fn unauthorized_suggests_relogin() {
     s.server.store().set_unauthorized(true);
     let mut events = s.cluster.watch_pods(Scope::All);
     let ev = until(&mut events, "the 401", |e| matches!(e, PodEvent::Failed(_))).await;
-    let PodEvent::Failed(e) = ev else { unreachable!() };
+    let PodEvent::Failed(e) = ev else {
+        unreachable!()
+    };
     assert!(matches!(e, ClusterError::Unauthorized { .. }), "{e:?}");
     assert!(e.to_string().contains("log in again"));
 }
@@ -256,7 +297,13 @@ async fn unauthorized_suggests_relogin() {
 async fn logs_previous_current_and_follow() {
     let store = fixture_store();
     let key = PodKey::new("default", "api-6b7c8d9e4f-abcde");
-    store.set_logs(&key.namespace, &key.name, "api", true, b"boom\x1b[31m\npanic: x\n");
+    store.set_logs(
+        &key.namespace,
+        &key.name,
+        "api",
+        true,
+        b"boom\x1b[31m\npanic: x\n",
+    );
     store.set_logs(&key.namespace, &key.name, "api", false, b"starting\n");
     let s = setup(store).await;
     let req = |previous| LogRequest {
@@ -265,7 +312,10 @@ async fn logs_previous_current_and_follow() {
         previous,
         tail_lines: None,
     };
-    assert_eq!(s.cluster.logs(req(true)).await.unwrap(), b"boom\x1b[31m\npanic: x\n");
+    assert_eq!(
+        s.cluster.logs(req(true)).await.unwrap(),
+        b"boom\x1b[31m\npanic: x\n"
+    );
     assert_eq!(s.cluster.logs(req(false)).await.unwrap(), b"starting\n");
     let previous = s
         .server
@@ -275,12 +325,22 @@ async fn logs_previous_current_and_follow() {
     assert!(previous.is_some());
 
     let mut follow = s.cluster.follow_logs(req(false));
-    let first = tokio::time::timeout(WAIT, follow.next()).await.unwrap().unwrap().unwrap();
+    let first = tokio::time::timeout(WAIT, follow.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
     assert_eq!(first, b"starting\n");
-    s.server.store().append_logs(&key.namespace, &key.name, "api", b"more\n");
+    s.server
+        .store()
+        .append_logs(&key.namespace, &key.name, "api", b"more\n");
     let mut got = Vec::new();
     while !got.ends_with(b"more\n") {
-        let chunk = tokio::time::timeout(WAIT, follow.next()).await.unwrap().unwrap().unwrap();
+        let chunk = tokio::time::timeout(WAIT, follow.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
         got.extend(chunk);
     }
     // No previous instance: the API server's 400 reaches the caller as an error.
@@ -292,7 +352,10 @@ async fn logs_previous_current_and_follow() {
         })
         .await
         .unwrap_err();
-    assert!(matches!(err, ClusterError::Api { code: 400, .. }), "{err:?}");
+    assert!(
+        matches!(err, ClusterError::Api { code: 400, .. }),
+        "{err:?}"
+    );
 }
 
 #[tokio::test]

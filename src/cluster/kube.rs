@@ -110,9 +110,7 @@ impl Cluster for KubeCluster {
                 }
             }
         });
-        start
-            .chain(futures::stream::select(events, probe))
-            .boxed()
+        start.chain(futures::stream::select(events, probe)).boxed()
     }
 
     fn pod_detail(&self, key: PodKey) -> BoxFuture<'static, Result<PodDetail>> {

@@ -65,7 +65,11 @@ impl OwnerCache {
 
     /// Owner of one object, fetched once.
     async fn owner_of(&self, namespace: &str, owner: &OwnerRef) -> Lookup {
-        let key = (namespace.to_string(), owner.kind.clone(), owner.name.clone());
+        let key = (
+            namespace.to_string(),
+            owner.kind.clone(),
+            owner.name.clone(),
+        );
         self.cell(key)
             .get_or_init(|| self.fetch(namespace, owner))
             .await
