@@ -16,6 +16,15 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   fi
 fi
 
+echo "== one importer per heavy dependency"
+# kube / k8s-openapi only under src/cluster/kube*; aya only in the helper crate.
+if grep -rnP '(?<![:\w])(kube|k8s_openapi)::' src --include='*.rs' | grep -v '^src/cluster/kube'; then
+  echo "kube/k8s-openapi used outside src/cluster/kube*" >&2; exit 1
+fi
+if grep -rnP '(?<![:\w])aya(_[a-z]+)?::' src tests --include='*.rs'; then
+  echo "aya used outside helper-image/" >&2; exit 1
+fi
+
 echo "== cargo fmt --check"
 cargo fmt --all --check
 echo "== cargo clippy"

@@ -279,7 +279,7 @@ pub struct ContextInfo {
     pub server_version: Option<String>,
 }
 
-/// The cluster as ktui sees it. Implemented over kube (`kube::KubeCluster`) and in memory
+/// The cluster as ktui sees it. Implemented over kube (`cluster::kube::KubeCluster`) and in memory
 /// (`demo::DemoCluster`).
 pub trait Cluster: Send + Sync {
     fn info(&self) -> ContextInfo;
