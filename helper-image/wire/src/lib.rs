@@ -1,7 +1,22 @@
 //! Wire protocol between the ktui console and `ktui-helper`.
 //!
-//! Newline-delimited JSON, one message per line, each tagged `{"v":1,"type":...}`.
-//! The full message set arrives with the helper; the foundation pins the version.
+//! Newline-delimited JSON, one message per line, each `{"v":1,"type":...}`. Lines longer than
+//! [`MAX_LINE_BYTES`] are rejected (and skipped up to the next newline), never buffered without
+//! bound. The first line the helper writes is [`HelperMessage::Hello`]. No IO here: both sides
+//! feed bytes to a [`LineBuffer`] and call [`decode`] / [`encode`].
+//!
+//! The [`SocketEvent`] object is also the pinned line format of `ktui-helper trace`.
+
+mod codec;
+mod event;
+mod message;
+
+pub use codec::{LineBuffer, WireError, decode, decode_value, encode};
+pub use event::{Direction, DnsInfo, EventType, K8sRef, Proto, SocketEvent};
+pub use message::{
+    CONSOLE_TYPES, ConsoleMessage, ErrorCode, ErrorReply, Filters, HELPER_TYPES, Hello,
+    HelperMessage, ProbeStatus, Stats,
+};
 
 /// Protocol version spoken by this build.
 pub const PROTOCOL_VERSION: u32 = 1;

@@ -1,0 +1,131 @@
+//! One socket event: the pinned `ktui-helper trace` line and the `socket` message payload.
+//! Every key is always present; `null` when it does not apply.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventType {
+    TcpState,
+    TcpRetransmit,
+    TcpReset,
+    Connect,
+    UdpSend,
+    UdpRecv,
+    Dns,
+    Drop,
+}
+
+impl EventType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventType::TcpState => "tcp_state",
+            EventType::TcpRetransmit => "tcp_retransmit",
+            EventType::TcpReset => "tcp_reset",
+            EventType::Connect => "connect",
+            EventType::UdpSend => "udp_send",
+            EventType::UdpRecv => "udp_recv",
+            EventType::Dns => "dns",
+            EventType::Drop => "drop",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Proto {
+    Tcp,
+    Udp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    Send,
+    Recv,
+}
+
+/// DNS metadata read from the first bytes of a port-53 datagram (never any other payload).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DnsInfo {
+    pub qname: Option<String>,
+    /// Numeric query type (1 = A, 28 = AAAA, ...).
+    pub qtype: Option<u16>,
+    /// Response code; null for queries.
+    pub rcode: Option<u8>,
+}
+
+/// Kubernetes identity of the socket's owner, when resolvable (never guessed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct K8sRef {
+    pub namespace: Option<String>,
+    pub pod: Option<String>,
+    pub container: Option<String>,
+    pub pod_uid: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SocketEvent {
+    /// UTC, RFC 3339 with 9 fractional digits and `Z`.
+    pub ts: String,
+    #[serde(rename = "type")]
+    pub kind: EventType,
+    pub proto: Option<Proto>,
+    /// The thread-group id.
+    pub pid: Option<u32>,
+    pub tid: Option<u32>,
+    /// The thread-group leader's comm.
+    pub comm: Option<String>,
+    /// Local end.
+    pub src: Option<String>,
+    pub sport: Option<u16>,
+    /// Remote end (IPv4-mapped IPv6 shown as IPv4).
+    pub dst: Option<String>,
+    pub dport: Option<u16>,
+    pub old_state: Option<String>,
+    pub new_state: Option<String>,
+    pub bytes: Option<u64>,
+    pub latency_us: Option<u64>,
+    /// Positive errno.
+    pub errno: Option<i32>,
+    pub direction: Option<Direction>,
+    /// Network namespace inode.
+    pub netns: Option<u64>,
+    pub dns: Option<DnsInfo>,
+    pub drop_reason: Option<String>,
+    pub k8s: Option<K8sRef>,
+    /// Events folded into this one (aggregated drops); null for single events.
+    pub count: Option<u64>,
+    /// cgroup v2 id of the owning task, when known.
+    pub cgroup_id: Option<u64>,
+}
+
+impl SocketEvent {
+    /// An event of `kind` at `ts` with every other key null.
+    pub fn new(ts: String, kind: EventType) -> Self {
+        Self {
+            ts,
+            kind,
+            proto: None,
+            pid: None,
+            tid: None,
+            comm: None,
+            src: None,
+            sport: None,
+            dst: None,
+            dport: None,
+            old_state: None,
+            new_state: None,
+            bytes: None,
+            latency_us: None,
+            errno: None,
+            direction: None,
+            netns: None,
+            dns: None,
+            drop_reason: None,
+            k8s: None,
+            count: None,
+            cgroup_id: None,
+        }
+    }
+}

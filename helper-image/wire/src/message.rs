@@ -1,0 +1,157 @@
+//! The messages. Helper → console: `hello` (first line), `socket`, `stats`, `error`, `pong`,
+//! `subscribed`. Console → helper: `subscribe`, `unsubscribe`, `ping`.
+
+use serde::{Deserialize, Serialize};
+
+use crate::event::{Proto, SocketEvent};
+
+/// One probe the helper tried to attach, and how.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProbeStatus {
+    /// What it observes: `tcp_state`, `tcp_retransmit`, `connect`, `udp_send`, `dns`, `drop`, ...
+    pub name: String,
+    /// Where it is attached, e.g. `tracepoint:sock/inet_sock_set_state`, `kprobe:udp_sendmsg`;
+    /// null when nothing could be attached.
+    pub attach: Option<String>,
+    /// A fallback was used because the preferred attach point is missing on this kernel.
+    pub fallback: bool,
+    /// Why it is not attached (or what is degraded).
+    pub error: Option<String>,
+}
+
+/// The helper's first line: who it is and what it can do here.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hello {
+    pub protocol: u32,
+    pub helper_version: String,
+    /// `uname -r`.
+    pub kernel: String,
+    pub node: Option<String>,
+    pub probes: Vec<ProbeStatus>,
+    /// eBPF programs are loaded and attached (at least one probe).
+    pub ebpf: bool,
+    /// Why eBPF is unavailable (missing capability, no BTF, ...), naming what to fix.
+    pub ebpf_error: Option<String>,
+    /// Capabilities the helper would need but lacks (`CAP_BPF`, `CAP_PERFMON`, ...).
+    pub missing_capabilities: Vec<String>,
+    /// Packet capture is possible.
+    pub capture: bool,
+    /// The kubelet checkpoint directory is readable.
+    pub checkpoint_dir: bool,
+}
+
+/// What the console wants to see. Empty lists mean "everything".
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Filters {
+    pub pod_uids: Vec<String>,
+    /// Network namespace inodes.
+    pub netns: Vec<u64>,
+    /// Either end matches.
+    pub ports: Vec<u16>,
+    pub protocols: Vec<Proto>,
+    /// Port 53 over UDP and TCP only.
+    pub dns_only: bool,
+    /// Keep 1 event in N (applied in eBPF before the ring buffer reserve); 0 or 1 = all.
+    pub sample: u32,
+    /// Most events per second (in eBPF, before the reserve); None = unlimited.
+    pub rate_limit: Option<u32>,
+    /// Stop after this many events delivered.
+    pub max_events: Option<u64>,
+    /// Stop after this many bytes of encoded events delivered.
+    pub max_bytes: Option<u64>,
+}
+
+/// Cumulative counters, sent every second. Accounting closes:
+/// `events + lost + sampled_out + rate_limited + dropped == generated`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stats {
+    /// Delivered to the reader.
+    pub events: u64,
+    /// Ring buffer full in the kernel.
+    pub lost: u64,
+    pub sampled_out: u64,
+    pub rate_limited: u64,
+    /// Dropped in user space because the reader was too slow (backpressure) or a limit hit.
+    pub dropped: u64,
+    /// Everything that passed the filters.
+    pub generated: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// Not JSON, or not a known shape.
+    Malformed,
+    /// A line over the size limit.
+    Oversized,
+    UnknownType,
+    /// The peer speaks another protocol version.
+    VersionMismatch,
+    /// Missing privileges (the message names which).
+    NotPermitted,
+    /// The feature is not available on this node/kernel.
+    Unavailable,
+    BadRequest,
+    Internal,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorReply {
+    pub code: ErrorCode,
+    pub message: String,
+    /// The request this answers, when known.
+    pub id: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum HelperMessage {
+    Hello(Hello),
+    Socket { event: Box<SocketEvent> },
+    Stats(Stats),
+    Error(ErrorReply),
+    Subscribed { id: u64 },
+    Pong { id: u64 },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ConsoleMessage {
+    Subscribe { id: u64, filters: Filters },
+    Unsubscribe { id: u64 },
+    Ping { id: u64 },
+}
+
+impl HelperMessage {
+    /// The wire name of the message type.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            HelperMessage::Hello(_) => "hello",
+            HelperMessage::Socket { .. } => "socket",
+            HelperMessage::Stats(_) => "stats",
+            HelperMessage::Error(_) => "error",
+            HelperMessage::Subscribed { .. } => "subscribed",
+            HelperMessage::Pong { .. } => "pong",
+        }
+    }
+}
+
+/// Type names the console accepts from the helper.
+pub const HELPER_TYPES: &[&str] = &["hello", "socket", "stats", "error", "subscribed", "pong"];
+/// Type names the helper accepts from the console.
+pub const CONSOLE_TYPES: &[&str] = &["subscribe", "unsubscribe", "ping"];
+
+impl HelperMessage {
+    /// Decode one line from the helper.
+    pub fn decode(line: &[u8]) -> Result<Self, crate::WireError> {
+        crate::decode(line, HELPER_TYPES)
+    }
+}
+
+impl ConsoleMessage {
+    /// Decode one line from the console.
+    pub fn decode(line: &[u8]) -> Result<Self, crate::WireError> {
+        crate::decode(line, CONSOLE_TYPES)
+    }
+}
