@@ -4,9 +4,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Debian packages: C toolchain for -sys crates; clang-14 + libbpf headers + bpftool for the eBPF
+# programs; iproute2/iptables for network-namespace tests; podman/buildah/busybox-static for the
+# helper image.
 need_apt=()
-command -v cc >/dev/null || need_apt+=(gcc)
-command -v pkg-config >/dev/null || need_apt+=(pkg-config)
+for pkg in gcc pkg-config clang-14 llvm-14 libbpf-dev bpftool iproute2 iptables podman buildah \
+           busybox-static uidmap; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$pkg")
+done
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
@@ -14,6 +19,11 @@ if [ ${#need_apt[@]} -gt 0 ]; then
     echo "missing Debian packages: ${need_apt[*]} (run as root or install them)" >&2
     exit 1
   fi
+fi
+
+# eBPF tests attach tracepoints through tracefs: mount it when the machine has not.
+if [ "$(id -u)" = 0 ] && [ ! -d /sys/kernel/tracing/events ]; then
+  mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null || true
 fi
 
 echo "== one importer per heavy dependency"

@@ -37,6 +37,11 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub demo: bool,
 
+    /// Where the node helper runs: `local` spawns `ktui-helper serve` as a child process on this
+    /// machine (tests, or ktui run on a node) instead of deploying a helper pod.
+    #[arg(long, value_name = "MODE", value_enum)]
+    pub helper: Option<HelperMode>,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -67,10 +72,50 @@ pub struct ConnArgs {
     pub all_namespaces: bool,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum HelperMode {
+    /// Spawn `ktui-helper serve` locally (needs root or CAP_BPF + CAP_PERFMON for eBPF).
+    Local,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Print the crash list without the console (from the cluster or from saved JSON dumps).
     Triage(TriageArgs),
+    /// Manage the node helper pod (manifest, list, remove).
+    Helper(HelperArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct HelperArgs {
+    #[command(subcommand)]
+    pub command: HelperCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HelperCommand {
+    /// Print the YAML the console applies to deploy a helper.
+    Manifest {
+        /// Node to run on (spec.nodeName).
+        #[arg(long, value_name = "NODE")]
+        node: Option<String>,
+        /// Helper image.
+        #[arg(long, value_name = "IMAGE")]
+        image: Option<String>,
+        // `--namespace NS` (the global flag) names the helper's namespace here (default
+        // ktui-system): one flag, one meaning per command, no clash with the global one.
+    },
+    /// List helper pods left in the cluster.
+    List,
+    /// Remove helper pods (one node's, or all with --all).
+    Remove {
+        /// Node whose helper to remove.
+        #[arg(long, value_name = "NODE")]
+        node: Option<String>,
+        /// Remove every helper pod (and the ktui-system namespace objects ktui created).
+        #[arg(long)]
+        all: bool,
+    },
 }
 
 #[derive(Debug, Args)]

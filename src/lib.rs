@@ -11,6 +11,7 @@ pub mod cluster;
 pub mod config;
 pub mod effect;
 pub mod evidence;
+pub mod helper;
 pub mod logging;
 pub mod runtime;
 pub mod sanitize;

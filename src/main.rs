@@ -28,6 +28,7 @@ fn main() -> ExitCode {
     let code = runtime.block_on(async {
         match &cli.command {
             Some(Command::Triage(args)) => ktui::triage_cmd::run(&cli.conn, args).await,
+            Some(Command::Helper(args)) => ktui::helper::cmd::run(&cli.conn, args).await,
             None => console(&cli).await,
         }
     });

@@ -1,0 +1,1 @@
+//! The helper pod manifest (`ktui helper manifest`, and what the console applies).
