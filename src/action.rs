@@ -39,4 +39,30 @@ pub enum Action {
         context: String,
         error: String,
     },
+    /// The helper said hello (a new session, or a reconnect).
+    HelperConnected(Box<ktui_wire::Hello>),
+    HelperMessages(Vec<ktui_wire::HelperMessage>),
+    /// A line from the helper that could not be understood (the session goes on).
+    HelperBadLine(String),
+    /// The helper stream ended; the runtime retries after `retry_in`.
+    HelperStreamLost {
+        reason: String,
+        attempt: u32,
+        retry_in: std::time::Duration,
+    },
+    /// Deploying the helper pod: a step done (or in progress).
+    HelperDeployProgress(String),
+    /// The helper pod is running and ready: connect to it.
+    HelperDeployed {
+        node: String,
+        image_id: Option<String>,
+    },
+    HelperDeployFailed(String),
+    HelperRemoved {
+        node: String,
+    },
+    HelperRemoveFailed {
+        node: String,
+        error: String,
+    },
 }

@@ -42,6 +42,10 @@ pub struct Cli {
     #[arg(long, value_name = "MODE", value_enum)]
     pub helper: Option<HelperMode>,
 
+    /// Socket events kept in the sockets pane (older ones scroll away; memory stays bounded).
+    #[arg(long, value_name = "N", default_value_t = crate::state::sockets::DEFAULT_CAPACITY)]
+    pub socket_events: usize,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }

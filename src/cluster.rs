@@ -279,6 +279,107 @@ pub struct ContextInfo {
     pub server_version: Option<String>,
 }
 
+/// A process's stdout (read) and stdin (write) as one byte stream: a pod exec, a local child.
+pub trait ByteStream: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin> ByteStream for T {}
+pub type BoxByteStream = Box<dyn ByteStream>;
+
+/// Selects every ktui helper pod (the `app.kubernetes.io/name` label of the helper manifest).
+pub const HELPER_SELECTOR: &str = "app.kubernetes.io/name=ktui-helper";
+/// The namespace label holding the Pod Security admission level that is enforced.
+pub const POD_SECURITY_ENFORCE_LABEL: &str = "pod-security.kubernetes.io/enforce";
+
+/// One API object, by type and name (what `Cluster::apply` applied, what `Cluster::delete`
+/// deletes).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ObjectRef {
+    /// `v1`, `apps/v1`, ...
+    pub api_version: String,
+    pub kind: String,
+    /// `None` for cluster-scoped objects (Namespace, Node).
+    pub namespace: Option<String>,
+    pub name: String,
+}
+
+impl ObjectRef {
+    pub fn new(
+        api_version: &str,
+        kind: &str,
+        namespace: Option<&str>,
+        name: impl Into<String>,
+    ) -> Self {
+        Self {
+            api_version: api_version.to_string(),
+            kind: kind.to_string(),
+            namespace: namespace.map(str::to_string),
+            name: name.into(),
+        }
+    }
+
+    /// A core/v1 Pod.
+    pub fn pod(key: &PodKey) -> Self {
+        Self::new("v1", "Pod", Some(&key.namespace), key.name.clone())
+    }
+
+    /// The identity of a full object (`apiVersion`, `kind`, `metadata.name`,
+    /// `metadata.namespace`).
+    pub fn of(obj: &serde_json::Value) -> Result<Self> {
+        let text = |v: Option<&serde_json::Value>| {
+            v.and_then(serde_json::Value::as_str)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+        };
+        let api_version = text(obj.get("apiVersion"));
+        let kind = text(obj.get("kind"));
+        let meta = obj.get("metadata");
+        let name = text(meta.and_then(|m| m.get("name")));
+        match (api_version, kind, name) {
+            (Some(api_version), Some(kind), Some(name)) => Ok(Self {
+                api_version,
+                kind,
+                namespace: text(meta.and_then(|m| m.get("namespace"))),
+                name,
+            }),
+            _ => Err(ClusterError::Other(
+                "an object to apply lacks apiVersion, kind or metadata.name".to_string(),
+            )),
+        }
+    }
+}
+
+impl std::fmt::Display for ObjectRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.namespace {
+            Some(ns) => write!(f, "{} {ns}/{}", self.kind, self.name),
+            None => write!(f, "{} {}", self.kind, self.name),
+        }
+    }
+}
+
+/// What the helper deploy needs to know about a node.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct NodeInfo {
+    pub name: String,
+    /// `kubernetes.io/arch` label, else `status.nodeInfo.architecture` (`amd64`, `arm64`).
+    pub architecture: Option<String>,
+    pub os: Option<String>,
+    pub kernel_version: Option<String>,
+    /// The `Ready` condition; `None` when the node reports none.
+    pub ready: Option<bool>,
+    /// Cordoned (`spec.unschedulable`).
+    pub unschedulable: bool,
+}
+
+/// A pod carrying the helper label ([`HELPER_SELECTOR`]), for `ktui helper list|remove`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HelperPod {
+    pub summary: PodSummary,
+    pub labels: std::collections::BTreeMap<String, String>,
+    pub annotations: std::collections::BTreeMap<String, String>,
+    /// Being deleted (`metadata.deletionTimestamp` set).
+    pub deleting: bool,
+}
+
 /// The cluster as ktui sees it. Implemented over kube (`cluster::kube::KubeCluster`) and in memory
 /// (`demo::DemoCluster`).
 pub trait Cluster: Send + Sync {
@@ -299,4 +400,45 @@ pub trait Cluster: Send + Sync {
     fn follow_logs(&self, req: LogRequest) -> BoxStream<'static, Result<Vec<u8>>>;
 
     fn namespaces(&self) -> BoxFuture<'static, Result<Vec<String>>>;
+
+    /// Server-side apply (field manager `ktui`, conflicts forced) of each object, in order;
+    /// stops at the first failure. Objects are full JSON (`apiVersion`, `kind`, `metadata`).
+    fn apply(&self, objects: Vec<serde_json::Value>) -> BoxFuture<'static, Result<Vec<ObjectRef>>>;
+
+    /// Delete one object (background propagation). `Ok(false)`: it was already gone.
+    fn delete(&self, object: ObjectRef) -> BoxFuture<'static, Result<bool>>;
+
+    /// Run `argv` in a container of a running pod (`kubectl exec -i` without a TTY): the
+    /// stream reads the process's stdout and writes its stdin; shutting down the write side
+    /// closes its stdin. Its stderr goes to the log (target `ktui::exec`). The read side ends
+    /// with EOF when the process exits 0; with an error naming the exit code and the last
+    /// stderr lines when it fails; with a `ConnectionAborted` error when the connection drops
+    /// (exec again to reconnect).
+    fn exec(
+        &self,
+        pod: PodKey,
+        container: String,
+        argv: Vec<String>,
+    ) -> BoxFuture<'static, Result<BoxByteStream>>;
+
+    /// Pods labelled as ktui helpers ([`HELPER_SELECTOR`]) in `scope`, sorted by namespace and
+    /// name.
+    fn list_helper_pods(&self, scope: Scope) -> BoxFuture<'static, Result<Vec<HelperPod>>>;
+
+    /// The labels of a namespace; `ClusterError::NotFound` when it does not exist.
+    fn namespace_labels(
+        &self,
+        namespace: String,
+    ) -> BoxFuture<'static, Result<std::collections::BTreeMap<String, String>>>;
+
+    /// The Pod Security level the namespace enforces (`privileged`, `baseline`, `restricted`),
+    /// `None` when unlabelled (the cluster default applies).
+    fn pod_security_level(&self, namespace: String) -> BoxFuture<'static, Result<Option<String>>> {
+        let labels = self.namespace_labels(namespace);
+        Box::pin(async move { Ok(labels.await?.remove(POD_SECURITY_ENFORCE_LABEL)) })
+    }
+
+    /// One node's architecture, OS, kernel and readiness; `ClusterError::NotFound` when there
+    /// is no such node.
+    fn node_info(&self, node: String) -> BoxFuture<'static, Result<NodeInfo>>;
 }

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use crate::cluster::{LogRequest, PodKey, Scope};
+use crate::state::sockets::HelperTarget;
 use crate::triage::CrashRecord;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -28,5 +29,22 @@ pub enum Effect {
         bytes: Vec<u8>,
     },
     SwitchContext(String),
+    /// Create the helper pod on a node (manifest applied through the cluster), wait until ready.
+    DeployHelper {
+        node: String,
+    },
+    /// Start a helper session (replacing any other) with this first subscription.
+    ConnectHelper {
+        target: HelperTarget,
+        subscribe: ktui_wire::ConsoleMessage,
+    },
+    /// Send a message to the helper of the current session.
+    HelperSend(ktui_wire::ConsoleMessage),
+    /// End the helper session.
+    DisconnectHelper,
+    /// Delete the helper pod of a node.
+    RemoveHelper {
+        node: String,
+    },
     Quit,
 }

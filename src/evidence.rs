@@ -12,6 +12,8 @@ pub enum EvidenceKind {
     ContainerLogs,
     /// The pod's events, rendered as JSON lines.
     PodEvents,
+    /// A helper session: its hello (probes attached), image ID and loss counters (JSON).
+    HelperSession,
 }
 
 impl EvidenceKind {
@@ -19,6 +21,7 @@ impl EvidenceKind {
         match self {
             EvidenceKind::ContainerLogs => "container-logs",
             EvidenceKind::PodEvents => "pod-events",
+            EvidenceKind::HelperSession => "helper-session",
         }
     }
 }

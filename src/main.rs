@@ -4,12 +4,14 @@ use std::sync::Arc;
 use clap::Parser as _;
 use futures::FutureExt as _;
 use ktui::app::App;
-use ktui::cli::{Cli, Command};
+use ktui::cli::{Cli, Command, HelperMode};
 use ktui::cluster::demo::DemoCluster;
 use ktui::cluster::kube::{ConnectOptions, KubeCluster};
 use ktui::cluster::{Cluster, Scope};
 use ktui::config::theme::Theme;
 use ktui::runtime::Connector;
+use ktui::state::HelperSource;
+use ktui::state::sockets::SocketsState;
 use ktui::triage_cmd::EXIT_NO_CLUSTER;
 
 fn main() -> ExitCode {
@@ -93,7 +95,7 @@ async fn console(cli: &Cli) -> u8 {
                 .unwrap_or_else(|| cluster.info().namespace),
         )
     };
-    let app = App::new(
+    let mut app = App::new(
         cluster,
         scope,
         cli.demo,
@@ -101,6 +103,10 @@ async fn console(cli: &Cli) -> u8 {
         connector,
         jiff::Timestamp::now(),
     );
+    if cli.helper == Some(HelperMode::Local) {
+        app.state.helper_source = HelperSource::Local;
+    }
+    app.state.sockets = SocketsState::new(cli.socket_events);
     match ktui::terminal::run(app).await {
         Ok(()) => 0,
         Err(e) => {

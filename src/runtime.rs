@@ -1,6 +1,8 @@
 //! Executes effects as tokio tasks and feeds their results back as actions. The same runtime
 //! serves the interactive console and the tests.
 
+pub mod helper;
+
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 
@@ -13,6 +15,7 @@ use crate::action::Action;
 use crate::cluster::{Cluster, EventRow, LogRequest};
 use crate::effect::Effect;
 use crate::evidence::{EvidenceItem, EvidenceKind, sha256_hex};
+use crate::state::sockets::HelperTarget;
 use crate::triage::CrashRecord;
 
 /// Evidence captures running at once (each is one logs + one events request).
@@ -29,6 +32,7 @@ pub struct Runtime {
     watch: Option<AbortHandle>,
     follow: Option<AbortHandle>,
     evidence_slots: Arc<Semaphore>,
+    helper: Option<helper::SessionHandle>,
 }
 
 impl Drop for Runtime {
@@ -50,6 +54,7 @@ impl Runtime {
             watch: None,
             follow: None,
             evidence_slots: Arc::new(Semaphore::new(EVIDENCE_IN_FLIGHT)),
+            helper: None,
         }
     }
 
@@ -180,8 +185,57 @@ impl Runtime {
                     }
                 });
             }
+            Effect::ConnectHelper { target, subscribe } => {
+                let opener = match &target {
+                    HelperTarget::Local => Some(helper::local_opener()),
+                    HelperTarget::Pod { node } => Some(self.pod_opener(node)),
+                    HelperTarget::DemoReplay => None,
+                };
+                self.helper = Some(helper::start(
+                    target,
+                    opener,
+                    Some(subscribe),
+                    self.tx.clone(),
+                ));
+            }
+            Effect::HelperSend(msg) => {
+                if let Some(session) = &self.helper {
+                    session.send(msg);
+                }
+            }
+            Effect::DisconnectHelper => {
+                if let Some(session) = self.helper.take() {
+                    session.stop();
+                }
+            }
+            Effect::DeployHelper { node } => {
+                let _ = self.tx.send(Action::HelperDeployFailed(format!(
+                    "deploying a helper on node {node} is not wired into this build yet"
+                )));
+            }
+            Effect::RemoveHelper { node } => {
+                let _ = self.tx.send(Action::HelperRemoveFailed {
+                    node,
+                    error: "not wired into this build yet".to_string(),
+                });
+            }
             Effect::Quit => self.abort_all(),
         }
+    }
+}
+
+impl Runtime {
+    /// Opens `ktui-helper serve` in the helper pod of `node` by exec.
+    fn pod_opener(&self, node: &str) -> helper::Opener {
+        let node = node.to_string();
+        Arc::new(move || {
+            let node = node.clone();
+            Box::pin(async move {
+                Err(format!(
+                    "exec into the helper on node {node} is not wired into this build yet"
+                ))
+            })
+        })
     }
 }
 

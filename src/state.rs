@@ -2,6 +2,7 @@
 
 pub mod logs;
 pub mod pods;
+pub mod sockets;
 
 use jiff::Timestamp;
 use ratatui_textarea::TextArea;
@@ -10,6 +11,7 @@ use crate::cluster::{ConnectionState, ContextInfo, EventRow, PodDetail, PodKey, 
 use crate::evidence::EvidenceSet;
 use logs::LogsState;
 use pods::PodsState;
+use sockets::SocketsState;
 
 /// How long a toast stays up.
 pub const TOAST_SECS: i64 = 6;
@@ -21,6 +23,34 @@ pub enum Screen {
     Table,
     Detail,
     Logs,
+    Sockets,
+}
+
+/// Where socket events come from in this session (fixed at start by the flags).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum HelperSource {
+    /// Deploy a helper pod on the node of the pod under investigation.
+    #[default]
+    Cluster,
+    /// `--helper local`.
+    Local,
+    /// `--demo` without `--helper local`: the bundled recording.
+    DemoReplay,
+}
+
+/// A question that needs a yes before anything changes in the cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Confirm {
+    DeployHelper {
+        node: String,
+    },
+    RemoveHelper {
+        node: String,
+    },
+    /// Quitting while helper pods this session created are still running.
+    QuitWithHelpers {
+        nodes: Vec<String>,
+    },
 }
 
 /// What keys go to.
@@ -34,6 +64,9 @@ pub enum Mode {
     Command(TextArea<'static>),
     /// `/` in the logs pane.
     LogSearch(TextArea<'static>),
+    /// `/` in the sockets pane.
+    SocketFilter(TextArea<'static>),
+    Confirm(Confirm),
     Help,
 }
 
@@ -74,6 +107,14 @@ pub struct AppState {
     pub mode: Mode,
     pub detail: Option<DetailState>,
     pub logs: Option<LogsState>,
+    pub sockets: SocketsState,
+    pub helper_source: HelperSource,
+    /// Nodes where this session deployed a helper pod (asked about on exit).
+    pub helpers_deployed: Vec<String>,
+    /// Quit once the pending helper removals are done.
+    pub quit_after_remove: bool,
+    /// Next request id for helper messages.
+    pub next_request_id: u64,
     pub evidence: EvidenceSet,
     pub toasts: Vec<Toast>,
     pub size: (u16, u16),
@@ -94,6 +135,15 @@ impl AppState {
             mode: Mode::Normal,
             detail: None,
             logs: None,
+            sockets: SocketsState::default(),
+            helper_source: if demo {
+                HelperSource::DemoReplay
+            } else {
+                HelperSource::Cluster
+            },
+            helpers_deployed: Vec::new(),
+            quit_after_remove: false,
+            next_request_id: 1,
             evidence: EvidenceSet::default(),
             toasts: Vec::new(),
             size: (80, 24),

@@ -1,6 +1,7 @@
 //! `update(&mut AppState, Action) -> Vec<Effect>`: the console's only writer. No IO here.
 
 mod keys;
+pub(crate) mod sockets;
 
 use crate::action::Action;
 use crate::cluster::{ContainerState, LogRequest, PodEvent, PodKey, Scope};
@@ -13,6 +14,16 @@ use crate::triage::Category;
 pub const LOG_TAIL_LINES: i64 = 5_000;
 
 pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
+    let was_quitting = state.quit;
+    let effects = dispatch(state, action);
+    if state.quit && !was_quitting && state.sockets.hello.is_some() {
+        // The helper session's final loss counters go with the evidence.
+        sockets::record_final(state);
+    }
+    effects
+}
+
+fn dispatch(state: &mut AppState, action: Action) -> Vec<Effect> {
     match action {
         Action::Key(key) => keys::on_key(state, key),
         Action::Resize(w, h) => {
@@ -112,6 +123,15 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
             );
             Vec::new()
         }
+        helper @ (Action::HelperConnected(_)
+        | Action::HelperMessages(_)
+        | Action::HelperBadLine(_)
+        | Action::HelperStreamLost { .. }
+        | Action::HelperDeployProgress(_)
+        | Action::HelperDeployed { .. }
+        | Action::HelperDeployFailed(_)
+        | Action::HelperRemoved { .. }
+        | Action::HelperRemoveFailed { .. }) => sockets::on_action(state, helper),
     }
 }
 

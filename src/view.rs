@@ -1,8 +1,10 @@
 //! `view(&AppState, &Theme)`: draws one frame. Reads state only.
 
+mod confirm;
 mod detail;
 mod help;
 mod logs;
+mod sockets;
 mod status;
 mod table;
 pub mod text;
@@ -28,11 +30,14 @@ pub fn view(frame: &mut Frame<'_>, state: &AppState, theme: &Theme) {
         Screen::Table => table::render(frame, main, state, theme),
         Screen::Detail => detail::render(frame, main, state, theme),
         Screen::Logs => logs::render(frame, main, state, theme),
+        Screen::Sockets => sockets::render(frame, main, state, theme),
     }
     status::render_prompt(frame, bottom, state, theme);
     render_toasts(frame, main, state, theme);
-    if matches!(state.mode, Mode::Help) {
-        help::render(frame, area, theme);
+    match &state.mode {
+        Mode::Help => help::render(frame, area, theme),
+        Mode::Confirm(c) => confirm::render(frame, area, c, state, theme),
+        _ => {}
     }
 }
 

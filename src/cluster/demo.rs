@@ -15,8 +15,9 @@ use futures::{FutureExt as _, StreamExt as _};
 use jiff::Timestamp;
 
 use crate::cluster::{
-    Cluster, ClusterError, ConnectionState, ContainerState, ContextInfo, EventRow, LogRequest,
-    PodDetail, PodEvent, PodKey, PodSummary, Result, Scope,
+    BoxByteStream, Cluster, ClusterError, ConnectionState, ContainerState, ContextInfo, EventRow,
+    HelperPod, LogRequest, NodeInfo, ObjectRef, PodDetail, PodEvent, PodKey, PodSummary, Result,
+    Scope,
 };
 
 /// How often a live demo advances its crash loops.
@@ -216,6 +217,51 @@ impl Cluster for DemoCluster {
         names.dedup();
         async move { Ok(names) }.boxed()
     }
+
+    fn apply(
+        &self,
+        _objects: Vec<serde_json::Value>,
+    ) -> BoxFuture<'static, Result<Vec<ObjectRef>>> {
+        unavailable("applying objects (deploying the node helper)")
+    }
+
+    fn delete(&self, object: ObjectRef) -> BoxFuture<'static, Result<bool>> {
+        unavailable(&format!("deleting {object}"))
+    }
+
+    fn exec(
+        &self,
+        pod: PodKey,
+        _container: String,
+        _argv: Vec<String>,
+    ) -> BoxFuture<'static, Result<BoxByteStream>> {
+        unavailable(&format!(
+            "exec into pod {pod} (use `--helper local` for a helper on this machine)"
+        ))
+    }
+
+    fn list_helper_pods(&self, _scope: Scope) -> BoxFuture<'static, Result<Vec<HelperPod>>> {
+        unavailable("listing node helper pods")
+    }
+
+    fn namespace_labels(
+        &self,
+        namespace: String,
+    ) -> BoxFuture<'static, Result<std::collections::BTreeMap<String, String>>> {
+        unavailable(&format!("reading the labels of namespace {namespace}"))
+    }
+
+    fn node_info(&self, node: String) -> BoxFuture<'static, Result<NodeInfo>> {
+        unavailable(&format!("reading node {node}"))
+    }
+}
+
+/// The answer of every write and node-level call: the demo cluster is a simulation.
+fn unavailable<T: Send + 'static>(what: &str) -> BoxFuture<'static, Result<T>> {
+    let err = ClusterError::Other(format!(
+        "{what} is not available in the demo cluster: run ktui against a real cluster (drop --demo)"
+    ));
+    async move { Err(err) }.boxed()
 }
 
 fn tail(text: &[u8], lines: Option<i64>) -> Vec<u8> {
@@ -272,6 +318,24 @@ mod tests {
                 .iter()
                 .any(|p| classify(&p.detail.summary).is_empty())
         );
+    }
+
+    #[tokio::test]
+    async fn helper_calls_say_the_demo_cannot() {
+        let demo = DemoCluster::fixed();
+        let err = demo.list_helper_pods(Scope::All).await.unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("not available in the demo cluster"),
+            "{err}"
+        );
+        let err = demo
+            .exec(PodKey::new("a", "b"), "c".into(), vec!["x".into()])
+            .await
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("not available in the demo cluster"), "{err}");
     }
 
     #[test]

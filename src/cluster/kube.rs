@@ -1,10 +1,13 @@
 //! The `Cluster` implementation over kube-rs: the only module tree that imports kube and
 //! k8s-openapi.
 
+mod apply;
 pub mod connect;
 pub mod convert;
 pub mod errors;
+mod exec;
 pub mod files;
+mod inventory;
 mod owners;
 
 use std::sync::Arc;
@@ -14,19 +17,20 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 use futures::stream::BoxStream;
 use futures::{AsyncRead, AsyncReadExt as _, FutureExt as _, StreamExt as _};
-use k8s_openapi::api::core::v1::{Event, Namespace, Pod};
+use k8s_openapi::api::core::v1::{Event, Namespace, Node, Pod};
 use kube::api::{ListParams, LogParams};
 use kube::runtime::{WatchStreamExt as _, watcher};
 use kube::{Api, Client};
 
 use crate::cluster::{
-    Cluster, ConnectionState, ContextInfo, EventRow, LogRequest, PodDetail, PodEvent, PodKey,
-    Result, Scope,
+    BoxByteStream, Cluster, ConnectionState, ContextInfo, EventRow, HelperPod, LogRequest,
+    NodeInfo, ObjectRef, PodDetail, PodEvent, PodKey, Result, Scope,
 };
 use crate::triage;
 use errors::{ApiContext, map_err};
 use owners::OwnerCache;
 
+pub use apply::FIELD_MANAGER;
 pub use connect::{ConnectError, ConnectOptions};
 
 /// Watch list page size: big pages keep the first list fast on large clusters.
@@ -208,6 +212,91 @@ impl Cluster for KubeCluster {
             Ok(names)
         }
         .boxed()
+    }
+
+    fn apply(&self, objects: Vec<serde_json::Value>) -> BoxFuture<'static, Result<Vec<ObjectRef>>> {
+        let this = self.clone();
+        async move {
+            let ctx = |verb: &str, resource: &str, ns: Option<&str>| this.ctx(verb, resource, ns);
+            apply::apply_all(this.client.clone(), ctx, objects).await
+        }
+        .boxed()
+    }
+
+    fn delete(&self, object: ObjectRef) -> BoxFuture<'static, Result<bool>> {
+        let this = self.clone();
+        async move {
+            let ctx = |verb: &str, resource: &str, ns: Option<&str>| this.ctx(verb, resource, ns);
+            apply::delete(this.client.clone(), ctx, object).await
+        }
+        .boxed()
+    }
+
+    fn exec(
+        &self,
+        pod: PodKey,
+        container: String,
+        argv: Vec<String>,
+    ) -> BoxFuture<'static, Result<BoxByteStream>> {
+        let api = self.pods_api(&pod.namespace);
+        let ctx = self.ctx("create", "pods/exec", Some(&pod.namespace));
+        exec::open(api, ctx, pod, container, argv).boxed()
+    }
+
+    fn list_helper_pods(&self, scope: Scope) -> BoxFuture<'static, Result<Vec<HelperPod>>> {
+        let this = self.clone();
+        async move {
+            let (api, ns) = match &scope {
+                Scope::All => (Api::all(this.client.clone()), None),
+                Scope::Namespace(ns) => (this.pods_api(ns), Some(ns.as_str())),
+            };
+            let ctx = this.ctx("list", "pods", ns);
+            inventory::list_helper_pods(api)
+                .await
+                .map_err(|e| map_err(e, &ctx))
+        }
+        .boxed()
+    }
+
+    fn namespace_labels(
+        &self,
+        namespace: String,
+    ) -> BoxFuture<'static, Result<std::collections::BTreeMap<String, String>>> {
+        let this = self.clone();
+        async move {
+            let ctx = this.ctx("get", "namespaces", None);
+            let api: Api<Namespace> = Api::all(this.client.clone());
+            inventory::namespace_labels(api, &namespace)
+                .await
+                .map_err(|e| not_found_as(map_err(e, &ctx), || format!("namespace {namespace}")))
+        }
+        .boxed()
+    }
+
+    fn node_info(&self, node: String) -> BoxFuture<'static, Result<NodeInfo>> {
+        let this = self.clone();
+        async move {
+            let ctx = this.ctx("get", "nodes", None);
+            let api: Api<Node> = Api::all(this.client.clone());
+            api.get(&node)
+                .await
+                .map(|n| inventory::node_info(&n))
+                .map_err(|e| not_found_as(map_err(e, &ctx), || format!("node {node}")))
+        }
+        .boxed()
+    }
+}
+
+/// A 404 names the object asked for (`node worker-3 not found`).
+fn not_found_as(
+    e: crate::cluster::ClusterError,
+    what: impl FnOnce() -> String,
+) -> crate::cluster::ClusterError {
+    match e {
+        crate::cluster::ClusterError::NotFound { .. } => {
+            crate::cluster::ClusterError::NotFound { what: what() }
+        }
+        other => other,
     }
 }
 

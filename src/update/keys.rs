@@ -3,19 +3,25 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui_textarea::TextArea;
 
+use super::sockets;
 use super::{open_detail, open_logs, wants_previous};
 use crate::cluster::Scope;
 use crate::effect::Effect;
 use crate::state::logs::LogsStatus;
 use crate::state::pods::Row;
-use crate::state::{AppState, Mode, Screen, ToastLevel};
+use crate::state::{AppState, Confirm, Mode, Screen, ToastLevel};
 
 pub fn on_key(state: &mut AppState, key: KeyEvent) -> Vec<Effect> {
     // Keys act on what is on screen: bring derived rows up to date first (cheap when clean).
     state.prepare_frame();
     if key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL) {
-        state.quit = true;
-        return vec![Effect::Quit];
+        // A second Ctrl-C while asked about helpers quits without removing them.
+        if matches!(state.mode, Mode::Confirm(Confirm::QuitWithHelpers { .. })) {
+            state.quit = true;
+            return vec![Effect::Quit];
+        }
+        state.mode = Mode::Normal;
+        return sockets::quit(state);
     }
     match std::mem::take(&mut state.mode) {
         Mode::Normal => on_normal(state, key),
@@ -23,6 +29,11 @@ pub fn on_key(state: &mut AppState, key: KeyEvent) -> Vec<Effect> {
         Mode::Filter(area) => on_filter(state, area, key),
         Mode::Command(area) => on_command(state, area, key),
         Mode::LogSearch(area) => on_log_search(state, area, key),
+        Mode::SocketFilter(area) => {
+            sockets::on_filter(state, area, key);
+            Vec::new()
+        }
+        Mode::Confirm(confirm) => sockets::on_confirm(state, confirm, key),
     }
 }
 
@@ -87,10 +98,11 @@ fn run_command(state: &mut AppState, line: &str) -> Vec<Effect> {
     let cmd = words.next().unwrap_or("");
     let arg = words.next();
     match (cmd, arg) {
-        ("q" | "quit" | "q!", _) => {
+        ("q!", _) => {
             state.quit = true;
             vec![Effect::Quit]
         }
+        ("q" | "quit", _) => sockets::quit(state),
         ("ns" | "namespace", Some(ns)) => {
             let scope = if matches!(ns, "all" | "-A" | "*") {
                 Scope::All
@@ -145,6 +157,7 @@ fn on_normal(state: &mut AppState, key: KeyEvent) -> Vec<Effect> {
         Screen::Table => on_table(state, key),
         Screen::Detail => on_detail(state, key),
         Screen::Logs => on_logs(state, key),
+        Screen::Sockets => sockets::on_key(state, key),
     }
 }
 
@@ -172,9 +185,12 @@ fn on_table(state: &mut AppState, key: KeyEvent) -> Vec<Effect> {
     let page = super::logs_page(state.size);
     let pods = &mut state.pods;
     match key.code {
-        KeyCode::Char('q') => {
-            state.quit = true;
-            return vec![Effect::Quit];
+        KeyCode::Char('q') => return sockets::quit(state),
+        KeyCode::Char('t') => {
+            if let Some(row) = pods.selected_row() {
+                let key = row.pod_key().clone();
+                return sockets::open(state, key);
+            }
         }
         KeyCode::Down | KeyCode::Char('j') => pods.select_next(1),
         KeyCode::Up | KeyCode::Char('k') => pods.select_prev(1),
@@ -241,6 +257,10 @@ fn on_detail(state: &mut AppState, key: KeyEvent) -> Vec<Effect> {
         KeyCode::PageDown => detail.scroll += 10,
         KeyCode::PageUp => detail.scroll = detail.scroll.saturating_sub(10),
         KeyCode::Home | KeyCode::Char('g') => detail.scroll = 0,
+        KeyCode::Char('t') => {
+            let key = detail.key.clone();
+            return sockets::open(state, key);
+        }
         KeyCode::Char('l') => {
             let pod_key = detail.key.clone();
             let selected = state

@@ -62,7 +62,11 @@ pub fn render_prompt(frame: &mut Frame<'_>, area: Rect, state: &AppState, theme:
         Mode::Filter(t) => ("/", Some(t)),
         Mode::Command(t) => (":", Some(t)),
         Mode::LogSearch(t) => ("search /", Some(t)),
-        Mode::Normal | Mode::Help => ("", None),
+        Mode::SocketFilter(t) => (
+            "filter (port:N proto:tcp state:X type:X, !negates) ",
+            Some(t),
+        ),
+        Mode::Normal | Mode::Help | Mode::Confirm(_) => ("", None),
     };
     let line = match area_text {
         Some(t) => Line::from(vec![
@@ -73,11 +77,14 @@ pub fn render_prompt(frame: &mut Frame<'_>, area: Rect, state: &AppState, theme:
         None => {
             let hints = match state.screen {
                 Screen::Table => {
-                    "?:help  /:filter  ⏎:detail  l:logs  a:all pods  s:sort  u:ungroup  ::cmd  q:quit"
+                    "?:help  /:filter  ⏎:detail  l:logs  t:sockets  a:all  s:sort  u:ungroup  ::cmd  q:quit"
                 }
-                Screen::Detail => "l:logs  j/k:scroll  esc:back  ?:help",
+                Screen::Detail => "l:logs  t:sockets  j/k:scroll  esc:back  ?:help",
                 Screen::Logs => {
                     "p:previous/current  f:follow  w:wrap  /:search  n/N  S:save  esc:back"
+                }
+                Screen::Sockets => {
+                    "p:pause  /:filter  n:pod/node  s:summary  j/k:scroll  G:follow  c:clear  X:remove helper  esc:back"
                 }
             };
             let mut spans = vec![Span::styled(hints, theme.muted)];

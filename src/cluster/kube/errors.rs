@@ -48,6 +48,61 @@ pub fn map_err(e: kube::Error, ctx: &ApiContext) -> ClusterError {
     }
 }
 
+/// Like [`map_err`], for writes and exec, where a 403 is not always RBAC: admission (Pod
+/// Security, the ServiceAccount check, quotas, policy webhooks) also answers 403. RBAC denials
+/// name the verb and resource from the server's message (server-side apply of a new object is
+/// checked for `create` as well as `patch`); admission denials keep the server's reason.
+pub fn map_write_err(e: kube::Error, ctx: &ApiContext) -> ClusterError {
+    if let kube::Error::Api(status) = &e
+        && status.code == 403
+        && !status.message.is_empty()
+    {
+        if let Some((verb, resource)) = rbac_denial(&status.message) {
+            return ClusterError::Forbidden {
+                verb,
+                resource,
+                namespace: ctx.namespace.clone(),
+            };
+        }
+        return admission_denial(&status.message, ctx);
+    }
+    map_err(e, ctx)
+}
+
+/// `... is forbidden: User "u" cannot create resource "pods/exec" in API group "" ...` →
+/// (`create`, `pods/exec`).
+pub fn rbac_denial(message: &str) -> Option<(String, String)> {
+    let rest = &message[message.find(" cannot ")? + " cannot ".len()..];
+    let (verb, rest) = rest.split_once(' ')?;
+    let rest = rest.strip_prefix("resource \"")?;
+    let (resource, _) = rest.split_once('"')?;
+    (!verb.is_empty() && !resource.is_empty()).then(|| (verb.to_string(), resource.to_string()))
+}
+
+fn admission_denial(message: &str, ctx: &ApiContext) -> ClusterError {
+    let scope = ctx
+        .namespace
+        .as_deref()
+        .map(|ns| format!(" in namespace {ns}"))
+        .unwrap_or_default();
+    let hint = if message.contains("violates PodSecurity") {
+        let ns = ctx.namespace.as_deref().unwrap_or("NAMESPACE");
+        format!(
+            " (the namespace's Pod Security level does not admit this pod: label it with \
+             `kubectl label namespace {ns} pod-security.kubernetes.io/enforce=privileged --overwrite` \
+             or use a namespace that allows privileged pods)"
+        )
+    } else if message.contains("service account") {
+        " (create the ServiceAccount first: ktui applies it before the pod)".to_string()
+    } else {
+        String::new()
+    };
+    ClusterError::Other(format!(
+        "the API server refused to {} {}{scope}: {message}{hint}",
+        ctx.verb, ctx.resource
+    ))
+}
+
 pub fn map_watch_err(e: watcher::Error, ctx: &ApiContext) -> ClusterError {
     match e {
         watcher::Error::InitialListFailed(e)
@@ -60,7 +115,7 @@ pub fn map_watch_err(e: watcher::Error, ctx: &ApiContext) -> ClusterError {
     }
 }
 
-fn chain(e: &dyn std::error::Error) -> String {
+pub(super) fn chain(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {
@@ -72,4 +127,71 @@ fn chain(e: &dyn std::error::Error) -> String {
         source = s.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx(verb: &str, resource: &str) -> ApiContext {
+        ApiContext {
+            verb: verb.into(),
+            resource: resource.into(),
+            namespace: Some("ktui-system".into()),
+            context: "c".into(),
+            server: "s".into(),
+        }
+    }
+
+    fn status(code: u16, message: &str) -> kube::Error {
+        kube::Error::Api(Box::new(
+            kube::core::Status::failure(message, "Forbidden").with_code(code),
+        ))
+    }
+
+    #[test]
+    fn rbac_403_names_the_verb_and_resource_the_server_checked() {
+        let e = map_write_err(
+            status(
+                403,
+                r#"pods "x" is forbidden: User "u" cannot create resource "pods" in API group "" in the namespace "ktui-system""#,
+            ),
+            &ctx("patch", "pods"),
+        );
+        assert!(
+            e.to_string().starts_with(
+                "cannot create pods in namespace ktui-system: RBAC forbids 'create' on 'pods'"
+            ),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn pod_security_403_is_not_called_rbac() {
+        let e = map_write_err(
+            status(
+                403,
+                r#"pods "x" is forbidden: violates PodSecurity "baseline:latest": host namespaces (hostNetwork=true, hostPID=true)"#,
+            ),
+            &ctx("patch", "pods"),
+        );
+        let text = e.to_string();
+        assert!(!text.contains("RBAC"), "{text}");
+        assert!(text.contains("violates PodSecurity"), "{text}");
+        assert!(
+            text.contains("pod-security.kubernetes.io/enforce=privileged"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn parses_rbac_messages() {
+        assert_eq!(
+            rbac_denial(
+                r#"pods "p" is forbidden: User "a" cannot create resource "pods/exec" in API group """#
+            ),
+            Some(("create".into(), "pods/exec".into()))
+        );
+        assert_eq!(rbac_denial("something else"), None);
+    }
 }

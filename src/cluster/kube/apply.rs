@@ -1,0 +1,121 @@
+//! Server-side apply and delete of whole objects (the helper manifest; later clones).
+//!
+//! The kinds ktui writes are known without discovery; any other kind is resolved through
+//! `GET /api(s)/...` discovery once per call.
+
+use kube::Client;
+use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, Patch, PatchParams};
+use kube::core::GroupVersionKind;
+use kube::discovery::{Scope as DiscoveryScope, pinned_kind};
+
+use super::errors::{ApiContext, map_write_err};
+use crate::cluster::{ClusterError, ObjectRef, Result};
+
+/// The field manager named in `managedFields` of everything ktui applies.
+pub const FIELD_MANAGER: &str = "ktui";
+
+/// (apiVersion, kind, plural, namespaced) of the kinds ktui applies.
+const KNOWN: &[(&str, &str, &str, bool)] = &[
+    ("v1", "Namespace", "namespaces", false),
+    ("v1", "ServiceAccount", "serviceaccounts", true),
+    ("v1", "Pod", "pods", true),
+    ("v1", "ConfigMap", "configmaps", true),
+    ("v1", "Secret", "secrets", true),
+    ("v1", "Service", "services", true),
+    (
+        "networking.k8s.io/v1",
+        "NetworkPolicy",
+        "networkpolicies",
+        true,
+    ),
+    ("apps/v1", "Deployment", "deployments", true),
+];
+
+/// The REST resource of a kind and whether it is namespaced.
+async fn resource_for(
+    client: &Client,
+    api_version: &str,
+    kind: &str,
+) -> Result<(ApiResource, bool)> {
+    let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
+    let gvk = GroupVersionKind::gvk(group, version, kind);
+    if let Some((_, _, plural, namespaced)) = KNOWN
+        .iter()
+        .find(|(av, k, _, _)| *av == api_version && *k == kind)
+    {
+        return Ok((ApiResource::from_gvk_with_plural(&gvk, plural), *namespaced));
+    }
+    let (ar, caps) = pinned_kind(client, &gvk).await.map_err(|e| {
+        ClusterError::Other(format!(
+            "cannot find {kind} ({api_version}) on the API server: {e} (is the API served by this cluster?)"
+        ))
+    })?;
+    Ok((ar, matches!(caps.scope, DiscoveryScope::Namespaced)))
+}
+
+fn api(client: &Client, ar: &ApiResource, namespace: Option<&str>) -> Api<DynamicObject> {
+    match namespace {
+        Some(ns) => Api::namespaced_with(client.clone(), ns, ar),
+        None => Api::all_with(client.clone(), ar),
+    }
+}
+
+/// Apply every object in order, stopping at the first failure.
+pub(super) async fn apply_all(
+    client: Client,
+    ctx: impl Fn(&str, &str, Option<&str>) -> ApiContext,
+    objects: Vec<serde_json::Value>,
+) -> Result<Vec<ObjectRef>> {
+    let mut applied = Vec::with_capacity(objects.len());
+    for obj in objects {
+        let r = ObjectRef::of(&obj)?;
+        let (ar, namespaced) = resource_for(&client, &r.api_version, &r.kind).await?;
+        let namespace = if namespaced {
+            Some(r.namespace.clone().ok_or_else(|| {
+                ClusterError::Other(format!(
+                    "{} {} has no metadata.namespace: ktui applies namespaced objects to an explicit namespace",
+                    r.kind, r.name
+                ))
+            })?)
+        } else {
+            None
+        };
+        let ctx = ctx("patch", &ar.plural, namespace.as_deref());
+        let params = PatchParams::apply(FIELD_MANAGER).force();
+        api(&client, &ar, namespace.as_deref())
+            .patch(&r.name, &params, &Patch::Apply(&obj))
+            .await
+            .map_err(|e| map_write_err(e, &ctx))?;
+        applied.push(ObjectRef { namespace, ..r });
+    }
+    Ok(applied)
+}
+
+/// Delete one object; `Ok(false)` when it did not exist.
+pub(super) async fn delete(
+    client: Client,
+    ctx: impl Fn(&str, &str, Option<&str>) -> ApiContext,
+    object: ObjectRef,
+) -> Result<bool> {
+    let (ar, namespaced) = resource_for(&client, &object.api_version, &object.kind).await?;
+    let namespace = if namespaced {
+        object.namespace.as_deref()
+    } else {
+        None
+    };
+    if namespaced && namespace.is_none() {
+        return Err(ClusterError::Other(format!(
+            "cannot delete {} {}: no namespace given",
+            object.kind, object.name
+        )));
+    }
+    let ctx = ctx("delete", &ar.plural, namespace);
+    match api(&client, &ar, namespace)
+        .delete(&object.name, &DeleteParams::background())
+        .await
+    {
+        Ok(_) => Ok(true),
+        Err(kube::Error::Api(status)) if status.code == 404 => Ok(false),
+        Err(e) => Err(map_write_err(e, &ctx)),
+    }
+}

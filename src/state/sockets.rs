@@ -1,0 +1,356 @@
+//! The sockets pane: live socket events from the node helper, bounded, with a live summary.
+
+pub mod summary;
+
+use std::collections::VecDeque;
+
+use jiff::Timestamp;
+use ktui_wire::{Hello, SocketEvent, Stats};
+
+use crate::cluster::PodKey;
+use summary::Summary;
+
+/// Default number of events kept in the pane (`--socket-events N`).
+pub const DEFAULT_CAPACITY: usize = 10_000;
+
+/// Where the helper runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HelperTarget {
+    /// `ktui-helper serve` as a local child process (`--helper local`).
+    Local,
+    /// A helper pod on a node, reached by exec.
+    Pod { node: String },
+    /// The bundled recording of real events, replayed (`--demo`).
+    DemoReplay,
+}
+
+impl HelperTarget {
+    pub fn label(&self) -> String {
+        match self {
+            HelperTarget::Local => "local helper".to_string(),
+            HelperTarget::Pod { node } => format!("helper on node {node}"),
+            HelperTarget::DemoReplay => "DEMO REPLAY (recorded events)".to_string(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HelperStatus {
+    Idle,
+    /// Deploying: which step.
+    Deploying(String),
+    Connecting,
+    Connected,
+    Reconnecting {
+        attempt: u32,
+        reason: String,
+    },
+    Failed(String),
+    Removed,
+}
+
+/// One row of the pane: an event, or the mark of a gap in the stream.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Entry {
+    Event(Box<SocketEvent>),
+    Gap {
+        from: Timestamp,
+        to: Option<Timestamp>,
+        reason: String,
+    },
+}
+
+#[derive(Debug)]
+pub struct SocketsState {
+    pub target: Option<HelperTarget>,
+    pub status: HelperStatus,
+    pub hello: Option<Hello>,
+    /// Latest cumulative counters from the helper.
+    pub stats: Stats,
+    /// Events per second, from the last two stats messages.
+    pub rate: f64,
+    last_stats: Option<(Timestamp, u64)>,
+    pub entries: VecDeque<Entry>,
+    pub capacity: usize,
+    /// Events that arrived while paused (shown on resume; bounded like the pane).
+    held: VecDeque<Entry>,
+    /// Events that fell out of the pane's ring or the held queue.
+    pub evicted: u64,
+    pub received: u64,
+    pub summary: Summary,
+    /// Only this pod's events (by pod UID); None = the whole node.
+    pub pod: Option<(PodKey, String)>,
+    pub filter: String,
+    pub paused: bool,
+    /// Rows from the newest shown at the bottom (0 = following the tail).
+    pub scroll_back: usize,
+    pub show_summary: bool,
+    /// The helper pod's image ID (digest), once deployed.
+    pub image_id: Option<String>,
+    /// The last error the helper reported (or a line that could not be read).
+    pub last_error: Option<String>,
+    pub bad_lines: u64,
+    /// Shown in the deploy confirmation (Pod Security level, node architecture).
+    pub deploy_warning: Option<String>,
+}
+
+impl Default for SocketsState {
+    fn default() -> Self {
+        Self::new(DEFAULT_CAPACITY)
+    }
+}
+
+impl SocketsState {
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            target: None,
+            status: HelperStatus::Idle,
+            hello: None,
+            stats: Stats::default(),
+            rate: 0.0,
+            last_stats: None,
+            entries: VecDeque::new(),
+            capacity: capacity.max(1),
+            held: VecDeque::new(),
+            evicted: 0,
+            received: 0,
+            summary: Summary::default(),
+            pod: None,
+            filter: String::new(),
+            paused: false,
+            scroll_back: 0,
+            show_summary: true,
+            image_id: None,
+            last_error: None,
+            bad_lines: 0,
+            deploy_warning: None,
+        }
+    }
+
+    fn push_bounded(queue: &mut VecDeque<Entry>, cap: usize, entry: Entry, evicted: &mut u64) {
+        if queue.len() == cap {
+            queue.pop_front();
+            *evicted += 1;
+        }
+        queue.push_back(entry);
+    }
+
+    /// Take one event from the helper.
+    pub fn ingest(&mut self, event: SocketEvent) {
+        self.received += 1;
+        self.summary.add(&event);
+        let entry = Entry::Event(Box::new(event));
+        if self.paused {
+            Self::push_bounded(&mut self.held, self.capacity, entry, &mut self.evicted);
+        } else {
+            Self::push_bounded(&mut self.entries, self.capacity, entry, &mut self.evicted);
+        }
+    }
+
+    pub fn set_stats(&mut self, stats: Stats, now: Timestamp) {
+        if let Some((at, events)) = self.last_stats {
+            let secs = now.duration_since(at).as_secs_f64();
+            if secs > 0.0 {
+                self.rate = stats.events.saturating_sub(events) as f64 / secs;
+            }
+        }
+        self.last_stats = Some((now, stats.events));
+        self.stats = stats;
+    }
+
+    /// The stream dropped: mark the gap (closed when the stream resumes).
+    pub fn open_gap(&mut self, from: Timestamp, reason: String) {
+        let gap = Entry::Gap {
+            from,
+            to: None,
+            reason,
+        };
+        Self::push_bounded(&mut self.entries, self.capacity, gap, &mut self.evicted);
+        self.last_stats = None;
+    }
+
+    pub fn close_gap(&mut self, to: Timestamp) {
+        if let Some(Entry::Gap { to: end @ None, .. }) = self
+            .entries
+            .iter_mut()
+            .rev()
+            .find(|e| matches!(e, Entry::Gap { .. }))
+        {
+            *end = Some(to);
+        }
+    }
+
+    pub fn set_paused(&mut self, paused: bool) {
+        self.paused = paused;
+        if !paused {
+            while let Some(e) = self.held.pop_front() {
+                Self::push_bounded(&mut self.entries, self.capacity, e, &mut self.evicted);
+            }
+        }
+    }
+
+    pub fn held(&self) -> usize {
+        self.held.len()
+    }
+
+    /// Does an entry pass the pod scope and the text filter?
+    pub fn visible(&self, entry: &Entry) -> bool {
+        let Entry::Event(e) = entry else {
+            return true;
+        };
+        if let Some((_, uid)) = &self.pod
+            && e.k8s.as_ref().and_then(|k| k.pod_uid.as_deref()) != Some(uid.as_str())
+        {
+            return false;
+        }
+        filter_matches(&self.filter, e)
+    }
+
+    /// Up to `rows` visible entries ending `scroll_back` rows before the newest.
+    pub fn window(&self, rows: usize) -> Vec<&Entry> {
+        let mut out: Vec<&Entry> = self
+            .entries
+            .iter()
+            .rev()
+            .filter(|e| self.visible(e))
+            .skip(self.scroll_back)
+            .take(rows)
+            .collect();
+        out.reverse();
+        out
+    }
+}
+
+/// Filter tokens: `port:N` (either end), `proto:tcp|udp`, `state:NAME` (old or new),
+/// `type:NAME`, `errno:N`; other words match anywhere in the event's text. `!` negates a token.
+pub fn filter_matches(filter: &str, e: &SocketEvent) -> bool {
+    filter.split_whitespace().all(|token| {
+        let (negate, token) = match token.strip_prefix('!') {
+            Some(t) => (true, t),
+            None => (false, token),
+        };
+        let hit = match token.split_once(':') {
+            Some(("port", p)) => p
+                .parse::<u16>()
+                .is_ok_and(|p| e.sport == Some(p) || e.dport == Some(p)),
+            Some(("proto", p)) => e
+                .proto
+                .is_some_and(|x| format!("{x:?}").eq_ignore_ascii_case(p)),
+            Some(("state", s)) => [&e.old_state, &e.new_state]
+                .iter()
+                .any(|x| x.as_deref().is_some_and(|x| x.eq_ignore_ascii_case(s))),
+            Some(("type", t)) => e.kind.as_str().eq_ignore_ascii_case(t),
+            Some(("errno", n)) => n.parse::<i32>().is_ok_and(|n| e.errno == Some(n)),
+            _ => text_of(e).to_lowercase().contains(&token.to_lowercase()),
+        };
+        hit != negate
+    })
+}
+
+/// The searchable text of an event.
+fn text_of(e: &SocketEvent) -> String {
+    let mut s = format!(
+        "{} {} {} {}:{} {}:{} {} {}",
+        e.kind.as_str(),
+        e.comm.as_deref().unwrap_or(""),
+        e.pid.map(|p| p.to_string()).unwrap_or_default(),
+        e.src.as_deref().unwrap_or(""),
+        e.sport.map(|p| p.to_string()).unwrap_or_default(),
+        e.dst.as_deref().unwrap_or(""),
+        e.dport.map(|p| p.to_string()).unwrap_or_default(),
+        e.new_state.as_deref().unwrap_or(""),
+        e.drop_reason.as_deref().unwrap_or(""),
+    );
+    if let Some(k) = &e.k8s {
+        s.push(' ');
+        s.push_str(k.namespace.as_deref().unwrap_or(""));
+        s.push('/');
+        s.push_str(k.pod.as_deref().unwrap_or(""));
+    }
+    if let Some(q) = e.dns.as_ref().and_then(|d| d.qname.as_deref()) {
+        s.push(' ');
+        s.push_str(q);
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use ktui_wire::{EventType, Proto};
+
+    use super::*;
+
+    fn ev(port: u16) -> SocketEvent {
+        let mut e = SocketEvent::new("2026-11-22T10:00:00.000000000Z".into(), EventType::TcpState);
+        e.proto = Some(Proto::Tcp);
+        e.sport = Some(port);
+        e.dport = Some(443);
+        e.new_state = Some("ESTABLISHED".into());
+        e.comm = Some("curl".into());
+        e
+    }
+
+    #[test]
+    fn ring_is_bounded_and_counts_evictions() {
+        let mut s = SocketsState::new(3);
+        for p in 0..5 {
+            s.ingest(ev(p));
+        }
+        assert_eq!(s.entries.len(), 3);
+        assert_eq!(s.evicted, 2);
+        assert_eq!(s.received, 5);
+    }
+
+    #[test]
+    fn pause_holds_events_until_resumed() {
+        let mut s = SocketsState::new(10);
+        s.ingest(ev(1));
+        s.set_paused(true);
+        s.ingest(ev(2));
+        assert_eq!(s.entries.len(), 1);
+        assert_eq!(s.held(), 1);
+        s.set_paused(false);
+        assert_eq!(s.entries.len(), 2);
+    }
+
+    #[test]
+    fn filter_tokens() {
+        let e = ev(5000);
+        assert!(filter_matches("port:443", &e));
+        assert!(filter_matches("port:5000 proto:tcp", &e));
+        assert!(!filter_matches("proto:udp", &e));
+        assert!(filter_matches("state:established curl", &e));
+        assert!(filter_matches("!state:close_wait", &e));
+        assert!(!filter_matches("type:dns", &e));
+    }
+
+    #[test]
+    fn gaps_open_and_close() {
+        let mut s = SocketsState::new(10);
+        let t = Timestamp::UNIX_EPOCH;
+        s.open_gap(t, "stream closed".into());
+        s.close_gap(t + jiff::SignedDuration::from_secs(3));
+        assert!(matches!(s.entries[0], Entry::Gap { to: Some(_), .. }));
+    }
+
+    #[test]
+    fn rate_from_stats() {
+        let mut s = SocketsState::new(10);
+        let t = Timestamp::UNIX_EPOCH;
+        s.set_stats(
+            Stats {
+                events: 100,
+                ..Stats::default()
+            },
+            t,
+        );
+        s.set_stats(
+            Stats {
+                events: 600,
+                ..Stats::default()
+            },
+            t + jiff::SignedDuration::from_secs(2),
+        );
+        assert_eq!(s.rate, 250.0);
+    }
+}

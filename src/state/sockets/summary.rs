@@ -1,0 +1,312 @@
+//! The live summary of socket events: connections stuck in SYN_SENT, CLOSE_WAIT accumulation per
+//! pod, top talkers, DNS queries without replies, connect latency percentiles and failures by
+//! errno, retransmits per peer. Each metric is a small reducer fed one event at a time; every map
+//! is bounded.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+
+use jiff::Timestamp;
+use ktui_wire::{EventType, SocketEvent};
+
+/// Entries kept per map before the oldest are evicted.
+const MAP_CAP: usize = 10_000;
+/// Connect latencies kept for percentiles.
+const LATENCY_SAMPLES: usize = 4_096;
+/// A SYN without an answer for this long is "stuck".
+pub const SYN_STUCK_AFTER_MS: i64 = 1_000;
+/// A DNS query without a reply for this long is a suspect.
+pub const DNS_SUSPECT_AFTER_MS: i64 = 2_000;
+
+/// Who owns an event, for grouping: the pod when known, else pid/comm.
+pub fn owner_label(e: &SocketEvent) -> String {
+    if let Some(k) = &e.k8s
+        && let (Some(ns), Some(pod)) = (&k.namespace, &k.pod)
+    {
+        return format!("{ns}/{pod}");
+    }
+    match (&e.comm, e.pid) {
+        (Some(c), Some(p)) => format!("{c}[{p}]"),
+        (Some(c), None) => c.clone(),
+        (None, Some(p)) => format!("pid {p}"),
+        (None, None) => "?".to_string(),
+    }
+}
+
+/// A connection's identity (local end, remote end, netns).
+pub type Tuple = (String, u16, String, u16, u64);
+
+fn tuple(e: &SocketEvent) -> Option<Tuple> {
+    Some((
+        e.src.clone()?,
+        e.sport?,
+        e.dst.clone()?,
+        e.dport?,
+        e.netns.unwrap_or(0),
+    ))
+}
+
+fn parse_ts(ts: &str) -> Option<Timestamp> {
+    ts.parse().ok()
+}
+
+/// Insert with a bound: when full, drop an arbitrary old entry (maps here are caches of
+/// in-flight state; losing one only under floods is acceptable and counted).
+fn bounded_insert<K: std::hash::Hash + Eq + Clone, V>(
+    map: &mut HashMap<K, V>,
+    order: &mut VecDeque<K>,
+    key: K,
+    value: V,
+    evicted: &mut u64,
+) {
+    if !map.contains_key(&key) {
+        order.push_back(key.clone());
+        while map.len() >= MAP_CAP {
+            match order.pop_front() {
+                Some(old) => {
+                    if map.remove(&old).is_some() {
+                        *evicted += 1;
+                    }
+                }
+                None => break,
+            }
+        }
+    }
+    map.insert(key, value);
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pending {
+    pub since: Timestamp,
+    pub owner: String,
+}
+
+#[derive(Debug, Default)]
+pub struct Summary {
+    /// SYN_SENT connections awaiting an answer.
+    syn: HashMap<Tuple, Pending>,
+    syn_order: VecDeque<Tuple>,
+    /// Connections in CLOSE_WAIT (the application has not closed its end).
+    close_wait: HashMap<Tuple, Pending>,
+    close_wait_order: VecDeque<Tuple>,
+    /// Outstanding DNS queries: (local addr, local port, server, qname) → when.
+    dns: HashMap<(String, u16, String, String), Pending>,
+    dns_order: VecDeque<(String, u16, String, String)>,
+    /// DNS replies by rcode.
+    pub dns_rcodes: BTreeMap<u8, u64>,
+    /// (owner, peer) → (events, bytes).
+    talkers: HashMap<(String, String), (u64, u64)>,
+    talkers_order: VecDeque<(String, String)>,
+    latencies: VecDeque<u64>,
+    pub connects_ok: u64,
+    /// errno → count.
+    pub connect_errors: BTreeMap<i32, u64>,
+    /// peer → retransmits.
+    retransmits: HashMap<String, u64>,
+    retransmits_order: VecDeque<String>,
+    /// drop reason → count.
+    pub drops: BTreeMap<String, u64>,
+    /// Entries evicted from full maps (so the summary never silently under-reports).
+    pub evicted: u64,
+}
+
+impl Summary {
+    pub fn add(&mut self, e: &SocketEvent) {
+        let Some(at) = parse_ts(&e.ts) else {
+            return;
+        };
+        let owner = owner_label(e);
+        match e.kind {
+            EventType::TcpState => self.tcp_state(e, at, owner),
+            EventType::Connect => match e.errno {
+                Some(errno) if errno != 0 => {
+                    *self.connect_errors.entry(errno).or_default() += 1;
+                }
+                _ => {
+                    self.connects_ok += 1;
+                    if let Some(l) = e.latency_us {
+                        if self.latencies.len() == LATENCY_SAMPLES {
+                            self.latencies.pop_front();
+                        }
+                        self.latencies.push_back(l);
+                    }
+                }
+            },
+            EventType::TcpRetransmit => {
+                if let Some(peer) = peer(e) {
+                    let n = self.retransmits.get(&peer).copied().unwrap_or(0) + 1;
+                    bounded_insert(
+                        &mut self.retransmits,
+                        &mut self.retransmits_order,
+                        peer,
+                        n,
+                        &mut self.evicted,
+                    );
+                }
+            }
+            EventType::UdpSend | EventType::UdpRecv => self.talk(e, owner),
+            EventType::Dns => self.dns(e, at, owner),
+            EventType::Drop => {
+                let reason = e
+                    .drop_reason
+                    .clone()
+                    .unwrap_or_else(|| "unknown".to_string());
+                *self.drops.entry(reason).or_default() += e.count.unwrap_or(1);
+            }
+            EventType::TcpReset => {}
+        }
+    }
+
+    fn talk(&mut self, e: &SocketEvent, owner: String) {
+        let Some(peer) = peer(e) else {
+            return;
+        };
+        let key = (owner, peer);
+        let (n, b) = self.talkers.get(&key).copied().unwrap_or((0, 0));
+        bounded_insert(
+            &mut self.talkers,
+            &mut self.talkers_order,
+            key,
+            (n + 1, b + e.bytes.unwrap_or(0)),
+            &mut self.evicted,
+        );
+    }
+
+    fn tcp_state(&mut self, e: &SocketEvent, at: Timestamp, owner: String) {
+        let Some(t) = tuple(e) else {
+            return;
+        };
+        let new = e.new_state.as_deref().unwrap_or("");
+        if new == "SYN_SENT" {
+            bounded_insert(
+                &mut self.syn,
+                &mut self.syn_order,
+                t.clone(),
+                Pending {
+                    since: at,
+                    owner: owner.clone(),
+                },
+                &mut self.evicted,
+            );
+        } else if e.old_state.as_deref() == Some("SYN_SENT") {
+            self.syn.remove(&t);
+        }
+        if new == "CLOSE_WAIT" {
+            bounded_insert(
+                &mut self.close_wait,
+                &mut self.close_wait_order,
+                t,
+                Pending { since: at, owner },
+                &mut self.evicted,
+            );
+        } else if e.old_state.as_deref() == Some("CLOSE_WAIT") {
+            self.close_wait.remove(&t);
+        }
+    }
+
+    fn dns(&mut self, e: &SocketEvent, at: Timestamp, owner: String) {
+        let Some(info) = &e.dns else {
+            return;
+        };
+        let qname = info.qname.clone().unwrap_or_default();
+        let (Some(src), Some(sport), Some(dst)) = (e.src.clone(), e.sport, e.dst.clone()) else {
+            return;
+        };
+        let key = (src, sport, dst, qname);
+        match info.rcode {
+            None => bounded_insert(
+                &mut self.dns,
+                &mut self.dns_order,
+                key,
+                Pending { since: at, owner },
+                &mut self.evicted,
+            ),
+            Some(rcode) => {
+                self.dns.remove(&key);
+                *self.dns_rcodes.entry(rcode).or_default() += 1;
+            }
+        }
+    }
+
+    /// Connections in SYN_SENT for longer than the threshold at `now`, oldest first.
+    pub fn syn_stuck(&self, now: Timestamp) -> Vec<(&Tuple, &Pending)> {
+        older_than(&self.syn, now, SYN_STUCK_AFTER_MS)
+    }
+
+    /// CLOSE_WAIT sockets per owner, most first.
+    pub fn close_wait_by_owner(&self) -> Vec<(String, usize)> {
+        let mut counts: HashMap<&str, usize> = HashMap::new();
+        for p in self.close_wait.values() {
+            *counts.entry(p.owner.as_str()).or_default() += 1;
+        }
+        let mut v: Vec<(String, usize)> = counts
+            .into_iter()
+            .map(|(k, n)| (k.to_string(), n))
+            .collect();
+        v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        v
+    }
+
+    /// DNS queries without a reply after the threshold: ((src, sport, server, qname), pending).
+    pub fn dns_suspects(&self, now: Timestamp) -> Vec<(&(String, u16, String, String), &Pending)> {
+        older_than(&self.dns, now, DNS_SUSPECT_AFTER_MS)
+    }
+
+    /// (owner, peer, events, bytes), by bytes then events, top `n`.
+    pub fn top_talkers(&self, n: usize) -> Vec<(String, String, u64, u64)> {
+        let mut v: Vec<_> = self
+            .talkers
+            .iter()
+            .map(|((o, p), (c, b))| (o.clone(), p.clone(), *c, *b))
+            .collect();
+        v.sort_by(|a, b| {
+            b.3.cmp(&a.3)
+                .then(b.2.cmp(&a.2))
+                .then_with(|| a.0.cmp(&b.0))
+        });
+        v.truncate(n);
+        v
+    }
+
+    /// Connect latency percentile in µs (nearest rank), None without samples.
+    pub fn latency_percentile(&self, p: f64) -> Option<u64> {
+        if self.latencies.is_empty() {
+            return None;
+        }
+        let mut v: Vec<u64> = self.latencies.iter().copied().collect();
+        v.sort_unstable();
+        let rank = ((p / 100.0) * v.len() as f64).ceil() as usize;
+        v.get(rank.clamp(1, v.len()) - 1).copied()
+    }
+
+    /// Retransmits per peer, most first.
+    pub fn retransmits_by_peer(&self) -> Vec<(String, u64)> {
+        let mut v: Vec<(String, u64)> = self
+            .retransmits
+            .iter()
+            .map(|(k, n)| (k.clone(), *n))
+            .collect();
+        v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        v
+    }
+}
+
+fn peer(e: &SocketEvent) -> Option<String> {
+    match (&e.dst, e.dport) {
+        (Some(d), Some(p)) if d.contains(':') => Some(format!("[{d}]:{p}")),
+        (Some(d), Some(p)) => Some(format!("{d}:{p}")),
+        (Some(d), None) => Some(d.clone()),
+        _ => None,
+    }
+}
+
+fn older_than<K>(map: &HashMap<K, Pending>, now: Timestamp, ms: i64) -> Vec<(&K, &Pending)> {
+    let mut v: Vec<(&K, &Pending)> = map
+        .iter()
+        .filter(|(_, p)| now.duration_since(p.since).as_millis() >= i128::from(ms))
+        .collect();
+    v.sort_by_key(|(_, p)| p.since);
+    v
+}
+
+#[cfg(test)]
+mod tests;

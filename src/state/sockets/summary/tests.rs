@@ -1,0 +1,179 @@
+//! One reducer test per metric.
+
+use ktui_wire::{DnsInfo, EventType, K8sRef, Proto, SocketEvent};
+
+use super::*;
+
+const T0: i64 = 1_795_000_000;
+
+fn at(ms: i64) -> String {
+    Timestamp::from_millisecond(T0 * 1000 + ms)
+        .unwrap()
+        .strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        .to_string()
+}
+
+fn now(ms: i64) -> Timestamp {
+    Timestamp::from_millisecond(T0 * 1000 + ms).unwrap()
+}
+
+fn ev(ms: i64, kind: EventType) -> SocketEvent {
+    let mut e = SocketEvent::new(at(ms), kind);
+    e.proto = Some(Proto::Tcp);
+    e.src = Some("10.0.0.1".into());
+    e.sport = Some(40000);
+    e.dst = Some("10.0.0.2".into());
+    e.dport = Some(5432);
+    e.netns = Some(4026531840);
+    e.pid = Some(42);
+    e.comm = Some("app".into());
+    e
+}
+
+fn state(ms: i64, old: &str, new: &str, sport: u16) -> SocketEvent {
+    let mut e = ev(ms, EventType::TcpState);
+    e.old_state = Some(old.into());
+    e.new_state = Some(new.into());
+    e.sport = Some(sport);
+    e
+}
+
+#[test]
+fn syn_stuck_after_a_second_without_answer() {
+    let mut s = Summary::default();
+    s.add(&state(0, "CLOSE", "SYN_SENT", 1));
+    s.add(&state(0, "CLOSE", "SYN_SENT", 2));
+    s.add(&state(300, "SYN_SENT", "ESTABLISHED", 2));
+    assert!(s.syn_stuck(now(500)).is_empty(), "not yet a second");
+    let stuck = s.syn_stuck(now(1500));
+    assert_eq!(stuck.len(), 1);
+    assert_eq!(stuck[0].0.1, 1);
+    assert_eq!(stuck[0].1.owner, "app[42]");
+    s.add(&state(1600, "SYN_SENT", "CLOSE", 1));
+    assert!(s.syn_stuck(now(2000)).is_empty());
+}
+
+#[test]
+fn close_wait_accumulates_per_pod() {
+    let mut s = Summary::default();
+    for port in 1..=3 {
+        let mut e = state(0, "ESTABLISHED", "CLOSE_WAIT", port);
+        e.k8s = Some(K8sRef {
+            namespace: Some("shop".into()),
+            pod: Some("cart-1".into()),
+            container: None,
+            pod_uid: None,
+        });
+        s.add(&e);
+    }
+    s.add(&state(0, "ESTABLISHED", "CLOSE_WAIT", 9));
+    s.add(&state(10, "CLOSE_WAIT", "LAST_ACK", 9));
+    assert_eq!(
+        s.close_wait_by_owner(),
+        vec![("shop/cart-1".to_string(), 3)]
+    );
+}
+
+#[test]
+fn dns_queries_without_reply_are_suspects() {
+    let mut s = Summary::default();
+    let q = |ms, sport, name: &str, rcode| {
+        let mut e = ev(ms, EventType::Dns);
+        e.proto = Some(Proto::Udp);
+        e.sport = Some(sport);
+        e.dport = Some(53);
+        e.dns = Some(DnsInfo {
+            qname: Some(name.into()),
+            qtype: Some(1),
+            rcode,
+        });
+        e
+    };
+    s.add(&q(0, 5000, "answered.test", None));
+    s.add(&q(0, 5001, "lost.test", None));
+    s.add(&q(20, 5000, "answered.test", Some(0)));
+    s.add(&q(30, 5002, "nx.test", None));
+    s.add(&q(40, 5002, "nx.test", Some(3)));
+    assert!(s.dns_suspects(now(1000)).is_empty());
+    let suspects = s.dns_suspects(now(2500));
+    assert_eq!(suspects.len(), 1);
+    assert_eq!(suspects[0].0.3, "lost.test");
+    assert_eq!(s.dns_rcodes.get(&3), Some(&1));
+    assert_eq!(s.dns_rcodes.get(&0), Some(&1));
+}
+
+#[test]
+fn latency_percentiles_and_errno_counts() {
+    let mut s = Summary::default();
+    for l in 1..=100u64 {
+        let mut e = ev(0, EventType::Connect);
+        e.latency_us = Some(l * 10);
+        s.add(&e);
+    }
+    for errno in [111, 111, 110] {
+        let mut e = ev(0, EventType::Connect);
+        e.errno = Some(errno);
+        s.add(&e);
+    }
+    assert_eq!(s.latency_percentile(50.0), Some(500));
+    assert_eq!(s.latency_percentile(99.0), Some(990));
+    assert_eq!(s.connects_ok, 100);
+    assert_eq!(s.connect_errors.get(&111), Some(&2));
+    assert_eq!(s.connect_errors.get(&110), Some(&1));
+    assert_eq!(Summary::default().latency_percentile(50.0), None);
+}
+
+#[test]
+fn retransmits_per_peer() {
+    let mut s = Summary::default();
+    for _ in 0..3 {
+        s.add(&ev(0, EventType::TcpRetransmit));
+    }
+    let mut other = ev(0, EventType::TcpRetransmit);
+    other.dst = Some("fd00::1".into());
+    s.add(&other);
+    assert_eq!(
+        s.retransmits_by_peer(),
+        vec![
+            ("10.0.0.2:5432".to_string(), 3),
+            ("[fd00::1]:5432".to_string(), 1)
+        ]
+    );
+}
+
+#[test]
+fn top_talkers_by_bytes() {
+    let mut s = Summary::default();
+    for (bytes, dst) in [(100, "10.0.0.9"), (5000, "10.0.0.8"), (200, "10.0.0.9")] {
+        let mut e = ev(0, EventType::UdpSend);
+        e.bytes = Some(bytes);
+        e.dst = Some(dst.into());
+        s.add(&e);
+    }
+    let top = s.top_talkers(5);
+    assert_eq!(top[0].1, "10.0.0.8:5432");
+    assert_eq!((top[1].2, top[1].3), (2, 300));
+}
+
+#[test]
+fn drops_aggregate_by_reason() {
+    let mut s = Summary::default();
+    let mut e = ev(0, EventType::Drop);
+    e.drop_reason = Some("NETFILTER_DROP".into());
+    e.count = Some(7);
+    s.add(&e);
+    s.add(&e);
+    assert_eq!(s.drops.get("NETFILTER_DROP"), Some(&14));
+}
+
+#[test]
+fn maps_stay_bounded() {
+    let mut s = Summary::default();
+    for port in 0..(MAP_CAP as u32 + 100) {
+        let mut e = state(0, "CLOSE", "SYN_SENT", (port % 65536) as u16);
+        e.dst = Some(format!("10.1.{}.{}", port / 256, port % 256));
+        s.add(&e);
+    }
+    assert!(s.syn.len() <= MAP_CAP);
+    assert_eq!(s.evicted, 100);
+}

@@ -1,0 +1,337 @@
+//! The sockets pane and the helper's life cycle: open, deploy (after a yes), connect,
+//! reconnect marks, remove, and the question on exit.
+
+use crossterm::event::{KeyCode, KeyEvent};
+use ktui_wire::{ConsoleMessage, Filters, Hello, HelperMessage};
+use ratatui_textarea::TextArea;
+
+use crate::action::Action;
+use crate::cluster::PodKey;
+use crate::effect::Effect;
+use crate::evidence::{EvidenceItem, EvidenceKind};
+use crate::state::sockets::{HelperStatus, HelperTarget};
+use crate::state::{AppState, Confirm, HelperSource, Mode, Screen, ToastLevel};
+
+/// The subscription for the current scope: one pod (by UID) or the whole node.
+fn subscription(state: &mut AppState) -> ConsoleMessage {
+    let id = state.next_request_id;
+    state.next_request_id += 1;
+    let pod_uids = state
+        .sockets
+        .pod
+        .as_ref()
+        .map(|(_, uid)| vec![uid.clone()])
+        .unwrap_or_default();
+    ConsoleMessage::Subscribe {
+        id,
+        filters: Filters {
+            pod_uids,
+            ..Filters::default()
+        },
+    }
+}
+
+fn connect(state: &mut AppState, target: HelperTarget) -> Vec<Effect> {
+    state.sockets.target = Some(target.clone());
+    state.sockets.status = HelperStatus::Connecting;
+    let subscribe = subscription(state);
+    vec![Effect::ConnectHelper { target, subscribe }]
+}
+
+/// `t` on a pod: show its socket events, starting (or asking to deploy) a helper if needed.
+pub fn open(state: &mut AppState, key: PodKey) -> Vec<Effect> {
+    let Some(pod) = state.pods.pod(&key) else {
+        return Vec::new();
+    };
+    let uid = pod.uid.clone();
+    let node = pod.node.clone();
+    state.screen = Screen::Sockets;
+    match state.helper_source {
+        HelperSource::DemoReplay => {
+            // The recording was made on a machine without pods: show it node-wide.
+            state.sockets.pod = None;
+            if state.sockets.target.is_none() {
+                return connect(state, HelperTarget::DemoReplay);
+            }
+            Vec::new()
+        }
+        HelperSource::Local => {
+            state.sockets.pod = None;
+            if state.sockets.target.is_none() {
+                return connect(state, HelperTarget::Local);
+            }
+            Vec::new()
+        }
+        HelperSource::Cluster => {
+            let Some(node) = node else {
+                state.toast(
+                    ToastLevel::Error,
+                    format!("pod {key} is not scheduled on a node: no helper to reach"),
+                );
+                state.screen = Screen::Table;
+                return Vec::new();
+            };
+            state.sockets.pod = Some((key, uid));
+            let same = state.sockets.target == Some(HelperTarget::Pod { node: node.clone() });
+            if same && state.sockets.status != HelperStatus::Removed {
+                let sub = subscription(state);
+                return vec![Effect::HelperSend(sub)];
+            }
+            state.mode = Mode::Confirm(Confirm::DeployHelper { node });
+            Vec::new()
+        }
+    }
+}
+
+/// y / n / Esc on a confirmation.
+pub fn on_confirm(state: &mut AppState, confirm: Confirm, key: KeyEvent) -> Vec<Effect> {
+    let yes = matches!(
+        key.code,
+        KeyCode::Char('y') | KeyCode::Char('Y') | KeyCode::Enter
+    );
+    let no = matches!(key.code, KeyCode::Char('n') | KeyCode::Char('N'));
+    match (confirm, yes, no) {
+        (Confirm::DeployHelper { node }, true, _) => {
+            state.sockets.target = Some(HelperTarget::Pod { node: node.clone() });
+            state.sockets.status = HelperStatus::Deploying("creating the helper pod".to_string());
+            if !state.helpers_deployed.contains(&node) {
+                state.helpers_deployed.push(node.clone());
+            }
+            vec![Effect::DisconnectHelper, Effect::DeployHelper { node }]
+        }
+        (Confirm::RemoveHelper { node }, true, _) => remove(state, node),
+        (Confirm::QuitWithHelpers { nodes }, true, _) => {
+            state.quit_after_remove = true;
+            nodes.into_iter().flat_map(|n| remove(state, n)).collect()
+        }
+        (Confirm::QuitWithHelpers { .. }, false, true) => {
+            state.quit = true;
+            vec![Effect::Quit]
+        }
+        (Confirm::DeployHelper { .. }, false, _) => {
+            if state.sockets.target.is_none() {
+                state.screen = Screen::Table;
+            }
+            Vec::new()
+        }
+        (c, false, false) if key.code != KeyCode::Esc => {
+            // Any other key: keep asking.
+            state.mode = Mode::Confirm(c);
+            Vec::new()
+        }
+        _ => Vec::new(),
+    }
+}
+
+fn remove(state: &mut AppState, node: String) -> Vec<Effect> {
+    let mut effects = Vec::new();
+    if state.sockets.target == Some(HelperTarget::Pod { node: node.clone() }) {
+        state.sockets.status = HelperStatus::Deploying(format!("removing the helper on {node}"));
+        effects.push(Effect::DisconnectHelper);
+    }
+    effects.push(Effect::RemoveHelper { node });
+    effects
+}
+
+/// Quitting: ask first when this session left helper pods running.
+pub fn quit(state: &mut AppState) -> Vec<Effect> {
+    if state.helpers_deployed.is_empty() {
+        state.quit = true;
+        return vec![Effect::Quit];
+    }
+    state.mode = Mode::Confirm(Confirm::QuitWithHelpers {
+        nodes: state.helpers_deployed.clone(),
+    });
+    Vec::new()
+}
+
+pub fn on_key(state: &mut AppState, key: KeyEvent) -> Vec<Effect> {
+    let s = &mut state.sockets;
+    match key.code {
+        KeyCode::Esc | KeyCode::Char('q') | KeyCode::Backspace => state.screen = Screen::Table,
+        KeyCode::Char('p') | KeyCode::Char(' ') => {
+            let paused = !s.paused;
+            s.set_paused(paused);
+        }
+        KeyCode::Up | KeyCode::Char('k') => s.scroll_back += 1,
+        KeyCode::Down | KeyCode::Char('j') => s.scroll_back = s.scroll_back.saturating_sub(1),
+        KeyCode::PageUp => s.scroll_back += 20,
+        KeyCode::PageDown => s.scroll_back = s.scroll_back.saturating_sub(20),
+        KeyCode::End | KeyCode::Char('G') | KeyCode::Char('f') => s.scroll_back = 0,
+        KeyCode::Char('s') => s.show_summary = !s.show_summary,
+        KeyCode::Char('c') => {
+            s.entries.clear();
+            s.summary = Default::default();
+        }
+        KeyCode::Char('/') => {
+            let mut area = TextArea::new(vec![s.filter.clone()]);
+            area.move_cursor(ratatui_textarea::CursorMove::End);
+            state.mode = Mode::SocketFilter(area);
+        }
+        KeyCode::Char('n') => {
+            // Toggle between the selected pod and the whole node.
+            if s.pod.is_some() {
+                s.pod = None;
+            } else if let Some(row) = state.pods.selected_row() {
+                let key = row.pod_key().clone();
+                if let Some(p) = state.pods.pod(&key) {
+                    state.sockets.pod = Some((key, p.uid.clone()));
+                }
+            }
+            if matches!(state.sockets.status, HelperStatus::Connected) {
+                let sub = subscription(state);
+                return vec![Effect::HelperSend(sub)];
+            }
+        }
+        KeyCode::Char('X') => {
+            if let Some(HelperTarget::Pod { node }) = &state.sockets.target {
+                state.mode = Mode::Confirm(Confirm::RemoveHelper { node: node.clone() });
+            } else {
+                state.toast(ToastLevel::Info, "no helper pod to remove in this mode");
+            }
+        }
+        _ => {}
+    }
+    Vec::new()
+}
+
+pub fn on_filter(state: &mut AppState, mut area: TextArea<'static>, key: KeyEvent) {
+    match key.code {
+        KeyCode::Enter => {}
+        KeyCode::Esc => state.sockets.filter.clear(),
+        _ => {
+            area.input(key);
+            state.sockets.filter = area.lines().join("");
+            state.mode = Mode::SocketFilter(area);
+        }
+    }
+}
+
+/// The session as it ends: hello, image and the final loss counters.
+pub fn record_final(state: &mut AppState) {
+    if let Some(hello) = state.sockets.hello.clone() {
+        record_session(state, &hello);
+    }
+}
+
+fn record_session(state: &mut AppState, hello: &Hello) {
+    let target = state.sockets.target.as_ref().map(HelperTarget::label);
+    let record = serde_json::json!({
+        "target": target,
+        "hello": hello,
+        "stats": state.sockets.stats,
+        "image_id": state.sockets.image_id,
+    });
+    state.evidence.add(EvidenceItem::new(
+        EvidenceKind::HelperSession,
+        state
+            .sockets
+            .pod
+            .as_ref()
+            .map(|(k, _)| k.clone())
+            .unwrap_or_else(|| PodKey::new("", "")),
+        None,
+        false,
+        String::new(),
+        state.now,
+        record.to_string().into_bytes(),
+    ));
+}
+
+/// Results of helper effects and what the helper sends.
+pub fn on_action(state: &mut AppState, action: Action) -> Vec<Effect> {
+    match action {
+        Action::HelperConnected(hello) => {
+            state.sockets.close_gap(state.now);
+            state.sockets.status = HelperStatus::Connected;
+            if !hello.ebpf {
+                let why = hello
+                    .ebpf_error
+                    .clone()
+                    .unwrap_or_else(|| "eBPF unavailable".to_string());
+                if state.sockets.target != Some(HelperTarget::DemoReplay) {
+                    state.toast(ToastLevel::Error, format!("helper cannot trace: {why}"));
+                }
+            }
+            record_session(state, &hello);
+            state.sockets.hello = Some(*hello);
+        }
+        Action::HelperMessages(messages) => {
+            for m in messages {
+                match m {
+                    HelperMessage::Socket { event } => state.sockets.ingest(*event),
+                    HelperMessage::Stats(stats) => state.sockets.set_stats(stats, state.now),
+                    HelperMessage::Error(e) => {
+                        state.toast(ToastLevel::Error, format!("helper: {}", e.message));
+                        state.sockets.last_error = Some(e.message);
+                    }
+                    HelperMessage::Hello(h) => {
+                        state.sockets.hello = Some(h);
+                    }
+                    HelperMessage::Subscribed { .. } | HelperMessage::Pong { .. } => {}
+                }
+            }
+        }
+        Action::HelperBadLine(line) => {
+            state.sockets.bad_lines += 1;
+            state.sockets.last_error = Some(line);
+        }
+        Action::HelperStreamLost {
+            reason,
+            attempt,
+            retry_in,
+        } => {
+            if state.sockets.status == HelperStatus::Connected {
+                state.sockets.open_gap(state.now, reason.clone());
+            }
+            if attempt == 1 {
+                state.toast(ToastLevel::Error, format!("helper stream lost: {reason}"));
+            }
+            state.sockets.status = if retry_in == std::time::Duration::MAX {
+                HelperStatus::Failed(reason)
+            } else {
+                HelperStatus::Reconnecting { attempt, reason }
+            };
+        }
+        Action::HelperDeployProgress(step) => {
+            state.sockets.status = HelperStatus::Deploying(step);
+        }
+        Action::HelperDeployed { node, image_id } => {
+            state.sockets.image_id = image_id;
+            return connect(state, HelperTarget::Pod { node });
+        }
+        Action::HelperDeployFailed(error) => {
+            state.toast(
+                ToastLevel::Error,
+                format!("cannot deploy the helper: {error}"),
+            );
+            state.sockets.status = HelperStatus::Failed(error);
+        }
+        Action::HelperRemoved { node } => {
+            state.helpers_deployed.retain(|n| n != &node);
+            if state.sockets.target == Some(HelperTarget::Pod { node: node.clone() }) {
+                state.sockets.status = HelperStatus::Removed;
+                state.sockets.target = None;
+            }
+            state.toast(ToastLevel::Info, format!("helper on node {node} removed"));
+            if state.quit_after_remove && state.helpers_deployed.is_empty() {
+                state.quit = true;
+                return vec![Effect::Quit];
+            }
+        }
+        Action::HelperRemoveFailed { node, error } => {
+            state.toast(
+                ToastLevel::Error,
+                format!(
+                    "cannot remove the helper on {node}: {error} (it deletes itself after its deadline; `ktui helper remove --node {node}` retries)"
+                ),
+            );
+            if state.quit_after_remove {
+                state.quit = true;
+                return vec![Effect::Quit];
+            }
+        }
+        _ => {}
+    }
+    Vec::new()
+}

@@ -1,0 +1,366 @@
+//! The sockets pane and the helper life cycle in the console, driven by actions as the runtime
+//! would deliver them (the helper itself is exercised end to end in tests/helper_*.rs).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ktui::action::Action;
+use ktui::app::App;
+use ktui::cluster::Scope;
+use ktui::cluster::demo::DemoCluster;
+use ktui::config::theme::Theme;
+use ktui::state::sockets::{HelperStatus, HelperTarget};
+use ktui::state::{Confirm, HelperSource, Mode, Screen};
+use ktui_wire::{
+    DnsInfo, EventType, Hello, HelperMessage, K8sRef, ProbeStatus, Proto, SocketEvent, Stats,
+};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+const QUIET: Duration = Duration::from_millis(100);
+
+async fn app(source: HelperSource) -> App {
+    let demo = DemoCluster::fixed();
+    let now = demo.epoch();
+    let mut app = App::new(
+        Arc::new(demo),
+        Scope::All,
+        true,
+        Theme::default(),
+        None,
+        now,
+    );
+    app.state.helper_source = source;
+    app.settle(QUIET).await;
+    app.state.prepare_frame();
+    app
+}
+
+fn press(app: &mut App, keys: &str) {
+    for c in keys.chars() {
+        let code = match c {
+            '\n' => KeyCode::Enter,
+            '\x1b' => KeyCode::Esc,
+            c => KeyCode::Char(c),
+        };
+        app.dispatch(Action::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+    }
+}
+
+fn screen(app: &mut App, w: u16, h: u16) -> String {
+    let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+    app.dispatch(Action::Resize(w, h));
+    app.draw(&mut term).unwrap();
+    let buf = term.backend().buffer();
+    let mut out = String::new();
+    for y in 0..h {
+        for x in 0..w {
+            out.push_str(buf[(x, y)].symbol());
+        }
+        out.push('\n');
+    }
+    out
+}
+
+fn hello(ebpf: bool) -> Hello {
+    Hello {
+        protocol: 1,
+        helper_version: "0.1.0".into(),
+        kernel: "6.18.0".into(),
+        node: Some("demo-node-1".into()),
+        probes: vec![
+            ProbeStatus {
+                name: "tcp_state".into(),
+                attach: Some("tracepoint:sock/inet_sock_set_state".into()),
+                fallback: false,
+                error: None,
+            },
+            ProbeStatus {
+                name: "udp_send".into(),
+                attach: Some("tracepoint:sock/sock_send_length".into()),
+                fallback: true,
+                error: Some("kprobe:udp_sendmsg unavailable (no kprobes on this kernel)".into()),
+            },
+        ],
+        ebpf,
+        ebpf_error: (!ebpf).then(|| "loading eBPF programs needs CAP_BPF and CAP_PERFMON".into()),
+        missing_capabilities: if ebpf {
+            vec![]
+        } else {
+            vec!["CAP_BPF".into(), "CAP_PERFMON".into()]
+        },
+        capture: false,
+        checkpoint_dir: false,
+    }
+}
+
+fn ts(app: &App, ms: i64) -> String {
+    (app.state.now + jiff::SignedDuration::from_millis(ms))
+        .strftime("%Y-%m-%dT%H:%M:%S.%9fZ")
+        .to_string()
+}
+
+/// Events as a helper would send them for the checkout pod.
+fn events(app: &App) -> Vec<HelperMessage> {
+    let uid = app
+        .state
+        .pods
+        .rows
+        .iter()
+        .find_map(|r| {
+            let p = app.state.pods.pod(r.pod_key())?;
+            (p.workload.name == "checkout").then(|| p.uid.clone())
+        })
+        .unwrap();
+    let k8s = Some(K8sRef {
+        namespace: Some("shop".into()),
+        pod: Some("checkout-6c9f8b7d54-7fb9x".into()),
+        container: Some("checkout".into()),
+        pod_uid: Some(uid),
+    });
+    let base = |ms, kind| {
+        let mut e = SocketEvent::new(ts(app, ms), kind);
+        e.proto = Some(Proto::Tcp);
+        e.pid = Some(4242);
+        e.tid = Some(4242);
+        e.comm = Some("checkout".into());
+        e.src = Some("10.244.1.75".into());
+        e.sport = Some(41000);
+        e.dst = Some("10.96.14.2".into());
+        e.dport = Some(5432);
+        e.netns = Some(4026532100);
+        e.k8s = k8s.clone();
+        e
+    };
+    let mut syn = base(-5000, EventType::TcpState);
+    syn.old_state = Some("CLOSE".into());
+    syn.new_state = Some("SYN_SENT".into());
+    let mut refused = base(-4990, EventType::Connect);
+    refused.errno = Some(111);
+    refused.latency_us = Some(850);
+    let mut dns = base(-4000, EventType::Dns);
+    dns.proto = Some(Proto::Udp);
+    dns.dst = Some("10.96.0.10".into());
+    dns.dport = Some(53);
+    dns.sport = Some(53001);
+    dns.dns = Some(DnsInfo {
+        qname: Some("orders-db.shop.svc.cluster.local".into()),
+        qtype: Some(1),
+        rcode: None,
+    });
+    let mut retrans = base(-3000, EventType::TcpRetransmit);
+    retrans.new_state = Some("SYN_SENT".into());
+    vec![
+        HelperMessage::Socket {
+            event: Box::new(syn),
+        },
+        HelperMessage::Socket {
+            event: Box::new(refused),
+        },
+        HelperMessage::Socket {
+            event: Box::new(dns),
+        },
+        HelperMessage::Socket {
+            event: Box::new(retrans),
+        },
+        HelperMessage::Stats(Stats {
+            events: 4,
+            generated: 5,
+            lost: 1,
+            ..Stats::default()
+        }),
+    ]
+}
+
+fn select_checkout(app: &mut App) {
+    press(app, "/checkout\n");
+    app.state.prepare_frame();
+}
+
+#[tokio::test]
+async fn deploy_asks_first_and_says_what_it_creates() {
+    let mut app = app(HelperSource::Cluster).await;
+    select_checkout(&mut app);
+    press(&mut app, "t");
+    assert_eq!(app.state.screen, Screen::Sockets);
+    assert!(matches!(
+        &app.state.mode,
+        Mode::Confirm(Confirm::DeployHelper { node }) if node == "demo-node-1"
+    ));
+    let text = screen(&mut app, 120, 40);
+    for what in [
+        "Namespace ktui-system",
+        "ServiceAccount",
+        "ktui-helper-demo-node-1",
+        "BPF",
+    ] {
+        assert!(text.contains(what), "{what} missing:\n{text}");
+    }
+    insta::assert_snapshot!("deploy_confirm_120x40", text);
+    // n cancels: nothing was created.
+    press(&mut app, "n");
+    assert_eq!(app.state.screen, Screen::Table);
+    assert!(app.state.helpers_deployed.is_empty());
+}
+
+#[tokio::test]
+async fn live_events_and_summary() {
+    for (w, h) in [(80, 24), (120, 40)] {
+        let mut app = app(HelperSource::Cluster).await;
+        select_checkout(&mut app);
+        press(&mut app, "ty");
+        assert!(matches!(
+            app.state.sockets.status,
+            HelperStatus::Deploying(_)
+        ));
+        app.dispatch(Action::HelperDeployed {
+            node: "demo-node-1".into(),
+            image_id: Some("localhost/ktui-helper@sha256:abc".into()),
+        });
+        assert_eq!(app.state.sockets.status, HelperStatus::Connecting);
+        app.dispatch(Action::HelperConnected(Box::new(hello(true))));
+        let batch = events(&app);
+        app.dispatch(Action::HelperMessages(batch));
+        let text = screen(&mut app, w, h);
+        assert!(text.contains("SYN_SENT"), "{text}");
+        assert!(text.contains("lost 1"), "{text}");
+        if w >= 120 {
+            assert!(text.contains("ECONNREFUSED"), "{text}");
+            assert!(text.contains("SYN_SENT stuck >1s: 1"), "{text}");
+            assert!(text.contains("DNS without reply >2s: 1"), "{text}");
+            assert!(text.contains("Retransmits: 1"), "{text}");
+        }
+        insta::assert_snapshot!(format!("sockets_{w}x{h}"), text);
+        // The session is evidence: hello with probes, image ID.
+        let session = app
+            .state
+            .evidence
+            .items()
+            .iter()
+            .find(|i| i.kind == ktui::evidence::EvidenceKind::HelperSession)
+            .unwrap();
+        let text = String::from_utf8_lossy(&session.bytes);
+        assert!(text.contains("sha256:abc") && text.contains("inet_sock_set_state"));
+    }
+}
+
+#[tokio::test]
+async fn stream_loss_marks_a_gap_and_reconnect_closes_it() {
+    let mut app = app(HelperSource::Local).await;
+    select_checkout(&mut app);
+    press(&mut app, "t");
+    assert_eq!(app.state.sockets.target, Some(HelperTarget::Local));
+    app.dispatch(Action::HelperConnected(Box::new(hello(true))));
+    app.dispatch(Action::HelperStreamLost {
+        reason: "helper closed the stream".into(),
+        attempt: 1,
+        retry_in: Duration::from_secs(1),
+    });
+    let text = screen(&mut app, 120, 40);
+    assert!(text.contains("reconnecting, attempt 1"), "{text}");
+    assert!(text.contains("stream lost until …"), "{text}");
+    app.dispatch(Action::HelperConnected(Box::new(hello(true))));
+    let text = screen(&mut app, 120, 40);
+    assert!(!text.contains("reconnecting"), "{text}");
+    assert!(
+        text.contains("stream lost until"),
+        "the gap stays visible: {text}"
+    );
+}
+
+#[tokio::test]
+async fn without_privileges_the_pane_names_what_is_missing() {
+    let mut app = app(HelperSource::Local).await;
+    select_checkout(&mut app);
+    press(&mut app, "t");
+    app.dispatch(Action::HelperConnected(Box::new(hello(false))));
+    let text = screen(&mut app, 120, 40);
+    assert!(text.contains("The helper cannot trace"), "{text}");
+    assert!(text.contains("Missing: CAP_BPF, CAP_PERFMON"), "{text}");
+    assert!(app.state.sockets.entries.is_empty());
+}
+
+#[tokio::test]
+async fn filter_pause_and_scope() {
+    let mut app = app(HelperSource::Cluster).await;
+    select_checkout(&mut app);
+    press(&mut app, "ty");
+    app.dispatch(Action::HelperDeployed {
+        node: "demo-node-1".into(),
+        image_id: None,
+    });
+    app.dispatch(Action::HelperConnected(Box::new(hello(true))));
+    let batch = events(&app);
+    app.dispatch(Action::HelperMessages(batch));
+    press(&mut app, "/type:dns\n");
+    assert_eq!(app.state.sockets.window(100).len(), 1);
+    press(&mut app, "/\x1b");
+    assert_eq!(app.state.sockets.window(100).len(), 4);
+    press(&mut app, "p");
+    let batch = events(&app);
+    app.dispatch(Action::HelperMessages(batch));
+    assert_eq!(app.state.sockets.window(100).len(), 4, "paused");
+    press(&mut app, "p");
+    assert_eq!(app.state.sockets.window(100).len(), 8);
+    // Another pod's events are hidden in pod scope and shown node-wide.
+    let mut other = SocketEvent::new(ts(&app, 0), EventType::Connect);
+    other.k8s = Some(K8sRef {
+        namespace: Some("default".into()),
+        pod: Some("web".into()),
+        container: None,
+        pod_uid: Some("other-uid".into()),
+    });
+    app.dispatch(Action::HelperMessages(vec![HelperMessage::Socket {
+        event: Box::new(other),
+    }]));
+    assert_eq!(app.state.sockets.window(100).len(), 8);
+    press(&mut app, "n");
+    assert_eq!(app.state.sockets.window(100).len(), 9);
+}
+
+#[tokio::test]
+async fn quitting_asks_about_deployed_helpers() {
+    let mut app = app(HelperSource::Cluster).await;
+    select_checkout(&mut app);
+    press(&mut app, "ty");
+    app.dispatch(Action::HelperDeployed {
+        node: "demo-node-1".into(),
+        image_id: None,
+    });
+    press(&mut app, "\x1bq");
+    assert!(matches!(
+        app.state.mode,
+        Mode::Confirm(Confirm::QuitWithHelpers { .. })
+    ));
+    assert!(!app.state.quit);
+    let text = screen(&mut app, 120, 40);
+    assert!(text.contains("Remove them before quitting?"), "{text}");
+    press(&mut app, "y");
+    assert!(app.state.quit_after_remove);
+    app.dispatch(Action::HelperRemoved {
+        node: "demo-node-1".into(),
+    });
+    assert!(app.state.quit);
+}
+
+#[tokio::test]
+async fn demo_replays_the_recording_labelled() {
+    let mut app = app(HelperSource::DemoReplay).await;
+    select_checkout(&mut app);
+    press(&mut app, "t");
+    assert_eq!(app.state.sockets.target, Some(HelperTarget::DemoReplay));
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    app.settle(QUIET).await;
+    let text = screen(&mut app, 120, 40);
+    assert!(text.contains("DEMO REPLAY"), "{text}");
+    let events = app
+        .state
+        .sockets
+        .entries
+        .iter()
+        .filter(|e| matches!(e, ktui::state::sockets::Entry::Event(_)))
+        .count();
+    assert!(events > 0, "{text}");
+}
