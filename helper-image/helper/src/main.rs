@@ -1,22 +1,15 @@
-//! `ktui-helper`: placeholder until the helper issue lands. It only reports its version and
-//! protocol version, and says plainly that it does nothing else yet.
+//! `ktui-helper`: the node-side helper of ktui (see the crate docs in lib.rs).
 
 use std::process::ExitCode;
 
+use clap::Parser as _;
+use ktui_helper::cli::{Cli, Command};
+
 fn main() -> ExitCode {
-    let arg = std::env::args().nth(1).unwrap_or_default();
-    match arg.as_str() {
-        "--version" | "-V" => {
-            println!(
-                "ktui-helper {} (wire protocol v{})",
-                env!("CARGO_PKG_VERSION"),
-                ktui_wire::PROTOCOL_VERSION
-            );
-            ExitCode::SUCCESS
-        }
-        _ => {
-            eprintln!("ktui-helper: no commands are implemented in this build (only --version)");
-            ExitCode::from(2)
-        }
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Trace(args) => ktui_helper::trace::run(&args),
+        Command::Serve(args) => ktui_helper::serve::run(&args),
+        Command::Idle => ktui_helper::idle::run(),
     }
 }

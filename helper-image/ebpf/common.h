@@ -1,0 +1,477 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR Apache-2.0) */
+/*
+ * Maps and helpers shared by every program: guardrails (filters, sampling, rate limit,
+ * counters) applied before the ring buffer reserve, socket tuples, and owner attribution.
+ */
+#ifndef KTUI_COMMON_H
+#define KTUI_COMMON_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_endian.h>
+
+#include "events.h"
+
+#define AF_INET 2
+#define AF_INET6 10
+#define K_IPPROTO_TCP 6
+#define K_IPPROTO_UDP 17
+#define K_EINTR 4
+#define K_EAGAIN 11
+#define K_EALREADY 114
+#define K_EINPROGRESS 115
+#define K_EISCONN 106
+#define K_MSG_PEEK 2
+#define K_S_IFMT 00170000
+#define K_S_IFSOCK 0140000
+#define NSEC_PER_SEC 1000000000ULL
+
+/* TCP states (include/net/tcp_states.h), stable kernel ABI. */
+#define K_TCP_ESTABLISHED 1
+#define K_TCP_SYN_SENT 2
+#define K_TCP_SYN_RECV 3
+#define K_TCP_CLOSE 7
+#define K_TCP_LISTEN 10
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* User-space and wire ABI structs: fixed layouts, deliberately not CO-RE relocated. */
+struct k_sockaddr_in {
+	__u16 family;
+	__be16 port;
+	__be32 addr;
+	__u8 zero[8];
+};
+
+struct k_sockaddr_in6 {
+	__u16 family;
+	__be16 port;
+	__u32 flowinfo;
+	__u8 addr[16];
+	__u32 scope_id;
+};
+
+struct k_iovec {
+	__u64 base;
+	__u64 len;
+};
+
+struct k_msghdr {
+	__u64 name;
+	__s32 namelen;
+	__s32 _pad0;
+	__u64 iov;
+	__u64 iovlen;
+	__u64 control;
+	__u64 controllen;
+	__u32 flags;
+	__u32 _pad1;
+};
+
+struct k_mmsghdr {
+	struct k_msghdr hdr;
+	__u32 len;
+	__u32 _pad;
+};
+
+struct k_iphdr {
+	__u8 ihl_version;
+	__u8 tos;
+	__be16 tot_len;
+	__be16 id;
+	__be16 frag_off;
+	__u8 ttl;
+	__u8 protocol;
+	__u16 check;
+	__be32 saddr;
+	__be32 daddr;
+};
+
+struct k_ipv6hdr {
+	__u32 vtc_flow;
+	__be16 payload_len;
+	__u8 nexthdr;
+	__u8 hop_limit;
+	__u8 saddr[16];
+	__u8 daddr[16];
+};
+
+/* ---------------------------------------------------------------- maps */
+
+/* Records for user space. Size is set by the loader (--ringbuf-bytes). */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 20);
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, KTUI_CTR_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} counters SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ktui_config);
+} ktui_cfg SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ktui_guard);
+} guard_state SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 64);
+	__type(key, __u16);
+	__type(value, __u8);
+} filter_ports SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 256);
+	__type(key, __u32);
+	__type(value, __u8);
+} filter_netns SEC(".maps");
+
+/* Socket address -> the process that owns it (filled only in process context). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, struct ktui_owner);
+} sock_owner SEC(".maps");
+
+struct listen_key {
+	__u32 netns;
+	__u16 port;
+	__u16 _pad;
+};
+
+/* (netns, local port) of a listening socket -> its owner: accepted children are created in
+ * softirq context, where the current task is whoever happened to run. Filled at listen()
+ * and accept(), and seeded from /proc by user space for listeners older than the session. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct listen_key);
+	__type(value, struct ktui_owner);
+} listen_owner SEC(".maps");
+
+/* Not used by any program: anchors the record types in the object's BTF so user space can
+ * check its #[repr(C)] mirrors against them (events/layout.rs). */
+struct ktui_layouts {
+	struct ktui_dns_event dns;
+	struct ktui_config config;
+	struct ktui_owner owner;
+	struct ktui_guard guard;
+	struct listen_key listen;
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ktui_layouts);
+} layouts SEC(".maps");
+
+/* ---------------------------------------------------------------- guardrails */
+
+static __always_inline void count(__u32 idx)
+{
+	__u64 *c = bpf_map_lookup_elem(&counters, &idx);
+	if (c)
+		*c += 1;
+}
+
+static __always_inline struct ktui_config *get_config(void)
+{
+	__u32 zero = 0;
+	struct ktui_config *cfg = bpf_map_lookup_elem(&ktui_cfg, &zero);
+	if (!cfg || !(cfg->flags & KTUI_CFG_ENABLED))
+		return NULL;
+	return cfg;
+}
+
+/* Filters only: does the event match what user space asked for? Not counted. */
+static __always_inline bool filters_pass(const struct ktui_config *cfg,
+					 const struct ktui_event *e)
+{
+	__u32 flags = cfg->flags;
+	if (flags & (KTUI_CFG_PROTO_TCP | KTUI_CFG_PROTO_UDP)) {
+		if (e->proto == K_IPPROTO_TCP && !(flags & KTUI_CFG_PROTO_TCP))
+			return false;
+		if (e->proto == K_IPPROTO_UDP && !(flags & KTUI_CFG_PROTO_UDP))
+			return false;
+		if (e->proto != K_IPPROTO_TCP && e->proto != K_IPPROTO_UDP)
+			return false;
+	}
+	if (flags & KTUI_CFG_DNS_ONLY) {
+		if (e->proto != K_IPPROTO_TCP && e->proto != K_IPPROTO_UDP)
+			return false;
+		if (e->sport != 53 && e->dport != 53)
+			return false;
+	}
+	if (flags & KTUI_CFG_FILTER_PORTS) {
+		__u16 sport = e->sport, dport = e->dport;
+		if (!bpf_map_lookup_elem(&filter_ports, &sport) &&
+		    !bpf_map_lookup_elem(&filter_ports, &dport))
+			return false;
+	}
+	if (flags & KTUI_CFG_FILTER_NETNS) {
+		__u32 netns = e->netns;
+		if (!bpf_map_lookup_elem(&filter_netns, &netns))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Everything between "an event happened" and "reserve": filters, then count as generated,
+ * then 1-in-N sampling, then the per-CPU token bucket. True = go ahead and reserve.
+ */
+static __always_inline bool admit(const struct ktui_event *e)
+{
+	struct ktui_config *cfg = get_config();
+	if (!cfg || !filters_pass(cfg, e))
+		return false;
+	count(KTUI_CTR_GENERATED);
+
+	__u32 zero = 0;
+	struct ktui_guard *g = bpf_map_lookup_elem(&guard_state, &zero);
+	if (!g)
+		return false;
+	__u32 n = cfg->sample_n;
+	if (n > 1) {
+		__u64 seq = g->seq;
+		g->seq = seq + 1;
+		if (seq % n != 0) {
+			count(KTUI_CTR_SAMPLED_OUT);
+			return false;
+		}
+	}
+	__u64 rate = cfg->rate_per_sec;
+	if (rate) {
+		__u64 now = bpf_ktime_get_ns();
+		__u64 elapsed = now - g->last_ns;
+		if (elapsed > 10 * NSEC_PER_SEC)
+			elapsed = 10 * NSEC_PER_SEC;
+		if (rate > 100000000ULL)
+			rate = 100000000ULL;
+		__u64 cap = cfg->burst;
+		if (cap < 1)
+			cap = 1;
+		if (cap > 100000000ULL)
+			cap = 100000000ULL;
+		cap *= NSEC_PER_SEC;
+		__u64 tokens = g->tokens + elapsed * rate;
+		if (tokens > cap)
+			tokens = cap;
+		g->last_ns = now;
+		if (tokens < NSEC_PER_SEC) {
+			g->tokens = tokens;
+			count(KTUI_CTR_RATE_LIMITED);
+			return false;
+		}
+		g->tokens = tokens - NSEC_PER_SEC;
+	}
+	return true;
+}
+
+/* Admit, reserve and submit a plain event. */
+static __always_inline void emit(const struct ktui_event *e)
+{
+	if (!admit(e))
+		return;
+	struct ktui_event *out = bpf_ringbuf_reserve(&events, sizeof(*out), 0);
+	if (!out) {
+		count(KTUI_CTR_LOST);
+		return;
+	}
+	__builtin_memcpy(out, e, sizeof(*out));
+	bpf_ringbuf_submit(out, 0);
+}
+
+/* ---------------------------------------------------------------- sockets */
+
+static __always_inline __u32 sk_netns(const struct sock *sk)
+{
+	return BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+}
+
+static __always_inline __u16 sk_proto(const struct sock *sk)
+{
+	return (__u16)BPF_CORE_READ_BITFIELD_PROBED(sk, sk_protocol);
+}
+
+/* Local/remote addresses and ports, protocol and netns of a socket. */
+static __always_inline void tuple_from_sk(struct ktui_event *e, const struct sock *sk)
+{
+	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	e->sk = (__u64)sk;
+	e->family = family;
+	e->proto = sk_proto(sk);
+	e->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	if (!e->sport) /* released on close (inet_put_port); the bound port is still here */
+		e->sport = bpf_ntohs(BPF_CORE_READ((const struct inet_sock *)sk, inet_sport));
+	e->dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	e->netns = sk_netns(sk);
+	if (family == AF_INET) {
+		__u32 s = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
+		__u32 d = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+		__builtin_memcpy(e->saddr, &s, 4);
+		__builtin_memcpy(e->daddr, &d, 4);
+	} else if (family == AF_INET6) {
+		BPF_CORE_READ_INTO(&e->saddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
+		BPF_CORE_READ_INTO(&e->daddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+	}
+}
+
+/* A user-space sockaddr (the remote end for unconnected sockets). */
+static __always_inline bool peer_from_user(struct ktui_event *e, const void *uaddr)
+{
+	__u16 family = 0;
+	if (!uaddr || bpf_probe_read_user(&family, sizeof(family), uaddr))
+		return false;
+	if (family == AF_INET) {
+		struct k_sockaddr_in sa = {};
+		if (bpf_probe_read_user(&sa, sizeof(sa), uaddr))
+			return false;
+		e->dport = bpf_ntohs(sa.port);
+		__builtin_memset(e->daddr, 0, 16);
+		__builtin_memcpy(e->daddr, &sa.addr, 4);
+		if (!e->family)
+			e->family = AF_INET;
+		return true;
+	}
+	if (family == AF_INET6) {
+		struct k_sockaddr_in6 sa = {};
+		if (bpf_probe_read_user(&sa, sizeof(sa), uaddr))
+			return false;
+		e->dport = bpf_ntohs(sa.port);
+		__builtin_memcpy(e->daddr, sa.addr, 16);
+		if (!e->family)
+			e->family = AF_INET6;
+		return true;
+	}
+	return false;
+}
+
+/* Same, for a sockaddr in kernel memory (kprobe variants). */
+static __always_inline bool peer_from_kernel(struct ktui_event *e, const void *kaddr)
+{
+	__u16 family = 0;
+	if (!kaddr || bpf_probe_read_kernel(&family, sizeof(family), kaddr))
+		return false;
+	if (family == AF_INET) {
+		struct k_sockaddr_in sa = {};
+		if (bpf_probe_read_kernel(&sa, sizeof(sa), kaddr))
+			return false;
+		e->dport = bpf_ntohs(sa.port);
+		__builtin_memset(e->daddr, 0, 16);
+		__builtin_memcpy(e->daddr, &sa.addr, 4);
+		return true;
+	}
+	if (family == AF_INET6) {
+		struct k_sockaddr_in6 sa = {};
+		if (bpf_probe_read_kernel(&sa, sizeof(sa), kaddr))
+			return false;
+		e->dport = bpf_ntohs(sa.port);
+		__builtin_memcpy(e->daddr, sa.addr, 16);
+		return true;
+	}
+	return false;
+}
+
+/* The socket behind file descriptor `fd` of the current task, or NULL. */
+static __always_inline struct sock *fd_to_sk(long fd)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	if (!fdt)
+		return NULL;
+	unsigned int max = BPF_CORE_READ(fdt, max_fds);
+	if (fd < 0 || fd >= max)
+		return NULL;
+	struct file **fds = BPF_CORE_READ(fdt, fd);
+	struct file *f = NULL;
+	if (bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]) || !f)
+		return NULL;
+	umode_t mode = BPF_CORE_READ(f, f_inode, i_mode);
+	if ((mode & K_S_IFMT) != K_S_IFSOCK)
+		return NULL;
+	struct socket *sock = BPF_CORE_READ(f, private_data);
+	if (!sock)
+		return NULL;
+	return BPF_CORE_READ(sock, sk);
+}
+
+static __always_inline bool is_inet(const struct sock *sk)
+{
+	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	return family == AF_INET || family == AF_INET6;
+}
+
+/* ---------------------------------------------------------------- attribution */
+
+static __always_inline void owner_from_current(struct ktui_owner *o)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	o->pid = pid_tgid >> 32;
+	o->tid = (__u32)pid_tgid;
+	o->uid = (__u32)bpf_get_current_uid_gid();
+	o->cgroup_id = bpf_get_current_cgroup_id();
+	o->_pad = 0;
+	BPF_CORE_READ_INTO(&o->comm, task, group_leader, comm);
+}
+
+static __always_inline void owner_into_event(struct ktui_event *e, const struct ktui_owner *o,
+					     __u8 flag)
+{
+	e->pid = o->pid;
+	e->tid = o->tid;
+	e->uid = o->uid;
+	e->cgroup_id = o->cgroup_id;
+	__builtin_memcpy(e->comm, o->comm, sizeof(e->comm));
+	e->flags |= flag;
+}
+
+/* Process context: the current task owns `sk`; remember it and put it in the event. */
+static __always_inline void attribute_current(struct ktui_event *e, const struct sock *sk)
+{
+	struct ktui_owner o = {};
+	owner_from_current(&o);
+	if (sk) {
+		__u64 key = (__u64)sk;
+		bpf_map_update_elem(&sock_owner, &key, &o, BPF_ANY);
+	}
+	owner_into_event(e, &o, KTUI_F_OWNER_CURRENT);
+}
+
+/* Any context: the remembered owner of `sk`, if any. */
+static __always_inline bool attribute_cached(struct ktui_event *e, const struct sock *sk)
+{
+	if (!sk)
+		return false;
+	__u64 key = (__u64)sk;
+	struct ktui_owner *o = bpf_map_lookup_elem(&sock_owner, &key);
+	if (!o)
+		return false;
+	owner_into_event(e, o, KTUI_F_OWNER_CACHED);
+	return true;
+}
+
+static __always_inline void forget_owner(const struct sock *sk)
+{
+	__u64 key = (__u64)sk;
+	bpf_map_delete_elem(&sock_owner, &key);
+}
+
+#endif

@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR Apache-2.0) */
+/*
+ * Records shared between the eBPF programs and ktui-helper (user space).
+ *
+ * Every struct here has a #[repr(C)] mirror in helper-image/helper/src/events/layout.rs; the
+ * test `layout_matches_object_btf` reads this object's BTF and compares sizes and member
+ * offsets with the Rust structs, so a change on one side only fails the build's tests.
+ * Keep explicit padding: no implicit holes.
+ */
+#ifndef KTUI_EVENTS_H
+#define KTUI_EVENTS_H
+
+/* Event kinds (struct ktui_event.kind). */
+#define KTUI_KIND_TCP_STATE 1
+#define KTUI_KIND_TCP_RETRANSMIT 2
+#define KTUI_KIND_TCP_RESET 3
+#define KTUI_KIND_CONNECT 4
+#define KTUI_KIND_UDP_SEND 5
+#define KTUI_KIND_UDP_RECV 6
+#define KTUI_KIND_DNS 7
+#define KTUI_KIND_DROP 8
+
+/* struct ktui_event.direction */
+#define KTUI_DIR_NONE 0
+#define KTUI_DIR_SEND 1
+#define KTUI_DIR_RECV 2
+
+/* struct ktui_event.flags: where pid/tid/comm/cgroup came from. */
+#define KTUI_F_OWNER_CURRENT 0x01  /* the task running the probe (process context) */
+#define KTUI_F_OWNER_CACHED 0x02   /* the socket -> owner LRU map */
+#define KTUI_F_OWNER_LISTENER 0x04 /* the listening socket's owner (accepted child) */
+#define KTUI_F_TRUNCATED 0x08      /* payload cut at KTUI_DNS_PAYLOAD bytes */
+
+/* Per-CPU counters (map `counters`), indices. */
+#define KTUI_CTR_GENERATED 0
+#define KTUI_CTR_SAMPLED_OUT 1
+#define KTUI_CTR_RATE_LIMITED 2
+#define KTUI_CTR_LOST 3
+#define KTUI_CTR_MAX 4
+
+/* struct ktui_config.flags */
+#define KTUI_CFG_ENABLED 0x01       /* emit anything at all */
+#define KTUI_CFG_DNS_ONLY 0x02      /* port 53 (either end), TCP or UDP */
+#define KTUI_CFG_FILTER_PORTS 0x04  /* either port must be in map `filter_ports` */
+#define KTUI_CFG_FILTER_NETNS 0x08  /* netns inode must be in map `filter_netns` */
+#define KTUI_CFG_PROTO_TCP 0x10     /* with PROTO_UDP: protocol filter; neither = all */
+#define KTUI_CFG_PROTO_UDP 0x20
+#define KTUI_CFG_DROP_UNSPECIFIED 0x40 /* also report SKB_DROP_REASON_NOT_SPECIFIED */
+
+/* Most DNS payload bytes ever read (only for port 53, nothing else is read). */
+#define KTUI_DNS_PAYLOAD 256
+
+struct ktui_event {
+	__u64 ts_ns;      /* bpf_ktime_get_ns() (CLOCK_MONOTONIC) */
+	__u64 sk;         /* socket address, for correlation only */
+	__u64 cgroup_id;  /* cgroup v2 id of the owner, 0 = unknown */
+	__u64 bytes;      /* payload bytes (send/recv/dns) */
+	__u64 latency_ns; /* connect latency */
+	__u32 pid;        /* owner tgid, 0 = unknown */
+	__u32 tid;        /* owner thread id */
+	__u32 uid;
+	__u32 netns;      /* network namespace inode */
+	__s32 err;        /* positive errno, 0 = none */
+	__u32 drop_reason; /* enum skb_drop_reason value */
+	__u16 kind;       /* KTUI_KIND_* */
+	__u16 family;     /* AF_INET / AF_INET6 */
+	__u16 proto;      /* IPPROTO_TCP / IPPROTO_UDP */
+	__u16 sport;      /* local port, host order */
+	__u16 dport;      /* remote port, host order */
+	__u8 old_state;
+	__u8 new_state;
+	__u8 direction;   /* KTUI_DIR_* */
+	__u8 flags;       /* KTUI_F_* */
+	__u16 payload_len; /* bytes of payload that follow (dns records) */
+	__u8 saddr[16];   /* local address (4 bytes used for AF_INET) */
+	__u8 daddr[16];   /* remote address */
+	char comm[16];    /* thread-group leader's comm */
+};
+
+/* A port-53 datagram: the event and the first bytes of the payload. */
+struct ktui_dns_event {
+	struct ktui_event ev;
+	__u8 payload[KTUI_DNS_PAYLOAD];
+};
+
+/* Written by user space into map `config` (one entry). */
+struct ktui_config {
+	__u32 flags;        /* KTUI_CFG_* */
+	__u32 sample_n;     /* keep 1 in N (per CPU); 0 or 1 = all */
+	__u64 rate_per_sec; /* tokens per second per CPU; 0 = unlimited */
+	__u64 burst;        /* bucket size (tokens) */
+};
+
+/* Value of the socket -> owner LRU map. */
+struct ktui_owner {
+	__u64 cgroup_id;
+	__u32 pid;
+	__u32 tid;
+	__u32 uid;
+	__u32 _pad;
+	char comm[16];
+};
+
+/* Per-CPU guard state (sampling sequence and token bucket). */
+struct ktui_guard {
+	__u64 seq;
+	__u64 tokens; /* in nanosecond-token units: 1 token = 1e9 */
+	__u64 last_ns;
+};
+
+#endif

@@ -1,0 +1,233 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR Apache-2.0) */
+/*
+ * UDP sends and receives with bytes and peer.
+ * Preferred: kprobes on udp_sendmsg/udpv6_sendmsg and udp_recvmsg/udpv6_recvmsg (the kernel's
+ * copy of the peer address, any caller). Fallback: tracepoints sock/sock_send_length and
+ * sock/sock_recv_length, with the peer of unconnected sockets taken from the syscall
+ * arguments (msgcall.h); a receive is reported at the syscall's exit, once the kernel has
+ * written the source address.
+ */
+#include "msgcall.h"
+
+static __always_inline bool udp_inet(__u16 family, __u16 protocol)
+{
+	return protocol == K_IPPROTO_UDP && (family == AF_INET || family == AF_INET6);
+}
+
+SEC("tracepoint/sock/sock_send_length")
+int tp_sock_send_length(struct trace_event_raw_sock_msg_length *ctx)
+{
+	if (!udp_inet(ctx->family, ctx->protocol))
+		return 0;
+	const struct sock *sk = ctx->sk;
+	int ret = ctx->ret;
+	struct ktui_event e = {};
+	e.ts_ns = bpf_ktime_get_ns();
+	e.kind = KTUI_KIND_UDP_SEND;
+	e.direction = KTUI_DIR_SEND;
+	tuple_from_sk(&e, sk);
+	attribute_current(&e, sk);
+	if (ret < 0)
+		e.err = -ret;
+	else
+		e.bytes = ret;
+	if (e.dport == 0) {
+		__u32 tid = current_tid();
+		struct msg_call *mc = bpf_map_lookup_elem(&msg_calls, &tid);
+		if (mc && mc->sk == (__u64)sk) {
+			if (mc->kind == MC_SENDTO || mc->kind == MC_SENDMSG) {
+				peer_from_user(&e, (const void *)mc->addr);
+			} else if (mc->kind == MC_SENDMMSG && mc->mmsg) {
+				__u64 idx = mc->idx;
+				struct k_mmsghdr mh = {};
+				if (idx < 1024 &&
+				    !bpf_probe_read_user(&mh, sizeof(mh),
+							 (const void *)(mc->mmsg + idx * sizeof(mh))))
+					peer_from_user(&e, (const void *)mh.hdr.name);
+				mc->idx = idx + 1;
+			}
+		}
+	}
+	emit(&e);
+	return 0;
+}
+
+SEC("tracepoint/sock/sock_recv_length")
+int tp_sock_recv_length(struct trace_event_raw_sock_msg_length *ctx)
+{
+	if (!udp_inet(ctx->family, ctx->protocol))
+		return 0;
+	int ret = ctx->ret;
+	if (ret < 0 || (ctx->flags & K_MSG_PEEK))
+		return 0;
+	const struct sock *sk = ctx->sk;
+	__u32 tid = current_tid();
+	struct msg_call *mc = bpf_map_lookup_elem(&msg_calls, &tid);
+	if (mc && mc->sk == (__u64)sk && (mc->kind == MC_RECVFROM || mc->kind == MC_RECVMSG)) {
+		/* Reported at sys_exit_recvfrom/recvmsg with the source address. */
+		mc->have_recv = 1;
+		mc->recv_ret = ret;
+		mc->recv_ts = bpf_ktime_get_ns();
+		return 0;
+	}
+	struct ktui_event e = {};
+	e.ts_ns = bpf_ktime_get_ns();
+	e.kind = KTUI_KIND_UDP_RECV;
+	e.direction = KTUI_DIR_RECV;
+	tuple_from_sk(&e, sk);
+	attribute_current(&e, sk);
+	e.bytes = ret;
+	emit(&e);
+	return 0;
+}
+
+/* ---- kprobe variants (preferred where the kernel has kprobes) */
+
+static __always_inline void kp_send(const struct sock *sk, const struct msghdr *msg, __u64 len)
+{
+	struct ktui_event e = {};
+	e.ts_ns = bpf_ktime_get_ns();
+	e.kind = KTUI_KIND_UDP_SEND;
+	e.direction = KTUI_DIR_SEND;
+	tuple_from_sk(&e, sk);
+	attribute_current(&e, sk);
+	e.bytes = len;
+	if (e.dport == 0)
+		peer_from_kernel(&e, BPF_CORE_READ(msg, msg_name));
+	emit(&e);
+}
+
+SEC("kprobe/udp_sendmsg")
+int BPF_KPROBE(kp_udp_sendmsg, struct sock *sk, struct msghdr *msg, size_t len)
+{
+	kp_send(sk, msg, len);
+	return 0;
+}
+
+SEC("kprobe/udpv6_sendmsg")
+int BPF_KPROBE(kp_udpv6_sendmsg, struct sock *sk, struct msghdr *msg, size_t len)
+{
+	kp_send(sk, msg, len);
+	return 0;
+}
+
+struct kp_recv_call {
+	__u64 sk;
+	__u64 msg;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, struct kp_recv_call);
+} kp_recv_calls SEC(".maps");
+
+static __always_inline void kp_recv_enter(const struct sock *sk, const struct msghdr *msg)
+{
+	struct kp_recv_call c = {.sk = (__u64)sk, .msg = (__u64)msg};
+	__u32 tid = current_tid();
+	bpf_map_update_elem(&kp_recv_calls, &tid, &c, BPF_ANY);
+}
+
+static __always_inline void kp_recv_exit(long ret)
+{
+	__u32 tid = current_tid();
+	struct kp_recv_call *found = bpf_map_lookup_elem(&kp_recv_calls, &tid);
+	if (!found)
+		return;
+	struct kp_recv_call c = *found;
+	bpf_map_delete_elem(&kp_recv_calls, &tid);
+	if (ret < 0)
+		return;
+	const struct sock *sk = (const struct sock *)c.sk;
+	const struct msghdr *msg = (const struct msghdr *)c.msg;
+	struct ktui_event e = {};
+	e.ts_ns = bpf_ktime_get_ns();
+	e.kind = KTUI_KIND_UDP_RECV;
+	e.direction = KTUI_DIR_RECV;
+	tuple_from_sk(&e, sk);
+	attribute_current(&e, sk);
+	e.bytes = ret;
+	peer_from_kernel(&e, BPF_CORE_READ(msg, msg_name));
+	emit(&e);
+}
+
+SEC("kprobe/udp_recvmsg")
+int BPF_KPROBE(kp_udp_recvmsg, struct sock *sk, struct msghdr *msg)
+{
+	kp_recv_enter(sk, msg);
+	return 0;
+}
+
+SEC("kretprobe/udp_recvmsg")
+int BPF_KRETPROBE(krp_udp_recvmsg, long ret)
+{
+	kp_recv_exit(ret);
+	return 0;
+}
+
+SEC("kprobe/udpv6_recvmsg")
+int BPF_KPROBE(kp_udpv6_recvmsg, struct sock *sk, struct msghdr *msg)
+{
+	kp_recv_enter(sk, msg);
+	return 0;
+}
+
+SEC("kretprobe/udpv6_recvmsg")
+int BPF_KRETPROBE(krp_udpv6_recvmsg, long ret)
+{
+	kp_recv_exit(ret);
+	return 0;
+}
+
+/* ---- fentry/fexit variants (preferred where the kernel has BPF trampolines) */
+
+SEC("fentry/udp_sendmsg")
+int BPF_PROG(fe_udp_sendmsg, struct sock *sk, struct msghdr *msg, size_t len)
+{
+	kp_send(sk, msg, len);
+	return 0;
+}
+
+SEC("fentry/udpv6_sendmsg")
+int BPF_PROG(fe_udpv6_sendmsg, struct sock *sk, struct msghdr *msg, size_t len)
+{
+	kp_send(sk, msg, len);
+	return 0;
+}
+
+/* fexit: the arguments are still there; the return value through bpf_get_func_ret (the
+ * argument count of udp_recvmsg changed in 5.19, so it is not read by position). */
+static __always_inline void fx_recv(void *ctx, const struct sock *sk, const struct msghdr *msg)
+{
+	__u64 ret = 0;
+	if (bpf_get_func_ret(ctx, &ret))
+		return;
+	long n = (long)ret;
+	if (n < 0)
+		return;
+	struct ktui_event e = {};
+	e.ts_ns = bpf_ktime_get_ns();
+	e.kind = KTUI_KIND_UDP_RECV;
+	e.direction = KTUI_DIR_RECV;
+	tuple_from_sk(&e, sk);
+	attribute_current(&e, sk);
+	e.bytes = n;
+	peer_from_kernel(&e, BPF_CORE_READ(msg, msg_name));
+	emit(&e);
+}
+
+SEC("fexit/udp_recvmsg")
+int BPF_PROG(fx_udp_recvmsg, struct sock *sk, struct msghdr *msg)
+{
+	fx_recv(ctx, sk, msg);
+	return 0;
+}
+
+SEC("fexit/udpv6_recvmsg")
+int BPF_PROG(fx_udpv6_recvmsg, struct sock *sk, struct msghdr *msg)
+{
+	fx_recv(ctx, sk, msg);
+	return 0;
+}

@@ -1,0 +1,115 @@
+//! Command line.
+
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "ktui-helper",
+    version = concat!(env!("CARGO_PKG_VERSION"), " (wire protocol v1)"),
+    about = "Node-side helper for ktui: eBPF socket events (trace, serve)"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print socket events as JSON lines on stdout, stats as JSON lines on stderr.
+    Trace(TraceArgs),
+    /// Speak the ktui wire protocol on stdin/stdout.
+    Serve(ServeArgs),
+    /// Sleep until SIGTERM/SIGINT (the helper pod's main process).
+    Idle,
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    humantime::parse_duration(s).map_err(|e| format!("{e} (examples: 5s, 2m, 1h30m)"))
+}
+
+/// Options shared by trace and serve.
+#[derive(Debug, Clone, Args)]
+pub struct CaptureArgs {
+    /// Ring buffer size in bytes (rounded up to a power of two, at least one page).
+    #[arg(long, value_name = "BYTES", default_value_t = crate::probes::load::DEFAULT_RINGBUF_BYTES)]
+    pub ringbuf_bytes: u32,
+    /// Test hook: the reader starts this late (fills the ring buffer on purpose).
+    #[arg(long, hide = true, value_parser = parse_duration)]
+    pub debug_stall_reader: Option<Duration>,
+    /// Test hook: lines buffered between the reader and the stdout writer.
+    #[arg(long, hide = true)]
+    pub debug_channel_lines: Option<usize>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct TraceArgs {
+    /// Stop after this long (5s, 2m, ...); default: until SIGINT/SIGTERM.
+    #[arg(long, value_parser = parse_duration)]
+    pub duration: Option<Duration>,
+    /// Only these ports (either end), comma-separated.
+    #[arg(long, value_delimiter = ',', value_name = "P,...")]
+    pub ports: Vec<u16>,
+    /// Only DNS: port 53 over UDP and TCP.
+    #[arg(long)]
+    pub dns_only: bool,
+    /// Only these network namespace inodes, comma-separated.
+    #[arg(long, value_delimiter = ',', value_name = "INODE,...")]
+    pub netns: Vec<u32>,
+    /// Keep 1 event in N (in eBPF, before the ring buffer).
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub sample: u32,
+    /// At most N events per second (in eBPF, before the ring buffer).
+    #[arg(long, value_name = "N")]
+    pub rate_limit: Option<u32>,
+    /// Stop after N events.
+    #[arg(long, value_name = "N")]
+    pub max_events: Option<u64>,
+    /// Stop after N bytes of output.
+    #[arg(long, value_name = "N")]
+    pub max_bytes: Option<u64>,
+    /// Also report drops the kernel gives no reason for (NOT_SPECIFIED; noisy).
+    #[arg(long)]
+    pub unspecified_drops: bool,
+    /// Print the probes attached (JSON, one line) on stderr before the stats.
+    #[arg(long, short)]
+    pub verbose: bool,
+    #[command(flatten)]
+    pub capture: CaptureArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub capture: CaptureArgs,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory as _, Parser as _};
+
+    use super::*;
+
+    #[test]
+    fn definition_is_consistent_and_parses() {
+        Cli::command().debug_assert();
+        let cli = Cli::parse_from([
+            "ktui-helper",
+            "trace",
+            "--duration",
+            "2m",
+            "--ports",
+            "53,8080",
+            "--dns-only",
+        ]);
+        let Command::Trace(t) = cli.command else {
+            panic!("not trace")
+        };
+        assert_eq!(t.duration, Some(Duration::from_secs(120)));
+        assert_eq!(t.ports, vec![53, 8080]);
+        assert!(t.dns_only);
+        assert!(Cli::try_parse_from(["ktui-helper", "trace", "--duration", "soon"]).is_err());
+        assert!(Cli::try_parse_from(["ktui-helper", "trace", "--ports", "70000"]).is_err());
+    }
+}

@@ -1,0 +1,94 @@
+//! A running capture: the eBPF session plus the reader thread, shared by `trace` and `serve`.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::SyncSender;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use ktui_wire::Stats;
+
+use crate::events::convert::Converter;
+use crate::guard::{self, UserCounters, UserFilter};
+use crate::k8s::{Resolver, Roots};
+use crate::pipeline::{self, Emitter, Format, Processor, SharedFilter};
+use crate::probes::load::{KernelFilter, Session};
+
+/// How long in-flight eBPF programs get to finish after the config is disabled.
+const SETTLE: Duration = Duration::from_millis(50);
+
+pub struct Engine {
+    session: Session,
+    pub counters: Arc<UserCounters>,
+    filter: Arc<SharedFilter>,
+    stop: Arc<AtomicBool>,
+    reader: Option<JoinHandle<()>>,
+}
+
+impl Engine {
+    /// Start reading (the kernel side stays disabled until [`Engine::configure`]).
+    pub fn start(
+        mut session: Session,
+        tx: SyncSender<String>,
+        format: Format,
+        stall: Duration,
+    ) -> Result<Engine, String> {
+        let ring = session
+            .take_ring()
+            .ok_or("the ring buffer was already taken")?;
+        let counters = Arc::new(UserCounters::default());
+        let filter = Arc::new(SharedFilter::new(UserFilter::default()));
+        let converter = Converter::new(
+            session.drop_reasons.clone(),
+            Some(Resolver::new(Roots::from_env())),
+        );
+        let emitter = Emitter::new(tx, format, counters.clone(), filter.clone());
+        let stop = Arc::new(AtomicBool::new(false));
+        let reader = pipeline::spawn_reader(
+            ring,
+            Processor::new(converter, emitter),
+            stop.clone(),
+            stall,
+        )
+        .map_err(|e| format!("cannot start the ring buffer reader thread: {e}"))?;
+        Ok(Engine {
+            session,
+            counters,
+            filter,
+            stop,
+            reader: Some(reader),
+        })
+    }
+
+    pub fn session(&self) -> &Session {
+        &self.session
+    }
+
+    /// Replace the filters (user space first, so nothing unwanted slips through).
+    pub fn configure(&mut self, kernel: &KernelFilter, user: UserFilter) -> Result<(), String> {
+        self.filter.set(user);
+        self.session.configure(kernel)
+    }
+
+    pub fn stats(&self) -> Stats {
+        guard::stats(self.session.counters(), &self.counters)
+    }
+
+    /// Stop the kernel side, drain the ring buffer, stop the reader; the final stats (which
+    /// close). Dropping the session afterwards detaches every program.
+    pub fn shutdown(mut self) -> Stats {
+        let _ = self.session.configure(&KernelFilter::default());
+        std::thread::sleep(SETTLE);
+        self.stop.store(true, Ordering::Release);
+        if let Some(reader) = self.reader.take() {
+            let _ = reader.join();
+        }
+        self.stats()
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Release);
+    }
+}

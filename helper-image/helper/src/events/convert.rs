@@ -1,0 +1,249 @@
+//! Records → `ktui_wire::SocketEvent`: wall-clock time, addresses, state names, DNS fields,
+//! drop reason names, Kubernetes identity.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use ktui_wire::{Direction, EventType, Proto, SocketEvent};
+
+use super::decode::Record;
+use super::layout::*;
+use crate::dns;
+use crate::k8s::Resolver;
+use crate::netfmt::{self, IPPROTO_TCP, IPPROTO_UDP};
+
+/// Everything conversion needs besides the record.
+pub struct Converter {
+    /// CLOCK_MONOTONIC → Unix nanoseconds.
+    pub clock_offset: i128,
+    pub drop_reasons: HashMap<u32, String>,
+    pub resolver: Option<Resolver>,
+}
+
+fn kind(k: u16) -> Option<EventType> {
+    Some(match k {
+        KIND_TCP_STATE => EventType::TcpState,
+        KIND_TCP_RETRANSMIT => EventType::TcpRetransmit,
+        KIND_TCP_RESET => EventType::TcpReset,
+        KIND_CONNECT => EventType::Connect,
+        KIND_UDP_SEND => EventType::UdpSend,
+        KIND_UDP_RECV => EventType::UdpRecv,
+        KIND_DNS => EventType::Dns,
+        KIND_DROP => EventType::Drop,
+        _ => return None,
+    })
+}
+
+impl Converter {
+    pub fn new(drop_reasons: HashMap<u32, String>, resolver: Option<Resolver>) -> Self {
+        Self {
+            clock_offset: netfmt::monotonic_to_unix_offset(),
+            drop_reasons,
+            resolver,
+        }
+    }
+
+    pub fn drop_reason_name(&self, reason: u32) -> String {
+        self.drop_reasons
+            .get(&reason)
+            .cloned()
+            .unwrap_or_else(|| format!("UNKNOWN_{reason}"))
+    }
+
+    /// The event line for one record (`count` for aggregated drops). None for an unknown
+    /// record kind (a newer object than this binary: skipped, never invented).
+    pub fn convert(&mut self, r: &Record, count: Option<u64>, now: Instant) -> Option<SocketEvent> {
+        let e = &r.ev;
+        let kind = kind(e.kind)?;
+        let ts = netfmt::rfc3339_nanos(i128::from(e.ts_ns) + self.clock_offset);
+        let mut out = SocketEvent::new(ts, kind);
+        out.proto = match e.proto {
+            IPPROTO_TCP => Some(Proto::Tcp),
+            IPPROTO_UDP => Some(Proto::Udp),
+            _ => None,
+        };
+        if e.pid != 0 {
+            out.pid = Some(e.pid);
+            out.tid = (e.tid != 0).then_some(e.tid);
+            out.comm = netfmt::comm(&e.comm);
+        }
+        (out.src, out.sport) = netfmt::endpoint(e.family, &e.saddr, e.sport);
+        (out.dst, out.dport) = netfmt::endpoint(e.family, &e.daddr, e.dport);
+        match kind {
+            EventType::TcpState => {
+                out.old_state = netfmt::tcp_state_name(e.old_state).map(str::to_string);
+                out.new_state = netfmt::tcp_state_name(e.new_state).map(str::to_string);
+            }
+            EventType::TcpRetransmit | EventType::TcpReset => {
+                out.new_state = netfmt::tcp_state_name(e.new_state).map(str::to_string);
+            }
+            EventType::Connect => {
+                out.latency_us = Some(e.latency_ns / 1000);
+            }
+            EventType::UdpSend | EventType::UdpRecv | EventType::Dns => {
+                if e.err == 0 {
+                    out.bytes = Some(e.bytes);
+                }
+            }
+            EventType::Drop => {
+                out.drop_reason = Some(self.drop_reason_name(e.drop_reason));
+                out.count = count;
+            }
+        }
+        if matches!(kind, EventType::TcpReset | EventType::Drop | EventType::Dns) {
+            out.direction = match e.direction {
+                DIR_SEND => Some(Direction::Send),
+                DIR_RECV => Some(Direction::Recv),
+                _ => None,
+            };
+        }
+        if e.err > 0 {
+            out.errno = Some(e.err);
+        }
+        out.netns = (e.netns != 0).then_some(u64::from(e.netns));
+        out.cgroup_id = (e.cgroup_id != 0).then_some(e.cgroup_id);
+        if kind == EventType::Dns {
+            out.dns = Some(dns::parse(r.payload.as_deref().unwrap_or_default()));
+        }
+        if let Some(resolver) = self.resolver.as_mut() {
+            out.k8s = resolver
+                .resolve(out.cgroup_id, out.pid, out.netns, now)
+                .map(|id| id.to_wire());
+        }
+        Some(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn conv() -> Converter {
+        let mut c = Converter::new(HashMap::from([(2, "NO_SOCKET".to_string())]), None);
+        c.clock_offset = 1_795_000_000_000_000_000;
+        c
+    }
+
+    #[test]
+    fn tcp_state_line_has_every_key() {
+        let mut ev = KtuiEvent {
+            ts_ns: 5,
+            kind: KIND_TCP_STATE,
+            family: netfmt::AF_INET,
+            proto: IPPROTO_TCP,
+            sport: 40000,
+            dport: 80,
+            old_state: 2,
+            new_state: 1,
+            pid: 10,
+            tid: 11,
+            netns: 4026531840,
+            ..Default::default()
+        };
+        ev.saddr[..4].copy_from_slice(&[127, 0, 0, 1]);
+        ev.daddr[..4].copy_from_slice(&[127, 0, 0, 2]);
+        ev.comm[..4].copy_from_slice(b"curl");
+        let out = conv()
+            .convert(&Record { ev, payload: None }, None, Instant::now())
+            .unwrap();
+        let line = serde_json::to_string(&out).unwrap();
+        assert_eq!(
+            line,
+            "{\"ts\":\"2026-11-18T11:06:40.000000005Z\",\"type\":\"tcp_state\",\"proto\":\"tcp\",\
+             \"pid\":10,\"tid\":11,\"comm\":\"curl\",\"src\":\"127.0.0.1\",\"sport\":40000,\
+             \"dst\":\"127.0.0.2\",\"dport\":80,\"old_state\":\"SYN_SENT\",\
+             \"new_state\":\"ESTABLISHED\",\"bytes\":null,\"latency_us\":null,\"errno\":null,\
+             \"direction\":null,\"netns\":4026531840,\"dns\":null,\"drop_reason\":null,\
+             \"k8s\":null,\"count\":null,\"cgroup_id\":null}"
+        );
+    }
+
+    #[test]
+    fn drops_dns_and_connect_errors() {
+        let mut c = conv();
+        let drop = KtuiEvent {
+            kind: KIND_DROP,
+            drop_reason: 2,
+            direction: DIR_RECV,
+            ..Default::default()
+        };
+        let out = c
+            .convert(
+                &Record {
+                    ev: drop,
+                    payload: None,
+                },
+                Some(7),
+                Instant::now(),
+            )
+            .unwrap();
+        assert_eq!(out.drop_reason.as_deref(), Some("NO_SOCKET"));
+        assert_eq!(out.count, Some(7));
+        assert_eq!(out.direction, Some(Direction::Recv));
+        assert_eq!(out.pid, None);
+        let unknown = KtuiEvent {
+            kind: KIND_DROP,
+            drop_reason: 999,
+            ..Default::default()
+        };
+        let out = c
+            .convert(
+                &Record {
+                    ev: unknown,
+                    payload: None,
+                },
+                Some(1),
+                Instant::now(),
+            )
+            .unwrap();
+        assert_eq!(out.drop_reason.as_deref(), Some("UNKNOWN_999"));
+
+        let q = dns::build_query(7, "kubernetes.default.svc", 1);
+        let ev = KtuiEvent {
+            kind: KIND_DNS,
+            proto: IPPROTO_UDP,
+            direction: DIR_SEND,
+            bytes: q.len() as u64,
+            ..Default::default()
+        };
+        let out = c
+            .convert(
+                &Record {
+                    ev,
+                    payload: Some(q),
+                },
+                None,
+                Instant::now(),
+            )
+            .unwrap();
+        let d = out.dns.unwrap();
+        assert_eq!(d.qname.as_deref(), Some("kubernetes.default.svc"));
+        assert_eq!(d.qtype, Some(1));
+
+        let ev = KtuiEvent {
+            kind: KIND_CONNECT,
+            err: 111,
+            latency_ns: 2500,
+            ..Default::default()
+        };
+        let out = c
+            .convert(&Record { ev, payload: None }, None, Instant::now())
+            .unwrap();
+        assert_eq!(out.errno, Some(111));
+        assert_eq!(out.latency_us, Some(2));
+        assert!(
+            c.convert(
+                &Record {
+                    ev: KtuiEvent {
+                        kind: 99,
+                        ..Default::default()
+                    },
+                    payload: None
+                },
+                None,
+                Instant::now()
+            )
+            .is_none()
+        );
+    }
+}
