@@ -5,7 +5,9 @@ use serde_json::{Value, json};
 
 use crate::resources::{RESOURCES, ResourceType, group_versions};
 
-const VERBS: [&str; 3] = ["get", "list", "watch"];
+const VERBS: [&str; 7] = [
+    "create", "delete", "get", "list", "patch", "update", "watch",
+];
 
 pub(crate) fn version() -> Value {
     json!({

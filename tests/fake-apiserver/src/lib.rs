@@ -8,12 +8,21 @@
 //! `follow`), discovery, and kube-apiserver-shaped Status errors. The store
 //! can be changed while the server runs, and faults injected (403s, 401s,
 //! latency, dropped watches, compaction).
+//!
+//! Writes: create (`POST`), server-side apply (`PATCH`) and delete of the
+//! served types (Namespaces, ServiceAccounts, Pods, ...), with namespace,
+//! ServiceAccount and Pod Security admission; a simulated kubelet starts pods
+//! created through the API on existing Nodes ([`Kubelet`]). Pod exec over
+//! WebSocket runs a real local process ([`Store::map_exec`]).
 
 mod body;
 mod discovery;
 mod events;
+mod exec;
 mod generate;
+mod kubelet;
 mod logs;
+mod psa;
 mod resources;
 mod routes;
 mod selector;
@@ -22,6 +31,7 @@ mod store;
 mod tls;
 mod util;
 mod watch;
+mod write;
 
 use std::io;
 use std::net::SocketAddr;
@@ -41,7 +51,7 @@ use tokio_rustls::TlsAcceptor;
 pub use generate::{PODS_PER_DEPLOYMENT, populate_cluster};
 pub use routes::RequestRecord;
 pub use status::FORBIDDEN_USER;
-pub use store::{ApplyError, DEFAULT_BOOKMARK_INTERVAL, DEFAULT_HISTORY_LIMIT, Store};
+pub use store::{ApplyError, DEFAULT_BOOKMARK_INTERVAL, DEFAULT_HISTORY_LIMIT, Kubelet, Store};
 
 use routes::ServerState;
 
@@ -217,17 +227,19 @@ async fn serve_connection(
     let handle = Arc::clone(&reset);
     let service =
         service_fn(move |req| routes::handle(Arc::clone(&state), Arc::clone(&handle), req));
-    let mut conn =
-        hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(tls), service);
+    // Upgrades serve pod exec (WebSocket); the upgraded connection leaves this task.
+    let mut conn = hyper::server::conn::http1::Builder::new()
+        .serve_connection(TokioIo::new(tls), service)
+        .with_upgrades();
     let reset_requested = tokio::select! {
         // Errors here are client disconnects or failed bodies.
         _ = &mut conn => false,
         () = reset.notified() => true,
     };
-    if reset_requested {
+    if reset_requested && let Some(parts) = conn.into_parts() {
         // Close with SO_LINGER 0: the peer gets a RST, not a clean FIN or a
         // TLS close_notify.
-        let (tcp, _) = conn.into_parts().io.into_inner().into_inner();
+        let (tcp, _) = parts.io.into_inner().into_inner();
         let _ = tcp.set_zero_linger();
     }
 }

@@ -128,7 +128,7 @@ pub(crate) static RESOURCES: &[ResourceType] = &[
         &["po"],
         true,
         POD_FIELDS,
-        &["log", "status"]
+        &["exec", "log", "status"]
     ),
     res!(
         "",
@@ -261,12 +261,24 @@ pub(crate) static RESOURCES: &[ResourceType] = &[
         EVENTS_V1_FIELDS,
         &[]
     ),
+    res!(
+        "",
+        "ServiceAccount",
+        "serviceaccounts",
+        "serviceaccount",
+        &["sa"],
+        true,
+        COMMON_FIELDS,
+        &[]
+    ),
 ];
 
 pub(crate) const POD: ResId = 0;
 pub(crate) const CORE_EVENT: ResId = 1;
 pub(crate) const NAMESPACE: ResId = 2;
+pub(crate) const NODE: ResId = 3;
 pub(crate) const EVENTS_V1: ResId = 14;
+pub(crate) const SERVICE_ACCOUNT: ResId = 15;
 
 /// The type served at `/api/v1/...` (group "") or `/apis/{group}/{version}/...`.
 pub(crate) fn by_path(group: &str, version: &str, plural: &str) -> Option<ResId> {
@@ -329,5 +341,7 @@ mod tests {
             "Deployment"
         );
         assert_eq!(RESOURCES[EVENTS_V1].group, "events.k8s.io");
+        assert_eq!(RESOURCES[NODE].kind, "Node");
+        assert_eq!(by_name("serviceaccounts"), Some(SERVICE_ACCOUNT));
     }
 }

@@ -16,12 +16,15 @@ use tokio::sync::watch;
 
 use crate::body::Body;
 use crate::discovery;
+use crate::exec;
 use crate::logs::{self, LogParams};
 use crate::resources::{self, NAMESPACE, POD, RESOURCES, ResId};
 use crate::selector::{FieldSelector, LabelSelector};
 use crate::status::Status;
 use crate::store::{ObjKey, Scope, Store};
 use crate::watch::{self as watch_stream, WatchParams};
+use crate::write;
+use http_body_util::{BodyExt as _, Limited};
 
 /// One request the server received.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -181,9 +184,114 @@ pub(crate) async fn handle(
         .get(ACCEPT)
         .and_then(|h| h.to_str().ok())
         .is_some_and(|a| a.contains("as=APIGroupDiscoveryList"));
-    let resp = route(&state, &conn, req.method(), &record, aggregated)
-        .unwrap_or_else(|s| status_response(&s));
-    Ok(resp)
+    if req.method() == Method::GET
+        && let Some((ns, pod)) = exec::exec_target(&record.path)
+    {
+        return Ok(exec::handle(&state, &ns, &pod, req).unwrap_or_else(|s| status_response(&s)));
+    }
+    let method = req.method().clone();
+    let content_type = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let body = if method == Method::GET {
+        Bytes::new()
+    } else {
+        match Limited::new(req.into_body(), write::MAX_BODY)
+            .collect()
+            .await
+        {
+            Ok(b) => b.to_bytes(),
+            Err(e) => {
+                return Ok(status_response(&Status::new(
+                    413,
+                    "RequestEntityTooLarge",
+                    format!("cannot read the request body: {e}"),
+                )));
+            }
+        }
+    };
+    let resp = if method == Method::GET {
+        route(&state, &conn, &method, &record, aggregated)
+    } else {
+        route_write(&state, &method, &record, &content_type, &body)
+    };
+    Ok(resp.unwrap_or_else(|s| status_response(&s)))
+}
+
+/// `POST`, `PATCH` (server-side apply) and `DELETE` under `/api` and `/apis`.
+fn route_write(
+    state: &ServerState,
+    method: &Method,
+    rec: &RequestRecord,
+    content_type: &str,
+    body: &Bytes,
+) -> Result<Response<Body>, Status> {
+    let segs: Vec<&str> = rec.path.split('/').filter(|s| !s.is_empty()).collect();
+    let (group, version, rest) = match segs.as_slice() {
+        ["api", version, rest @ ..] => ("", *version, rest),
+        ["apis", group, version, rest @ ..] => (*group, *version, rest),
+        [first, ..] if *first == "api" || *first == "apis" => {
+            return Err(Status::method_not_allowed(method.as_str()));
+        }
+        _ => return Err(Status::page_not_found()),
+    };
+    let query = Query::parse(&rec.query);
+    let target = parse_target(group, version, rest).ok_or_else(Status::page_not_found)?;
+    let (code, bytes) = match (method, target) {
+        (&Method::POST, Target::Collection { res, namespace }) => {
+            if RESOURCES[res].namespaced && namespace.is_none() {
+                return Err(Status::method_not_allowed(method.as_str()));
+            }
+            write::create(
+                state,
+                &write::WriteTarget {
+                    res,
+                    namespace,
+                    name: None,
+                },
+                body,
+            )?
+        }
+        (
+            &Method::PATCH,
+            Target::Object {
+                res,
+                namespace,
+                name,
+            },
+        ) => write::apply(
+            state,
+            &write::WriteTarget {
+                res,
+                namespace,
+                name: Some(name),
+            },
+            content_type,
+            query.get("fieldManager"),
+            body,
+        )?,
+        (
+            &Method::DELETE,
+            Target::Object {
+                res,
+                namespace,
+                name,
+            },
+        ) => write::delete(
+            state,
+            &write::WriteTarget {
+                res,
+                namespace,
+                name: Some(name),
+            },
+        )?,
+        _ => return Err(Status::method_not_allowed(method.as_str())),
+    };
+    let status = StatusCode::from_u16(code).unwrap_or(StatusCode::OK);
+    Ok(json_response(status, "application/json", bytes))
 }
 
 fn route(
@@ -195,11 +303,7 @@ fn route(
 ) -> Result<Response<Body>, Status> {
     let segs: Vec<&str> = rec.path.split('/').filter(|s| !s.is_empty()).collect();
     if method != Method::GET {
-        return if segs.first().is_some_and(|s| *s == "api" || *s == "apis") {
-            Err(Status::method_not_allowed(method.as_str()))
-        } else {
-            Err(Status::page_not_found())
-        };
+        return Err(Status::method_not_allowed(method.as_str()));
     }
     let query = Query::parse(&rec.query);
     match segs.as_slice() {
@@ -339,7 +443,7 @@ fn resource(
 }
 
 /// Checks a `forbid` rule; `name` is set for get-style requests.
-fn authorize(
+pub(crate) fn authorize(
     state: &ServerState,
     res: ResId,
     verb: &str,

@@ -145,6 +145,66 @@ impl Status {
         }
     }
 
+    fn about(
+        res: &ResourceType,
+        name: &str,
+        code: u16,
+        reason: &'static str,
+        message: String,
+    ) -> Status {
+        Status {
+            details: Some(Details {
+                name: name.to_string(),
+                group: res.group.to_string(),
+                kind: res.plural.to_string(),
+            }),
+            ..Status::new(code, reason, message)
+        }
+    }
+
+    /// `pods "x" already exists` (409).
+    pub fn already_exists(res: &ResourceType, name: &str) -> Status {
+        Status::about(
+            res,
+            name,
+            409,
+            "AlreadyExists",
+            format!("{} \"{name}\" already exists", res.qualified_plural()),
+        )
+    }
+
+    /// An admission rejection (403): `pods "x" is forbidden: violates PodSecurity ...`.
+    pub fn admission_forbidden(res: &ResourceType, name: &str, why: &str) -> Status {
+        Status::about(
+            res,
+            name,
+            403,
+            "Forbidden",
+            format!("{} \"{name}\" is forbidden: {why}", res.qualified_plural()),
+        )
+    }
+
+    /// A validation error (422): `Pod "x" is invalid: spec: Forbidden: ...`.
+    pub fn invalid(res: &ResourceType, name: &str, why: &str) -> Status {
+        Status::about(
+            res,
+            name,
+            422,
+            "Invalid",
+            format!("{} \"{name}\" is invalid: {why}", res.kind),
+        )
+    }
+
+    pub fn unsupported_media_type(content_type: &str) -> Status {
+        Status::new(
+            415,
+            "UnsupportedMediaType",
+            format!(
+                "the body of the request was in an unknown format - accepted media types include: application/apply-patch+yaml (the fake API server supports server-side apply only; got {content_type:?})"
+            ),
+        )
+    }
+
     /// The watch-cache "compacted" error: `too old resource version: 1 (5)`.
     pub fn expired(requested: u64, oldest: u64) -> Status {
         Status::new(

@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::fmt;
 use std::ops::Bound;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -12,7 +13,7 @@ use serde_json::{Map, Value};
 use tokio::sync::watch;
 
 use crate::events;
-use crate::resources::{self, CORE_EVENT, EVENTS_V1, RESOURCES, ResId};
+use crate::resources::{self, CORE_EVENT, EVENTS_V1, NAMESPACE, RESOURCES, ResId};
 use crate::selector::{FieldSelector, LabelSelector};
 use crate::util;
 
@@ -199,6 +200,34 @@ pub(crate) struct Inner {
     pub log_drop_gen: u64,
     pub expire_gen: u64,
     uid_seq: u64,
+    /// What happens to pods created through the API.
+    pub kubelet: Kubelet,
+    /// `argv[0]` of an exec → the local program run instead.
+    pub exec_programs: HashMap<String, PathBuf>,
+    pub exec_drop_gen: u64,
+    /// Exec sessions whose process has not been reaped yet.
+    pub exec_active: usize,
+    pub execs_started: usize,
+}
+
+/// How the simulated kubelet treats pods created through the API (pods put in the store
+/// directly are left as given). Pods whose `spec.nodeName` names no Node stay Pending.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kubelet {
+    /// Running and Ready after this delay (default: immediately).
+    Run { after: Duration },
+    /// Pending with `ErrImagePull` (the image is not on the node and cannot be pulled).
+    ImagePullFails,
+    /// Left Pending with no status.
+    Off,
+}
+
+impl Default for Kubelet {
+    fn default() -> Self {
+        Kubelet::Run {
+            after: Duration::ZERO,
+        }
+    }
 }
 
 fn lookup<'v>(obj: &'v Map<String, Value>, path: &str) -> Option<&'v Value> {
@@ -301,6 +330,11 @@ impl Inner {
             log_drop_gen: 0,
             expire_gen: 0,
             uid_seq: 0,
+            kubelet: Kubelet::default(),
+            exec_programs: HashMap::new(),
+            exec_drop_gen: 0,
+            exec_active: 0,
+            execs_started: 0,
         }
     }
 
@@ -371,7 +405,12 @@ impl Inner {
         self.forbidden.iter().any(|r| {
             (r.verb == verb || r.verb == "*")
                 && (r.resource == resource || r.resource == "*")
-                && (r.namespace.is_none() || r.namespace.as_deref() == namespace)
+                && match r.namespace.as_deref() {
+                    None => true,
+                    // `forbid_at_cluster_scope`
+                    Some("") => namespace.is_none(),
+                    Some(ns) => namespace == Some(ns),
+                }
         })
     }
 
@@ -588,6 +627,132 @@ impl Store {
         }));
     }
 
+    /// Adds an `Active` namespace with extra labels (e.g. a Pod Security level).
+    pub fn add_namespace_with_labels(&self, name: &str, labels: &[(&str, &str)]) {
+        let mut map = Map::new();
+        map.insert(
+            "kubernetes.io/metadata.name".into(),
+            Value::from(name.to_string()),
+        );
+        for (k, v) in labels {
+            map.insert((*k).to_string(), Value::from((*v).to_string()));
+        }
+        self.apply(serde_json::json!({
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": {"name": name, "labels": map},
+            "spec": {"finalizers": ["kubernetes"]},
+            "status": {"phase": "Active"},
+        }));
+    }
+
+    /// Adds a Ready Linux node of architecture `arch` (`amd64`, `arm64`): the
+    /// `kubernetes.io/arch` label and `status.nodeInfo.architecture`.
+    pub fn add_node(&self, name: &str, arch: &str) {
+        self.apply(serde_json::json!({
+            "apiVersion": "v1",
+            "kind": "Node",
+            "metadata": {
+                "name": name,
+                "labels": {
+                    "kubernetes.io/arch": arch,
+                    "kubernetes.io/os": "linux",
+                    "kubernetes.io/hostname": name,
+                },
+            },
+            "spec": {},
+            "status": {
+                "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady"}],
+                "nodeInfo": {
+                    "architecture": arch,
+                    "operatingSystem": "linux",
+                    "kernelVersion": "6.1.0-fake",
+                    "osImage": "Fake Linux",
+                    "containerRuntimeVersion": "containerd://1.7.0",
+                    "kubeletVersion": "v1.33.0-fake",
+                    "kubeProxyVersion": "",
+                    "bootID": "", "machineID": "", "systemUUID": "",
+                },
+            },
+        }));
+    }
+
+    /// How pods created through the API start (see [`Kubelet`]).
+    pub fn set_kubelet(&self, kubelet: Kubelet) {
+        self.mutate(|inner| inner.kubelet = kubelet);
+    }
+
+    /// Pod exec of `argv0` (e.g. `/ktui-helper`) runs the local `program` with the remaining
+    /// arguments. Unmapped commands run as given (found through `PATH`).
+    pub fn map_exec(&self, argv0: &str, program: impl Into<PathBuf>) {
+        let program = program.into();
+        self.mutate(|inner| {
+            inner.exec_programs.insert(argv0.to_string(), program);
+        });
+    }
+
+    /// Cuts every open exec session as a network drop would: the connection is reset (RST),
+    /// the process's stdin closed, and the process killed if it has not exited within 2 s.
+    pub fn drop_execs(&self) {
+        self.mutate(|inner| inner.exec_drop_gen += 1);
+    }
+
+    /// Exec sessions whose process is still running (or not yet reaped).
+    pub fn active_execs(&self) -> usize {
+        self.lock().exec_active
+    }
+
+    /// Exec sessions started so far.
+    pub fn execs_started(&self) -> usize {
+        self.lock().execs_started
+    }
+
+    pub(crate) fn exec_started(&self) {
+        self.mutate(|inner| {
+            inner.exec_active += 1;
+            inner.execs_started += 1;
+        });
+    }
+
+    pub(crate) fn exec_ended(&self) {
+        self.mutate(|inner| inner.exec_active = inner.exec_active.saturating_sub(1));
+    }
+
+    /// Deletes a namespace and every namespaced object in it.
+    pub(crate) fn delete_namespace(&self, name: &str) -> bool {
+        self.mutate(|inner| {
+            let doomed: Vec<(ResId, String)> = RESOURCES
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| r.namespaced)
+                .flat_map(|(res, _)| {
+                    inner.objects[res]
+                        .keys()
+                        .filter(|(ns, _)| ns == name)
+                        .map(move |(_, n)| (res, n.clone()))
+                        .collect::<Vec<_>>()
+                })
+                .collect();
+            for (res, n) in doomed {
+                inner.delete(res, name, &n);
+            }
+            inner.delete(NAMESPACE, "", name)
+        })
+    }
+
+    pub(crate) fn delete_res(&self, res: ResId, namespace: &str, name: &str) -> bool {
+        self.mutate(|inner| inner.delete(res, namespace, name))
+    }
+
+    pub(crate) fn get_res(&self, res: ResId, namespace: &str, name: &str) -> Option<Value> {
+        let ns = if RESOURCES[res].namespaced {
+            namespace
+        } else {
+            ""
+        };
+        self.lock().get(res, ns, name).and_then(|o| o.to_value())
+    }
+
     /// Inserts or replaces an object (full JSON with apiVersion/kind/metadata).
     /// Assigns a fresh `metadata.resourceVersion` and emits ADDED or MODIFIED.
     /// Missing `metadata.namespace` (namespaced kinds) defaults to `default`;
@@ -690,6 +855,18 @@ impl Store {
                 verb: verb.to_string(),
                 resource: resource.to_string(),
                 namespace: namespace.map(str::to_string),
+            });
+        });
+    }
+
+    /// Denies `verb` on `resource` at the cluster scope only (e.g. listing pods across all
+    /// namespaces), still allowing it within each namespace.
+    pub fn forbid_at_cluster_scope(&self, verb: &str, resource: &str) {
+        self.mutate(|inner| {
+            inner.forbidden.push(ForbidRule {
+                verb: verb.to_string(),
+                resource: resource.to_string(),
+                namespace: Some(String::new()),
             });
         });
     }
