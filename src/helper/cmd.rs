@@ -1,9 +1,381 @@
 //! `ktui helper manifest|list|remove`.
+//!
+//! Exit codes: 0 done (also when there was nothing to remove), 1 an API or input error (the
+//! message says what failed and what to do), 2 usage, 3 no cluster reachable.
 
-use crate::cli::{ConnArgs, HelperArgs};
+pub mod deploy;
 
-/// Run the subcommand; returns the process exit code.
-pub async fn run(_conn: &ConnArgs, _args: &HelperArgs) -> u8 {
-    eprintln!("ktui helper: not implemented yet");
-    1
+use std::collections::BTreeSet;
+use std::io::Write as _;
+use std::time::Duration;
+
+use futures::StreamExt as _;
+use jiff::Timestamp;
+
+use crate::cli::{ConnArgs, HelperArgs, HelperCommand};
+use crate::cluster::demo::DemoCluster;
+use crate::cluster::kube::{ConnectOptions, KubeCluster};
+use crate::cluster::{Cluster, ClusterError, HelperPod, ObjectRef, PodEvent, Scope};
+use crate::helper::manifest::{self, HelperSpec};
+use crate::sanitize;
+use crate::triage_cmd::EXIT_NO_CLUSTER;
+
+pub use deploy::{
+    DEFAULT_READY_TIMEOUT, DeployedHelper, Preflight, Readiness, deploy, open, preflight,
+    readiness, remove_node,
+};
+
+const EXIT_USAGE: u8 = 2;
+/// How long `remove --all` waits for the namespace's pod list.
+const LIST_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// Run the subcommand against the demo cluster (`demo`) or the kubeconfig's.
+pub async fn run_with(conn: &ConnArgs, args: &HelperArgs, demo: bool) -> u8 {
+    match &args.command {
+        HelperCommand::Manifest { node, image } => {
+            manifest_cmd(conn, node.as_deref(), image.as_deref())
+        }
+        HelperCommand::List => match connect(conn, demo).await {
+            Ok(cluster) => list_cmd(cluster.as_ref(), conn).await,
+            Err(code) => code,
+        },
+        HelperCommand::Remove { node, all } => {
+            if node.is_none() && !*all {
+                eprintln!(
+                    "ktui helper remove: say which helpers: --node NODE, or --all (see `ktui helper list`)"
+                );
+                return EXIT_USAGE;
+            }
+            match connect(conn, demo).await {
+                Ok(cluster) => remove_cmd(cluster.as_ref(), conn, node.as_deref(), *all).await,
+                Err(code) => code,
+            }
+        }
+    }
+}
+
+async fn connect(conn: &ConnArgs, demo: bool) -> Result<Box<dyn Cluster>, u8> {
+    if demo {
+        return Ok(Box::new(DemoCluster::new(Timestamp::now(), false)));
+    }
+    let opts = ConnectOptions {
+        kubeconfig: conn.kubeconfig.clone(),
+        context: conn.context.clone(),
+        namespace: conn.namespace.clone(),
+    };
+    match KubeCluster::connect(&opts).await {
+        Ok(c) => Ok(Box::new(c)),
+        Err(e) => {
+            eprintln!("ktui: {e}");
+            Err(EXIT_NO_CLUSTER)
+        }
+    }
+}
+
+fn print(text: &str) -> u8 {
+    let mut out = std::io::stdout().lock();
+    if out
+        .write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .is_err()
+    {
+        return 1;
+    }
+    0
+}
+
+fn manifest_cmd(conn: &ConnArgs, node: Option<&str>, image: Option<&str>) -> u8 {
+    if conn.all_namespaces {
+        eprintln!(
+            "ktui helper manifest: -A has no meaning here; -n NS names the helper's namespace"
+        );
+        return EXIT_USAGE;
+    }
+    let mut spec = HelperSpec::new(node);
+    if let Some(ns) = &conn.namespace {
+        spec.namespace = ns.clone();
+    }
+    if let Some(image) = image {
+        spec.image = image.to_string();
+    }
+    if let Err(e) = spec.validate() {
+        eprintln!("ktui helper manifest: {e}");
+        return EXIT_USAGE;
+    }
+    print(&spec.to_yaml())
+}
+
+/// `-n NS`: that namespace; otherwise every namespace.
+fn scope_of(conn: &ConnArgs) -> Scope {
+    match &conn.namespace {
+        Some(ns) if !conn.all_namespaces => Scope::Namespace(ns.clone()),
+        _ => Scope::All,
+    }
+}
+
+/// Helper pods in scope; across all namespaces when allowed, else in `ktui-system`.
+async fn helper_pods(
+    cluster: &dyn Cluster,
+    conn: &ConnArgs,
+) -> Result<(Scope, Vec<HelperPod>), ClusterError> {
+    let scope = scope_of(conn);
+    match cluster.list_helper_pods(scope.clone()).await {
+        Err(e @ ClusterError::Forbidden { .. }) if scope == Scope::All => {
+            eprintln!(
+                "ktui: {e}\nktui: listing helpers in namespace {} only (pass -n NS for another)",
+                manifest::DEFAULT_NAMESPACE
+            );
+            let scope = Scope::Namespace(manifest::DEFAULT_NAMESPACE.to_string());
+            let pods = cluster.list_helper_pods(scope.clone()).await?;
+            Ok((scope, pods))
+        }
+        other => other.map(|pods| (scope, pods)),
+    }
+}
+
+fn where_(scope: &Scope) -> String {
+    match scope {
+        Scope::All => "in any namespace".to_string(),
+        Scope::Namespace(ns) => format!("in namespace {ns}"),
+    }
+}
+
+async fn list_cmd(cluster: &dyn Cluster, conn: &ConnArgs) -> u8 {
+    let (scope, pods) = match helper_pods(cluster, conn).await {
+        Ok(found) => found,
+        Err(e) => {
+            eprintln!("ktui: {e}");
+            return 1;
+        }
+    };
+    if pods.is_empty() {
+        eprintln!("no ktui helper pods {}", where_(&scope));
+        return 0;
+    }
+    print(&table(&pods, Timestamp::now()))
+}
+
+/// The `ktui helper list` table.
+pub fn table(pods: &[HelperPod], now: Timestamp) -> String {
+    let rows: Vec<[String; 7]> = pods
+        .iter()
+        .map(|p| {
+            let s = &p.summary;
+            [
+                s.key.namespace.clone(),
+                s.key.name.clone(),
+                s.node.clone().unwrap_or_else(|| "-".into()),
+                phase(p),
+                s.created.map_or("-".into(), |t| age(now, t)),
+                p.annotations
+                    .get(manifest::ANNOTATION_CREATED_BY)
+                    .or_else(|| p.labels.get(manifest::LABEL_CREATED_BY))
+                    .cloned()
+                    .unwrap_or_else(|| "-".into()),
+                s.container(manifest::CONTAINER)
+                    .or(s.containers.first())
+                    .map_or("-".into(), |c| c.image.clone()),
+            ]
+            .map(|cell| sanitize::line(&cell).into_owned())
+        })
+        .collect();
+    let header = [
+        "NAMESPACE",
+        "POD",
+        "NODE",
+        "PHASE",
+        "AGE",
+        "CREATED-BY",
+        "IMAGE",
+    ]
+    .map(String::from);
+    let mut widths = header.clone().map(|h| h.chars().count());
+    for r in &rows {
+        for (w, cell) in widths.iter_mut().zip(r) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for r in std::iter::once(&header).chain(&rows) {
+        let mut line = String::new();
+        for (i, (cell, w)) in r.iter().zip(widths).enumerate() {
+            if i + 1 == r.len() {
+                line.push_str(cell);
+            } else {
+                line.push_str(&format!("{cell:<w$}  "));
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+fn phase(p: &HelperPod) -> String {
+    let s = &p.summary;
+    if p.deleting {
+        return "Terminating".to_string();
+    }
+    let ready = s.container(manifest::CONTAINER).is_some_and(|c| c.ready);
+    match (s.phase.as_str(), &s.reason) {
+        (phase, Some(reason)) => format!("{phase} ({reason})"),
+        ("Running", None) if !ready => "Running (not ready)".to_string(),
+        (phase, None) => phase.to_string(),
+    }
+}
+
+/// kubectl-style age: `45s`, `12m`, `3h`, `2d`.
+pub fn age(now: Timestamp, then: Timestamp) -> String {
+    let secs = now.as_second().saturating_sub(then.as_second()).max(0);
+    match secs {
+        s if s < 120 => format!("{s}s"),
+        s if s < 2 * 3600 => format!("{}m", s / 60),
+        s if s < 2 * 86_400 => format!("{}h", s / 3600),
+        s => format!("{}d", s / 86_400),
+    }
+}
+
+async fn remove_cmd(cluster: &dyn Cluster, conn: &ConnArgs, node: Option<&str>, all: bool) -> u8 {
+    let (scope, pods) = match helper_pods(cluster, conn).await {
+        Ok(found) => found,
+        Err(e) => {
+            eprintln!("ktui: {e}");
+            return 1;
+        }
+    };
+    let targets: Vec<&HelperPod> = pods
+        .iter()
+        .filter(|p| all || node.is_some_and(|n| deploy::on_node(p, n)))
+        .collect();
+    let mut failed = false;
+    if targets.is_empty() {
+        match node {
+            Some(n) if !all => eprintln!(
+                "no ktui helper pod for node {n} {}: nothing to remove",
+                where_(&scope)
+            ),
+            _ => eprintln!("no ktui helper pods {}: nothing to remove", where_(&scope)),
+        }
+    }
+    for p in &targets {
+        let key = &p.summary.key;
+        let on = p.summary.node.as_deref().unwrap_or("-");
+        match cluster.delete(ObjectRef::pod(key)).await {
+            Ok(true) => println!("deleted pod {key} (node {})", sanitize::line(on)),
+            Ok(false) => println!("pod {key} was already gone"),
+            Err(e) => {
+                eprintln!("ktui: cannot delete pod {key}: {e}");
+                failed = true;
+            }
+        }
+    }
+    if all && !failed {
+        let mut namespaces: BTreeSet<String> = targets
+            .iter()
+            .map(|p| p.summary.key.namespace.clone())
+            .collect();
+        namespaces.insert(match &scope {
+            Scope::Namespace(ns) => ns.clone(),
+            Scope::All => manifest::DEFAULT_NAMESPACE.to_string(),
+        });
+        for ns in namespaces {
+            failed |= !remove_namespace_objects(cluster, &ns).await;
+        }
+    }
+    u8::from(failed)
+}
+
+/// The ServiceAccount, and the namespace itself when ktui created it and nothing else runs
+/// there. Returns false on an error (already reported).
+async fn remove_namespace_objects(cluster: &dyn Cluster, ns: &str) -> bool {
+    let sa = ObjectRef::new("v1", "ServiceAccount", Some(ns), manifest::SERVICE_ACCOUNT);
+    match cluster.delete(sa.clone()).await {
+        Ok(true) => println!("deleted {sa}"),
+        Ok(false) => {}
+        Err(e) => {
+            eprintln!("ktui: cannot delete {sa}: {e}");
+            return false;
+        }
+    }
+    let labels = match cluster.namespace_labels(ns.to_string()).await {
+        Ok(l) => l,
+        Err(ClusterError::NotFound { .. }) => return true,
+        Err(e) => {
+            eprintln!("ktui: keeping namespace {ns}: cannot read it ({e})");
+            return true;
+        }
+    };
+    if labels.get(manifest::LABEL_MANAGED_BY).map(String::as_str) != Some(manifest::MANAGER) {
+        return true;
+    }
+    match other_pods(cluster, ns).await {
+        Ok(0) => {}
+        Ok(n) => {
+            println!("keeping namespace {ns}: {n} other pod(s) run there");
+            return true;
+        }
+        Err(e) => {
+            eprintln!("ktui: keeping namespace {ns}: cannot list its pods ({e})");
+            return true;
+        }
+    }
+    match cluster
+        .delete(ObjectRef::new("v1", "Namespace", None, ns))
+        .await
+    {
+        Ok(true) => println!("deleted namespace {ns} (created by ktui)"),
+        Ok(false) => {}
+        Err(e) => {
+            eprintln!("ktui: cannot delete namespace {ns}: {e}");
+            return false;
+        }
+    }
+    true
+}
+
+/// Pods in `ns` that are not helpers being deleted right now.
+async fn other_pods(cluster: &dyn Cluster, ns: &str) -> Result<usize, ClusterError> {
+    let helpers: BTreeSet<String> = cluster
+        .list_helper_pods(Scope::Namespace(ns.to_string()))
+        .await?
+        .into_iter()
+        .map(|p| p.summary.key.name)
+        .collect();
+    let mut events = cluster.watch_pods(Scope::Namespace(ns.to_string()));
+    let mut count = 0;
+    let listed = tokio::time::timeout(LIST_TIMEOUT, async {
+        while let Some(ev) = events.next().await {
+            match ev {
+                PodEvent::Applied(p) if !helpers.contains(&p.key.name) => count += 1,
+                PodEvent::ResyncDone => return Ok(()),
+                PodEvent::Failed(e) => return Err(e),
+                _ => {}
+            }
+        }
+        Ok(())
+    })
+    .await;
+    match listed {
+        Ok(Ok(())) => Ok(count),
+        Ok(Err(e)) => Err(e),
+        Err(_) => Err(ClusterError::Other(format!(
+            "no pod list within {} s",
+            LIST_TIMEOUT.as_secs()
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ages_like_kubectl() {
+        let now = Timestamp::from_second(1_000_000).unwrap();
+        let at = |s: i64| Timestamp::from_second(1_000_000 - s).unwrap();
+        assert_eq!(age(now, at(45)), "45s");
+        assert_eq!(age(now, at(600)), "10m");
+        assert_eq!(age(now, at(3 * 3600)), "3h");
+        assert_eq!(age(now, at(3 * 86_400)), "3d");
+    }
 }

@@ -1,0 +1,504 @@
+//! Deploying the helper pod on a node and reaching it: what the console runs after the user
+//! confirms, and what `tests/helper_deploy.rs` drives against the fake API server.
+//!
+//! Sequence: [`preflight`] (node exists, its architecture, the namespace's Pod Security level) →
+//! reuse a running helper or replace a finished one → server-side apply of the ServiceAccount
+//! and Pod (and the Namespace when missing) → wait until the pod is Running and Ready, failing
+//! fast on image pull and container errors → [`DeployedHelper::open`] execs `ktui-helper serve`.
+
+use std::time::Duration;
+
+use futures::StreamExt as _;
+use futures::future::BoxFuture;
+
+use crate::cluster::{
+    BoxByteStream, Cluster, ClusterError, ContainerState, ObjectRef, PodEvent, PodKey, PodSummary,
+    Result, Scope,
+};
+use crate::helper::manifest::{self, CONTAINER, DEFAULT_IMAGE_ARCH, HelperSpec};
+
+/// How long the pod may take to become Ready (an image pull from a registry included).
+pub const DEFAULT_READY_TIMEOUT: Duration = Duration::from_secs(120);
+/// How long a finished helper pod may take to go away before it is replaced.
+const GONE_TIMEOUT: Duration = Duration::from_secs(60);
+const GONE_POLL: Duration = Duration::from_millis(300);
+
+/// Pod Security levels that refuse the helper pod.
+const REFUSING_LEVELS: [&str; 2] = ["baseline", "restricted"];
+
+/// Container waiting reasons that will not resolve by waiting.
+const STUCK_REASONS: [&str; 7] = [
+    "ErrImagePull",
+    "ImagePullBackOff",
+    "InvalidImageName",
+    "ErrImageNeverPull",
+    "CreateContainerConfigError",
+    "CreateContainerError",
+    "RunContainerError",
+];
+
+/// What [`preflight`] found before anything is created.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Preflight {
+    /// Worth showing in the confirmation; the deploy can go on.
+    pub warnings: Vec<String>,
+    /// Reasons the deploy would fail; [`deploy`] refuses when any.
+    pub problems: Vec<String>,
+    /// The namespace does not exist (or could not be read): apply the Namespace object too.
+    pub create_namespace: bool,
+}
+
+impl Preflight {
+    /// One line for a confirmation dialog (problems first), or `None` when all is well.
+    pub fn summary(&self) -> Option<String> {
+        let all: Vec<&str> = self
+            .problems
+            .iter()
+            .chain(&self.warnings)
+            .map(String::as_str)
+            .collect();
+        (!all.is_empty()).then(|| all.join("; "))
+    }
+}
+
+/// A helper pod that is Running and Ready.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeployedHelper {
+    pub pod: PodKey,
+    pub node: String,
+    pub image: String,
+    /// The image digest the node runs (`containerStatuses[].imageID`).
+    pub image_id: Option<String>,
+    /// An existing helper pod was reused (nothing was applied).
+    pub reused: bool,
+    /// Preflight warnings (also sent as progress).
+    pub warnings: Vec<String>,
+}
+
+impl DeployedHelper {
+    /// Exec `ktui-helper serve` in the helper: its stdout/stdin as one stream. Call again to
+    /// reconnect after the stream ends with an error.
+    pub fn open(&self, cluster: &dyn Cluster) -> BoxFuture<'static, Result<BoxByteStream>> {
+        open(cluster, &self.pod)
+    }
+}
+
+/// Exec `ktui-helper serve` in a helper pod.
+pub fn open(cluster: &dyn Cluster, pod: &PodKey) -> BoxFuture<'static, Result<BoxByteStream>> {
+    cluster.exec(pod.clone(), CONTAINER.to_string(), HelperSpec::serve_argv())
+}
+
+/// Checks that need no write: the node exists and its architecture fits the image; the
+/// namespace's Pod Security level admits the helper. Missing read permissions are warnings.
+pub async fn preflight(cluster: &dyn Cluster, spec: &HelperSpec) -> Result<Preflight> {
+    spec.validate()
+        .map_err(|e| ClusterError::Other(e.to_string()))?;
+    let mut out = Preflight::default();
+    if let Some(node) = &spec.node {
+        match cluster.node_info(node.clone()).await {
+            Ok(info) => {
+                match info.architecture.as_deref() {
+                    Some(arch) if arch != DEFAULT_IMAGE_ARCH && spec.uses_default_image() => {
+                        out.problems.push(format!(
+                            "node {node} is {arch} but the default helper image {} is built for {DEFAULT_IMAGE_ARCH} only: \
+                             build one for {arch} (helper-image/build-image.sh on an {arch} machine) and pass --image",
+                            spec.image
+                        ));
+                    }
+                    Some(arch) if arch != DEFAULT_IMAGE_ARCH => out.warnings.push(format!(
+                        "node {node} is {arch}: make sure {} is built for {arch}",
+                        spec.image
+                    )),
+                    _ => {}
+                }
+                if info.ready == Some(false) {
+                    out.warnings.push(format!(
+                        "node {node} is NotReady: the helper may not start there"
+                    ));
+                }
+            }
+            Err(ClusterError::NotFound { .. }) => out.problems.push(format!(
+                "node {node} does not exist (see `kubectl get nodes`)"
+            )),
+            Err(e @ ClusterError::Forbidden { .. }) => out.warnings.push(format!(
+                "cannot check node {node} ({e}); deploying without checking its architecture"
+            )),
+            Err(e) => return Err(e),
+        }
+    }
+    match cluster.pod_security_level(spec.namespace.clone()).await {
+        Ok(Some(level)) if REFUSING_LEVELS.contains(&level.as_str()) => {
+            out.problems.push(format!(
+                "namespace {ns} enforces Pod Security \"{level}\", which refuses the helper (host \
+                 namespaces, hostPath volumes, added capabilities): run \
+                 `kubectl label namespace {ns} pod-security.kubernetes.io/enforce=privileged --overwrite`, \
+                 or pass -n with a namespace that allows privileged pods",
+                ns = spec.namespace
+            ));
+        }
+        Ok(_) => {}
+        Err(ClusterError::NotFound { .. }) => out.create_namespace = true,
+        Err(e @ ClusterError::Forbidden { .. }) => {
+            out.create_namespace = true;
+            out.warnings.push(format!(
+                "cannot read namespace {} ({e}); will try to create it",
+                spec.namespace
+            ));
+        }
+        Err(e) => return Err(e),
+    }
+    Ok(out)
+}
+
+/// Deploy (or reuse) the helper on `spec.node` and wait until it is Ready. `progress` gets one
+/// line per step, for the status bar.
+pub async fn deploy(
+    cluster: &dyn Cluster,
+    spec: &HelperSpec,
+    ready_timeout: Duration,
+    progress: &mut (dyn FnMut(String) + Send),
+) -> Result<DeployedHelper> {
+    let Some(node) = spec.node.clone() else {
+        return Err(ClusterError::Other(
+            "deploying the helper needs a node name".to_string(),
+        ));
+    };
+    progress(format!(
+        "checking node {node} and namespace {}",
+        spec.namespace
+    ));
+    let pre = preflight(cluster, spec).await?;
+    if !pre.problems.is_empty() {
+        return Err(ClusterError::Other(pre.problems.join("; ")));
+    }
+    for w in &pre.warnings {
+        progress(format!("warning: {w}"));
+    }
+    let key = spec.pod_key();
+    let mut reused = false;
+    match cluster.pod_detail(key.clone()).await {
+        Ok(existing) => {
+            let pod = &existing.summary;
+            if pod.node.as_deref() != Some(node.as_str()) {
+                return Err(ClusterError::Other(format!(
+                    "pod {key} already exists for node {} (a name clash): remove it with \
+                     `kubectl delete pod -n {} {}`",
+                    pod.node.as_deref().unwrap_or("-"),
+                    key.namespace,
+                    key.name
+                )));
+            }
+            let image = pod.container(CONTAINER).map(|c| c.image.as_str());
+            let finished = matches!(pod.phase.as_str(), "Failed" | "Succeeded");
+            if finished || image != Some(spec.image.as_str()) {
+                progress(format!(
+                    "replacing the old helper pod {key} ({})",
+                    phase_text(pod)
+                ));
+                cluster.delete(ObjectRef::pod(&key)).await?;
+                wait_gone(cluster, &key).await?;
+            } else {
+                progress(format!("reusing helper pod {key}"));
+                reused = true;
+            }
+        }
+        Err(ClusterError::NotFound { .. }) => {}
+        Err(e) => return Err(e),
+    }
+    if !reused {
+        let mut objects = Vec::new();
+        if pre.create_namespace {
+            objects.push(spec.namespace_object());
+        }
+        objects.push(spec.service_account_object());
+        objects.push(spec.pod_object());
+        progress(format!("creating helper pod {key} on node {node}"));
+        cluster.apply(objects).await?;
+    }
+    progress(format!("waiting for helper pod {key} to be ready"));
+    let pod = wait_ready(cluster, &key, &spec.image, ready_timeout).await?;
+    Ok(DeployedHelper {
+        image_id: pod.container(CONTAINER).and_then(|c| c.image_id.clone()),
+        pod: key,
+        node,
+        image: spec.image.clone(),
+        reused,
+        warnings: pre.warnings,
+    })
+}
+
+async fn wait_gone(cluster: &dyn Cluster, key: &PodKey) -> Result<()> {
+    let deadline = tokio::time::Instant::now() + GONE_TIMEOUT;
+    loop {
+        match cluster.pod_detail(key.clone()).await {
+            Err(ClusterError::NotFound { .. }) => return Ok(()),
+            Err(e) => return Err(e),
+            Ok(_) if tokio::time::Instant::now() >= deadline => {
+                return Err(ClusterError::Other(format!(
+                    "the old helper pod {key} is still terminating after {} s: retry later or \
+                     `kubectl delete pod -n {} {} --force`",
+                    GONE_TIMEOUT.as_secs(),
+                    key.namespace,
+                    key.name
+                )));
+            }
+            Ok(_) => tokio::time::sleep(GONE_POLL).await,
+        }
+    }
+}
+
+/// Where a starting helper pod stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Readiness {
+    Ready,
+    Starting(String),
+    Failed(String),
+}
+
+/// Judge a helper pod summary (pure: unit-tested).
+pub fn readiness(pod: &PodSummary, image: &str) -> Readiness {
+    let key = &pod.key;
+    let container = pod.container(CONTAINER);
+    if matches!(pod.phase.as_str(), "Failed" | "Succeeded") {
+        let mut text = format!("the helper pod {key} {}", phase_text(pod));
+        if let Some(ContainerState::Terminated {
+            exit_code, message, ..
+        }) = container.map(|c| &c.state)
+        {
+            text.push_str(&format!("; the helper exited with code {exit_code}"));
+            if let Some(m) = message {
+                text.push_str(&format!(": {m}"));
+                if m.contains("exec format error") {
+                    text.push_str(" (the image is built for another CPU architecture)");
+                }
+            }
+        }
+        return Readiness::Failed(text);
+    }
+    if let Some(c) = container {
+        if let ContainerState::Waiting { reason, message } = &c.state {
+            let reason = reason.as_deref().unwrap_or("");
+            if STUCK_REASONS.contains(&reason) {
+                let detail = message
+                    .as_deref()
+                    .map(|m| format!(": {m}"))
+                    .unwrap_or_default();
+                let hint = if reason.contains("Image") {
+                    format!(
+                        " — node {} cannot get image {image}: load it into the node's container \
+                         runtime (helper-image/build-image.sh --save FILE, then e.g. \
+                         `ctr -n k8s.io images import FILE` on the node or `kind load image-archive FILE`), \
+                         or push it to a registry the node can reach and pass --image",
+                        pod.node.as_deref().unwrap_or("?")
+                    )
+                } else {
+                    String::new()
+                };
+                return Readiness::Failed(format!("helper pod {key}: {reason}{detail}{hint}"));
+            }
+            if reason == "CrashLoopBackOff" {
+                return Readiness::Failed(format!(
+                    "the helper in pod {key} keeps crashing: see `kubectl logs -n {} {} --previous`",
+                    key.namespace, key.name
+                ));
+            }
+        }
+        if pod.phase == "Running" && c.ready {
+            return Readiness::Ready;
+        }
+        return Readiness::Starting(format!("{}, container {}", pod.phase, c.state.label()));
+    }
+    Readiness::Starting(pod.phase.clone())
+}
+
+fn phase_text(pod: &PodSummary) -> String {
+    let mut text = pod.phase.clone();
+    if let Some(r) = &pod.reason {
+        text.push_str(&format!(" ({r})"));
+    }
+    if let Some(m) = &pod.message {
+        text.push_str(&format!(": {m}"));
+    }
+    text
+}
+
+async fn wait_ready(
+    cluster: &dyn Cluster,
+    key: &PodKey,
+    image: &str,
+    timeout: Duration,
+) -> Result<PodSummary> {
+    let mut events = cluster.watch_pods(Scope::Namespace(key.namespace.clone()));
+    let mut last = "no status yet".to_string();
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let ev = match tokio::time::timeout_at(deadline, events.next()).await {
+            Ok(Some(ev)) => ev,
+            Ok(None) => {
+                return Err(ClusterError::Other(format!(
+                    "the watch on helper pod {key} ended before it was ready"
+                )));
+            }
+            Err(_) => return Err(timed_out(cluster, key, timeout, &last).await),
+        };
+        match ev {
+            PodEvent::Applied(pod) if pod.key == *key => match readiness(&pod, image) {
+                Readiness::Ready => return Ok(*pod),
+                Readiness::Starting(s) => last = s,
+                Readiness::Failed(e) => return Err(ClusterError::Other(e)),
+            },
+            PodEvent::Deleted(k) if k == *key => {
+                return Err(ClusterError::Other(format!(
+                    "helper pod {key} was deleted while starting"
+                )));
+            }
+            PodEvent::Failed(e) => return Err(e),
+            _ => {}
+        }
+    }
+}
+
+/// The timeout error, with the pod's latest warning events (FailedMount, FailedScheduling...).
+async fn timed_out(
+    cluster: &dyn Cluster,
+    key: &PodKey,
+    timeout: Duration,
+    last: &str,
+) -> ClusterError {
+    let events = cluster.pod_events(key.clone()).await.unwrap_or_default();
+    let warnings: Vec<String> = events
+        .iter()
+        .rev()
+        .filter(|e| e.type_ == "Warning")
+        .take(3)
+        .map(|e| format!("{}: {}", e.reason, e.message))
+        .collect();
+    let events = if warnings.is_empty() {
+        String::new()
+    } else {
+        format!("; recent events: {}", warnings.join(" | "))
+    };
+    ClusterError::Other(format!(
+        "helper pod {key} was not ready after {} s (last state: {last}){events}; see \
+         `kubectl describe pod -n {} {}`",
+        timeout.as_secs(),
+        key.namespace,
+        key.name
+    ))
+}
+
+/// Delete the helper pods of `node` (every namespace in `scope`); returns the pods deleted.
+pub async fn remove_node(cluster: &dyn Cluster, scope: Scope, node: &str) -> Result<Vec<PodKey>> {
+    let pods = cluster.list_helper_pods(scope).await?;
+    let mut removed = Vec::new();
+    for p in pods.iter().filter(|p| on_node(p, node)) {
+        if cluster.delete(ObjectRef::pod(&p.summary.key)).await? {
+            removed.push(p.summary.key.clone());
+        }
+    }
+    Ok(removed)
+}
+
+/// Whether a helper pod serves `node` (by `spec.nodeName`, else its node annotation).
+pub fn on_node(pod: &crate::cluster::HelperPod, node: &str) -> bool {
+    pod.summary.node.as_deref() == Some(node)
+        || pod
+            .annotations
+            .get(manifest::ANNOTATION_NODE)
+            .map(String::as_str)
+            == Some(node)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::{ContainerRole, ContainerSummary, OwnerRef, Workload};
+
+    fn pod(phase: &str, state: ContainerState, ready: bool) -> PodSummary {
+        PodSummary {
+            key: PodKey::new("ktui-system", "ktui-helper-n1"),
+            uid: "u".into(),
+            phase: phase.into(),
+            reason: None,
+            message: None,
+            node: Some("n1".into()),
+            created: None,
+            failed_at: None,
+            restart_policy: Some("Never".into()),
+            owner: None::<OwnerRef>,
+            workload: Workload {
+                kind: "Pod".into(),
+                name: "ktui-helper-n1".into(),
+            },
+            containers: vec![ContainerSummary {
+                name: CONTAINER.into(),
+                role: ContainerRole::Main,
+                image: "img".into(),
+                image_id: None,
+                container_id: None,
+                ready,
+                restarts: 0,
+                state,
+                last_state: ContainerState::Unknown,
+            }],
+        }
+    }
+
+    #[test]
+    fn judges_readiness() {
+        let running = ContainerState::Running { started_at: None };
+        assert_eq!(
+            readiness(&pod("Running", running.clone(), true), "img"),
+            Readiness::Ready
+        );
+        assert!(matches!(
+            readiness(&pod("Running", running, false), "img"),
+            Readiness::Starting(_)
+        ));
+        let pull = ContainerState::Waiting {
+            reason: Some("ErrImagePull".into()),
+            message: Some("pull access denied".into()),
+        };
+        let Readiness::Failed(e) = readiness(&pod("Pending", pull, false), "img") else {
+            panic!("image pull must fail fast")
+        };
+        assert!(
+            e.contains("pull access denied") && e.contains("--image"),
+            "{e}"
+        );
+        let exec_format = ContainerState::Terminated {
+            exit_code: 1,
+            signal: None,
+            reason: Some("Error".into()),
+            message: Some("exec format error".into()),
+            started_at: None,
+            finished_at: None,
+        };
+        let Readiness::Failed(e) = readiness(&pod("Failed", exec_format, false), "img") else {
+            panic!("a failed pod fails")
+        };
+        assert!(e.contains("architecture"), "{e}");
+    }
+
+    /// The runtime spawns the deploy on tokio: its future must be Send.
+    #[allow(dead_code)]
+    fn deploy_future_is_send(cluster: std::sync::Arc<dyn Cluster>, spec: HelperSpec) {
+        fn send<T: Send>(_: T) {}
+        send(async move {
+            let mut progress = |_: String| {};
+            let _ = deploy(&*cluster, &spec, DEFAULT_READY_TIMEOUT, &mut progress).await;
+            let _ = open(&*cluster, &spec.pod_key()).await;
+        });
+    }
+
+    #[test]
+    fn preflight_summary_puts_problems_first() {
+        let p = Preflight {
+            warnings: vec!["w".into()],
+            problems: vec!["p".into()],
+            create_namespace: false,
+        };
+        assert_eq!(p.summary().as_deref(), Some("p; w"));
+        assert_eq!(Preflight::default().summary(), None);
+    }
+}

@@ -1,0 +1,456 @@
+//! Deploying and reaching the node helper through `KubeCluster` against the fake API server
+//! (real HTTPS, real WebSocket exec running real local processes): the manifest is accepted,
+//! the helper pod starts, `ktui-helper serve` answers `hello` through pods/exec, a cut stream
+//! reconnects, and the helper is removed. Also: exec plumbing with `/bin/cat`, exit codes,
+//! 403s naming the verb and resource, Pod Security, node architecture, image pull failures.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use ktui::cluster::kube::{ConnectOptions, KubeCluster};
+use ktui::cluster::{BoxByteStream, Cluster, ClusterError, ObjectRef, PodKey, Scope};
+use ktui::helper::cmd::{self, DEFAULT_READY_TIMEOUT, DeployedHelper};
+use ktui::helper::manifest::{self, HelperSpec};
+use ktui_fake_apiserver::{FakeApiServer, Kubelet, Store};
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, BufReader};
+
+const NODE: &str = "node-1";
+const WAIT: Duration = Duration::from_secs(15);
+
+/// `target/<profile>/ktui-helper`, built when missing.
+fn helper_binary() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().and_then(|d| d.parent()).unwrap().to_path_buf();
+    let bin = dir.join("ktui-helper");
+    if !bin.is_file() {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = std::process::Command::new(cargo)
+            .args(["build", "-p", "ktui-helper", "--bin", "ktui-helper"])
+            .status()
+            .unwrap();
+        assert!(status.success(), "cargo build -p ktui-helper failed");
+    }
+    assert!(bin.is_file(), "no helper binary at {}", bin.display());
+    bin
+}
+
+struct Setup {
+    server: FakeApiServer,
+    cluster: KubeCluster,
+    _dir: tempfile::TempDir,
+}
+
+impl Setup {
+    fn store(&self) -> Store {
+        self.server.store()
+    }
+}
+
+async fn setup() -> Setup {
+    let store = Store::new();
+    store.add_namespace("default");
+    store.add_node(NODE, "amd64");
+    store.map_exec(manifest::BINARY, helper_binary());
+    let server = FakeApiServer::start(store).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = server.write_kubeconfig(dir.path()).unwrap();
+    let cluster = KubeCluster::connect(&ConnectOptions {
+        kubeconfig: Some(kubeconfig),
+        ..ConnectOptions::default()
+    })
+    .await
+    .unwrap();
+    Setup {
+        server,
+        cluster,
+        _dir: dir,
+    }
+}
+
+fn spec() -> HelperSpec {
+    let mut spec = HelperSpec::new(Some(NODE));
+    spec.created_by = "tester".into();
+    spec
+}
+
+async fn deploy(s: &Setup, spec: &HelperSpec) -> Result<DeployedHelper, ClusterError> {
+    let mut steps = Vec::new();
+    let out = cmd::deploy(&s.cluster, spec, Duration::from_secs(10), &mut |p| {
+        steps.push(p)
+    })
+    .await;
+    eprintln!("deploy steps: {steps:?}");
+    out
+}
+
+async fn read_line(stream: &mut BufReader<BoxByteStream>) -> std::io::Result<String> {
+    let mut line = String::new();
+    match tokio::time::timeout(WAIT, stream.read_line(&mut line)).await {
+        Ok(Ok(_)) => Ok(line),
+        Ok(Err(e)) => Err(e),
+        Err(_) => panic!("no line within {WAIT:?}"),
+    }
+}
+
+async fn until(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + WAIT;
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn assert_hello(line: &str) {
+    let v: Value = serde_json::from_str(line.trim_end())
+        .unwrap_or_else(|e| panic!("first line is not JSON ({e}): {line:?}"));
+    assert_eq!(v["type"], "hello", "{line}");
+    assert_eq!(v["v"], 1, "{line}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deploy_serve_hello_cut_reconnect_remove() {
+    let s = setup().await;
+    let started = Instant::now();
+    let helper = deploy(&s, &spec()).await.unwrap();
+    let deployed_in = started.elapsed();
+    assert_eq!(helper.pod, PodKey::new("ktui-system", "ktui-helper-node-1"));
+    assert!(helper.image_id.is_some());
+    assert!(!helper.reused);
+
+    // What landed in the cluster.
+    let store = s.store();
+    let ns = store.get("Namespace", "", "ktui-system").unwrap();
+    assert_eq!(
+        ns["metadata"]["labels"]["pod-security.kubernetes.io/enforce"],
+        "privileged"
+    );
+    let sa = store
+        .get("ServiceAccount", "ktui-system", manifest::SERVICE_ACCOUNT)
+        .unwrap();
+    assert_eq!(sa["automountServiceAccountToken"], false);
+    let pod = store
+        .get("Pod", "ktui-system", "ktui-helper-node-1")
+        .unwrap();
+    assert_eq!(pod["spec"]["nodeName"], NODE);
+    assert_eq!(pod["metadata"]["labels"]["ktui.dev/created-by"], "tester");
+    assert_eq!(pod["status"]["phase"], "Running");
+
+    // Exec `ktui-helper serve`: the first line is hello.
+    let t = Instant::now();
+    let stream = helper.open(&s.cluster).await.unwrap();
+    let mut stream = BufReader::new(stream);
+    assert_hello(&read_line(&mut stream).await.unwrap());
+    let exec_hello = t.elapsed();
+    assert_eq!(store.active_execs(), 1);
+
+    // A network drop: the read side fails (not a silent hang, not a clean EOF).
+    store.drop_execs();
+    let err = tokio::time::timeout(WAIT, async {
+        let mut rest = Vec::new();
+        stream.read_to_end(&mut rest).await
+    })
+    .await
+    .expect("the cut stream must end")
+    .expect_err("a cut stream is an error");
+    assert_eq!(err.kind(), std::io::ErrorKind::ConnectionAborted, "{err}");
+    assert!(err.to_string().contains("exec again"), "{err}");
+    until("the cut helper process to end", || {
+        store.active_execs() == 0
+    })
+    .await;
+
+    // Reconnect: exec again.
+    let t = Instant::now();
+    let stream = helper.open(&s.cluster).await.unwrap();
+    let mut stream = BufReader::new(stream);
+    assert_hello(&read_line(&mut stream).await.unwrap());
+    let reconnect = t.elapsed();
+    drop(stream);
+    until("serve to exit after the console left", || {
+        store.active_execs() == 0
+    })
+    .await;
+
+    // Deploying again reuses the running helper.
+    let again = deploy(&s, &spec()).await.unwrap();
+    assert!(again.reused);
+
+    // Remove.
+    let removed = cmd::remove_node(&s.cluster, Scope::All, NODE)
+        .await
+        .unwrap();
+    assert_eq!(removed, vec![helper.pod.clone()]);
+    assert!(
+        store
+            .get("Pod", "ktui-system", "ktui-helper-node-1")
+            .is_none()
+    );
+    assert!(
+        s.cluster
+            .list_helper_pods(Scope::All)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    eprintln!(
+        "figures: deploy {deployed_in:?}, exec+hello {exec_hello:?}, reconnect+hello {reconnect:?}"
+    );
+}
+
+async fn exec(s: &Setup, argv: &[&str]) -> Result<BoxByteStream, ClusterError> {
+    s.cluster
+        .exec(
+            PodKey::new("ktui-system", "ktui-helper-node-1"),
+            manifest::CONTAINER.into(),
+            argv.iter().map(|a| a.to_string()).collect(),
+        )
+        .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exec_plumbing_with_cat_exit_codes_and_pod_deletion() {
+    let s = setup().await;
+    deploy(&s, &spec()).await.unwrap();
+
+    // stdin → stdout, in order and complete, then EOF on exit 0.
+    let t = Instant::now();
+    let mut cat = exec(&s, &["/bin/cat"]).await.unwrap();
+    cat.write_all(b"ping\n").await.unwrap();
+    let mut buf = [0u8; 5];
+    cat.read_exact(&mut buf).await.unwrap();
+    assert_eq!(&buf, b"ping\n");
+    eprintln!("figures: exec /bin/cat + first echo {:?}", t.elapsed());
+    let big: Vec<u8> = (0..600_000u32).map(|i| (i % 251) as u8).collect();
+    let (mut r, mut w) = tokio::io::split(cat);
+    let writer = tokio::spawn(async move {
+        w.write_all(&big).await.unwrap();
+        w.shutdown().await.unwrap();
+        big
+    });
+    let mut echoed = Vec::new();
+    tokio::time::timeout(WAIT, r.read_to_end(&mut echoed))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(echoed, writer.await.unwrap());
+
+    // A non-zero exit: the error names the code and the last stderr lines.
+    let mut failing = exec(
+        &s,
+        &["/bin/sh", "-c", "echo first >&2; echo oops >&2; exit 3"],
+    )
+    .await
+    .unwrap();
+    let mut out = Vec::new();
+    let err = failing.read_to_end(&mut out).await.unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("exited with code 3"), "{text}");
+    assert!(text.contains("oops"), "{text}");
+
+    // A command the container does not have.
+    let mut missing = exec(&s, &["/no/such/binary"]).await.unwrap();
+    let err = missing.read_to_end(&mut out).await.unwrap_err();
+    assert!(err.to_string().contains("/no/such/binary"), "{err}");
+
+    // Deleting the pod kills what runs in it.
+    let mut sleeper = exec(&s, &["/bin/cat"]).await.unwrap();
+    sleeper.write_all(b"x").await.unwrap();
+    let mut one = [0u8; 1];
+    sleeper.read_exact(&mut one).await.unwrap();
+    assert!(
+        s.cluster
+            .delete(ObjectRef::pod(&PodKey::new(
+                "ktui-system",
+                "ktui-helper-node-1"
+            )))
+            .await
+            .unwrap()
+    );
+    let err = tokio::time::timeout(WAIT, sleeper.read_to_end(&mut out))
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert!(err.to_string().contains("exited with code 137"), "{err}");
+    until("no exec left", || s.store().active_execs() == 0).await;
+
+    // Exec into a pod that is gone.
+    let err = exec(&s, &["/bin/cat"]).await.err().unwrap();
+    assert!(matches!(err, ClusterError::NotFound { .. }), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forbidden_exec_and_create_name_verb_and_resource() {
+    let s = setup().await;
+    deploy(&s, &spec()).await.unwrap();
+    s.store().forbid("create", "pods/exec", Some("ktui-system"));
+    let err = cmd::open(
+        &s.cluster,
+        &PodKey::new("ktui-system", "ktui-helper-node-1"),
+    )
+    .await
+    .err()
+    .unwrap();
+    assert!(
+        err.to_string().starts_with(
+            "cannot create pods/exec in namespace ktui-system: RBAC forbids 'create' on 'pods/exec'"
+        ),
+        "{err}"
+    );
+
+    // Server-side apply of a new pod needs `create`: that is what the message names.
+    let s = setup().await;
+    s.store().forbid("create", "pods", Some("ktui-system"));
+    let err = deploy(&s, &spec()).await.unwrap_err();
+    assert!(
+        err.to_string().starts_with(
+            "cannot create pods in namespace ktui-system: RBAC forbids 'create' on 'pods'"
+        ),
+        "{err}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_printed_manifest_applies_as_is() {
+    let s = setup().await;
+    let spec = spec();
+    let yaml = spec.to_yaml();
+    let objects: Vec<Value> = serde_saphyr::from_multiple(&yaml).unwrap();
+    let applied = s.cluster.apply(objects.clone()).await.unwrap();
+    assert_eq!(
+        applied.iter().map(|o| o.to_string()).collect::<Vec<_>>(),
+        [
+            "Namespace ktui-system",
+            "ServiceAccount ktui-system/ktui-helper",
+            "Pod ktui-system/ktui-helper-node-1"
+        ]
+    );
+    let stored = s
+        .store()
+        .get("Pod", "ktui-system", "ktui-helper-node-1")
+        .unwrap();
+    assert_eq!(stored["spec"], objects[2]["spec"]);
+    // Applying again is a no-op, not a conflict.
+    s.cluster.apply(objects).await.unwrap();
+    // The fake kubelet started it, so the helper list shows it Running.
+    let pods = s.cluster.list_helper_pods(Scope::All).await.unwrap();
+    assert_eq!(pods.len(), 1);
+    assert_eq!(pods[0].summary.phase, "Running");
+    assert_eq!(pods[0].summary.node.as_deref(), Some(NODE));
+    // A pod spec change is refused like kube-apiserver does (pods are immutable).
+    let mut changed = spec.pod_object();
+    changed["spec"]["hostNetwork"] = Value::Bool(false);
+    let err = s.cluster.apply(vec![changed]).await.unwrap_err();
+    assert!(
+        err.to_string().contains("pod updates may not change"),
+        "{err}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pod_security_node_arch_and_missing_node_are_caught_before_creating() {
+    let s = setup().await;
+    s.store().add_namespace_with_labels(
+        "ktui-system",
+        &[("pod-security.kubernetes.io/enforce", "baseline")],
+    );
+    assert_eq!(
+        s.cluster
+            .pod_security_level("ktui-system".into())
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("baseline")
+    );
+    let pre = cmd::preflight(&s.cluster, &spec()).await.unwrap();
+    assert!(!pre.create_namespace);
+    assert!(
+        pre.problems[0].contains("Pod Security \"baseline\""),
+        "{pre:?}"
+    );
+    let err = deploy(&s, &spec()).await.unwrap_err();
+    assert!(err.to_string().contains("enforce=privileged"), "{err}");
+    assert_eq!(s.store().count("Pod"), 0);
+    // Applied anyway, the API server's Pod Security admission refuses it; not called RBAC.
+    let spec = spec();
+    let err = s
+        .cluster
+        .apply(vec![spec.service_account_object(), spec.pod_object()])
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("violates PodSecurity \"baseline:latest\""),
+        "{text}"
+    );
+    assert!(!text.contains("RBAC"), "{text}");
+
+    let s = setup().await;
+    s.store().add_node("arm-1", "arm64");
+    let mut arm = HelperSpec::new(Some("arm-1"));
+    let err = deploy(&s, &arm).await.unwrap_err();
+    assert!(err.to_string().contains("arm64"), "{err}");
+    arm.image = "registry.example.com/ktui-helper:multiarch".into();
+    let pre = cmd::preflight(&s.cluster, &arm).await.unwrap();
+    assert!(
+        pre.problems.is_empty() && pre.warnings[0].contains("arm64"),
+        "{pre:?}"
+    );
+
+    let err = deploy(&s, &HelperSpec::new(Some("no-such-node")))
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("node no-such-node does not exist"),
+        "{err}"
+    );
+    let info = s.cluster.node_info(NODE.into()).await.unwrap();
+    assert_eq!(info.architecture.as_deref(), Some("amd64"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn image_pull_failure_fails_fast_and_a_finished_helper_is_replaced() {
+    let s = setup().await;
+    s.store().set_kubelet(Kubelet::ImagePullFails);
+    let t = Instant::now();
+    let err = deploy(&s, &spec()).await.unwrap_err();
+    assert!(t.elapsed() < Duration::from_secs(5));
+    let text = err.to_string();
+    assert!(
+        text.contains("ErrImagePull") && text.contains("--image"),
+        "{text}"
+    );
+
+    // The old pod is stuck; once it is Failed (deadline), deploying replaces it.
+    let store = s.store();
+    let mut pod = store
+        .get("Pod", "ktui-system", "ktui-helper-node-1")
+        .unwrap();
+    let old_uid = pod["metadata"]["uid"].clone();
+    pod["status"] = serde_json::json!({"phase": "Failed", "reason": "DeadlineExceeded",
+        "message": "Pod was active on the node longer than the specified deadline"});
+    store.apply(pod);
+    store.set_kubelet(Kubelet::Run {
+        after: Duration::from_millis(300),
+    });
+    let helper = deploy(&s, &spec()).await.unwrap();
+    assert!(!helper.reused);
+    let pod = store
+        .get("Pod", "ktui-system", "ktui-helper-node-1")
+        .unwrap();
+    assert_ne!(pod["metadata"]["uid"], old_uid);
+    assert_eq!(pod["status"]["phase"], "Running");
+
+    // A pod that never starts times out with its state.
+    let s = setup().await;
+    s.store().set_kubelet(Kubelet::Off);
+    let mut steps = Vec::new();
+    let err = cmd::deploy(&s.cluster, &spec(), Duration::from_secs(1), &mut |p| {
+        steps.push(p)
+    })
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("was not ready after 1 s"), "{err}");
+    assert!(DEFAULT_READY_TIMEOUT >= Duration::from_secs(60));
+}
