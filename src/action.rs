@@ -50,6 +50,11 @@ pub enum Action {
         attempt: u32,
         retry_in: std::time::Duration,
     },
+    /// What the read-only checks before a deploy found (None: nothing to warn about).
+    HelperPreflighted {
+        node: String,
+        summary: Option<String>,
+    },
     /// Deploying the helper pod: a step done (or in progress).
     HelperDeployProgress(String),
     /// The helper pod is running and ready: connect to it.

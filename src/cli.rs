@@ -109,14 +109,15 @@ pub enum HelperCommand {
         // `--namespace NS` (the global flag) names the helper's namespace here (default
         // ktui-system): one flag, one meaning per command, no clash with the global one.
     },
-    /// List helper pods left in the cluster.
+    /// List helper pods left in the cluster (all namespaces, or -n NS).
     List,
-    /// Remove helper pods (one node's, or all with --all).
+    /// Remove helper pods (one node's, or all with --all); -n NS limits it to one namespace.
     Remove {
         /// Node whose helper to remove.
-        #[arg(long, value_name = "NODE")]
+        #[arg(long, value_name = "NODE", conflicts_with = "all")]
         node: Option<String>,
-        /// Remove every helper pod (and the ktui-system namespace objects ktui created).
+        /// Remove every helper pod, their ServiceAccount, and the namespace when ktui created
+        /// it and nothing else runs there.
         #[arg(long)]
         all: bool,
     },

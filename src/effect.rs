@@ -29,6 +29,10 @@ pub enum Effect {
         bytes: Vec<u8>,
     },
     SwitchContext(String),
+    /// Read-only checks before asking to deploy on a node (node architecture, Pod Security).
+    PreflightHelper {
+        node: String,
+    },
     /// Create the helper pod on a node (manifest applied through the cluster), wait until ready.
     DeployHelper {
         node: String,

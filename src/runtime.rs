@@ -12,9 +12,11 @@ use tokio::sync::{Semaphore, mpsc};
 use tokio::task::AbortHandle;
 
 use crate::action::Action;
-use crate::cluster::{Cluster, EventRow, LogRequest};
+use crate::cluster::{Cluster, EventRow, LogRequest, Scope};
 use crate::effect::Effect;
 use crate::evidence::{EvidenceItem, EvidenceKind, sha256_hex};
+use crate::helper::cmd::{self, DEFAULT_READY_TIMEOUT};
+use crate::helper::manifest::{self, HelperSpec};
 use crate::state::sockets::HelperTarget;
 use crate::triage::CrashRecord;
 
@@ -59,10 +61,7 @@ impl Runtime {
     }
 
     fn cluster(&self) -> Arc<dyn Cluster> {
-        match self.cluster.read() {
-            Ok(c) => c.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        }
+        current(&self.cluster)
     }
 
     pub fn abort_all(&mut self) {
@@ -208,15 +207,51 @@ impl Runtime {
                     session.stop();
                 }
             }
+            Effect::PreflightHelper { node } => {
+                self.spawn(async move {
+                    let spec = HelperSpec::new(Some(&node));
+                    let summary = match cmd::preflight(cluster.as_ref(), &spec).await {
+                        Ok(pre) => pre.summary(),
+                        Err(e) => Some(format!("cannot check before deploying: {e}")),
+                    };
+                    Some(Action::HelperPreflighted { node, summary })
+                });
+            }
             Effect::DeployHelper { node } => {
-                let _ = self.tx.send(Action::HelperDeployFailed(format!(
-                    "deploying a helper on node {node} is not wired into this build yet"
-                )));
+                let tx = self.tx.clone();
+                self.spawn(async move {
+                    let spec = HelperSpec::new(Some(&node));
+                    let mut progress = |step: String| {
+                        let _ = tx.send(Action::HelperDeployProgress(step));
+                    };
+                    let deployed = cmd::deploy(
+                        cluster.as_ref(),
+                        &spec,
+                        DEFAULT_READY_TIMEOUT,
+                        &mut progress,
+                    )
+                    .await;
+                    Some(match deployed {
+                        Ok(d) => Action::HelperDeployed {
+                            node,
+                            image_id: d.image_id,
+                        },
+                        Err(e) => Action::HelperDeployFailed(e.to_string()),
+                    })
+                });
             }
             Effect::RemoveHelper { node } => {
-                let _ = self.tx.send(Action::HelperRemoveFailed {
-                    node,
-                    error: "not wired into this build yet".to_string(),
+                self.spawn(async move {
+                    let scope = Scope::Namespace(manifest::DEFAULT_NAMESPACE.to_string());
+                    Some(
+                        match cmd::remove_node(cluster.as_ref(), scope, &node).await {
+                            Ok(_) => Action::HelperRemoved { node },
+                            Err(e) => Action::HelperRemoveFailed {
+                                node,
+                                error: e.to_string(),
+                            },
+                        },
+                    )
                 });
             }
             Effect::Quit => self.abort_all(),
@@ -225,17 +260,28 @@ impl Runtime {
 }
 
 impl Runtime {
-    /// Opens `ktui-helper serve` in the helper pod of `node` by exec.
+    /// Opens `ktui-helper serve` in the helper pod of `node` by exec (on the cluster of the
+    /// moment: a reconnect after `:ctx` goes to the new context's helper).
     fn pod_opener(&self, node: &str) -> helper::Opener {
-        let node = node.to_string();
+        let key = HelperSpec::new(Some(node)).pod_key();
+        let slot = self.cluster.clone();
         Arc::new(move || {
-            let node = node.clone();
+            let cluster = current(&slot);
+            let open = cmd::open(cluster.as_ref(), &key);
+            let key = key.clone();
             Box::pin(async move {
-                Err(format!(
-                    "exec into the helper on node {node} is not wired into this build yet"
-                ))
+                open.await
+                    .map_err(|e| format!("cannot exec `ktui-helper serve` in pod {key}: {e}"))
             })
         })
+    }
+}
+
+/// The cluster of the moment (`:ctx` swaps it).
+fn current(slot: &RwLock<Arc<dyn Cluster>>) -> Arc<dyn Cluster> {
+    match slot.read() {
+        Ok(c) => c.clone(),
+        Err(poisoned) => poisoned.into_inner().clone(),
     }
 }
 

@@ -128,6 +128,7 @@ fn dispatch(state: &mut AppState, action: Action) -> Vec<Effect> {
         | Action::HelperBadLine(_)
         | Action::HelperStreamLost { .. }
         | Action::HelperDeployProgress(_)
+        | Action::HelperPreflighted { .. }
         | Action::HelperDeployed { .. }
         | Action::HelperDeployFailed(_)
         | Action::HelperRemoved { .. }

@@ -364,3 +364,54 @@ async fn demo_replays_the_recording_labelled() {
         .count();
     assert!(events > 0, "{text}");
 }
+
+#[tokio::test]
+async fn pod_names_missing_from_the_helper_come_from_the_pod_cache() {
+    let mut app = app(HelperSource::Local).await;
+    select_checkout(&mut app);
+    press(&mut app, "t");
+    app.dispatch(Action::HelperConnected(Box::new(hello(true))));
+    let key = app.state.pods.selected_row().unwrap().pod_key().clone();
+    let uid = app.state.pods.pod(&key).unwrap().uid.clone();
+    let mut e = SocketEvent::new(ts(&app, -100), EventType::TcpState);
+    e.k8s = Some(K8sRef {
+        namespace: None,
+        pod: None,
+        container: None,
+        pod_uid: Some(uid),
+    });
+    let mut unknown = SocketEvent::new(ts(&app, -50), EventType::TcpState);
+    unknown.k8s = Some(K8sRef {
+        namespace: None,
+        pod: None,
+        container: None,
+        pod_uid: Some("not-a-pod-here".into()),
+    });
+    app.dispatch(Action::HelperMessages(vec![
+        HelperMessage::Socket { event: Box::new(e) },
+        HelperMessage::Socket {
+            event: Box::new(unknown),
+        },
+    ]));
+    let named: Vec<(Option<String>, Option<String>)> = app
+        .state
+        .sockets
+        .entries
+        .iter()
+        .filter_map(|en| match en {
+            ktui::state::sockets::Entry::Event(ev) => ev
+                .k8s
+                .as_ref()
+                .map(|k| (k.namespace.clone(), k.pod.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        named,
+        vec![
+            (Some(key.namespace.clone()), Some(key.name.clone())),
+            (None, None),
+        ],
+        "the known UID is named, the unknown one stays null (never a guess)"
+    );
+}

@@ -92,6 +92,8 @@ impl Row {
 #[derive(Debug, Default)]
 pub struct PodsState {
     pods: HashMap<PodKey, PodSummary>,
+    /// Pod UID → key, for naming what the node helper could only identify by UID.
+    by_uid: HashMap<String, PodKey>,
     records: HashMap<PodKey, Vec<CrashRecord>>,
     /// Pods seen during the current relist (between `Resync` and `ResyncDone`).
     resync_seen: Option<HashSet<PodKey>>,
@@ -141,6 +143,9 @@ impl PodsState {
         } else {
             self.records.insert(key.clone(), records);
         }
+        if !pod.uid.is_empty() {
+            self.by_uid.insert(pod.uid.clone(), key.clone());
+        }
         self.pods.insert(key, pod);
         self.dirty = true;
         fresh
@@ -150,13 +155,16 @@ impl PodsState {
         if let Some(seen) = self.resync_seen.take() {
             self.pods.retain(|k, _| seen.contains(k));
             self.records.retain(|k, _| seen.contains(k));
+            self.by_uid.retain(|_, k| seen.contains(k));
         }
         self.listed = true;
         self.dirty = true;
     }
 
     pub fn delete(&mut self, key: &PodKey) {
-        self.pods.remove(key);
+        if let Some(pod) = self.pods.remove(key) {
+            self.by_uid.remove(&pod.uid);
+        }
         self.records.remove(key);
         self.dirty = true;
     }
@@ -184,6 +192,11 @@ impl PodsState {
 
     pub fn pod(&self, key: &PodKey) -> Option<&PodSummary> {
         self.pods.get(key)
+    }
+
+    /// The pod with this UID, if it is in the watched scope.
+    pub fn key_of_uid(&self, uid: &str) -> Option<&PodKey> {
+        self.by_uid.get(uid)
     }
 
     pub fn records_of(&self, key: &PodKey) -> &[CrashRecord] {

@@ -12,6 +12,9 @@ use crate::evidence::{EvidenceItem, EvidenceKind};
 use crate::state::sockets::{HelperStatus, HelperTarget};
 use crate::state::{AppState, Confirm, HelperSource, Mode, Screen, ToastLevel};
 
+/// Shown in the deploy confirmation until the read-only checks answer.
+pub const PREFLIGHT_PENDING: &str = "checking the node and the namespace's Pod Security level…";
+
 /// The subscription for the current scope: one pod (by UID) or the whole node.
 fn subscription(state: &mut AppState) -> ConsoleMessage {
     let id = state.next_request_id;
@@ -77,8 +80,9 @@ pub fn open(state: &mut AppState, key: PodKey) -> Vec<Effect> {
                 let sub = subscription(state);
                 return vec![Effect::HelperSend(sub)];
             }
-            state.mode = Mode::Confirm(Confirm::DeployHelper { node });
-            Vec::new()
+            state.sockets.deploy_warning = Some(PREFLIGHT_PENDING.to_string());
+            state.mode = Mode::Confirm(Confirm::DeployHelper { node: node.clone() });
+            vec![Effect::PreflightHelper { node }]
         }
     }
 }
@@ -238,6 +242,25 @@ fn record_session(state: &mut AppState, hello: &Hello) {
     ));
 }
 
+/// The helper names pods from the node's `/var/log/pods`; where it knew only the UID (logs
+/// rotated away, an unusual runtime layout), the console's pod cache fills the names in.
+fn name_from_pod_cache(state: &AppState, event: &mut ktui_wire::SocketEvent) {
+    let Some(k8s) = event.k8s.as_mut() else {
+        return;
+    };
+    if k8s.namespace.is_some() && k8s.pod.is_some() {
+        return;
+    }
+    if let Some(key) = k8s
+        .pod_uid
+        .as_deref()
+        .and_then(|uid| state.pods.key_of_uid(uid))
+    {
+        k8s.namespace = Some(key.namespace.clone());
+        k8s.pod = Some(key.name.clone());
+    }
+}
+
 /// Results of helper effects and what the helper sends.
 pub fn on_action(state: &mut AppState, action: Action) -> Vec<Effect> {
     match action {
@@ -259,7 +282,10 @@ pub fn on_action(state: &mut AppState, action: Action) -> Vec<Effect> {
         Action::HelperMessages(messages) => {
             for m in messages {
                 match m {
-                    HelperMessage::Socket { event } => state.sockets.ingest(*event),
+                    HelperMessage::Socket { mut event } => {
+                        name_from_pod_cache(state, &mut event);
+                        state.sockets.ingest(*event);
+                    }
                     HelperMessage::Stats(stats) => state.sockets.set_stats(stats, state.now),
                     HelperMessage::Error(e) => {
                         state.toast(ToastLevel::Error, format!("helper: {}", e.message));
@@ -292,6 +318,13 @@ pub fn on_action(state: &mut AppState, action: Action) -> Vec<Effect> {
             } else {
                 HelperStatus::Reconnecting { attempt, reason }
             };
+        }
+        Action::HelperPreflighted { node, summary } => {
+            // Only for the confirmation still on screen.
+            if matches!(&state.mode, Mode::Confirm(Confirm::DeployHelper { node: n }) if *n == node)
+            {
+                state.sockets.deploy_warning = summary;
+            }
         }
         Action::HelperDeployProgress(step) => {
             state.sockets.status = HelperStatus::Deploying(step);

@@ -80,6 +80,9 @@ pub struct Pending {
     pub owner: String,
 }
 
+/// An outstanding DNS query: (local addr, local port, server, qname).
+pub type DnsQuery = (String, u16, String, String);
+
 #[derive(Debug, Default)]
 pub struct Summary {
     /// SYN_SENT connections awaiting an answer.
@@ -89,8 +92,8 @@ pub struct Summary {
     close_wait: HashMap<Tuple, Pending>,
     close_wait_order: VecDeque<Tuple>,
     /// Outstanding DNS queries: (local addr, local port, server, qname) → when.
-    dns: HashMap<(String, u16, String, String), Pending>,
-    dns_order: VecDeque<(String, u16, String, String)>,
+    dns: HashMap<DnsQuery, Pending>,
+    dns_order: VecDeque<DnsQuery>,
     /// DNS replies by rcode.
     pub dns_rcodes: BTreeMap<u8, u64>,
     /// (owner, peer) → (events, bytes).
@@ -247,7 +250,7 @@ impl Summary {
     }
 
     /// DNS queries without a reply after the threshold: ((src, sport, server, qname), pending).
-    pub fn dns_suspects(&self, now: Timestamp) -> Vec<(&(String, u16, String, String), &Pending)> {
+    pub fn dns_suspects(&self, now: Timestamp) -> Vec<(&DnsQuery, &Pending)> {
         older_than(&self.dns, now, DNS_SUSPECT_AFTER_MS)
     }
 
