@@ -148,6 +148,9 @@ pub struct PodSummary {
     pub message: Option<String>,
     pub node: Option<String>,
     pub created: Option<Timestamp>,
+    /// The newest `status.conditions[].lastTransitionTime` of a Failed pod: when the node
+    /// failed it (evictions often leave no container state with a time).
+    pub failed_at: Option<Timestamp>,
     pub restart_policy: Option<String>,
     /// The pod's controller reference, if any.
     pub owner: Option<OwnerRef>,

@@ -29,8 +29,10 @@ fn main() -> ExitCode {
     };
     let code = runtime.block_on(async {
         match &cli.command {
-            Some(Command::Triage(args)) => ktui::triage_cmd::run(&cli.conn, args).await,
-            Some(Command::Helper(args)) => ktui::helper::cmd::run(&cli.conn, args).await,
+            Some(Command::Triage(args)) => ktui::triage_cmd::run(&cli.conn, args, cli.demo).await,
+            Some(Command::Helper(args)) => {
+                ktui::helper::cmd::run_with(&cli.conn, args, cli.demo).await
+            }
             None => console(&cli).await,
         }
     });

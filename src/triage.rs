@@ -130,7 +130,8 @@ fn evicted_record(pod: &PodSummary) -> CrashRecord {
             ContainerState::Terminated { finished_at, .. } => *finished_at,
             _ => None,
         })
-        .max();
+        .max()
+        .or(pod.failed_at);
     CrashRecord {
         pod: pod.key.clone(),
         pod_uid: pod.uid.clone(),

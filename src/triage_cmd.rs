@@ -1,11 +1,13 @@
 //! `ktui triage`: the crash list without a UI, from the cluster or from saved dumps.
 
 use std::io::{Read as _, Write as _};
+use std::time::Duration;
 
 use futures::StreamExt as _;
 use serde::Serialize;
 
 use crate::cli::{ConnArgs, TriageArgs};
+use crate::cluster::demo::DemoCluster;
 use crate::cluster::kube::files::Inputs;
 use crate::cluster::kube::{ConnectOptions, KubeCluster};
 use crate::cluster::{Cluster, PodEvent, PodSummary, Scope};
@@ -55,10 +57,14 @@ impl<'a> From<&'a CrashRecord> for JsonRecord<'a> {
     }
 }
 
-/// Run the subcommand; returns the process exit code.
-pub async fn run(conn: &ConnArgs, args: &TriageArgs) -> u8 {
+/// How long listing the cluster's pods may take before the command gives up.
+const LIST_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Run the subcommand; returns the process exit code. `demo`: the embedded demo cluster
+/// instead of the kubeconfig's (files, when given, still win: no cluster is read then).
+pub async fn run(conn: &ConnArgs, args: &TriageArgs, demo: bool) -> u8 {
     let pods = if args.from_file.is_empty() {
-        match from_cluster(conn).await {
+        match from_cluster(conn, demo).await {
             Ok(p) => p,
             Err(code) => return code,
         }
@@ -149,24 +155,46 @@ fn from_files(files: &[String]) -> Result<Vec<PodSummary>, String> {
     Ok(inputs.summaries())
 }
 
-async fn from_cluster(conn: &ConnArgs) -> Result<Vec<PodSummary>, u8> {
-    let opts = ConnectOptions {
-        kubeconfig: conn.kubeconfig.clone(),
-        context: conn.context.clone(),
-        namespace: conn.namespace.clone(),
-    };
-    let cluster = match KubeCluster::connect(&opts).await {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("ktui: {e}");
-            return Err(EXIT_NO_CLUSTER);
+async fn from_cluster(conn: &ConnArgs, demo: bool) -> Result<Vec<PodSummary>, u8> {
+    let cluster: Box<dyn Cluster> = if demo {
+        Box::new(DemoCluster::new(jiff::Timestamp::now(), false))
+    } else {
+        let opts = ConnectOptions {
+            kubeconfig: conn.kubeconfig.clone(),
+            context: conn.context.clone(),
+            namespace: conn.namespace.clone(),
+        };
+        match KubeCluster::connect(&opts).await {
+            Ok(c) => Box::new(c),
+            Err(e) => {
+                eprintln!("ktui: {e}");
+                return Err(EXIT_NO_CLUSTER);
+            }
         }
     };
-    let scope = if conn.all_namespaces {
+    let info = cluster.info();
+    let scope = if conn.all_namespaces || demo && conn.namespace.is_none() {
         Scope::All
     } else {
-        Scope::Namespace(cluster.info().namespace)
+        Scope::Namespace(info.namespace.clone())
     };
+    match tokio::time::timeout(LIST_TIMEOUT, list_pods(cluster.as_ref(), scope)).await {
+        Ok(r) => r,
+        Err(_) => {
+            eprintln!(
+                "ktui: listing pods in context {} ({}) did not finish within {} s: the API server \
+                 is slow or the list is huge; try -n NAMESPACE",
+                info.context,
+                info.server,
+                LIST_TIMEOUT.as_secs()
+            );
+            Err(1)
+        }
+    }
+}
+
+/// Every pod of the scope, once the first full list has arrived.
+async fn list_pods(cluster: &dyn Cluster, scope: Scope) -> Result<Vec<PodSummary>, u8> {
     let mut events = cluster.watch_pods(scope);
     let mut pods = Vec::new();
     while let Some(ev) = events.next().await {

@@ -155,6 +155,9 @@ fn podlist_matches_truth_with_and_without_replicasets() {
 fn kdash_real_cluster_dump_matches_truth() {
     let truth: Value = serde_json::from_str(&read("external/kdash/truth.json")).unwrap();
     let pods = summaries(&["external/kdash/pods.json"]);
+    // The dump lists frontend-5c4745dfdb-6k8wf twice (same UID and resourceVersion, the
+    // second copy without status.reason): it is one pod, as read first.
+    assert_eq!(pods.len(), truth.as_array().unwrap().len());
     for t in truth.as_array().unwrap() {
         let pod = pods
             .iter()
@@ -257,6 +260,26 @@ fn evicted_pod_is_one_record_without_container_facts() {
         (None, None, None)
     );
     assert_eq!(r[0].signature, signature("ns", &p.workload, None, None));
+}
+
+#[test]
+fn evicted_pod_without_container_times_takes_its_newest_condition_time() {
+    let p = pod(
+        "ns",
+        "evicted-y",
+        None,
+        "Failed",
+        json!({"reason": "Evicted",
+        "conditions": [
+            {"type": "Ready", "status": "False", "lastTransitionTime": "2026-11-20T10:00:00Z"},
+            {"type": "DisruptionTarget", "status": "True", "lastTransitionTime": "2026-11-20T10:05:00Z"}
+        ]}),
+    );
+    let r = classify(&p);
+    assert_eq!(
+        r[0].finished_at,
+        Some("2026-11-20T10:05:00Z".parse().unwrap())
+    );
 }
 
 #[test]

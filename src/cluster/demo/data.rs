@@ -53,6 +53,7 @@ impl PodBuilder {
                         message: None,
                         node: Some("demo-node-1".to_string()),
                         created: Some(ago(epoch, 3 * 3600)),
+                        failed_at: None,
                         restart_policy: Some("Always".to_string()),
                         owner: owner_ref,
                         workload: Workload {

@@ -136,6 +136,15 @@ pub fn pod_summary(pod: &Pod, index: &OwnerIndex) -> PodSummary {
         message: status.and_then(|s| s.message.clone()),
         node: pod.spec.as_ref().and_then(|s| s.node_name.clone()),
         created: meta.creation_timestamp.as_ref().map(|t| t.0),
+        failed_at: status
+            .filter(|s| s.phase.as_deref() == Some("Failed"))
+            .and_then(|s| s.conditions.as_ref())
+            .and_then(|c| {
+                c.iter()
+                    .filter_map(|c| c.last_transition_time.as_ref())
+                    .max()
+            })
+            .map(|t| t.0),
         restart_policy: pod.spec.as_ref().and_then(|s| s.restart_policy.clone()),
         owner,
         workload,

@@ -27,6 +27,8 @@ pub struct InputError {
 #[derive(Debug, Default)]
 pub struct Inputs {
     pods: Vec<Pod>,
+    /// Pod identity → index in `pods`.
+    seen: std::collections::HashMap<String, usize>,
     owners: OwnerIndex,
 }
 
@@ -47,7 +49,7 @@ impl Inputs {
         let mut count = 0usize;
         for doc in docs {
             let doc = doc.map_err(|e| at(name, e.line(), e.column(), &e))?;
-            self.add_object(name, text, doc)?;
+            self.add_object(name, text, doc, None)?;
             count += 1;
         }
         if count == 0 {
@@ -61,11 +63,14 @@ impl Inputs {
         Ok(())
     }
 
+    /// One object; `item_of` is the kind a typed list (`PodList`, `ReplicaSetList`) gives its
+    /// items, which the API server sends without `kind`/`apiVersion`.
     fn add_object<'a>(
         &mut self,
         name: &str,
         file: &'a str,
         raw: &'a RawValue,
+        item_of: Option<&str>,
     ) -> Result<(), InputError> {
         let (line0, col0) = position_of(file, raw.get());
         let shift = |e: serde_json::Error| {
@@ -77,17 +82,29 @@ impl Inputs {
             at(name, line0 + e.line() - 1, col, &e)
         };
         let header: Header = serde_json::from_str(raw.get()).map_err(shift)?;
-        let kind = header.kind.as_deref().unwrap_or("");
+        let kind = header.kind.as_deref().or(item_of).unwrap_or("");
         if let Some(items) = header.items {
+            let of = kind.strip_suffix("List").filter(|k| !k.is_empty());
             for item in items {
-                self.add_object(name, file, item)?;
+                self.add_object(name, file, item, of)?;
             }
             return Ok(());
         }
         match kind {
             "Pod" => {
-                let pod: Pod = serde_json::from_str(raw.get()).map_err(shift)?;
-                self.pods.push(pod);
+                let pod: Pod = if header.kind.is_some() {
+                    serde_json::from_str(raw.get()).map_err(shift)?
+                } else {
+                    // An item of a PodList: k8s-openapi wants its apiVersion and kind.
+                    let mut value: serde_json::Value =
+                        serde_json::from_str(raw.get()).map_err(shift)?;
+                    if let Some(obj) = value.as_object_mut() {
+                        obj.insert("apiVersion".into(), "v1".into());
+                        obj.insert("kind".into(), "Pod".into());
+                    }
+                    serde_json::from_value(value).map_err(|e| at(name, line0, col0, &e))?
+                };
+                self.add_pod(pod);
             }
             "" => {
                 return Err(InputError {
@@ -110,6 +127,39 @@ impl Inputs {
             }
         }
         Ok(())
+    }
+
+    /// The same pod in several dumps (by UID, else namespace/name) counts once: the copy with
+    /// the higher `resourceVersion` wins, else the first read.
+    fn add_pod(&mut self, pod: Pod) {
+        let m = &pod.metadata;
+        let id = match &m.uid {
+            Some(uid) => format!("uid:{uid}"),
+            None => format!(
+                "name:{}/{}",
+                m.namespace.as_deref().unwrap_or(""),
+                m.name.as_deref().unwrap_or("")
+            ),
+        };
+        let version = |p: &Pod| {
+            p.metadata
+                .resource_version
+                .as_deref()
+                .and_then(|v| v.parse::<u64>().ok())
+        };
+        match self.seen.get(&id) {
+            Some(&i) => {
+                if let (Some(new), Some(old)) = (version(&pod), version(&self.pods[i]))
+                    && new > old
+                {
+                    self.pods[i] = pod;
+                }
+            }
+            None => {
+                self.seen.insert(id, self.pods.len());
+                self.pods.push(pod);
+            }
+        }
     }
 
     /// Summaries of every pod read, with workloads resolved through the objects read.
@@ -166,6 +216,79 @@ mod tests {
         let err = inputs.add_text("x.json", text).unwrap_err();
         assert_eq!(err.line, 3, "{err}");
         assert!(err.message.contains("invalid type"), "{err}");
+    }
+
+    #[test]
+    fn typed_list_items_without_kind_are_read_and_duplicates_merge() {
+        // As the API server sends a PodList (`kubectl get --raw /api/v1/pods`): items have no
+        // kind/apiVersion. The same pod thrice (overlapping dumps) counts once: the newest
+        // resourceVersion wins, the first read on a tie.
+        let pod = |node: &str, rv: u32| {
+            format!(
+                "{{\"metadata\":{{\"name\":\"a\",\"namespace\":\"ns\",\"uid\":\"u1\",\"resourceVersion\":\"{rv}\"}},\"spec\":{{\"nodeName\":\"{node}\",\"containers\":[]}}}}"
+            )
+        };
+        let text = format!(
+            "{{\"kind\":\"PodList\",\"apiVersion\":\"v1\",\"items\":[{},{},{}]}}",
+            pod("n1", 9),
+            pod("n2", 12),
+            pod("n3", 12)
+        );
+        let mut inputs = Inputs::default();
+        inputs.add_text("raw.json", &text).unwrap();
+        let pods = inputs.summaries();
+        assert_eq!(pods.len(), 1);
+        assert_eq!(pods[0].node.as_deref(), Some("n2"));
+        // A kind-less item in a plain List is still an error.
+        let err = inputs
+            .add_text(
+                "l.json",
+                "{\"kind\":\"List\",\"items\":[{\"metadata\":{}}]}",
+            )
+            .unwrap_err();
+        assert!(err.message.contains("no \"kind\""), "{err}");
+    }
+
+    #[test]
+    fn owners_in_the_input_beat_the_naming_rules() {
+        // Names chosen so the naming rules would give a different answer: ReplicaSet
+        // web-7d4b9c owned by Deployment frontend (the rule says Deployment web), Job
+        // nightly-manual owned by CronJob nightly (the rule says Job nightly-manual), a
+        // ReplicaSet api-5f6c7 with no owner (the rule says Deployment api).
+        let pod = |name: &str, kind: &str, owner: &str| {
+            format!(
+                "{{\"kind\":\"Pod\",\"apiVersion\":\"v1\",\"metadata\":{{\"name\":\"{name}\",\"namespace\":\"ns\",\"uid\":\"{name}\",\"ownerReferences\":[{{\"apiVersion\":\"apps/v1\",\"kind\":\"{kind}\",\"name\":\"{owner}\",\"uid\":\"o-{owner}\",\"controller\":true}}]}},\"spec\":{{\"containers\":[]}}}}"
+            )
+        };
+        let owned = |kind: &str, name: &str, okind: &str, oname: &str| {
+            format!(
+                "{{\"kind\":\"{kind}\",\"metadata\":{{\"name\":\"{name}\",\"namespace\":\"ns\",\"ownerReferences\":[{{\"apiVersion\":\"apps/v1\",\"kind\":\"{okind}\",\"name\":\"{oname}\",\"uid\":\"x\",\"controller\":true}}]}}}}"
+            )
+        };
+        let text = format!(
+            "{{\"kind\":\"List\",\"items\":[{},{},{},{},{},{{\"kind\":\"ReplicaSet\",\"metadata\":{{\"name\":\"api-5f6c7\",\"namespace\":\"ns\"}}}}]}}",
+            pod("web-7d4b9c-abcde", "ReplicaSet", "web-7d4b9c"),
+            pod("nightly-manual-xyz12", "Job", "nightly-manual"),
+            pod("api-5f6c7-qwert", "ReplicaSet", "api-5f6c7"),
+            owned("ReplicaSet", "web-7d4b9c", "Deployment", "frontend"),
+            owned("Job", "nightly-manual", "CronJob", "nightly"),
+        );
+        let mut inputs = Inputs::default();
+        inputs.add_text("owners.json", &text).unwrap();
+        let workloads: Vec<(String, String, String)> = inputs
+            .summaries()
+            .into_iter()
+            .map(|p| (p.key.name, p.workload.kind, p.workload.name))
+            .collect();
+        let expect = |pod: &str, kind: &str, name: &str| (pod.into(), kind.into(), name.into());
+        assert_eq!(
+            workloads,
+            vec![
+                expect("web-7d4b9c-abcde", "Deployment", "frontend"),
+                expect("nightly-manual-xyz12", "CronJob", "nightly"),
+                expect("api-5f6c7-qwert", "ReplicaSet", "api-5f6c7"),
+            ]
+        );
     }
 
     #[test]
