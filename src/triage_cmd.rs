@@ -173,10 +173,12 @@ async fn from_cluster(conn: &ConnArgs, demo: bool) -> Result<Vec<PodSummary>, u8
         }
     };
     let info = cluster.info();
-    let scope = if conn.all_namespaces || demo && conn.namespace.is_none() {
-        Scope::All
-    } else {
-        Scope::Namespace(info.namespace.clone())
+    let scope = match (&conn.namespace, demo) {
+        _ if conn.all_namespaces => Scope::All,
+        (Some(ns), _) => Scope::Namespace(ns.clone()),
+        // The demo cluster has no kubeconfig namespace: all of it.
+        (None, true) => Scope::All,
+        (None, false) => Scope::Namespace(info.namespace.clone()),
     };
     match tokio::time::timeout(LIST_TIMEOUT, list_pods(cluster.as_ref(), scope)).await {
         Ok(r) => r,

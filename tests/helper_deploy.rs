@@ -5,7 +5,10 @@
 //! 403s naming the verb and resource, Pod Security, node architecture, image pull failures.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::PathBuf;
+mod common;
+
+use common::helper_binary;
+
 use std::time::{Duration, Instant};
 
 use ktui::cluster::kube::{ConnectOptions, KubeCluster};
@@ -18,23 +21,6 @@ use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, Buf
 
 const NODE: &str = "node-1";
 const WAIT: Duration = Duration::from_secs(15);
-
-/// `target/<profile>/ktui-helper`, built when missing.
-fn helper_binary() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().and_then(|d| d.parent()).unwrap().to_path_buf();
-    let bin = dir.join("ktui-helper");
-    if !bin.is_file() {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = std::process::Command::new(cargo)
-            .args(["build", "-p", "ktui-helper", "--bin", "ktui-helper"])
-            .status()
-            .unwrap();
-        assert!(status.success(), "cargo build -p ktui-helper failed");
-    }
-    assert!(bin.is_file(), "no helper binary at {}", bin.display());
-    bin
-}
 
 struct Setup {
     server: FakeApiServer,
@@ -453,4 +439,195 @@ async fn image_pull_failure_fails_fast_and_a_finished_helper_is_replaced() {
     .unwrap_err();
     assert!(err.to_string().contains("was not ready after 1 s"), "{err}");
     assert!(DEFAULT_READY_TIMEOUT >= Duration::from_secs(60));
+}
+
+// ---- the console, end to end ------------------------------------------------------------
+
+/// Drive the app until `cond` holds (ticking the clock), or fail naming `what`.
+async fn app_until(app: &mut ktui::app::App, what: &str, cond: impl Fn(&ktui::app::App) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        app.state.prepare_frame();
+        if cond(app) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {what}; status {:?}, toasts {:?}",
+            app.state.sockets.status,
+            app.state.toasts
+        );
+        app.dispatch(ktui::action::Action::Tick(jiff::Timestamp::now()));
+        app.settle(Duration::from_millis(50)).await;
+    }
+}
+
+fn keys(app: &mut ktui::app::App, keys: &str) {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    for c in keys.chars() {
+        let code = match c {
+            '\n' => KeyCode::Enter,
+            c => KeyCode::Char(c),
+        };
+        app.dispatch(ktui::action::Action::Key(KeyEvent::new(
+            code,
+            KeyModifiers::NONE,
+        )));
+    }
+}
+
+/// Connect events to `port` the console has shown so far.
+fn connects_to(app: &ktui::app::App, port: u16) -> Vec<ktui_wire::SocketEvent> {
+    app.state
+        .sockets
+        .entries
+        .iter()
+        .filter_map(|e| match e {
+            ktui::state::sockets::Entry::Event(ev)
+                if ev.kind == ktui_wire::EventType::Connect && ev.dport == Some(port) =>
+            {
+                Some((**ev).clone())
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// A port on loopback where nothing listens (connects are refused).
+fn refused_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+/// Connect to a refused port until the console shows the event: errno and the pid (this test).
+async fn see_a_connect(app: &mut ktui::app::App) {
+    let port = refused_port();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let _ = std::net::TcpStream::connect(("127.0.0.1", port));
+        app.dispatch(ktui::action::Action::Tick(jiff::Timestamp::now()));
+        app.settle(Duration::from_millis(100)).await;
+        if let Some(e) = connects_to(app, port).first() {
+            assert_eq!(e.errno, Some(111), "ECONNREFUSED: {e:?}");
+            assert_eq!(e.pid, Some(std::process::id()), "{e:?}");
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no connect event to port {port}; status {:?}",
+            app.state.sockets.status
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_deploys_streams_reconnects_and_removes() {
+    use ktui::state::sockets::HelperStatus;
+    let live = !common::skip_unless(
+        "console_deploys_streams_reconnects_and_removes (live events)",
+        common::ebpf_unavailable(),
+    );
+    let s = setup().await;
+    let store = s.store();
+    store.add_namespace("shop");
+    store.apply(serde_json::json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "web-0", "namespace": "shop", "uid": "3f0c6a52-0000-4000-8000-000000000001"},
+        "spec": {"nodeName": NODE, "containers": [{"name": "web", "image": "web:1"}]},
+        "status": {"phase": "Running", "containerStatuses": [{
+            "name": "web", "image": "web:1", "imageID": "", "ready": false, "restartCount": 4,
+            "state": {"waiting": {"reason": "CrashLoopBackOff"}},
+            "lastState": {"terminated": {"exitCode": 1, "reason": "Error",
+                                          "finishedAt": "2026-11-30T01:00:00Z"}}}]}
+    }));
+    let cluster: std::sync::Arc<dyn Cluster> = std::sync::Arc::new(s.cluster.clone());
+    let mut app = ktui::app::App::new(
+        cluster,
+        Scope::All,
+        false,
+        ktui::config::theme::Theme::default(),
+        None,
+        jiff::Timestamp::now(),
+    );
+    app_until(&mut app, "the crashed pod in the table", |a| {
+        a.state.pods.selected_row().is_some()
+    })
+    .await;
+
+    // t: the confirmation says what will be created, and the preflight found nothing wrong.
+    keys(&mut app, "t");
+    app_until(&mut app, "the preflight", |a| {
+        a.state.sockets.deploy_warning.is_none()
+    })
+    .await;
+    assert!(matches!(
+        app.state.mode,
+        ktui::state::Mode::Confirm(ktui::state::Confirm::DeployHelper { .. })
+    ));
+    // y: deploy, then exec `ktui-helper serve` and get its hello.
+    keys(&mut app, "y");
+    app_until(&mut app, "the helper's hello over exec", |a| {
+        a.state.sockets.status == HelperStatus::Connected
+    })
+    .await;
+    assert!(
+        store
+            .get("Pod", "ktui-system", "ktui-helper-node-1")
+            .is_some()
+    );
+    assert!(
+        app.state.sockets.image_id.is_some(),
+        "image digest recorded"
+    );
+    assert_eq!(app.state.helpers_deployed, vec![NODE.to_string()]);
+    // The whole node (the fake pod has no cgroup on this machine to filter by).
+    keys(&mut app, "n");
+    assert!(app.state.sockets.pod.is_none());
+
+    if live {
+        see_a_connect(&mut app).await;
+    }
+
+    // Cut the exec stream: a gap opens, the console execs again by itself and closes it.
+    let execs = store.execs_started();
+    store.drop_execs();
+    app_until(&mut app, "the stream loss", |a| {
+        matches!(a.state.sockets.status, HelperStatus::Reconnecting { .. })
+    })
+    .await;
+    app_until(&mut app, "the reconnect", |a| {
+        a.state.sockets.status == HelperStatus::Connected
+    })
+    .await;
+    assert!(store.execs_started() > execs);
+    let gaps: Vec<bool> = app
+        .state
+        .sockets
+        .entries
+        .iter()
+        .filter_map(|e| match e {
+            ktui::state::sockets::Entry::Gap { to, .. } => Some(to.is_some()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(gaps, vec![true], "one gap, closed by the reconnect");
+    if live {
+        // The subscription (node-wide) was sent again on the new stream.
+        see_a_connect(&mut app).await;
+    }
+
+    // X, y: remove the helper; quitting then asks nothing.
+    keys(&mut app, "Xy");
+    app_until(&mut app, "the removal", |a| {
+        a.state.helpers_deployed.is_empty()
+    })
+    .await;
+    assert!(
+        store
+            .get("Pod", "ktui-system", "ktui-helper-node-1")
+            .is_none()
+    );
+    // q leaves the sockets pane, q again quits without asking (nothing left deployed).
+    keys(&mut app, "qq");
+    assert!(app.state.quit);
 }

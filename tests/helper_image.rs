@@ -6,6 +6,8 @@
 //! Needs root and podman. Elsewhere the tests print why they skip; with `CI=true` they fail.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
@@ -58,17 +60,9 @@ fn require() -> bool {
             panic!("helper image tests cannot run: {why}")
         }
         Some(why) => {
-            let line = format!("helper image tests: {why} (with CI=true this fails)");
-            eprintln!("SKIPPED {line}");
-            if let Some(path) = std::env::var_os("KTUI_SKIP_LOG")
-                && let Ok(mut f) = std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(path)
-            {
-                use std::io::Write as _;
-                let _ = writeln!(f, "{line}");
-            }
+            common::note_skip(&format!(
+                "helper image tests: {why} (with CI=true this fails)"
+            ));
             false
         }
     }

@@ -1,0 +1,69 @@
+//! Shared by the end-to-end tests that run the real helper.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::PathBuf;
+
+/// `target/<profile>/ktui-helper`, built when missing.
+pub fn helper_binary() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().and_then(|d| d.parent()).unwrap().to_path_buf();
+    let bin = dir.join("ktui-helper");
+    if !bin.is_file() {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = std::process::Command::new(cargo)
+            .args(["build", "-p", "ktui-helper", "--bin", "ktui-helper"])
+            .status()
+            .unwrap();
+        assert!(status.success(), "cargo build -p ktui-helper failed");
+    }
+    assert!(bin.is_file(), "no helper binary at {}", bin.display());
+    bin
+}
+
+/// Why eBPF tracing cannot run here, if it cannot.
+pub fn ebpf_unavailable() -> Option<String> {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc_geteuid() } != 0 {
+        return Some("needs root (CAP_BPF + CAP_PERFMON)".into());
+    }
+    if !std::path::Path::new("/sys/kernel/btf/vmlinux").exists() {
+        return Some("the kernel has no BTF (/sys/kernel/btf/vmlinux)".into());
+    }
+    if !std::path::Path::new("/sys/kernel/tracing/events").is_dir()
+        && !std::path::Path::new("/sys/kernel/debug/tracing/events").is_dir()
+    {
+        return Some("tracefs is not mounted".into());
+    }
+    None
+}
+
+unsafe extern "C" {
+    #[link_name = "geteuid"]
+    fn libc_geteuid() -> u32;
+}
+
+/// Skip the test (true) when `why` is Some, saying so; under CI=true, fail instead.
+pub fn skip_unless(test: &str, why: Option<String>) -> bool {
+    let Some(why) = why else { return false };
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("{test}: cannot run under CI=true: {why}");
+    }
+    note_skip(&format!("{test}: {why}"));
+    true
+}
+
+/// Say why a test was skipped: on stderr (shown with --nocapture) and appended to the file
+/// `KTUI_SKIP_LOG` names, which scripts/test.sh prints after the run (libtest hides the
+/// output of passing tests, and a skipped test passes).
+pub fn note_skip(line: &str) {
+    eprintln!("SKIPPED {line}");
+    if let Some(path) = std::env::var_os("KTUI_SKIP_LOG")
+        && let Ok(mut f) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+    {
+        use std::io::Write as _;
+        let _ = writeln!(f, "{line}");
+    }
+}
