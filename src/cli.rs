@@ -42,6 +42,11 @@ pub struct Cli {
     #[arg(long, value_name = "MODE", value_enum)]
     pub helper: Option<HelperMode>,
 
+    /// Image of the helper pod the console deploys (push it to a registry the nodes pull from,
+    /// or load it on the nodes: see helper-image/build-image.sh --save).
+    #[arg(long, value_name = "IMAGE", env = "KTUI_HELPER_IMAGE")]
+    pub helper_image: Option<String>,
+
     /// Socket events kept in the sockets pane (older ones scroll away; memory stays bounded).
     #[arg(long, value_name = "N", default_value_t = crate::state::sockets::DEFAULT_CAPACITY)]
     pub socket_events: usize,

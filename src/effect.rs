@@ -32,10 +32,12 @@ pub enum Effect {
     /// Read-only checks before asking to deploy on a node (node architecture, Pod Security).
     PreflightHelper {
         node: String,
+        image: String,
     },
     /// Create the helper pod on a node (manifest applied through the cluster), wait until ready.
     DeployHelper {
         node: String,
+        image: String,
     },
     /// Start a helper session (replacing any other) with this first subscription.
     ConnectHelper {

@@ -105,6 +105,13 @@ async fn console(cli: &Cli) -> u8 {
         connector,
         jiff::Timestamp::now(),
     );
+    if let Some(image) = &cli.helper_image {
+        if let Err(e) = ktui::helper::manifest::validate_image(image) {
+            eprintln!("ktui: --helper-image: {e}");
+            return 2;
+        }
+        app.state.helper_image = image.clone();
+    }
     if cli.helper == Some(HelperMode::Local) {
         app.state.helper_source = HelperSource::Local;
     }

@@ -207,9 +207,12 @@ impl Runtime {
                     session.stop();
                 }
             }
-            Effect::PreflightHelper { node } => {
+            Effect::PreflightHelper { node, image } => {
                 self.spawn(async move {
-                    let spec = HelperSpec::new(Some(&node));
+                    let spec = HelperSpec {
+                        image,
+                        ..HelperSpec::new(Some(&node))
+                    };
                     let summary = match cmd::preflight(cluster.as_ref(), &spec).await {
                         Ok(pre) => pre.summary(),
                         Err(e) => Some(format!("cannot check before deploying: {e}")),
@@ -217,10 +220,13 @@ impl Runtime {
                     Some(Action::HelperPreflighted { node, summary })
                 });
             }
-            Effect::DeployHelper { node } => {
+            Effect::DeployHelper { node, image } => {
                 let tx = self.tx.clone();
                 self.spawn(async move {
-                    let spec = HelperSpec::new(Some(&node));
+                    let spec = HelperSpec {
+                        image,
+                        ..HelperSpec::new(Some(&node))
+                    };
                     let mut progress = |step: String| {
                         let _ = tx.send(Action::HelperDeployProgress(step));
                     };

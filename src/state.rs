@@ -109,6 +109,8 @@ pub struct AppState {
     pub logs: Option<LogsState>,
     pub sockets: SocketsState,
     pub helper_source: HelperSource,
+    /// The image a deployed helper pod runs (`--helper-image`).
+    pub helper_image: String,
     /// Nodes where this session deployed a helper pod (asked about on exit).
     pub helpers_deployed: Vec<String>,
     /// Quit once the pending helper removals are done.
@@ -141,6 +143,7 @@ impl AppState {
             } else {
                 HelperSource::Cluster
             },
+            helper_image: crate::helper::manifest::default_image(),
             helpers_deployed: Vec::new(),
             quit_after_remove: false,
             next_request_id: 1,

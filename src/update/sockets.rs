@@ -82,7 +82,10 @@ pub fn open(state: &mut AppState, key: PodKey) -> Vec<Effect> {
             }
             state.sockets.deploy_warning = Some(PREFLIGHT_PENDING.to_string());
             state.mode = Mode::Confirm(Confirm::DeployHelper { node: node.clone() });
-            vec![Effect::PreflightHelper { node }]
+            vec![Effect::PreflightHelper {
+                node,
+                image: state.helper_image.clone(),
+            }]
         }
     }
 }
@@ -101,7 +104,13 @@ pub fn on_confirm(state: &mut AppState, confirm: Confirm, key: KeyEvent) -> Vec<
             if !state.helpers_deployed.contains(&node) {
                 state.helpers_deployed.push(node.clone());
             }
-            vec![Effect::DisconnectHelper, Effect::DeployHelper { node }]
+            vec![
+                Effect::DisconnectHelper,
+                Effect::DeployHelper {
+                    node,
+                    image: state.helper_image.clone(),
+                },
+            ]
         }
         (Confirm::RemoveHelper { node }, true, _) => remove(state, node),
         (Confirm::QuitWithHelpers { nodes }, true, _) => {

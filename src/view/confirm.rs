@@ -20,6 +20,10 @@ fn lines_for<'a>(confirm: &Confirm, state: &AppState, theme: &Theme) -> (String,
             for l in manifest::describe(node) {
                 lines.push(Line::from(format!("  • {}", sanitize::line(&l))));
             }
+            lines.push(Line::from(format!(
+                "  • image {}",
+                sanitize::line(&state.helper_image)
+            )));
             if let Some(w) = &state.sockets.deploy_warning {
                 lines.push(Line::from(Span::styled(
                     format!("⚠ {}", sanitize::line(w)),
