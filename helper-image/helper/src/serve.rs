@@ -20,6 +20,7 @@ use crate::caps::{self, Caps};
 use crate::cli::ServeArgs;
 use crate::engine::Engine;
 use crate::guard::UserFilter;
+use crate::k8s::{Resolver, Roots};
 use crate::pipeline::{self, Format};
 use crate::probes::load::{KernelFilter, Session};
 
@@ -27,6 +28,8 @@ use crate::probes::load::{KernelFilter, Session};
 const CHANNEL_LINES: usize = 16 * 1024;
 const PORTS_MAX: usize = 64;
 const NETNS_MAX: usize = 256;
+/// Every this many seconds a pod subscription's network namespaces are looked up again.
+const NETNS_REFRESH_TICKS: u64 = 5;
 
 enum Input {
     Message(ConsoleMessage),
@@ -155,6 +158,10 @@ pub fn split_filters(f: &Filters) -> Result<(KernelFilter, UserFilter), String> 
 struct Server {
     out: SyncSender<String>,
     engine: Option<Engine>,
+    /// The filters in force (kernel part as configured, narrowed to pod namespaces).
+    active: Option<(KernelFilter, UserFilter)>,
+    /// For pod UID → network namespace (the reader thread has its own for attribution).
+    resolver: Resolver,
     /// Why there is no engine (sent in reply to subscribe).
     unavailable: Option<(ErrorCode, String)>,
 }
@@ -181,12 +188,20 @@ impl Server {
                     self.error(code, format!("cannot subscribe: {why}"), Some(id));
                     return;
                 };
-                match split_filters(&filters).and_then(|(k, u)| engine.configure(&k, u)) {
-                    Ok(()) => self.send(&HelperMessage::Subscribed { id }),
+                let split = split_filters(&filters).map(|(mut kernel, user)| {
+                    narrow_to_pods(&mut kernel, &user, &mut self.resolver);
+                    (kernel, user)
+                });
+                match split.and_then(|(k, u)| engine.configure(&k, u.clone()).map(|()| (k, u))) {
+                    Ok(active) => {
+                        self.active = Some(active);
+                        self.send(&HelperMessage::Subscribed { id });
+                    }
                     Err(e) => self.error(ErrorCode::BadRequest, e, Some(id)),
                 }
             }
             ConsoleMessage::Unsubscribe { id } => {
+                self.active = None;
                 if let Some(engine) = self.engine.as_mut()
                     && let Err(e) =
                         engine.configure(&KernelFilter::default(), UserFilter::default())
@@ -199,6 +214,42 @@ impl Server {
 
     fn stats(&self) -> Stats {
         self.engine.as_ref().map(Engine::stats).unwrap_or_default()
+    }
+
+    /// A pod's network namespace changes when its sandbox is recreated: re-resolve the pod
+    /// subscription's namespaces and reconfigure the kernel when they moved.
+    fn refresh_pod_netns(&mut self) {
+        let (Some(engine), Some((kernel, user))) = (self.engine.as_mut(), self.active.as_mut())
+        else {
+            return;
+        };
+        if user.pod_uids.is_empty() {
+            return;
+        }
+        let mut fresh = kernel.clone();
+        fresh.netns = None;
+        narrow_to_pods(&mut fresh, user, &mut self.resolver);
+        if fresh.netns != kernel.netns && engine.configure(&fresh, user.clone()).is_ok() {
+            *kernel = fresh;
+        }
+    }
+}
+
+/// A subscription to pods (by UID) also filters in the kernel by their network namespaces, so
+/// other pods' traffic does not use up the sampling, rate-limit and ring-buffer budget.
+/// Namespaces given explicitly win; pods whose namespace is not found (hostNetwork, not on this
+/// node) leave the kernel unfiltered and the user-space filter by UID does the work.
+fn narrow_to_pods(kernel: &mut KernelFilter, user: &UserFilter, resolver: &mut Resolver) {
+    if user.pod_uids.is_empty() || kernel.netns.is_some() {
+        return;
+    }
+    let found: BTreeSet<u32> = resolver
+        .netns_of_pods(&user.pod_uids, Instant::now())
+        .into_iter()
+        .filter_map(|ns| u32::try_from(ns).ok())
+        .collect();
+    if !found.is_empty() {
+        kernel.netns = Some(found);
     }
 }
 
@@ -274,6 +325,8 @@ pub fn run(args: &ServeArgs) -> ExitCode {
         out: out_tx,
         engine,
         unavailable,
+        active: None,
+        resolver: Resolver::new(Roots::from_env()),
     };
     server.send(&HelperMessage::Hello(hello));
 
@@ -284,6 +337,7 @@ pub fn run(args: &ServeArgs) -> ExitCode {
     drop(in_tx);
 
     let mut next_stats = Instant::now() + Duration::from_secs(1);
+    let mut ticks = 0u64;
     loop {
         let wait = next_stats.saturating_duration_since(Instant::now());
         match in_rx.recv_timeout(wait) {
@@ -295,6 +349,10 @@ pub fn run(args: &ServeArgs) -> ExitCode {
         if Instant::now() >= next_stats {
             next_stats += Duration::from_secs(1);
             server.send(&HelperMessage::Stats(server.stats()));
+            ticks += 1;
+            if ticks.is_multiple_of(NETNS_REFRESH_TICKS) {
+                server.refresh_pod_netns();
+            }
         }
     }
     if let Some(h) = signal_handle {

@@ -8,7 +8,7 @@
 pub mod cgroup;
 pub mod pods;
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::os::unix::fs::MetadataExt as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -122,7 +122,11 @@ pub struct Resolver {
 
 impl Resolver {
     pub fn new(roots: Roots) -> Self {
+        // PID 1's namespace, else our own: the helper runs with hostNetwork (and `--helper
+        // local` on the node itself), and reading PID 1's link needs ptrace access that a
+        // sandboxed root may lack.
         let host_netns = std::fs::metadata(roots.proc.join("1/ns/net"))
+            .or_else(|_| std::fs::metadata(roots.proc.join("self/ns/net")))
             .ok()
             .map(|m| m.ino());
         Self {
@@ -259,6 +263,18 @@ impl Resolver {
             container,
             container_id,
         }
+    }
+
+    /// The network namespaces of these pods (by UID) as of a fresh index walk: what the
+    /// kernel filter narrows a pod subscription to. Pods on the host's network namespace
+    /// (hostNetwork) and pods not on this node resolve to nothing.
+    pub fn netns_of_pods(&mut self, uids: &HashSet<String>, now: Instant) -> BTreeSet<u64> {
+        self.walk(now);
+        self.netns_index
+            .iter()
+            .filter(|(_, id)| uids.contains(&id.pod_uid))
+            .map(|(ns, _)| *ns)
+            .collect()
     }
 
     /// Re-index the cgroup tree (at most once per negative TTL).

@@ -240,6 +240,42 @@ fn netns_maps_to_the_pod_but_never_the_host() {
 }
 
 #[test]
+fn a_pod_subscription_narrows_to_the_pods_namespaces() {
+    let t = tree();
+    for (uid, n, pid) in [(UID1, 11, "801"), (UID2, 12, "802")] {
+        let dir = systemd_containerd(&t, uid, &cid(n));
+        mkdir(&dir);
+        fs::write(dir.join("cgroup.procs"), format!("{pid}\n")).unwrap();
+        fs::create_dir_all(t.roots.proc.join(pid).join("ns")).unwrap();
+        fs::write(t.roots.proc.join(pid).join("ns/net"), pid).unwrap();
+    }
+    // A hostNetwork pod: its processes are in the host's namespace.
+    let host = systemd_containerd(&t, UID3, &cid(13));
+    mkdir(&host);
+    fs::write(host.join("cgroup.procs"), "1\n").unwrap();
+    let netns = |pid: &str| {
+        fs::metadata(t.roots.proc.join(pid).join("ns/net"))
+            .unwrap()
+            .ino()
+    };
+    let mut r = Resolver::new(t.roots.clone());
+    let uids = |u: &[&str]| u.iter().map(|s| s.to_string()).collect::<HashSet<_>>();
+    assert_eq!(
+        r.netns_of_pods(&uids(&[UID1]), Instant::now()),
+        BTreeSet::from([netns("801")])
+    );
+    assert_eq!(
+        r.netns_of_pods(&uids(&[UID1, UID2]), Instant::now()),
+        BTreeSet::from([netns("801"), netns("802")])
+    );
+    assert!(
+        r.netns_of_pods(&uids(&[UID3, "not-on-this-node"]), Instant::now())
+            .is_empty(),
+        "hostNetwork and unknown pods leave the kernel unfiltered"
+    );
+}
+
+#[test]
 fn a_namespace_shared_by_two_pods_is_ambiguous() {
     let t = tree();
     fs::create_dir_all(t.roots.proc.join("900/ns")).unwrap();
