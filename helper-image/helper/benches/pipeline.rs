@@ -137,7 +137,7 @@ fn record_of(e: &SocketEvent, reasons: &std::collections::HashMap<String, u32>) 
     Record { ev, payload }
 }
 
-fn user_space() {
+fn user_space(format: Format) {
     let vmlinux = std::fs::read("/sys/kernel/btf/vmlinux").ok();
     let btf = vmlinux
         .as_deref()
@@ -162,7 +162,10 @@ fn user_space() {
         let mut bytes = 0u64;
         for line in rx {
             bytes += line.len() as u64;
-            d.fetch_add(1, Ordering::Relaxed);
+            d.fetch_add(
+                line.bytes().filter(|&b| b == b'\n').count() as u64,
+                Ordering::Relaxed,
+            );
         }
         bytes
     });
@@ -170,7 +173,7 @@ fn user_space() {
     let counters = Arc::new(UserCounters::default());
     let emitter = Emitter::new(
         tx,
-        Format::TraceLine,
+        format,
         counters.clone(),
         Arc::new(SharedFilter::default()),
     );
@@ -200,7 +203,11 @@ fn user_space() {
     let delivered = counters.delivered.load(Ordering::Relaxed);
     let dropped = counters.dropped.load(Ordering::Relaxed);
     println!(
-        "user space (decode → convert → JSON line → channel), one core, {} distinct recorded records:",
+        "user space (decode → convert → {} line → channel), one core, {} distinct recorded records:",
+        match format {
+            Format::TraceLine => "trace JSON",
+            Format::Wire => "wire-protocol `socket`",
+        },
         raw.len()
     );
     println!(
@@ -259,7 +266,11 @@ fn kernel_and_load() {
     let baseline: u64 = senders.into_iter().map(|h| h.join().unwrap()).sum();
     let session = Session::open(16 << 20).expect("load");
     let (tx, rx) = std::sync::mpsc::sync_channel::<String>(1 << 16);
-    let writer = std::thread::spawn(move || rx.into_iter().count());
+    let writer = std::thread::spawn(move || {
+        rx.into_iter()
+            .map(|chunk| chunk.bytes().filter(|&b| b == b'\n').count())
+            .sum::<usize>()
+    });
     let mut engine =
         ktui_helper::engine::Engine::start(session, tx, Format::TraceLine, Duration::ZERO).unwrap();
     let filter = KernelFilter {
@@ -298,6 +309,7 @@ fn kernel_and_load() {
 
 fn main() {
     // `cargo bench` passes --bench; `cargo test --benches` would too. Nothing to parse.
-    user_space();
+    user_space(Format::TraceLine);
+    user_space(Format::Wire);
     kernel_and_load();
 }

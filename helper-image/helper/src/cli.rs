@@ -38,7 +38,8 @@ pub struct CaptureArgs {
     /// Test hook: the reader starts this late (fills the ring buffer on purpose).
     #[arg(long, hide = true, value_parser = parse_duration)]
     pub debug_stall_reader: Option<Duration>,
-    /// Test hook: lines buffered between the reader and the stdout writer.
+    /// Test hook: lines buffered between the reader and the stdout writer (rounded up to
+    /// whole batches of 64).
     #[arg(long, hide = true)]
     pub debug_channel_lines: Option<usize>,
 }

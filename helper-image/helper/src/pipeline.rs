@@ -11,7 +11,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use aya::maps::{MapData, RingBuf};
-use ktui_wire::{HelperMessage, SocketEvent};
+use ktui_wire::SocketEvent;
 
 use crate::events::aggregate::DropAggregator;
 use crate::events::convert::Converter;
@@ -57,7 +57,16 @@ impl SharedFilter {
     }
 }
 
-/// Encodes events and offers them to the writer channel.
+/// Lines per message on the writer channel: the writer thread is woken once per batch, not
+/// once per line (a futex wake per line cost more than encoding it).
+pub const BATCH_LINES: usize = 64;
+
+/// Capacity of the writer channel, in batches, for a bound of about `lines` lines.
+pub fn channel_batches(lines: usize) -> usize {
+    lines.div_ceil(BATCH_LINES).max(1)
+}
+
+/// Encodes events and offers them to the writer channel in batches of lines.
 pub struct Emitter {
     pub tx: SyncSender<String>,
     pub format: Format,
@@ -66,6 +75,11 @@ pub struct Emitter {
     generation: u64,
     current: UserFilter,
     limits: Limits,
+    /// Pending lines (UTF-8: serde_json writes nothing else).
+    batch: Vec<u8>,
+    batch_lines: usize,
+    /// Records the batch stands for (a folded drop line stands for several).
+    batch_records: u64,
 }
 
 impl Emitter {
@@ -83,6 +97,9 @@ impl Emitter {
             generation: 0,
             current: UserFilter::default(),
             limits: Limits::default(),
+            batch: Vec::new(),
+            batch_lines: 0,
+            batch_records: 0,
         }
     }
 
@@ -96,21 +113,23 @@ impl Emitter {
         }
     }
 
-    /// One line for `ev`.
-    pub fn encode(&self, ev: &SocketEvent) -> String {
+    /// One line for `ev`, appended to `out`.
+    pub fn encode_into(&self, ev: &SocketEvent, out: &mut Vec<u8>) {
         match self.format {
             Format::TraceLine => {
-                let mut line = serde_json::to_string(ev).unwrap_or_default();
-                line.push('\n');
-                line
+                let start = out.len();
+                if serde_json::to_writer(&mut *out, ev).is_ok() {
+                    out.push(b'\n');
+                } else {
+                    out.truncate(start);
+                }
             }
-            Format::Wire => ktui_wire::encode(&HelperMessage::Socket {
-                event: Box::new(ev.clone()),
-            }),
+            Format::Wire => ktui_wire::encode_socket_into(ev, out),
         }
     }
 
-    /// Offer `ev` (standing for `count` records). Never blocks.
+    /// Add `ev` (standing for `count` records) to the batch; a full batch is offered to the
+    /// writer. Never blocks.
     pub fn emit(&mut self, ev: &SocketEvent, count: u64) {
         self.refresh();
         let pod = ev.k8s.as_ref().and_then(|k| k.pod_uid.as_deref());
@@ -118,21 +137,47 @@ impl Emitter {
             self.counters.add_filtered(count);
             return;
         }
-        let line = self.encode(ev);
-        if !self.limits.admit(count, line.len() as u64) {
+        let start = self.batch.len();
+        let mut batch = std::mem::take(&mut self.batch);
+        self.encode_into(ev, &mut batch);
+        let len = batch.len() - start;
+        self.batch = batch;
+        if len == 0 {
+            self.counters.add_dropped(count);
+            return;
+        }
+        if !self.limits.admit(count, len as u64) {
+            self.batch.truncate(start);
             self.counters.add_dropped(count);
             self.counters.limit_reached.store(true, Ordering::Release);
             return;
         }
-        match self.tx.try_send(line) {
-            Ok(()) => {
-                self.counters.add_delivered(count);
-                if self.limits.exhausted() {
-                    self.counters.limit_reached.store(true, Ordering::Release);
-                }
-            }
+        if self.limits.exhausted() {
+            self.counters.limit_reached.store(true, Ordering::Release);
+        }
+        self.batch_lines += 1;
+        self.batch_records += count;
+        if self.batch_lines >= BATCH_LINES {
+            self.send_batch();
+        }
+    }
+
+    /// Offer the pending lines to the writer: delivered, or dropped (and counted) when the
+    /// channel is full. Never blocks.
+    pub fn send_batch(&mut self) {
+        if self.batch_lines == 0 {
+            return;
+        }
+        let records = std::mem::take(&mut self.batch_records);
+        self.batch_lines = 0;
+        let Ok(chunk) = String::from_utf8(std::mem::take(&mut self.batch)) else {
+            self.counters.add_dropped(records);
+            return;
+        };
+        match self.tx.try_send(chunk) {
+            Ok(()) => self.counters.add_delivered(records),
             Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
-                self.counters.add_dropped(count)
+                self.counters.add_dropped(records)
             }
         }
     }
@@ -178,18 +223,19 @@ impl Processor {
         }
     }
 
-    /// Emit folded drops if a second has passed (or `force`).
+    /// Emit folded drops if a second has passed (or `force`), then hand the pending batch to
+    /// the writer (called after every ring-buffer drain, so nothing waits for a full batch).
     pub fn flush(&mut self, now: Instant, force: bool) {
-        if !force && now.saturating_duration_since(self.last_flush) < DROP_FLUSH {
-            return;
-        }
-        self.last_flush = now;
-        for (r, count) in self.drops.flush() {
-            match self.converter.convert(&r, Some(count), now) {
-                Some(ev) => self.emitter.emit(&ev, count),
-                None => self.emitter.counters.add_dropped(count),
+        if force || now.saturating_duration_since(self.last_flush) >= DROP_FLUSH {
+            self.last_flush = now;
+            for (r, count) in self.drops.flush() {
+                match self.converter.convert(&r, Some(count), now) {
+                    Some(ev) => self.emitter.emit(&ev, count),
+                    None => self.emitter.counters.add_dropped(count),
+                }
             }
         }
+        self.emitter.send_batch();
     }
 }
 

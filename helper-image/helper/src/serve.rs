@@ -254,12 +254,9 @@ fn narrow_to_pods(kernel: &mut KernelFilter, user: &UserFilter, resolver: &mut R
 }
 
 pub fn run(args: &ServeArgs) -> ExitCode {
-    let (out_tx, out_rx) = mpsc::sync_channel::<String>(
-        args.capture
-            .debug_channel_lines
-            .unwrap_or(CHANNEL_LINES)
-            .max(1),
-    );
+    let (out_tx, out_rx) = mpsc::sync_channel::<String>(pipeline::channel_batches(
+        args.capture.debug_channel_lines.unwrap_or(CHANNEL_LINES),
+    ));
     let broken = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let writer = match pipeline::spawn_writer(out_rx, std::io::stdout(), broken) {
         Ok(w) => w,

@@ -62,12 +62,9 @@ pub fn run(args: &TraceArgs) -> ExitCode {
         eprintln!("{probes}");
     }
 
-    let (tx, rx) = std::sync::mpsc::sync_channel(
-        args.capture
-            .debug_channel_lines
-            .unwrap_or(CHANNEL_LINES)
-            .max(1),
-    );
+    let (tx, rx) = std::sync::mpsc::sync_channel(pipeline::channel_batches(
+        args.capture.debug_channel_lines.unwrap_or(CHANNEL_LINES),
+    ));
     let broken = Arc::new(AtomicBool::new(false));
     let writer = match pipeline::spawn_writer(rx, std::io::stdout(), broken.clone()) {
         Ok(w) => w,

@@ -23,17 +23,42 @@ pub enum WireError {
 
 /// One line: the message with `"v"` added, and a trailing newline.
 pub fn encode<T: Serialize>(msg: &T) -> String {
-    let mut value = serde_json::to_value(msg).unwrap_or(Value::Null);
-    if let Value::Object(map) = &mut value {
-        // "v" first for readability: rebuild with it in front.
-        let mut with_v = serde_json::Map::new();
-        with_v.insert("v".to_string(), Value::from(PROTOCOL_VERSION));
-        with_v.extend(std::mem::take(map));
-        value = Value::Object(with_v);
+    // Serialized straight to text (no JSON tree), then "v" spliced in first: every message
+    // is an object, `{...}`.
+    let body = serde_json::to_string(msg).unwrap_or_else(|_| "{}".to_string());
+    let mut line = String::with_capacity(body.len() + 12);
+    line.push_str("{\"v\":");
+    line.push_str(&PROTOCOL_VERSION.to_string());
+    match body.strip_prefix('{') {
+        Some("}") | None => line.push('}'),
+        Some(rest) => {
+            line.push(',');
+            line.push_str(rest);
+        }
     }
-    let mut line = value.to_string();
     line.push('\n');
     line
+}
+
+/// The `socket` message for `event`, without building (or cloning into) a `HelperMessage`:
+/// the helper's hot path. Same bytes as `encode(&HelperMessage::Socket { .. })`.
+pub fn encode_socket(event: &crate::SocketEvent) -> String {
+    let mut line = Vec::with_capacity(512);
+    encode_socket_into(event, &mut line);
+    String::from_utf8(line).unwrap_or_default()
+}
+
+/// [`encode_socket`] appended to `out` (UTF-8), for writers that batch lines.
+pub fn encode_socket_into(event: &crate::SocketEvent, out: &mut Vec<u8>) {
+    let start = out.len();
+    out.extend_from_slice(b"{\"v\":");
+    out.extend_from_slice(PROTOCOL_VERSION.to_string().as_bytes());
+    out.extend_from_slice(b",\"type\":\"socket\",\"event\":");
+    if serde_json::to_writer(&mut *out, event).is_err() {
+        out.truncate(start);
+        return;
+    }
+    out.extend_from_slice(b"}\n");
 }
 
 /// Parse one line (without its newline) into a JSON object with a matching `"v"`.

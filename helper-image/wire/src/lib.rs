@@ -11,7 +11,9 @@ mod codec;
 mod event;
 mod message;
 
-pub use codec::{LineBuffer, WireError, decode, decode_value, encode};
+pub use codec::{
+    LineBuffer, WireError, decode, decode_value, encode, encode_socket, encode_socket_into,
+};
 pub use event::{Direction, DnsInfo, EventType, K8sRef, Proto, SocketEvent};
 pub use message::{
     CONSOLE_TYPES, ConsoleMessage, ErrorCode, ErrorReply, Filters, HELPER_TYPES, Hello,

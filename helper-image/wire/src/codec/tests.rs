@@ -60,6 +60,26 @@ fn every_event_key_is_present_even_when_null() {
 }
 
 #[test]
+fn encode_puts_v_first_and_encode_socket_matches_it() {
+    let msg = HelperMessage::Socket {
+        event: Box::new(event()),
+    };
+    let line = encode(&msg);
+    assert!(
+        line.starts_with("{\"v\":1,\"type\":\"socket\",\"event\":{"),
+        "{line}"
+    );
+    assert!(line.ends_with("}\n"));
+    assert_eq!(encode_socket(&event()), line);
+    assert_eq!(
+        HelperMessage::decode(line.trim_end().as_bytes()).unwrap(),
+        msg
+    );
+    let ping = encode(&ConsoleMessage::Ping { id: 7 });
+    assert_eq!(ping, "{\"v\":1,\"type\":\"ping\",\"id\":7}\n");
+}
+
+#[test]
 fn round_trip_with_version() {
     let msg = HelperMessage::Socket {
         event: Box::new(event()),
