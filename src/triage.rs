@@ -241,14 +241,17 @@ fn classify_container(pod: &PodSummary, c: &ContainerSummary) -> Option<CrashRec
 
 /// Newest crash first, nulls last; ties broken by namespace, pod, container for stable output.
 pub fn sort_newest_first(records: &mut [CrashRecord]) {
-    records.sort_by(|a, b| {
-        b.finished_at
-            .is_some()
-            .cmp(&a.finished_at.is_some())
-            .then_with(|| b.finished_at.cmp(&a.finished_at))
-            .then_with(|| a.pod.cmp(&b.pod))
-            .then_with(|| a.container.cmp(&b.container))
-    });
+    records.sort_by(newest_first);
+}
+
+/// The order of [`sort_newest_first`], for sorting references.
+pub fn newest_first(a: &CrashRecord, b: &CrashRecord) -> std::cmp::Ordering {
+    b.finished_at
+        .is_some()
+        .cmp(&a.finished_at.is_some())
+        .then_with(|| b.finished_at.cmp(&a.finished_at))
+        .then_with(|| a.pod.cmp(&b.pod))
+        .then_with(|| a.container.cmp(&b.container))
 }
 
 #[cfg(test)]

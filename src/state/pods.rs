@@ -54,8 +54,7 @@ impl Filter {
         if needle.is_empty() {
             return true;
         }
-        let needle = needle.to_lowercase();
-        let hit = haystack.iter().any(|h| h.to_lowercase().contains(&needle));
+        let hit = haystack.iter().any(|h| contains_ignoring_case(h, needle));
         hit != negate
     }
 }
@@ -253,19 +252,18 @@ impl PodsState {
         for r in &all {
             *repeats.entry(r.signature.as_str()).or_default() += 1;
         }
-        let mut newest: Vec<CrashRecord> = all.iter().map(|r| (*r).clone()).collect();
-        triage::sort_newest_first(&mut newest);
+        // Sort and group references; clone only the records that become rows.
+        all.sort_by(|a, b| triage::newest_first(a, b));
         if !self.ungrouped {
             let mut seen = HashSet::new();
-            newest.retain(|r| seen.insert(r.signature.clone()));
+            all.retain(|r| seen.insert(r.signature.as_str()));
         }
-        all.clear();
-        let mut rows: Vec<Row> = newest
+        let mut rows: Vec<Row> = all
             .into_iter()
             .map(|record| {
                 let n = repeats.get(record.signature.as_str()).copied().unwrap_or(1);
                 Row::Crash {
-                    record: Box::new(record),
+                    record: Box::new(record.clone()),
                     repeats: n,
                 }
             })
@@ -325,6 +323,16 @@ impl PodsState {
     }
 }
 
+/// Case-insensitive substring test; without allocating when both sides are ASCII (names,
+/// reasons and node names nearly always are).
+fn contains_ignoring_case(haystack: &str, needle: &str) -> bool {
+    if haystack.is_ascii() && needle.is_ascii() {
+        let (h, n) = (haystack.as_bytes(), needle.as_bytes());
+        return n.len() <= h.len() && h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n));
+    }
+    haystack.to_lowercase().contains(&needle.to_lowercase())
+}
+
 fn haystack(r: &CrashRecord) -> [&str; 7] {
     [
         &r.pod.namespace,
@@ -341,6 +349,17 @@ fn haystack(r: &CrashRecord) -> [&str; 7] {
 mod tests {
     use super::*;
     use crate::cluster::demo::DemoCluster;
+
+    #[test]
+    fn filter_ignores_case_ascii_and_not() {
+        let f = |t: &str| Filter { text: t.into() };
+        assert!(f("OOM").matches(&["x", "OOMKilled"]));
+        assert!(f("killed").matches(&["OOMKilled"]));
+        assert!(!f("!killed").matches(&["OOMKilled"]));
+        assert!(!f("oomkilledx").matches(&["OOMKilled"]));
+        assert!(f("ÉCHEC").matches(&["pod-échec-1"]));
+        assert!(f("").matches(&[]));
+    }
 
     fn loaded() -> PodsState {
         let mut s = PodsState::default();
