@@ -6,6 +6,8 @@
 
 mod common;
 
+use common::screen;
+
 use std::net::UdpSocket;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -18,8 +20,6 @@ use ktui::cluster::demo::DemoCluster;
 use ktui::config::theme::Theme;
 use ktui::state::HelperSource;
 use ktui::state::sockets::HelperStatus;
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 
 /// A loopback address of its own, so no resolver of the machine answers in our place.
 const SERVER: &str = "127.0.0.77";
@@ -51,21 +51,6 @@ fn serve_dns(sock: UdpSocket) {
             let _ = sock.send_to(&reply, peer);
         }
     }
-}
-
-fn screen(app: &mut App, w: u16, h: u16) -> String {
-    let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
-    app.dispatch(Action::Resize(w, h));
-    app.draw(&mut term).unwrap();
-    let buf = term.backend().buffer();
-    let mut out = String::new();
-    for y in 0..h {
-        for x in 0..w {
-            out.push_str(buf[(x, y)].symbol());
-        }
-        out.push('\n');
-    }
-    out
 }
 
 async fn until(app: &mut App, what: &str, secs: u64, cond: impl Fn(&App) -> bool) {

@@ -2,6 +2,9 @@
 //! would deliver them (the helper itself is exercised end to end in tests/helper_*.rs).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
+use common::screen;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,8 +19,6 @@ use ktui::state::{Confirm, HelperSource, Mode, Screen};
 use ktui_wire::{
     DnsInfo, EventType, Hello, HelperMessage, K8sRef, ProbeStatus, Proto, SocketEvent, Stats,
 };
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 
 const QUIET: Duration = Duration::from_millis(100);
 
@@ -47,21 +48,6 @@ fn press(app: &mut App, keys: &str) {
         };
         app.dispatch(Action::Key(KeyEvent::new(code, KeyModifiers::NONE)));
     }
-}
-
-fn screen(app: &mut App, w: u16, h: u16) -> String {
-    let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
-    app.dispatch(Action::Resize(w, h));
-    app.draw(&mut term).unwrap();
-    let buf = term.backend().buffer();
-    let mut out = String::new();
-    for y in 0..h {
-        for x in 0..w {
-            out.push_str(buf[(x, y)].symbol());
-        }
-        out.push('\n');
-    }
-    out
 }
 
 fn hello(ebpf: bool) -> Hello {

@@ -67,3 +67,21 @@ pub fn note_skip(line: &str) {
         let _ = writeln!(f, "{line}");
     }
 }
+
+/// The app drawn on a `w`×`h` test terminal, as text.
+pub fn screen(app: &mut ktui::app::App, w: u16, h: u16) -> String {
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+    let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+    app.dispatch(ktui::action::Action::Resize(w, h));
+    app.draw(&mut term).unwrap();
+    let buf = term.backend().buffer();
+    let mut out = String::new();
+    for y in 0..h {
+        for x in 0..w {
+            out.push_str(buf[(x, y)].symbol());
+        }
+        out.push('\n');
+    }
+    out
+}
