@@ -9,6 +9,7 @@ mod exec;
 pub mod files;
 mod inventory;
 mod owners;
+mod watch_pod;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -29,6 +30,7 @@ use crate::cluster::{
 use crate::triage;
 use errors::{ApiContext, map_err};
 use owners::OwnerCache;
+use watch_pod::WatchPod;
 
 pub use apply::FIELD_MANAGER;
 pub use connect::{ConnectError, ConnectOptions};
@@ -80,9 +82,9 @@ impl Cluster for KubeCluster {
     }
 
     fn watch_pods(&self, scope: Scope) -> BoxStream<'static, PodEvent> {
-        let (api, ns): (Api<Pod>, Option<String>) = match &scope {
+        let (api, ns): (Api<WatchPod>, Option<String>) = match &scope {
             Scope::All => (Api::all(self.client.clone()), None),
-            Scope::Namespace(ns) => (self.pods_api(ns), Some(ns.clone())),
+            Scope::Namespace(ns) => (Api::namespaced(self.client.clone(), ns), Some(ns.clone())),
         };
         let config = watcher::Config::default().page_size(PAGE_SIZE);
         let this = self.clone();
@@ -305,14 +307,16 @@ impl KubeCluster {
     /// cache); healthy ones use naming conventions so a 50k-pod list needs no extra requests.
     async fn pod_event(
         &self,
-        ev: std::result::Result<watcher::Event<Pod>, watcher::Error>,
+        ev: std::result::Result<watcher::Event<WatchPod>, watcher::Error>,
         ns: Option<&str>,
         degraded: &AtomicBool,
     ) -> Vec<PodEvent> {
         match ev {
             Ok(watcher::Event::Init) => vec![PodEvent::Resync],
             Ok(watcher::Event::InitApply(pod)) | Ok(watcher::Event::Apply(pod)) => {
-                vec![PodEvent::Applied(Box::new(self.summarize(&pod).await))]
+                vec![PodEvent::Applied(Box::new(
+                    self.summarize(&pod.to_pod()).await,
+                ))]
             }
             Ok(watcher::Event::InitDone) => {
                 degraded.store(false, Ordering::Relaxed);
