@@ -147,14 +147,20 @@ impl SocketsState {
         }
     }
 
+    /// Cumulative counters from the helper. Events/s is measured over at least a second: the
+    /// helper reports once a second, a replay with every event, and the clock only moves on
+    /// ticks.
     pub fn set_stats(&mut self, stats: Stats, now: Timestamp) {
-        if let Some((at, events)) = self.last_stats {
-            let secs = now.duration_since(at).as_secs_f64();
-            if secs > 0.0 {
-                self.rate = stats.events.saturating_sub(events) as f64 / secs;
+        match self.last_stats {
+            Some((at, events)) => {
+                let secs = now.duration_since(at).as_secs_f64();
+                if secs >= 1.0 {
+                    self.rate = stats.events.saturating_sub(events) as f64 / secs;
+                    self.last_stats = Some((now, stats.events));
+                }
             }
+            None => self.last_stats = Some((now, stats.events)),
         }
-        self.last_stats = Some((now, stats.events));
         self.stats = stats;
     }
 
@@ -279,6 +285,29 @@ mod tests {
     use ktui_wire::{EventType, Proto};
 
     use super::*;
+
+    #[test]
+    fn events_per_second_over_a_second_however_often_stats_come() {
+        let mut s = SocketsState::new(10);
+        let t0: Timestamp = "2026-11-22T10:00:00Z".parse().unwrap();
+        let at = |ms: i64| t0 + jiff::SignedDuration::from_millis(ms);
+        let stats = |events: u64| Stats {
+            events,
+            generated: events,
+            ..Stats::default()
+        };
+        // A replay: stats with every event, the clock moving only on ticks (250 ms).
+        let mut events = 0;
+        for tick in 0..=8 {
+            for _ in 0..50 {
+                events += 1;
+                s.set_stats(stats(events), at(tick * 250));
+            }
+        }
+        assert_eq!(s.stats.events, 450);
+        // 50 events per 250 ms tick: 200/s, measured over whole seconds.
+        assert!((s.rate - 200.0).abs() < 1.0, "{}", s.rate);
+    }
 
     fn ev(port: u16) -> SocketEvent {
         let mut e = SocketEvent::new("2026-11-22T10:00:00.000000000Z".into(), EventType::TcpState);
