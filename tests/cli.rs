@@ -345,6 +345,20 @@ fn bad_theme_is_a_clear_error() {
 }
 
 #[test]
+fn a_bare_theme_name_that_is_a_file_here_is_read_as_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("neon"), "crashd = \"red\"\n").unwrap();
+    let out = ktui(&["--demo", "--theme", "neon"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    // The file's own mistake is reported, not "unknown theme".
+    assert!(err.contains("'crashd'"), "{err}");
+}
+
+#[test]
 fn triage_demo_lists_the_demo_cluster_without_a_kubeconfig() {
     let out = ktui(&["triage", "--demo", "--json"]).output().unwrap();
     assert!(

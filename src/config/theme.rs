@@ -166,7 +166,10 @@ impl Theme {
         let spec = spec.unwrap_or("default");
         let colors = if let Some(text) = bundled(spec) {
             parse_source(spec, text)?.1
-        } else if spec.ends_with(".toml") || spec.contains('/') {
+        } else if spec.ends_with(".toml")
+            || spec.contains('/')
+            || std::path::Path::new(spec).is_file()
+        {
             let text = std::fs::read_to_string(spec).map_err(|e| ThemeError::Read {
                 path: spec.to_string(),
                 error: e.to_string(),
@@ -203,8 +206,10 @@ impl Theme {
                 .bg(c("selected_bg"))
                 .add_modifier(if no_color { Modifier::REVERSED } else { bold }),
             crashed: fg("crashed").add_modifier(bold),
-            not_started: fg("not_started"),
-            evicted: fg("evicted"),
+            // Distinct without colour too (NO_COLOR): crashes bold, never-started italic,
+            // evictions dim.
+            not_started: fg("not_started").add_modifier(Modifier::ITALIC),
+            evicted: fg("evicted").add_modifier(Modifier::DIM),
             ok: fg("ok"),
             muted: fg("muted"),
             accent: fg("accent"),
@@ -278,5 +283,8 @@ mod tests {
         let t = Theme::load(None, true).unwrap();
         assert_eq!(t.crashed.fg, Some(Color::Reset));
         assert!(t.selected.add_modifier.contains(Modifier::REVERSED));
+        // The three categories stay apart without colour.
+        let mods = [t.crashed, t.not_started, t.evicted].map(|s| s.add_modifier);
+        assert!(mods[0] != mods[1] && mods[1] != mods[2] && mods[0] != mods[2]);
     }
 }
