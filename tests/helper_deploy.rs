@@ -7,52 +7,26 @@
 
 mod common;
 
-use common::helper_binary;
+use common::{Setup, app_until, helper_binary, press};
 
 use std::time::{Duration, Instant};
 
-use ktui::cluster::kube::{ConnectOptions, KubeCluster};
 use ktui::cluster::{BoxByteStream, Cluster, ClusterError, ObjectRef, PodKey, Scope};
 use ktui::helper::cmd::{self, DEFAULT_READY_TIMEOUT, DeployedHelper};
 use ktui::helper::manifest::{self, HelperSpec};
-use ktui_fake_apiserver::{FakeApiServer, Kubelet, Store};
+use ktui_fake_apiserver::{Kubelet, Store};
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, BufReader};
 
 const NODE: &str = "node-1";
 const WAIT: Duration = Duration::from_secs(15);
 
-struct Setup {
-    server: FakeApiServer,
-    cluster: KubeCluster,
-    _dir: tempfile::TempDir,
-}
-
-impl Setup {
-    fn store(&self) -> Store {
-        self.server.store()
-    }
-}
-
 async fn setup() -> Setup {
     let store = Store::new();
     store.add_namespace("default");
     store.add_node(NODE, "amd64");
     store.map_exec(manifest::BINARY, helper_binary());
-    let server = FakeApiServer::start(store).await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let kubeconfig = server.write_kubeconfig(dir.path()).unwrap();
-    let cluster = KubeCluster::connect(&ConnectOptions {
-        kubeconfig: Some(kubeconfig),
-        ..ConnectOptions::default()
-    })
-    .await
-    .unwrap();
-    Setup {
-        server,
-        cluster,
-        _dir: dir,
-    }
+    Setup::start(store).await
 }
 
 fn spec() -> HelperSpec {
@@ -443,39 +417,6 @@ async fn image_pull_failure_fails_fast_and_a_finished_helper_is_replaced() {
 
 // ---- the console, end to end ------------------------------------------------------------
 
-/// Drive the app until `cond` holds (ticking the clock), or fail naming `what`.
-async fn app_until(app: &mut ktui::app::App, what: &str, cond: impl Fn(&ktui::app::App) -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        app.state.prepare_frame();
-        if cond(app) {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "timed out waiting for {what}; status {:?}, toasts {:?}",
-            app.state.sockets.status,
-            app.state.toasts
-        );
-        app.dispatch(ktui::action::Action::Tick(jiff::Timestamp::now()));
-        app.settle(Duration::from_millis(50)).await;
-    }
-}
-
-fn keys(app: &mut ktui::app::App, keys: &str) {
-    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-    for c in keys.chars() {
-        let code = match c {
-            '\n' => KeyCode::Enter,
-            c => KeyCode::Char(c),
-        };
-        app.dispatch(ktui::action::Action::Key(KeyEvent::new(
-            code,
-            KeyModifiers::NONE,
-        )));
-    }
-}
-
 /// Connect events to `port` the console has shown so far.
 fn connects_to(app: &ktui::app::App, port: u16) -> Vec<ktui_wire::SocketEvent> {
     app.state
@@ -549,14 +490,14 @@ async fn console_deploys_streams_reconnects_and_removes() {
         None,
         jiff::Timestamp::now(),
     );
-    app_until(&mut app, "the crashed pod in the table", |a| {
+    app_until(&mut app, "the crashed pod in the table", 30, |a| {
         a.state.pods.selected_row().is_some()
     })
     .await;
 
     // t: the confirmation says what will be created, and the preflight found nothing wrong.
-    keys(&mut app, "t");
-    app_until(&mut app, "the preflight", |a| {
+    press(&mut app, "t");
+    app_until(&mut app, "the preflight", 30, |a| {
         a.state.sockets.deploy_warning.is_none()
     })
     .await;
@@ -565,8 +506,8 @@ async fn console_deploys_streams_reconnects_and_removes() {
         ktui::state::Mode::Confirm(ktui::state::Confirm::DeployHelper { .. })
     ));
     // y: deploy, then exec `ktui-helper serve` and get its hello.
-    keys(&mut app, "y");
-    app_until(&mut app, "the helper's hello over exec", |a| {
+    press(&mut app, "y");
+    app_until(&mut app, "the helper's hello over exec", 30, |a| {
         a.state.sockets.status == HelperStatus::Connected
     })
     .await;
@@ -581,7 +522,7 @@ async fn console_deploys_streams_reconnects_and_removes() {
     );
     assert_eq!(app.state.helpers_deployed, vec![NODE.to_string()]);
     // The whole node (the fake pod has no cgroup on this machine to filter by).
-    keys(&mut app, "n");
+    press(&mut app, "n");
     assert!(app.state.sockets.pod.is_none());
 
     if live {
@@ -591,11 +532,11 @@ async fn console_deploys_streams_reconnects_and_removes() {
     // Cut the exec stream: a gap opens, the console execs again by itself and closes it.
     let execs = store.execs_started();
     store.drop_execs();
-    app_until(&mut app, "the stream loss", |a| {
+    app_until(&mut app, "the stream loss", 30, |a| {
         matches!(a.state.sockets.status, HelperStatus::Reconnecting { .. })
     })
     .await;
-    app_until(&mut app, "the reconnect", |a| {
+    app_until(&mut app, "the reconnect", 30, |a| {
         a.state.sockets.status == HelperStatus::Connected
     })
     .await;
@@ -617,8 +558,8 @@ async fn console_deploys_streams_reconnects_and_removes() {
     }
 
     // X, y: remove the helper; quitting then asks nothing.
-    keys(&mut app, "Xy");
-    app_until(&mut app, "the removal", |a| {
+    press(&mut app, "Xy");
+    app_until(&mut app, "the removal", 30, |a| {
         a.state.helpers_deployed.is_empty()
     })
     .await;
@@ -628,6 +569,6 @@ async fn console_deploys_streams_reconnects_and_removes() {
             .is_none()
     );
     // q leaves the sockets pane, q again quits without asking (nothing left deployed).
-    keys(&mut app, "qq");
+    press(&mut app, "qq");
     assert!(app.state.quit);
 }

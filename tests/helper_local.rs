@@ -6,13 +6,12 @@
 
 mod common;
 
-use common::screen;
+use common::{app_until, press, screen};
 
 use std::net::UdpSocket;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ktui::action::Action;
 use ktui::app::App;
 use ktui::cluster::Scope;
@@ -53,24 +52,6 @@ fn serve_dns(sock: UdpSocket) {
     }
 }
 
-async fn until(app: &mut App, what: &str, secs: u64, cond: impl Fn(&App) -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        app.dispatch(Action::Tick(jiff::Timestamp::now()));
-        app.settle(Duration::from_millis(50)).await;
-        app.state.prepare_frame();
-        if cond(app) {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "timed out waiting for {what}; status {:?}, toasts {:?}",
-            app.state.sockets.status,
-            app.state.toasts
-        );
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn local_helper_live_dns_suspects_and_rcodes() {
     if common::skip_unless(
@@ -93,15 +74,12 @@ async fn local_helper_live_dns_suspects_and_rcodes() {
         jiff::Timestamp::now(),
     );
     app.state.helper_source = HelperSource::Local;
-    until(&mut app, "the pod table", 10, |a| {
+    app_until(&mut app, "the pod table", 10, |a| {
         a.state.pods.selected_row().is_some()
     })
     .await;
-    app.dispatch(Action::Key(KeyEvent::new(
-        KeyCode::Char('t'),
-        KeyModifiers::NONE,
-    )));
-    until(&mut app, "the local helper's hello", 20, |a| {
+    press(&mut app, "t");
+    app_until(&mut app, "the local helper's hello", 20, |a| {
         a.state.sockets.status == HelperStatus::Connected
     })
     .await;
@@ -145,7 +123,7 @@ async fn local_helper_live_dns_suspects_and_rcodes() {
     }
     // After 2 s without a reply the silent query is a suspect; the answered one is not.
     tokio::time::sleep(Duration::from_millis(2_200)).await;
-    until(&mut app, "the DNS suspect", 10, |a| {
+    app_until(&mut app, "the DNS suspect", 10, |a| {
         a.state
             .sockets
             .summary

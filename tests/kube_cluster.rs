@@ -3,15 +3,17 @@
 //! events, owner resolution, 403 and 401.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
+use common::Setup;
 use std::time::Duration;
 
 use futures::StreamExt as _;
 use futures::stream::BoxStream;
-use ktui::cluster::kube::{ConnectOptions, KubeCluster};
 use ktui::cluster::{
     Cluster, ClusterError, ConnectionState, LogRequest, PodEvent, PodKey, PodSummary, Scope,
 };
-use ktui_fake_apiserver::{FakeApiServer, Store};
+use ktui_fake_apiserver::Store;
 use serde_json::Value;
 
 const WAIT: Duration = Duration::from_secs(15);
@@ -50,27 +52,8 @@ fn fixture_store() -> Store {
     store
 }
 
-struct Setup {
-    server: FakeApiServer,
-    cluster: KubeCluster,
-    _dir: tempfile::TempDir,
-}
-
 async fn setup(store: Store) -> Setup {
-    let server = FakeApiServer::start(store).await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let kubeconfig = server.write_kubeconfig(dir.path()).unwrap();
-    let cluster = KubeCluster::connect(&ConnectOptions {
-        kubeconfig: Some(kubeconfig),
-        ..ConnectOptions::default()
-    })
-    .await
-    .unwrap();
-    Setup {
-        server,
-        cluster,
-        _dir: dir,
-    }
+    Setup::start(store).await
 }
 
 /// Read events until `pred` matches one (returns it), failing after `WAIT`.

@@ -4,11 +4,10 @@
 
 mod common;
 
-use common::screen;
+use common::{press, screen};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ktui::action::Action;
 use ktui::app::App;
 use ktui::cluster::Scope;
@@ -37,17 +36,6 @@ async fn app(source: HelperSource) -> App {
     app.settle(QUIET).await;
     app.state.prepare_frame();
     app
-}
-
-fn press(app: &mut App, keys: &str) {
-    for c in keys.chars() {
-        let code = match c {
-            '\n' => KeyCode::Enter,
-            '\x1b' => KeyCode::Esc,
-            c => KeyCode::Char(c),
-        };
-        app.dispatch(Action::Key(KeyEvent::new(code, KeyModifiers::NONE)));
-    }
 }
 
 fn hello(ebpf: bool) -> Hello {

@@ -85,3 +85,78 @@ pub fn screen(app: &mut ktui::app::App, w: u16, h: u16) -> String {
     }
     out
 }
+
+/// A fake API server over HTTPS and a `KubeCluster` connected to it through a generated
+/// kubeconfig (kept in `_dir`).
+pub struct Setup {
+    pub server: ktui_fake_apiserver::FakeApiServer,
+    pub cluster: ktui::cluster::kube::KubeCluster,
+    _dir: tempfile::TempDir,
+}
+
+impl Setup {
+    pub async fn start(store: ktui_fake_apiserver::Store) -> Setup {
+        use ktui::cluster::kube::{ConnectOptions, KubeCluster};
+        let server = ktui_fake_apiserver::FakeApiServer::start(store)
+            .await
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let kubeconfig = server.write_kubeconfig(dir.path()).unwrap();
+        let cluster = KubeCluster::connect(&ConnectOptions {
+            kubeconfig: Some(kubeconfig),
+            ..ConnectOptions::default()
+        })
+        .await
+        .unwrap();
+        Setup {
+            server,
+            cluster,
+            _dir: dir,
+        }
+    }
+
+    pub fn store(&self) -> ktui_fake_apiserver::Store {
+        self.server.store()
+    }
+}
+
+/// Type `keys` (`\n` = Enter, `\x1b` = Esc).
+pub fn press(app: &mut ktui::app::App, keys: &str) {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    for c in keys.chars() {
+        let code = match c {
+            '\n' => KeyCode::Enter,
+            '\x1b' => KeyCode::Esc,
+            c => KeyCode::Char(c),
+        };
+        app.dispatch(ktui::action::Action::Key(KeyEvent::new(
+            code,
+            KeyModifiers::NONE,
+        )));
+    }
+}
+
+/// Drive the app (ticking its clock) until `cond` holds, or fail after `secs` naming `what`.
+pub async fn app_until(
+    app: &mut ktui::app::App,
+    what: &str,
+    secs: u64,
+    cond: impl Fn(&ktui::app::App) -> bool,
+) {
+    use std::time::{Duration, Instant};
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        app.state.prepare_frame();
+        if cond(app) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {what}; status {:?}, toasts {:?}",
+            app.state.sockets.status,
+            app.state.toasts
+        );
+        app.dispatch(ktui::action::Action::Tick(jiff::Timestamp::now()));
+        app.settle(Duration::from_millis(50)).await;
+    }
+}
