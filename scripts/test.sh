@@ -41,6 +41,12 @@ if grep -rnP '(?<![:\w])aya(_[a-z]+)?::' src tests --include='*.rs'; then
   echo "aya used outside helper-image/" >&2; exit 1
 fi
 
+echo "== tests read only what the repository holds"
+# A clone of the repository alone must pass: fixtures live under tests/fixtures (with SOURCES.md).
+if grep -rn --include='*.rs' --include='*.sh' --include='*.py' '\.\./shared' src tests benches helper-image; then
+  echo "code reads ../shared: copy the fixture into tests/fixtures" >&2; exit 1
+fi
+
 echo "== committed eBPF object matches its sources (clang-14)"
 sh helper-image/ebpf/check-object.sh
 

@@ -1,4 +1,4 @@
-//! The binary end to end: pinned CLI, `ktui triage` on the shared fixtures, the no-cluster exit.
+//! The binary end to end: pinned CLI, `ktui triage` on the fixtures (tests/fixtures), the no-cluster exit.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::io::Write;
@@ -25,7 +25,7 @@ const KEYS: [&str; 14] = [
 ];
 
 fn fixture(p: &str) -> String {
-    format!("{}/../shared/fixtures/k8s/{p}", env!("CARGO_MANIFEST_DIR"))
+    format!("{}/tests/fixtures/k8s/{p}", env!("CARGO_MANIFEST_DIR"))
 }
 
 fn ktui(args: &[&str]) -> Command {

@@ -20,13 +20,13 @@ const WAIT: Duration = Duration::from_secs(15);
 
 fn fixture(name: &str) -> Value {
     let path = format!(
-        "{}/../shared/fixtures/k8s/{name}",
+        "{}/tests/fixtures/k8s/{name}",
         env!("CARGO_MANIFEST_DIR")
     );
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
-/// The shared fixtures (pods, their ReplicaSets, events) in a fresh store.
+/// The fixtures in tests/fixtures/k8s (pods, their ReplicaSets, events) in a fresh store.
 fn fixture_store() -> Store {
     let store = Store::new();
     for ns in ["default", "demo", "prod"] {

@@ -1,4 +1,4 @@
-//! Classification against the shared fixtures (truth written from kubectl's own output) and
+//! Classification against the fixtures in tests/fixtures/k8s (truth written from kubectl's own output) and
 //! against hand-made pods for every rule.
 
 use serde_json::{Value, json};
@@ -7,7 +7,7 @@ use super::*;
 use crate::cluster::kube::files::Inputs;
 
 fn fixtures() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/k8s")
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/k8s")
 }
 
 fn read(name: &str) -> String {

@@ -175,7 +175,7 @@ mod tests {
     /// Every fixture Pod summarises the same read slim as read whole.
     #[test]
     fn slim_and_full_reads_summarise_alike() {
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/fixtures/k8s");
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/k8s");
         let mut seen = 0;
         for name in [
             "pod-crash.json",
