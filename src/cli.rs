@@ -56,7 +56,7 @@ pub struct Cli {
 }
 
 /// Which cluster, context and namespace.
-#[derive(Debug, Clone, Args, Default)]
+#[derive(Debug, Clone, Args)]
 pub struct ConnArgs {
     /// Kubeconfig file (default: $KUBECONFIG, several files merged, else ~/.kube/config).
     #[arg(long, value_name = "PATH", global = true)]
@@ -79,6 +79,29 @@ pub struct ConnArgs {
     /// All namespaces.
     #[arg(short = 'A', long, global = true)]
     pub all_namespaces: bool,
+
+    /// How long a kubeconfig credential plugin (exec: aws, gke-gcloud-auth-plugin, kubelogin) may
+    /// run before it is stopped; raise it for browser or device-code logins.
+    #[arg(long, value_name = "DURATION", global = true, default_value = "30s", value_parser = parse_duration)]
+    pub exec_timeout: std::time::Duration,
+}
+
+impl ConnArgs {
+    /// What `KubeCluster::connect` needs from these flags.
+    pub fn connect_options(&self) -> crate::cluster::kube::ConnectOptions {
+        crate::cluster::kube::ConnectOptions {
+            kubeconfig: self.kubeconfig.clone(),
+            context: self.context.clone(),
+            namespace: self.namespace.clone(),
+            exec_timeout: self.exec_timeout,
+            ..Default::default()
+        }
+    }
+}
+
+/// `30s`, `5m`, `1h30m`.
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    humantime::parse_duration(s).map_err(|e| format!("{e} (examples: 30s, 5m, 1h30m)"))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

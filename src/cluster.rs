@@ -253,6 +253,10 @@ impl Scope {
     }
 }
 
+/// A pod watch that hears neither an event nor a bookmark for this long is stalled (and
+/// relisted). kube-apiserver sends a bookmark about every minute on an idle watch.
+pub const WATCH_STALL: std::time::Duration = std::time::Duration::from_secs(90);
+
 /// Connection state of the pod watch, shown in the status bar.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConnectionState {
@@ -270,6 +274,9 @@ pub enum PodEvent {
     ResyncDone,
     Deleted(PodKey),
     Connection(ConnectionState),
+    /// When the watch last heard from the server (an event or a bookmark): the data is as fresh
+    /// as this. Sent at most once a second, and only by watches that can tell.
+    Heard(Timestamp),
     Failed(ClusterError),
 }
 

@@ -58,11 +58,7 @@ async fn console(cli: &Cli) -> u8 {
             None,
         )
     } else {
-        let opts = ConnectOptions {
-            kubeconfig: conn.kubeconfig.clone(),
-            context: conn.context.clone(),
-            namespace: conn.namespace.clone(),
-        };
+        let opts = conn.connect_options();
         let cluster = match KubeCluster::connect(&opts).await {
             Ok(c) => c,
             Err(e) => {

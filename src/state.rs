@@ -81,6 +81,8 @@ pub struct Toast {
     pub level: ToastLevel,
     pub text: String,
     pub until: Timestamp,
+    /// How many times the same message was raised while it was up (shown as `×N`).
+    pub count: u32,
 }
 
 /// The detail pane's data for one pod, loaded on demand.
@@ -99,6 +101,8 @@ pub struct AppState {
     pub demo: bool,
     pub scope: Scope,
     pub connection: ConnectionState,
+    /// When the pod watch last heard from the server (event or bookmark), if it can tell.
+    pub heard: Option<Timestamp>,
     /// Set when the watch failed for good (RBAC, credentials): shown instead of the table.
     pub fatal: Option<String>,
     pub now: Timestamp,
@@ -130,6 +134,7 @@ impl AppState {
             demo,
             scope,
             connection: ConnectionState::Connecting,
+            heard: None,
             fatal: None,
             now,
             pods: PodsState::default(),
@@ -154,11 +159,25 @@ impl AppState {
         }
     }
 
+    /// Show a message for a few seconds. The same message raised again while it is up (a
+    /// watch failing the same way on every retry) is one toast with a count, kept up longer.
     pub fn toast(&mut self, level: ToastLevel, text: impl Into<String>) {
+        let text = text.into();
+        let until = self.now + jiff::SignedDuration::from_secs(TOAST_SECS);
+        if let Some(t) = self
+            .toasts
+            .iter_mut()
+            .find(|t| t.level == level && t.text == text)
+        {
+            t.count += 1;
+            t.until = until;
+            return;
+        }
         self.toasts.push(Toast {
             level,
-            text: text.into(),
-            until: self.now + jiff::SignedDuration::from_secs(TOAST_SECS),
+            text,
+            until,
+            count: 1,
         });
         if self.toasts.len() > 4 {
             self.toasts.remove(0);

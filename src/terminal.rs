@@ -1,6 +1,7 @@
 //! The interactive front: raw mode, alternate screen, panic restore, the event loop.
 
 use std::io::Stdout;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crossterm::event::{Event, EventStream, KeyEventKind};
 use crossterm::execute;
@@ -16,8 +17,17 @@ use crate::app::{App, FRAME, TICK};
 
 type Term = Terminal<CrosstermBackend<Stdout>>;
 
+/// Whether the console owns the terminal (raw mode, alternate screen): nothing else may read
+/// from it or write to it then (a credential plugin's login prompt must run before).
+static OWNED: AtomicBool = AtomicBool::new(false);
+
+pub fn is_owned() -> bool {
+    OWNED.load(Ordering::Relaxed)
+}
+
 /// Restore the terminal: leave raw mode and the alternate screen, show the cursor.
 pub fn restore() {
+    OWNED.store(false, Ordering::Relaxed);
     let _ = disable_raw_mode();
     let _ = execute!(
         std::io::stdout(),
@@ -33,6 +43,7 @@ pub fn setup() -> std::io::Result<Term> {
         restore();
         hook(info);
     }));
+    OWNED.store(true, Ordering::Relaxed);
     enable_raw_mode()?;
     execute!(std::io::stdout(), EnterAlternateScreen)?;
     // No `terminal.clear()`: it queries the cursor position, which some terminals (and

@@ -8,8 +8,8 @@ use serde::Serialize;
 
 use crate::cli::{ConnArgs, TriageArgs};
 use crate::cluster::demo::DemoCluster;
+use crate::cluster::kube::KubeCluster;
 use crate::cluster::kube::files::Inputs;
-use crate::cluster::kube::{ConnectOptions, KubeCluster};
 use crate::cluster::{Cluster, PodEvent, PodSummary, Scope};
 use crate::sanitize;
 use crate::triage::{self, CrashRecord};
@@ -159,11 +159,7 @@ async fn from_cluster(conn: &ConnArgs, demo: bool) -> Result<Vec<PodSummary>, u8
     let cluster: Box<dyn Cluster> = if demo {
         Box::new(DemoCluster::new(jiff::Timestamp::now(), false))
     } else {
-        let opts = ConnectOptions {
-            kubeconfig: conn.kubeconfig.clone(),
-            context: conn.context.clone(),
-            namespace: conn.namespace.clone(),
-        };
+        let opts = conn.connect_options();
         match KubeCluster::connect(&opts).await {
             Ok(c) => Box::new(c),
             Err(e) => {

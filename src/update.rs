@@ -170,6 +170,10 @@ fn on_pod_event(state: &mut AppState, ev: PodEvent) -> Vec<Effect> {
             state.connection = c;
             Vec::new()
         }
+        PodEvent::Heard(at) => {
+            state.heard = Some(at);
+            Vec::new()
+        }
         PodEvent::Failed(e) => {
             let text = e.to_string();
             state.toast(ToastLevel::Error, text.clone());

@@ -45,7 +45,10 @@ fn render_toasts(frame: &mut Frame<'_>, area: Rect, state: &AppState, theme: &Th
     let mut y = area.bottom();
     for toast in state.toasts.iter().rev() {
         let width = area.width.saturating_sub(4).min(100);
-        let text = crate::sanitize::line(&toast.text).into_owned();
+        let mut text = crate::sanitize::line(&toast.text).into_owned();
+        if toast.count > 1 {
+            text.push_str(&format!(" (×{})", toast.count));
+        }
         let lines = (text.chars().count() as u16).div_ceil(width.saturating_sub(2).max(1)) + 2;
         if y < area.y + lines {
             break;

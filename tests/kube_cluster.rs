@@ -19,10 +19,7 @@ use serde_json::Value;
 const WAIT: Duration = Duration::from_secs(15);
 
 fn fixture(name: &str) -> Value {
-    let path = format!(
-        "{}/tests/fixtures/k8s/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
+    let path = format!("{}/tests/fixtures/k8s/{name}", env!("CARGO_MANIFEST_DIR"));
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
@@ -393,4 +390,68 @@ async fn namespaces_are_listed() {
     let s = setup(fixture_store()).await;
     let names = s.cluster.namespaces().await.unwrap();
     assert!(names.contains(&"default".to_string()) && names.contains(&"demo".to_string()));
+}
+
+#[tokio::test]
+async fn a_silent_watch_is_noticed_and_relisted() {
+    let s = setup(fixture_store()).await;
+    s.store().set_bookmark_interval(Duration::from_millis(200));
+    let cluster = s.cluster.clone().with_watch_stall(Duration::from_secs(2));
+    let mut events = cluster.watch_pods(Scope::All);
+    let pods = initial_list(&mut events).await;
+    assert!(pods.iter().any(|p| p.key.name == "api-6b7c8d9e4f-abcde"));
+    // Live, and saying when it last heard from the server.
+    until(&mut events, "a heard stamp", |e| {
+        matches!(e, PodEvent::Heard(_))
+    })
+    .await;
+
+    // The server keeps the watch open but sends nothing; meanwhile a pod is force-deleted.
+    s.store().freeze_watches(true);
+    s.store().delete("Pod", "default", "api-6b7c8d9e4f-abcde");
+    let ev = until(&mut events, "the stall", |e| {
+        matches!(
+            e,
+            PodEvent::Connection(ConnectionState::Reconnecting { .. })
+        )
+    })
+    .await;
+    let PodEvent::Connection(ConnectionState::Reconnecting { reason }) = ev else {
+        unreachable!()
+    };
+    assert!(reason.contains("no event or bookmark"), "{reason}");
+    // The relist does not have the deleted pod.
+    let pods = initial_list(&mut events).await;
+    assert!(!pods.iter().any(|p| p.key.name == "api-6b7c8d9e4f-abcde"));
+}
+
+#[tokio::test]
+async fn a_quiet_watch_with_bookmarks_is_not_relisted() {
+    let s = setup(fixture_store()).await;
+    s.store().set_bookmark_interval(Duration::from_millis(300));
+    let cluster = s.cluster.clone().with_watch_stall(Duration::from_secs(2));
+    let mut events = cluster.watch_pods(Scope::All);
+    initial_list(&mut events).await;
+    s.server.clear_requests();
+    // Three stall periods with nothing but bookmarks.
+    let end = tokio::time::Instant::now() + Duration::from_secs(6);
+    let mut heard = 0;
+    while let Ok(Some(ev)) = tokio::time::timeout_at(end, events.next()).await {
+        assert!(
+            !matches!(
+                ev,
+                PodEvent::Connection(ConnectionState::Reconnecting { .. }) | PodEvent::Resync
+            ),
+            "relisted a live watch: {ev:?}"
+        );
+        heard += usize::from(matches!(ev, PodEvent::Heard(_)));
+    }
+    assert!(heard >= 3, "{heard} heard stamps in 6 s");
+    let lists = s
+        .server
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/api/v1/pods" && !r.query.contains("watch=true"))
+        .count();
+    assert_eq!(lists, 0, "{:?}", s.server.requests());
 }

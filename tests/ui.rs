@@ -259,3 +259,35 @@ async fn save_writes_raw_bytes_and_reports_sha256() {
     let sha = ktui::evidence::sha256_hex(&bytes);
     assert!(text.contains(&sha[..20]), "{text}");
 }
+
+#[tokio::test]
+async fn status_bar_says_how_fresh_live_data_is() {
+    use ktui::cluster::{ConnectionState, PodEvent};
+    let (mut app, mut term) = harness(120, 40).await;
+    let now = app.state.now;
+    app.dispatch(Action::Pods(PodEvent::Connection(ConnectionState::Live)));
+    app.dispatch(Action::Pods(PodEvent::Heard(
+        now - jiff::SignedDuration::from_secs(5),
+    )));
+    let text = screen(&mut app, &mut term);
+    assert!(text.contains("● live · 5s"), "{text}");
+    // Nothing heard for longer than a watch may stay silent: not "live".
+    app.dispatch(Action::Tick(now + jiff::SignedDuration::from_secs(120)));
+    let text = screen(&mut app, &mut term);
+    assert!(text.contains("● stale · 2m"), "{text}");
+    assert!(!text.contains("● live"), "{text}");
+}
+
+#[tokio::test]
+async fn a_repeated_toast_shows_its_count() {
+    let (mut app, mut term) = harness(120, 40).await;
+    for _ in 0..3 {
+        app.state.toast(
+            ktui::state::ToastLevel::Error,
+            "cannot list pods in namespace default",
+        );
+    }
+    let text = screen(&mut app, &mut term);
+    assert_eq!(text.matches("cannot list pods").count(), 1, "{text}");
+    assert!(text.contains("(×3)"), "{text}");
+}

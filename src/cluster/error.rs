@@ -22,7 +22,18 @@ pub enum ClusterError {
     /// Network, TLS or timeout.
     #[error("cannot reach the API server at {server}: {cause}")]
     Unreachable { server: String, cause: String },
-    /// Any other API status.
+    /// The server answered, but not with what the Kubernetes API sends (a proxy's page, garbage).
+    #[error(
+        "the API server at {server} sent an answer ktui cannot read ({cause}): is a proxy answering instead of the API server?"
+    )]
+    BadResponse { server: String, cause: String },
+    /// An answer beyond the size bound (the message names the URL and the bound).
+    #[error("{0}")]
+    TooLarge(String),
+    /// The credential plugin failed (the message names the plugin and what to do).
+    #[error("cannot get credentials: {0}")]
+    Credentials(String),
+    /// Any other API status (`message` sanitised and cut).
     #[error("API server answered {code}: {message}")]
     Api { code: u16, message: String },
     #[error("{0}")]

@@ -6,10 +6,14 @@ pub mod connect;
 pub mod convert;
 pub mod errors;
 mod exec;
+pub mod exec_auth;
 pub mod files;
+pub mod http_guard;
 mod inventory;
+pub mod kubeconfig;
 mod owners;
 mod watch_pod;
+mod watch_supervisor;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -34,6 +38,7 @@ use watch_pod::WatchPod;
 
 pub use apply::FIELD_MANAGER;
 pub use connect::{ConnectError, ConnectOptions};
+use http_guard::Liveness;
 
 /// Watch list page size: big pages keep the first list fast on large clusters.
 const PAGE_SIZE: u32 = 500;
@@ -48,17 +53,31 @@ pub struct KubeCluster {
     client: Client,
     info: ContextInfo,
     owners: Arc<OwnerCache>,
+    liveness: Liveness,
+    watch_stall: Duration,
 }
 
 impl KubeCluster {
     /// Build the client from the kubeconfig and check the API server answers `GET /version`.
     pub async fn connect(opts: &ConnectOptions) -> std::result::Result<Self, ConnectError> {
-        let (client, info) = connect::connect(opts).await?;
+        let connect::Connected {
+            client,
+            info,
+            liveness,
+        } = connect::connect(opts).await?;
         Ok(Self {
             owners: Arc::new(OwnerCache::new(client.clone())),
             client,
             info,
+            liveness,
+            watch_stall: crate::cluster::WATCH_STALL,
         })
+    }
+
+    /// Treat a pod watch as stalled after `stall` without an event or bookmark (tests).
+    pub fn with_watch_stall(mut self, stall: Duration) -> Self {
+        self.watch_stall = stall;
+        self
     }
 
     fn ctx(&self, verb: &str, resource: &str, namespace: Option<&str>) -> ApiContext {
@@ -82,41 +101,19 @@ impl Cluster for KubeCluster {
     }
 
     fn watch_pods(&self, scope: Scope) -> BoxStream<'static, PodEvent> {
-        let (api, ns): (Api<WatchPod>, Option<String>) = match &scope {
-            Scope::All => (Api::all(self.client.clone()), None),
-            Scope::Namespace(ns) => (Api::namespaced(self.client.clone(), ns), Some(ns.clone())),
+        let path = match &scope {
+            Scope::All => "/api/v1/pods".to_string(),
+            Scope::Namespace(ns) => format!("/api/v1/namespaces/{ns}/pods"),
         };
-        let config = watcher::Config::default().page_size(PAGE_SIZE);
         let this = self.clone();
-        let degraded = Arc::new(AtomicBool::new(false));
-        let flag = degraded.clone();
         let start = futures::stream::iter([PodEvent::Connection(ConnectionState::Connecting)]);
-        let events = watcher(api, config)
-            .default_backoff()
-            .map(move |ev| {
-                let this = this.clone();
-                let ns = ns.clone();
-                let flag = flag.clone();
-                async move { this.pod_event(ev, ns.as_deref(), &flag).await }
-            })
-            .buffered(OWNER_LOOKUPS_IN_FLIGHT)
-            .flat_map(futures::stream::iter);
-        // A watch that resumes after a dropped connection reports nothing until a pod changes:
-        // probe the server while degraded so the status bar returns to "live" on its own.
-        let client = self.client.clone();
-        let probe = futures::stream::unfold((client, degraded), |(client, degraded)| async move {
-            loop {
-                tokio::time::sleep(RECOVERY_PROBE_EVERY).await;
-                if degraded.load(Ordering::Relaxed) && client.apiserver_version().await.is_ok() {
-                    degraded.store(false, Ordering::Relaxed);
-                    return Some((
-                        PodEvent::Connection(ConnectionState::Live),
-                        (client, degraded),
-                    ));
-                }
-            }
-        });
-        start.chain(futures::stream::select(events, probe)).boxed()
+        let supervised = watch_supervisor::supervise(
+            move || this.pod_watch(scope.clone()),
+            self.liveness.clone(),
+            path,
+            self.watch_stall,
+        );
+        start.chain(supervised).boxed()
     }
 
     fn pod_detail(&self, key: PodKey) -> BoxFuture<'static, Result<PodDetail>> {
@@ -303,6 +300,45 @@ fn not_found_as(
 }
 
 impl KubeCluster {
+    /// One incarnation of the pod watch: an initial list, then changes (kube's watcher, which
+    /// resumes after dropped connections), with a probe that reports "live" again after one.
+    fn pod_watch(&self, scope: Scope) -> BoxStream<'static, PodEvent> {
+        let (api, ns): (Api<WatchPod>, Option<String>) = match &scope {
+            Scope::All => (Api::all(self.client.clone()), None),
+            Scope::Namespace(ns) => (Api::namespaced(self.client.clone(), ns), Some(ns.clone())),
+        };
+        let config = watcher::Config::default().page_size(PAGE_SIZE);
+        let this = self.clone();
+        let degraded = Arc::new(AtomicBool::new(false));
+        let flag = degraded.clone();
+        let events = watcher(api, config)
+            .default_backoff()
+            .map(move |ev| {
+                let this = this.clone();
+                let ns = ns.clone();
+                let flag = flag.clone();
+                async move { this.pod_event(ev, ns.as_deref(), &flag).await }
+            })
+            .buffered(OWNER_LOOKUPS_IN_FLIGHT)
+            .flat_map(futures::stream::iter);
+        // A watch that resumes after a dropped connection reports nothing until a pod changes:
+        // probe the server while degraded so the status bar returns to "live" on its own.
+        let client = self.client.clone();
+        let probe = futures::stream::unfold((client, degraded), |(client, degraded)| async move {
+            loop {
+                tokio::time::sleep(RECOVERY_PROBE_EVERY).await;
+                if degraded.load(Ordering::Relaxed) && client.apiserver_version().await.is_ok() {
+                    degraded.store(false, Ordering::Relaxed);
+                    return Some((
+                        PodEvent::Connection(ConnectionState::Live),
+                        (client, degraded),
+                    ));
+                }
+            }
+        });
+        futures::stream::select(events, probe).boxed()
+    }
+
     /// One watcher event → domain events. Crashed pods get their owners resolved exactly (with a
     /// cache); healthy ones use naming conventions so a 50k-pod list needs no extra requests.
     async fn pod_event(

@@ -14,7 +14,7 @@ use jiff::Timestamp;
 
 use crate::cli::{ConnArgs, HelperArgs, HelperCommand};
 use crate::cluster::demo::DemoCluster;
-use crate::cluster::kube::{ConnectOptions, KubeCluster};
+use crate::cluster::kube::KubeCluster;
 use crate::cluster::{Cluster, ClusterError, HelperPod, ObjectRef, PodEvent, Scope};
 use crate::helper::manifest::{self, HelperSpec};
 use crate::sanitize;
@@ -58,11 +58,7 @@ async fn connect(conn: &ConnArgs, demo: bool) -> Result<Box<dyn Cluster>, u8> {
     if demo {
         return Ok(Box::new(DemoCluster::new(Timestamp::now(), false)));
     }
-    let opts = ConnectOptions {
-        kubeconfig: conn.kubeconfig.clone(),
-        context: conn.context.clone(),
-        namespace: conn.namespace.clone(),
-    };
+    let opts = conn.connect_options();
     match KubeCluster::connect(&opts).await {
         Ok(c) => Ok(Box::new(c)),
         Err(e) => {

@@ -262,3 +262,21 @@ fn follow_replaces_pane_and_streams_current_logs() {
     assert_eq!(s.logs.as_ref().unwrap().lines, vec!["one", "two"]);
     assert_eq!(key(&mut s, 'f'), vec![Effect::StopFollow]);
 }
+
+#[test]
+fn a_repeated_error_is_one_toast_with_a_count() {
+    let mut s = loaded();
+    let e = ClusterError::Forbidden {
+        verb: "list".into(),
+        resource: "pods".into(),
+        namespace: Some("default".into()),
+    };
+    for _ in 0..3 {
+        update(&mut s, Action::Pods(PodEvent::Failed(e.clone())));
+    }
+    assert_eq!(s.toasts.len(), 1, "{:?}", s.toasts);
+    assert_eq!(s.toasts[0].count, 3);
+    // A different message is a toast of its own.
+    s.toast(ToastLevel::Error, "something else");
+    assert_eq!(s.toasts.len(), 2);
+}

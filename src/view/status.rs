@@ -5,7 +5,8 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use crate::cluster::ConnectionState;
+use super::text::age;
+use crate::cluster::{ConnectionState, WATCH_STALL};
 use crate::config::theme::Theme;
 use crate::sanitize;
 use crate::state::{AppState, Mode, Screen};
@@ -29,9 +30,17 @@ pub fn render_status(frame: &mut Frame<'_>, area: Rect, state: &AppState, theme:
         sanitize::line(state.scope.label())
     )));
     let (conn, style) = match &state.connection {
-        ConnectionState::Connecting => ("connecting", theme.muted),
-        ConnectionState::Live => ("live", theme.ok),
-        ConnectionState::Reconnecting { .. } => ("reconnecting", theme.error),
+        ConnectionState::Connecting => ("connecting".to_string(), theme.muted),
+        // "live" only over data the watch refreshes: with the age of the last event or
+        // bookmark, and "stale" once that is older than a watch may stay silent.
+        ConnectionState::Live => match state.heard {
+            Some(at) if state.now.duration_since(at).as_secs() > WATCH_STALL.as_secs() as i64 => {
+                (format!("stale · {}", age(state.now, Some(at))), theme.error)
+            }
+            Some(at) => (format!("live · {}", age(state.now, Some(at))), theme.ok),
+            None => ("live".to_string(), theme.ok),
+        },
+        ConnectionState::Reconnecting { .. } => ("reconnecting".to_string(), theme.error),
     };
     spans.push(Span::styled(format!("● {conn} "), style));
     spans.push(Span::styled(

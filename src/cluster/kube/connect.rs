@@ -1,153 +1,275 @@
-//! Kubeconfig → `kube::Client`, checked with `GET /version` within a deadline.
+//! Kubeconfig → `kube::Client`, checked with `GET /version` within a deadline. Each way this can
+//! fail has its own message: a kubeconfig that does not parse is not a network problem, and a
+//! login page answering for the API server is not an unreachable server.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
+use kube::client::ClientBuilder;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
 
+use super::errors::{cut_body, find_in_chain};
+use super::exec_auth::{DEFAULT_EXEC_TIMEOUT, ExecAuth, ExecAuthError, ExecAuthLayer};
+use super::http_guard::{DEFAULT_RESPONSE_LIMIT, GuardLayer, Liveness, ResponseTooLarge};
+use super::kubeconfig::{self, KubeconfigLoadError};
 use crate::cluster::ContextInfo;
+use crate::sanitize;
 
 /// How long the API server gets to answer `GET /version`.
 pub const VERSION_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Where to connect: the pinned `--kubeconfig`, `--context`, `-n` flags.
-#[derive(Debug, Clone, Default)]
+/// Where to connect: the pinned `--kubeconfig`, `--context`, `-n` flags, and `--exec-timeout`.
+#[derive(Debug, Clone)]
 pub struct ConnectOptions {
     pub kubeconfig: Option<PathBuf>,
     pub context: Option<String>,
     pub namespace: Option<String>,
+    /// How long a credential plugin may run.
+    pub exec_timeout: Duration,
+    /// Bytes a list page (or one watch event) may have.
+    pub response_limit: u64,
 }
 
-/// Why no cluster could be reached; rendered on stderr before exit code 3.
-#[derive(Debug, thiserror::Error)]
-#[error("cannot connect to context '{context}' (server {server}): {cause}\n{hint}")]
-pub struct ConnectError {
-    pub context: String,
-    pub server: String,
-    pub cause: String,
-    pub hint: String,
-}
-
-const DEMO_HINT: &str = "hint: check the VPN/network and `kubectl --context <ctx> get --raw /version`; \
-     to look around without a cluster, run `ktui --demo`";
-
-impl ConnectError {
-    fn new(context: &str, server: &str, cause: impl std::fmt::Display) -> Self {
+impl Default for ConnectOptions {
+    fn default() -> Self {
         Self {
-            context: context.to_string(),
-            server: server.to_string(),
-            cause: cause.to_string(),
-            hint: DEMO_HINT.to_string(),
+            kubeconfig: None,
+            context: None,
+            namespace: None,
+            exec_timeout: DEFAULT_EXEC_TIMEOUT,
+            response_limit: DEFAULT_RESPONSE_LIMIT,
         }
     }
 }
 
-fn load_kubeconfig(opts: &ConnectOptions) -> Result<Kubeconfig, ConnectError> {
-    let unknown = |cause: String| ConnectError::new("?", "?", cause);
-    match &opts.kubeconfig {
-        Some(path) => Kubeconfig::read_from(path)
-            .map_err(|e| unknown(format!("cannot read kubeconfig {}: {e}", path.display()))),
-        None => Kubeconfig::read().map_err(|e| {
-            let where_ = std::env::var("KUBECONFIG")
-                .map(|v| format!("KUBECONFIG={v}"))
-                .unwrap_or_else(|_| "~/.kube/config".to_string());
-            unknown(format!("cannot read kubeconfig ({where_}): {e}"))
-        }),
+const DEMO: &str = "to look around without a cluster, run `ktui --demo`";
+
+/// Why no cluster could be reached; rendered on stderr before exit code 3.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConnectError {
+    #[error("{0}\nhint: {hint}; {DEMO}", hint = kubeconfig_hint(.0))]
+    Kubeconfig(KubeconfigLoadError),
+    #[error(
+        "context '{}' is not in the kubeconfig (it has: {known}); see `kubectl config get-contexts`",
+        sanitize::line(.context)
+    )]
+    UnknownContext { context: String, known: String },
+    #[error("the kubeconfig's context '{}' cannot be used: {cause}", sanitize::line(.context))]
+    BadContext { context: String, cause: String },
+    #[error("cannot get credentials for context '{}': {source}", sanitize::line(.context))]
+    Credentials {
+        context: String,
+        source: ExecAuthError,
+    },
+    #[error(
+        "cannot connect to context '{}' (server {}): {cause}\nhint: check the VPN/network and `kubectl --context {} get --raw /version`; {DEMO}",
+        sanitize::line(.context), sanitize::line(.server), sanitize::line(.context)
+    )]
+    Unreachable {
+        context: String,
+        server: String,
+        cause: String,
+    },
+    #[error(
+        "the server of context '{}' ({}) did not answer GET /version like a Kubernetes API server ({cause}): check the server URL in the kubeconfig (is a proxy or a login page answering instead?)",
+        sanitize::line(.context), sanitize::line(.server)
+    )]
+    NotKubernetes {
+        context: String,
+        server: String,
+        cause: String,
+    },
+    #[error(
+        "the API server of context '{}' ({}) rejected the credentials (401 Unauthorized): log in again (e.g. refresh your cloud CLI or OIDC token), then retry",
+        sanitize::line(.context), sanitize::line(.server)
+    )]
+    Unauthorized { context: String, server: String },
+    #[error(
+        "the API server of context '{}' ({}) answered GET /version with {code}: {message}",
+        sanitize::line(.context), sanitize::line(.server)
+    )]
+    Api {
+        context: String,
+        server: String,
+        code: u16,
+        message: String,
+    },
+}
+
+fn kubeconfig_hint(e: &KubeconfigLoadError) -> &'static str {
+    match e {
+        KubeconfigLoadError::Malformed { .. } | KubeconfigLoadError::Merge { .. } => {
+            "fix the file (`kubectl config view` reads it the same way)"
+        }
+        KubeconfigLoadError::Unreadable { .. } => "check the path and its permissions",
+        KubeconfigLoadError::Missing(_) => {
+            "create one with your cloud CLI (e.g. `aws eks update-kubeconfig`)"
+        }
     }
 }
 
+/// A connected client and what the pod watch needs to judge its liveness.
+pub struct Connected {
+    pub client: Client,
+    pub info: ContextInfo,
+    pub liveness: Liveness,
+}
+
 /// Build a client for the selected context and check that the server answers.
-pub async fn connect(opts: &ConnectOptions) -> Result<(Client, ContextInfo), ConnectError> {
+pub async fn connect(opts: &ConnectOptions) -> Result<Connected, ConnectError> {
     crate::tls::install_crypto_provider();
-    let (config, context) = match load_kubeconfig(opts) {
+    let (mut config, context) = match kubeconfig::load(opts.kubeconfig.as_deref()) {
         Ok(kubeconfig) => {
             let context = opts
                 .context
                 .clone()
                 .or_else(|| kubeconfig.current_context.clone())
                 .unwrap_or_default();
-            let server = server_of(&kubeconfig, &context);
+            check_context(&kubeconfig, &context)?;
             let options = KubeConfigOptions {
                 context: opts.context.clone(),
                 ..KubeConfigOptions::default()
             };
             let config = Config::from_custom_kubeconfig(kubeconfig, &options)
                 .await
-                .map_err(|e| ConnectError::new(&context, &server, e))?;
+                .map_err(|e| ConnectError::BadContext {
+                    context: context.clone(),
+                    cause: sanitize::line(&e.to_string()).into_owned(),
+                })?;
             (config, context)
         }
         // Inside a pod with no kubeconfig: use the service account, like kubectl does.
-        Err(err) if opts.kubeconfig.is_none() => match Config::incluster() {
-            Ok(config) => (config, "in-cluster".to_string()),
-            Err(_) => return Err(err),
-        },
-        Err(err) => return Err(err),
+        Err(err @ KubeconfigLoadError::Missing(_)) if opts.kubeconfig.is_none() => {
+            match Config::incluster() {
+                Ok(config) => (config, "in-cluster".to_string()),
+                Err(_) => return Err(ConnectError::Kubeconfig(err)),
+            }
+        }
+        Err(err) => return Err(ConnectError::Kubeconfig(err)),
     };
     let server = config.cluster_url.to_string();
     let namespace = opts
         .namespace
         .clone()
         .unwrap_or_else(|| config.default_namespace.clone());
-    let client = Client::try_from(config).map_err(|e| ConnectError::new(&context, &server, e))?;
+    let credentials = |source| ConnectError::Credentials {
+        context: context.clone(),
+        source,
+    };
+    // The exec plugin is ktui's to run (see exec_auth): run it now, while it may still talk to
+    // the user, so a login happens before the console takes the terminal.
+    let exec = config
+        .auth_info
+        .exec
+        .take()
+        .map(|e| Arc::new(ExecAuth::new(e, opts.exec_timeout)));
+    if let Some(auth) = &exec {
+        if let Some(cert) = auth.client_cert().await.map_err(credentials)? {
+            use base64::Engine as _;
+            let b64 = base64::engine::general_purpose::STANDARD;
+            config.auth_info.client_certificate_data = Some(b64.encode(cert.cert_pem));
+            config.auth_info.client_key_data = Some(b64.encode(cert.key_pem).into());
+        }
+        auth.token().await.map_err(credentials)?;
+    }
+    let liveness = Liveness::default();
+    let builder = ClientBuilder::try_from(config).map_err(|e| ConnectError::BadContext {
+        context: context.clone(),
+        cause: sanitize::line(&super::errors::chain(&e)).into_owned(),
+    })?;
+    let builder = builder.with_layer(&GuardLayer {
+        limit: opts.response_limit,
+        liveness: liveness.clone(),
+    });
+    let client = match exec {
+        Some(auth) => builder.with_layer(&ExecAuthLayer(auth)).build(),
+        None => builder.build(),
+    };
     let version = match tokio::time::timeout(VERSION_TIMEOUT, client.apiserver_version()).await {
         Err(_) => {
-            return Err(ConnectError::new(
-                &context,
-                &server,
-                format!(
+            return Err(ConnectError::Unreachable {
+                context,
+                server,
+                cause: format!(
                     "no answer to GET /version within {} s",
                     VERSION_TIMEOUT.as_secs()
                 ),
-            ));
+            });
         }
-        Ok(Err(e)) => return Err(ConnectError::new(&context, &server, describe(&e))),
+        Ok(Err(e)) => return Err(version_error(e, context, server)),
         Ok(Ok(v)) => v,
     };
-    Ok((
+    Ok(Connected {
         client,
-        ContextInfo {
+        info: ContextInfo {
             context,
             server,
             namespace,
             server_version: Some(version.git_version),
         },
-    ))
+        liveness,
+    })
 }
 
-fn server_of(kubeconfig: &Kubeconfig, context: &str) -> String {
-    let cluster = kubeconfig
+fn check_context(kubeconfig: &Kubeconfig, context: &str) -> Result<(), ConnectError> {
+    if kubeconfig.contexts.iter().any(|c| c.name == context) {
+        return Ok(());
+    }
+    let mut known: Vec<String> = kubeconfig
         .contexts
         .iter()
-        .find(|c| c.name == context)
-        .and_then(|c| c.context.as_ref())
-        .map(|c| c.cluster.clone());
-    cluster
-        .and_then(|name| kubeconfig.clusters.iter().find(|c| c.name == name))
-        .and_then(|c| c.cluster.as_ref())
-        .and_then(|c| c.server.clone())
-        .unwrap_or_else(|| "?".to_string())
+        .map(|c| sanitize::line(&c.name).into_owned())
+        .collect();
+    known.sort();
+    Err(ConnectError::UnknownContext {
+        context: context.to_string(),
+        known: if known.is_empty() {
+            "no contexts".to_string()
+        } else {
+            known.join(", ")
+        },
+    })
 }
 
-/// A one-line cause with the innermost error, e.g. the TLS verification failure.
-fn describe(e: &kube::Error) -> String {
-    if let kube::Error::Api(status) = e {
-        return match status.code {
-            401 => "credentials rejected (401 Unauthorized): log in again / refresh the token"
-                .to_string(),
-            403 => format!("forbidden (403): {}", status.message),
-            code => format!("API error {code}: {}", status.message),
+/// What a failed `GET /version` means.
+fn version_error(e: kube::Error, context: String, server: String) -> ConnectError {
+    if let Some(source) = find_in_chain::<ExecAuthError>(&e) {
+        return ConnectError::Credentials {
+            context,
+            source: source.clone(),
         };
     }
-    let mut text = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        let part = s.to_string();
-        if !text.contains(&part) {
-            text.push_str(": ");
-            text.push_str(&part);
-        }
-        source = s.source();
+    if let Some(big) = find_in_chain::<ResponseTooLarge>(&e) {
+        return ConnectError::NotKubernetes {
+            context,
+            server,
+            cause: big.to_string(),
+        };
     }
-    text
+    match e {
+        kube::Error::Api(status) => match status.code {
+            401 => ConnectError::Unauthorized { context, server },
+            code => ConnectError::Api {
+                context,
+                server,
+                code,
+                message: cut_body(&status.message),
+            },
+        },
+        kube::Error::SerdeError(e) => ConnectError::NotKubernetes {
+            context,
+            server,
+            cause: format!(
+                "its answer is not the JSON the API sends: {}",
+                cut_body(&e.to_string())
+            ),
+        },
+        other => ConnectError::Unreachable {
+            context,
+            server,
+            cause: sanitize::line(&super::errors::chain(&other)).into_owned(),
+        },
+    }
 }

@@ -2,7 +2,10 @@
 
 use kube::runtime::watcher;
 
+use super::exec_auth::ExecAuthError;
+use super::http_guard::ResponseTooLarge;
 use crate::cluster::ClusterError;
+use crate::sanitize;
 
 /// What was being attempted when an error happened.
 #[derive(Debug, Clone)]
@@ -28,24 +31,77 @@ fn from_status(code: u16, message: &str, ctx: &ApiContext) -> ClusterError {
             what: if message.is_empty() {
                 ctx.resource.clone()
             } else {
-                message.to_string()
+                // kube-apiserver says `pods "x" not found`; the variant adds " not found".
+                cut_body(message.trim_end().trim_end_matches(" not found"))
             },
         },
         _ => ClusterError::Api {
             code,
-            message: message.to_string(),
+            message: cut_body(message),
         },
     }
 }
 
 pub fn map_err(e: kube::Error, ctx: &ApiContext) -> ClusterError {
+    if let Some(auth) = find_in_chain::<ExecAuthError>(&e) {
+        return ClusterError::Credentials(auth.to_string());
+    }
+    if let Some(big) = find_in_chain::<ResponseTooLarge>(&e) {
+        return ClusterError::TooLarge(big.to_string());
+    }
     match e {
         kube::Error::Api(status) => from_status(status.code, &status.message, ctx),
+        kube::Error::SerdeError(e) => ClusterError::BadResponse {
+            server: ctx.server.clone(),
+            cause: format!("not the JSON the API sends: {}", cut_body(&e.to_string())),
+        },
+        kube::Error::FromUtf8(_) => ClusterError::BadResponse {
+            server: ctx.server.clone(),
+            cause: "an error body that is not UTF-8".to_string(),
+        },
         other => ClusterError::Unreachable {
             server: ctx.server.clone(),
-            cause: chain(&other),
+            cause: sanitize::line(&chain(&other)).into_owned(),
         },
     }
+}
+
+/// The first error of type `T` in `e`'s source chain (errors of ktui's own layers travel inside
+/// kube's `Service` and hyper errors).
+pub fn find_in_chain<'a, T: std::error::Error + 'static>(
+    e: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a T> {
+    let mut cur = Some(e);
+    while let Some(err) = cur {
+        if let Some(t) = err.downcast_ref::<T>() {
+            return Some(t);
+        }
+        cur = err.source();
+    }
+    None
+}
+
+/// Bytes of a server's text shown in a message; the rest is left out (and logged).
+pub const BODY_SHOWN: usize = 1024;
+
+/// A server's text (an error body, a Status message) made fit for a message: sanitised (an HTML
+/// page's escape sequences never reach the terminal) and cut to [`BODY_SHOWN`] bytes, saying how
+/// much was left out. The whole text goes to the log file.
+pub fn cut_body(text: &str) -> String {
+    let text = text.trim();
+    if text.len() <= BODY_SHOWN {
+        return sanitize::line(text).into_owned();
+    }
+    let mut end = BODY_SHOWN;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    tracing::debug!(target: "ktui::http", body = %sanitize::line(text), "server text cut in a message");
+    format!(
+        "{}… ({} more bytes not shown; the whole text is in the log file at KTUI_LOG=debug)",
+        sanitize::line(&text[..end]),
+        text.len() - end
+    )
 }
 
 /// Like [`map_err`], for writes and exec, where a 403 is not always RBAC: admission (Pod
@@ -98,8 +154,10 @@ fn admission_denial(message: &str, ctx: &ApiContext) -> ClusterError {
         String::new()
     };
     ClusterError::Other(format!(
-        "the API server refused to {} {}{scope}: {message}{hint}",
-        ctx.verb, ctx.resource
+        "the API server refused to {} {}{scope}: {}{hint}",
+        ctx.verb,
+        ctx.resource,
+        cut_body(message)
     ))
 }
 
@@ -115,7 +173,7 @@ pub fn map_watch_err(e: watcher::Error, ctx: &ApiContext) -> ClusterError {
     }
 }
 
-pub(super) fn chain(e: &dyn std::error::Error) -> String {
+pub fn chain(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {

@@ -51,7 +51,9 @@ use tokio_rustls::TlsAcceptor;
 pub use generate::{PODS_PER_DEPLOYMENT, populate_cluster};
 pub use routes::RequestRecord;
 pub use status::FORBIDDEN_USER;
-pub use store::{ApplyError, DEFAULT_BOOKMARK_INTERVAL, DEFAULT_HISTORY_LIMIT, Kubelet, Store};
+pub use store::{
+    ApplyError, Canned, DEFAULT_BOOKMARK_INTERVAL, DEFAULT_HISTORY_LIMIT, Kubelet, Store,
+};
 
 use routes::ServerState;
 

@@ -21,7 +21,7 @@ use crate::logs::{self, LogParams};
 use crate::resources::{self, NAMESPACE, POD, RESOURCES, ResId};
 use crate::selector::{FieldSelector, LabelSelector};
 use crate::status::Status;
-use crate::store::{ObjKey, Scope, Store};
+use crate::store::{Canned, ObjKey, Scope, Store};
 use crate::watch::{self as watch_stream, WatchParams};
 use crate::write;
 use http_body_util::{BodyExt as _, Limited};
@@ -147,6 +147,36 @@ fn stream_response(body: Body, content_type: &'static str) -> Response<Body> {
     resp
 }
 
+/// A fixed answer from [`crate::Store::respond_with`].
+fn canned_response(canned: Canned) -> Response<Body> {
+    match canned {
+        Canned::Body {
+            status,
+            content_type,
+            body,
+        } => json_response(
+            StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            content_type,
+            body.to_vec(),
+        ),
+        Canned::Endless => {
+            let (tx, body) = Body::channel();
+            tokio::spawn(async move {
+                let filler = Bytes::from(format!(
+                    "{{\"kind\":\"PodList\",\"items\":[{}",
+                    "{},".repeat(16 * 1024)
+                ));
+                if tx.send(Ok(filler)).await.is_err() {
+                    return;
+                }
+                let chunk = Bytes::from("{},".repeat(64 * 1024));
+                while tx.send(Ok(chunk.clone())).await.is_ok() {}
+            });
+            stream_response(body, "application/json")
+        }
+    }
+}
+
 /// The hyper service: records, delays, authenticates, then routes.
 pub(crate) async fn handle(
     state: Arc<ServerState>,
@@ -178,6 +208,12 @@ pub(crate) async fn handle(
             .is_some_and(|h| h.as_bytes() == expected.as_bytes());
     if !authorized {
         return Ok(status_response(&Status::unauthorized()));
+    }
+    let canned = state.store.lock().canned.get(&record.path).cloned();
+    if req.method() == Method::GET
+        && let Some(canned) = canned
+    {
+        return Ok(canned_response(canned));
     }
     let aggregated = req
         .headers()

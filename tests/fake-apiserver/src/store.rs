@@ -208,6 +208,24 @@ pub(crate) struct Inner {
     /// Exec sessions whose process has not been reaped yet.
     pub exec_active: usize,
     pub execs_started: usize,
+    /// Watches stay open but send nothing (no events, no bookmarks).
+    pub watches_frozen: bool,
+    /// `GET path` → a fixed answer instead of the real one.
+    pub canned: HashMap<String, Canned>,
+}
+
+/// A fixed answer to `GET path` (whatever the query), for tests of hostile or broken servers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Canned {
+    /// This status, content type and body.
+    Body {
+        status: u16,
+        content_type: &'static str,
+        body: Bytes,
+    },
+    /// `200 application/json` whose body starts like a list and never ends: filler is sent
+    /// until the client hangs up.
+    Endless,
 }
 
 /// How the simulated kubelet treats pods created through the API (pods put in the store
@@ -335,6 +353,8 @@ impl Inner {
             exec_drop_gen: 0,
             exec_active: 0,
             execs_started: 0,
+            watches_frozen: false,
+            canned: HashMap::new(),
         }
     }
 
@@ -904,6 +924,22 @@ impl Store {
     /// container exits).
     pub fn drop_log_streams(&self) {
         self.mutate(|inner| inner.log_drop_gen += 1);
+    }
+
+    /// While `on`, open and new watches stay connected but send nothing: no events, no
+    /// bookmarks (a watch the server silently stopped feeding). Lists keep working.
+    pub fn freeze_watches(&self, on: bool) {
+        self.mutate(|inner| inner.watches_frozen = on);
+    }
+
+    /// Answer every `GET path` (any query) with `canned` instead of the real response.
+    pub fn respond_with(&self, path: &str, canned: Canned) {
+        self.mutate(|inner| inner.canned.insert(path.to_string(), canned));
+    }
+
+    /// Back to real answers for every path given to [`Store::respond_with`].
+    pub fn clear_canned(&self) {
+        self.mutate(|inner| inner.canned.clear());
     }
 
     /// Added latency before every response.

@@ -219,7 +219,11 @@ async fn run(
                 }
                 let stop = {
                     let inner = store.lock();
-                    if inner.watch_drop_gen != drop_gen {
+                    if inner.watches_frozen && inner.watch_drop_gen == drop_gen {
+                        // Silent: nothing is written and the cursor stays, so what happened
+                        // while frozen is sent once the watch thaws.
+                        None
+                    } else if inner.watch_drop_gen != drop_gen {
                         Some(Stop::Abort)
                     } else if inner.expire_gen != expire_gen || cursor < inner.history_start {
                         write_error(&mut buf, &Status::expired(cursor, inner.history_start));
@@ -245,6 +249,9 @@ async fn run(
                 }
             }
             _ = bookmarks.tick(), if p.bookmarks => {
+                if store.lock().watches_frozen {
+                    continue;
+                }
                 write_bookmark(&mut buf, p.res, cursor, false);
                 if !send(&tx, &mut buf).await {
                     return;
