@@ -1,7 +1,7 @@
 //! Guards on every response the API server sends, as a tower layer on the kube client:
 //!
-//! - **A size bound.** A list page (any response that is not a watch) may be at most
-//!   [`DEFAULT_RESPONSE_LIMIT`] bytes, and so may each line of a watch stream. A server (or a proxy)
+//! - **A size bound.** A list page (any response that is not a stream) may be at most
+//!   [`DEFAULT_RESPONSE_LIMIT`] bytes, and so may each line of a stream (a watch, a followed log). A server (or a proxy)
 //!   that sends an endless body gets an error naming the URL instead of filling memory.
 //! - **Watch liveness.** Each complete line of a response (a watch event, a bookmark, a list page)
 //!   stamps the time its resource path was last heard from, so the pod watch can tell a live but
@@ -121,9 +121,11 @@ where
             Some(q) => format!("{path}?{q}"),
             None => path.clone(),
         };
-        let watch = uri
-            .query()
-            .is_some_and(|q| q.split('&').any(|kv| kv == "watch=true" || kv == "watch=1"));
+        // Streams (watches, followed logs) are bounded per line, not in total.
+        let watch = uri.query().is_some_and(|q| {
+            q.split('&')
+                .any(|kv| matches!(kv, "watch=true" | "watch=1" | "follow=true"))
+        });
         let limit = self.limit;
         let liveness = self.liveness.clone();
         let fut = self.inner.call(req);
