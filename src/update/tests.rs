@@ -262,3 +262,5 @@ fn follow_replaces_pane_and_streams_current_logs() {
     assert_eq!(s.logs.as_ref().unwrap().lines, vec!["one", "two"]);
     assert_eq!(key(&mut s, 'f'), vec![Effect::StopFollow]);
 }
+
+mod keys_in_help;
