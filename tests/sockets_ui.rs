@@ -610,3 +610,123 @@ async fn a_long_status_wraps_instead_of_being_cut() {
         "the event list is still there: {text}"
     );
 }
+
+/// The pods and UIDs the pane's visible events are attributed to.
+fn shown_pods(app: &App) -> Vec<(String, String, String)> {
+    app.state
+        .sockets
+        .window(100_000)
+        .into_iter()
+        .filter_map(|e| match e {
+            ktui::state::sockets::Entry::Event(ev) => ev.k8s.as_ref().map(|k| {
+                (
+                    k.namespace.clone().unwrap_or_default(),
+                    k.pod.clone().unwrap_or_default(),
+                    k.pod_uid.clone().unwrap_or_default(),
+                )
+            }),
+            _ => None,
+        })
+        .collect()
+}
+
+/// `t` in the demo shows the demo pod's own events (the recording's pods play the demo's pods
+/// of the same namespace and workload, on that pod's node), labelled as a replay.
+#[tokio::test]
+async fn demo_replay_plays_the_demo_cluster_pods() {
+    const RECORDED: [&str; 4] = [
+        "checkout-5f7c9d8b6-q8wzt",
+        "cart-api-7d4b8f6c5-m2j7n",
+        "coredns-6d4b8c7f9-x2k4p",
+        "report-uploader-28f1c-7xk2d",
+    ];
+    let mut app = app(HelperSource::DemoReplay).await;
+    press(&mut app, "u/checkout-6c9f8b7d54-7fb9x\n");
+    app.state.prepare_frame();
+    let key = app.state.pods.selected_row().unwrap().pod_key().clone();
+    assert_eq!(key.name, "checkout-6c9f8b7d54-7fb9x");
+    let uid = app.state.pods.pod(&key).unwrap().uid.clone();
+    press(&mut app, "t");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    app.settle(QUIET).await;
+    let text = screen(&mut app, 120, 40);
+    assert!(
+        text.contains("Sockets shop/checkout-6c9f8b7d54-7fb9x"),
+        "{text}"
+    );
+    let shown = shown_pods(&app);
+    assert!(!shown.is_empty(), "no events of the pod:\n{text}");
+    for (ns, pod, pod_uid) in &shown {
+        assert_eq!(
+            (ns.as_str(), pod.as_str(), pod_uid),
+            ("shop", key.name.as_str(), &uid)
+        );
+    }
+    assert!(
+        text.contains("DEMO REPLAY: recorded with 9/9 probes"),
+        "the probe line says it is a replay and what was recorded:\n{text}"
+    );
+    assert!(!text.contains("0/1"), "{text}");
+    assert!(text.contains("demo-node-1"), "{text}");
+    // n: the whole node, every event attributed to a pod of the demo cluster.
+    press(&mut app, "n");
+    let text = screen(&mut app, 120, 40);
+    assert!(
+        text.contains("(whole node)") && text.contains("DEMO REPLAY"),
+        "{text}"
+    );
+    let shown = shown_pods(&app);
+    for (ns, pod, pod_uid) in &shown {
+        let demo_pod = app.state.pods.pod(&ktui::cluster::PodKey::new(ns, pod));
+        assert_eq!(
+            demo_pod.map(|p| &p.uid),
+            Some(pod_uid),
+            "{ns}/{pod} is not a demo pod"
+        );
+    }
+    assert!(
+        shown
+            .iter()
+            .any(|(_, p, _)| p == "coredns-5d78c9869d-l7tq2"),
+        "{shown:?}"
+    );
+    for recorded in RECORDED {
+        assert!(!text.contains(recorded), "{recorded} on screen:\n{text}");
+        assert!(shown.iter().all(|(_, p, _)| p != recorded), "{recorded}");
+    }
+    // t on the replica on demo-node-2: the replay plays that node now.
+    press(&mut app, "\x1b\x1b/k2mzq\n");
+    app.state.prepare_frame();
+    let key = app.state.pods.selected_row().unwrap().pod_key().clone();
+    assert_eq!(key.name, "checkout-6c9f8b7d54-k2mzq");
+    press(&mut app, "t");
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    app.settle(QUIET).await;
+    let text = screen(&mut app, 120, 40);
+    assert!(text.contains("demo-node-2"), "{text}");
+    let shown = shown_pods(&app);
+    assert!(
+        !shown.is_empty() && shown.iter().all(|(_, p, _)| p == &key.name),
+        "{shown:?}\n{text}"
+    );
+}
+
+/// A pod the recording has nothing of: the pane says so instead of staying blank.
+#[tokio::test]
+async fn demo_replay_of_a_pod_without_recorded_events_says_so() {
+    let mut app = app(HelperSource::DemoReplay).await;
+    press(&mut app, "/ledger\nt");
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    app.settle(QUIET).await;
+    let text = screen(&mut app, 120, 40);
+    assert!(
+        text.contains(
+            "No events of payments/ledger-worker-5d8c7b6f4-tq9wn yet; n shows the whole node."
+        ),
+        "{text}"
+    );
+    assert!(text.contains("shown as node demo-node-2"), "{text}");
+    press(&mut app, "n");
+    assert!(!shown_pods(&app).is_empty());
+    assert!(!screen(&mut app, 120, 40).contains("No events of"));
+}

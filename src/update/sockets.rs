@@ -52,12 +52,13 @@ pub fn open(state: &mut AppState, key: PodKey) -> Vec<Effect> {
     state.screen = Screen::Sockets;
     match state.helper_source {
         HelperSource::DemoReplay => {
-            // The recording was made on a machine without pods: show it node-wide.
-            state.sockets.pod = None;
+            // The replay casts the recording onto this pod and its node (runtime/helper.rs).
+            state.sockets.pod = Some((key, uid));
             if state.sockets.target.is_none() {
                 return connect(state, HelperTarget::DemoReplay);
             }
-            Vec::new()
+            let sub = subscription(state);
+            vec![Effect::HelperSend(sub)]
         }
         HelperSource::Local => {
             state.sockets.pod = None;

@@ -14,6 +14,7 @@ use crate::sanitize;
 use crate::state::AppState;
 use crate::state::sockets::{HelperStatus, HelperTarget, SocketsState};
 use crate::view::text::{elide_end, width};
+use ktui_wire::Hello;
 
 /// Names for the errnos connect() usually fails with.
 pub fn errno_name(errno: i32) -> String {
@@ -92,28 +93,52 @@ fn title<'a>(st: &SocketsState, theme: &Theme) -> Line<'a> {
     Line::from(spans)
 }
 
+/// The probe line: what a live helper attached, or what a replay was recorded with.
+fn probes_label(st: &SocketsState, h: &Hello) -> String {
+    let ok = h.probes.iter().filter(|p| p.attach.is_some()).count();
+    if st.target == Some(HelperTarget::DemoReplay) {
+        format!("DEMO REPLAY: recorded with {ok}/{} probes", h.probes.len())
+    } else {
+        format!("Probes {ok}/{} attached", h.probes.len())
+    }
+}
+
 fn status_lines<'a>(st: &SocketsState, theme: &Theme) -> Vec<Line<'a>> {
     let mut lines = Vec::new();
-    if let Some(t) = &st.target {
-        let style = if *t == HelperTarget::DemoReplay {
-            theme.demo
-        } else {
-            theme.muted
-        };
-        let mut spans = vec![Span::styled(s(&t.label()), style)];
-        if let Some(h) = &st.hello {
-            let ok = h.probes.iter().filter(|p| p.attach.is_some()).count();
-            spans.push(Span::styled(
+    match (&st.target, &st.hello) {
+        (Some(HelperTarget::DemoReplay), Some(h)) => lines.push(Line::from(vec![
+            Span::styled(probes_label(st, h), theme.demo),
+            Span::styled(
                 format!(
-                    "  helper {} on kernel {}, {ok}/{} probes",
-                    s(&h.helper_version),
+                    " on kernel {}, shown as node {}; nothing is traced live",
                     s(&h.kernel),
-                    h.probes.len()
+                    s(h.node.as_deref().unwrap_or("-"))
                 ),
                 theme.muted,
-            ));
+            ),
+        ])),
+        (Some(t), hello) => {
+            let style = if *t == HelperTarget::DemoReplay {
+                theme.demo
+            } else {
+                theme.muted
+            };
+            let mut spans = vec![Span::styled(s(&t.label()), style)];
+            if let Some(h) = hello {
+                let ok = h.probes.iter().filter(|p| p.attach.is_some()).count();
+                spans.push(Span::styled(
+                    format!(
+                        "  helper {} on kernel {}, {ok}/{} probes",
+                        s(&h.helper_version),
+                        s(&h.kernel),
+                        h.probes.len()
+                    ),
+                    theme.muted,
+                ));
+            }
+            lines.push(Line::from(spans));
         }
-        lines.push(Line::from(spans));
+        (None, _) => {}
     }
     match &st.status {
         HelperStatus::Idle => lines.push(Line::from(Span::styled(
@@ -143,7 +168,19 @@ fn status_lines<'a>(st: &SocketsState, theme: &Theme) -> Vec<Line<'a>> {
             "Helper removed. Press t on a pod to deploy one again.",
             theme.muted,
         ))),
-        HelperStatus::Connected => {}
+        HelperStatus::Connected => {
+            if let Some((key, _)) = &st.pod
+                && st.window(1).is_empty()
+            {
+                let pod = s(&key.to_string());
+                let text = if st.filter.is_empty() {
+                    format!("No events of {pod} yet; n shows the whole node.")
+                } else {
+                    format!("No events of {pod} match the filter; / changes it, n shows the node.")
+                };
+                lines.push(Line::from(Span::styled(text, theme.muted)));
+            }
+        }
     }
     if let Some(h) = &st.hello
         && !h.ebpf

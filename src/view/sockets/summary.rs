@@ -203,8 +203,7 @@ fn lines(state: &AppState, theme: &Theme, cells: usize) -> Vec<SumLine> {
         l.more(LIST, sum.drops.len());
     }
     if let Some(h) = &st.hello {
-        let ok = h.probes.iter().filter(|p| p.attach.is_some()).count();
-        l.heading(format!("Probes {ok}/{} attached", h.probes.len()));
+        l.heading(super::probes_label(st, h));
         for probe in h.probes.iter().filter(|p| p.fallback || p.attach.is_none()) {
             let why = probe
                 .error
