@@ -194,6 +194,7 @@ impl Runtime {
                     target,
                     opener,
                     Some(subscribe),
+                    cluster,
                     self.tx.clone(),
                 ));
             }

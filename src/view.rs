@@ -35,7 +35,7 @@ pub fn view(frame: &mut Frame<'_>, state: &AppState, theme: &Theme) {
     status::render_prompt(frame, bottom, state, theme);
     render_toasts(frame, main, state, theme);
     match &state.mode {
-        Mode::Help => help::render(frame, area, theme),
+        Mode::Help => help::render(frame, area, state, theme),
         Mode::Confirm(c) => confirm::render(frame, area, c, state, theme),
         _ => {}
     }

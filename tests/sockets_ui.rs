@@ -198,9 +198,15 @@ async fn live_events_and_summary() {
         let batch = events(&app);
         app.dispatch(Action::HelperMessages(batch));
         let text = screen(&mut app, w, h);
-        assert!(text.contains("SYN_SENT"), "{text}");
+        // At 80 columns the tuple stays whole and DETAIL gets what is left.
+        assert!(
+            text.contains("10.244.1.75:41000 → 10.96.14.2:5432"),
+            "{text}"
+        );
+        assert!(text.contains("CLOSE → SYN_S"), "{text}");
         assert!(text.contains("lost 1"), "{text}");
         if w >= 120 {
+            assert!(text.contains("CLOSE → SYN_SENT"), "{text}");
             assert!(text.contains("ECONNREFUSED"), "{text}");
             assert!(text.contains("SYN_SENT stuck >1s: 1"), "{text}");
             assert!(text.contains("DNS without reply >2s: 1"), "{text}");
@@ -388,4 +394,339 @@ async fn pod_names_missing_from_the_helper_come_from_the_pod_cache() {
         ],
         "the known UID is named, the unknown one stays null (never a guess)"
     );
+}
+
+/// A connected cluster helper for the checkout pod, nothing received yet.
+async fn connected() -> App {
+    let mut app = app(HelperSource::Cluster).await;
+    select_checkout(&mut app);
+    press(&mut app, "ty");
+    app.dispatch(Action::HelperDeployed {
+        node: "demo-node-1".into(),
+        image_id: None,
+    });
+    app.dispatch(Action::HelperConnected(Box::new(hello(true))));
+    app
+}
+
+/// An event of the checkout pod between two endpoints.
+fn between(
+    app: &App,
+    ms: i64,
+    kind: EventType,
+    src: (&str, u16),
+    dst: (&str, u16),
+) -> HelperMessage {
+    let HelperMessage::Socket { mut event } = events(app).remove(0) else {
+        unreachable!("events() starts with a socket event")
+    };
+    event.ts = ts(app, ms);
+    event.kind = kind;
+    event.src = Some(src.0.into());
+    event.sport = Some(src.1);
+    event.dst = Some(dst.0.into());
+    event.dport = Some(dst.1);
+    HelperMessage::Socket { event }
+}
+
+/// The lines of the screen that contain `needle`.
+fn lines_with<'a>(text: &'a str, needle: &str) -> Vec<&'a str> {
+    text.lines().filter(|l| l.contains(needle)).collect()
+}
+
+#[tokio::test]
+async fn tuples_keep_their_ports() {
+    let mut app = connected().await;
+    let widest_v4 = between(
+        &app,
+        -3000,
+        EventType::TcpState,
+        ("192.168.100.200", 65535),
+        ("172.16.254.254", 65535),
+    );
+    let v6 = between(
+        &app,
+        -2000,
+        EventType::Connect,
+        ("2001:db8:aaaa:bbbb:cccc:dddd:eeee:1", 41000),
+        ("2001:db8:aaaa:bbbb:cccc:dddd:eeee:2", 443),
+    );
+    let typical = between(
+        &app,
+        -1000,
+        EventType::TcpState,
+        ("10.244.1.75", 41000),
+        ("10.96.14.2", 5432),
+    );
+    app.dispatch(Action::HelperMessages(vec![widest_v4, v6, typical]));
+    for scope in ["pod", "node"] {
+        let text = screen(&mut app, 120, 40);
+        assert!(
+            text.contains("192.168.100.200:65535 → 172.16.254.254:65535"),
+            "{scope} scope, 120 columns: the widest IPv4 tuple is cut:\n{text}"
+        );
+        let v6_row = lines_with(&text, "connect").join("\n");
+        assert!(
+            v6_row.contains("]:41000 → [") && v6_row.contains("]:443 "),
+            "{scope} scope: an IPv6 tuple may be shortened but keeps both ports:\n{text}"
+        );
+        let text = screen(&mut app, 80, 24);
+        assert!(
+            text.contains("10.244.1.75:41000 → 10.96.14.2:5432"),
+            "{scope} scope, 80 columns: a pod-network tuple is cut:\n{text}"
+        );
+        for port in [":65535 ", "]:443 ", "]:41000 "] {
+            assert!(
+                text.contains(port),
+                "80 columns lost the port {port}:\n{text}"
+            );
+        }
+        press(&mut app, "n");
+    }
+}
+
+/// Headings of the summary; every other summary line is an indented entry.
+const HEADINGS: &[&str] = &[
+    "Connect p50",
+    "SYN_SENT stuck",
+    "CLOSE_WAIT",
+    "DNS without reply",
+    "Retransmits",
+    "Top talkers",
+    "Drops",
+    "Probes",
+    "DEMO REPLAY",
+    "(summary evicted",
+];
+
+/// The summary below the events (the rows after the `│───` rule), as its two columns.
+fn summary_columns(text: &str, w: usize) -> Vec<String> {
+    let rows: Vec<Vec<char>> = text.lines().map(|l| l.chars().collect()).collect();
+    let rule = rows
+        .iter()
+        .position(|r| r.len() > 3 && r[0] == '│' && r[1] == '─')
+        .expect("a summary below the events");
+    let body: Vec<&Vec<char>> = rows[rule + 1..rows.len() - 2].iter().collect();
+    // The right column starts where its first heading does.
+    let half = body
+        .iter()
+        .filter_map(|r| {
+            let line: String = r.iter().collect();
+            HEADINGS
+                .iter()
+                .filter_map(|h| line.find(h).map(|at| line[..at].chars().count()))
+                .filter(|&x| x > 1)
+                .min()
+        })
+        .min()
+        .expect("a heading in the right column");
+    let mut out = Vec::new();
+    for (from, to) in [(1, half), (half, w - 1)] {
+        for r in &body {
+            out.push(
+                r[from..to]
+                    .iter()
+                    .collect::<String>()
+                    .trim_end()
+                    .to_string(),
+            );
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn summary_entries_stay_whole() {
+    let mut app = connected().await;
+    let mut batch = Vec::new();
+    // Six connections stuck in SYN_SENT: four are listed, then "+2 more".
+    for i in 1..=6u16 {
+        let mut m = between(
+            &app,
+            -5000,
+            EventType::TcpState,
+            ("10.244.1.75", 41000 + i),
+            ("10.96.14.2", 5432),
+        );
+        if let HelperMessage::Socket { event } = &mut m {
+            event.old_state = Some("CLOSE".into());
+            event.new_state = Some("SYN_SENT".into());
+        }
+        batch.push(m);
+    }
+    // A talker whose line is wider than a summary column.
+    for _ in 0..12 {
+        let mut m = between(
+            &app,
+            -4000,
+            EventType::UdpSend,
+            ("10.244.1.75", 53001),
+            ("10.96.200.200", 65535),
+        );
+        if let HelperMessage::Socket { event } = &mut m {
+            event.bytes = Some(123_456);
+        }
+        batch.push(m);
+    }
+    app.dispatch(Action::HelperMessages(batch));
+    let text = screen(&mut app, 120, 40);
+    let lines = summary_columns(&text, 120);
+    for line in lines.iter().filter(|l| !l.is_empty()) {
+        assert!(
+            line.starts_with("  ") || HEADINGS.iter().any(|h| line.starts_with(h)),
+            "a summary entry continues on the next line: {line:?}\n{text}"
+        );
+    }
+    assert!(
+        lines.iter().any(|l| l.trim() == "+2 more"),
+        "the cut SYN_SENT list says how many are left out:\n{text}"
+    );
+    let talker = lines_with(&text, "10.96.200.200:65535").join("\n");
+    assert!(
+        talker.contains("12 ev 1481472 B"),
+        "the talker's figures are on its line:\n{text}"
+    );
+    let note = lines.iter().find(|l| l.contains("udp_send:")).unwrap();
+    assert!(
+        note.ends_with('…') || note.ends_with("kernel)"),
+        "{note:?}\n{text}"
+    );
+}
+
+#[tokio::test]
+async fn a_long_status_wraps_instead_of_being_cut() {
+    let mut app = connected().await;
+    app.dispatch(Action::HelperStreamLost {
+        reason: "cannot exec `ktui-helper serve` in pod ktui-system/ktui-helper-demo-node-1: \
+                 the API server refused the upgrade (check pods/exec) last-word"
+            .into(),
+        attempt: 9,
+        retry_in: Duration::MAX,
+    });
+    let text = screen(&mut app, 80, 24);
+    assert!(text.contains("last-word"), "{text}");
+    assert!(
+        text.contains("TIME"),
+        "the event list is still there: {text}"
+    );
+}
+
+/// The pods and UIDs the pane's visible events are attributed to.
+fn shown_pods(app: &App) -> Vec<(String, String, String)> {
+    app.state
+        .sockets
+        .window(100_000)
+        .into_iter()
+        .filter_map(|e| match e {
+            ktui::state::sockets::Entry::Event(ev) => ev.k8s.as_ref().map(|k| {
+                (
+                    k.namespace.clone().unwrap_or_default(),
+                    k.pod.clone().unwrap_or_default(),
+                    k.pod_uid.clone().unwrap_or_default(),
+                )
+            }),
+            _ => None,
+        })
+        .collect()
+}
+
+/// `t` in the demo shows the demo pod's own events (the recording's pods play the demo's pods
+/// of the same namespace and workload, on that pod's node), labelled as a replay.
+#[tokio::test]
+async fn demo_replay_plays_the_demo_cluster_pods() {
+    const RECORDED: [&str; 4] = [
+        "checkout-5f7c9d8b6-q8wzt",
+        "cart-api-7d4b8f6c5-m2j7n",
+        "coredns-6d4b8c7f9-x2k4p",
+        "report-uploader-28f1c-7xk2d",
+    ];
+    let mut app = app(HelperSource::DemoReplay).await;
+    press(&mut app, "u/checkout-6c9f8b7d54-7fb9x\n");
+    app.state.prepare_frame();
+    let key = app.state.pods.selected_row().unwrap().pod_key().clone();
+    assert_eq!(key.name, "checkout-6c9f8b7d54-7fb9x");
+    let uid = app.state.pods.pod(&key).unwrap().uid.clone();
+    press(&mut app, "t");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    app.settle(QUIET).await;
+    let text = screen(&mut app, 120, 40);
+    assert!(
+        text.contains("Sockets shop/checkout-6c9f8b7d54-7fb9x"),
+        "{text}"
+    );
+    let shown = shown_pods(&app);
+    assert!(!shown.is_empty(), "no events of the pod:\n{text}");
+    for (ns, pod, pod_uid) in &shown {
+        assert_eq!(
+            (ns.as_str(), pod.as_str(), pod_uid),
+            ("shop", key.name.as_str(), &uid)
+        );
+    }
+    assert!(
+        text.contains("DEMO REPLAY: recorded with 9/9 probes"),
+        "the probe line says it is a replay and what was recorded:\n{text}"
+    );
+    assert!(!text.contains("0/1"), "{text}");
+    assert!(text.contains("demo-node-1"), "{text}");
+    // n: the whole node, every event attributed to a pod of the demo cluster.
+    press(&mut app, "n");
+    let text = screen(&mut app, 120, 40);
+    assert!(
+        text.contains("(whole node)") && text.contains("DEMO REPLAY"),
+        "{text}"
+    );
+    let shown = shown_pods(&app);
+    for (ns, pod, pod_uid) in &shown {
+        let demo_pod = app.state.pods.pod(&ktui::cluster::PodKey::new(ns, pod));
+        assert_eq!(
+            demo_pod.map(|p| &p.uid),
+            Some(pod_uid),
+            "{ns}/{pod} is not a demo pod"
+        );
+    }
+    assert!(
+        shown
+            .iter()
+            .any(|(_, p, _)| p == "coredns-5d78c9869d-l7tq2"),
+        "{shown:?}"
+    );
+    for recorded in RECORDED {
+        assert!(!text.contains(recorded), "{recorded} on screen:\n{text}");
+        assert!(shown.iter().all(|(_, p, _)| p != recorded), "{recorded}");
+    }
+    // t on the replica on demo-node-2: the replay plays that node now.
+    press(&mut app, "\x1b\x1b/k2mzq\n");
+    app.state.prepare_frame();
+    let key = app.state.pods.selected_row().unwrap().pod_key().clone();
+    assert_eq!(key.name, "checkout-6c9f8b7d54-k2mzq");
+    press(&mut app, "t");
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    app.settle(QUIET).await;
+    let text = screen(&mut app, 120, 40);
+    assert!(text.contains("demo-node-2"), "{text}");
+    let shown = shown_pods(&app);
+    assert!(
+        !shown.is_empty() && shown.iter().all(|(_, p, _)| p == &key.name),
+        "{shown:?}\n{text}"
+    );
+}
+
+/// A pod the recording has nothing of: the pane says so instead of staying blank.
+#[tokio::test]
+async fn demo_replay_of_a_pod_without_recorded_events_says_so() {
+    let mut app = app(HelperSource::DemoReplay).await;
+    press(&mut app, "/ledger\nt");
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    app.settle(QUIET).await;
+    let text = screen(&mut app, 120, 40);
+    assert!(
+        text.contains(
+            "No events of payments/ledger-worker-5d8c7b6f4-tq9wn yet; n shows the whole node."
+        ),
+        "{text}"
+    );
+    assert!(text.contains("shown as node demo-node-2"), "{text}");
+    press(&mut app, "n");
+    assert!(!shown_pods(&app).is_empty());
+    assert!(!screen(&mut app, 120, 40).contains("No events of"));
 }

@@ -10,7 +10,7 @@ use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 
 use crate::action::Action;
-use crate::cluster::BoxByteStream;
+use crate::cluster::{BoxByteStream, Cluster, PodEvent, PodSummary, Scope};
 use crate::helper::client::{SessionEvent, run_session};
 use crate::helper::{local, replay};
 use crate::state::sockets::HelperTarget;
@@ -57,17 +57,21 @@ pub fn local_opener() -> Opener {
     Arc::new(|| Box::pin(async { local::spawn().map(|s| Box::new(s) as BoxByteStream) }))
 }
 
-/// Start a session for `target` (its stream from `opener`, unless it is a demo replay).
+/// Start a session for `target`: its stream from `opener`, or for a demo replay (no opener)
+/// the recording cast onto the pods `cluster` lists.
 pub fn start(
     target: HelperTarget,
     opener: Option<Opener>,
     first: Option<ConsoleMessage>,
+    cluster: Arc<dyn Cluster>,
     tx: mpsc::UnboundedSender<Action>,
 ) -> SessionHandle {
     let (commands, rx) = mpsc::unbounded_channel();
-    let subscription = Arc::new(Mutex::new(first));
+    let subscription = Arc::new(Mutex::new(first.clone()));
     let task = match (target, opener) {
-        (HelperTarget::DemoReplay, _) | (_, None) => tokio::spawn(replay_loop(tx)),
+        (HelperTarget::DemoReplay, _) | (_, None) => {
+            tokio::spawn(replay_loop(cluster, first, rx, tx))
+        }
         (_, Some(opener)) => tokio::spawn(reconnect_loop(opener, subscription.clone(), rx, tx)),
     }
     .abort_handle();
@@ -139,41 +143,135 @@ async fn reconnect_loop(
     }
 }
 
-/// DEMO REPLAY: the bundled recording, in its original rhythm, looping.
-async fn replay_loop(tx: mpsc::UnboundedSender<Action>) {
+/// How long a replay waits for the demo cluster's pod list.
+const LIST_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The pods `cluster` lists (its first list; the watch is dropped after it).
+async fn listed_pods(cluster: &dyn Cluster) -> Vec<PodSummary> {
+    let mut pods = Vec::new();
+    let mut watch = cluster.watch_pods(Scope::All);
+    let list = async {
+        while let Some(ev) = futures::StreamExt::next(&mut watch).await {
+            match ev {
+                PodEvent::Applied(p) => pods.push(*p),
+                PodEvent::ResyncDone | PodEvent::Failed(_) => break,
+                _ => {}
+            }
+        }
+    };
+    let _ = tokio::time::timeout(LIST_TIMEOUT, list).await;
+    pods
+}
+
+/// The pod a subscription is for, if it names one.
+fn subscribed_pod(msg: &ConsoleMessage) -> Option<&str> {
+    match msg {
+        ConsoleMessage::Subscribe { filters, .. } => filters.pod_uids.first().map(String::as_str),
+        _ => None,
+    }
+}
+
+/// A running demo replay: the recording, the demo cluster's pods and the current cast.
+struct Replay {
+    events: Vec<(Duration, ktui_wire::SocketEvent)>,
+    pods: Vec<PodSummary>,
+    cast: replay::Cast,
+    commands: mpsc::UnboundedReceiver<ConsoleMessage>,
+    listening: bool,
+    tx: mpsc::UnboundedSender<Action>,
+}
+
+impl Replay {
+    /// Wait until `due`, taking subscriptions meanwhile; false once the console is gone.
+    async fn wait_until(&mut self, due: tokio::time::Instant) -> bool {
+        loop {
+            tokio::select! {
+                () = tokio::time::sleep_until(due) => return true,
+                msg = self.commands.recv(), if self.listening => match msg {
+                    Some(msg) => {
+                        if !self.subscribed(&msg) {
+                            return false;
+                        }
+                    }
+                    None => self.listening = false,
+                },
+            }
+        }
+    }
+
+    /// A subscription for another pod recasts the replay and says so with a new hello.
+    fn subscribed(&mut self, msg: &ConsoleMessage) -> bool {
+        let Some(uid) = subscribed_pod(msg) else {
+            return true;
+        };
+        let next = replay::Cast::new(&self.events, &self.pods, Some(uid));
+        if next == self.cast {
+            return true;
+        }
+        self.cast = next;
+        let hello = HelperMessage::Hello(self.cast.hello());
+        self.tx.send(Action::HelperMessages(vec![hello])).is_ok()
+    }
+}
+
+/// DEMO REPLAY: the bundled recording, in its original rhythm, looping, cast onto the demo
+/// cluster's pods. A subscription for another pod recasts it (that pod and its node); a
+/// whole-node subscription keeps the cast.
+async fn replay_loop(
+    cluster: Arc<dyn Cluster>,
+    first: Option<ConsoleMessage>,
+    commands: mpsc::UnboundedReceiver<ConsoleMessage>,
+    tx: mpsc::UnboundedSender<Action>,
+) {
     let events = replay::parse(replay::RECORDING);
+    let pods = listed_pods(cluster.as_ref()).await;
+    let cast = replay::Cast::new(&events, &pods, first.as_ref().and_then(subscribed_pod));
     if tx
-        .send(Action::HelperConnected(Box::new(replay::hello())))
+        .send(Action::HelperConnected(Box::new(cast.hello())))
         .is_err()
     {
         return;
     }
-    if events.is_empty() {
+    let Some(length) = events.last().map(|(offset, _)| *offset) else {
         let _ = tx.send(Action::HelperStreamLost {
             reason: "the bundled demo recording is empty".to_string(),
             attempt: 1,
             retry_in: Duration::MAX,
         });
         return;
-    }
+    };
+    let mut r = Replay {
+        events,
+        pods,
+        cast,
+        commands,
+        listening: true,
+        tx,
+    };
     let mut stats = Stats::default();
     loop {
         let start = jiff::Timestamp::now();
         let clock = tokio::time::Instant::now();
-        for (offset, event) in events.iter().cloned() {
-            tokio::time::sleep_until(clock + offset).await;
+        for i in 0..r.events.len() {
+            let offset = r.events[i].0;
+            if !r.wait_until(clock + offset).await {
+                return;
+            }
             stats.events += 1;
             stats.generated += 1;
+            let event = replay::shifted(r.events[i].1.clone(), start, offset);
             let batch = vec![
                 HelperMessage::Socket {
-                    event: Box::new(replay::shifted(event, start, offset)),
+                    event: Box::new(r.cast.apply(event)),
                 },
                 HelperMessage::Stats(stats),
             ];
-            if tx.send(Action::HelperMessages(batch)).is_err() {
+            if r.tx.send(Action::HelperMessages(batch)).is_err() {
                 return;
             }
         }
-        tokio::time::sleep(Duration::from_secs(2)).await;
+        if !r.wait_until(clock + length + Duration::from_secs(2)).await {
+            return;
+        }
     }
 }

@@ -1,12 +1,13 @@
 //! Key handling per mode and screen.
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::{KeyCode, KeyEvent};
 use ratatui_textarea::TextArea;
 
 use super::sockets;
 use super::{open_detail, open_logs, wants_previous};
 use crate::cluster::Scope;
 use crate::effect::Effect;
+use crate::keymap::{self, Detail, Global, Logs, Table};
 use crate::state::logs::LogsStatus;
 use crate::state::pods::Row;
 use crate::state::{AppState, Confirm, Mode, Screen, ToastLevel};
@@ -14,7 +15,7 @@ use crate::state::{AppState, Confirm, Mode, Screen, ToastLevel};
 pub fn on_key(state: &mut AppState, key: KeyEvent) -> Vec<Effect> {
     // Keys act on what is on screen: bring derived rows up to date first (cheap when clean).
     state.prepare_frame();
-    if key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL) {
+    if keymap::GLOBAL.lookup(&key) == Some(Global::Quit) {
         // A second Ctrl-C while asked about helpers quits without removing them.
         if matches!(state.mode, Mode::Confirm(Confirm::QuitWithHelpers { .. })) {
             state.quit = true;
@@ -134,7 +135,10 @@ fn run_command(state: &mut AppState, line: &str) -> Vec<Effect> {
         _ => {
             state.toast(
                 ToastLevel::Error,
-                format!("unknown command ':{line}' (try :ns NAME, :ns all, :ctx NAME, :q)"),
+                format!(
+                    "unknown command ':{line}' (try {})",
+                    keymap::command_usages().collect::<Vec<_>>().join(", ")
+                ),
             );
             Vec::new()
         }
@@ -142,16 +146,16 @@ fn run_command(state: &mut AppState, line: &str) -> Vec<Effect> {
 }
 
 fn on_normal(state: &mut AppState, key: KeyEvent) -> Vec<Effect> {
-    match key.code {
-        KeyCode::Char('?') => {
+    match keymap::GLOBAL.lookup(&key) {
+        Some(Global::Help) => {
             state.mode = Mode::Help;
             return Vec::new();
         }
-        KeyCode::Char(':') => {
+        Some(Global::Command) => {
             state.mode = Mode::Command(TextArea::default());
             return Vec::new();
         }
-        _ => {}
+        Some(Global::Quit) | None => {}
     }
     match state.screen {
         Screen::Table => on_table(state, key),
@@ -182,54 +186,53 @@ fn row_container(state: &AppState, row: &Row) -> Option<String> {
 }
 
 fn on_table(state: &mut AppState, key: KeyEvent) -> Vec<Effect> {
+    let Some(cmd) = keymap::TABLE.lookup(&key) else {
+        return Vec::new();
+    };
     let page = super::logs_page(state.size);
     let pods = &mut state.pods;
-    match key.code {
-        KeyCode::Char('q') => return sockets::quit(state),
-        KeyCode::Char('t') => {
+    match cmd {
+        Table::Quit => return sockets::quit(state),
+        Table::OpenSockets => {
             if let Some(row) = pods.selected_row() {
                 let key = row.pod_key().clone();
                 return sockets::open(state, key);
             }
         }
-        KeyCode::Down | KeyCode::Char('j') => pods.select_next(1),
-        KeyCode::Up | KeyCode::Char('k') => pods.select_prev(1),
-        KeyCode::PageDown => pods.select_next(page),
-        KeyCode::PageUp => pods.select_prev(page),
-        KeyCode::Char('d') if key.modifiers.contains(KeyModifiers::CONTROL) => {
-            pods.select_next(page / 2)
-        }
-        KeyCode::Char('u') if key.modifiers.contains(KeyModifiers::CONTROL) => {
-            pods.select_prev(page / 2)
-        }
-        KeyCode::Home | KeyCode::Char('g') => pods.select_first(),
-        KeyCode::End | KeyCode::Char('G') => pods.select_last(),
-        KeyCode::Char('/') => {
+        Table::Down => pods.select_next(1),
+        Table::Up => pods.select_prev(1),
+        Table::PageDown => pods.select_next(page),
+        Table::PageUp => pods.select_prev(page),
+        Table::HalfPageDown => pods.select_next(page / 2),
+        Table::HalfPageUp => pods.select_prev(page / 2),
+        Table::First => pods.select_first(),
+        Table::Last => pods.select_last(),
+        Table::EditFilter => {
             state.mode = Mode::Filter(input_with(&pods.filter.text));
         }
-        KeyCode::Esc => {
+        Table::ClearFilter => {
             pods.filter.text.clear();
             pods.mark_dirty();
         }
-        KeyCode::Char('a') => {
+        Table::ToggleAll => {
             pods.show_all = !pods.show_all;
             pods.mark_dirty();
         }
-        KeyCode::Char('s') => {
+        Table::CycleSort => {
             pods.sort = pods.sort.next();
             pods.mark_dirty();
         }
-        KeyCode::Char('u') => {
+        Table::ToggleGroups => {
             pods.ungrouped = !pods.ungrouped;
             pods.mark_dirty();
         }
-        KeyCode::Enter | KeyCode::Char('d') => {
+        Table::OpenDetail => {
             if let Some(row) = pods.selected_row() {
                 let key = row.pod_key().clone();
                 return open_detail(state, key);
             }
         }
-        KeyCode::Char('l') => {
+        Table::OpenLogs => {
             let Some(row) = pods.selected_row().cloned() else {
                 return Vec::new();
             };
@@ -240,7 +243,6 @@ fn on_table(state: &mut AppState, key: KeyEvent) -> Vec<Effect> {
             let previous = wants_previous(state, &key, &container);
             return open_logs(state, key, container, previous);
         }
-        _ => {}
     }
     Vec::new()
 }
@@ -250,18 +252,21 @@ fn on_detail(state: &mut AppState, key: KeyEvent) -> Vec<Effect> {
         state.screen = Screen::Table;
         return Vec::new();
     };
-    match key.code {
-        KeyCode::Esc | KeyCode::Char('q') | KeyCode::Backspace => state.screen = Screen::Table,
-        KeyCode::Down | KeyCode::Char('j') => detail.scroll += 1,
-        KeyCode::Up | KeyCode::Char('k') => detail.scroll = detail.scroll.saturating_sub(1),
-        KeyCode::PageDown => detail.scroll += 10,
-        KeyCode::PageUp => detail.scroll = detail.scroll.saturating_sub(10),
-        KeyCode::Home | KeyCode::Char('g') => detail.scroll = 0,
-        KeyCode::Char('t') => {
+    let Some(cmd) = keymap::DETAIL.lookup(&key) else {
+        return Vec::new();
+    };
+    match cmd {
+        Detail::Back => state.screen = Screen::Table,
+        Detail::Down => detail.scroll += 1,
+        Detail::Up => detail.scroll = detail.scroll.saturating_sub(1),
+        Detail::PageDown => detail.scroll += 10,
+        Detail::PageUp => detail.scroll = detail.scroll.saturating_sub(10),
+        Detail::Top => detail.scroll = 0,
+        Detail::OpenSockets => {
             let key = detail.key.clone();
             return sockets::open(state, key);
         }
-        KeyCode::Char('l') => {
+        Detail::OpenLogs => {
             let pod_key = detail.key.clone();
             let selected = state
                 .pods
@@ -282,7 +287,6 @@ fn on_detail(state: &mut AppState, key: KeyEvent) -> Vec<Effect> {
                 return open_logs(state, pod_key, container, previous);
             }
         }
-        _ => {}
     }
     Vec::new()
 }
@@ -292,9 +296,12 @@ fn on_logs(state: &mut AppState, key: KeyEvent) -> Vec<Effect> {
         state.screen = Screen::Table;
         return Vec::new();
     };
+    let Some(cmd) = keymap::LOGS.lookup(&key) else {
+        return Vec::new();
+    };
     let page = logs.page.max(1) as isize;
-    match key.code {
-        KeyCode::Esc | KeyCode::Char('q') | KeyCode::Backspace => {
+    match cmd {
+        Logs::Back => {
             state.screen = if state.detail.is_some() {
                 Screen::Detail
             } else {
@@ -303,21 +310,21 @@ fn on_logs(state: &mut AppState, key: KeyEvent) -> Vec<Effect> {
             logs.follow = false;
             return vec![Effect::StopFollow];
         }
-        KeyCode::Down | KeyCode::Char('j') => logs.scroll_by(1),
-        KeyCode::Up | KeyCode::Char('k') => logs.scroll_by(-1),
-        KeyCode::PageDown | KeyCode::Char(' ') => logs.scroll_by(page),
-        KeyCode::PageUp => logs.scroll_by(-page),
-        KeyCode::Home | KeyCode::Char('g') => logs.scroll_by(isize::MIN / 2),
-        KeyCode::End | KeyCode::Char('G') => logs.scroll_to_end(),
-        KeyCode::Char('w') => logs.wrap = !logs.wrap,
-        KeyCode::Char('/') => state.mode = Mode::LogSearch(input_with(&logs.search)),
-        KeyCode::Char('n') => logs.next_match(true),
-        KeyCode::Char('N') => logs.next_match(false),
-        KeyCode::Char('p') => {
+        Logs::Down => logs.scroll_by(1),
+        Logs::Up => logs.scroll_by(-1),
+        Logs::PageDown => logs.scroll_by(page),
+        Logs::PageUp => logs.scroll_by(-page),
+        Logs::Start => logs.scroll_by(isize::MIN / 2),
+        Logs::End => logs.scroll_to_end(),
+        Logs::ToggleWrap => logs.wrap = !logs.wrap,
+        Logs::Search => state.mode = Mode::LogSearch(input_with(&logs.search)),
+        Logs::NextMatch => logs.next_match(true),
+        Logs::PreviousMatch => logs.next_match(false),
+        Logs::ToggleInstance => {
             let req = logs.request.clone();
             return open_logs(state, req.pod, req.container, !req.previous);
         }
-        KeyCode::Char('f') => {
+        Logs::ToggleFollow => {
             if logs.follow {
                 logs.follow = false;
                 if logs.status == LogsStatus::Following {
@@ -335,7 +342,7 @@ fn on_logs(state: &mut AppState, key: KeyEvent) -> Vec<Effect> {
             state.logs = Some(fresh);
             return vec![Effect::FollowLogs(req)];
         }
-        KeyCode::Char('S') => {
+        Logs::Save => {
             let req = &logs.request;
             let stamp = state.now.strftime("%Y%m%dT%H%M%SZ");
             let which = if req.previous { "previous" } else { "current" };
@@ -359,7 +366,6 @@ fn on_logs(state: &mut AppState, key: KeyEvent) -> Vec<Effect> {
                 bytes: logs.raw.clone(),
             }];
         }
-        _ => {}
     }
     Vec::new()
 }

@@ -9,6 +9,7 @@ use crate::action::Action;
 use crate::cluster::PodKey;
 use crate::effect::Effect;
 use crate::evidence::{EvidenceItem, EvidenceKind};
+use crate::keymap::{self, Sockets};
 use crate::state::sockets::{HelperStatus, HelperTarget};
 use crate::state::{AppState, Confirm, HelperSource, Mode, Screen, ToastLevel};
 
@@ -51,12 +52,13 @@ pub fn open(state: &mut AppState, key: PodKey) -> Vec<Effect> {
     state.screen = Screen::Sockets;
     match state.helper_source {
         HelperSource::DemoReplay => {
-            // The recording was made on a machine without pods: show it node-wide.
-            state.sockets.pod = None;
+            // The replay casts the recording onto this pod and its node (runtime/helper.rs).
+            state.sockets.pod = Some((key, uid));
             if state.sockets.target.is_none() {
                 return connect(state, HelperTarget::DemoReplay);
             }
-            Vec::new()
+            let sub = subscription(state);
+            vec![Effect::HelperSend(sub)]
         }
         HelperSource::Local => {
             state.sockets.pod = None;
@@ -159,29 +161,32 @@ pub fn quit(state: &mut AppState) -> Vec<Effect> {
 }
 
 pub fn on_key(state: &mut AppState, key: KeyEvent) -> Vec<Effect> {
+    let Some(cmd) = keymap::SOCKETS.lookup(&key) else {
+        return Vec::new();
+    };
     let s = &mut state.sockets;
-    match key.code {
-        KeyCode::Esc | KeyCode::Char('q') | KeyCode::Backspace => state.screen = Screen::Table,
-        KeyCode::Char('p') | KeyCode::Char(' ') => {
+    match cmd {
+        Sockets::Back => state.screen = Screen::Table,
+        Sockets::TogglePause => {
             let paused = !s.paused;
             s.set_paused(paused);
         }
-        KeyCode::Up | KeyCode::Char('k') => s.scroll_back += 1,
-        KeyCode::Down | KeyCode::Char('j') => s.scroll_back = s.scroll_back.saturating_sub(1),
-        KeyCode::PageUp => s.scroll_back += 20,
-        KeyCode::PageDown => s.scroll_back = s.scroll_back.saturating_sub(20),
-        KeyCode::End | KeyCode::Char('G') | KeyCode::Char('f') => s.scroll_back = 0,
-        KeyCode::Char('s') => s.show_summary = !s.show_summary,
-        KeyCode::Char('c') => {
+        Sockets::Older => s.scroll_back += 1,
+        Sockets::Newer => s.scroll_back = s.scroll_back.saturating_sub(1),
+        Sockets::PageOlder => s.scroll_back += 20,
+        Sockets::PageNewer => s.scroll_back = s.scroll_back.saturating_sub(20),
+        Sockets::Follow => s.scroll_back = 0,
+        Sockets::ToggleSummary => s.show_summary = !s.show_summary,
+        Sockets::Clear => {
             s.entries.clear();
             s.summary = Default::default();
         }
-        KeyCode::Char('/') => {
+        Sockets::EditFilter => {
             let mut area = TextArea::new(vec![s.filter.clone()]);
             area.move_cursor(ratatui_textarea::CursorMove::End);
             state.mode = Mode::SocketFilter(area);
         }
-        KeyCode::Char('n') => {
+        Sockets::ToggleScope => {
             // Toggle between the selected pod and the whole node.
             if s.pod.is_some() {
                 s.pod = None;
@@ -196,14 +201,13 @@ pub fn on_key(state: &mut AppState, key: KeyEvent) -> Vec<Effect> {
                 return vec![Effect::HelperSend(sub)];
             }
         }
-        KeyCode::Char('X') => {
+        Sockets::RemoveHelper => {
             if let Some(HelperTarget::Pod { node }) = &state.sockets.target {
                 state.mode = Mode::Confirm(Confirm::RemoveHelper { node: node.clone() });
             } else {
                 state.toast(ToastLevel::Info, "no helper pod to remove in this mode");
             }
         }
-        _ => {}
     }
     Vec::new()
 }

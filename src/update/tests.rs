@@ -280,3 +280,5 @@ fn a_repeated_error_is_one_toast_with_a_count() {
     s.toast(ToastLevel::Error, "something else");
     assert_eq!(s.toasts.len(), 2);
 }
+
+mod keys_in_help;

@@ -1,4 +1,5 @@
-//! The `?` overlay.
+//! The `?` overlay: the keys of the pane on screen, then those of every pane and the commands.
+//! All of it comes from `keymap`, the tables the key handlers dispatch through.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -6,59 +7,63 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph};
 
 use crate::config::theme::Theme;
+use crate::keymap;
+use crate::state::{AppState, Screen};
+use crate::view::text::width;
 
-/// (keys, what) per section; the README's key table says the same.
-pub const HELP: &[(&str, &[(&str, &str)])] = &[
-    (
-        "Crashed pods",
-        &[
-            ("j/k ↑/↓ g/G PgUp/PgDn", "move"),
-            ("Enter / d", "pod detail"),
-            ("l", "logs of the crashed container"),
-            ("/", "filter (substring, !negates); Esc clears"),
-            ("a", "all pods / crashed only"),
-            ("s", "cycle sort: newest, restarts, repeats, name"),
-            ("u", "ungroup / group by crash signature"),
-        ],
-    ),
-    (
-        "Logs",
-        &[
-            ("p", "previous / current container logs"),
-            ("f", "follow current logs"),
-            ("/  n  N", "search, next, previous match"),
-            ("w", "wrap lines"),
-            ("S", "save raw bytes to a file (prints SHA-256)"),
-        ],
-    ),
-    (
-        "Anywhere",
-        &[
-            (":ns NAME  :ns all", "switch namespace"),
-            (":ctx NAME", "switch kubeconfig context"),
-            ("Esc", "back"),
-            ("q  Ctrl-C", "quit"),
-        ],
-    ),
-];
+/// Commands are indented under the `:` key that opens the command line.
+const COMMAND_INDENT: &str = "  ";
 
-pub fn render(frame: &mut Frame<'_>, area: Rect, theme: &Theme) {
+/// (heading, [(keys, what)]) for the pane on screen, then for every pane.
+fn sections(state: &AppState) -> Vec<(&'static str, Vec<(String, &'static str)>)> {
+    let pane = match state.screen {
+        Screen::Table if state.pods.show_all => ("All pods", keymap::TABLE.help()),
+        Screen::Table => ("Crashed pods", keymap::TABLE.help()),
+        Screen::Detail => (keymap::DETAIL.title, keymap::DETAIL.help()),
+        Screen::Logs => (keymap::LOGS.title, keymap::LOGS.help()),
+        Screen::Sockets => (keymap::SOCKETS.title, keymap::SOCKETS.help()),
+    };
+    let mut anywhere = keymap::GLOBAL.help();
+    anywhere.extend(
+        keymap::COMMANDS
+            .iter()
+            .map(|(usage, what)| (format!("{COMMAND_INDENT}{usage}"), *what)),
+    );
+    vec![pane, (keymap::GLOBAL.title, anywhere)]
+}
+
+pub fn render(frame: &mut Frame<'_>, area: Rect, state: &AppState, theme: &Theme) {
+    let sections = sections(state);
+    let rows = || sections.iter().flat_map(|(_, rows)| rows);
+    let keys = rows().map(|(k, _)| width(k)).max().unwrap_or(0);
+    let what = rows().map(|(_, w)| width(w)).max().unwrap_or(0);
     let mut lines = Vec::new();
-    for (section, keys) in HELP {
-        lines.push(Line::from(Span::styled(*section, theme.header)));
-        for (k, what) in *keys {
+    for (heading, rows) in &sections {
+        lines.push(Line::from(Span::styled(*heading, theme.header)));
+        for (k, w) in rows {
+            let pad = keys - width(k);
             lines.push(Line::from(vec![
-                Span::styled(format!("  {k:<22}"), theme.accent),
-                Span::raw(*what),
+                Span::raw("  "),
+                Span::styled(k.clone(), theme.accent),
+                Span::raw(" ".repeat(pad + 2)),
+                Span::raw(*w),
             ]));
         }
     }
-    lines.push(Line::from(Span::styled(
-        "any key closes this help",
-        theme.muted,
-    )));
-    let height = (lines.len() as u16 + 2).min(area.height);
-    let width = 72.min(area.width);
+    let room = usize::from(area.height.saturating_sub(2));
+    if lines.len() > room && room > 0 {
+        let hidden = lines.len() - room + 1;
+        lines.truncate(room - 1);
+        lines.push(Line::from(Span::styled(
+            format!("+{hidden} more lines: a taller terminal shows them"),
+            theme.muted,
+        )));
+    }
+    let full_width = u16::try_from(keys + what + 8).unwrap_or(u16::MAX);
+    let width = full_width.min(area.width);
+    let height = u16::try_from(lines.len() + 2)
+        .unwrap_or(u16::MAX)
+        .min(area.height);
     let rect = Rect::new(
         area.x + (area.width - width) / 2,
         area.y + (area.height - height) / 2,

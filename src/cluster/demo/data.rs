@@ -558,9 +558,14 @@ pub fn pods(epoch: Timestamp) -> Vec<DemoPod> {
             "registry.k8s.io/coredns/coredns:v1.11.1",
         ),
         (
-            "cart-7c5d9f8b6-h3j4k",
+            "cart-api-7c5d9f8b6-h3j4k",
             "shop",
-            "registry.demo/shop/cart:1.4.2",
+            "registry.demo/shop/cart-api:1.4.2",
+        ),
+        (
+            "report-uploader-6f8d9c7b5-7xk2d",
+            "batch",
+            "registry.demo/batch/report-uploader:0.3.1",
         ),
     ] {
         let rs = name.rsplit_once('-').map_or(name, |(a, _)| a);

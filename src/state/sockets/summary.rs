@@ -270,6 +270,11 @@ impl Summary {
         v
     }
 
+    /// How many (owner, peer) pairs have talked.
+    pub fn talker_count(&self) -> usize {
+        self.talkers.len()
+    }
+
     /// Connect latency percentile in µs (nearest rank), None without samples.
     pub fn latency_percentile(&self, p: f64) -> Option<u64> {
         if self.latencies.is_empty() {
