@@ -259,3 +259,55 @@ async fn save_writes_raw_bytes_and_reports_sha256() {
     let sha = ktui::evidence::sha256_hex(&bytes);
     assert!(text.contains(&sha[..20]), "{text}");
 }
+
+/// The detail pane lists events oldest first, as its heading says (and `kubectl describe`
+/// does): checkout's `Pulled` (last seen 6m ago) before its `BackOff` (50s ago).
+#[tokio::test]
+async fn detail_events_are_oldest_first() {
+    let (mut app, mut term) = harness(120, 40).await;
+    press(&mut app, "/checkout\n\n").await;
+    let text = screen(&mut app, &mut term);
+    let heading = text.find("Events (oldest first)").expect(&text);
+    let pulled = text.find("Normal Pulled").expect(&text);
+    let backoff = text.find("Warning BackOff").expect(&text);
+    assert!(heading < pulled && pulled < backoff, "{text}");
+}
+
+/// A list too long for one line (checkout's env at 80 columns) continues under its first
+/// entry, never at column 0, and no entry is split across lines.
+#[tokio::test]
+async fn detail_env_list_wraps_with_its_indentation() {
+    let (mut app, mut term) = harness(80, 40).await;
+    press(&mut app, "/checkout\n\n").await;
+    let text = screen(&mut app, &mut term);
+    let lines: Vec<&str> = text.lines().collect();
+    let start = lines
+        .iter()
+        .position(|l| l.starts_with("│    env        "))
+        .expect(&text);
+    let rest: Vec<&str> = lines[start + 1..]
+        .iter()
+        .take_while(|l| !l.starts_with("│    mount"))
+        .copied()
+        .collect();
+    assert!(!rest.is_empty(), "the env list fits one line: {text}");
+    for l in &rest {
+        assert!(
+            l.starts_with(&format!("│{}", " ".repeat(15))),
+            "{l:?}\n{text}"
+        );
+    }
+    let entries = [
+        "LOG_LEVEL",
+        "DATABASE_URL ← secret checkout-db/url",
+        "FEATURE_FLAGS ← configMap checkout-config/flags",
+        "POD_IP ← field status.podIP",
+    ];
+    let first = lines[start].trim_start_matches("│    env");
+    let shown: Vec<&str> = std::iter::once(first)
+        .chain(rest.iter().copied())
+        .flat_map(|l| l.trim_matches('│').trim().split(", "))
+        .map(|e| e.trim_end_matches(','))
+        .collect();
+    assert_eq!(shown, entries, "{text}");
+}
