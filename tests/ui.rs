@@ -166,6 +166,45 @@ async fn all_pods_view() {
     insta::assert_snapshot!("all_pods_120x40", text);
 }
 
+/// `a` shows kubectl's STATUS (not the phase) and `/` matches it.
+#[tokio::test]
+async fn all_pods_show_kubectl_status_and_filter_on_it() {
+    let (mut app, mut term) = harness(120, 40).await;
+    press(&mut app, "a").await;
+    let text = screen(&mut app, &mut term);
+    let row = |name: &str| {
+        text.lines()
+            .find(|l| l.contains(name))
+            .unwrap_or_else(|| panic!("{name}: {text}"))
+            .to_string()
+    };
+    assert!(row("NAMESPACE").contains("STATUS"), "{text}");
+    assert!(
+        row("checkout-6c9f8b7d54-7fb9x").contains(" CrashLoopBackOff "),
+        "{text}"
+    );
+    assert!(
+        row("search-5b6c7d8e9f-abcde").contains(" ImagePullBackOff "),
+        "{text}"
+    );
+    assert!(
+        row("api-gateway-7d9f6c5b8-xh2lp").contains(" Init:CrashLoopBackOff "),
+        "{text}"
+    );
+    // One init container and one main container: kubectl counts the main one only.
+    assert!(
+        row("api-gateway-7d9f6c5b8-xh2lp").contains(" 0/1 "),
+        "{text}"
+    );
+    press(&mut app, "/crashloop\n").await;
+    screen(&mut app, &mut term);
+    assert_eq!(app.state.pods.rows.len(), 4);
+    press(&mut app, "\x1b/oom\n").await;
+    let text = screen(&mut app, &mut term);
+    assert_eq!(app.state.pods.rows.len(), 1, "{text}");
+    assert!(text.contains("ledger-worker"), "{text}");
+}
+
 #[tokio::test]
 async fn namespace_command_rewatches() {
     let (mut app, mut term) = harness(80, 24).await;

@@ -7,6 +7,7 @@
 use std::collections::{HashMap, HashSet};
 
 use crate::cluster::{PodKey, PodSummary};
+use crate::triage::kubectl::{PodColumns, pod_columns};
 use crate::triage::{self, Category, CrashRecord};
 
 /// Sort orders cycled by `s`.
@@ -47,6 +48,11 @@ pub struct Filter {
 
 impl Filter {
     pub fn matches(&self, haystack: &[&str]) -> bool {
+        self.matches_any(haystack.iter().copied())
+    }
+
+    /// [`Filter::matches`] over fields that are not in one slice.
+    pub fn matches_any<'a>(&self, haystack: impl IntoIterator<Item = &'a str>) -> bool {
         let (negate, needle) = match self.text.strip_prefix('!') {
             Some(rest) => (true, rest),
             None => (false, self.text.as_str()),
@@ -54,7 +60,9 @@ impl Filter {
         if needle.is_empty() {
             return true;
         }
-        let hit = haystack.iter().any(|h| contains_ignoring_case(h, needle));
+        let hit = haystack
+            .into_iter()
+            .any(|h| contains_ignoring_case(h, needle));
         hit != negate
     }
 }
@@ -88,9 +96,16 @@ impl Row {
     }
 }
 
+/// A watched pod with its `kubectl get pods` columns, worked out once per change.
+#[derive(Debug)]
+struct Stored {
+    summary: PodSummary,
+    columns: PodColumns,
+}
+
 #[derive(Debug, Default)]
 pub struct PodsState {
-    pods: HashMap<PodKey, PodSummary>,
+    pods: HashMap<PodKey, Stored>,
     /// Pod UID → key, for naming what the node helper could only identify by UID.
     by_uid: HashMap<String, PodKey>,
     records: HashMap<PodKey, Vec<CrashRecord>>,
@@ -145,7 +160,14 @@ impl PodsState {
         if !pod.uid.is_empty() {
             self.by_uid.insert(pod.uid.clone(), key.clone());
         }
-        self.pods.insert(key, pod);
+        let columns = pod_columns(&pod);
+        self.pods.insert(
+            key,
+            Stored {
+                summary: pod,
+                columns,
+            },
+        );
         self.dirty = true;
         fresh
     }
@@ -162,7 +184,7 @@ impl PodsState {
 
     pub fn delete(&mut self, key: &PodKey) {
         if let Some(pod) = self.pods.remove(key) {
-            self.by_uid.remove(&pod.uid);
+            self.by_uid.remove(&pod.summary.uid);
         }
         self.records.remove(key);
         self.dirty = true;
@@ -190,7 +212,12 @@ impl PodsState {
     }
 
     pub fn pod(&self, key: &PodKey) -> Option<&PodSummary> {
-        self.pods.get(key)
+        self.pods.get(key).map(|p| &p.summary)
+    }
+
+    /// The pod's READY, STATUS and RESTARTS as `kubectl get pods` shows them.
+    pub fn columns(&self, key: &PodKey) -> Option<&PodColumns> {
+        self.pods.get(key).map(|p| &p.columns)
     }
 
     /// The pod with this UID, if it is in the watched scope.
@@ -281,28 +308,42 @@ impl PodsState {
         rows
     }
 
+    /// Every pod matching the filter on what its row shows (kubectl's STATUS among it) or on
+    /// the reasons of its crash records (`/oom` finds a pod OOMKilled before its restart).
     fn pod_rows(&self) -> Vec<Row> {
-        let mut keys: Vec<&PodSummary> = self
+        let mut keys: Vec<&Stored> = self
             .pods
             .values()
             .filter(|p| {
-                self.filter.matches(&[
-                    &p.key.namespace,
-                    &p.key.name,
-                    &p.phase,
-                    p.node.as_deref().unwrap_or(""),
-                    &p.workload.name,
-                ])
+                let s = &p.summary;
+                let reasons = self
+                    .records_of(&s.key)
+                    .iter()
+                    .filter_map(|r| r.reason.as_deref());
+                self.filter.matches_any(
+                    [
+                        s.key.namespace.as_str(),
+                        &s.key.name,
+                        &p.columns.status,
+                        s.node.as_deref().unwrap_or(""),
+                        &s.workload.name,
+                    ]
+                    .into_iter()
+                    .chain(reasons),
+                )
             })
             .collect();
         match self.sort {
-            SortBy::Restarts => keys.sort_by_key(|p| {
-                std::cmp::Reverse(p.containers.iter().map(|c| c.restarts).sum::<u32>())
+            SortBy::Restarts => keys.sort_by(|a, b| {
+                (b.columns.restarts.cmp(&a.columns.restarts))
+                    .then_with(|| a.summary.key.cmp(&b.summary.key))
             }),
-            _ => keys.sort_by(|a, b| a.key.cmp(&b.key)),
+            _ => keys.sort_by(|a, b| a.summary.key.cmp(&b.summary.key)),
         }
         keys.into_iter()
-            .map(|p| Row::Pod { key: p.key.clone() })
+            .map(|p| Row::Pod {
+                key: p.summary.key.clone(),
+            })
             .collect()
     }
 
@@ -425,6 +466,59 @@ mod tests {
         let Some(p) = p else { unreachable!() };
         assert_eq!(s.apply(p.clone()).len(), 1);
         assert!(s.apply(p).is_empty());
+    }
+
+    /// The all-pods view shows and filters kubectl's STATUS (a pod being deleted reads
+    /// Terminating), and finds a pod by its crash records' reasons too (`/oom`: kubectl says
+    /// Running once the OOMKilled container restarted).
+    #[test]
+    fn all_pods_filter_on_kubectl_status_and_crash_reasons() {
+        let mut s = loaded();
+        let demo = DemoCluster::fixed();
+        let Some(web) = demo
+            .pods()
+            .iter()
+            .map(|p| &p.detail.summary)
+            .find(|p| p.key.name == "web-6d4cf56db6-2xk8j")
+        else {
+            unreachable!("demo has web pods")
+        };
+        let mut web = web.clone();
+        web.deletion_timestamp = Some(demo.epoch());
+        s.apply(web.clone());
+        let status = |s: &PodsState, name: &str| {
+            s.pods
+                .values()
+                .find(|p| p.summary.key.name == name)
+                .map(|p| p.columns.status.clone())
+        };
+        assert_eq!(
+            status(&s, "web-6d4cf56db6-2xk8j").as_deref(),
+            Some("Terminating")
+        );
+        assert_eq!(
+            status(&s, "checkout-6c9f8b7d54-7fb9x").as_deref(),
+            Some("CrashLoopBackOff")
+        );
+        s.show_all = true;
+        let shown = |s: &mut PodsState, filter: &str| -> Vec<String> {
+            s.filter.text = filter.into();
+            s.mark_dirty();
+            s.refresh();
+            s.rows.iter().map(|r| r.pod_key().name.clone()).collect()
+        };
+        assert_eq!(shown(&mut s, "terminating"), ["web-6d4cf56db6-2xk8j"]);
+        assert_eq!(shown(&mut s, "imagepull"), ["search-5b6c7d8e9f-abcde"]);
+        assert_eq!(shown(&mut s, "oom"), ["ledger-worker-5d8c7b6f4-tq9wn"]);
+        assert_eq!(
+            shown(&mut s, "crashloop"),
+            [
+                "api-gateway-7d9f6c5b8-xh2lp",
+                "checkout-6c9f8b7d54-7fb9x",
+                "checkout-6c9f8b7d54-k2mzq",
+                "checkout-6c9f8b7d54-p8d4s",
+            ]
+        );
     }
 
     #[test]

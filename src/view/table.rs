@@ -100,17 +100,14 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &AppState, theme: &Theme
             }
             Row::Pod { key } => {
                 let pod = pods.pod(key);
-                let restarts: u32 =
-                    pod.map_or(0, |p| p.containers.iter().map(|c| c.restarts).sum());
-                let ready = pod.map_or(0, |p| p.containers.iter().filter(|c| c.ready).count());
-                let total = pod.map_or(0, |p| p.containers.len());
+                let columns = pods.columns(key);
                 let troubled = !pods.records_of(key).is_empty();
                 let mut cells = vec![
                     sanitize::line(&key.namespace).into_owned(),
                     sanitize::line(&key.name).into_owned(),
-                    format!("{ready}/{total}"),
-                    sanitize::line(pod.map_or("-", |p| p.phase.as_str())).into_owned(),
-                    restarts.to_string(),
+                    columns.map_or_else(|| "-".to_string(), |c| c.ready_label()),
+                    sanitize::line(columns.map_or("-", |c| c.status.as_str())).into_owned(),
+                    opt(columns.map(|c| c.restarts)),
                     age(state.now, pod.and_then(|p| p.created)),
                 ];
                 if wide {
@@ -189,12 +186,12 @@ fn crash_header(wide: bool) -> (Vec<&'static str>, Vec<Constraint>) {
 }
 
 fn pod_header(wide: bool) -> (Vec<&'static str>, Vec<Constraint>) {
-    let mut header = vec!["NAMESPACE", "POD", "READY", "PHASE", "RESTARTS", "AGE"];
+    let mut header = vec!["NAMESPACE", "POD", "READY", "STATUS", "RESTARTS", "AGE"];
     let mut widths = vec![
         Constraint::Length(12),
         Constraint::Fill(3),
         Constraint::Length(5),
-        Constraint::Length(10),
+        Constraint::Length(21),
         Constraint::Length(8),
         Constraint::Length(5),
     ];
