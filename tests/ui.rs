@@ -8,8 +8,8 @@ use std::time::Duration;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ktui::action::Action;
 use ktui::app::App;
-use ktui::cluster::Scope;
 use ktui::cluster::demo::DemoCluster;
+use ktui::cluster::{ContainerState, PodEvent, Scope};
 use ktui::config::theme::Theme;
 use ktui::state::Screen;
 use ratatui::Terminal;
@@ -78,6 +78,81 @@ async fn crashed_table_snapshots() {
     }
 }
 
+/// The screen line of the table row whose pod name starts with `pod`.
+fn table_line(app: &App, text: &str, pod: &str) -> String {
+    let i = app
+        .state
+        .pods
+        .rows
+        .iter()
+        .position(|r| r.pod_key().name.starts_with(pod))
+        .unwrap_or_else(|| panic!("no row for {pod}: {text}"));
+    // Status bar, the border with the title, the header, then the rows.
+    text.lines().nth(3 + i).unwrap().to_string()
+}
+
+/// STATE says what the container does now, beside REASON (its last termination): checkout
+/// exited with Error and is in CrashLoopBackOff now.
+#[tokio::test]
+async fn crash_table_shows_the_current_state_beside_the_reason() {
+    let (mut app, mut term) = harness(120, 40).await;
+    let text = screen(&mut app, &mut term);
+    let header = text.lines().nth(2).unwrap();
+    let (reason, state) = (header.find("REASON"), header.find("STATE"));
+    assert!(reason.is_some() && reason < state, "{text}");
+    for (pod, reason, state) in [
+        ("checkout-", "Error", "CrashLoopBackOff"),
+        ("api-gateway-", "Init:Error", "CrashLoopBackOff"),
+        ("ledger-worker-", "OOMKilled", "Running"),
+        ("settle-", "Error", "Terminated"),
+        ("search-", "ImagePullBackOff", "Waiting"),
+        ("report-gen-", "Evicted", "Failed"),
+    ] {
+        let line = table_line(&app, &text, pod);
+        assert!(line.contains(&format!(" {reason} ")), "{pod}: {line}");
+        assert!(line.contains(&format!(" {state} ")), "{pod}: {line}");
+    }
+}
+
+/// A container back after a runtime restart ("Unknown", exit 255, Running again) is marked
+/// and sorted below the real crashes, though it is the newest.
+#[tokio::test]
+async fn runtime_restart_rows_are_marked_and_last() {
+    let (mut app, mut term) = harness(120, 40).await;
+    let demo = DemoCluster::fixed();
+    let mut web = demo
+        .pods()
+        .iter()
+        .map(|p| p.detail.summary.clone())
+        .find(|p| p.key.name == "web-6d4cf56db6-2xk8j")
+        .unwrap();
+    web.containers[0].restarts = 1;
+    web.containers[0].last_state = ContainerState::Terminated {
+        exit_code: 255,
+        signal: None,
+        reason: Some("Unknown".into()),
+        message: None,
+        started_at: None,
+        finished_at: Some(demo.epoch() - jiff::SignedDuration::from_secs(5)),
+    };
+    app.dispatch(Action::Pods(PodEvent::Applied(Box::new(web))));
+    app.settle(QUIET).await;
+    let text = screen(&mut app, &mut term);
+    let rows = &app.state.pods.rows;
+    assert_eq!(rows.len(), 9, "{text}");
+    assert_eq!(rows[8].pod_key().name, "web-6d4cf56db6-2xk8j", "{text}");
+    let line = table_line(&app, &text, "web-6d4cf56db6-2xk8j");
+    assert!(line.contains(" runtime restart "), "{line}");
+    assert!(line.contains(" Running "), "{line}");
+    assert!(!line.contains("Unknown"), "{line}");
+    // Drawn muted, not in the crash colour.
+    let theme = Theme::default();
+    let buf = term.backend().buffer();
+    let cell = &buf[(2, 3 + 8)];
+    assert_eq!(cell.fg, theme.muted.fg.unwrap(), "{text}");
+    assert_ne!(buf[(2, 3)].fg, theme.muted.fg.unwrap());
+}
+
 #[tokio::test]
 async fn filter_narrows_rows() {
     let (mut app, mut term) = harness(80, 24).await;
@@ -86,7 +161,7 @@ async fn filter_narrows_rows() {
     let text = screen(&mut app, &mut term);
     assert_eq!(app.state.pods.rows.len(), 1, "{text}");
     assert!(before > 1);
-    assert!(text.contains("ledger-worker"), "{text}");
+    assert!(text.contains("ledger-wo"), "{text}");
     assert!(!text.contains("checkout-6c9f"), "{text}");
     insta::assert_snapshot!("filter_oom_80x24", text);
     press(&mut app, "\x1b/!oom\n").await;

@@ -7,6 +7,7 @@
 use std::collections::{HashMap, HashSet};
 
 use crate::cluster::{PodKey, PodSummary};
+use crate::triage::current::{current, is_runtime_restart};
 use crate::triage::kubectl::{PodColumns, pod_columns};
 use crate::triage::{self, Category, CrashRecord};
 
@@ -74,6 +75,9 @@ pub enum Row {
     Crash {
         record: Box<CrashRecord>,
         repeats: usize,
+        /// The record is a runtime restart ([`crate::triage::current::is_runtime_restart`]):
+        /// shown as such, and below the real crashes.
+        runtime_restart: bool,
     },
     /// Any pod (the `a` view).
     Pod { key: PodKey },
@@ -85,6 +89,16 @@ impl Row {
             Row::Crash { record, .. } => &record.pod,
             Row::Pod { key } => key,
         }
+    }
+
+    pub fn is_runtime_restart(&self) -> bool {
+        matches!(
+            self,
+            Row::Crash {
+                runtime_restart: true,
+                ..
+            }
+        )
     }
 
     /// Stable identity for keeping the selection across refreshes.
@@ -269,34 +283,45 @@ impl PodsState {
     }
 
     fn crash_rows(&self) -> Vec<Row> {
-        let mut all: Vec<&CrashRecord> = self
+        // Each record with whether it is a runtime restart, matched on what its row shows.
+        let mut all: Vec<(&CrashRecord, bool)> = self
             .records
-            .values()
-            .flatten()
-            .filter(|r| self.filter.matches(&haystack(r)))
+            .iter()
+            .filter_map(|(key, records)| Some((self.pods.get(key)?, records)))
+            .flat_map(|(pod, records)| records.iter().map(move |r| (r, &pod.summary)))
+            .filter_map(|(r, pod)| {
+                let restart = is_runtime_restart(r, pod);
+                let state = current(r, pod).label();
+                let marked = if restart { RUNTIME_RESTART } else { "" };
+                let shown = haystack(r).into_iter().chain([state.as_ref(), marked]);
+                self.filter.matches_any(shown).then_some((r, restart))
+            })
             .collect();
         let mut repeats: HashMap<&str, usize> = HashMap::new();
-        for r in &all {
+        for (r, _) in &all {
             *repeats.entry(r.signature.as_str()).or_default() += 1;
         }
         // Sort and group references; clone only the records that become rows.
-        all.sort_by(|a, b| triage::newest_first(a, b));
+        all.sort_by(|a, b| triage::newest_first(a.0, b.0));
         if !self.ungrouped {
             let mut seen = HashSet::new();
-            all.retain(|r| seen.insert(r.signature.as_str()));
+            all.retain(|(r, _)| seen.insert(r.signature.as_str()));
         }
         let mut rows: Vec<Row> = all
             .into_iter()
-            .map(|record| {
+            .map(|(record, runtime_restart)| {
                 let n = repeats.get(record.signature.as_str()).copied().unwrap_or(1);
                 Row::Crash {
                     record: Box::new(record.clone()),
                     repeats: n,
+                    runtime_restart,
                 }
             })
             .collect();
         let key = |r: &Row| match r {
-            Row::Crash { record, repeats } => (record.restarts.unwrap_or(0), *repeats),
+            Row::Crash {
+                record, repeats, ..
+            } => (record.restarts.unwrap_or(0), *repeats),
             Row::Pod { .. } => (0, 0),
         };
         match self.sort {
@@ -305,6 +330,8 @@ impl PodsState {
             SortBy::Repeats => rows.sort_by_key(|r| std::cmp::Reverse(key(r).1)),
             SortBy::Name => rows.sort_by(|a, b| a.pod_key().cmp(b.pod_key())),
         }
+        // Runtime restarts go below the real crashes whatever the order (the sort is stable).
+        rows.sort_by_key(Row::is_runtime_restart);
         rows
     }
 
@@ -363,6 +390,9 @@ impl PodsState {
         self.selected = self.rows.len().saturating_sub(1);
     }
 }
+
+/// What the REASON of a runtime-restart row says.
+pub const RUNTIME_RESTART: &str = "runtime restart";
 
 /// Case-insensitive substring test; without allocating when both sides are ASCII (names,
 /// reasons and node names nearly always are).
@@ -519,6 +549,70 @@ mod tests {
                 "checkout-6c9f8b7d54-p8d4s",
             ]
         );
+    }
+
+    /// Five containers back after a runtime restart (Unknown, exit 255, running again): the
+    /// newest crashes, with the most restarts and repeats, first by name; still they sort below
+    /// every real crash, in every order, and the filter finds them as "runtime restart".
+    #[test]
+    fn runtime_restarts_sort_below_real_crashes() {
+        let mut s = loaded();
+        let demo = DemoCluster::fixed();
+        let Some(web) = demo
+            .pods()
+            .iter()
+            .map(|p| &p.detail.summary)
+            .find(|p| p.key.name == "web-6d4cf56db6-2xk8j")
+        else {
+            unreachable!("demo has web pods")
+        };
+        for i in 0..5 {
+            let mut p = web.clone();
+            p.key = PodKey::new("aaa", format!("web-{i}"));
+            p.uid = format!("uid-restarted-{i}");
+            let c = &mut p.containers[0];
+            c.restarts = 500;
+            c.last_state = crate::cluster::ContainerState::Terminated {
+                exit_code: 255,
+                signal: None,
+                reason: Some("Unknown".into()),
+                message: None,
+                started_at: None,
+                finished_at: Some(demo.epoch()),
+            };
+            s.apply(p);
+        }
+        for sort in [
+            SortBy::NewestCrash,
+            SortBy::Restarts,
+            SortBy::Repeats,
+            SortBy::Name,
+        ] {
+            s.sort = sort;
+            s.mark_dirty();
+            s.refresh();
+            let restarts: Vec<bool> = s
+                .rows
+                .iter()
+                .map(|r| {
+                    matches!(
+                        r,
+                        Row::Crash {
+                            runtime_restart: true,
+                            ..
+                        }
+                    )
+                })
+                .collect();
+            assert_eq!(restarts.len(), 9, "{sort:?}");
+            assert_eq!(restarts.last(), Some(&true), "{sort:?}: {:#?}", s.rows);
+            assert!(restarts[..8].iter().all(|r| !r), "{sort:?}: {:#?}", s.rows);
+            assert!(matches!(s.rows[8], Row::Crash { repeats: 5, .. }));
+        }
+        s.filter.text = "runtime restart".into();
+        s.mark_dirty();
+        s.refresh();
+        assert_eq!(s.rows.len(), 1);
     }
 
     #[test]

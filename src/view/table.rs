@@ -9,8 +9,9 @@ use super::text::{age, opt};
 use crate::config::theme::Theme;
 use crate::sanitize;
 use crate::state::AppState;
-use crate::state::pods::Row;
+use crate::state::pods::{RUNTIME_RESTART, Row};
 use crate::triage::Category;
+use crate::triage::current::current;
 
 pub fn render(frame: &mut Frame<'_>, area: Rect, state: &AppState, theme: &Theme) {
     let pods = &state.pods;
@@ -76,17 +77,31 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &AppState, theme: &Theme
         .rows
         .iter()
         .map(|row| match row {
-            Row::Crash { record, repeats } => {
+            Row::Crash {
+                record,
+                repeats,
+                runtime_restart,
+            } => {
                 let style = match record.category {
+                    _ if *runtime_restart => theme.muted,
                     Category::Crashed => theme.crashed,
                     Category::NotStarted => theme.not_started,
                     Category::Evicted => theme.evicted,
                 };
+                let reason = if *runtime_restart {
+                    RUNTIME_RESTART.to_string()
+                } else {
+                    sanitize::line(&record.display_reason()).into_owned()
+                };
+                let now = pods
+                    .pod(&record.pod)
+                    .map(|pod| sanitize::line(&current(record, pod).label()).into_owned());
                 let mut cells = vec![
                     sanitize::line(&record.pod.namespace).into_owned(),
                     sanitize::line(&record.pod.name).into_owned(),
                     sanitize::line(record.container.as_deref().unwrap_or("-")).into_owned(),
-                    sanitize::line(&record.display_reason()).into_owned(),
+                    reason,
+                    now.unwrap_or_else(|| "-".to_string()),
                     opt(record.exit_code),
                     opt(record.restarts),
                     age(state.now, record.finished_at),
@@ -139,6 +154,7 @@ fn crash_header(wide: bool) -> (Vec<&'static str>, Vec<Constraint>) {
                 "POD",
                 "CONTAINER",
                 "REASON",
+                "STATE",
                 "EXIT",
                 "RST",
                 "LAST",
@@ -150,6 +166,7 @@ fn crash_header(wide: bool) -> (Vec<&'static str>, Vec<Constraint>) {
                 Constraint::Length(10),
                 Constraint::Fill(6),
                 Constraint::Fill(3),
+                Constraint::Length(16),
                 Constraint::Length(16),
                 Constraint::Length(4),
                 Constraint::Length(3),
@@ -166,6 +183,7 @@ fn crash_header(wide: bool) -> (Vec<&'static str>, Vec<Constraint>) {
                 "POD",
                 "CONTAINER",
                 "REASON",
+                "STATE",
                 "EXIT",
                 "RST",
                 "LAST",
@@ -175,6 +193,7 @@ fn crash_header(wide: bool) -> (Vec<&'static str>, Vec<Constraint>) {
                 Constraint::Length(9),
                 Constraint::Fill(3),
                 Constraint::Fill(2),
+                Constraint::Length(16),
                 Constraint::Length(16),
                 Constraint::Length(4),
                 Constraint::Length(3),
