@@ -12,6 +12,7 @@ use ktui::cluster::demo::DemoCluster;
 use ktui::cluster::{ContainerState, PodEvent, Scope};
 use ktui::config::theme::Theme;
 use ktui::state::Screen;
+use ktui::state::pods::Row;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
@@ -153,6 +154,139 @@ async fn runtime_restart_rows_are_marked_and_last() {
     assert_ne!(buf[(2, 3)].fg, theme.muted.fg.unwrap());
 }
 
+/// The cells of screen line `y` of the table, split where the header's words start.
+fn cells_at(text: &str, y: usize) -> Vec<String> {
+    let lines: Vec<Vec<char>> = text.lines().map(|l| l.chars().collect()).collect();
+    let header = &lines[2];
+    let starts: Vec<usize> = (1..header.len() - 1)
+        .filter(|&x| header[x] != ' ' && header[x - 1] == ' ' || x == 1)
+        .collect();
+    let line = &lines[y];
+    (0..starts.len())
+        .map(|i| {
+            let end = starts.get(i + 1).copied().unwrap_or(line.len() - 1);
+            line[starts[i]..end]
+                .iter()
+                .collect::<String>()
+                .trim()
+                .to_string()
+        })
+        .collect()
+}
+
+/// `shown` is `whole`, or a start of it ending in an ellipsis.
+fn whole_or_marked(shown: &str, whole: &str) -> bool {
+    shown == whole
+        || shown
+            .strip_suffix('…')
+            .is_some_and(|head| whole.starts_with(head))
+}
+
+/// At 120 columns the row is too wide: the longest names are cut, each with an ellipsis,
+/// while REASON, STATE and NODE stay whole and workloads read as kubectl short names.
+#[tokio::test]
+async fn narrow_table_cuts_the_longest_names_with_an_ellipsis() {
+    let (mut app, mut term) = harness(120, 40).await;
+    let text = screen(&mut app, &mut term);
+    assert_eq!(
+        cells_at(&text, 2),
+        [
+            "NAMESPACE",
+            "POD",
+            "CONTAINER",
+            "REASON",
+            "STATE",
+            "EXIT",
+            "RST",
+            "LAST",
+            "NODE",
+            "WORKLOAD",
+            "REP"
+        ]
+    );
+    let mut cut = 0;
+    for (i, row) in app.state.pods.rows.iter().enumerate() {
+        let cells = cells_at(&text, 3 + i);
+        let Row::Crash { record, .. } = row else {
+            unreachable!()
+        };
+        let pod = &record.pod.name;
+        assert!(whole_or_marked(&cells[1], pod), "{cells:?}\n{text}");
+        cut += usize::from(&cells[1] != pod);
+        let container = record.container.as_deref().unwrap_or("-");
+        assert!(whole_or_marked(&cells[2], container), "{cells:?}");
+        assert_eq!(cells[3], record.display_reason(), "{cells:?}");
+        assert!(!cells[4].ends_with('…'), "{cells:?}");
+        assert_eq!(Some(cells[8].as_str()), record.node.as_deref(), "{cells:?}");
+        let kind = match record.workload.kind.as_str() {
+            "Deployment" => "deploy",
+            "CronJob" => "cj",
+            "Pod" => "po",
+            other => unreachable!("{other}"),
+        };
+        let workload = format!("{kind}/{}", record.workload.name);
+        assert!(whole_or_marked(&cells[9], &workload), "{cells:?}");
+    }
+    assert!(cut > 0, "the longest column is cut first: {text}");
+}
+
+/// At 200 columns every column is as wide as its widest cell, header included: nothing is
+/// cut and POD is no wider than the longest pod name. Same for the all-pods view.
+#[tokio::test]
+async fn wide_table_sizes_columns_from_their_content() {
+    for (all, next) in [(false, "CONTAINER"), (true, "READY")] {
+        let (mut app, mut term) = harness(200, 50).await;
+        if all {
+            press(&mut app, "a").await;
+        }
+        let text = screen(&mut app, &mut term);
+        assert!(!text.contains('…'), "{text}");
+        let header = text.lines().nth(2).unwrap();
+        let gap = header.find(next).unwrap() - header.find("POD").unwrap();
+        let longest = app
+            .state
+            .pods
+            .rows
+            .iter()
+            .map(|r| r.pod_key().name.len())
+            .max()
+            .unwrap();
+        assert_eq!(gap, longest + 1, "{header}");
+        for (i, row) in app.state.pods.rows.iter().enumerate() {
+            let cells = cells_at(&text, 3 + i);
+            assert_eq!(cells[1], row.pod_key().name, "{text}");
+        }
+        if !all {
+            insta::assert_snapshot!("table_200x50", text);
+        }
+    }
+}
+
+/// Only the rows on screen are built: moving past the bottom scrolls so the selection stays
+/// drawn and highlighted, as ratatui's own scrolling did.
+#[tokio::test]
+async fn selection_scrolls_into_view() {
+    let (mut app, mut term) = harness(100, 8).await;
+    for (keys, first, selected) in [("G", 5, 7), ("k", 4, 6), ("kkk", 1, 3), ("g", 0, 0)] {
+        press(&mut app, keys).await;
+        let text = screen(&mut app, &mut term);
+        let rows = &app.state.pods.rows;
+        assert_eq!(app.state.pods.selected, selected);
+        // Three rows fit (8 lines: status bar, borders, header, prompt).
+        for (y, row) in rows.iter().enumerate().skip(first).take(3) {
+            let line = text.lines().nth(3 + y - first).unwrap();
+            assert!(line.contains(&row.pod_key().namespace), "{keys}: {text}");
+        }
+        let theme = Theme::default();
+        let y = u16::try_from(3 + selected - first).unwrap();
+        assert_eq!(
+            term.backend().buffer()[(2, y)].bg,
+            theme.selected.bg.unwrap(),
+            "{keys}: {text}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn filter_narrows_rows() {
     let (mut app, mut term) = harness(80, 24).await;
@@ -161,7 +295,7 @@ async fn filter_narrows_rows() {
     let text = screen(&mut app, &mut term);
     assert_eq!(app.state.pods.rows.len(), 1, "{text}");
     assert!(before > 1);
-    assert!(text.contains("ledger-wo"), "{text}");
+    assert!(text.contains("ledger-worker"), "{text}");
     assert!(!text.contains("checkout-6c9f"), "{text}");
     insta::assert_snapshot!("filter_oom_80x24", text);
     press(&mut app, "\x1b/!oom\n").await;

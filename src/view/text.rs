@@ -1,7 +1,11 @@
 //! Small formatting helpers shared by the panes.
 
+use std::borrow::Cow;
+
 use jiff::Timestamp;
 use unicode_width::{UnicodeWidthChar as _, UnicodeWidthStr as _};
+
+use crate::cluster::Workload;
 
 /// `42s`, `5m`, `3h`, `2d` since `then`; `-` when unknown.
 pub fn age(now: Timestamp, then: Option<Timestamp>) -> String {
@@ -15,6 +19,44 @@ pub fn age(now: Timestamp, then: Option<Timestamp>) -> String {
         3600..=86_399 => format!("{}h", secs / 3600),
         _ => format!("{}d", secs / 86_400),
     }
+}
+
+/// `text` cut to `width` columns, its last one an ellipsis when anything was cut.
+pub fn ellipsize(text: &str, width: usize) -> Cow<'_, str> {
+    if text.width() <= width {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for c in text.chars() {
+        let w = c.width().unwrap_or(0);
+        if used + w + 1 > width {
+            break;
+        }
+        out.push(c);
+        used += w;
+    }
+    if width > 0 {
+        out.push('…');
+    }
+    Cow::Owned(out)
+}
+
+/// `deploy/checkout`: a workload with its kind as kubectl's short name (the kind itself when it
+/// has none).
+pub fn workload(w: &Workload) -> String {
+    let kind = match w.kind.as_str() {
+        "Deployment" => "deploy",
+        "StatefulSet" => "sts",
+        "DaemonSet" => "ds",
+        "Job" => "job",
+        "CronJob" => "cj",
+        "ReplicaSet" => "rs",
+        "ReplicationController" => "rc",
+        "Pod" => "po",
+        other => other,
+    };
+    format!("{kind}/{}", w.name)
 }
 
 /// `-` for None.
@@ -87,6 +129,39 @@ fn split_at_width(text: &str, width: usize) -> (&str, &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ellipsis_marks_a_cut() {
+        assert_eq!(ellipsize("wait-for-config", 15), "wait-for-config");
+        assert_eq!(ellipsize("wait-for-config", 14), "wait-for-conf…");
+        assert_eq!(ellipsize("wait-for-config", 1), "…");
+        assert_eq!(ellipsize("wait-for-config", 0), "");
+        assert_eq!(ellipsize("日本語", 4), "日…");
+    }
+
+    #[test]
+    fn workload_kinds_as_kubectl_short_names() {
+        let w = |kind: &str| {
+            workload(&Workload {
+                kind: kind.into(),
+                name: "x".into(),
+            })
+        };
+        assert_eq!(
+            [
+                "Deployment",
+                "StatefulSet",
+                "DaemonSet",
+                "Job",
+                "CronJob",
+                "ReplicaSet",
+                "Pod"
+            ]
+            .map(w),
+            ["deploy/x", "sts/x", "ds/x", "job/x", "cj/x", "rs/x", "po/x"]
+        );
+        assert_eq!(w("Rollout"), "Rollout/x");
+    }
 
     #[test]
     fn items_wrap_whole_and_long_ones_break_at_spaces() {
