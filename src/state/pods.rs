@@ -4,12 +4,15 @@
 //! visible rows (grouped by signature, filtered, sorted) are derived in `refresh`, at most once per
 //! frame, so a 50k-pod relist costs one pass rather than one per event.
 
+mod filter;
+
 use std::collections::{HashMap, HashSet};
 
 use crate::cluster::{PodKey, PodSummary};
 use crate::triage::current::{current, is_runtime_restart};
 use crate::triage::kubectl::{PodColumns, pod_columns};
 use crate::triage::{self, Category, CrashRecord};
+pub use filter::Filter;
 
 /// Sort orders cycled by `s`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -38,33 +41,6 @@ impl SortBy {
             SortBy::Repeats => "repeats",
             SortBy::Name => "name",
         }
-    }
-}
-
-/// A substring filter; a leading `!` negates it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Filter {
-    pub text: String,
-}
-
-impl Filter {
-    pub fn matches(&self, haystack: &[&str]) -> bool {
-        self.matches_any(haystack.iter().copied())
-    }
-
-    /// [`Filter::matches`] over fields that are not in one slice.
-    pub fn matches_any<'a>(&self, haystack: impl IntoIterator<Item = &'a str>) -> bool {
-        let (negate, needle) = match self.text.strip_prefix('!') {
-            Some(rest) => (true, rest),
-            None => (false, self.text.as_str()),
-        };
-        if needle.is_empty() {
-            return true;
-        }
-        let hit = haystack
-            .into_iter()
-            .any(|h| contains_ignoring_case(h, needle));
-        hit != negate
     }
 }
 
@@ -294,7 +270,7 @@ impl PodsState {
                 let state = current(r, pod).label();
                 let marked = if restart { RUNTIME_RESTART } else { "" };
                 let shown = haystack(r).into_iter().chain([state.as_ref(), marked]);
-                self.filter.matches_any(shown).then_some((r, restart))
+                self.filter.matches(shown).then_some((r, restart))
             })
             .collect();
         let mut repeats: HashMap<&str, usize> = HashMap::new();
@@ -347,7 +323,7 @@ impl PodsState {
                     .records_of(&s.key)
                     .iter()
                     .filter_map(|r| r.reason.as_deref());
-                self.filter.matches_any(
+                self.filter.matches(
                     [
                         s.key.namespace.as_str(),
                         &s.key.name,
@@ -394,16 +370,6 @@ impl PodsState {
 /// What the REASON of a runtime-restart row says.
 pub const RUNTIME_RESTART: &str = "runtime restart";
 
-/// Case-insensitive substring test; without allocating when both sides are ASCII (names,
-/// reasons and node names nearly always are).
-fn contains_ignoring_case(haystack: &str, needle: &str) -> bool {
-    if haystack.is_ascii() && needle.is_ascii() {
-        let (h, n) = (haystack.as_bytes(), needle.as_bytes());
-        return n.len() <= h.len() && h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n));
-    }
-    haystack.to_lowercase().contains(&needle.to_lowercase())
-}
-
 fn haystack(r: &CrashRecord) -> [&str; 7] {
     [
         &r.pod.namespace,
@@ -420,17 +386,6 @@ fn haystack(r: &CrashRecord) -> [&str; 7] {
 mod tests {
     use super::*;
     use crate::cluster::demo::DemoCluster;
-
-    #[test]
-    fn filter_ignores_case_ascii_and_not() {
-        let f = |t: &str| Filter { text: t.into() };
-        assert!(f("OOM").matches(&["x", "OOMKilled"]));
-        assert!(f("killed").matches(&["OOMKilled"]));
-        assert!(!f("!killed").matches(&["OOMKilled"]));
-        assert!(!f("oomkilledx").matches(&["OOMKilled"]));
-        assert!(f("ÉCHEC").matches(&["pod-échec-1"]));
-        assert!(f("").matches(&[]));
-    }
 
     fn loaded() -> PodsState {
         let mut s = PodsState::default();

@@ -1,8 +1,6 @@
 //! The crashed-pods table (and the all-pods table with `a`), columns sized from the rows on
 //! screen.
 
-use std::borrow::Cow;
-
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::Style;
@@ -98,19 +96,10 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &AppState, theme: &Theme
     let avail = usize::from(area.width.saturating_sub(2)).saturating_sub(gaps);
     let names: Vec<bool> = columns.iter().map(|c| c.name).collect();
     let widths = fit(&natural, &names, avail);
-    let fitted = |cells: Vec<Cow<'_, str>>| -> Vec<String> {
-        cells
-            .iter()
-            .zip(&widths)
-            .map(|(cell, w)| ellipsize(cell, *w).into_owned())
-            .collect()
-    };
-    let header = fitted(columns.iter().map(|c| Cow::Borrowed(c.header)).collect());
+    let header = cut(columns.iter().map(|c| c.header.to_string()), &widths);
     let rows: Vec<TableRow<'_>> = shown
         .into_iter()
-        .map(|(cells, style)| {
-            TableRow::new(fitted(cells.into_iter().map(Cow::Owned).collect())).style(style)
-        })
+        .map(|(cells, style)| TableRow::new(cut(cells, &widths)).style(style))
         .collect();
     let constraints = widths
         .iter()
@@ -121,6 +110,21 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &AppState, theme: &Theme
         .block(block);
     let mut table_state = TableState::default().with_selected(pods.selected.checked_sub(start));
     frame.render_stateful_widget(table, area, &mut table_state);
+}
+
+/// Each cell cut to its column's width, with an ellipsis where it was cut.
+fn cut(cells: impl IntoIterator<Item = String>, widths: &[usize]) -> Vec<String> {
+    cells
+        .into_iter()
+        .zip(widths)
+        .map(|(cell, w)| {
+            if cell.width() <= *w {
+                cell
+            } else {
+                ellipsize(&cell, *w).into_owned()
+            }
+        })
+        .collect()
 }
 
 /// A column: its header, and whether it holds names (which give way first, see
