@@ -130,9 +130,16 @@ pub struct ContainerSummary {
     pub image_id: Option<String>,
     pub container_id: Option<String>,
     pub ready: bool,
+    /// `started`: the startup probe passed (a native sidecar that started no longer holds up
+    /// initialisation).
+    pub started: bool,
     pub restarts: u32,
     pub state: ContainerState,
     pub last_state: ContainerState,
+    /// Position of this container's entry in the pod's `initContainerStatuses` (init
+    /// containers and sidecars) or `containerStatuses` (main containers); `None` when the pod
+    /// reports no status for it. kubectl's STATUS reads the statuses in this order.
+    pub status_index: Option<usize>,
 }
 
 /// The compact view of a pod kept in memory for every watched pod. Full objects are never kept:
@@ -158,6 +165,20 @@ pub struct PodSummary {
     pub workload: Workload,
     /// Init containers (and native sidecars) first, in spec order, then main containers.
     pub containers: Vec<ContainerSummary>,
+    /// `metadata.deletionTimestamp`: the pod is being deleted.
+    pub deletion_timestamp: Option<Timestamp>,
+    pub conditions: PodConditions,
+}
+
+/// The pod conditions kubectl's STATUS column reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PodConditions {
+    /// `Initialized` is `True`.
+    pub initialized: bool,
+    /// `Ready` is `True`.
+    pub ready: bool,
+    /// `PodScheduled` has the reason `SchedulingGated`.
+    pub scheduling_gated: bool,
 }
 
 impl PodSummary {

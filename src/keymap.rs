@@ -233,7 +233,7 @@ pub const TABLE: Keymap<Table> = Keymap {
         },
         Line {
             bindings: &[bind(&[ch('a')], Table::ToggleAll)],
-            what: "all pods / crashed only",
+            what: "all pods (as `kubectl get pods`) / crashed only",
         },
         Line {
             bindings: &[bind(&[ch('s')], Table::CycleSort)],

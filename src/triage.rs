@@ -6,6 +6,8 @@
 //! **evicted** pod (phase Failed with a pod-level reason set by the node) is one record; its
 //! containers' kill codes are not process crashes.
 
+pub mod current;
+pub mod kubectl;
 pub mod owners;
 
 use jiff::Timestamp;

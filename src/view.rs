@@ -1,5 +1,6 @@
 //! `view(&AppState, &Theme)`: draws one frame. Reads state only.
 
+mod columns;
 mod confirm;
 mod detail;
 mod help;

@@ -358,6 +358,37 @@ async fn events_and_detail_of_a_pod() {
     assert!(matches!(missing, Err(ClusterError::NotFound { .. })));
 }
 
+/// Events come oldest first (by last time seen) whatever order the server lists them in.
+#[tokio::test]
+async fn pod_events_are_oldest_first() {
+    let store = fixture_store();
+    let template = fixture("events.json")["items"][0].clone();
+    // The server lists by name: BackOff (…6e98…), then these three, out of time order.
+    for (i, (reason, last)) in [
+        ("Late", "2026-11-20T09:30:00Z"),
+        ("Early", "2026-11-20T07:00:00Z"),
+        ("Middle", "2026-11-20T08:30:00Z"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut e = template.clone();
+        e["metadata"]["name"] = Value::String(format!("api-6b7c8d9e4f-abcde.extra{i}"));
+        e["metadata"]["uid"] = Value::String(format!("extra-{i}"));
+        e["reason"] = Value::String(reason.into());
+        e["lastTimestamp"] = Value::String(last.into());
+        store.apply(e);
+    }
+    let s = setup(store).await;
+    let events = s
+        .cluster
+        .pod_events(PodKey::new("default", "api-6b7c8d9e4f-abcde"))
+        .await
+        .unwrap();
+    let reasons: Vec<&str> = events.iter().map(|e| e.reason.as_str()).collect();
+    assert_eq!(reasons, ["Early", "Middle", "BackOff", "Late"]);
+}
+
 #[tokio::test]
 async fn owners_are_fetched_once_per_replicaset() {
     let store = fixture_store();

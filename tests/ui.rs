@@ -8,10 +8,11 @@ use std::time::Duration;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ktui::action::Action;
 use ktui::app::App;
-use ktui::cluster::Scope;
 use ktui::cluster::demo::DemoCluster;
+use ktui::cluster::{ContainerState, PodEvent, Scope};
 use ktui::config::theme::Theme;
 use ktui::state::Screen;
+use ktui::state::pods::Row;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
@@ -78,6 +79,218 @@ async fn crashed_table_snapshots() {
     }
 }
 
+/// The screen line of the table row whose pod name starts with `pod`.
+fn table_line(app: &App, text: &str, pod: &str) -> String {
+    let i = app
+        .state
+        .pods
+        .rows
+        .iter()
+        .position(|r| r.pod_key().name.starts_with(pod))
+        .unwrap_or_else(|| panic!("no row for {pod}: {text}"));
+    // Status bar, the border with the title, the header, then the rows.
+    text.lines().nth(3 + i).unwrap().to_string()
+}
+
+/// STATE says what the container does now, beside REASON (its last termination): checkout
+/// exited with Error and is in CrashLoopBackOff now.
+#[tokio::test]
+async fn crash_table_shows_the_current_state_beside_the_reason() {
+    let (mut app, mut term) = harness(120, 40).await;
+    let text = screen(&mut app, &mut term);
+    let header = text.lines().nth(2).unwrap();
+    let (reason, state) = (header.find("REASON"), header.find("STATE"));
+    assert!(reason.is_some() && reason < state, "{text}");
+    for (pod, reason, state) in [
+        ("checkout-", "Error", "CrashLoopBackOff"),
+        ("api-gateway-", "Init:Error", "CrashLoopBackOff"),
+        ("ledger-worker-", "OOMKilled", "Running"),
+        ("settle-", "Error", "Terminated"),
+        ("search-", "ImagePullBackOff", "Waiting"),
+        ("report-gen-", "Evicted", "Failed"),
+    ] {
+        let line = table_line(&app, &text, pod);
+        assert!(line.contains(&format!(" {reason} ")), "{pod}: {line}");
+        assert!(line.contains(&format!(" {state} ")), "{pod}: {line}");
+    }
+}
+
+/// A container back after a runtime restart ("Unknown", exit 255, Running again) is marked
+/// and sorted below the real crashes, though it is the newest.
+#[tokio::test]
+async fn runtime_restart_rows_are_marked_and_last() {
+    let (mut app, mut term) = harness(120, 40).await;
+    let demo = DemoCluster::fixed();
+    let mut web = demo
+        .pods()
+        .iter()
+        .map(|p| p.detail.summary.clone())
+        .find(|p| p.key.name == "web-6d4cf56db6-2xk8j")
+        .unwrap();
+    web.containers[0].restarts = 1;
+    web.containers[0].last_state = ContainerState::Terminated {
+        exit_code: 255,
+        signal: None,
+        reason: Some("Unknown".into()),
+        message: None,
+        started_at: None,
+        finished_at: Some(demo.epoch() - jiff::SignedDuration::from_secs(5)),
+    };
+    app.dispatch(Action::Pods(PodEvent::Applied(Box::new(web))));
+    app.settle(QUIET).await;
+    let text = screen(&mut app, &mut term);
+    let rows = &app.state.pods.rows;
+    assert_eq!(rows.len(), 9, "{text}");
+    assert_eq!(rows[8].pod_key().name, "web-6d4cf56db6-2xk8j", "{text}");
+    let line = table_line(&app, &text, "web-6d4cf56db6-2xk8j");
+    assert!(line.contains(" runtime restart "), "{line}");
+    assert!(line.contains(" Running "), "{line}");
+    assert!(!line.contains("Unknown"), "{line}");
+    // Drawn muted, not in the crash colour.
+    let theme = Theme::default();
+    let buf = term.backend().buffer();
+    let cell = &buf[(2, 3 + 8)];
+    assert_eq!(cell.fg, theme.muted.fg.unwrap(), "{text}");
+    assert_ne!(buf[(2, 3)].fg, theme.muted.fg.unwrap());
+}
+
+/// The cells of screen line `y` of the table, split where the header's words start.
+fn cells_at(text: &str, y: usize) -> Vec<String> {
+    let lines: Vec<Vec<char>> = text.lines().map(|l| l.chars().collect()).collect();
+    let header = &lines[2];
+    let starts: Vec<usize> = (1..header.len() - 1)
+        .filter(|&x| header[x] != ' ' && header[x - 1] == ' ' || x == 1)
+        .collect();
+    let line = &lines[y];
+    (0..starts.len())
+        .map(|i| {
+            let end = starts.get(i + 1).copied().unwrap_or(line.len() - 1);
+            line[starts[i]..end]
+                .iter()
+                .collect::<String>()
+                .trim()
+                .to_string()
+        })
+        .collect()
+}
+
+/// `shown` is `whole`, or a start of it ending in an ellipsis.
+/// `shown` is `whole`, or `whole` cut with one ellipsis (at the end, or in the middle keeping
+/// both ends).
+fn whole_or_marked(shown: &str, whole: &str) -> bool {
+    shown == whole
+        || shown.split_once('…').is_some_and(|(head, tail)| {
+            whole.starts_with(head)
+                && whole.ends_with(tail)
+                && head.len() + tail.len() < whole.len()
+        })
+}
+
+/// At 120 columns the row is too wide: the longest names are cut, each with an ellipsis,
+/// while REASON, STATE and NODE stay whole and workloads read as kubectl short names.
+#[tokio::test]
+async fn narrow_table_cuts_the_longest_names_with_an_ellipsis() {
+    let (mut app, mut term) = harness(120, 40).await;
+    let text = screen(&mut app, &mut term);
+    assert_eq!(
+        cells_at(&text, 2),
+        [
+            "NAMESPACE",
+            "POD",
+            "CONTAINER",
+            "REASON",
+            "STATE",
+            "EXIT",
+            "RST",
+            "LAST",
+            "NODE",
+            "WORKLOAD",
+            "REP"
+        ]
+    );
+    let mut cut = 0;
+    for (i, row) in app.state.pods.rows.iter().enumerate() {
+        let cells = cells_at(&text, 3 + i);
+        let Row::Crash { record, .. } = row else {
+            unreachable!()
+        };
+        let pod = &record.pod.name;
+        assert!(whole_or_marked(&cells[1], pod), "{cells:?}\n{text}");
+        cut += usize::from(&cells[1] != pod);
+        let container = record.container.as_deref().unwrap_or("-");
+        assert!(whole_or_marked(&cells[2], container), "{cells:?}");
+        assert_eq!(cells[3], record.display_reason(), "{cells:?}");
+        assert!(!cells[4].ends_with('…'), "{cells:?}");
+        assert_eq!(Some(cells[8].as_str()), record.node.as_deref(), "{cells:?}");
+        let kind = match record.workload.kind.as_str() {
+            "Deployment" => "deploy",
+            "CronJob" => "cj",
+            "Pod" => "po",
+            other => unreachable!("{other}"),
+        };
+        let workload = format!("{kind}/{}", record.workload.name);
+        assert!(whole_or_marked(&cells[9], &workload), "{cells:?}");
+    }
+    assert!(cut > 0, "the longest column is cut first: {text}");
+}
+
+/// At 200 columns every column is as wide as its widest cell, header included: nothing is
+/// cut and POD is no wider than the longest pod name. Same for the all-pods view.
+#[tokio::test]
+async fn wide_table_sizes_columns_from_their_content() {
+    for (all, next) in [(false, "CONTAINER"), (true, "READY")] {
+        let (mut app, mut term) = harness(200, 50).await;
+        if all {
+            press(&mut app, "a").await;
+        }
+        let text = screen(&mut app, &mut term);
+        assert!(!text.contains('…'), "{text}");
+        let header = text.lines().nth(2).unwrap();
+        let gap = header.find(next).unwrap() - header.find("POD").unwrap();
+        let longest = app
+            .state
+            .pods
+            .rows
+            .iter()
+            .map(|r| r.pod_key().name.len())
+            .max()
+            .unwrap();
+        assert_eq!(gap, longest + 1, "{header}");
+        for (i, row) in app.state.pods.rows.iter().enumerate() {
+            let cells = cells_at(&text, 3 + i);
+            assert_eq!(cells[1], row.pod_key().name, "{text}");
+        }
+        if !all {
+            insta::assert_snapshot!("table_200x50", text);
+        }
+    }
+}
+
+/// Only the rows on screen are built: moving past the bottom scrolls so the selection stays
+/// drawn and highlighted, as ratatui's own scrolling did.
+#[tokio::test]
+async fn selection_scrolls_into_view() {
+    let (mut app, mut term) = harness(100, 8).await;
+    for (keys, first, selected) in [("G", 5, 7), ("k", 4, 6), ("kkk", 1, 3), ("g", 0, 0)] {
+        press(&mut app, keys).await;
+        let text = screen(&mut app, &mut term);
+        let rows = &app.state.pods.rows;
+        assert_eq!(app.state.pods.selected, selected);
+        // Three rows fit (8 lines: status bar, borders, header, prompt).
+        for (y, row) in rows.iter().enumerate().skip(first).take(3) {
+            let line = text.lines().nth(3 + y - first).unwrap();
+            assert!(line.contains(&row.pod_key().namespace), "{keys}: {text}");
+        }
+        let theme = Theme::default();
+        let y = u16::try_from(3 + selected - first).unwrap();
+        assert_eq!(
+            term.backend().buffer()[(2, y)].bg,
+            theme.selected.bg.unwrap(),
+            "{keys}: {text}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn filter_narrows_rows() {
     let (mut app, mut term) = harness(80, 24).await;
@@ -86,8 +299,8 @@ async fn filter_narrows_rows() {
     let text = screen(&mut app, &mut term);
     assert_eq!(app.state.pods.rows.len(), 1, "{text}");
     assert!(before > 1);
-    assert!(text.contains("ledger-worker"), "{text}");
-    assert!(!text.contains("checkout-6c9f"), "{text}");
+    assert!(text.contains("tq9wn"), "ledger-worker's pod: {text}");
+    assert!(!text.contains("7fb9x"), "{text}");
     insta::assert_snapshot!("filter_oom_80x24", text);
     press(&mut app, "\x1b/!oom\n").await;
     screen(&mut app, &mut term);
@@ -227,6 +440,45 @@ async fn all_pods_view() {
     insta::assert_snapshot!("all_pods_120x40", text);
 }
 
+/// `a` shows kubectl's STATUS (not the phase) and `/` matches it.
+#[tokio::test]
+async fn all_pods_show_kubectl_status_and_filter_on_it() {
+    let (mut app, mut term) = harness(120, 40).await;
+    press(&mut app, "a").await;
+    let text = screen(&mut app, &mut term);
+    let row = |name: &str| {
+        text.lines()
+            .find(|l| l.contains(name))
+            .unwrap_or_else(|| panic!("{name}: {text}"))
+            .to_string()
+    };
+    assert!(row("NAMESPACE").contains("STATUS"), "{text}");
+    assert!(
+        row("checkout-6c9f8b7d54-7fb9x").contains(" CrashLoopBackOff "),
+        "{text}"
+    );
+    assert!(
+        row("search-5b6c7d8e9f-abcde").contains(" ImagePullBackOff "),
+        "{text}"
+    );
+    assert!(
+        row("api-gateway-7d9f6c5b8-xh2lp").contains(" Init:CrashLoopBackOff "),
+        "{text}"
+    );
+    // One init container and one main container: kubectl counts the main one only.
+    assert!(
+        row("api-gateway-7d9f6c5b8-xh2lp").contains(" 0/1 "),
+        "{text}"
+    );
+    press(&mut app, "/crashloop\n").await;
+    screen(&mut app, &mut term);
+    assert_eq!(app.state.pods.rows.len(), 4);
+    press(&mut app, "\x1b/oom\n").await;
+    let text = screen(&mut app, &mut term);
+    assert_eq!(app.state.pods.rows.len(), 1, "{text}");
+    assert!(text.contains("ledger-worker"), "{text}");
+}
+
 #[tokio::test]
 async fn namespace_command_rewatches() {
     let (mut app, mut term) = harness(80, 24).await;
@@ -351,4 +603,56 @@ async fn a_repeated_toast_shows_its_count() {
     let text = screen(&mut app, &mut term);
     assert_eq!(text.matches("cannot list pods").count(), 1, "{text}");
     assert!(text.contains("(×3)"), "{text}");
+}
+
+/// The detail pane lists events oldest first, as its heading says (and `kubectl describe`
+/// does): checkout's `Pulled` (last seen 6m ago) before its `BackOff` (50s ago).
+#[tokio::test]
+async fn detail_events_are_oldest_first() {
+    let (mut app, mut term) = harness(120, 40).await;
+    press(&mut app, "/checkout\n\n").await;
+    let text = screen(&mut app, &mut term);
+    let heading = text.find("Events (oldest first)").expect(&text);
+    let pulled = text.find("Normal Pulled").expect(&text);
+    let backoff = text.find("Warning BackOff").expect(&text);
+    assert!(heading < pulled && pulled < backoff, "{text}");
+}
+
+/// A list too long for one line (checkout's env at 80 columns) continues under its first
+/// entry, never at column 0, and no entry is split across lines.
+#[tokio::test]
+async fn detail_env_list_wraps_with_its_indentation() {
+    let (mut app, mut term) = harness(80, 40).await;
+    press(&mut app, "/checkout\n\n").await;
+    let text = screen(&mut app, &mut term);
+    let lines: Vec<&str> = text.lines().collect();
+    let start = lines
+        .iter()
+        .position(|l| l.starts_with("│    env        "))
+        .expect(&text);
+    let rest: Vec<&str> = lines[start + 1..]
+        .iter()
+        .take_while(|l| !l.starts_with("│    mount"))
+        .copied()
+        .collect();
+    assert!(!rest.is_empty(), "the env list fits one line: {text}");
+    for l in &rest {
+        assert!(
+            l.starts_with(&format!("│{}", " ".repeat(15))),
+            "{l:?}\n{text}"
+        );
+    }
+    let entries = [
+        "LOG_LEVEL",
+        "DATABASE_URL ← secret checkout-db/url",
+        "FEATURE_FLAGS ← configMap checkout-config/flags",
+        "POD_IP ← field status.podIP",
+    ];
+    let first = lines[start].trim_start_matches("│    env");
+    let shown: Vec<&str> = std::iter::once(first)
+        .chain(rest.iter().copied())
+        .flat_map(|l| l.trim_matches('│').trim().split(", "))
+        .map(|e| e.trim_end_matches(','))
+        .collect();
+    assert_eq!(shown, entries, "{text}");
 }

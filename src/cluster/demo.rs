@@ -154,7 +154,12 @@ impl Cluster for DemoCluster {
     }
 
     fn pod_events(&self, key: PodKey) -> BoxFuture<'static, Result<Vec<EventRow>>> {
-        let found = self.find(&key).map(|p| p.events.clone());
+        // Oldest first, as the trait promises (and as the kube implementation sorts them).
+        let found = self.find(&key).map(|p| {
+            let mut events = p.events.clone();
+            events.sort_by_key(|e| e.last_seen);
+            events
+        });
         async move { found }.boxed()
     }
 
@@ -336,6 +341,19 @@ mod tests {
             .map(|e| e.to_string())
             .unwrap_or_default();
         assert!(err.contains("not available in the demo cluster"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn events_come_oldest_first() {
+        let demo = DemoCluster::fixed();
+        for p in demo.pods() {
+            let events = demo.pod_events(p.detail.summary.key.clone()).await.unwrap();
+            assert!(
+                events.windows(2).all(|w| w[0].last_seen <= w[1].last_seen),
+                "{}: {events:#?}",
+                p.detail.summary.key
+            );
+        }
     }
 
     #[test]

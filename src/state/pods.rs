@@ -4,10 +4,15 @@
 //! visible rows (grouped by signature, filtered, sorted) are derived in `refresh`, at most once per
 //! frame, so a 50k-pod relist costs one pass rather than one per event.
 
+mod filter;
+
 use std::collections::{HashMap, HashSet};
 
 use crate::cluster::{PodKey, PodSummary};
+use crate::triage::current::{current, is_runtime_restart};
+use crate::triage::kubectl::{PodColumns, pod_columns};
 use crate::triage::{self, Category, CrashRecord};
+pub use filter::Filter;
 
 /// Sort orders cycled by `s`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -39,26 +44,6 @@ impl SortBy {
     }
 }
 
-/// A substring filter; a leading `!` negates it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Filter {
-    pub text: String,
-}
-
-impl Filter {
-    pub fn matches(&self, haystack: &[&str]) -> bool {
-        let (negate, needle) = match self.text.strip_prefix('!') {
-            Some(rest) => (true, rest),
-            None => (false, self.text.as_str()),
-        };
-        if needle.is_empty() {
-            return true;
-        }
-        let hit = haystack.iter().any(|h| contains_ignoring_case(h, needle));
-        hit != negate
-    }
-}
-
 /// One visible row.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Row {
@@ -66,6 +51,9 @@ pub enum Row {
     Crash {
         record: Box<CrashRecord>,
         repeats: usize,
+        /// The record is a runtime restart ([`crate::triage::current::is_runtime_restart`]):
+        /// shown as such, and below the real crashes.
+        runtime_restart: bool,
     },
     /// Any pod (the `a` view).
     Pod { key: PodKey },
@@ -79,6 +67,16 @@ impl Row {
         }
     }
 
+    pub fn is_runtime_restart(&self) -> bool {
+        matches!(
+            self,
+            Row::Crash {
+                runtime_restart: true,
+                ..
+            }
+        )
+    }
+
     /// Stable identity for keeping the selection across refreshes.
     fn identity(&self) -> String {
         match self {
@@ -88,9 +86,16 @@ impl Row {
     }
 }
 
+/// A watched pod with its `kubectl get pods` columns, worked out once per change.
+#[derive(Debug)]
+struct Stored {
+    summary: PodSummary,
+    columns: PodColumns,
+}
+
 #[derive(Debug, Default)]
 pub struct PodsState {
-    pods: HashMap<PodKey, PodSummary>,
+    pods: HashMap<PodKey, Stored>,
     /// Pod UID → key, for naming what the node helper could only identify by UID.
     by_uid: HashMap<String, PodKey>,
     records: HashMap<PodKey, Vec<CrashRecord>>,
@@ -145,7 +150,14 @@ impl PodsState {
         if !pod.uid.is_empty() {
             self.by_uid.insert(pod.uid.clone(), key.clone());
         }
-        self.pods.insert(key, pod);
+        let columns = pod_columns(&pod);
+        self.pods.insert(
+            key,
+            Stored {
+                summary: pod,
+                columns,
+            },
+        );
         self.dirty = true;
         fresh
     }
@@ -162,7 +174,7 @@ impl PodsState {
 
     pub fn delete(&mut self, key: &PodKey) {
         if let Some(pod) = self.pods.remove(key) {
-            self.by_uid.remove(&pod.uid);
+            self.by_uid.remove(&pod.summary.uid);
         }
         self.records.remove(key);
         self.dirty = true;
@@ -190,7 +202,12 @@ impl PodsState {
     }
 
     pub fn pod(&self, key: &PodKey) -> Option<&PodSummary> {
-        self.pods.get(key)
+        self.pods.get(key).map(|p| &p.summary)
+    }
+
+    /// The pod's READY, STATUS and RESTARTS as `kubectl get pods` shows them.
+    pub fn columns(&self, key: &PodKey) -> Option<&PodColumns> {
+        self.pods.get(key).map(|p| &p.columns)
     }
 
     /// The pod with this UID, if it is in the watched scope.
@@ -242,34 +259,45 @@ impl PodsState {
     }
 
     fn crash_rows(&self) -> Vec<Row> {
-        let mut all: Vec<&CrashRecord> = self
+        // Each record with whether it is a runtime restart, matched on what its row shows.
+        let mut all: Vec<(&CrashRecord, bool)> = self
             .records
-            .values()
-            .flatten()
-            .filter(|r| self.filter.matches(&haystack(r)))
+            .iter()
+            .filter_map(|(key, records)| Some((self.pods.get(key)?, records)))
+            .flat_map(|(pod, records)| records.iter().map(move |r| (r, &pod.summary)))
+            .filter_map(|(r, pod)| {
+                let restart = is_runtime_restart(r, pod);
+                let state = current(r, pod).label();
+                let marked = if restart { RUNTIME_RESTART } else { "" };
+                let shown = haystack(r).into_iter().chain([state.as_ref(), marked]);
+                self.filter.matches(shown).then_some((r, restart))
+            })
             .collect();
         let mut repeats: HashMap<&str, usize> = HashMap::new();
-        for r in &all {
+        for (r, _) in &all {
             *repeats.entry(r.signature.as_str()).or_default() += 1;
         }
         // Sort and group references; clone only the records that become rows.
-        all.sort_by(|a, b| triage::newest_first(a, b));
+        all.sort_by(|a, b| triage::newest_first(a.0, b.0));
         if !self.ungrouped {
             let mut seen = HashSet::new();
-            all.retain(|r| seen.insert(r.signature.as_str()));
+            all.retain(|(r, _)| seen.insert(r.signature.as_str()));
         }
         let mut rows: Vec<Row> = all
             .into_iter()
-            .map(|record| {
+            .map(|(record, runtime_restart)| {
                 let n = repeats.get(record.signature.as_str()).copied().unwrap_or(1);
                 Row::Crash {
                     record: Box::new(record.clone()),
                     repeats: n,
+                    runtime_restart,
                 }
             })
             .collect();
         let key = |r: &Row| match r {
-            Row::Crash { record, repeats } => (record.restarts.unwrap_or(0), *repeats),
+            Row::Crash {
+                record, repeats, ..
+            } => (record.restarts.unwrap_or(0), *repeats),
             Row::Pod { .. } => (0, 0),
         };
         match self.sort {
@@ -278,31 +306,47 @@ impl PodsState {
             SortBy::Repeats => rows.sort_by_key(|r| std::cmp::Reverse(key(r).1)),
             SortBy::Name => rows.sort_by(|a, b| a.pod_key().cmp(b.pod_key())),
         }
+        // Runtime restarts go below the real crashes whatever the order (the sort is stable).
+        rows.sort_by_key(Row::is_runtime_restart);
         rows
     }
 
+    /// Every pod matching the filter on what its row shows (kubectl's STATUS among it) or on
+    /// the reasons of its crash records (`/oom` finds a pod OOMKilled before its restart).
     fn pod_rows(&self) -> Vec<Row> {
-        let mut keys: Vec<&PodSummary> = self
+        let mut keys: Vec<&Stored> = self
             .pods
             .values()
             .filter(|p| {
-                self.filter.matches(&[
-                    &p.key.namespace,
-                    &p.key.name,
-                    &p.phase,
-                    p.node.as_deref().unwrap_or(""),
-                    &p.workload.name,
-                ])
+                let s = &p.summary;
+                let reasons = self
+                    .records_of(&s.key)
+                    .iter()
+                    .filter_map(|r| r.reason.as_deref());
+                self.filter.matches(
+                    [
+                        s.key.namespace.as_str(),
+                        &s.key.name,
+                        &p.columns.status,
+                        s.node.as_deref().unwrap_or(""),
+                        &s.workload.name,
+                    ]
+                    .into_iter()
+                    .chain(reasons),
+                )
             })
             .collect();
         match self.sort {
-            SortBy::Restarts => keys.sort_by_key(|p| {
-                std::cmp::Reverse(p.containers.iter().map(|c| c.restarts).sum::<u32>())
+            SortBy::Restarts => keys.sort_by(|a, b| {
+                (b.columns.restarts.cmp(&a.columns.restarts))
+                    .then_with(|| a.summary.key.cmp(&b.summary.key))
             }),
-            _ => keys.sort_by(|a, b| a.key.cmp(&b.key)),
+            _ => keys.sort_by(|a, b| a.summary.key.cmp(&b.summary.key)),
         }
         keys.into_iter()
-            .map(|p| Row::Pod { key: p.key.clone() })
+            .map(|p| Row::Pod {
+                key: p.summary.key.clone(),
+            })
             .collect()
     }
 
@@ -323,15 +367,8 @@ impl PodsState {
     }
 }
 
-/// Case-insensitive substring test; without allocating when both sides are ASCII (names,
-/// reasons and node names nearly always are).
-fn contains_ignoring_case(haystack: &str, needle: &str) -> bool {
-    if haystack.is_ascii() && needle.is_ascii() {
-        let (h, n) = (haystack.as_bytes(), needle.as_bytes());
-        return n.len() <= h.len() && h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n));
-    }
-    haystack.to_lowercase().contains(&needle.to_lowercase())
-}
+/// What the REASON of a runtime-restart row says.
+pub const RUNTIME_RESTART: &str = "runtime restart";
 
 fn haystack(r: &CrashRecord) -> [&str; 7] {
     [
@@ -349,17 +386,6 @@ fn haystack(r: &CrashRecord) -> [&str; 7] {
 mod tests {
     use super::*;
     use crate::cluster::demo::DemoCluster;
-
-    #[test]
-    fn filter_ignores_case_ascii_and_not() {
-        let f = |t: &str| Filter { text: t.into() };
-        assert!(f("OOM").matches(&["x", "OOMKilled"]));
-        assert!(f("killed").matches(&["OOMKilled"]));
-        assert!(!f("!killed").matches(&["OOMKilled"]));
-        assert!(!f("oomkilledx").matches(&["OOMKilled"]));
-        assert!(f("ÉCHEC").matches(&["pod-échec-1"]));
-        assert!(f("").matches(&[]));
-    }
 
     fn loaded() -> PodsState {
         let mut s = PodsState::default();
@@ -425,6 +451,123 @@ mod tests {
         let Some(p) = p else { unreachable!() };
         assert_eq!(s.apply(p.clone()).len(), 1);
         assert!(s.apply(p).is_empty());
+    }
+
+    /// The all-pods view shows and filters kubectl's STATUS (a pod being deleted reads
+    /// Terminating), and finds a pod by its crash records' reasons too (`/oom`: kubectl says
+    /// Running once the OOMKilled container restarted).
+    #[test]
+    fn all_pods_filter_on_kubectl_status_and_crash_reasons() {
+        let mut s = loaded();
+        let demo = DemoCluster::fixed();
+        let Some(web) = demo
+            .pods()
+            .iter()
+            .map(|p| &p.detail.summary)
+            .find(|p| p.key.name == "web-6d4cf56db6-2xk8j")
+        else {
+            unreachable!("demo has web pods")
+        };
+        let mut web = web.clone();
+        web.deletion_timestamp = Some(demo.epoch());
+        s.apply(web.clone());
+        let status = |s: &PodsState, name: &str| {
+            s.pods
+                .values()
+                .find(|p| p.summary.key.name == name)
+                .map(|p| p.columns.status.clone())
+        };
+        assert_eq!(
+            status(&s, "web-6d4cf56db6-2xk8j").as_deref(),
+            Some("Terminating")
+        );
+        assert_eq!(
+            status(&s, "checkout-6c9f8b7d54-7fb9x").as_deref(),
+            Some("CrashLoopBackOff")
+        );
+        s.show_all = true;
+        let shown = |s: &mut PodsState, filter: &str| -> Vec<String> {
+            s.filter.text = filter.into();
+            s.mark_dirty();
+            s.refresh();
+            s.rows.iter().map(|r| r.pod_key().name.clone()).collect()
+        };
+        assert_eq!(shown(&mut s, "terminating"), ["web-6d4cf56db6-2xk8j"]);
+        assert_eq!(shown(&mut s, "imagepull"), ["search-5b6c7d8e9f-abcde"]);
+        assert_eq!(shown(&mut s, "oom"), ["ledger-worker-5d8c7b6f4-tq9wn"]);
+        assert_eq!(
+            shown(&mut s, "crashloop"),
+            [
+                "api-gateway-7d9f6c5b8-xh2lp",
+                "checkout-6c9f8b7d54-7fb9x",
+                "checkout-6c9f8b7d54-k2mzq",
+                "checkout-6c9f8b7d54-p8d4s",
+            ]
+        );
+    }
+
+    /// Five containers back after a runtime restart (Unknown, exit 255, running again): the
+    /// newest crashes, with the most restarts and repeats, first by name; still they sort below
+    /// every real crash, in every order, and the filter finds them as "runtime restart".
+    #[test]
+    fn runtime_restarts_sort_below_real_crashes() {
+        let mut s = loaded();
+        let demo = DemoCluster::fixed();
+        let Some(web) = demo
+            .pods()
+            .iter()
+            .map(|p| &p.detail.summary)
+            .find(|p| p.key.name == "web-6d4cf56db6-2xk8j")
+        else {
+            unreachable!("demo has web pods")
+        };
+        for i in 0..5 {
+            let mut p = web.clone();
+            p.key = PodKey::new("aaa", format!("web-{i}"));
+            p.uid = format!("uid-restarted-{i}");
+            let c = &mut p.containers[0];
+            c.restarts = 500;
+            c.last_state = crate::cluster::ContainerState::Terminated {
+                exit_code: 255,
+                signal: None,
+                reason: Some("Unknown".into()),
+                message: None,
+                started_at: None,
+                finished_at: Some(demo.epoch()),
+            };
+            s.apply(p);
+        }
+        for sort in [
+            SortBy::NewestCrash,
+            SortBy::Restarts,
+            SortBy::Repeats,
+            SortBy::Name,
+        ] {
+            s.sort = sort;
+            s.mark_dirty();
+            s.refresh();
+            let restarts: Vec<bool> = s
+                .rows
+                .iter()
+                .map(|r| {
+                    matches!(
+                        r,
+                        Row::Crash {
+                            runtime_restart: true,
+                            ..
+                        }
+                    )
+                })
+                .collect();
+            assert_eq!(restarts.len(), 9, "{sort:?}");
+            assert_eq!(restarts.last(), Some(&true), "{sort:?}: {:#?}", s.rows);
+            assert!(restarts[..8].iter().all(|r| !r), "{sort:?}: {:#?}", s.rows);
+            assert!(matches!(s.rows[8], Row::Crash { repeats: 5, .. }));
+        }
+        s.filter.text = "runtime restart".into();
+        s.mark_dirty();
+        s.refresh();
+        assert_eq!(s.rows.len(), 1);
     }
 
     #[test]

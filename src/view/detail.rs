@@ -6,7 +6,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Wrap};
 
-use super::text::{age, opt};
+use super::text::{age, opt, wrap_items};
 use crate::cluster::{ContainerRole, ContainerState, EnvSource, PodDetail};
 use crate::config::theme::Theme;
 use crate::sanitize;
@@ -24,12 +24,42 @@ fn kv<'a>(key: &'a str, value: String, theme: &Theme) -> Vec<Span<'a>> {
     ]
 }
 
-fn state_line<'a>(
-    label: &'a str,
+/// Width of the label column of a container's fields (`    last state `).
+const LABEL: usize = 15;
+
+/// One field of a container: `    label      ` then `items`, wrapped to `width` with the
+/// continuation lines indented under the first item.
+fn field<'a>(
+    label: &str,
+    items: &[String],
+    style: Style,
+    width: usize,
+    theme: &Theme,
+) -> Vec<Line<'a>> {
+    wrap_items(items, width.saturating_sub(LABEL))
+        .into_iter()
+        .enumerate()
+        .map(|(i, text)| {
+            let head = if i == 0 {
+                format!("    {label:<11}")
+            } else {
+                " ".repeat(LABEL)
+            };
+            Line::from(vec![
+                Span::styled(head, theme.muted),
+                Span::styled(text, style),
+            ])
+        })
+        .collect()
+}
+
+fn state_lines<'a>(
+    label: &str,
     st: &ContainerState,
     state: &AppState,
     theme: &Theme,
-) -> Line<'a> {
+    width: usize,
+) -> Vec<Line<'a>> {
     let (text, style): (String, Style) = match st {
         ContainerState::Unknown => ("-".to_string(), theme.muted),
         ContainerState::Running { started_at } => (
@@ -78,10 +108,7 @@ fn state_line<'a>(
             },
         ),
     };
-    Line::from(vec![
-        Span::styled(format!("    {label:<11}"), theme.muted),
-        Span::styled(text, style),
-    ])
+    field(label, &[text], style, width, theme)
 }
 
 fn detail_lines<'a>(
@@ -89,6 +116,7 @@ fn detail_lines<'a>(
     ds: &DetailState,
     state: &AppState,
     theme: &Theme,
+    width: usize,
 ) -> Vec<Line<'a>> {
     let p = &d.summary;
     let mut lines = Vec::new();
@@ -153,18 +181,18 @@ fn detail_lines<'a>(
                 theme.muted,
             ),
         ]));
-        lines.push(Line::from(vec![
-            Span::styled("    image      ", theme.muted),
-            Span::raw(s(&c.image)),
-        ]));
+        lines.extend(field("image", &[s(&c.image)], theme.base, width, theme));
         if let Some(id) = &c.image_id {
-            lines.push(Line::from(vec![
-                Span::styled("    imageID    ", theme.muted),
-                Span::raw(s(id)),
-            ]));
+            lines.extend(field("imageID", &[s(id)], theme.base, width, theme));
         }
-        lines.push(state_line("state", &c.state, state, theme));
-        lines.push(state_line("last state", &c.last_state, state, theme));
+        lines.extend(state_lines("state", &c.state, state, theme, width));
+        lines.extend(state_lines(
+            "last state",
+            &c.last_state,
+            state,
+            theme,
+            width,
+        ));
         if let Some(spec) = d.containers.iter().find(|x| x.name == c.name) {
             if !spec.env.is_empty() {
                 let env: Vec<String> = spec
@@ -188,16 +216,10 @@ fn detail_lines<'a>(
                         }
                     })
                     .collect();
-                lines.push(Line::from(vec![
-                    Span::styled("    env        ", theme.muted),
-                    Span::raw(env.join(", ")),
-                ]));
+                lines.extend(field("env", &env, theme.base, width, theme));
             }
             for m in &spec.mounts {
-                lines.push(Line::from(vec![
-                    Span::styled("    mount      ", theme.muted),
-                    Span::raw(s(m)),
-                ]));
+                lines.extend(field("mount", &[s(m)], theme.base, width, theme));
             }
         }
     }
@@ -220,7 +242,13 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &AppState, theme: &Theme
             format!("Cannot load pod: {}", s(e)),
             theme.error,
         ))],
-        Some(Ok(d)) => detail_lines(d, ds, state, theme),
+        Some(Ok(d)) => detail_lines(
+            d,
+            ds,
+            state,
+            theme,
+            usize::from(area.width.saturating_sub(2)),
+        ),
     };
     lines.push(Line::from(Span::styled(
         "Events (oldest first)",

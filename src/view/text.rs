@@ -3,6 +3,8 @@
 use jiff::Timestamp;
 use unicode_width::{UnicodeWidthChar as _, UnicodeWidthStr as _};
 
+use crate::cluster::Workload;
+
 /// `42s`, `5m`, `3h`, `2d` since `then`; `-` when unknown.
 pub fn age(now: Timestamp, then: Option<Timestamp>) -> String {
     let Some(then) = then else {
@@ -15,6 +17,23 @@ pub fn age(now: Timestamp, then: Option<Timestamp>) -> String {
         3600..=86_399 => format!("{}h", secs / 3600),
         _ => format!("{}d", secs / 86_400),
     }
+}
+
+/// `deploy/checkout`: a workload with its kind as kubectl's short name (the kind itself when it
+/// has none).
+pub fn workload(w: &Workload) -> String {
+    let kind = match w.kind.as_str() {
+        "Deployment" => "deploy",
+        "StatefulSet" => "sts",
+        "DaemonSet" => "ds",
+        "Job" => "job",
+        "CronJob" => "cj",
+        "ReplicaSet" => "rs",
+        "ReplicationController" => "rc",
+        "Pod" => "po",
+        other => other,
+    };
+    format!("{kind}/{}", w.name)
 }
 
 /// `-` for None.
@@ -97,6 +116,68 @@ pub fn pack(items: &[String], sep: &str, cells: usize) -> Vec<String> {
     lines
 }
 
+/// Lay `items` out on lines at most `width` columns wide, `, ` between them. An item goes
+/// whole onto the next line when it does not fit on the current one; only an item wider than a
+/// whole line is broken (at its last space that fits, else mid-word).
+pub fn wrap_items(items: &[String], width: usize) -> Vec<String> {
+    let width = width.max(1);
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for (i, item) in items.iter().enumerate() {
+        let item = if i + 1 < items.len() {
+            format!("{item},")
+        } else {
+            item.clone()
+        };
+        let gap = usize::from(!line.is_empty());
+        if line.width() + gap + item.width() <= width {
+            if gap == 1 {
+                line.push(' ');
+            }
+            line.push_str(&item);
+            continue;
+        }
+        if !line.is_empty() {
+            lines.push(std::mem::take(&mut line));
+        }
+        let mut rest = item.as_str();
+        while rest.width() > width {
+            let (head, tail) = split_at_width(rest, width);
+            lines.push(head.trim_end().to_string());
+            rest = tail.trim_start();
+        }
+        line.push_str(rest);
+    }
+    if !line.is_empty() || lines.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
+/// The longest prefix of `text` at most `width` columns wide, ending after a space when there is
+/// one; never empty (a character wider than `width` goes alone).
+fn split_at_width(text: &str, width: usize) -> (&str, &str) {
+    let mut end = 0;
+    let mut used = 0;
+    let mut last_space = None;
+    for (i, c) in text.char_indices() {
+        let w = c.width().unwrap_or(0);
+        if used + w > width && end > 0 {
+            break;
+        }
+        used += w;
+        end = i + c.len_utf8();
+        if c == ' ' {
+            last_space = Some(end);
+        }
+    }
+    let cut = match last_space {
+        Some(at) if end < text.len() => at,
+        _ => end,
+    };
+    text.split_at(cut)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -117,6 +198,9 @@ mod tests {
         assert_eq!(elide_end("abcdef", 6), "abcdef");
         assert_eq!(elide_end("abcdef", 4), "abc…");
         assert_eq!(elide_end("abcdef", 0), "");
+        assert_eq!(elide_end("wait-for-config", 14), "wait-for-conf…");
+        assert_eq!(elide_end("wait-for-config", 1), "…");
+        assert_eq!(elide_end("日本語", 4), "日…");
         assert_eq!(
             elide_middle("shop/checkout-6c9f8b7d54-7fb9x", 20),
             "shop/check…d54-7fb9x"
@@ -124,6 +208,63 @@ mod tests {
         assert_eq!(elide_middle("abcdef", 2), "a…");
         // Wide characters count as two cells.
         assert_eq!(width(&elide_middle("日本語のポッド名", 7)), 7);
+    }
+
+    #[test]
+    fn workload_kinds_as_kubectl_short_names() {
+        let w = |kind: &str| {
+            workload(&Workload {
+                kind: kind.into(),
+                name: "x".into(),
+            })
+        };
+        assert_eq!(
+            [
+                "Deployment",
+                "StatefulSet",
+                "DaemonSet",
+                "Job",
+                "CronJob",
+                "ReplicaSet",
+                "Pod"
+            ]
+            .map(w),
+            ["deploy/x", "sts/x", "ds/x", "job/x", "cj/x", "rs/x", "po/x"]
+        );
+        assert_eq!(w("Rollout"), "Rollout/x");
+    }
+
+    #[test]
+    fn items_wrap_whole_and_long_ones_break_at_spaces() {
+        let items: Vec<String> = ["LOG_LEVEL", "DATABASE_URL ← secret db/url", "POD_IP"]
+            .map(String::from)
+            .to_vec();
+        assert_eq!(
+            wrap_items(&items, 30),
+            ["LOG_LEVEL,", "DATABASE_URL ← secret db/url,", "POD_IP"]
+        );
+        assert_eq!(
+            wrap_items(&items, 80),
+            ["LOG_LEVEL, DATABASE_URL ← secret db/url, POD_IP"]
+        );
+        assert_eq!(
+            wrap_items(&items, 12),
+            [
+                "LOG_LEVEL,",
+                "DATABASE_URL",
+                "← secret",
+                "db/url,",
+                "POD_IP"
+            ]
+        );
+        assert_eq!(
+            wrap_items(&["abcdefgh".to_string()], 3),
+            ["abc", "def", "gh"]
+        );
+        assert_eq!(wrap_items(&[], 10), [""]);
+        // Wide characters count double; a zero width never loops.
+        assert_eq!(wrap_items(&["日本語".to_string()], 4), ["日本", "語"]);
+        assert_eq!(wrap_items(&["ab".to_string()], 0), ["a", "b"]);
     }
 
     #[test]

@@ -5,7 +5,7 @@ use jiff::{SignedDuration, Timestamp};
 use super::DemoPod;
 use crate::cluster::{
     ContainerRole, ContainerSpecDetail, ContainerState, ContainerSummary, EnvSource, EnvVarRef,
-    EventRow, OwnerRef, PodDetail, PodKey, PodSummary, VolumeSummary, Workload,
+    EventRow, OwnerRef, PodConditions, PodDetail, PodKey, PodSummary, VolumeSummary, Workload,
 };
 
 fn ago(epoch: Timestamp, secs: i64) -> Timestamp {
@@ -61,6 +61,8 @@ impl PodBuilder {
                             name: top.1.to_string(),
                         },
                         containers: Vec::new(),
+                        deletion_timestamp: None,
+                        conditions: PodConditions::default(),
                     },
                     containers: Vec::new(),
                     volumes: vec![VolumeSummary {
@@ -108,6 +110,15 @@ impl PodBuilder {
     ) -> Self {
         let ready = matches!(state, ContainerState::Running { .. });
         let digest = format!("{:016x}{:016x}", fnv(image), fnv(name));
+        // Every demo container reports a status, listed like the spec: init ones, then main.
+        let status_index = self
+            .pod
+            .detail
+            .summary
+            .containers
+            .iter()
+            .filter(|c| c.role.is_init() == role.is_init())
+            .count();
         self.pod.detail.summary.containers.push(ContainerSummary {
             name: name.to_string(),
             role,
@@ -118,9 +129,11 @@ impl PodBuilder {
             )),
             container_id: Some(format!("containerd://{digest}{digest}")),
             ready,
+            started: ready,
             restarts,
             state,
             last_state,
+            status_index: Some(status_index),
         });
         self.pod.detail.containers.push(ContainerSpecDetail {
             name: name.to_string(),
@@ -172,7 +185,27 @@ impl PodBuilder {
         self
     }
 
-    fn build(self) -> DemoPod {
+    /// The pod with the conditions its containers imply (`Initialized` once every init
+    /// container succeeded and every sidecar started, `Ready` once every container is ready).
+    fn build(mut self) -> DemoPod {
+        let s = &mut self.pod.detail.summary;
+        let initialized = s.containers.iter().all(|c| match c.role {
+            ContainerRole::Init => {
+                matches!(c.state, ContainerState::Terminated { exit_code: 0, .. })
+            }
+            ContainerRole::Sidecar => c.started,
+            _ => true,
+        });
+        let ready = initialized
+            && s.containers
+                .iter()
+                .filter(|c| c.role != ContainerRole::Init)
+                .all(|c| c.ready);
+        s.conditions = PodConditions {
+            initialized,
+            ready,
+            scheduling_gated: false,
+        };
         self.pod
     }
 }

@@ -2,13 +2,14 @@
 //! can be dropped right after each watch event.
 
 use k8s_openapi::api::core::v1::{
-    ContainerState as K8sState, ContainerStatus, EnvFromSource, EnvVar, Event, Pod, Volume,
+    ContainerState as K8sState, ContainerStatus, EnvFromSource, EnvVar, Event, Pod, PodCondition,
+    Volume,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use crate::cluster::{
     ContainerRole, ContainerSpecDetail, ContainerState, ContainerSummary, EnvSource, EnvVarRef,
-    EventRow, OwnerRef, PodDetail, PodKey, PodSummary, VolumeSummary,
+    EventRow, OwnerRef, PodConditions, PodDetail, PodKey, PodSummary, VolumeSummary,
 };
 use crate::triage::owners::{OwnerIndex, owner_chain, resolve_workload};
 
@@ -56,8 +57,10 @@ fn container_summary(
     name: &str,
     role: ContainerRole,
     image: &str,
-    status: Option<&ContainerStatus>,
+    status: Option<(usize, &ContainerStatus)>,
 ) -> ContainerSummary {
+    let status_index = status.map(|(i, _)| i);
+    let status = status.map(|(_, s)| s);
     ContainerSummary {
         name: name.to_string(),
         role,
@@ -68,9 +71,24 @@ fn container_summary(
         image_id: status.map(|s| s.image_id.clone()).filter(|i| !i.is_empty()),
         container_id: status.and_then(|s| s.container_id.clone()),
         ready: status.is_some_and(|s| s.ready),
+        started: status.and_then(|s| s.started).unwrap_or(false),
         restarts: status.map_or(0, |s| u32::try_from(s.restart_count).unwrap_or(0)),
         state: state(status.and_then(|s| s.state.as_ref())),
         last_state: state(status.and_then(|s| s.last_state.as_ref())),
+        status_index,
+    }
+}
+
+/// The conditions kubectl's STATUS reads.
+fn conditions(list: Option<&Vec<PodCondition>>) -> PodConditions {
+    let is = |c: &PodCondition, type_: &str| c.type_ == type_ && c.status == "True";
+    let list = list.map_or(&[][..], Vec::as_slice);
+    PodConditions {
+        initialized: list.iter().any(|c| is(c, "Initialized")),
+        ready: list.iter().any(|c| is(c, "Ready")),
+        scheduling_gated: list
+            .iter()
+            .any(|c| c.type_ == "PodScheduled" && c.reason.as_deref() == Some("SchedulingGated")),
     }
 }
 
@@ -82,8 +100,9 @@ pub fn pod_summary(pod: &Pod, index: &OwnerIndex) -> PodSummary {
     let owner = controller_owner(meta);
     let workload = resolve_workload(&namespace, &name, owner.as_ref(), index);
     let status = pod.status.as_ref();
-    let find = |list: Option<&Vec<ContainerStatus>>, n: &str| {
-        list.and_then(|l| l.iter().find(|s| s.name == n)).cloned()
+    let find = |list: Option<&'_ Vec<ContainerStatus>>, n: &str| {
+        list.and_then(|l| l.iter().enumerate().find(|(_, s)| s.name == n))
+            .map(|(i, s)| (i, s.clone()))
     };
     let mut containers = Vec::new();
     if let Some(spec) = &pod.spec {
@@ -101,7 +120,7 @@ pub fn pod_summary(pod: &Pod, index: &OwnerIndex) -> PodSummary {
                 &c.name,
                 role,
                 c.image.as_deref().unwrap_or(""),
-                st.as_ref(),
+                st.as_ref().map(|(i, s)| (*i, s)),
             ));
         }
         for c in &spec.containers {
@@ -110,7 +129,7 @@ pub fn pod_summary(pod: &Pod, index: &OwnerIndex) -> PodSummary {
                 &c.name,
                 ContainerRole::Main,
                 c.image.as_deref().unwrap_or(""),
-                st.as_ref(),
+                st.as_ref().map(|(i, s)| (*i, s)),
             ));
         }
         for c in spec.ephemeral_containers.iter().flatten() {
@@ -122,7 +141,7 @@ pub fn pod_summary(pod: &Pod, index: &OwnerIndex) -> PodSummary {
                 &c.name,
                 ContainerRole::Ephemeral,
                 c.image.as_deref().unwrap_or(""),
-                st.as_ref(),
+                st.as_ref().map(|(i, s)| (*i, s)),
             ));
         }
     }
@@ -149,6 +168,8 @@ pub fn pod_summary(pod: &Pod, index: &OwnerIndex) -> PodSummary {
         owner,
         workload,
         containers,
+        deletion_timestamp: meta.deletion_timestamp.as_ref().map(|t| t.0),
+        conditions: conditions(status.and_then(|s| s.conditions.as_ref())),
     }
 }
 

@@ -88,6 +88,7 @@ struct SlimCondition {
     #[serde(rename = "type")]
     type_: String,
     status: String,
+    reason: Option<String>,
     last_transition_time: Option<Time>,
 }
 
@@ -128,6 +129,7 @@ impl WatchPod {
                     .map(|c| PodCondition {
                         type_: c.type_.clone(),
                         status: c.status.clone(),
+                        reason: c.reason.clone(),
                         last_transition_time: c.last_transition_time.clone(),
                         ..PodCondition::default()
                     })

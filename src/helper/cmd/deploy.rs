@@ -437,10 +437,14 @@ mod tests {
                 image_id: None,
                 container_id: None,
                 ready,
+                started: ready,
                 restarts: 0,
                 state,
                 last_state: ContainerState::Unknown,
+                status_index: Some(0),
             }],
+            deletion_timestamp: None,
+            conditions: Default::default(),
         }
     }
 
