@@ -19,10 +19,7 @@ use serde_json::Value;
 const WAIT: Duration = Duration::from_secs(15);
 
 fn fixture(name: &str) -> Value {
-    let path = format!(
-        "{}/tests/fixtures/k8s/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
+    let path = format!("{}/tests/fixtures/k8s/{name}", env!("CARGO_MANIFEST_DIR"));
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
