@@ -144,10 +144,14 @@ pub enum HelperCommand {
         /// Node whose helper to remove.
         #[arg(long, value_name = "NODE", conflicts_with = "all")]
         node: Option<String>,
-        /// Remove every helper pod, their ServiceAccount, and the namespace when ktui created
-        /// it and nothing else runs there.
+        /// Remove every helper pod and ktui's ServiceAccount; also the namespace when ktui
+        /// created it and only helpers are in it, after a confirmation (see --yes).
         #[arg(long)]
         all: bool,
+        /// Delete such a namespace without asking (for scripts); without it ktui asks on a
+        /// terminal and keeps the namespace when there is none.
+        #[arg(long)]
+        yes: bool,
     },
 }
 

@@ -352,6 +352,11 @@ impl ObjectRef {
         Self::new("v1", "Pod", Some(&key.namespace), key.name.clone())
     }
 
+    /// A Namespace.
+    pub fn namespace(name: &str) -> Self {
+        Self::new("v1", "Namespace", None, name)
+    }
+
     /// The identity of a full object (`apiVersion`, `kind`, `metadata.name`,
     /// `metadata.namespace`).
     pub fn of(obj: &serde_json::Value) -> Result<Self> {
@@ -401,6 +406,14 @@ pub struct NodeInfo {
     pub unschedulable: bool,
 }
 
+/// Name, labels and annotations of any object (a namespace, or what one holds).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ObjectInfo {
+    pub name: String,
+    pub labels: std::collections::BTreeMap<String, String>,
+    pub annotations: std::collections::BTreeMap<String, String>,
+}
+
 /// A pod carrying the helper label ([`HELPER_SELECTOR`]), for `ktui helper list|remove`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HelperPod {
@@ -436,6 +449,10 @@ pub trait Cluster: Send + Sync {
     /// stops at the first failure. Objects are full JSON (`apiVersion`, `kind`, `metadata`).
     fn apply(&self, objects: Vec<serde_json::Value>) -> BoxFuture<'static, Result<Vec<ObjectRef>>>;
 
+    /// Create one object (POST), never changing an existing one: `Ok(false)` when it already
+    /// exists (409 AlreadyExists), and nothing was changed. The object is full JSON.
+    fn create(&self, object: serde_json::Value) -> BoxFuture<'static, Result<bool>>;
+
     /// Delete one object (background propagation). `Ok(false)`: it was already gone.
     fn delete(&self, object: ObjectRef) -> BoxFuture<'static, Result<bool>>;
 
@@ -456,17 +473,23 @@ pub trait Cluster: Send + Sync {
     /// name.
     fn list_helper_pods(&self, scope: Scope) -> BoxFuture<'static, Result<Vec<HelperPod>>>;
 
-    /// The labels of a namespace; `ClusterError::NotFound` when it does not exist.
-    fn namespace_labels(
+    /// One object's name, labels and annotations (a namespace's, a ServiceAccount's);
+    /// `ClusterError::NotFound` when it does not exist.
+    fn object_info(&self, object: ObjectRef) -> BoxFuture<'static, Result<ObjectInfo>>;
+
+    /// The objects of one kind (`api_version`, `kind`, as in [`ObjectRef`]) in a namespace.
+    fn list_objects(
         &self,
+        api_version: &str,
+        kind: &str,
         namespace: String,
-    ) -> BoxFuture<'static, Result<std::collections::BTreeMap<String, String>>>;
+    ) -> BoxFuture<'static, Result<Vec<ObjectInfo>>>;
 
     /// The Pod Security level the namespace enforces (`privileged`, `baseline`, `restricted`),
     /// `None` when unlabelled (the cluster default applies).
     fn pod_security_level(&self, namespace: String) -> BoxFuture<'static, Result<Option<String>>> {
-        let labels = self.namespace_labels(namespace);
-        Box::pin(async move { Ok(labels.await?.remove(POD_SECURITY_ENFORCE_LABEL)) })
+        let info = self.object_info(ObjectRef::namespace(&namespace));
+        Box::pin(async move { Ok(info.await?.labels.remove(POD_SECURITY_ENFORCE_LABEL)) })
     }
 
     /// One node's architecture, OS, kernel and readiness; `ClusterError::NotFound` when there

@@ -3,14 +3,19 @@
 //! Control characters, escape sequences and bidi overrides never reach the terminal: each becomes
 //! a visible placeholder (C0 controls → Unicode control pictures such as `␛`, C1 controls and
 //! invisible format characters → `⟨U+XXXX⟩`). Tabs expand to spaces. Sanitising is for display
-//! only: saved files keep the raw bytes.
+//! only: saved files keep the raw bytes. JSON written to stdout escapes the same characters
+//! ([`json`]).
+
+pub mod json;
 
 use std::borrow::Cow;
 
 /// Tab stops for expansion.
 const TAB: usize = 4;
 
-fn needs_escape(c: char) -> bool {
+/// Characters that must never reach a terminal raw: controls (C0, DEL, C1) and invisible format
+/// characters.
+pub fn is_unsafe(c: char) -> bool {
     c.is_control() || is_invisible_format(c)
 }
 
@@ -39,7 +44,7 @@ fn push_placeholder(out: &mut String, c: char) {
 
 /// One line of untrusted text, safe to render. `\n` is escaped too: split lines first.
 pub fn line(text: &str) -> Cow<'_, str> {
-    if !text.chars().any(needs_escape) {
+    if !text.chars().any(is_unsafe) {
         return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() + 8);
@@ -49,7 +54,7 @@ pub fn line(text: &str) -> Cow<'_, str> {
             let n = TAB - col % TAB;
             out.extend(std::iter::repeat_n(' ', n));
             col += n;
-        } else if needs_escape(c) {
+        } else if is_unsafe(c) {
             push_placeholder(&mut out, c);
             col += 1;
         } else {

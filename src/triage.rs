@@ -103,9 +103,10 @@ pub fn signature(
     hex::encode(Sha256::digest(text.as_bytes()))
 }
 
-/// Exit codes above 128 encode the killing signal.
+/// Exit codes 129–192 encode the killing signal (128 + n for Linux's signals 1–64); anything
+/// else, such as the 255 ("Unknown") a runtime restart leaves, is no signal.
 pub fn signal_of(exit_code: i32) -> Option<i32> {
-    (exit_code > 128).then(|| exit_code - 128)
+    (129..=192).contains(&exit_code).then(|| exit_code - 128)
 }
 
 /// Is this pod failed by the node (evicted, preempted, out of resources, shut down, deadline)?

@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::cli::{ConnArgs, TriageArgs};
 use crate::cluster::demo::DemoCluster;
 use crate::cluster::kube::KubeCluster;
-use crate::cluster::kube::files::Inputs;
+use crate::cluster::kube::files::{InputError, Inputs};
 use crate::cluster::{Cluster, PodEvent, PodSummary, Scope};
 use crate::sanitize;
 use crate::triage::{self, CrashRecord};
@@ -71,8 +71,8 @@ pub async fn run(conn: &ConnArgs, args: &TriageArgs, demo: bool) -> u8 {
     } else {
         match from_files(&args.from_file) {
             Ok(p) => p,
-            Err(msg) => {
-                eprintln!("{msg}");
+            Err(e) => {
+                eprintln!("{e}");
                 return 1;
             }
         }
@@ -105,11 +105,13 @@ pub fn records(pods: &[PodSummary], namespace: Option<&str>) -> Vec<CrashRecord>
     records
 }
 
+/// One JSON object a line; strings escape what must not reach a terminal raw (C1 controls, bidi
+/// overrides), as the text output neutralises them.
 pub fn json_lines(records: &[CrashRecord]) -> String {
     let mut out = String::new();
     for r in records {
         // Serialising plain strings and numbers cannot fail.
-        if let Ok(line) = serde_json::to_string(&JsonRecord::from(r)) {
+        if let Ok(line) = sanitize::json::to_string(&JsonRecord::from(r)) {
             out.push_str(&line);
             out.push('\n');
         }
@@ -138,7 +140,9 @@ fn table(records: &[CrashRecord]) -> String {
     out
 }
 
-fn from_files(files: &[String]) -> Result<Vec<PodSummary>, String> {
+/// Every pod of the files; an error's text is sanitised (its file name and message come from
+/// the user's input).
+fn from_files(files: &[String]) -> Result<Vec<PodSummary>, InputError> {
     let mut inputs = Inputs::default();
     for file in files {
         let mut text = String::new();
@@ -148,9 +152,14 @@ fn from_files(files: &[String]) -> Result<Vec<PodSummary>, String> {
             std::fs::read_to_string(file).map(|t| text = t)
         };
         if let Err(e) = read {
-            return Err(format!("{file}:1:1: cannot read: {e}"));
+            return Err(InputError {
+                file: file.clone(),
+                line: 1,
+                column: 1,
+                message: format!("cannot read: {e}"),
+            });
         }
-        inputs.add_text(file, &text).map_err(|e| e.to_string())?;
+        inputs.add_text(file, &text)?;
     }
     Ok(inputs.summaries())
 }

@@ -381,3 +381,120 @@ fn triage_demo_lists_the_demo_cluster_without_a_kubeconfig() {
     let lines = json_lines(&out);
     assert!(!lines.is_empty() && lines.iter().all(|l| l["namespace"] == "payments"));
 }
+
+/// A hostile dump: C1 controls (CSI U+009B, which some terminals obey like ESC [), DEL and bidi
+/// overrides in the fields `--json` prints.
+fn hostile_pod() -> Value {
+    let mut pod: Value =
+        serde_json::from_slice(&std::fs::read(fixture("pod-oom.json")).unwrap()).unwrap();
+    pod["metadata"]["namespace"] = Value::from("ns\u{9b}31m");
+    pod["spec"]["nodeName"] = Value::from("node\u{202e}1-\u{7f}");
+    let status = &mut pod["status"]["containerStatuses"][0];
+    let reason = if status["lastState"]["terminated"].is_object() {
+        &mut status["lastState"]["terminated"]["reason"]
+    } else {
+        &mut status["state"]["terminated"]["reason"]
+    };
+    *reason = Value::from("OOM\u{85}Killed\u{2066}");
+    pod
+}
+
+#[test]
+fn triage_json_escapes_c1_controls_and_bidi_overrides() {
+    let pod = hostile_pod();
+    let out = run_stdin(
+        &["triage", "--from-file", "-", "--json"],
+        pod.to_string().as_bytes(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout.clone()).unwrap();
+    for raw in ['\u{9b}', '\u{85}', '\u{7f}', '\u{202e}', '\u{2066}'] {
+        assert!(!text.contains(raw), "raw U+{:04X} in {text:?}", raw as u32);
+    }
+    for escaped in ["\\u009b", "\\u0085", "\\u007f", "\\u202e", "\\u2066"] {
+        assert!(text.contains(escaped), "{escaped} missing from {text}");
+    }
+    // Still JSON that reads back to the original text.
+    let line = &json_lines(&out)[0];
+    assert_eq!(line["namespace"], "ns\u{9b}31m");
+    assert_eq!(line["node"], "node\u{202e}1-\u{7f}");
+    assert_eq!(line["reason"], "OOM\u{85}Killed\u{2066}");
+}
+
+#[test]
+fn triage_error_messages_neutralise_escapes_in_file_names() {
+    let dir = tempfile::tempdir().unwrap();
+    // A parse error: `FILE:LINE:COL: message`.
+    let bad = dir.path().join("evil\u{1b}]0;owned\u{7}\u{9b}2J.json");
+    std::fs::write(&bad, "{\"kind\": oops}").unwrap();
+    // A file that cannot be read.
+    let missing = dir.path().join("gone\u{1b}[2J.json");
+    for (path, what) in [(&bad, "expected value"), (&missing, "cannot read")] {
+        let out = ktui(&["triage", "--from-file", path.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert!(err.contains(what), "{err}");
+        assert!(
+            !err.contains(['\u{1b}', '\u{7}', '\u{9b}']),
+            "raw control characters on stderr: {err:?}"
+        );
+        assert!(
+            err.contains("␛"),
+            "the escape is shown as a placeholder: {err}"
+        );
+    }
+}
+
+#[test]
+fn triage_says_what_is_wrong_with_json_that_is_not_an_object() {
+    let pod = std::fs::read_to_string(fixture("pod-oom.json")).unwrap();
+    let cases: [(String, &str); 6] = [
+        ("[]".into(), "a JSON array is not a Kubernetes object"),
+        (
+            format!("[{pod}]"),
+            "a JSON array is not a Kubernetes object",
+        ),
+        (
+            "\"pods\"".into(),
+            "a JSON string is not a Kubernetes object",
+        ),
+        ("42".into(), "a JSON number is not a Kubernetes object"),
+        ("true".into(), "a JSON boolean is not a Kubernetes object"),
+        // Inside a List the item's own position is named.
+        (
+            "{\"kind\":\"List\",\"items\":[\n  null\n]}".into(),
+            "a JSON null is not a Kubernetes object",
+        ),
+    ];
+    for (input, want) in cases {
+        let out = run_stdin(&["triage", "--from-file", "-", "--json"], input.as_bytes());
+        assert_eq!(out.status.code(), Some(1), "{input}");
+        assert!(out.stdout.is_empty());
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert!(err.contains(want), "{input:.40}: {err}");
+        assert!(
+            err.contains("kubectl get pods -o json"),
+            "says what works: {err}"
+        );
+        for internal in [
+            "invalid length",
+            "invalid type",
+            "struct Header",
+            "expected struct",
+        ] {
+            assert!(!err.contains(internal), "serde internals: {err}");
+        }
+        let at = if input.starts_with("{\"kind\":\"List\"") {
+            "-:2:3: "
+        } else {
+            "-:1:1: "
+        };
+        assert!(err.starts_with(at), "{err}");
+    }
+}

@@ -277,11 +277,14 @@ async fn the_printed_manifest_applies_as_is() {
     let spec = spec();
     let yaml = spec.to_yaml();
     let objects: Vec<Value> = serde_saphyr::from_multiple(&yaml).unwrap();
+    // As its comments say: the Namespace created (create-only), the rest server-side applied.
+    assert_eq!(objects[0]["kind"], "Namespace");
+    assert!(s.cluster.create(objects[0].clone()).await.unwrap());
+    let objects = objects[1..].to_vec();
     let applied = s.cluster.apply(objects.clone()).await.unwrap();
     assert_eq!(
         applied.iter().map(|o| o.to_string()).collect::<Vec<_>>(),
         [
-            "Namespace ktui-system",
             "ServiceAccount ktui-system/ktui-helper",
             "Pod ktui-system/ktui-helper-node-1"
         ]
@@ -290,7 +293,7 @@ async fn the_printed_manifest_applies_as_is() {
         .store()
         .get("Pod", "ktui-system", "ktui-helper-node-1")
         .unwrap();
-    assert_eq!(stored["spec"], objects[2]["spec"]);
+    assert_eq!(stored["spec"], objects[1]["spec"]);
     // Applying again is a no-op, not a conflict.
     s.cluster.apply(objects).await.unwrap();
     // The fake kubelet started it, so the helper list shows it Running.

@@ -169,10 +169,17 @@ async fn deploy_asks_first_and_says_what_it_creates() {
         "ServiceAccount",
         "ktui-helper-demo-node-1",
         "BPF",
+        // Said plainly, with what each capability is for.
+        "close to root on the node",
+        "(through /proc/1/root)",
+        "SYS_PTRACE: read other processes'",
+        "y: create and connect   n / Esc: cancel",
     ] {
         assert!(text.contains(what), "{what} missing:\n{text}");
     }
+    assert!(!text.contains("not privileged"), "{text}");
     insta::assert_snapshot!("deploy_confirm_120x40", text);
+    insta::assert_snapshot!("deploy_confirm_80x24", screen(&mut app, 80, 24));
     // n cancels: nothing was created.
     press(&mut app, "n");
     assert_eq!(app.state.screen, Screen::Table);
@@ -729,4 +736,52 @@ async fn demo_replay_of_a_pod_without_recorded_events_says_so() {
     press(&mut app, "n");
     assert!(!shown_pods(&app).is_empty());
     assert!(!screen(&mut app, 120, 40).contains("No events of"));
+}
+
+#[tokio::test]
+async fn every_confirmation_shows_its_keys() {
+    let mut app = app(HelperSource::Cluster).await;
+    select_checkout(&mut app);
+    press(&mut app, "t");
+    // The longest deploy dialog: with a preflight warning.
+    app.state.sockets.deploy_warning = Some(
+        "namespace ktui-system enforces Pod Security \"baseline\", which refuses the helper (host \
+         namespaces, hostPath volumes, added capabilities): run `kubectl label namespace \
+         ktui-system pod-security.kubernetes.io/enforce=privileged --overwrite`"
+            .into(),
+    );
+    let dialogs = [
+        (
+            Confirm::DeployHelper {
+                node: "demo-node-1".into(),
+            },
+            ["y: create and connect", "n / Esc: cancel"],
+        ),
+        (
+            Confirm::RemoveHelper {
+                node: "demo-node-1".into(),
+            },
+            ["y: delete", "n / Esc: keep it"],
+        ),
+        (
+            Confirm::QuitWithHelpers {
+                nodes: (1..=12)
+                    .map(|i| format!("worker-node-{i}.example.internal"))
+                    .collect(),
+            },
+            ["y: remove and quit", "Esc: stay"],
+        ),
+    ];
+    for (confirm, keys) in dialogs {
+        app.state.mode = Mode::Confirm(confirm.clone());
+        for (w, h) in [(80, 24), (120, 40)] {
+            let text = screen(&mut app, w, h);
+            for k in keys {
+                assert!(
+                    text.contains(k),
+                    "{confirm:?} at {w}x{h}: {k:?} missing:\n{text}"
+                );
+            }
+        }
+    }
 }

@@ -16,8 +16,8 @@ use jiff::Timestamp;
 
 use crate::cluster::{
     BoxByteStream, Cluster, ClusterError, ConnectionState, ContainerState, ContextInfo, EventRow,
-    HelperPod, LogRequest, NodeInfo, ObjectRef, PodDetail, PodEvent, PodKey, PodSummary, Result,
-    Scope,
+    HelperPod, LogRequest, NodeInfo, ObjectInfo, ObjectRef, PodDetail, PodEvent, PodKey,
+    PodSummary, Result, Scope,
 };
 
 /// How often a live demo advances its crash loops.
@@ -230,6 +230,12 @@ impl Cluster for DemoCluster {
         unavailable("applying objects (deploying the node helper)")
     }
 
+    fn create(&self, object: serde_json::Value) -> BoxFuture<'static, Result<bool>> {
+        let what =
+            ObjectRef::of(&object).map_or_else(|_| "an object".to_string(), |r| r.to_string());
+        unavailable(&format!("creating {what}"))
+    }
+
     fn delete(&self, object: ObjectRef) -> BoxFuture<'static, Result<bool>> {
         unavailable(&format!("deleting {object}"))
     }
@@ -249,11 +255,17 @@ impl Cluster for DemoCluster {
         unavailable("listing node helper pods")
     }
 
-    fn namespace_labels(
+    fn object_info(&self, object: ObjectRef) -> BoxFuture<'static, Result<ObjectInfo>> {
+        unavailable(&format!("reading {object}"))
+    }
+
+    fn list_objects(
         &self,
+        _api_version: &str,
+        kind: &str,
         namespace: String,
-    ) -> BoxFuture<'static, Result<std::collections::BTreeMap<String, String>>> {
-        unavailable(&format!("reading the labels of namespace {namespace}"))
+    ) -> BoxFuture<'static, Result<Vec<ObjectInfo>>> {
+        unavailable(&format!("listing {kind} objects in namespace {namespace}"))
     }
 
     fn node_info(&self, node: String) -> BoxFuture<'static, Result<NodeInfo>> {

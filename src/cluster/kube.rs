@@ -29,7 +29,7 @@ use kube::{Api, Client};
 
 use crate::cluster::{
     BoxByteStream, Cluster, ConnectionState, ContextInfo, EventRow, HelperPod, LogRequest,
-    NodeInfo, ObjectRef, PodDetail, PodEvent, PodKey, Result, Scope,
+    NodeInfo, ObjectInfo, ObjectRef, PodDetail, PodEvent, PodKey, Result, Scope,
 };
 use crate::triage;
 use errors::{ApiContext, map_err};
@@ -222,6 +222,15 @@ impl Cluster for KubeCluster {
         .boxed()
     }
 
+    fn create(&self, object: serde_json::Value) -> BoxFuture<'static, Result<bool>> {
+        let this = self.clone();
+        async move {
+            let ctx = |verb: &str, resource: &str, ns: Option<&str>| this.ctx(verb, resource, ns);
+            apply::create(this.client.clone(), ctx, object).await
+        }
+        .boxed()
+    }
+
     fn delete(&self, object: ObjectRef) -> BoxFuture<'static, Result<bool>> {
         let this = self.clone();
         async move {
@@ -257,17 +266,29 @@ impl Cluster for KubeCluster {
         .boxed()
     }
 
-    fn namespace_labels(
-        &self,
-        namespace: String,
-    ) -> BoxFuture<'static, Result<std::collections::BTreeMap<String, String>>> {
+    fn object_info(&self, object: ObjectRef) -> BoxFuture<'static, Result<ObjectInfo>> {
         let this = self.clone();
         async move {
-            let ctx = this.ctx("get", "namespaces", None);
-            let api: Api<Namespace> = Api::all(this.client.clone());
-            inventory::namespace_labels(api, &namespace)
+            let what = object.to_string();
+            let ctx = |verb: &str, resource: &str, ns: Option<&str>| this.ctx(verb, resource, ns);
+            apply::get(this.client.clone(), ctx, object)
                 .await
-                .map_err(|e| not_found_as(map_err(e, &ctx), || format!("namespace {namespace}")))
+                .map_err(|e| not_found_as(e, || what))
+        }
+        .boxed()
+    }
+
+    fn list_objects(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: String,
+    ) -> BoxFuture<'static, Result<Vec<ObjectInfo>>> {
+        let this = self.clone();
+        let (api_version, kind) = (api_version.to_string(), kind.to_string());
+        async move {
+            let ctx = |verb: &str, resource: &str, ns: Option<&str>| this.ctx(verb, resource, ns);
+            apply::list(this.client.clone(), ctx, &api_version, &kind, &namespace).await
         }
         .boxed()
     }

@@ -4,18 +4,16 @@
 //! message says what failed and what to do), 2 usage, 3 no cluster reachable.
 
 pub mod deploy;
+pub mod remove;
 
-use std::collections::BTreeSet;
 use std::io::Write as _;
-use std::time::Duration;
 
-use futures::StreamExt as _;
 use jiff::Timestamp;
 
 use crate::cli::{ConnArgs, HelperArgs, HelperCommand};
 use crate::cluster::demo::DemoCluster;
 use crate::cluster::kube::KubeCluster;
-use crate::cluster::{Cluster, ClusterError, HelperPod, ObjectRef, PodEvent, Scope};
+use crate::cluster::{Cluster, ClusterError, HelperPod, Scope};
 use crate::helper::manifest::{self, HelperSpec};
 use crate::sanitize;
 use crate::triage_cmd::EXIT_NO_CLUSTER;
@@ -26,8 +24,6 @@ pub use deploy::{
 };
 
 const EXIT_USAGE: u8 = 2;
-/// How long `remove --all` waits for the namespace's pod list.
-const LIST_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// Run the subcommand against the demo cluster (`demo`) or the kubeconfig's.
 pub async fn run_with(conn: &ConnArgs, args: &HelperArgs, demo: bool) -> u8 {
@@ -39,7 +35,7 @@ pub async fn run_with(conn: &ConnArgs, args: &HelperArgs, demo: bool) -> u8 {
             Ok(cluster) => list_cmd(cluster.as_ref(), conn).await,
             Err(code) => code,
         },
-        HelperCommand::Remove { node, all } => {
+        HelperCommand::Remove { node, all, yes } => {
             if node.is_none() && !*all {
                 eprintln!(
                     "ktui helper remove: say which helpers: --node NODE, or --all (see `ktui helper list`)"
@@ -47,7 +43,10 @@ pub async fn run_with(conn: &ConnArgs, args: &HelperArgs, demo: bool) -> u8 {
                 return EXIT_USAGE;
             }
             match connect(conn, demo).await {
-                Ok(cluster) => remove_cmd(cluster.as_ref(), conn, node.as_deref(), *all).await,
+                Ok(cluster) => {
+                    let consent = remove::Consent::detect(*yes);
+                    remove::remove_cmd(cluster.as_ref(), conn, node.as_deref(), *all, consent).await
+                }
                 Err(code) => code,
             }
         }
@@ -228,136 +227,6 @@ pub fn age(now: Timestamp, then: Timestamp) -> String {
         s if s < 2 * 3600 => format!("{}m", s / 60),
         s if s < 2 * 86_400 => format!("{}h", s / 3600),
         s => format!("{}d", s / 86_400),
-    }
-}
-
-async fn remove_cmd(cluster: &dyn Cluster, conn: &ConnArgs, node: Option<&str>, all: bool) -> u8 {
-    let (scope, pods) = match helper_pods(cluster, conn).await {
-        Ok(found) => found,
-        Err(e) => {
-            eprintln!("ktui: {e}");
-            return 1;
-        }
-    };
-    let targets: Vec<&HelperPod> = pods
-        .iter()
-        .filter(|p| all || node.is_some_and(|n| deploy::on_node(p, n)))
-        .collect();
-    let mut failed = false;
-    if targets.is_empty() {
-        match node {
-            Some(n) if !all => eprintln!(
-                "no ktui helper pod for node {n} {}: nothing to remove",
-                where_(&scope)
-            ),
-            _ => eprintln!("no ktui helper pods {}: nothing to remove", where_(&scope)),
-        }
-    }
-    for p in &targets {
-        let key = &p.summary.key;
-        let on = p.summary.node.as_deref().unwrap_or("-");
-        match cluster.delete(ObjectRef::pod(key)).await {
-            Ok(true) => println!("deleted pod {key} (node {})", sanitize::line(on)),
-            Ok(false) => println!("pod {key} was already gone"),
-            Err(e) => {
-                eprintln!("ktui: cannot delete pod {key}: {e}");
-                failed = true;
-            }
-        }
-    }
-    if all && !failed {
-        let mut namespaces: BTreeSet<String> = targets
-            .iter()
-            .map(|p| p.summary.key.namespace.clone())
-            .collect();
-        namespaces.insert(match &scope {
-            Scope::Namespace(ns) => ns.clone(),
-            Scope::All => manifest::DEFAULT_NAMESPACE.to_string(),
-        });
-        for ns in namespaces {
-            failed |= !remove_namespace_objects(cluster, &ns).await;
-        }
-    }
-    u8::from(failed)
-}
-
-/// The ServiceAccount, and the namespace itself when ktui created it and nothing else runs
-/// there. Returns false on an error (already reported).
-async fn remove_namespace_objects(cluster: &dyn Cluster, ns: &str) -> bool {
-    let sa = ObjectRef::new("v1", "ServiceAccount", Some(ns), manifest::SERVICE_ACCOUNT);
-    match cluster.delete(sa.clone()).await {
-        Ok(true) => println!("deleted {sa}"),
-        Ok(false) => {}
-        Err(e) => {
-            eprintln!("ktui: cannot delete {sa}: {e}");
-            return false;
-        }
-    }
-    let labels = match cluster.namespace_labels(ns.to_string()).await {
-        Ok(l) => l,
-        Err(ClusterError::NotFound { .. }) => return true,
-        Err(e) => {
-            eprintln!("ktui: keeping namespace {ns}: cannot read it ({e})");
-            return true;
-        }
-    };
-    if labels.get(manifest::LABEL_MANAGED_BY).map(String::as_str) != Some(manifest::MANAGER) {
-        return true;
-    }
-    match other_pods(cluster, ns).await {
-        Ok(0) => {}
-        Ok(n) => {
-            println!("keeping namespace {ns}: {n} other pod(s) run there");
-            return true;
-        }
-        Err(e) => {
-            eprintln!("ktui: keeping namespace {ns}: cannot list its pods ({e})");
-            return true;
-        }
-    }
-    match cluster
-        .delete(ObjectRef::new("v1", "Namespace", None, ns))
-        .await
-    {
-        Ok(true) => println!("deleted namespace {ns} (created by ktui)"),
-        Ok(false) => {}
-        Err(e) => {
-            eprintln!("ktui: cannot delete namespace {ns}: {e}");
-            return false;
-        }
-    }
-    true
-}
-
-/// Pods in `ns` that are not helpers being deleted right now.
-async fn other_pods(cluster: &dyn Cluster, ns: &str) -> Result<usize, ClusterError> {
-    let helpers: BTreeSet<String> = cluster
-        .list_helper_pods(Scope::Namespace(ns.to_string()))
-        .await?
-        .into_iter()
-        .map(|p| p.summary.key.name)
-        .collect();
-    let mut events = cluster.watch_pods(Scope::Namespace(ns.to_string()));
-    let mut count = 0;
-    let listed = tokio::time::timeout(LIST_TIMEOUT, async {
-        while let Some(ev) = events.next().await {
-            match ev {
-                PodEvent::Applied(p) if !helpers.contains(&p.key.name) => count += 1,
-                PodEvent::ResyncDone => return Ok(()),
-                PodEvent::Failed(e) => return Err(e),
-                _ => {}
-            }
-        }
-        Ok(())
-    })
-    .await;
-    match listed {
-        Ok(Ok(())) => Ok(count),
-        Ok(Err(e)) => Err(e),
-        Err(_) => Err(ClusterError::Other(format!(
-            "no pod list within {} s",
-            LIST_TIMEOUT.as_secs()
-        ))),
     }
 }
 

@@ -57,6 +57,13 @@ pub const CAPABILITIES: &[(&str, &str)] = &[
     ),
 ];
 
+/// What the helper can do on its node, said plainly: the confirmation, the manifest and the
+/// README say this (the pod is not `privileged`, but that understates it).
+pub const POWER: &str = "close to root on the node: it runs as root in the host's process and \
+    network namespaces (hostPID, hostNetwork) without a seccomp filter, and SYS_PTRACE lets it \
+    open other processes' files, the host's included (through /proc/1/root). Its host mounts are \
+    read-only and it has no Kubernetes API permissions.";
+
 /// A read-only hostPath mount: (volume name, path, hostPath type, why).
 pub const HOST_PATHS: &[(&str, &str, &str, &str)] = &[
     (
@@ -183,6 +190,12 @@ impl HelperSpec {
         ]
     }
 
+    /// Whether ktui creates the helper's namespace: only its own, [`DEFAULT_NAMESPACE`]. Any
+    /// other namespace (`-n NS`) must exist already and is never changed.
+    pub fn creates_namespace(&self) -> bool {
+        self.namespace == DEFAULT_NAMESPACE
+    }
+
     fn namespace_node(&self) -> Node {
         let psa = "The helper needs host namespaces, hostPath volumes and added capabilities: only \
                    the Pod Security \"privileged\" level admits them (in this namespace only).";
@@ -200,7 +213,12 @@ impl HelperSpec {
                     f("labels", map(labels)),
                     f(
                         "annotations",
-                        map(vec![f(ANNOTATION_CREATED_BY, s(&self.created_by))]),
+                        map(vec![
+                            f(ANNOTATION_CREATED_AT, s(self.created_at_text())).note(
+                                "Set only when ktui creates the namespace: `ktui helper remove --all` deletes a namespace only with this annotation (and nothing but helpers in it).",
+                            ),
+                            f(ANNOTATION_CREATED_BY, s(&self.created_by)),
+                        ]),
                     ),
                 ]),
             ),
@@ -336,8 +354,9 @@ impl HelperSpec {
             f(
                 "securityContext",
                 map(vec![
-                    f("privileged", b(false))
-                        .note("Not privileged: only the capabilities below."),
+                    f("privileged", b(false)).note(
+                        "Not `privileged`, but do not read that as harmless: root + hostPID + SYS_PTRACE + no seccomp filter is close to root on the node (the host's files are reachable through /proc/1/root).",
+                    ),
                     f("allowPrivilegeEscalation", b(false)),
                     f("readOnlyRootFilesystem", b(true))
                         .note("Writes go to /tmp only (an emptyDir with a size limit)."),
@@ -383,78 +402,20 @@ impl HelperSpec {
             .collect()
     }
 
-    /// One line per object, saying what it grants (read from the objects themselves).
-    pub fn describe(&self) -> Vec<String> {
-        let ns = self.namespace_object();
-        let sa = self.service_account_object();
-        let pod = self.pod_object();
-        let text = |v: &Value| v.as_str().unwrap_or("?").to_string();
-        let spec = &pod["spec"];
-        let container = &spec["containers"][0];
-        let sc = &container["securityContext"];
-        let mut grants = Vec::new();
-        for flag in ["hostPID", "hostNetwork"] {
-            if spec[flag] == Value::Bool(true) {
-                grants.push(flag.to_string());
-            }
-        }
-        if sc["privileged"] == Value::Bool(false) {
-            grants.push("not privileged".to_string());
-        }
-        let caps: Vec<String> = sc["capabilities"]["add"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(text)
-            .collect();
-        let mut what = format!(
-            "Pod {} on node {}: {}; capabilities {}",
-            text(&pod["metadata"]["name"]),
-            self.node.as_deref().unwrap_or("(any)"),
-            grants.join(", "),
-            caps.join(", ")
-        );
-        let mounts = container["volumeMounts"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
-        let host_volumes: Vec<&Value> = spec["volumes"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|v| v.get("hostPath").is_some())
-            .collect();
-        if host_volumes.iter().all(|v| {
-            mounts
-                .iter()
-                .any(|m| m["name"] == v["name"] && m["readOnly"] == Value::Bool(true))
-        }) {
-            what.push_str("; read-only host mounts");
-        }
-        if let Some(secs) = spec["activeDeadlineSeconds"].as_u64() {
-            what.push_str(&format!("; stops after {} h", secs.div_ceil(3600)));
-        }
-        vec![
-            format!(
-                "Namespace {} (Pod Security level: {})",
-                text(&ns["metadata"]["name"]),
-                text(&ns["metadata"]["labels"]["pod-security.kubernetes.io/enforce"])
-            ),
-            format!(
-                "ServiceAccount {} (no API permissions)",
-                text(&sa["metadata"]["name"])
-            ),
-            what,
-        ]
+    /// What the manifest holds, in the order to create them: the Namespace (only when ktui
+    /// creates it, see [`Self::creates_namespace`]), the ServiceAccount, the Pod.
+    pub fn objects(&self) -> Vec<Value> {
+        self.nodes().iter().map(Node::to_json).collect()
     }
 
-    /// Namespace, ServiceAccount, Pod: the order they must be applied in.
-    pub fn objects(&self) -> Vec<Value> {
-        vec![
-            self.namespace_object(),
-            self.service_account_object(),
-            self.pod_object(),
-        ]
+    fn nodes(&self) -> Vec<Node> {
+        let mut nodes = Vec::with_capacity(3);
+        if self.creates_namespace() {
+            nodes.push(self.namespace_node());
+        }
+        nodes.push(self.service_account_node());
+        nodes.push(self.pod_node());
+        nodes
     }
 
     pub fn namespace_object(&self) -> Value {
@@ -469,30 +430,40 @@ impl HelperSpec {
         self.pod_node().to_json()
     }
 
-    /// The three objects as commented YAML documents.
+    /// The objects as commented YAML documents.
     pub fn to_yaml(&self) -> String {
         let node = self.node.as_deref().unwrap_or("(any: no --node given)");
+        let ns = &self.namespace;
         let mut out = String::new();
-        for line in [
-            format!("ktui node helper for node {node}: what the ktui console applies"),
-            "(server-side apply, field manager \"ktui\"; `kubectl apply --server-side --field-manager=ktui -f -`)."
-                .to_string(),
+        let mut header = vec![
+            format!("ktui node helper for node {node}: what the ktui console creates."),
+            format!("What it can do: {POWER}"),
             format!(
                 "Created by {} at {}; Kubernetes stops it after {} s.",
                 self.created_by,
                 self.created_at_text(),
                 self.deadline_secs
             ),
+        ];
+        if self.creates_namespace() {
+            header.extend([
+                format!("The Namespace is create-only: the console creates {ns} only when it is missing; by hand, `kubectl create` that document."),
+                format!("Never apply it over an existing namespace: it would change Pod Security for every workload in {ns}."),
+            ]);
+        } else {
+            header.extend([
+                format!("Namespace {ns} must exist and admit privileged pods (Pod Security level \"privileged\"); ktui does not create or change it."),
+                format!("If it refuses them, its owner decides: `kubectl label namespace {ns} pod-security.kubernetes.io/enforce=privileged` changes it for every workload there."),
+            ]);
+        }
+        header.extend([
+            "The ServiceAccount and Pod are server-side applied (field manager \"ktui\"; `kubectl apply --server-side --field-manager=ktui -f -`).".to_string(),
             "Remove with `ktui helper remove --node NODE` (or `--all`).".to_string(),
-        ] {
+        ]);
+        for line in header {
             comment(&mut out, 0, &line);
         }
-        let docs = [
-            self.namespace_node(),
-            self.service_account_node(),
-            self.pod_node(),
-        ];
-        for (i, doc) in docs.iter().enumerate() {
+        for (i, doc) in self.nodes().iter().enumerate() {
             if i > 0 {
                 out.push_str("---\n");
             }
@@ -502,10 +473,23 @@ impl HelperSpec {
     }
 }
 
-/// What deploying a helper on `node` creates, one line per object, for the console's
-/// confirmation dialog (default namespace and image). Read from the objects that are applied.
-pub fn describe(node: &str) -> Vec<String> {
-    HelperSpec::new(Some(node)).describe()
+/// What deploying a helper on `node` from `image` creates in the default namespace, one line
+/// per object, for the console's confirmation dialog. Built from the constants the objects are
+/// built from (no clock, no environment: the dialog is a pure view); a test checks it against
+/// the objects.
+pub fn describe(node: &str, image: &str) -> Vec<String> {
+    vec![
+        format!(
+            "Namespace {DEFAULT_NAMESPACE}, only if it is missing (Pod Security level \
+             \"privileged\"); an existing namespace is not changed"
+        ),
+        format!("ServiceAccount {SERVICE_ACCOUNT} (no API permissions)"),
+        format!(
+            "Pod {} on node {node}, image {image}; Kubernetes stops it after {} h",
+            pod_name(node),
+            DEFAULT_DEADLINE_SECS.div_ceil(3600)
+        ),
+    ]
 }
 
 /// `ktui-helper-<node>` as a DNS-1123 label (lowercase alphanumerics and `-`, at most 63
@@ -761,6 +745,26 @@ mod tests {
     }
 
     #[test]
+    fn the_manifest_says_plainly_what_the_helper_can_do() {
+        let yaml = spec().to_yaml();
+        assert!(
+            yaml.contains(&format!("# What it can do: {POWER}")),
+            "{yaml}"
+        );
+        let lines: Vec<&str> = yaml.lines().collect();
+        let at = lines
+            .iter()
+            .position(|l| l.trim() == "privileged: false")
+            .unwrap();
+        let note = lines[at - 1];
+        assert!(
+            note.contains("close to root on the node") && note.contains("/proc/1/root"),
+            "{note}"
+        );
+        assert!(!yaml.contains("Not privileged: only"), "{yaml}");
+    }
+
+    #[test]
     fn labels_and_annotations() {
         let objects = spec().objects();
         let ns = &objects[0];
@@ -771,6 +775,14 @@ mod tests {
                 "privileged"
             );
         }
+        assert_eq!(
+            ns["metadata"]["annotations"][ANNOTATION_CREATED_AT],
+            "2026-11-20T10:00:00Z"
+        );
+        assert_eq!(
+            ns["metadata"]["annotations"][ANNOTATION_CREATED_BY],
+            "jane.doe@example.com"
+        );
         let sa = &objects[1];
         assert_eq!(sa["kind"], "ServiceAccount");
         assert_eq!(sa["automountServiceAccountToken"], false);
@@ -832,17 +844,65 @@ mod tests {
     }
 
     #[test]
-    fn describe_reads_the_objects() {
-        let lines = describe("demo-node-1");
+    fn describe_and_power_agree_with_the_objects() {
+        let mut spec = spec();
+        spec.node = Some("demo-node-1".into());
+        let objects = spec.objects();
+        let (ns, sa, pod) = (&objects[0], &objects[1], &objects[2]);
+        let lines = describe("demo-node-1", &spec.image);
         assert_eq!(
             lines,
             [
-                "Namespace ktui-system (Pod Security level: privileged)",
+                "Namespace ktui-system, only if it is missing (Pod Security level \"privileged\"); \
+                 an existing namespace is not changed",
                 "ServiceAccount ktui-helper (no API permissions)",
-                "Pod ktui-helper-demo-node-1 on node demo-node-1: hostPID, hostNetwork, not privileged; \
-                 capabilities BPF, PERFMON, SYS_PTRACE; \
-                 read-only host mounts; stops after 4 h"
+                "Pod ktui-helper-demo-node-1 on node demo-node-1, image localhost/ktui-helper:0.1.0; \
+                 Kubernetes stops it after 4 h"
             ]
+        );
+        assert_eq!(ns["metadata"]["name"], DEFAULT_NAMESPACE);
+        assert_eq!(
+            ns["metadata"]["labels"]["pod-security.kubernetes.io/enforce"],
+            "privileged"
+        );
+        assert_eq!(sa["metadata"]["name"], SERVICE_ACCOUNT);
+        assert_eq!(pod["metadata"]["name"], "ktui-helper-demo-node-1");
+        assert_eq!(pod["spec"]["activeDeadlineSeconds"], 4 * 3600);
+        // What POWER says the pod has, it has.
+        let spec_ = &pod["spec"];
+        let sc = &spec_["containers"][0]["securityContext"];
+        assert_eq!(
+            (spec_["hostPID"].clone(), spec_["hostNetwork"].clone()),
+            (true.into(), true.into())
+        );
+        assert_eq!(sc["runAsUser"], 0);
+        assert_eq!(sc["seccompProfile"]["type"], "Unconfined");
+        let caps: Vec<&str> = CAPABILITIES.iter().map(|(c, _)| *c).collect();
+        assert_eq!(sc["capabilities"]["add"], serde_json::json!(caps));
+        for word in [
+            "root",
+            "hostPID",
+            "hostNetwork",
+            "seccomp",
+            "SYS_PTRACE",
+            "/proc/1/root",
+        ] {
+            assert!(POWER.contains(word), "{word}");
+        }
+    }
+
+    #[test]
+    fn another_namespace_is_neither_created_nor_described_as_created() {
+        let mut spec = spec();
+        spec.namespace = "default".into();
+        assert!(!spec.creates_namespace());
+        let kinds: Vec<Value> = spec.objects().iter().map(|o| o["kind"].clone()).collect();
+        assert_eq!(kinds, ["ServiceAccount", "Pod"]);
+        let yaml = spec.to_yaml();
+        assert_eq!(parse(&yaml), spec.objects(), "{yaml}");
+        assert!(
+            yaml.contains("Namespace default must exist and admit privileged pods"),
+            "{yaml}"
         );
     }
 

@@ -435,6 +435,26 @@ fn signal_from_exit_code_and_current_state_wins() {
 }
 
 #[test]
+fn signal_only_for_exit_codes_of_signals_1_to_64() {
+    // 128 + n for signals 1..=64 (Linux has 64); 255 is the "Unknown" a runtime restart leaves,
+    // and anything else above 192 is a plain exit code, not a signal.
+    assert_eq!(signal_of(129), Some(1));
+    assert_eq!(signal_of(192), Some(64));
+    assert_eq!(signal_of(193), None);
+    assert_eq!(signal_of(255), None);
+    assert_eq!(signal_of(-1), None);
+    let p = pod(
+        "ns",
+        "restarted",
+        None,
+        "Running",
+        json!({"containerStatuses": [cs("c", 1, json!({"running": {}}), term(255, "Unknown"))]}),
+    );
+    let r = classify(&p);
+    assert_eq!((r[0].exit_code, r[0].signal), (Some(255), None));
+}
+
+#[test]
 fn signature_is_the_pinned_sha256() {
     // printf 'default\nDeployment/api\napi\n1' | sha256sum
     let w = Workload {

@@ -1,4 +1,5 @@
-//! Confirmation dialogs: exactly what will change in the cluster, before it does.
+//! Confirmation dialogs: exactly what will change in the cluster, before it does. The keys are
+//! drawn in the dialog's bottom border, so they show however long the text is.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -10,47 +11,56 @@ use crate::helper::manifest;
 use crate::sanitize;
 use crate::state::{AppState, Confirm};
 
-fn lines_for<'a>(confirm: &Confirm, state: &AppState, theme: &Theme) -> (String, Vec<Line<'a>>) {
+/// A dialog's title, text and key line.
+struct Dialog<'a> {
+    title: &'static str,
+    body: Vec<Line<'a>>,
+    keys: &'static str,
+}
+
+fn dialog<'a>(confirm: &Confirm, state: &AppState, theme: &Theme) -> Dialog<'a> {
     match confirm {
         Confirm::DeployHelper { node } => {
-            let mut lines = vec![Line::from(format!(
+            let bullet = |text: &str| Line::from(format!("  • {}", sanitize::line(text)));
+            let mut body = vec![Line::from(format!(
                 "Create in context {}:",
                 sanitize::line(&state.info.context)
             ))];
-            for l in manifest::describe(node) {
-                lines.push(Line::from(format!("  • {}", sanitize::line(&l))));
-            }
-            lines.push(Line::from(format!(
-                "  • image {}",
-                sanitize::line(&state.helper_image)
+            body.extend(
+                manifest::describe(node, &state.helper_image)
+                    .iter()
+                    .map(|l| bullet(l)),
+            );
+            body.push(Line::from(Span::styled(
+                format!("What it can do: {}", manifest::POWER),
+                theme.error,
             )));
+            body.push(Line::from("Capabilities, each for:"));
+            body.extend(manifest::CAPABILITIES.iter().map(|(_, why)| bullet(why)));
             if let Some(w) = &state.sockets.deploy_warning {
-                lines.push(Line::from(Span::styled(
+                body.push(Line::from(Span::styled(
                     format!("⚠ {}", sanitize::line(w)),
                     theme.error,
                 )));
             }
-            lines.push(Line::from(""));
-            lines.push(Line::from(Span::styled(
-                "y: create and connect   n / Esc: cancel",
-                theme.accent,
-            )));
-            (" Deploy the ktui helper? ".to_string(), lines)
+            Dialog {
+                title: " Deploy the ktui helper? ",
+                body,
+                keys: " y: create and connect   n / Esc: cancel ",
+            }
         }
-        Confirm::RemoveHelper { node } => (
-            " Remove the helper? ".to_string(),
-            vec![
-                Line::from(format!(
-                    "Delete pod {} in namespace {}.",
-                    manifest::pod_name(node),
-                    manifest::DEFAULT_NAMESPACE
-                )),
-                Line::from(Span::styled("y: delete   n / Esc: keep it", theme.accent)),
-            ],
-        ),
-        Confirm::QuitWithHelpers { nodes } => (
-            " Quit ".to_string(),
-            vec![
+        Confirm::RemoveHelper { node } => Dialog {
+            title: " Remove the helper? ",
+            body: vec![Line::from(format!(
+                "Delete pod {} in namespace {}.",
+                manifest::pod_name(node),
+                manifest::DEFAULT_NAMESPACE
+            ))],
+            keys: " y: delete   n / Esc: keep it ",
+        },
+        Confirm::QuitWithHelpers { nodes } => Dialog {
+            title: " Quit ",
+            body: vec![
                 Line::from(format!(
                     "This session created helper pods on: {}",
                     sanitize::line(&nodes.join(", "))
@@ -58,12 +68,9 @@ fn lines_for<'a>(confirm: &Confirm, state: &AppState, theme: &Theme) -> (String,
                 Line::from(
                     "Remove them before quitting? (They delete themselves after their deadline.)",
                 ),
-                Line::from(Span::styled(
-                    "y: remove and quit   n: quit and keep them   Esc: stay",
-                    theme.accent,
-                )),
             ],
-        ),
+            keys: " y: remove and quit   n: quit and keep them   Esc: stay ",
+        },
     }
 }
 
@@ -74,9 +81,17 @@ pub fn render(
     state: &AppState,
     theme: &Theme,
 ) {
-    let (title, lines) = lines_for(confirm, state, theme);
+    let Dialog { title, body, keys } = dialog(confirm, state, theme);
     let width = 90.min(area.width);
-    let height = (lines.len() as u16 + 2).min(area.height);
+    let text = Paragraph::new(body)
+        .wrap(Wrap { trim: false })
+        .style(theme.base);
+    // Wrapped lines, plus the two borders; cut (never the keys) when the screen is too small.
+    let lines = text.line_count(width.saturating_sub(2));
+    let height = u16::try_from(lines)
+        .unwrap_or(u16::MAX)
+        .saturating_add(2)
+        .min(area.height);
     let rect = Rect::new(
         area.x + (area.width - width) / 2,
         area.y + (area.height - height) / 2,
@@ -85,14 +100,12 @@ pub fn render(
     );
     frame.render_widget(Clear, rect);
     frame.render_widget(
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: false })
-            .style(theme.base)
-            .block(
-                Block::bordered()
-                    .title(Span::styled(title, theme.title))
-                    .border_style(theme.error),
-            ),
+        text.block(
+            Block::bordered()
+                .title(Span::styled(title, theme.title))
+                .title_bottom(Span::styled(keys, theme.accent))
+                .border_style(theme.error),
+        ),
         rect,
     );
 }

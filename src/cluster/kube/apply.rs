@@ -1,20 +1,23 @@
-//! Server-side apply and delete of whole objects (the helper manifest; later clones).
+//! Whole objects of any kind: server-side apply, create-only, delete (the helper manifest;
+//! later clones), and reading the metadata of one object or of a namespace's objects of a kind.
 //!
-//! The kinds ktui writes are known without discovery; any other kind is resolved through
-//! `GET /api(s)/...` discovery once per call.
+//! The kinds ktui writes or lists are known without discovery; any other kind is resolved
+//! through `GET /api(s)/...` discovery once per call.
 
 use kube::Client;
-use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, Patch, PatchParams};
+use kube::api::{
+    Api, ApiResource, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams,
+};
 use kube::core::GroupVersionKind;
 use kube::discovery::{Scope as DiscoveryScope, pinned_kind};
 
-use super::errors::{ApiContext, map_write_err};
-use crate::cluster::{ClusterError, ObjectRef, Result};
+use super::errors::{ApiContext, map_err, map_write_err};
+use crate::cluster::{ClusterError, ObjectInfo, ObjectRef, Result};
 
 /// The field manager named in `managedFields` of everything ktui applies.
 pub const FIELD_MANAGER: &str = "ktui";
 
-/// (apiVersion, kind, plural, namespaced) of the kinds ktui applies.
+/// (apiVersion, kind, plural, namespaced) of the kinds ktui writes or lists.
 const KNOWN: &[(&str, &str, &str, bool)] = &[
     ("v1", "Namespace", "namespaces", false),
     ("v1", "ServiceAccount", "serviceaccounts", true),
@@ -22,6 +25,16 @@ const KNOWN: &[(&str, &str, &str, bool)] = &[
     ("v1", "ConfigMap", "configmaps", true),
     ("v1", "Secret", "secrets", true),
     ("v1", "Service", "services", true),
+    (
+        "v1",
+        "PersistentVolumeClaim",
+        "persistentvolumeclaims",
+        true,
+    ),
+    ("apps/v1", "StatefulSet", "statefulsets", true),
+    ("apps/v1", "DaemonSet", "daemonsets", true),
+    ("batch/v1", "Job", "jobs", true),
+    ("batch/v1", "CronJob", "cronjobs", true),
     (
         "networking.k8s.io/v1",
         "NetworkPolicy",
@@ -60,6 +73,83 @@ fn api(client: &Client, ar: &ApiResource, namespace: Option<&str>) -> Api<Dynami
     }
 }
 
+/// The namespace an object of `r`'s kind lives in (`None` for cluster-scoped kinds); namespaced
+/// objects must name theirs.
+fn namespace_of(r: &ObjectRef, namespaced: bool) -> Result<Option<String>> {
+    if !namespaced {
+        return Ok(None);
+    }
+    r.namespace.clone().map(Some).ok_or_else(|| {
+        ClusterError::Other(format!(
+            "{} {} has no metadata.namespace: ktui writes namespaced objects to an explicit namespace",
+            r.kind, r.name
+        ))
+    })
+}
+
+/// Create one object; `Ok(false)` when it already exists (409), which leaves it unchanged.
+pub(super) async fn create(
+    client: Client,
+    ctx: impl Fn(&str, &str, Option<&str>) -> ApiContext,
+    obj: serde_json::Value,
+) -> Result<bool> {
+    let r = ObjectRef::of(&obj)?;
+    let (ar, namespaced) = resource_for(&client, &r.api_version, &r.kind).await?;
+    let namespace = namespace_of(&r, namespaced)?;
+    let ctx = ctx("create", &ar.plural, namespace.as_deref());
+    let object: DynamicObject = serde_json::from_value(obj)
+        .map_err(|e| ClusterError::Other(format!("{r} is not a valid object to create: {e}")))?;
+    match api(&client, &ar, namespace.as_deref())
+        .create(&PostParams::default(), &object)
+        .await
+    {
+        Ok(_) => Ok(true),
+        Err(kube::Error::Api(status)) if status.code == 409 => Ok(false),
+        Err(e) => Err(map_write_err(e, &ctx)),
+    }
+}
+
+fn info(meta: kube::core::ObjectMeta) -> ObjectInfo {
+    ObjectInfo {
+        name: meta.name.unwrap_or_default(),
+        labels: meta.labels.unwrap_or_default(),
+        annotations: meta.annotations.unwrap_or_default(),
+    }
+}
+
+/// One object's name, labels and annotations.
+pub(super) async fn get(
+    client: Client,
+    ctx: impl Fn(&str, &str, Option<&str>) -> ApiContext,
+    object: ObjectRef,
+) -> Result<ObjectInfo> {
+    let (ar, namespaced) = resource_for(&client, &object.api_version, &object.kind).await?;
+    let namespace = namespace_of(&object, namespaced)?;
+    let ctx = ctx("get", &ar.plural, namespace.as_deref());
+    let found = api(&client, &ar, namespace.as_deref())
+        .get(&object.name)
+        .await
+        .map_err(|e| map_err(e, &ctx))?;
+    Ok(info(found.metadata))
+}
+
+/// Names, labels and annotations of every object of a kind in `namespace`.
+pub(super) async fn list(
+    client: Client,
+    ctx: impl Fn(&str, &str, Option<&str>) -> ApiContext,
+    api_version: &str,
+    kind: &str,
+    namespace: &str,
+) -> Result<Vec<ObjectInfo>> {
+    let (ar, _) = resource_for(&client, api_version, kind).await?;
+    let ctx = ctx("list", &ar.plural, Some(namespace));
+    let list = api(&client, &ar, Some(namespace))
+        .list(&ListParams::default())
+        .await
+        .map_err(|e| map_err(e, &ctx))?;
+    Ok(list.items.into_iter().map(|o| info(o.metadata)).collect())
+}
+
 /// Apply every object in order, stopping at the first failure.
 pub(super) async fn apply_all(
     client: Client,
@@ -70,16 +160,7 @@ pub(super) async fn apply_all(
     for obj in objects {
         let r = ObjectRef::of(&obj)?;
         let (ar, namespaced) = resource_for(&client, &r.api_version, &r.kind).await?;
-        let namespace = if namespaced {
-            Some(r.namespace.clone().ok_or_else(|| {
-                ClusterError::Other(format!(
-                    "{} {} has no metadata.namespace: ktui applies namespaced objects to an explicit namespace",
-                    r.kind, r.name
-                ))
-            })?)
-        } else {
-            None
-        };
+        let namespace = namespace_of(&r, namespaced)?;
         let ctx = ctx("patch", &ar.plural, namespace.as_deref());
         let params = PatchParams::apply(FIELD_MANAGER).force();
         api(&client, &ar, namespace.as_deref())

@@ -11,11 +11,17 @@ use serde_json::value::RawValue;
 
 use crate::cluster::PodSummary;
 use crate::cluster::kube::convert::{controller_owner, pod_summary};
+use crate::sanitize;
 use crate::triage::owners::OwnerIndex;
 
-/// A parse or shape error at a position in an input file.
+/// A parse or shape error at a position in an input file. Its text is safe for a terminal: the
+/// file name and the message (which can quote the input) are sanitised.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{file}:{line}:{column}: {message}")]
+#[error(
+    "{}:{line}:{column}: {}",
+    sanitize::line(file),
+    sanitize::line(message)
+)]
 pub struct InputError {
     pub file: String,
     pub line: usize,
@@ -57,7 +63,7 @@ impl Inputs {
                 file: name.to_string(),
                 line: 1,
                 column: 1,
-                message: "no JSON document found (expected a Pod, a PodList or a List)".into(),
+                message: format!("no JSON document found (expected {EXPECTED})"),
             });
         }
         Ok(())
@@ -72,8 +78,11 @@ impl Inputs {
         raw: &'a RawValue,
         item_of: Option<&str>,
     ) -> Result<(), InputError> {
-        let (line0, col0) = position_of(file, raw.get());
+        // Positions are computed only for an error (scanning the file from its start for every
+        // item made reading one large List quadratic).
+        let here = || position_of(file, raw.get());
         let shift = |e: serde_json::Error| {
+            let (line0, col0) = here();
             let col = if e.line() == 1 {
                 col0 + e.column() - 1
             } else {
@@ -81,6 +90,25 @@ impl Inputs {
             };
             at(name, line0 + e.line() - 1, col, &e)
         };
+        let error = |message: String| {
+            let (line, column) = here();
+            InputError {
+                file: name.to_string(),
+                line,
+                column,
+                message,
+            }
+        };
+        if let Some(what) = not_an_object(raw.get()) {
+            return Err(error(format!(
+                "a JSON {what} is not a Kubernetes object: expected {EXPECTED}{}",
+                if what == "array" {
+                    "; wrap bare objects in {\"kind\": \"List\", \"items\": [...]}"
+                } else {
+                    ""
+                }
+            )));
+        }
         let header: Header = serde_json::from_str(raw.get()).map_err(shift)?;
         let kind = header.kind.as_deref().or(item_of).unwrap_or("");
         if let Some(items) = header.items {
@@ -102,17 +130,17 @@ impl Inputs {
                         obj.insert("apiVersion".into(), "v1".into());
                         obj.insert("kind".into(), "Pod".into());
                     }
-                    serde_json::from_value(value).map_err(|e| at(name, line0, col0, &e))?
+                    serde_json::from_value(value).map_err(|e| {
+                        let (line, column) = here();
+                        at(name, line, column, &e)
+                    })?
                 };
                 self.add_pod(pod);
             }
             "" => {
-                return Err(InputError {
-                    file: name.to_string(),
-                    line: line0,
-                    column: col0,
-                    message: "object has no \"kind\" (expected a Pod, a PodList or a List)".into(),
-                });
+                return Err(error(format!(
+                    "object has no \"kind\": expected {EXPECTED}"
+                )));
             }
             _ => {
                 // Any other object: keep its identity and controller owner for resolution.
@@ -186,10 +214,28 @@ fn at(file: &str, line: usize, column: usize, e: &serde_json::Error) -> InputErr
     }
 }
 
-/// 1-based line and column where `inner` (a slice of `file`) starts.
+/// What every input must be, as messages say it.
+const EXPECTED: &str = "a Pod, a PodList or a List (`kubectl get pods -o json`)";
+
+/// The JSON type of a document that is not an object (`None` for an object).
+fn not_an_object(json: &str) -> Option<&'static str> {
+    match json.trim_start().bytes().next()? {
+        b'{' => None,
+        b'[' => Some("array"),
+        b'"' => Some("string"),
+        b't' | b'f' => Some("boolean"),
+        b'n' => Some("null"),
+        _ => Some("number"),
+    }
+}
+
+/// 1-based line and column where `inner` (a slice of `file`) starts. Scans the file up to
+/// there: call it for errors only.
 fn position_of(file: &str, inner: &str) -> (usize, usize) {
     let offset = (inner.as_ptr() as usize).saturating_sub(file.as_ptr() as usize);
     let before = file.get(..offset).unwrap_or("");
+    #[cfg(test)]
+    tests::SCANNED.with(|n| n.set(n.get() + before.len()));
     let line = before.matches('\n').count() + 1;
     let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
     (line, column)
@@ -198,6 +244,51 @@ fn position_of(file: &str, inner: &str) -> (usize, usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    thread_local! {
+        /// Bytes `position_of` scanned on this thread.
+        pub(super) static SCANNED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    }
+
+    fn scanned_while<T>(f: impl FnOnce() -> T) -> (T, usize) {
+        SCANNED.with(|n| n.set(0));
+        let out = f();
+        (out, SCANNED.with(std::cell::Cell::get))
+    }
+
+    #[test]
+    fn reading_a_large_list_scans_for_positions_only_on_error() {
+        // 2,000 pods of ~150 bytes: one scan from the start per item would read ~300 MB here,
+        // 1,000 times the file. Reading stays linear: no position is computed for good items,
+        // and an error costs one scan (at most the file's length).
+        let pod = |i: usize, phase: &str| {
+            format!(
+                "{{\"kind\":\"Pod\",\"metadata\":{{\"name\":\"p{i}\",\"namespace\":\"ns\",\"uid\":\"u{i}\"}},\"spec\":{{\"containers\":[]}},\"status\":{{\"phase\":{phase}}}}}"
+            )
+        };
+        let list = |last: &str| {
+            let items: Vec<String> = (0..2_000)
+                .map(|i| pod(i, if i == 1_999 { last } else { "\"Running\"" }))
+                .collect();
+            format!(
+                "{{\"kind\":\"List\",\"items\":[\n{}\n]}}",
+                items.join(",\n")
+            )
+        };
+        let good = list("\"Running\"");
+        let (read, scanned) = scanned_while(|| Inputs::default().add_text("big.json", &good));
+        assert!(read.is_ok(), "{read:?}");
+        assert_eq!(scanned, 0, "positions computed for good input");
+        let bad = list("5");
+        let (read, scanned) = scanned_while(|| Inputs::default().add_text("big.json", &bad));
+        let err = read.unwrap_err();
+        assert_eq!(err.line, 2_001, "{err}");
+        assert!(
+            scanned <= bad.len(),
+            "scanned {scanned} bytes of {}",
+            bad.len()
+        );
+    }
 
     #[test]
     fn syntax_error_has_file_line_column() {

@@ -1,8 +1,6 @@
-//! Reads the helper deploy needs: helper pods, a namespace's labels, a node's architecture.
+//! Reads the helper deploy needs: helper pods, a node's architecture.
 
-use std::collections::BTreeMap;
-
-use k8s_openapi::api::core::v1::{Namespace, Node, Pod};
+use k8s_openapi::api::core::v1::{Node, Pod};
 use kube::Api;
 use kube::api::ListParams;
 
@@ -29,14 +27,6 @@ pub async fn list_helper_pods(api: Api<Pod>) -> kube::Result<Vec<HelperPod>> {
     let mut pods: Vec<HelperPod> = list.items.iter().map(helper_pod).collect();
     pods.sort_by(|a, b| a.summary.key.cmp(&b.summary.key));
     Ok(pods)
-}
-
-pub async fn namespace_labels(
-    api: Api<Namespace>,
-    name: &str,
-) -> kube::Result<BTreeMap<String, String>> {
-    let ns = api.get(name).await?;
-    Ok(ns.metadata.labels.unwrap_or_default())
 }
 
 pub fn node_info(node: &Node) -> NodeInfo {

@@ -2,9 +2,10 @@
 //! confirms, and what `tests/helper_deploy.rs` drives against the fake API server.
 //!
 //! Sequence: [`preflight`] (node exists, its architecture, the namespace's Pod Security level) →
-//! reuse a running helper or replace a finished one → server-side apply of the ServiceAccount
-//! and Pod (and the Namespace when missing) → wait until the pod is Running and Ready, failing
-//! fast on image pull and container errors → [`DeployedHelper::open`] execs `ktui-helper serve`.
+//! reuse a running helper or replace a finished one → create the Namespace when it is missing
+//! (create-only: an existing namespace is never changed) → server-side apply of the
+//! ServiceAccount and Pod → wait until the pod is Running and Ready, failing fast on image pull
+//! and container errors → [`DeployedHelper::open`] execs `ktui-helper serve`.
 
 use std::time::Duration;
 
@@ -44,7 +45,7 @@ pub struct Preflight {
     pub warnings: Vec<String>,
     /// Reasons the deploy would fail; [`deploy`] refuses when any.
     pub problems: Vec<String>,
-    /// The namespace does not exist (or could not be read): apply the Namespace object too.
+    /// The namespace does not exist (or could not be read): create it (create-only).
     pub create_namespace: bool,
 }
 
@@ -137,12 +138,26 @@ pub async fn preflight(cluster: &dyn Cluster, spec: &HelperSpec) -> Result<Prefl
             ));
         }
         Ok(_) => {}
+        Err(ClusterError::NotFound { .. }) if !spec.creates_namespace() => {
+            out.problems.push(format!(
+                "namespace {ns} does not exist: ktui creates only its own namespace {}; create \
+                 {ns} so that it admits privileged pods, or deploy to {}",
+                manifest::DEFAULT_NAMESPACE,
+                manifest::DEFAULT_NAMESPACE,
+                ns = spec.namespace
+            ));
+        }
         Err(ClusterError::NotFound { .. }) => out.create_namespace = true,
         Err(e @ ClusterError::Forbidden { .. }) => {
-            out.create_namespace = true;
+            out.create_namespace = spec.creates_namespace();
             out.warnings.push(format!(
-                "cannot read namespace {} ({e}); will try to create it",
-                spec.namespace
+                "cannot read namespace {} ({e}); {}",
+                spec.namespace,
+                if spec.creates_namespace() {
+                    "will create it if it is missing"
+                } else {
+                    "assuming it exists and admits privileged pods"
+                }
             ));
         }
         Err(e) => return Err(e),
@@ -206,14 +221,18 @@ pub async fn deploy(
         Err(e) => return Err(e),
     }
     if !reused {
-        let mut objects = Vec::new();
         if pre.create_namespace {
-            objects.push(spec.namespace_object());
+            let ns = &spec.namespace;
+            if cluster.create(spec.namespace_object()).await? {
+                progress(format!("created namespace {ns}"));
+            } else {
+                progress(format!("namespace {ns} is already there: left unchanged"));
+            }
         }
-        objects.push(spec.service_account_object());
-        objects.push(spec.pod_object());
         progress(format!("creating helper pod {key} on node {node}"));
-        cluster.apply(objects).await?;
+        cluster
+            .apply(vec![spec.service_account_object(), spec.pod_object()])
+            .await?;
     }
     progress(format!("waiting for helper pod {key} to be ready"));
     let pod = wait_ready(cluster, &key, &spec.image, ready_timeout).await?;

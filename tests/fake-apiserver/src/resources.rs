@@ -271,6 +271,16 @@ pub(crate) static RESOURCES: &[ResourceType] = &[
         COMMON_FIELDS,
         &[]
     ),
+    res!(
+        "",
+        "Secret",
+        "secrets",
+        "secret",
+        &[],
+        true,
+        COMMON_FIELDS,
+        &[]
+    ),
 ];
 
 pub(crate) const POD: ResId = 0;

@@ -814,6 +814,24 @@ impl Store {
         self.lock().get(res, ns, name).and_then(|o| o.to_value())
     }
 
+    /// Every stored object of `kind` in one compact `List`, each with apiVersion/kind (what
+    /// `kubectl get KIND -A -o json` returns, unindented): input for file-reading benchmarks.
+    pub fn list_json(&self, kind: &str) -> Vec<u8> {
+        let mut buf =
+            br#"{"apiVersion":"v1","kind":"List","metadata":{"resourceVersion":""},"items":["#
+                .to_vec();
+        if let Some(res) = resources::by_name(kind) {
+            for (i, obj) in self.lock().objects[res].values().enumerate() {
+                if i > 0 {
+                    buf.push(b',');
+                }
+                obj.write_full(&mut buf);
+            }
+        }
+        buf.extend_from_slice(b"]}");
+        buf
+    }
+
     /// How many objects of `kind` are stored.
     pub fn count(&self, kind: &str) -> usize {
         resources::by_name(kind).map_or(0, |res| self.lock().objects[res].len())
