@@ -94,10 +94,14 @@ pub struct SocketEvent {
     pub dns: Option<DnsInfo>,
     pub drop_reason: Option<String>,
     pub k8s: Option<K8sRef>,
-    /// Events folded into this one (aggregated drops); null for single events.
+    /// Events this line stands for: repeats of one flow folded in the kernel during a storm
+    /// (UDP sends/receives, retransmits, drops; `ts` is the last, `first_ts` the first), or
+    /// drops folded per reason; null for a single event.
     pub count: Option<u64>,
     /// cgroup v2 id of the owning task, when known.
     pub cgroup_id: Option<u64>,
+    /// With `count`: when the first of the folded events happened.
+    pub first_ts: Option<String>,
 }
 
 impl SocketEvent {
@@ -126,6 +130,7 @@ impl SocketEvent {
             k8s: None,
             count: None,
             cgroup_id: None,
+            first_ts: None,
         }
     }
 }

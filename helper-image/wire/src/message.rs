@@ -63,7 +63,7 @@ pub struct Filters {
 }
 
 /// Cumulative counters, sent every second. Accounting closes:
-/// `events + lost + sampled_out + rate_limited + dropped == generated`.
+/// `events + lost + sampled_out + rate_limited + dropped + aggregated == generated`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Stats {
     /// Delivered to the reader.
@@ -76,6 +76,11 @@ pub struct Stats {
     pub dropped: u64,
     /// Everything that passed the filters.
     pub generated: u64,
+    /// Repeats of a flow folded in the kernel into another event's count during a storm
+    /// (reported in lines with `count`): `events + lost + sampled_out + rate_limited +
+    /// dropped + aggregated == generated`.
+    #[serde(default)]
+    pub aggregated: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
