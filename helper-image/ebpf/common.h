@@ -173,6 +173,8 @@ struct ktui_layouts {
 	struct ktui_owner owner;
 	struct ktui_guard guard;
 	struct listen_key listen;
+	struct ktui_agg_key agg_key;
+	struct ktui_agg agg;
 };
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -197,6 +199,25 @@ static __always_inline struct ktui_config *get_config(void)
 	if (!cfg || !(cfg->flags & KTUI_CFG_ENABLED))
 		return NULL;
 	return cfg;
+}
+
+/* The filters that need neither port (before the destination of an unconnected socket is
+ * read, or a packet's headers): protocol and network namespace. A cheap early "no". */
+static __always_inline bool netns_proto_pass(const struct ktui_config *cfg, __u16 proto,
+					     __u32 netns)
+{
+	__u32 flags = cfg->flags;
+	if (flags & (KTUI_CFG_PROTO_TCP | KTUI_CFG_PROTO_UDP)) {
+		if (proto == K_IPPROTO_TCP && !(flags & KTUI_CFG_PROTO_TCP))
+			return false;
+		if (proto == K_IPPROTO_UDP && !(flags & KTUI_CFG_PROTO_UDP))
+			return false;
+	}
+	if (flags & KTUI_CFG_FILTER_NETNS) {
+		if (!bpf_map_lookup_elem(&filter_netns, &netns))
+			return false;
+	}
+	return true;
 }
 
 /* Filters only: does the event match what user space asked for? Not counted. */
@@ -233,16 +254,25 @@ static __always_inline bool filters_pass(const struct ktui_config *cfg,
 }
 
 /*
- * Everything between "an event happened" and "reserve": filters, then count as generated,
- * then 1-in-N sampling, then the per-CPU token bucket. True = go ahead and reserve.
+ * The order of work for every event, cheapest first, so that an event nobody asked for costs
+ * as little as possible (and never a map update, a payload read or a ring-buffer reserve):
+ *   1. the program's own early exits (wrong protocol, consumed skb, ...);
+ *   2. `wanted`: the subscription's filters (ports, protocol, DNS-only, netns) on the tuple
+ *      alone (the namespace and protocol even before a peer is read: `netns_proto_pass`);
+ *   3. `unfolded`: a repeat of a flow that already has a record in this window only counts
+ *      (aggregated); anything else is counted as generated;
+ *   4. attribution (owner maps), then `budget`: 1-in-N sampling, the per-CPU token bucket;
+ *   5. reserve, fill, `submit` without waking the reader (it is woken by a fill threshold, or
+ *      reads on its own timer).
  */
-static __always_inline bool admit(const struct ktui_event *e)
+static __always_inline bool wanted(const struct ktui_config *cfg, const struct ktui_event *e)
 {
-	struct ktui_config *cfg = get_config();
-	if (!cfg || !filters_pass(cfg, e))
-		return false;
-	count(KTUI_CTR_GENERATED);
+	return filters_pass(cfg, e);
+}
 
+/* 1-in-N sampling, then the per-CPU token bucket. True = go ahead and reserve. */
+static __always_inline bool budget(const struct ktui_config *cfg)
+{
 	__u32 zero = 0;
 	struct ktui_guard *g = bpf_map_lookup_elem(&guard_state, &zero);
 	if (!g)
@@ -284,10 +314,120 @@ static __always_inline bool admit(const struct ktui_event *e)
 	return true;
 }
 
-/* Admit, reserve and submit a plain event. */
-static __always_inline void emit(const struct ktui_event *e)
+/* Hand a reserved record over. The reader is woken only once the ring holds `wake_bytes`
+ * (a storm costs one wake-up per batch, not one per record); it also reads on a short timer,
+ * so a lone event waits at most that long. */
+static __always_inline void submit(const struct ktui_config *cfg, void *rec)
 {
-	if (!admit(e))
+	__u64 flags = BPF_RB_NO_WAKEUP;
+	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= cfg->wake_bytes)
+		flags = BPF_RB_FORCE_WAKEUP;
+	bpf_ringbuf_submit(rec, flags);
+}
+
+/* ---------------------------------------------------------------- storm aggregation */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, KTUI_AGG_SLOTS);
+	__type(key, __u32);
+	__type(value, struct ktui_agg);
+} agg SEC(".maps");
+
+static __always_inline bool foldable(__u16 kind)
+{
+	return kind == KTUI_KIND_UDP_SEND || kind == KTUI_KIND_UDP_RECV ||
+	       kind == KTUI_KIND_DROP || kind == KTUI_KIND_TCP_RETRANSMIT;
+}
+
+/* The flow of an event, hashed: its kind, direction, tuple, netns and drop reason (the
+ * fields of struct ktui_agg_key, mixed 8 bytes at a time); never 0 (a free slot). */
+static __always_inline __u64 flow_key(const struct ktui_event *e)
+{
+	struct ktui_agg_key k = {};
+	k.kind = e->kind;
+	k.direction = e->direction;
+	k.family = e->family;
+	k.proto = e->proto;
+	k.sport = e->sport;
+	k.dport = e->dport;
+	k.netns = e->netns;
+	k.drop_reason = e->drop_reason;
+	__builtin_memcpy(k.saddr, e->saddr, 16);
+	__builtin_memcpy(k.daddr, e->daddr, 16);
+	const __u64 *w = (const __u64 *)&k;
+	__u64 h = 0x9e3779b97f4a7c15ULL;
+#pragma unroll
+	for (int i = 0; i < (int)(sizeof(k) / 8); i++) {
+		h ^= w[i];
+		h *= 0xff51afd7ed558ccdULL;
+		h ^= h >> 33;
+	}
+	return h | 1;
+}
+
+static __always_inline struct ktui_agg *agg_slot(__u64 key)
+{
+	__u32 idx = key % KTUI_AGG_SLOTS;
+	return bpf_map_lookup_elem(&agg, &idx);
+}
+
+/* A repeat of a flow whose window is open on this CPU: counted in its slot, true (no
+ * record). */
+static __always_inline bool fold(const struct ktui_config *cfg, const struct ktui_event *e)
+{
+	if (!cfg->agg_window_ns || !foldable(e->kind))
+		return false;
+	__u64 key = flow_key(e);
+	struct ktui_agg *a = agg_slot(key);
+	if (!a || a->key != key || e->ts_ns - a->window_ns >= cfg->agg_window_ns)
+		return false;
+	if (!a->first_ns)
+		a->first_ns = e->ts_ns;
+	a->last_ns = e->ts_ns;
+	a->count += 1;
+	a->bytes += e->bytes;
+	count(KTUI_CTR_AGGREGATED);
+	return true;
+}
+
+/* Past the filters and the fold: an event with a record of its own is generated (a folded
+ * one counts as aggregated only; user space adds the two). */
+static __always_inline bool unfolded(const struct ktui_config *cfg, const struct ktui_event *e)
+{
+	if (fold(cfg, e))
+		return false;
+	count(KTUI_CTR_GENERATED);
+	return true;
+}
+
+/* `e` went out as a record: it opens a new window of its flow (taking the slot over from
+ * another flow if need be). */
+static __always_inline void open_window(const struct ktui_config *cfg, const struct ktui_event *e)
+{
+	if (!cfg->agg_window_ns || !foldable(e->kind))
+		return;
+	__u64 key = flow_key(e);
+	struct ktui_agg *a = agg_slot(key);
+	if (!a)
+		return;
+	if (a->key != key) {
+		a->key = key;
+		a->generation += 1;
+		a->taken_count = a->count;
+		a->taken_bytes = a->bytes;
+		a->first_ns = 0;
+		a->last_ns = 0;
+	}
+	a->window_ns = e->ts_ns;
+	__builtin_memcpy(&a->first, e, sizeof(a->first));
+}
+
+/* Steps 4-5 once the owner is filled in: the budget, then the record, which opens a window
+ * of its flow (for the hot programs, which `fold` before paying for attribution). */
+static __always_inline void emit_budgeted(const struct ktui_config *cfg, const struct ktui_event *e)
+{
+	if (!budget(cfg))
 		return;
 	struct ktui_event *out = bpf_ringbuf_reserve(&events, sizeof(*out), 0);
 	if (!out) {
@@ -295,7 +435,17 @@ static __always_inline void emit(const struct ktui_event *e)
 		return;
 	}
 	__builtin_memcpy(out, e, sizeof(*out));
-	bpf_ringbuf_submit(out, 0);
+	submit(cfg, out);
+	open_window(cfg, e);
+}
+
+/* Steps 2-5 for an event whose owner is already filled in (the programs that are not hot). */
+static __always_inline void emit(const struct ktui_event *e)
+{
+	struct ktui_config *cfg = get_config();
+	if (!cfg || !wanted(cfg, e) || !unfolded(cfg, e))
+		return;
+	emit_budgeted(cfg, e);
 }
 
 /* ---------------------------------------------------------------- sockets */
@@ -333,16 +483,37 @@ static __always_inline void tuple_from_sk(struct ktui_event *e, const struct soc
 	}
 }
 
-/* A user-space sockaddr (the remote end for unconnected sockets). */
+/* The same from a BTF pointer (tp_btf and fentry programs): direct loads, no helper calls. */
+static __always_inline void tuple_from_sk_direct(struct ktui_event *e, const struct sock *sk)
+{
+	__u16 family = sk->__sk_common.skc_family;
+	e->sk = (__u64)sk;
+	e->family = family;
+	e->proto = BPF_CORE_READ_BITFIELD(sk, sk_protocol);
+	e->sport = sk->__sk_common.skc_num;
+	if (!e->sport) /* released (rare): the cast is beyond struct sock for the verifier */
+		e->sport = bpf_ntohs(BPF_CORE_READ((const struct inet_sock *)sk, inet_sport));
+	e->dport = bpf_ntohs(sk->__sk_common.skc_dport);
+	e->netns = sk->__sk_common.skc_net.net->ns.inum;
+	if (family == AF_INET) {
+		__u32 s = sk->__sk_common.skc_rcv_saddr;
+		__u32 d = sk->__sk_common.skc_daddr;
+		__builtin_memcpy(e->saddr, &s, 4);
+		__builtin_memcpy(e->daddr, &d, 4);
+	} else if (family == AF_INET6) {
+		__builtin_memcpy(e->saddr, sk->__sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8, 16);
+		__builtin_memcpy(e->daddr, sk->__sk_common.skc_v6_daddr.in6_u.u6_addr8, 16);
+	}
+}
+
+/* A user-space sockaddr (the remote end for unconnected sockets). One read for IPv4 (a
+ * sockaddr is at least as long as a sockaddr_in), a second only for IPv6. */
 static __always_inline bool peer_from_user(struct ktui_event *e, const void *uaddr)
 {
-	__u16 family = 0;
-	if (!uaddr || bpf_probe_read_user(&family, sizeof(family), uaddr))
+	struct k_sockaddr_in sa = {};
+	if (!uaddr || bpf_probe_read_user(&sa, sizeof(sa), uaddr))
 		return false;
-	if (family == AF_INET) {
-		struct k_sockaddr_in sa = {};
-		if (bpf_probe_read_user(&sa, sizeof(sa), uaddr))
-			return false;
+	if (sa.family == AF_INET) {
 		e->dport = bpf_ntohs(sa.port);
 		__builtin_memset(e->daddr, 0, 16);
 		__builtin_memcpy(e->daddr, &sa.addr, 4);
@@ -350,12 +521,12 @@ static __always_inline bool peer_from_user(struct ktui_event *e, const void *uad
 			e->family = AF_INET;
 		return true;
 	}
-	if (family == AF_INET6) {
-		struct k_sockaddr_in6 sa = {};
-		if (bpf_probe_read_user(&sa, sizeof(sa), uaddr))
+	if (sa.family == AF_INET6) {
+		struct k_sockaddr_in6 sa6 = {};
+		if (bpf_probe_read_user(&sa6, sizeof(sa6), uaddr))
 			return false;
-		e->dport = bpf_ntohs(sa.port);
-		__builtin_memcpy(e->daddr, sa.addr, 16);
+		e->dport = bpf_ntohs(sa6.port);
+		__builtin_memcpy(e->daddr, sa6.addr, 16);
 		if (!e->family)
 			e->family = AF_INET6;
 		return true;
@@ -443,14 +614,18 @@ static __always_inline void owner_into_event(struct ktui_event *e, const struct 
 	e->flags |= flag;
 }
 
-/* Process context: the current task owns `sk`; remember it and put it in the event. */
+/* Process context: the current task owns `sk`; remember it (a map update only when the
+ * owner changed: a busy socket costs a lookup per event, not an update) and put it in the
+ * event. */
 static __always_inline void attribute_current(struct ktui_event *e, const struct sock *sk)
 {
 	struct ktui_owner o = {};
 	owner_from_current(&o);
 	if (sk) {
 		__u64 key = (__u64)sk;
-		bpf_map_update_elem(&sock_owner, &key, &o, BPF_ANY);
+		struct ktui_owner *known = bpf_map_lookup_elem(&sock_owner, &key);
+		if (!known || known->tid != o.tid || known->cgroup_id != o.cgroup_id)
+			bpf_map_update_elem(&sock_owner, &key, &o, BPF_ANY);
 	}
 	owner_into_event(e, &o, KTUI_F_OWNER_CURRENT);
 }

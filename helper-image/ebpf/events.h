@@ -36,7 +36,8 @@
 #define KTUI_CTR_SAMPLED_OUT 1
 #define KTUI_CTR_RATE_LIMITED 2
 #define KTUI_CTR_LOST 3
-#define KTUI_CTR_MAX 4
+#define KTUI_CTR_AGGREGATED 4 /* folded into a flow's counter (map `agg`), no record of its own */
+#define KTUI_CTR_MAX 5
 
 /* struct ktui_config.flags */
 #define KTUI_CFG_ENABLED 0x01       /* emit anything at all */
@@ -89,6 +90,46 @@ struct ktui_config {
 	__u32 sample_n;     /* keep 1 in N (per CPU); 0 or 1 = all */
 	__u64 rate_per_sec; /* tokens per second per CPU; 0 = unlimited */
 	__u64 burst;        /* bucket size (tokens) */
+	__u64 agg_window_ns; /* fold repeats of a flow within this window; 0 = never fold */
+	__u32 wake_bytes;   /* wake the reader once the ring holds this much; 0 = every record */
+	__u32 _pad;
+};
+
+/* Storm aggregation (map `agg`): UDP sends/receives, retransmits and drops of one flow. The
+ * flow (the fields of struct ktui_agg_key) is hashed to 64 bits, which picks a slot of a
+ * per-CPU direct-mapped table: no hash-map lookup, no lock, no atomic on the hot path. The
+ * first event of a window is emitted as a record and kept in the slot as the template; the
+ * repeats within the window only count. A flow that lands in a slot held by another takes it
+ * over (`generation` + 1), leaving what the old flow had counted in `taken_count` and
+ * `taken_bytes`. User space reads every slot once a second and reports the repeats as one
+ * line with a count. */
+#define KTUI_AGG_SLOTS 1024
+
+struct ktui_agg_key {
+	__u16 kind;
+	__u8 direction;
+	__u8 _pad0;
+	__u16 family;
+	__u16 proto;
+	__u16 sport;
+	__u16 dport;
+	__u32 netns;
+	__u32 drop_reason;
+	__u8 saddr[16];
+	__u8 daddr[16];
+};
+
+struct ktui_agg {
+	struct ktui_event first; /* the record that opened the current window */
+	__u64 key;               /* the flow's hash (0 = free slot) */
+	__u64 generation;        /* takeovers by another flow */
+	__u64 window_ns;         /* when the current window opened */
+	__u64 count;             /* repeats folded in this slot, every flow it held (cumulative) */
+	__u64 bytes;             /* their payload bytes (cumulative) */
+	__u64 taken_count;       /* `count` when the current flow took the slot */
+	__u64 taken_bytes;
+	__u64 first_ns;          /* first repeat of the current flow */
+	__u64 last_ns;           /* last repeat */
 };
 
 /* Value of the socket -> owner LRU map. */

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR Apache-2.0) */
 /*
  * UDP sends and receives with bytes and peer.
- * Preferred: kprobes on udp_sendmsg/udpv6_sendmsg and udp_recvmsg/udpv6_recvmsg (the kernel's
- * copy of the peer address, any caller). Fallback: tracepoints sock/sock_send_length and
- * sock/sock_recv_length, with the peer of unconnected sockets taken from the syscall
- * arguments (msgcall.h); a receive is reported at the syscall's exit, once the kernel has
- * written the source address.
+ * Preferred: fentry/kprobes on udp_sendmsg/udpv6_sendmsg and udp_recvmsg/udpv6_recvmsg (the
+ * kernel's copy of the peer address, any caller). Fallback: tracepoints sock/sock_send_length
+ * and sock/sock_recv_length, with the destination of unconnected sockets read from the send
+ * syscall's saved registers (msgcall.h `current_send`); a receive on an unconnected socket is
+ * reported at the syscall's exit, once the kernel has written the source address.
  */
 #include "msgcall.h"
 
@@ -14,41 +14,120 @@ static __always_inline bool udp_inet(__u16 family, __u16 protocol)
 	return protocol == K_IPPROTO_UDP && (family == AF_INET || family == AF_INET6);
 }
 
+/*
+ * One UDP send, in the sender's context, its tuple filled from the socket (`e`). For an
+ * unconnected socket the destination comes from the send syscall's arguments; then the
+ * filters and the flow's window, then the owner; a port-53 datagram also gives a DNS record
+ * with its first bytes. `msg_name`: the kernel's copy of the destination (kprobe/fentry on
+ * udp_sendmsg), if any.
+ */
+static __always_inline void udp_sent(const struct ktui_config *cfg, struct ktui_event *e,
+				     const struct sock *sk, long ret, const void *msg_name)
+{
+	e->ts_ns = bpf_ktime_get_ns();
+	e->kind = KTUI_KIND_UDP_SEND;
+	e->direction = KTUI_DIR_SEND;
+	if (ret < 0)
+		e->err = -ret;
+	else
+		e->bytes = ret;
+	if (!netns_proto_pass(cfg, e->proto, e->netns))
+		return;
+	struct send_args a = {};
+	bool have_args = false;
+	if (e->dport == 0 && msg_name)
+		peer_from_kernel(e, msg_name);
+	if (e->dport == 0 || e->sport == 53 || e->dport == 53) {
+		have_args = current_send(&a);
+		if (have_args && e->dport == 0 && a.addr)
+			peer_from_user(e, (const void *)a.addr);
+	}
+	bool dns = ret > 0 && have_args && (e->sport == 53 || e->dport == 53);
+	bool udp = wanted(cfg, e) && unfolded(cfg, e);
+	if (!udp && !dns)
+		return;
+	attribute_current(e, sk);
+	if (udp)
+		emit_budgeted(cfg, e);
+	if (dns)
+		emit_dns(cfg, e, a.buf, a.len < (__u64)ret ? a.len : (__u64)ret, ret,
+			 KTUI_DIR_SEND);
+}
+
+/* Preferred: a BTF tracepoint (raw dispatch, no trace record built; socket fields read
+ * directly). */
+SEC("tp_btf/sock_send_length")
+int BPF_PROG(tb_sock_send_length, struct sock *sk, int ret, int flags)
+{
+	if (BPF_CORE_READ_BITFIELD(sk, sk_protocol) != K_IPPROTO_UDP)
+		return 0;
+	__u16 family = sk->__sk_common.skc_family;
+	if (family != AF_INET && family != AF_INET6)
+		return 0;
+	struct ktui_config *cfg = get_config();
+	if (!cfg)
+		return 0;
+	struct ktui_event e = {};
+	tuple_from_sk_direct(&e, sk);
+	udp_sent(cfg, &e, sk, ret, NULL);
+	return 0;
+}
+
+/* Fallback: the classic tracepoint, socket fields read with CO-RE probe reads. */
 SEC("tracepoint/sock/sock_send_length")
 int tp_sock_send_length(struct trace_event_raw_sock_msg_length *ctx)
 {
 	if (!udp_inet(ctx->family, ctx->protocol))
 		return 0;
-	const struct sock *sk = ctx->sk;
-	int ret = ctx->ret;
+	struct ktui_config *cfg = get_config();
+	if (!cfg)
+		return 0;
 	struct ktui_event e = {};
-	e.ts_ns = bpf_ktime_get_ns();
-	e.kind = KTUI_KIND_UDP_SEND;
-	e.direction = KTUI_DIR_SEND;
-	tuple_from_sk(&e, sk);
-	attribute_current(&e, sk);
-	if (ret < 0)
-		e.err = -ret;
-	else
-		e.bytes = ret;
-	if (e.dport == 0) {
-		__u32 tid = current_tid();
-		struct msg_call *mc = bpf_map_lookup_elem(&msg_calls, &tid);
-		if (mc && mc->sk == (__u64)sk) {
-			if (mc->kind == MC_SENDTO || mc->kind == MC_SENDMSG) {
-				peer_from_user(&e, (const void *)mc->addr);
-			} else if (mc->kind == MC_SENDMMSG && mc->mmsg) {
-				__u64 idx = mc->idx;
-				struct k_mmsghdr mh = {};
-				if (idx < 1024 &&
-				    !bpf_probe_read_user(&mh, sizeof(mh),
-							 (const void *)(mc->mmsg + idx * sizeof(mh))))
-					peer_from_user(&e, (const void *)mh.hdr.name);
-				mc->idx = idx + 1;
-			}
-		}
+	tuple_from_sk(&e, ctx->sk);
+	udp_sent(cfg, &e, ctx->sk, ctx->ret, NULL);
+	return 0;
+}
+
+/* One UDP receive (`e`'s tuple filled from the socket): on an unconnected socket inside
+ * recvfrom/recvmsg it is reported at the syscall's exit, with the source address. */
+static __always_inline void udp_received(const struct ktui_config *cfg, struct ktui_event *e,
+					 const struct sock *sk, int ret)
+{
+	__u32 tid = current_tid();
+	struct msg_call *mc = bpf_map_lookup_elem(&msg_calls, &tid);
+	if (mc && mc->sk == (__u64)sk && (mc->kind == MC_RECVFROM || mc->kind == MC_RECVMSG)) {
+		/* Reported at sys_exit_recvfrom/recvmsg with the source address. */
+		mc->have_recv = 1;
+		mc->recv_ret = ret;
+		mc->recv_ts = bpf_ktime_get_ns();
+		return;
 	}
-	emit(&e);
+	e->ts_ns = bpf_ktime_get_ns();
+	e->kind = KTUI_KIND_UDP_RECV;
+	e->direction = KTUI_DIR_RECV;
+	e->bytes = ret;
+	if (!wanted(cfg, e) || !unfolded(cfg, e))
+		return;
+	attribute_current(e, sk);
+	emit_budgeted(cfg, e);
+}
+
+SEC("tp_btf/sock_recv_length")
+int BPF_PROG(tb_sock_recv_length, struct sock *sk, int ret, int flags)
+{
+	if (ret < 0 || (flags & K_MSG_PEEK))
+		return 0;
+	if (BPF_CORE_READ_BITFIELD(sk, sk_protocol) != K_IPPROTO_UDP)
+		return 0;
+	__u16 family = sk->__sk_common.skc_family;
+	if (family != AF_INET && family != AF_INET6)
+		return 0;
+	struct ktui_config *cfg = get_config();
+	if (!cfg)
+		return 0;
+	struct ktui_event e = {};
+	tuple_from_sk_direct(&e, sk);
+	udp_received(cfg, &e, sk, ret);
 	return 0;
 }
 
@@ -60,24 +139,12 @@ int tp_sock_recv_length(struct trace_event_raw_sock_msg_length *ctx)
 	int ret = ctx->ret;
 	if (ret < 0 || (ctx->flags & K_MSG_PEEK))
 		return 0;
-	const struct sock *sk = ctx->sk;
-	__u32 tid = current_tid();
-	struct msg_call *mc = bpf_map_lookup_elem(&msg_calls, &tid);
-	if (mc && mc->sk == (__u64)sk && (mc->kind == MC_RECVFROM || mc->kind == MC_RECVMSG)) {
-		/* Reported at sys_exit_recvfrom/recvmsg with the source address. */
-		mc->have_recv = 1;
-		mc->recv_ret = ret;
-		mc->recv_ts = bpf_ktime_get_ns();
+	struct ktui_config *cfg = get_config();
+	if (!cfg)
 		return 0;
-	}
 	struct ktui_event e = {};
-	e.ts_ns = bpf_ktime_get_ns();
-	e.kind = KTUI_KIND_UDP_RECV;
-	e.direction = KTUI_DIR_RECV;
-	tuple_from_sk(&e, sk);
-	attribute_current(&e, sk);
-	e.bytes = ret;
-	emit(&e);
+	tuple_from_sk(&e, ctx->sk);
+	udp_received(cfg, &e, ctx->sk, ret);
 	return 0;
 }
 
@@ -85,16 +152,12 @@ int tp_sock_recv_length(struct trace_event_raw_sock_msg_length *ctx)
 
 static __always_inline void kp_send(const struct sock *sk, const struct msghdr *msg, __u64 len)
 {
+	struct ktui_config *cfg = get_config();
+	if (!cfg)
+		return;
 	struct ktui_event e = {};
-	e.ts_ns = bpf_ktime_get_ns();
-	e.kind = KTUI_KIND_UDP_SEND;
-	e.direction = KTUI_DIR_SEND;
 	tuple_from_sk(&e, sk);
-	attribute_current(&e, sk);
-	e.bytes = len;
-	if (e.dport == 0)
-		peer_from_kernel(&e, BPF_CORE_READ(msg, msg_name));
-	emit(&e);
+	udp_sent(cfg, &e, sk, len, BPF_CORE_READ(msg, msg_name));
 }
 
 SEC("kprobe/udp_sendmsg")

@@ -17,6 +17,7 @@ const KIND_DATASEC: u32 = 15;
 const KIND_DECL_TAG: u32 = 17;
 const KIND_ENUM64: u32 = 19;
 const KIND_FUNC: u32 = 12;
+const KIND_TYPEDEF: u32 = 8;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum BtfError {
@@ -241,6 +242,13 @@ impl Btf {
     /// Whether a function of this name exists (BTF FUNC), e.g. for fentry targets.
     pub fn has_function(&self, name: &str) -> bool {
         self.named(name, &[KIND_FUNC]).is_some()
+    }
+
+    /// Whether tracepoint `name` can take a BTF program (`tp_btf/name`): the kernel's BTF
+    /// has its `btf_trace_<name>` typedef.
+    pub fn has_btf_tracepoint(&self, name: &str) -> bool {
+        self.named(&format!("btf_trace_{name}"), &[KIND_TYPEDEF])
+            .is_some()
     }
 }
 

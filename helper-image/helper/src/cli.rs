@@ -73,6 +73,10 @@ pub struct TraceArgs {
     /// Also report drops the kernel gives no reason for (NOT_SPECIFIED; noisy).
     #[arg(long)]
     pub unspecified_drops: bool,
+    /// Report every event on its own line even in a storm (by default, repeats of one flow
+    /// within a second are folded in the kernel into one line with a `count`).
+    #[arg(long)]
+    pub no_aggregate: bool,
     /// Print the probes attached (JSON, one line) on stderr before the stats.
     #[arg(long, short)]
     pub verbose: bool,

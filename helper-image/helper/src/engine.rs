@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use ktui_wire::Stats;
 
+use crate::events::aggregate::{AggSource, FoldedFlows};
 use crate::events::convert::Converter;
 use crate::guard::{self, UserCounters, UserFilter};
 use crate::k8s::{Resolver, Roots};
@@ -43,14 +44,13 @@ impl Engine {
             Some(Resolver::new(Roots::from_env())),
         );
         let emitter = Emitter::new(tx, format, counters.clone(), filter.clone());
+        let mut processor = Processor::new(converter, emitter);
+        processor.folded = session
+            .take_agg()
+            .map(|m| FoldedFlows::new(Box::new(m) as Box<dyn AggSource>));
         let stop = Arc::new(AtomicBool::new(false));
-        let reader = pipeline::spawn_reader(
-            ring,
-            Processor::new(converter, emitter),
-            stop.clone(),
-            stall,
-        )
-        .map_err(|e| format!("cannot start the ring buffer reader thread: {e}"))?;
+        let reader = pipeline::spawn_reader(ring, processor, stop.clone(), stall)
+            .map_err(|e| format!("cannot start the ring buffer reader thread: {e}"))?;
         Ok(Engine {
             session,
             counters,

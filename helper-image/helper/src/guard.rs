@@ -1,6 +1,6 @@
 //! User-space guardrails and accounting: delivered / dropped / filtered counters, the
 //! max-events and max-bytes limits, and the Stats that close:
-//! `events + lost + sampled_out + rate_limited + dropped == generated`.
+//! `events + lost + sampled_out + rate_limited + dropped + aggregated == generated`.
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -19,6 +19,12 @@ pub struct UserCounters {
     /// Records the kernel generated but a user-space filter (pod UIDs) rejected: they are
     /// taken out of `generated`, as if the kernel filter had rejected them.
     pub filtered: AtomicU64,
+    /// Events the kernel folded (counted `aggregated` there) whose count line was dropped in
+    /// user space: moved from `aggregated` to `dropped`.
+    pub folded_dropped: AtomicU64,
+    /// Folded events whose count line a user-space filter (pod UIDs) rejected: taken out of
+    /// `aggregated` and `generated`.
+    pub folded_filtered: AtomicU64,
     /// A max-events/max-bytes limit was reached.
     pub limit_reached: AtomicBool,
 }
@@ -33,19 +39,30 @@ impl UserCounters {
     pub fn add_filtered(&self, n: u64) {
         self.filtered.fetch_add(n, Ordering::Relaxed);
     }
+    pub fn add_folded_dropped(&self, n: u64) {
+        self.folded_dropped.fetch_add(n, Ordering::Relaxed);
+    }
+    pub fn add_folded_filtered(&self, n: u64) {
+        self.folded_filtered.fetch_add(n, Ordering::Relaxed);
+    }
 }
 
 /// The wire Stats from kernel and user counters.
 pub fn stats(kernel: KernelCounters, user: &UserCounters) -> Stats {
+    let folded_dropped = user.folded_dropped.load(Ordering::Relaxed);
+    let folded_filtered = user.folded_filtered.load(Ordering::Relaxed);
     Stats {
         events: user.delivered.load(Ordering::Relaxed),
         lost: kernel.lost,
         sampled_out: kernel.sampled_out,
         rate_limited: kernel.rate_limited,
-        dropped: user.dropped.load(Ordering::Relaxed),
-        generated: kernel
-            .generated
-            .saturating_sub(user.filtered.load(Ordering::Relaxed)),
+        dropped: user.dropped.load(Ordering::Relaxed) + folded_dropped,
+        // The kernel counts an event as generated or as aggregated, never both.
+        generated: (kernel.generated + kernel.aggregated)
+            .saturating_sub(user.filtered.load(Ordering::Relaxed) + folded_filtered),
+        aggregated: kernel
+            .aggregated
+            .saturating_sub(folded_dropped + folded_filtered),
     }
 }
 
@@ -116,15 +133,22 @@ mod tests {
         user.add_delivered(10);
         user.add_dropped(3);
         user.add_filtered(2);
+        // 12 folded in the kernel: 2 of them in a count line that was dropped, 1 in one
+        // a pod filter rejected.
+        user.add_folded_dropped(2);
+        user.add_folded_filtered(1);
         let k = KernelCounters {
             generated: 20,
             sampled_out: 4,
             rate_limited: 0,
             lost: 1,
+            aggregated: 12,
         };
         let s = stats(k, &user);
+        assert_eq!(s.aggregated, 9);
+        assert_eq!(s.dropped, 5);
         assert_eq!(
-            s.events + s.lost + s.sampled_out + s.rate_limited + s.dropped,
+            s.events + s.lost + s.sampled_out + s.rate_limited + s.dropped + s.aggregated,
             s.generated
         );
     }

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use aya::maps::{MapData, RingBuf};
 use ktui_wire::SocketEvent;
 
-use crate::events::aggregate::DropAggregator;
+use crate::events::aggregate::{DropAggregator, FoldedFlows};
 use crate::events::convert::Converter;
 use crate::events::decode::{Record, decode};
 use crate::events::layout::KIND_DROP;
@@ -80,6 +80,8 @@ pub struct Emitter {
     batch_lines: usize,
     /// Records the batch stands for (a folded drop line stands for several).
     batch_records: u64,
+    /// Kernel-folded events the batch's count lines stand for (accounted `aggregated`).
+    batch_folded: u64,
 }
 
 impl Emitter {
@@ -100,6 +102,7 @@ impl Emitter {
             batch: Vec::new(),
             batch_lines: 0,
             batch_records: 0,
+            batch_folded: 0,
         }
     }
 
@@ -131,10 +134,21 @@ impl Emitter {
     /// Add `ev` (standing for `count` records) to the batch; a full batch is offered to the
     /// writer. Never blocks.
     pub fn emit(&mut self, ev: &SocketEvent, count: u64) {
+        self.add(ev, count, 0);
+    }
+
+    /// Add a count line for `folded` events the kernel folded (already accounted
+    /// `aggregated`: if the line goes nowhere they move to `dropped`).
+    pub fn emit_folded(&mut self, ev: &SocketEvent, folded: u64) {
+        self.add(ev, 0, folded);
+    }
+
+    fn add(&mut self, ev: &SocketEvent, count: u64, folded: u64) {
         self.refresh();
         let pod = ev.k8s.as_ref().and_then(|k| k.pod_uid.as_deref());
         if !self.current.accepts_pod(pod) {
             self.counters.add_filtered(count);
+            self.counters.add_folded_filtered(folded);
             return;
         }
         let start = self.batch.len();
@@ -144,11 +158,13 @@ impl Emitter {
         self.batch = batch;
         if len == 0 {
             self.counters.add_dropped(count);
+            self.counters.add_folded_dropped(folded);
             return;
         }
-        if !self.limits.admit(count, len as u64) {
+        if !self.limits.admit(count + folded, len as u64) {
             self.batch.truncate(start);
             self.counters.add_dropped(count);
+            self.counters.add_folded_dropped(folded);
             self.counters.limit_reached.store(true, Ordering::Release);
             return;
         }
@@ -157,6 +173,7 @@ impl Emitter {
         }
         self.batch_lines += 1;
         self.batch_records += count;
+        self.batch_folded += folded;
         if self.batch_lines >= BATCH_LINES {
             self.send_batch();
         }
@@ -169,25 +186,31 @@ impl Emitter {
             return;
         }
         let records = std::mem::take(&mut self.batch_records);
+        let folded = std::mem::take(&mut self.batch_folded);
         self.batch_lines = 0;
         let Ok(chunk) = String::from_utf8(std::mem::take(&mut self.batch)) else {
             self.counters.add_dropped(records);
+            self.counters.add_folded_dropped(folded);
             return;
         };
         match self.tx.try_send(chunk) {
             Ok(()) => self.counters.add_delivered(records),
             Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
-                self.counters.add_dropped(records)
+                self.counters.add_dropped(records);
+                self.counters.add_folded_dropped(folded);
             }
         }
     }
 }
 
-/// Turns records into emitted events: drops folded, everything else converted one by one.
+/// Turns records into emitted events: drops folded, everything else converted one by one;
+/// and, once a second, the kernel's folded flows into count lines.
 pub struct Processor {
     pub converter: Converter,
     pub drops: DropAggregator,
     pub emitter: Emitter,
+    /// The kernel's folded flows (absent in tests that feed records by hand).
+    pub folded: Option<FoldedFlows>,
     last_flush: Instant,
 }
 
@@ -200,6 +223,7 @@ impl Processor {
             converter,
             drops: DropAggregator::new(),
             emitter,
+            folded: None,
             last_flush: Instant::now(),
         }
     }
@@ -232,6 +256,21 @@ impl Processor {
                 match self.converter.convert(&r, Some(count), now) {
                     Some(ev) => self.emitter.emit(&ev, count),
                     None => self.emitter.counters.add_dropped(count),
+                }
+            }
+            if let Some(folded) = self.folded.as_mut() {
+                for f in folded.take_new() {
+                    let r = Record {
+                        ev: f.template,
+                        payload: None,
+                    };
+                    match self.converter.convert(&r, Some(f.count), now) {
+                        Some(mut ev) => {
+                            ev.first_ts = Some(self.converter.wall_clock(f.first_ns));
+                            self.emitter.emit_folded(&ev, f.count);
+                        }
+                        None => self.emitter.counters.add_folded_dropped(f.count),
+                    }
                 }
             }
         }

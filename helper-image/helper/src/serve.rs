@@ -146,6 +146,7 @@ pub fn split_filters(f: &Filters) -> Result<(KernelFilter, UserFilter), String> 
         sample: f.sample,
         rate_limit: f.rate_limit,
         drop_unspecified: false,
+        no_aggregate: false,
     };
     let user = UserFilter {
         pod_uids: f.pod_uids.iter().cloned().collect::<HashSet<_>>(),

@@ -38,6 +38,7 @@ pub fn kernel_filter(args: &TraceArgs) -> KernelFilter {
         sample: args.sample,
         rate_limit: args.rate_limit,
         drop_unspecified: args.unspecified_drops,
+        no_aggregate: args.no_aggregate,
     }
 }
 

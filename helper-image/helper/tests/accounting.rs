@@ -1,7 +1,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-//! Accounting closes: delivered + lost + sampled_out + rate_limited + dropped = generated,
-//! with a one-page ring buffer, a stalled reader (kernel-side losses) and a stalled stdout
-//! (user-space backpressure drops).
+//! Accounting closes: delivered + lost + sampled_out + rate_limited + dropped + aggregated
+//! = generated, with a one-page ring buffer, a stalled reader (kernel-side losses) and a
+//! stalled stdout (user-space backpressure drops); and a storm of one flow is folded in the
+//! kernel into count lines whose counts add up to what was sent.
 
 mod common;
 
@@ -32,7 +33,17 @@ fn flood(port: u16, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<u64> {
 }
 
 fn closes(s: &Stats) -> bool {
-    s.events + s.lost + s.sampled_out + s.rate_limited + s.dropped == s.generated
+    s.events + s.lost + s.sampled_out + s.rate_limited + s.dropped + s.aggregated == s.generated
+}
+
+/// Records delivered as their own lines (a user-space drop line stands for `count` of them);
+/// kernel-folded count lines (they carry `first_ts`) are not records.
+fn records(events: &[SocketEvent]) -> u64 {
+    events
+        .iter()
+        .filter(|e| e.first_ts.is_none())
+        .map(|e| e.count.unwrap_or(1))
+        .sum()
 }
 
 /// Run trace with `args` while flooding a port; stdout is read only after `read_after`.
@@ -99,6 +110,7 @@ fn tiny_ring_buffer_and_stalled_reader() {
     }
     let (events, s) = run(
         &[
+            "--no-aggregate",
             "--duration",
             "4s",
             "--ringbuf-bytes",
@@ -122,8 +134,7 @@ fn tiny_ring_buffer_and_stalled_reader() {
     assert!(s.events > 0);
     assert!(closes(&s), "accounting must close: {s:?}");
     // `events` counts records delivered; a drop line stands for `count` records.
-    let delivered: u64 = events.iter().map(|e| e.count.unwrap_or(1)).sum();
-    assert_eq!(delivered, s.events);
+    assert_eq!(records(&events), s.events);
 }
 
 #[test]
@@ -132,7 +143,15 @@ fn sampling_and_rate_limit_in_ebpf() {
         return;
     }
     let (events, s) = run(
-        &["--duration", "3s", "--sample", "3", "--rate-limit", "200"],
+        &[
+            "--no-aggregate",
+            "--duration",
+            "3s",
+            "--sample",
+            "3",
+            "--rate-limit",
+            "200",
+        ],
         Duration::ZERO,
         Duration::from_millis(2500),
     );
@@ -143,6 +162,60 @@ fn sampling_and_rate_limit_in_ebpf() {
     assert!(s.sampled_out * 10 >= s.generated * 6, "{s:?}");
     // About 3 s at ≤ 200/s (per-CPU buckets, each starting full).
     assert!(s.events <= 200 * 4 * 2, "{s:?}");
-    let delivered: u64 = events.iter().map(|e| e.count.unwrap_or(1)).sum();
-    assert_eq!(delivered, s.events);
+    assert_eq!(records(&events), s.events);
+}
+
+/// A storm of one flow: N datagrams from one socket to a closed port, each a UDP send and a
+/// NO_SOCKET drop. The kernel folds the repeats: a few records, count lines for the rest,
+/// and the counts of each kind add up to N exactly; accounting closes with `aggregated`.
+#[test]
+fn a_storm_of_one_flow_folds_into_counts_that_add_up() {
+    if skip_without_ebpf("a_storm_of_one_flow_folds_into_counts_that_add_up") {
+        return;
+    }
+    const N: u64 = 20_000;
+    let port = free_udp_port();
+    let trace = Trace::start(&["--duration", "4s", "--ports", &port.to_string()]);
+    let s = UdpSocket::bind("127.0.0.1:0").unwrap();
+    for i in 0..N {
+        s.send_to(b"storm", ("127.0.0.1", port)).unwrap();
+        if i % 1000 == 999 {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    let (events, stats, status) = trace.finish();
+    assert!(status.success());
+    let last = *stats.last().expect("final stats");
+    eprintln!("final stats {last:?}; {} lines", events.len());
+    assert!(closes(&last), "accounting must close: {last:?}");
+    assert!(last.aggregated > N, "both kinds fold: {last:?}");
+    let total = |kind: &str| -> (u64, usize) {
+        let of: Vec<&SocketEvent> = events.iter().filter(|e| e.kind.as_str() == kind).collect();
+        (of.iter().map(|e| e.count.unwrap_or(1)).sum(), of.len())
+    };
+    let (sends, send_lines) = total("udp_send");
+    let (drops, drop_lines) = total("drop");
+    assert_eq!(sends, N, "udp_send counts");
+    assert_eq!(drops, N, "drop counts");
+    assert!(
+        send_lines < 40 && drop_lines < 40,
+        "a storm is a few lines, not one per datagram: {send_lines} send, {drop_lines} drop lines"
+    );
+    let folded: u64 = events
+        .iter()
+        .filter(|e| e.first_ts.is_some())
+        .map(|e| e.count.unwrap_or(0))
+        .sum();
+    assert_eq!(folded, last.aggregated);
+    assert_eq!(records(&events), last.events);
+    // A count line says when its repeats began and ended, and their bytes.
+    for line in events.iter().filter(|e| e.first_ts.is_some()) {
+        assert!(
+            line.first_ts.as_deref().unwrap() <= line.ts.as_str(),
+            "{line:?}"
+        );
+        if line.kind.as_str() == "udp_send" {
+            assert_eq!(line.bytes, Some(5 * line.count.unwrap()), "{line:?}");
+        }
+    }
 }

@@ -5,7 +5,7 @@
 
 mod common;
 
-use aya::programs::{FEntry, FExit, KProbe, Program, TracePoint};
+use aya::programs::{BtfTracePoint, FEntry, FExit, KProbe, Program, TracePoint};
 use aya::{Btf, EbpfLoader};
 use common::*;
 use ktui_helper::probes::load::OBJECT;
@@ -35,6 +35,10 @@ fn every_program_loads() {
                 FExit::load(p, &f, &btf)
             }
             Program::FEntry(_) | Program::FExit(_) => continue,
+            Program::BtfTracePoint(p) => {
+                let tp = name.trim_start_matches("tb_").to_string();
+                BtfTracePoint::load(p, &tp, &btf)
+            }
             other => panic!(
                 "unexpected program type for {name}: {:?}",
                 other.prog_type()
@@ -46,5 +50,6 @@ fn every_program_loads() {
     eprintln!("loaded {} programs: {loaded:?}", loaded.len());
     assert!(loaded.iter().any(|n| n == "kp_udp_sendmsg"));
     assert!(loaded.iter().any(|n| n == "krp_udp_recvmsg"));
-    assert!(loaded.len() >= 30);
+    assert!(loaded.iter().any(|n| n == "tb_kfree_skb"));
+    assert!(loaded.len() >= 27);
 }

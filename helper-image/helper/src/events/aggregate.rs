@@ -1,10 +1,13 @@
-//! Packet drops folded per (reason, netns, cgroup, direction, protocol) and emitted about
-//! once a second as one `drop` event with a `count`.
+//! Folding, in user space and from the kernel:
+//! - [`DropAggregator`]: packet drops folded per (reason, netns, cgroup, direction, protocol)
+//!   and emitted about once a second as one `drop` event with a `count`;
+//! - [`FoldedFlows`]: the repeats of one flow the kernel folded during a storm (map `agg`,
+//!   see `fold` in ebpf/common.h), read once a second and reported as count lines.
 
 use std::collections::HashMap;
 
 use super::decode::Record;
-use super::layout::KtuiEvent;
+use super::layout::{AGG_SLOTS, KtuiAgg, KtuiEvent};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 struct Key {
@@ -99,10 +102,199 @@ impl DropAggregator {
     }
 }
 
+/// Where folded flows are read from: the kernel's per-CPU `agg` table, or a fake in tests.
+pub trait AggSource: Send {
+    /// Every slot of every CPU that ever held a flow: (CPU, slot index, slot).
+    fn slots(&mut self) -> Vec<(usize, u32, KtuiAgg)>;
+}
+
+impl AggSource for crate::probes::load::AggMap {
+    fn slots(&mut self) -> Vec<(usize, u32, KtuiAgg)> {
+        let mut out = Vec::new();
+        for idx in 0..AGG_SLOTS {
+            let Ok(values) = self.get(&idx, 0) else {
+                continue;
+            };
+            for (cpu, slot) in values.iter().enumerate() {
+                if slot.key != 0 {
+                    out.push((cpu, idx, *slot));
+                }
+            }
+        }
+        out
+    }
+}
+
+/// One count line: the flow's template event (stamped with the last repeat's time and the
+/// repeats' bytes), how many repeats it stands for, and when the first of them happened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Folded {
+    pub template: KtuiEvent,
+    pub count: u64,
+    pub first_ns: u64,
+}
+
+/// What was last read of one slot.
+#[derive(Debug, Clone, Copy)]
+struct Seen {
+    generation: u64,
+    count: u64,
+    bytes: u64,
+    last_ns: u64,
+    template: KtuiEvent,
+}
+
+/// The kernel's folded flows and what has been reported of each slot.
+pub struct FoldedFlows {
+    source: Box<dyn AggSource>,
+    seen: HashMap<(usize, u32), Seen>,
+}
+
+impl FoldedFlows {
+    pub fn new(source: Box<dyn AggSource>) -> Self {
+        Self {
+            source,
+            seen: HashMap::new(),
+        }
+    }
+
+    /// The repeats folded since the last call, one line per flow. A slot taken over by
+    /// another flow since the last read reports what the old flow counted until then (with
+    /// the old template) and what the new one counted since; when it changed hands more than
+    /// once in between, the flows in the middle are not reported (their repeats still count
+    /// in `aggregated`).
+    pub fn take_new(&mut self) -> Vec<Folded> {
+        let mut out = Vec::new();
+        for (cpu, idx, a) in self.source.slots() {
+            let id = (cpu, idx);
+            let before = self.seen.get(&id).copied();
+            let (from_count, from_bytes, from_last) = match before {
+                Some(b) if b.generation == a.generation => (b.count, b.bytes, b.last_ns),
+                Some(b) => {
+                    if b.generation + 1 == a.generation && a.taken_count > b.count {
+                        let mut template = b.template;
+                        template.ts_ns = b.last_ns.max(b.template.ts_ns);
+                        template.bytes = a.taken_bytes.saturating_sub(b.bytes);
+                        out.push(Folded {
+                            template,
+                            count: a.taken_count - b.count,
+                            first_ns: b.last_ns,
+                        });
+                    }
+                    (a.taken_count, a.taken_bytes, 0)
+                }
+                None => (a.taken_count, a.taken_bytes, 0),
+            };
+            if a.count > from_count {
+                let mut template = a.first;
+                template.ts_ns = a.last_ns;
+                template.bytes = a.bytes.saturating_sub(from_bytes);
+                out.push(Folded {
+                    template,
+                    count: a.count - from_count,
+                    first_ns: if from_last == 0 {
+                        a.first_ns
+                    } else {
+                        from_last
+                    },
+                });
+            }
+            self.seen.insert(
+                id,
+                Seen {
+                    generation: a.generation,
+                    count: a.count,
+                    bytes: a.bytes,
+                    last_ns: a.last_ns,
+                    template: a.first,
+                },
+            );
+        }
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::events::layout::KIND_DROP;
+
+    #[derive(Default)]
+    struct FakeAgg(Vec<(usize, u32, KtuiAgg)>);
+
+    impl AggSource for std::sync::Arc<std::sync::Mutex<FakeAgg>> {
+        fn slots(&mut self) -> Vec<(usize, u32, KtuiAgg)> {
+            self.lock().unwrap().0.clone()
+        }
+    }
+
+    fn event(dport: u16) -> KtuiEvent {
+        KtuiEvent {
+            kind: 5,
+            sport: 40000,
+            dport,
+            bytes: 64,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn folded_flows_report_each_repeat_once() {
+        let fake = std::sync::Arc::new(std::sync::Mutex::new(FakeAgg::default()));
+        let mut slot = KtuiAgg {
+            first: event(9),
+            key: 77,
+            generation: 1,
+            window_ns: 1_000,
+            count: 10,
+            bytes: 640,
+            first_ns: 1_100,
+            last_ns: 2_000,
+            ..Default::default()
+        };
+        fake.lock().unwrap().0.push((0, 77, slot));
+        let mut flows = FoldedFlows::new(Box::new(fake.clone()));
+        let out = flows.take_new();
+        assert_eq!(out.len(), 1);
+        assert_eq!((out[0].count, out[0].template.bytes), (10, 640));
+        assert_eq!((out[0].first_ns, out[0].template.ts_ns), (1_100, 2_000));
+        // Nothing new: nothing reported.
+        assert!(flows.take_new().is_empty());
+        // Five more repeats: only they are reported.
+        slot.count = 15;
+        slot.bytes = 960;
+        slot.last_ns = 3_000;
+        fake.lock().unwrap().0[0].2 = slot;
+        let out = flows.take_new();
+        assert_eq!((out[0].count, out[0].template.bytes), (5, 320));
+        assert_eq!(out[0].first_ns, 2_000);
+        // Two more for the old flow, then another flow takes the slot and folds 4: both
+        // are reported, each under its own template.
+        slot = KtuiAgg {
+            first: event(10),
+            key: 78,
+            generation: 2,
+            window_ns: 4_000,
+            count: 21,
+            bytes: 1_344,
+            taken_count: 17,
+            taken_bytes: 1_088,
+            first_ns: 4_100,
+            last_ns: 4_500,
+        };
+        fake.lock().unwrap().0[0].2 = slot;
+        let out = flows.take_new();
+        assert_eq!(out.len(), 2, "{out:?}");
+        assert_eq!(
+            (out[0].template.dport, out[0].count, out[0].template.bytes),
+            (9, 2, 128)
+        );
+        assert_eq!(
+            (out[1].template.dport, out[1].count, out[1].template.bytes),
+            (10, 4, 256)
+        );
+        assert_eq!(out[1].first_ns, 4_100);
+    }
 
     #[test]
     fn folds_per_reason_and_netns() {

@@ -43,6 +43,11 @@ impl Converter {
         }
     }
 
+    /// A kernel timestamp (CLOCK_MONOTONIC ns) as UTC RFC 3339.
+    pub fn wall_clock(&self, ts_ns: u64) -> String {
+        netfmt::rfc3339_nanos(i128::from(ts_ns) + self.clock_offset)
+    }
+
     pub fn drop_reason_name(&self, reason: u32) -> String {
         self.drop_reasons
             .get(&reason)
@@ -50,13 +55,13 @@ impl Converter {
             .unwrap_or_else(|| format!("UNKNOWN_{reason}"))
     }
 
-    /// The event line for one record (`count` for aggregated drops). None for an unknown
+    /// The event line for one record (`count` for folded events). None for an unknown
     /// record kind (a newer object than this binary: skipped, never invented).
     pub fn convert(&mut self, r: &Record, count: Option<u64>, now: Instant) -> Option<SocketEvent> {
         let e = &r.ev;
         let kind = kind(e.kind)?;
-        let ts = netfmt::rfc3339_nanos(i128::from(e.ts_ns) + self.clock_offset);
-        let mut out = SocketEvent::new(ts, kind);
+        let mut out = SocketEvent::new(self.wall_clock(e.ts_ns), kind);
+        out.count = count;
         out.proto = match e.proto {
             IPPROTO_TCP => Some(Proto::Tcp),
             IPPROTO_UDP => Some(Proto::Udp),
@@ -87,7 +92,6 @@ impl Converter {
             }
             EventType::Drop => {
                 out.drop_reason = Some(self.drop_reason_name(e.drop_reason));
-                out.count = count;
             }
         }
         if matches!(kind, EventType::TcpReset | EventType::Drop | EventType::Dns) {
@@ -154,7 +158,7 @@ mod tests {
              \"dst\":\"127.0.0.2\",\"dport\":80,\"old_state\":\"SYN_SENT\",\
              \"new_state\":\"ESTABLISHED\",\"bytes\":null,\"latency_us\":null,\"errno\":null,\
              \"direction\":null,\"netns\":4026531840,\"dns\":null,\"drop_reason\":null,\
-             \"k8s\":null,\"count\":null,\"cgroup_id\":null}"
+             \"k8s\":null,\"count\":null,\"cgroup_id\":null,\"first_ts\":null}"
         );
     }
 

@@ -25,6 +25,7 @@ pub const CTR_GENERATED: u32 = 0;
 pub const CTR_SAMPLED_OUT: u32 = 1;
 pub const CTR_RATE_LIMITED: u32 = 2;
 pub const CTR_LOST: u32 = 3;
+pub const CTR_AGGREGATED: u32 = 4;
 
 pub const CFG_ENABLED: u32 = 0x01;
 pub const CFG_DNS_ONLY: u32 = 0x02;
@@ -82,6 +83,9 @@ pub struct KtuiConfig {
     pub sample_n: u32,
     pub rate_per_sec: u64,
     pub burst: u64,
+    pub agg_window_ns: u64,
+    pub wake_bytes: u32,
+    pub _pad: u32,
 }
 
 // SAFETY: plain integers, no padding (checked against the BTF by `check`).
@@ -121,6 +125,31 @@ pub struct KtuiGuard {
     pub tokens: u64,
     pub last_ns: u64,
 }
+
+/// Slots of the per-CPU fold table (`KTUI_AGG_SLOTS`).
+pub const AGG_SLOTS: u32 = 1024;
+
+/// struct ktui_agg (a slot of map `agg`): the flow it holds, its window and its folded
+/// repeats.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct KtuiAgg {
+    pub first: KtuiEvent,
+    pub key: u64,
+    pub generation: u64,
+    pub window_ns: u64,
+    /// Repeats folded in this slot, every flow it held (cumulative).
+    pub count: u64,
+    pub bytes: u64,
+    /// `count`/`bytes` when the current flow took the slot over.
+    pub taken_count: u64,
+    pub taken_bytes: u64,
+    pub first_ns: u64,
+    pub last_ns: u64,
+}
+
+// SAFETY: plain integers, no padding (checked against the BTF by `check`).
+unsafe impl aya::Pod for KtuiAgg {}
 
 /// What the Rust side believes about one C struct.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -177,7 +206,31 @@ pub fn expected() -> Vec<Expected> {
         expected!(
             "ktui_config",
             KtuiConfig,
-            [flags, sample_n, rate_per_sec, burst]
+            [
+                flags,
+                sample_n,
+                rate_per_sec,
+                burst,
+                agg_window_ns,
+                wake_bytes,
+                _pad
+            ]
+        ),
+        expected!(
+            "ktui_agg",
+            KtuiAgg,
+            [
+                first,
+                key,
+                generation,
+                window_ns,
+                count,
+                bytes,
+                taken_count,
+                taken_bytes,
+                first_ns,
+                last_ns
+            ]
         ),
         expected!(
             "ktui_owner",

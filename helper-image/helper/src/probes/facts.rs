@@ -4,7 +4,9 @@ use std::collections::BTreeSet;
 use std::io::BufRead as _;
 use std::path::Path;
 
-use super::select::{KernelFacts, Probe, functions_of_interest, tracepoints_of_interest};
+use super::select::{
+    KernelFacts, Probe, btf_tracepoints_of_interest, functions_of_interest, tracepoints_of_interest,
+};
 use crate::btf::Btf;
 
 /// Look at tracefs, the kprobe PMU and BTF for what `catalog` could use.
@@ -24,6 +26,12 @@ pub fn detect(tracefs: Option<&Path>, vmlinux: Option<&Btf>, catalog: &[Probe]) 
         }
     }
     let wanted = functions_of_interest(catalog);
+    if let Some(btf) = vmlinux {
+        facts.btf_tracepoints = btf_tracepoints_of_interest(catalog)
+            .into_iter()
+            .filter(|t| btf.has_btf_tracepoint(t))
+            .collect();
+    }
 
     let pmu = Path::new("/sys/bus/event_source/devices/kprobe/type").is_file();
     let legacy = tracefs.is_some_and(|t| t.join("kprobe_events").is_file());

@@ -7,7 +7,7 @@ use std::collections::{BTreeSet, HashMap as StdHashMap};
 use std::time::{Duration, Instant};
 
 use aya::maps::{Array, HashMap, MapData, PerCpuArray, RingBuf};
-use aya::programs::{FEntry, FExit, KProbe, TracePoint};
+use aya::programs::{BtfTracePoint, FEntry, FExit, KProbe, TracePoint};
 use aya::{Ebpf, EbpfLoader};
 use ktui_wire::ProbeStatus;
 
@@ -15,8 +15,8 @@ use super::facts;
 use super::select::{self, Attach, Candidate, ProgramRef, Selection};
 use crate::btf::Btf;
 use crate::events::layout::{
-    self, CTR_GENERATED, CTR_LOST, CTR_RATE_LIMITED, CTR_SAMPLED_OUT, KtuiConfig, KtuiOwner,
-    ListenKey,
+    self, CTR_AGGREGATED, CTR_GENERATED, CTR_LOST, CTR_RATE_LIMITED, CTR_SAMPLED_OUT, KtuiAgg,
+    KtuiConfig, KtuiOwner, ListenKey,
 };
 use crate::tracefs;
 
@@ -38,11 +38,20 @@ pub fn ringbuf_size(requested: u32) -> u32 {
 /// Kernel-side counters, summed over CPUs.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct KernelCounters {
+    /// Events past the filters with a record of their own (sampled out, rate limited and
+    /// lost ones included); folded repeats are `aggregated` instead.
     pub generated: u64,
     pub sampled_out: u64,
     pub rate_limited: u64,
     pub lost: u64,
+    pub aggregated: u64,
 }
+
+/// A flow's repeats within this window fold into its first event's count (storms).
+pub const AGG_WINDOW: Duration = Duration::from_secs(1);
+
+/// The per-CPU table of folded flows (read and reported by the reader thread).
+pub type AggMap = PerCpuArray<MapData, KtuiAgg>;
 
 /// Filters in the form the eBPF side applies them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -58,6 +67,8 @@ pub struct KernelFilter {
     /// Events per second over all CPUs; None = unlimited.
     pub rate_limit: Option<u32>,
     pub drop_unspecified: bool,
+    /// Report every event on its own, even in a storm (no folding in the kernel).
+    pub no_aggregate: bool,
 }
 
 /// What loading reports, whether or not it worked.
@@ -76,6 +87,8 @@ pub struct Session {
     filter_netns: HashMap<MapData, u32, u8>,
     counters: PerCpuArray<MapData, u64>,
     ring: Option<RingBuf<MapData>>,
+    agg: Option<AggMap>,
+    ring_bytes: u32,
     nr_cpus: u32,
     pub report: LoadReport,
     /// `enum skb_drop_reason` value → name without the SKB_DROP_REASON_ prefix.
@@ -176,6 +189,7 @@ impl Session {
         let filter_netns = take(&mut bpf, "filter_netns")?;
         let counters = take(&mut bpf, "counters")?;
         let ring = take(&mut bpf, "events")?;
+        let agg = take(&mut bpf, "agg")?;
         let nr_cpus = aya::util::nr_cpus().map(|n| n as u32).unwrap_or(1).max(1);
         Ok(Session {
             _bpf: bpf,
@@ -184,6 +198,8 @@ impl Session {
             filter_netns,
             counters,
             ring: Some(ring),
+            agg: Some(agg),
+            ring_bytes: size,
             nr_cpus,
             report: LoadReport {
                 probes,
@@ -196,6 +212,11 @@ impl Session {
     /// The ring buffer, for the reader thread (once).
     pub fn take_ring(&mut self) -> Option<RingBuf<MapData>> {
         self.ring.take()
+    }
+
+    /// The folded flows, for the reader thread (once).
+    pub fn take_agg(&mut self) -> Option<AggMap> {
+        self.agg.take()
     }
 
     /// Apply filters: maps first, then the config word (so a narrower filter never leaks).
@@ -260,6 +281,15 @@ impl Session {
             sample_n: f.sample,
             rate_per_sec: rate,
             burst,
+            agg_window_ns: if f.no_aggregate {
+                0
+            } else {
+                AGG_WINDOW.as_nanos() as u64
+            },
+            // Woken once the ring holds 1/16 of its size (the reader also polls every
+            // READ_EVERY): a storm costs a wake-up per batch, not per record.
+            wake_bytes: self.ring_bytes / 16,
+            _pad: 0,
         };
         self.config
             .set(0, cfg, 0)
@@ -278,6 +308,7 @@ impl Session {
             sampled_out: sum(CTR_SAMPLED_OUT),
             rate_limited: sum(CTR_RATE_LIMITED),
             lost: sum(CTR_LOST),
+            aggregated: sum(CTR_AGGREGATED),
         }
     }
 }
@@ -309,6 +340,13 @@ fn attach_program(
             prog.load().map_err(|e| fail("load", &e))?;
             prog.attach(function, 0).map_err(|e| fail("attach", &e))?;
         }
+        Attach::BtfTracepoint { name } => {
+            let btf = btf.ok_or_else(|| format!("{label}: no kernel BTF"))?;
+            let prog: &mut BtfTracePoint =
+                program.try_into().map_err(|e| fail("program type", &e))?;
+            prog.load(name, btf).map_err(|e| fail("load", &e))?;
+            prog.attach().map_err(|e| fail("attach", &e))?;
+        }
         Attach::Fentry { function, exit } => {
             let btf = btf.ok_or_else(|| format!("{label}: no kernel BTF"))?;
             if *exit {
@@ -338,6 +376,7 @@ fn unload(bpf: &mut Ebpf, names: &[&'static str], attached: &mut BTreeSet<&'stat
             aya::programs::Program::KProbe(p) => p.unload(),
             aya::programs::Program::FEntry(p) => p.unload(),
             aya::programs::Program::FExit(p) => p.unload(),
+            aya::programs::Program::BtfTracePoint(p) => p.unload(),
             _ => Ok(()),
         };
     }

@@ -14,6 +14,9 @@ pub enum Attach {
     Kprobe { function: String, ret: bool },
     /// `fentry:<function>` / `fexit:<function>`
     Fentry { function: String, exit: bool },
+    /// `tp_btf:<name>`: a BTF-typed program on a tracepoint (raw dispatch: no trace record is
+    /// built, arguments are typed pointers read directly).
+    BtfTracepoint { name: String },
 }
 
 impl Attach {
@@ -36,6 +39,7 @@ impl Attach {
                 function,
                 exit: true,
             } => format!("fexit:{function}"),
+            Attach::BtfTracepoint { name } => format!("tp_btf:{name}"),
         }
     }
 }
@@ -83,6 +87,8 @@ pub struct KernelFacts {
     pub kprobe_error: Option<String>,
     /// Why fentry is unavailable, when it is.
     pub fentry_error: Option<String>,
+    /// Tracepoints that take BTF programs (their `btf_trace_<name>` is in the kernel's BTF).
+    pub btf_tracepoints: BTreeSet<String>,
 }
 
 /// The choice for one logical probe.
@@ -159,6 +165,8 @@ fn unavailable(facts: &KernelFacts, attach: &Attach) -> Option<String> {
                 None
             }
         }
+        Attach::BtfTracepoint { name } => (!facts.btf_tracepoints.contains(name))
+            .then(|| format!("no BTF for tracepoint {name} (btf_trace_{name})")),
     }
 }
 
@@ -222,6 +230,16 @@ fn tp(program: &'static str, category: &str, name: &str) -> ProgramRef {
     }
 }
 
+fn tb(program: &'static str, name: &str) -> ProgramRef {
+    ProgramRef {
+        program,
+        attach: Attach::BtfTracepoint {
+            name: name.to_string(),
+        },
+        optional: false,
+    }
+}
+
 fn opt(mut p: ProgramRef) -> ProgramRef {
     p.optional = true;
     p
@@ -249,18 +267,6 @@ fn fe(program: &'static str, function: &str, exit: bool) -> ProgramRef {
     }
 }
 
-/// The syscall programs that remember buffers and peers of UDP sends.
-fn send_syscalls() -> Vec<ProgramRef> {
-    vec![
-        tp("tp_sys_enter_sendto", "syscalls", "sys_enter_sendto"),
-        tp("tp_sys_exit_sendto", "syscalls", "sys_exit_sendto"),
-        tp("tp_sys_enter_sendmsg", "syscalls", "sys_enter_sendmsg"),
-        tp("tp_sys_exit_sendmsg", "syscalls", "sys_exit_sendmsg"),
-        tp("tp_sys_enter_sendmmsg", "syscalls", "sys_enter_sendmmsg"),
-        tp("tp_sys_exit_sendmmsg", "syscalls", "sys_exit_sendmmsg"),
-    ]
-}
-
 fn recv_syscalls() -> Vec<ProgramRef> {
     vec![
         tp("tp_sys_enter_recvfrom", "syscalls", "sys_enter_recvfrom"),
@@ -269,6 +275,12 @@ fn recv_syscalls() -> Vec<ProgramRef> {
         tp("tp_sys_exit_recvmsg", "syscalls", "sys_exit_recvmsg"),
     ]
 }
+
+const SEND_TP_LIMITATION: &str = "peers of unconnected sockets come from the \
+     sendto/sendmsg/sendmmsg arguments (the task's saved registers); io_uring and in-kernel \
+     senders show no peer";
+const RECV_TP_LIMITATION: &str = "sources of unconnected sockets come from recvfrom/recvmsg \
+     results; recvmmsg and io_uring receives show no peer";
 
 /// Every logical probe of ktui.bpf.o.
 pub fn catalog() -> Vec<Probe> {
@@ -283,6 +295,16 @@ pub fn catalog() -> Vec<Probe> {
         "sock",
         "inet_sk_error_report",
     ));
+    let send_fe = vec![
+        fe("fe_udp_sendmsg", "udp_sendmsg", false),
+        opt(fe("fe_udpv6_sendmsg", "udpv6_sendmsg", false)),
+    ];
+    let send_kp = vec![
+        kp("kp_udp_sendmsg", "udp_sendmsg", false),
+        opt(kp("kp_udpv6_sendmsg", "udpv6_sendmsg", false)),
+    ];
+    let send_tb = tb("tb_sock_send_length", "sock_send_length");
+    let send_tp = tp("tp_sock_send_length", "sock", "sock_send_length");
     vec![
         Probe {
             name: "tcp_state",
@@ -354,29 +376,20 @@ pub fn catalog() -> Vec<Probe> {
             name: "udp_send",
             variants: vec![
                 Variant {
-                    programs: vec![
-                        fe("fe_udp_sendmsg", "udp_sendmsg", false),
-                        opt(fe("fe_udpv6_sendmsg", "udpv6_sendmsg", false)),
-                    ],
+                    programs: send_fe.clone(),
                     limitation: None,
                 },
                 Variant {
-                    programs: vec![
-                        kp("kp_udp_sendmsg", "udp_sendmsg", false),
-                        opt(kp("kp_udpv6_sendmsg", "udpv6_sendmsg", false)),
-                    ],
+                    programs: send_kp.clone(),
                     limitation: None,
                 },
                 Variant {
-                    programs: [
-                        vec![tp("tp_sock_send_length", "sock", "sock_send_length")],
-                        send_syscalls(),
-                    ]
-                    .concat(),
-                    limitation: Some(
-                        "peers of unconnected sockets come from sendto/sendmsg/sendmmsg \
-                         arguments; io_uring and in-kernel senders show no peer",
-                    ),
+                    programs: vec![send_tb.clone()],
+                    limitation: Some(SEND_TP_LIMITATION),
+                },
+                Variant {
+                    programs: vec![send_tp.clone()],
+                    limitation: Some(SEND_TP_LIMITATION),
                 },
             ],
         },
@@ -401,30 +414,46 @@ pub fn catalog() -> Vec<Probe> {
                 },
                 Variant {
                     programs: [
+                        vec![tb("tb_sock_recv_length", "sock_recv_length")],
+                        recv_syscalls(),
+                    ]
+                    .concat(),
+                    limitation: Some(RECV_TP_LIMITATION),
+                },
+                Variant {
+                    programs: [
                         vec![tp("tp_sock_recv_length", "sock", "sock_recv_length")],
                         recv_syscalls(),
                     ]
                     .concat(),
-                    limitation: Some(
-                        "sources of unconnected sockets come from recvfrom/recvmsg results; \
-                         recvmmsg and io_uring receives show no peer",
-                    ),
+                    limitation: Some(RECV_TP_LIMITATION),
                 },
             ],
         },
+        // Queries are read where the send is seen (any udp_send variant reads the payload from
+        // the send syscall's arguments), answers at the receive syscall's exit.
         Probe {
             name: "dns",
-            variants: vec![Variant {
-                programs: [send_syscalls(), recv_syscalls()].concat(),
-                limitation: None,
-            }],
+            variants: [send_fe, send_kp, vec![send_tb], vec![send_tp]]
+                .into_iter()
+                .map(|send| Variant {
+                    programs: [send, recv_syscalls()].concat(),
+                    limitation: None,
+                })
+                .collect(),
         },
         Probe {
             name: "drop",
-            variants: vec![Variant {
-                programs: vec![tp("tp_kfree_skb", "skb", "kfree_skb")],
-                limitation: None,
-            }],
+            variants: vec![
+                Variant {
+                    programs: vec![tb("tb_kfree_skb", "kfree_skb")],
+                    limitation: None,
+                },
+                Variant {
+                    programs: vec![tp("tp_kfree_skb", "skb", "kfree_skb")],
+                    limitation: None,
+                },
+            ],
         },
     ]
 }
@@ -442,6 +471,19 @@ pub fn tracepoints_of_interest(catalog: &[Probe]) -> BTreeSet<(String, String)> 
         .collect()
 }
 
+/// Every tracepoint the catalog can attach a BTF program to.
+pub fn btf_tracepoints_of_interest(catalog: &[Probe]) -> BTreeSet<String> {
+    catalog
+        .iter()
+        .flat_map(|p| &p.variants)
+        .flat_map(|v| &v.programs)
+        .filter_map(|p| match &p.attach {
+            Attach::BtfTracepoint { name } => Some(name.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
 /// Every kernel function the catalog can kprobe or fentry.
 pub fn functions_of_interest(catalog: &[Probe]) -> BTreeSet<String> {
     catalog
@@ -452,7 +494,7 @@ pub fn functions_of_interest(catalog: &[Probe]) -> BTreeSet<String> {
             Attach::Kprobe { function, .. } | Attach::Fentry { function, .. } => {
                 Some(function.clone())
             }
-            Attach::Tracepoint { .. } => None,
+            Attach::Tracepoint { .. } | Attach::BtfTracepoint { .. } => None,
         })
         .collect()
 }

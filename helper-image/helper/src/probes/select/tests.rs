@@ -14,6 +14,10 @@ fn all_functions() -> BTreeSet<String> {
     functions_of_interest(&catalog())
 }
 
+fn all_btf_tracepoints() -> BTreeSet<String> {
+    btf_tracepoints_of_interest(&catalog())
+}
+
 fn first<'a>(sel: &'a [Selection], name: &str) -> &'a Candidate {
     let s = sel.iter().find(|s| s.name == name).unwrap();
     s.candidates
@@ -25,6 +29,7 @@ fn first<'a>(sel: &'a [Selection], name: &str) -> &'a Candidate {
 fn tracepoint_only_kernel_like_this_one() {
     let facts = KernelFacts {
         tracepoints: all_tracepoints(),
+        btf_tracepoints: all_btf_tracepoints(),
         kprobe_error: Some("no kprobe PMU".into()),
         fentry_error: Some("no trampolines".into()),
         ..Default::default()
@@ -36,9 +41,22 @@ fn tracepoint_only_kernel_like_this_one() {
     );
     let udp = first(&sel, "udp_send");
     assert_eq!(udp.rank, 2, "fell back past fentry and kprobe");
+    assert_eq!(udp.attach_label(), "tp_btf:sock_send_length");
+    // Without BTF for the tracepoint: the classic one.
+    let no_btf = KernelFacts {
+        btf_tracepoints: BTreeSet::new(),
+        ..facts.clone()
+    };
+    let classic = select(&catalog(), &no_btf);
+    assert_eq!(first(&classic, "udp_send").rank, 3);
     assert!(
-        udp.attach_label()
+        first(&classic, "udp_send")
+            .attach_label()
             .starts_with("tracepoint:sock/sock_send_length")
+    );
+    assert_eq!(
+        first(&classic, "drop").attach_label(),
+        "tracepoint:skb/kfree_skb"
     );
     assert!(udp.limitation.is_some());
     let s = sel.iter().find(|s| s.name == "udp_send").unwrap();
@@ -55,10 +73,7 @@ fn tracepoint_only_kernel_like_this_one() {
     assert_eq!(first(&sel, "udp_recv").rank, 2);
     assert_eq!(first(&sel, "connect").rank, 0);
     assert!(first(&sel, "connect").missing_optional.is_empty());
-    assert_eq!(
-        first(&sel, "drop").attach_label(),
-        "tracepoint:skb/kfree_skb"
-    );
+    assert_eq!(first(&sel, "drop").attach_label(), "tp_btf:kfree_skb");
 }
 
 #[test]
@@ -87,7 +102,7 @@ fn kprobe_capable_kernel_prefers_kprobes_for_udp() {
         .find(|s| s.name == "udp_send")
         .unwrap()
         .candidates;
-    assert_eq!(all.iter().map(|c| c.rank).collect::<Vec<_>>(), vec![1, 2]);
+    assert_eq!(all.iter().map(|c| c.rank).collect::<Vec<_>>(), vec![1, 3]);
     // Stable tracepoints stay preferred where they exist.
     assert_eq!(first(&sel, "tcp_state").rank, 0);
 }
@@ -203,7 +218,10 @@ fn nothing_available() {
     let t = sel.iter().find(|s| s.name == "drop").unwrap();
     assert_eq!(
         t.skipped,
-        vec!["tracepoint:skb/kfree_skb: no tracepoint skb/kfree_skb".to_string()]
+        vec![
+            "tp_btf:kfree_skb: no BTF for tracepoint kfree_skb (btf_trace_kfree_skb)".to_string(),
+            "tracepoint:skb/kfree_skb: no tracepoint skb/kfree_skb".to_string()
+        ]
     );
 }
 
