@@ -785,3 +785,47 @@ async fn every_confirmation_shows_its_keys() {
         }
     }
 }
+
+/// A storm the helper folded in the kernel shows as one line with its count, and the title
+/// says how many events were folded (shown, not lost).
+#[tokio::test]
+async fn a_folded_storm_is_one_line_with_its_count() {
+    let mut app = connected().await;
+    let HelperMessage::Socket { event } = between(
+        &app,
+        -1000,
+        EventType::UdpSend,
+        ("10.244.1.75", 41000),
+        ("10.96.0.10", 9),
+    ) else {
+        unreachable!()
+    };
+    let mut folded = *event;
+    folded.proto = Some(ktui_wire::Proto::Udp);
+    folded.old_state = None;
+    folded.new_state = None;
+    folded.count = Some(19_996);
+    folded.bytes = Some(19_996 * 64);
+    folded.first_ts = Some(ts(&app, -1500));
+    app.dispatch(Action::HelperMessages(vec![
+        HelperMessage::Socket {
+            event: Box::new(folded),
+        },
+        HelperMessage::Stats(Stats {
+            events: 2,
+            generated: 19_998,
+            aggregated: 19_996,
+            ..Stats::default()
+        }),
+    ]));
+    let text = screen(&mut app, 120, 40);
+    let rows = lines_with(&text, "10.244.1.75:41000");
+    assert_eq!(rows.len(), 1, "{text}");
+    assert!(
+        rows[0].contains("10.96.0.10:9") && rows[0].contains("×19996"),
+        "{text}"
+    );
+    // Top talkers weigh the folded line by its count.
+    assert!(text.contains("19996 ev"), "{text}");
+    assert!(text.contains("folded 19996"), "{text}");
+}

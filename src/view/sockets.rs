@@ -71,6 +71,13 @@ fn title<'a>(st: &SocketsState, theme: &Theme) -> Line<'a> {
             theme.muted
         },
     ));
+    if x.aggregated > 0 {
+        // Repeats of one flow folded into count lines during a storm: shown, not lost.
+        spans.push(Span::styled(
+            format!("  folded {}", x.aggregated),
+            theme.muted,
+        ));
+    }
     if st.evicted > 0 {
         spans.push(Span::styled(
             format!("  pane-evicted {}", st.evicted),

@@ -136,7 +136,8 @@ impl Summary {
             },
             EventType::TcpRetransmit => {
                 if let Some(peer) = peer(e) {
-                    let n = self.retransmits.get(&peer).copied().unwrap_or(0) + 1;
+                    let n =
+                        self.retransmits.get(&peer).copied().unwrap_or(0) + e.count.unwrap_or(1);
                     bounded_insert(
                         &mut self.retransmits,
                         &mut self.retransmits_order,
@@ -169,7 +170,7 @@ impl Summary {
             &mut self.talkers,
             &mut self.talkers_order,
             key,
-            (n + 1, b + e.bytes.unwrap_or(0)),
+            (n + e.count.unwrap_or(1), b + e.bytes.unwrap_or(0)),
             &mut self.evicted,
         );
     }

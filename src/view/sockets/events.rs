@@ -122,9 +122,16 @@ fn detail_of(e: &SocketEvent) -> String {
             d.rcode
                 .map_or(" (query)".to_string(), |r| format!(" {}", rcode_name(r)))
         ),
-        (_, _, _, Some(r)) => format!("{} ×{}", s(r), e.count.unwrap_or(1)),
+        (_, _, _, Some(r)) => s(r),
         _ => String::new(),
     };
+    // A line standing for several events (a storm folded in the kernel, drops per reason).
+    if let Some(n) = e.count {
+        if !detail.is_empty() {
+            detail.push(' ');
+        }
+        detail.push_str(&format!("×{n}"));
+    }
     for extra in [
         e.errno.filter(|n| *n != 0).map(errno_name),
         e.latency_us.map(|l| format!("{:.1}ms", l as f64 / 1000.0)),

@@ -177,3 +177,25 @@ fn maps_stay_bounded() {
     assert!(s.syn.len() <= MAP_CAP);
     assert_eq!(s.evicted, 100);
 }
+
+/// A storm folded in the kernel arrives as one line with a count: it weighs as many events.
+#[test]
+fn folded_lines_count_as_the_events_they_stand_for() {
+    let mut s = Summary::default();
+    let mut one = ev(0, EventType::UdpSend);
+    one.proto = Some(Proto::Udp);
+    one.bytes = Some(64);
+    s.add(&one);
+    let mut folded = one.clone();
+    folded.count = Some(9_999);
+    folded.bytes = Some(9_999 * 64);
+    folded.first_ts = Some(at(1));
+    s.add(&folded);
+    let top = s.top_talkers(1);
+    assert_eq!((top[0].2, top[0].3), (10_000, 640_000));
+    let mut rt = ev(5, EventType::TcpRetransmit);
+    rt.count = Some(7);
+    s.add(&rt);
+    s.add(&ev(6, EventType::TcpRetransmit));
+    assert_eq!(s.retransmits_by_peer()[0].1, 8);
+}
