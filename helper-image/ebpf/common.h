@@ -128,11 +128,21 @@ struct {
 } guard_state SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 64);
-	__type(key, __u16);
-	__type(value, __u8);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ktui_port_set);
 } filter_ports SEC(".maps");
+
+/* The fold's clock: CLOCK_MONOTONIC ns written by user space every few milliseconds, so that a
+ * folded repeat costs no clock read (a TSC read is a fifth of a storm's cost in a VM). 0 = not
+ * running: nothing folds. Records still carry bpf_ktime_get_ns(). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} agg_clock SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -175,6 +185,7 @@ struct ktui_layouts {
 	struct listen_key listen;
 	struct ktui_agg_key agg_key;
 	struct ktui_agg agg;
+	struct ktui_port_set ports;
 };
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -220,6 +231,11 @@ static __always_inline bool netns_proto_pass(const struct ktui_config *cfg, __u1
 	return true;
 }
 
+static __always_inline bool port_in(const struct ktui_port_set *ports, __u16 port)
+{
+	return ports->bits[(port >> 6) & 1023] & (1ULL << (port & 63));
+}
+
 /* Filters only: does the event match what user space asked for? Not counted. */
 static __always_inline bool filters_pass(const struct ktui_config *cfg,
 					 const struct ktui_event *e)
@@ -240,9 +256,9 @@ static __always_inline bool filters_pass(const struct ktui_config *cfg,
 			return false;
 	}
 	if (flags & KTUI_CFG_FILTER_PORTS) {
-		__u16 sport = e->sport, dport = e->dport;
-		if (!bpf_map_lookup_elem(&filter_ports, &sport) &&
-		    !bpf_map_lookup_elem(&filter_ports, &dport))
+		__u32 zero = 0;
+		const struct ktui_port_set *ports = bpf_map_lookup_elem(&filter_ports, &zero);
+		if (!ports || (!port_in(ports, e->sport) && !port_in(ports, e->dport)))
 			return false;
 	}
 	if (flags & KTUI_CFG_FILTER_NETNS) {
@@ -372,19 +388,34 @@ static __always_inline struct ktui_agg *agg_slot(__u64 key)
 	return bpf_map_lookup_elem(&agg, &idx);
 }
 
+static __always_inline __u64 fold_clock(void)
+{
+	__u32 zero = 0;
+	__u64 *now = bpf_map_lookup_elem(&agg_clock, &zero);
+	return now ? *now : 0;
+}
+
 /* A repeat of a flow whose window is open on this CPU: counted in its slot, true (no
- * record). */
+ * record). Times of repeats come from the fold's clock (a few ms coarse, never before the
+ * record that opened the window); `e->ts_ns` need not be set yet. */
 static __always_inline bool fold(const struct ktui_config *cfg, const struct ktui_event *e)
 {
 	if (!cfg->agg_window_ns || !foldable(e->kind))
 		return false;
+	__u64 now = fold_clock();
+	if (!now)
+		return false;
 	__u64 key = flow_key(e);
 	struct ktui_agg *a = agg_slot(key);
-	if (!a || a->key != key || e->ts_ns - a->window_ns >= cfg->agg_window_ns)
+	if (!a || a->key != key)
+		return false;
+	if (now < a->window_ns)
+		now = a->window_ns;
+	if (now - a->window_ns >= cfg->agg_window_ns)
 		return false;
 	if (!a->first_ns)
-		a->first_ns = e->ts_ns;
-	a->last_ns = e->ts_ns;
+		a->first_ns = now;
+	a->last_ns = now;
 	a->count += 1;
 	a->bytes += e->bytes;
 	count(KTUI_CTR_AGGREGATED);

@@ -95,7 +95,6 @@ static __always_inline void handle_drop(const struct drop_skb *d, __u16 protocol
 	if ((cfg->flags & KTUI_CFG_FILTER_NETNS) && !bpf_map_lookup_elem(&filter_netns, &d->netns))
 		return;
 	struct ktui_event e = {};
-	e.ts_ns = bpf_ktime_get_ns();
 	e.kind = KTUI_KIND_DROP;
 	e.drop_reason = reason;
 	tuple_from_headers(&e, d->head, d->nh, d->th, protocol);
@@ -109,6 +108,8 @@ static __always_inline void handle_drop(const struct drop_skb *d, __u16 protocol
 	e.netns = d->netns;
 	if (!wanted(cfg, &e) || !unfolded(cfg, &e))
 		return;
+	/* The clock only for what gets a record. */
+	e.ts_ns = bpf_ktime_get_ns();
 	if (d->sk) {
 		e.sk = (__u64)d->sk;
 		attribute_cached(&e, d->sk);

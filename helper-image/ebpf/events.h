@@ -132,6 +132,12 @@ struct ktui_agg {
 	__u64 last_ns;           /* last repeat */
 };
 
+/* The port filter: one bit per port (value of the one-entry array `filter_ports`), so the
+ * filter is one inlined array lookup and two bit tests, whatever the number of ports. */
+struct ktui_port_set {
+	__u64 bits[1024];
+};
+
 /* Value of the socket -> owner LRU map. */
 struct ktui_owner {
 	__u64 cgroup_id;

@@ -24,7 +24,6 @@ static __always_inline bool udp_inet(__u16 family, __u16 protocol)
 static __always_inline void udp_sent(const struct ktui_config *cfg, struct ktui_event *e,
 				     const struct sock *sk, long ret, const void *msg_name)
 {
-	e->ts_ns = bpf_ktime_get_ns();
 	e->kind = KTUI_KIND_UDP_SEND;
 	e->direction = KTUI_DIR_SEND;
 	if (ret < 0)
@@ -46,6 +45,8 @@ static __always_inline void udp_sent(const struct ktui_config *cfg, struct ktui_
 	bool udp = wanted(cfg, e) && unfolded(cfg, e);
 	if (!udp && !dns)
 		return;
+	/* The clock only for what gets a record (a filtered or folded send reads none). */
+	e->ts_ns = bpf_ktime_get_ns();
 	attribute_current(e, sk);
 	if (udp)
 		emit_budgeted(cfg, e);
@@ -102,12 +103,12 @@ static __always_inline void udp_received(const struct ktui_config *cfg, struct k
 		mc->recv_ts = bpf_ktime_get_ns();
 		return;
 	}
-	e->ts_ns = bpf_ktime_get_ns();
 	e->kind = KTUI_KIND_UDP_RECV;
 	e->direction = KTUI_DIR_RECV;
 	e->bytes = ret;
 	if (!wanted(cfg, e) || !unfolded(cfg, e))
 		return;
+	e->ts_ns = bpf_ktime_get_ns();
 	attribute_current(e, sk);
 	emit_budgeted(cfg, e);
 }

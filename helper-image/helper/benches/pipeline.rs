@@ -290,7 +290,8 @@ fn kernel_and_load() {
     let lines = writer.join().unwrap();
     println!(
         "kernel: loopback UDP flood from 2 threads for {secs} s to a socket nobody reads \
-         (per datagram: a udp_send record, and a drop record once its buffer is full)"
+         (per datagram: a udp_send event, and a drop once its buffer is full; repeats of the \
+         flow fold in the kernel into count lines)"
     );
     println!(
         "  without probes: {:.0} datagrams/s; traced: {:.0} datagrams/s",
@@ -298,8 +299,9 @@ fn kernel_and_load() {
         sent as f64 / secs
     );
     println!(
-        "  generated {:.0} records/s, delivered {:.0}/s, lost {} (ring buffer full), dropped {} (writer), {lines} lines",
+        "  generated {:.0} events/s ({:.0}/s folded), delivered {:.0} records/s, lost {} (ring buffer full), dropped {} (writer), {lines} lines",
         s.generated as f64 / secs,
+        s.aggregated as f64 / secs,
         s.events as f64 / secs,
         s.lost,
         s.dropped

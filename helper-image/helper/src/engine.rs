@@ -13,7 +13,7 @@ use crate::events::convert::Converter;
 use crate::guard::{self, UserCounters, UserFilter};
 use crate::k8s::{Resolver, Roots};
 use crate::pipeline::{self, Emitter, Format, Processor, SharedFilter};
-use crate::probes::load::{KernelFilter, Session};
+use crate::probes::load::{FOLD_CLOCK_EVERY, FoldClock, KernelFilter, Session};
 
 /// How long in-flight eBPF programs get to finish after the config is disabled.
 const SETTLE: Duration = Duration::from_millis(50);
@@ -24,6 +24,7 @@ pub struct Engine {
     filter: Arc<SharedFilter>,
     stop: Arc<AtomicBool>,
     reader: Option<JoinHandle<()>>,
+    clock: Option<JoinHandle<()>>,
 }
 
 impl Engine {
@@ -51,12 +52,18 @@ impl Engine {
         let stop = Arc::new(AtomicBool::new(false));
         let reader = pipeline::spawn_reader(ring, processor, stop.clone(), stall)
             .map_err(|e| format!("cannot start the ring buffer reader thread: {e}"))?;
+        // Without its clock the kernel folds nothing (every event gets a record): a thread
+        // that cannot start costs efficiency, not events.
+        let clock = session
+            .take_fold_clock()
+            .and_then(|c| spawn_fold_clock(c, stop.clone()).ok());
         Ok(Engine {
             session,
             counters,
             filter,
             stop,
             reader: Some(reader),
+            clock,
         })
     }
 
@@ -83,6 +90,9 @@ impl Engine {
         if let Some(reader) = self.reader.take() {
             let _ = reader.join();
         }
+        if let Some(clock) = self.clock.take() {
+            let _ = clock.join();
+        }
         self.stats()
     }
 }
@@ -91,4 +101,21 @@ impl Drop for Engine {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Release);
     }
+}
+
+/// Advance the fold's clock every [`FOLD_CLOCK_EVERY`] until `stop`, then stop it (nothing
+/// folds any more).
+fn spawn_fold_clock(
+    mut clock: FoldClock,
+    stop: Arc<AtomicBool>,
+) -> std::io::Result<JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name("ktui-fold-clock".into())
+        .spawn(move || {
+            while !stop.load(Ordering::Acquire) {
+                clock.tick();
+                std::thread::sleep(FOLD_CLOCK_EVERY);
+            }
+            clock.stop();
+        })
 }

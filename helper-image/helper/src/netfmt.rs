@@ -149,20 +149,22 @@ pub fn rfc3339_nanos(unix_ns: i128) -> String {
     s
 }
 
+/// `clock` now, in nanoseconds (CLOCK_MONOTONIC is bpf_ktime_get_ns's clock).
+pub fn clock_ns(clock: libc::clockid_t) -> i128 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes into the timespec we own.
+    unsafe { libc::clock_gettime(clock, &mut ts) };
+    i128::from(ts.tv_sec) * 1_000_000_000 + i128::from(ts.tv_nsec)
+}
+
 /// Nanoseconds to add to CLOCK_MONOTONIC (bpf_ktime_get_ns) to get the Unix time.
 pub fn monotonic_to_unix_offset() -> i128 {
-    fn now(clock: libc::clockid_t) -> i128 {
-        let mut ts = libc::timespec {
-            tv_sec: 0,
-            tv_nsec: 0,
-        };
-        // SAFETY: clock_gettime writes into the timespec we own.
-        unsafe { libc::clock_gettime(clock, &mut ts) };
-        i128::from(ts.tv_sec) * 1_000_000_000 + i128::from(ts.tv_nsec)
-    }
-    let before = now(libc::CLOCK_MONOTONIC);
-    let real = now(libc::CLOCK_REALTIME);
-    let after = now(libc::CLOCK_MONOTONIC);
+    let before = clock_ns(libc::CLOCK_MONOTONIC);
+    let real = clock_ns(libc::CLOCK_REALTIME);
+    let after = clock_ns(libc::CLOCK_MONOTONIC);
     real - (before + after) / 2
 }
 

@@ -151,6 +151,30 @@ pub struct KtuiAgg {
 // SAFETY: plain integers, no padding (checked against the BTF by `check`).
 unsafe impl aya::Pod for KtuiAgg {}
 
+/// struct ktui_port_set (the one value of map `filter_ports`): one bit per port.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KtuiPortSet {
+    pub bits: [u64; 1024],
+}
+
+impl KtuiPortSet {
+    pub fn of(ports: impl IntoIterator<Item = u16>) -> Self {
+        let mut set = Self { bits: [0; 1024] };
+        for p in ports {
+            set.bits[usize::from(p >> 6)] |= 1 << (p & 63);
+        }
+        set
+    }
+
+    pub fn contains(&self, port: u16) -> bool {
+        self.bits[usize::from(port >> 6)] & (1 << (port & 63)) != 0
+    }
+}
+
+// SAFETY: plain integers, no padding (checked against the BTF by `check`).
+unsafe impl aya::Pod for KtuiPortSet {}
+
 /// What the Rust side believes about one C struct.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Expected {
@@ -238,6 +262,7 @@ pub fn expected() -> Vec<Expected> {
             [cgroup_id, pid, tid, uid, _pad, comm]
         ),
         expected!("ktui_guard", KtuiGuard, [seq, tokens, last_ns]),
+        expected!("ktui_port_set", KtuiPortSet, [bits]),
         expected!("listen_key", ListenKey, [netns, port, _pad]),
     ]
 }
@@ -325,5 +350,17 @@ mod tests {
             .map(|m| (m.name.as_str(), m.offset))
             .collect();
         assert_ne!(c, exp[0].members);
+    }
+
+    #[test]
+    fn a_port_set_holds_exactly_its_ports() {
+        let set = KtuiPortSet::of([0, 53, 63, 64, 443, 65535]);
+        for p in [0, 53, 63, 64, 443, 65535] {
+            assert!(set.contains(p), "{p}");
+        }
+        for p in [1, 52, 54, 62, 65, 444, 65534] {
+            assert!(!set.contains(p), "{p}");
+        }
+        assert_eq!(set.bits.iter().map(|w| w.count_ones()).sum::<u32>(), 6);
     }
 }

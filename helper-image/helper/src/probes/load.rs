@@ -16,7 +16,7 @@ use super::select::{self, Attach, Candidate, ProgramRef, Selection};
 use crate::btf::Btf;
 use crate::events::layout::{
     self, CTR_AGGREGATED, CTR_GENERATED, CTR_LOST, CTR_RATE_LIMITED, CTR_SAMPLED_OUT, KtuiAgg,
-    KtuiConfig, KtuiOwner, ListenKey,
+    KtuiConfig, KtuiOwner, KtuiPortSet, ListenKey,
 };
 use crate::tracefs;
 
@@ -53,6 +53,26 @@ pub const AGG_WINDOW: Duration = Duration::from_secs(1);
 /// The per-CPU table of folded flows (read and reported by the reader thread).
 pub type AggMap = PerCpuArray<MapData, KtuiAgg>;
 
+/// How often the fold's clock is advanced: the resolution of a folded line's first and last
+/// time (records keep the kernel's own nanosecond time).
+pub const FOLD_CLOCK_EVERY: Duration = Duration::from_millis(5);
+
+/// The fold's clock (map `agg_clock`): user space writes CLOCK_MONOTONIC into it every
+/// [`FOLD_CLOCK_EVERY`], so a folded repeat costs the kernel no clock read. While it reads 0
+/// (not started, or stopped) nothing folds.
+pub struct FoldClock(Array<MapData, u64>);
+
+impl FoldClock {
+    pub fn tick(&mut self) {
+        let now = crate::netfmt::clock_ns(libc::CLOCK_MONOTONIC);
+        let _ = self.0.set(0, u64::try_from(now).unwrap_or(0), 0);
+    }
+
+    pub fn stop(&mut self) {
+        let _ = self.0.set(0, 0, 0);
+    }
+}
+
 /// Filters in the form the eBPF side applies them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct KernelFilter {
@@ -83,11 +103,12 @@ pub struct Session {
     /// Owns the programs and their links (dropping it detaches them).
     _bpf: Ebpf,
     config: Array<MapData, KtuiConfig>,
-    filter_ports: HashMap<MapData, u16, u8>,
+    filter_ports: Array<MapData, KtuiPortSet>,
     filter_netns: HashMap<MapData, u32, u8>,
     counters: PerCpuArray<MapData, u64>,
     ring: Option<RingBuf<MapData>>,
     agg: Option<AggMap>,
+    fold_clock: Option<FoldClock>,
     ring_bytes: u32,
     nr_cpus: u32,
     pub report: LoadReport,
@@ -190,6 +211,7 @@ impl Session {
         let counters = take(&mut bpf, "counters")?;
         let ring = take(&mut bpf, "events")?;
         let agg = take(&mut bpf, "agg")?;
+        let fold_clock = FoldClock(take(&mut bpf, "agg_clock")?);
         let nr_cpus = aya::util::nr_cpus().map(|n| n as u32).unwrap_or(1).max(1);
         Ok(Session {
             _bpf: bpf,
@@ -199,6 +221,7 @@ impl Session {
             counters,
             ring: Some(ring),
             agg: Some(agg),
+            fold_clock: Some(fold_clock),
             ring_bytes: size,
             nr_cpus,
             report: LoadReport {
@@ -219,6 +242,11 @@ impl Session {
         self.agg.take()
     }
 
+    /// The fold's clock, for the thread that advances it (once).
+    pub fn take_fold_clock(&mut self) -> Option<FoldClock> {
+        self.fold_clock.take()
+    }
+
     /// Apply filters: maps first, then the config word (so a narrower filter never leaks).
     pub fn configure(&mut self, f: &KernelFilter) -> Result<(), String> {
         // Disable while the filter maps change.
@@ -228,15 +256,9 @@ impl Session {
         if !f.enabled {
             return Ok(());
         }
-        let old_ports: Vec<u16> = self.filter_ports.keys().filter_map(Result::ok).collect();
-        for p in old_ports {
-            let _ = self.filter_ports.remove(&p);
-        }
-        for p in &f.ports {
-            self.filter_ports
-                .insert(p, 1, 0)
-                .map_err(|e| format!("port filter {p}: {e} (at most 64 ports)"))?;
-        }
+        self.filter_ports
+            .set(0, KtuiPortSet::of(f.ports.iter().copied()), 0)
+            .map_err(|e| format!("writing the port filter failed: {e}"))?;
         let old_ns: Vec<u32> = self.filter_netns.keys().filter_map(Result::ok).collect();
         for n in old_ns {
             let _ = self.filter_netns.remove(&n);
