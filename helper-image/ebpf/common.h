@@ -330,13 +330,18 @@ static __always_inline bool budget(const struct ktui_config *cfg)
 	return true;
 }
 
-/* Hand a reserved record over. The reader is woken only once the ring holds `wake_bytes`
- * (a storm costs one wake-up per batch, not one per record); it also reads on a short timer,
- * so a lone event waits at most that long. */
-static __always_inline void submit(const struct ktui_config *cfg, void *rec)
+/* Hand a reserved record of `size` bytes over. The reader is woken when this record takes
+ * the unread data across a multiple of `wake_bytes` (1/16 of the ring): a storm costs one
+ * wake-up per batch, not one per record, also while the reader is behind; a crossing missed
+ * in a race with another CPU is caught at the next multiple. The reader also reads on a short
+ * timer, so a lone event waits at most that long. */
+static __always_inline void submit(const struct ktui_config *cfg, void *rec, __u64 size)
 {
 	__u64 flags = BPF_RB_NO_WAKEUP;
-	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= cfg->wake_bytes)
+	__u64 wake = cfg->wake_bytes;
+	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+	__u64 before = avail > size + 8 ? avail - size - 8 : 0;
+	if (wake && avail >= wake && before / wake != avail / wake)
 		flags = BPF_RB_FORCE_WAKEUP;
 	bpf_ringbuf_submit(rec, flags);
 }
@@ -356,13 +361,15 @@ static __always_inline bool foldable(__u16 kind)
 	       kind == KTUI_KIND_DROP || kind == KTUI_KIND_TCP_RETRANSMIT;
 }
 
-/* The flow of an event, hashed: its kind, direction, tuple, netns and drop reason (the
- * fields of struct ktui_agg_key, mixed 8 bytes at a time); never 0 (a free slot). */
+/* The flow of an event, hashed: its kind, direction, tuple, netns, drop reason, errno and
+ * state (the fields of struct ktui_agg_key, mixed 8 bytes at a time); never 0 (a free slot). */
 static __always_inline __u64 flow_key(const struct ktui_event *e)
 {
 	struct ktui_agg_key k = {};
 	k.kind = e->kind;
 	k.direction = e->direction;
+	k.new_state = e->new_state;
+	k.err = e->err;
 	k.family = e->family;
 	k.proto = e->proto;
 	k.sport = e->sport;
@@ -443,12 +450,15 @@ static __always_inline void open_window(const struct ktui_config *cfg, const str
 	if (!a)
 		return;
 	if (a->key != key) {
-		a->key = key;
-		a->generation += 1;
+		/* Counts first, then the new owner: a copy user space takes meanwhile sees old
+		 * counts with the old or new generation, which it can tell apart (torn reads). */
 		a->taken_count = a->count;
 		a->taken_bytes = a->bytes;
 		a->first_ns = 0;
 		a->last_ns = 0;
+		asm volatile("" ::: "memory");
+		a->generation += 1;
+		a->key = key;
 	}
 	a->window_ns = e->ts_ns;
 	__builtin_memcpy(&a->first, e, sizeof(a->first));
@@ -466,7 +476,7 @@ static __always_inline void emit_budgeted(const struct ktui_config *cfg, const s
 		return;
 	}
 	__builtin_memcpy(out, e, sizeof(*out));
-	submit(cfg, out);
+	submit(cfg, out, sizeof(*out));
 	open_window(cfg, e);
 }
 

@@ -129,6 +129,10 @@ int BPF_PROG(tb_kfree_skb, struct sk_buff *skb, void *location, enum skb_drop_re
 	d.th = skb->transport_header;
 	d.iif = skb->skb_iif;
 	d.sk = skb->sk;
+	/* Since 6.11 the tracepoint also passes the receiving socket (4th argument); a relocated
+	 * constant, so older kernels never verify the load. */
+	if (!d.sk && bpf_core_field_exists(((struct trace_event_raw_kfree_skb *)0)->rx_sk))
+		d.sk = (const struct sock *)ctx[3];
 	const struct net_device *dev = skb->dev;
 	if (dev)
 		d.netns = dev->nd_net.net->ns.inum;

@@ -108,7 +108,7 @@ struct ktui_config {
 struct ktui_agg_key {
 	__u16 kind;
 	__u8 direction;
-	__u8 _pad0;
+	__u8 new_state; /* retransmits: the socket's state */
 	__u16 family;
 	__u16 proto;
 	__u16 sport;
@@ -117,7 +117,9 @@ struct ktui_agg_key {
 	__u32 drop_reason;
 	__u8 saddr[16];
 	__u8 daddr[16];
+	__s32 err; /* a failed send is not a repeat of a successful one */
 };
+_Static_assert(sizeof(struct ktui_agg_key) % 8 == 0, "flow_key hashes whole 8-byte words");
 
 struct ktui_agg {
 	struct ktui_event first; /* the record that opened the current window */

@@ -201,7 +201,7 @@ static __always_inline void emit_dns(const struct ktui_config *cfg, const struct
 	if (n > 0 && n <= KTUI_DNS_PAYLOAD && ubuf &&
 	    !bpf_probe_read_user(out->payload, n, (const void *)ubuf))
 		out->ev.payload_len = n;
-	submit(cfg, out);
+	submit(cfg, out, sizeof(*out));
 }
 
 #endif

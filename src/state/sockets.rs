@@ -147,19 +147,21 @@ impl SocketsState {
         }
     }
 
-    /// Cumulative counters from the helper. Events/s is measured over at least a second: the
-    /// helper reports once a second, a replay with every event, and the clock only moves on
-    /// ticks.
+    /// Cumulative counters from the helper. Events/s counts what the lines stand for (a
+    /// folded storm at its real rate, not its few lines), measured over at least a second:
+    /// the helper reports once a second, a replay with every event, and the clock only moves
+    /// on ticks.
     pub fn set_stats(&mut self, stats: Stats, now: Timestamp) {
+        let seen = stats.events + stats.aggregated;
         match self.last_stats {
             Some((at, events)) => {
                 let secs = now.duration_since(at).as_secs_f64();
                 if secs >= 1.0 {
-                    self.rate = stats.events.saturating_sub(events) as f64 / secs;
-                    self.last_stats = Some((now, stats.events));
+                    self.rate = seen.saturating_sub(events) as f64 / secs;
+                    self.last_stats = Some((now, seen));
                 }
             }
-            None => self.last_stats = Some((now, stats.events)),
+            None => self.last_stats = Some((now, seen)),
         }
         self.stats = stats;
     }

@@ -272,6 +272,10 @@ impl Processor {
                         None => self.emitter.counters.add_folded_dropped(f.count),
                     }
                 }
+                let unreported = folded.take_unreported();
+                if unreported > 0 {
+                    self.emitter.counters.add_folded_dropped(unreported);
+                }
             }
         }
         self.emitter.send_batch();

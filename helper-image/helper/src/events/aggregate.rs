@@ -148,6 +148,8 @@ struct Seen {
 pub struct FoldedFlows {
     source: Box<dyn AggSource>,
     seen: HashMap<(usize, u32), Seen>,
+    /// Folded repeats no line can stand for (see [`FoldedFlows::take_unreported`]).
+    unreported: u64,
 }
 
 impl FoldedFlows {
@@ -155,23 +157,44 @@ impl FoldedFlows {
         Self {
             source,
             seen: HashMap::new(),
+            unreported: 0,
         }
+    }
+
+    /// Repeats the kernel folded that no line reports, since the last call: those of flows
+    /// that held a slot only between two reads, or before the slot's first read. The caller
+    /// accounts them as dropped, so `aggregated` stays "reported in count lines".
+    pub fn take_unreported(&mut self) -> u64 {
+        std::mem::take(&mut self.unreported)
     }
 
     /// The repeats folded since the last call, one line per flow. A slot taken over by
     /// another flow since the last read reports what the old flow counted until then (with
     /// the old template) and what the new one counted since; when it changed hands more than
-    /// once in between, the flows in the middle are not reported (their repeats still count
-    /// in `aggregated`).
+    /// once in between, the repeats of the flows in the middle have no line (they are
+    /// [`FoldedFlows::take_unreported`]).
     pub fn take_new(&mut self) -> Vec<Folded> {
         let mut out = Vec::new();
         for (cpu, idx, a) in self.source.slots() {
             let id = (cpu, idx);
             let before = self.seen.get(&id).copied();
+            // A copy taken while the kernel was taking the slot over on its CPU can pair the
+            // new generation with old counts: counts never go back, so such a read is left
+            // for the next round.
+            let torn = a.taken_count > a.count
+                || before.is_some_and(|b| {
+                    a.count < b.count || (b.generation != a.generation && a.taken_count < b.count)
+                });
+            if torn {
+                continue;
+            }
             let (from_count, from_bytes, from_last) = match before {
                 Some(b) if b.generation == a.generation => (b.count, b.bytes, b.last_ns),
                 Some(b) => {
-                    if b.generation + 1 == a.generation && a.taken_count > b.count {
+                    if b.generation + 1 != a.generation {
+                        // Flows in the middle held the slot only between two reads.
+                        self.unreported += a.taken_count.saturating_sub(b.count);
+                    } else if a.taken_count > b.count {
                         let mut template = b.template;
                         template.ts_ns = b.last_ns.max(b.template.ts_ns);
                         template.bytes = a.taken_bytes.saturating_sub(b.bytes);
@@ -183,7 +206,11 @@ impl FoldedFlows {
                     }
                     (a.taken_count, a.taken_bytes, 0)
                 }
-                None => (a.taken_count, a.taken_bytes, 0),
+                None => {
+                    // Flows before the first read of this slot.
+                    self.unreported += a.taken_count;
+                    (a.taken_count, a.taken_bytes, 0)
+                }
             };
             if a.count > from_count {
                 let mut template = a.first;
@@ -294,6 +321,61 @@ mod tests {
             (10, 4, 256)
         );
         assert_eq!(out[1].first_ns, 4_100);
+    }
+
+    #[test]
+    fn repeats_without_a_line_are_unreported_and_torn_reads_wait() {
+        let fake = std::sync::Arc::new(std::sync::Mutex::new(FakeAgg::default()));
+        // First read: 3 repeats of flows that held the slot before, 4 of the current one.
+        let slot = KtuiAgg {
+            first: event(9),
+            key: 77,
+            generation: 2,
+            count: 7,
+            bytes: 448,
+            taken_count: 3,
+            taken_bytes: 192,
+            first_ns: 1_100,
+            last_ns: 2_000,
+            ..Default::default()
+        };
+        fake.lock().unwrap().0.push((0, 77, slot));
+        let mut flows = FoldedFlows::new(Box::new(fake.clone()));
+        let out = flows.take_new();
+        assert_eq!(out.iter().map(|f| f.count).sum::<u64>(), 4);
+        assert_eq!(flows.take_unreported(), 3);
+        assert_eq!(flows.take_unreported(), 0, "taken once");
+        // A copy taken mid-takeover: new generation, counts from before the old flow's last
+        // repeats. Nothing is reported, nothing is forgotten.
+        let torn = KtuiAgg {
+            generation: 3,
+            key: 78,
+            count: 6,
+            taken_count: 5,
+            ..slot
+        };
+        fake.lock().unwrap().0[0].2 = torn;
+        assert!(flows.take_new().is_empty());
+        assert_eq!(flows.take_unreported(), 0);
+        // The settled slot: the old flow counted 2 more (7 -> 9), then two flows held it in
+        // between (generation 2 -> 4); the current one folded 1 since.
+        let settled = KtuiAgg {
+            first: event(11),
+            generation: 4,
+            key: 79,
+            count: 10,
+            bytes: 640,
+            taken_count: 9,
+            taken_bytes: 576,
+            first_ns: 5_000,
+            last_ns: 5_000,
+            ..slot
+        };
+        fake.lock().unwrap().0[0].2 = settled;
+        let out = flows.take_new();
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert_eq!((out[0].template.dport, out[0].count), (11, 1));
+        assert_eq!(flows.take_unreported(), 2);
     }
 
     #[test]

@@ -31,6 +31,9 @@ pub fn detect(tracefs: Option<&Path>, vmlinux: Option<&Btf>, catalog: &[Probe]) 
             .into_iter()
             .filter(|t| btf.has_btf_tracepoint(t))
             .collect();
+        facts.lacks_task_pt_regs = !btf
+            .enum_values("bpf_func_id")
+            .is_some_and(|v| v.iter().any(|(name, _)| name == "BPF_FUNC_task_pt_regs"));
     }
 
     let pmu = Path::new("/sys/bus/event_source/devices/kprobe/type").is_file();

@@ -308,8 +308,9 @@ impl Session {
             } else {
                 AGG_WINDOW.as_nanos() as u64
             },
-            // Woken once the ring holds 1/16 of its size (the reader also polls every
-            // READ_EVERY): a storm costs a wake-up per batch, not per record.
+            // Woken each time the unread data crosses a multiple of 1/16 of the ring (the
+            // reader also polls every 100 ms): a storm costs a wake-up per batch, not per
+            // record.
             wake_bytes: self.ring_bytes / 16,
             _pad: 0,
         };

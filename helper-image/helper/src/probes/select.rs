@@ -89,6 +89,10 @@ pub struct KernelFacts {
     pub fentry_error: Option<String>,
     /// Tracepoints that take BTF programs (their `btf_trace_<name>` is in the kernel's BTF).
     pub btf_tracepoints: BTreeSet<String>,
+    /// The kernel lacks the bpf_task_pt_regs helper (before 5.15): a send's syscall arguments
+    /// (DNS query bytes, destination of an unconnected socket on the tracepoint path) cannot
+    /// be read.
+    pub lacks_task_pt_regs: bool,
 }
 
 /// The choice for one logical probe.
@@ -206,7 +210,15 @@ pub fn select(catalog: &[Probe], facts: &KernelFacts) -> Vec<Selection> {
                         rank,
                         programs,
                         missing_optional,
-                        limitation: variant.limitation,
+                        limitation: match probe.name {
+                            "dns" if facts.lacks_task_pt_regs => Some(DNS_NO_REGS_LIMITATION),
+                            "udp_send"
+                                if facts.lacks_task_pt_regs && variant.limitation.is_some() =>
+                            {
+                                Some(SEND_NO_REGS_LIMITATION)
+                            }
+                            _ => variant.limitation,
+                        },
                     }),
                 }
             }
@@ -279,6 +291,10 @@ fn recv_syscalls() -> Vec<ProgramRef> {
 const SEND_TP_LIMITATION: &str = "peers of unconnected sockets come from the \
      sendto/sendmsg/sendmmsg arguments (the task's saved registers); io_uring and in-kernel \
      senders show no peer";
+const DNS_NO_REGS_LIMITATION: &str = "answers only, no queries: this kernel lacks the \
+     bpf_task_pt_regs helper (before 5.15) that reads a send's arguments";
+const SEND_NO_REGS_LIMITATION: &str = "unconnected sockets show no peer: this kernel lacks the \
+     bpf_task_pt_regs helper (before 5.15) that reads the sendto/sendmsg arguments";
 const RECV_TP_LIMITATION: &str = "sources of unconnected sockets come from recvfrom/recvmsg \
      results; recvmmsg and io_uring receives show no peer";
 

@@ -77,6 +77,33 @@ fn tracepoint_only_kernel_like_this_one() {
 }
 
 #[test]
+fn a_kernel_without_task_pt_regs_says_what_is_missing() {
+    let facts = KernelFacts {
+        tracepoints: all_tracepoints(),
+        btf_tracepoints: all_btf_tracepoints(),
+        lacks_task_pt_regs: true,
+        ..Default::default()
+    };
+    let sel = select(&catalog(), &facts);
+    let dns = first(&sel, "dns").limitation.unwrap_or_default();
+    assert!(
+        dns.contains("no queries") && dns.contains("bpf_task_pt_regs"),
+        "{dns}"
+    );
+    let send = first(&sel, "udp_send").limitation.unwrap_or_default();
+    assert!(send.contains("no peer"), "{send}");
+    // With the helper: no DNS limitation.
+    let sel = select(
+        &catalog(),
+        &KernelFacts {
+            lacks_task_pt_regs: false,
+            ..facts
+        },
+    );
+    assert_eq!(first(&sel, "dns").limitation, None);
+}
+
+#[test]
 fn kprobe_capable_kernel_prefers_kprobes_for_udp() {
     let facts = KernelFacts {
         tracepoints: all_tracepoints(),
