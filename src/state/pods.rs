@@ -266,8 +266,9 @@ impl PodsState {
             .filter_map(|(key, records)| Some((self.pods.get(key)?, records)))
             .flat_map(|(pod, records)| records.iter().map(move |r| (r, &pod.summary)))
             .filter_map(|(r, pod)| {
-                let restart = is_runtime_restart(r, pod);
-                let state = current(r, pod).label();
+                let now = current(r, pod);
+                let restart = is_runtime_restart(r, now);
+                let state = now.label();
                 let marked = if restart { RUNTIME_RESTART } else { "" };
                 let shown = haystack(r).into_iter().chain([state.as_ref(), marked]);
                 self.filter.matches(shown).then_some((r, restart))
@@ -398,6 +399,15 @@ mod tests {
         s
     }
 
+    /// A running demo pod of the `web` Deployment.
+    fn demo_web_pod(demo: &DemoCluster) -> &PodSummary {
+        demo.pods()
+            .iter()
+            .map(|p| &p.detail.summary)
+            .find(|p| p.key.name == "web-6d4cf56db6-2xk8j")
+            .unwrap_or_else(|| unreachable!("demo has web pods"))
+    }
+
     #[test]
     fn crash_storm_is_one_group_with_a_count() {
         let s = loaded();
@@ -460,14 +470,7 @@ mod tests {
     fn all_pods_filter_on_kubectl_status_and_crash_reasons() {
         let mut s = loaded();
         let demo = DemoCluster::fixed();
-        let Some(web) = demo
-            .pods()
-            .iter()
-            .map(|p| &p.detail.summary)
-            .find(|p| p.key.name == "web-6d4cf56db6-2xk8j")
-        else {
-            unreachable!("demo has web pods")
-        };
+        let web = demo_web_pod(&demo);
         let mut web = web.clone();
         web.deletion_timestamp = Some(demo.epoch());
         s.apply(web.clone());
@@ -513,14 +516,7 @@ mod tests {
     fn runtime_restarts_sort_below_real_crashes() {
         let mut s = loaded();
         let demo = DemoCluster::fixed();
-        let Some(web) = demo
-            .pods()
-            .iter()
-            .map(|p| &p.detail.summary)
-            .find(|p| p.key.name == "web-6d4cf56db6-2xk8j")
-        else {
-            unreachable!("demo has web pods")
-        };
+        let web = demo_web_pod(&demo);
         for i in 0..5 {
             let mut p = web.clone();
             p.key = PodKey::new("aaa", format!("web-{i}"));
@@ -546,19 +542,7 @@ mod tests {
             s.sort = sort;
             s.mark_dirty();
             s.refresh();
-            let restarts: Vec<bool> = s
-                .rows
-                .iter()
-                .map(|r| {
-                    matches!(
-                        r,
-                        Row::Crash {
-                            runtime_restart: true,
-                            ..
-                        }
-                    )
-                })
-                .collect();
+            let restarts: Vec<bool> = s.rows.iter().map(Row::is_runtime_restart).collect();
             assert_eq!(restarts.len(), 9, "{sort:?}");
             assert_eq!(restarts.last(), Some(&true), "{sort:?}: {:#?}", s.rows);
             assert!(restarts[..8].iter().all(|r| !r), "{sort:?}: {:#?}", s.rows);

@@ -69,11 +69,12 @@ pub fn current<'a>(record: &CrashRecord, pod: &'a PodSummary) -> Current<'a> {
 /// narrow: a crashed record whose reported termination is reason `Unknown` with exit code 255,
 /// of a container that is **Running** now. One that crash-loops or waits after such a
 /// termination is not running again and stays a real crash.
-pub fn is_runtime_restart(record: &CrashRecord, pod: &PodSummary) -> bool {
+/// `now` is [`current`] of the record (callers that also show it compute it once).
+pub fn is_runtime_restart(record: &CrashRecord, now: Current) -> bool {
     record.category == Category::Crashed
         && record.reason.as_deref() == Some("Unknown")
         && record.exit_code == Some(255)
-        && current(record, pod) == Current::Running
+        && now == Current::Running
 }
 
 #[cfg(test)]
@@ -149,7 +150,7 @@ mod tests {
         let records = classify(&pod);
         assert_eq!(records.len(), 1, "still a crashed record");
         assert_eq!(records[0].category, Category::Crashed);
-        is_runtime_restart(&records[0], &pod)
+        is_runtime_restart(&records[0], current(&records[0], &pod))
     }
 
     #[test]

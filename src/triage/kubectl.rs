@@ -52,21 +52,24 @@ fn statuses(pod: &PodSummary, init: bool) -> Vec<&ContainerSummary> {
     list
 }
 
+/// A terminated container as kubectl names it: its reason, else `Signal:N`, else `ExitCode:N`.
+fn terminated(exit_code: i32, signal: Option<i32>, reason: &Option<String>) -> String {
+    match (non_empty(reason), signal.filter(|s| *s != 0)) {
+        (Some(reason), _) => reason.to_string(),
+        (None, Some(signal)) => format!("Signal:{signal}"),
+        (None, None) => format!("ExitCode:{exit_code}"),
+    }
+}
+
 /// The columns `kubectl get pods` shows for `pod`.
 pub fn pod_columns(pod: &PodSummary) -> PodColumns {
-    let is = |role: ContainerRole| move |c: &&ContainerSummary| c.role == role;
     let init_count = pod.containers.iter().filter(|c| c.role.is_init()).count();
     let mut columns = PodColumns {
         total: pod
             .containers
             .iter()
-            .filter(is(ContainerRole::Main))
-            .count()
-            + pod
-                .containers
-                .iter()
-                .filter(is(ContainerRole::Sidecar))
-                .count(),
+            .filter(|c| matches!(c.role, ContainerRole::Main | ContainerRole::Sidecar))
+            .count(),
         status: non_empty(&pod.reason).unwrap_or(&pod.phase).to_string(),
         ..PodColumns::default()
     };
@@ -93,11 +96,7 @@ pub fn pod_columns(pod: &PodSummary) -> PodColumns {
                 signal,
                 reason,
                 ..
-            } => match (non_empty(reason), signal.filter(|s| *s != 0)) {
-                (Some(reason), _) => format!("Init:{reason}"),
-                (None, Some(signal)) => format!("Init:Signal:{signal}"),
-                (None, None) => format!("Init:ExitCode:{exit_code}"),
-            },
+            } => format!("Init:{}", terminated(*exit_code, *signal, reason)),
             ContainerState::Waiting { reason, .. }
                 if non_empty(reason).is_some_and(|r| r != "PodInitializing") =>
             {
@@ -123,13 +122,7 @@ pub fn pod_columns(pod: &PodSummary) -> PodColumns {
                     signal,
                     reason,
                     ..
-                } => {
-                    columns.status = match (non_empty(reason), signal.filter(|s| *s != 0)) {
-                        (Some(reason), _) => reason.to_string(),
-                        (None, Some(signal)) => format!("Signal:{signal}"),
-                        (None, None) => format!("ExitCode:{exit_code}"),
-                    };
-                }
+                } => columns.status = terminated(*exit_code, *signal, reason),
                 ContainerState::Running { .. } if c.ready => {
                     running = true;
                     columns.ready += 1;

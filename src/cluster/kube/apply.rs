@@ -126,8 +126,9 @@ pub(super) async fn get(
     let (ar, namespaced) = resource_for(&client, &object.api_version, &object.kind).await?;
     let namespace = namespace_of(&object, namespaced)?;
     let ctx = ctx("get", &ar.plural, namespace.as_deref());
+    // Metadata only: a Secret's data never comes over the wire for a name and labels.
     let found = api(&client, &ar, namespace.as_deref())
-        .get(&object.name)
+        .get_metadata(&object.name)
         .await
         .map_err(|e| map_err(e, &ctx))?;
     Ok(info(found.metadata))
@@ -144,7 +145,7 @@ pub(super) async fn list(
     let (ar, _) = resource_for(&client, api_version, kind).await?;
     let ctx = ctx("list", &ar.plural, Some(namespace));
     let list = api(&client, &ar, Some(namespace))
-        .list(&ListParams::default())
+        .list_metadata(&ListParams::default())
         .await
         .map_err(|e| map_err(e, &ctx))?;
     Ok(list.items.into_iter().map(|o| info(o.metadata)).collect())

@@ -37,9 +37,11 @@ pub struct ResponseTooLarge {
     pub watch: bool,
 }
 
-/// When each resource path last sent a complete line (event, bookmark, list page).
+/// When each watched resource path last sent a complete line (event, bookmark, list page).
+/// Only paths registered with [`Liveness::watch`] are stamped: other responses (logs, GETs)
+/// cost no clock read and no entry.
 #[derive(Debug, Clone, Default)]
-pub struct Liveness(Arc<Mutex<HashMap<String, Heard>>>);
+pub struct Liveness(Arc<Mutex<HashMap<String, Option<Heard>>>>);
 
 /// The last time a path was heard from, on both clocks: `at` for stall checks (monotonic),
 /// `wall` for display.
@@ -50,17 +52,19 @@ pub struct Heard {
 }
 
 impl Liveness {
-    fn touch(&self, path: &str) {
-        let heard = Heard {
-            at: Instant::now(),
-            wall: jiff::Timestamp::now(),
-        };
+    /// Stamp `path` from now on (the watch supervisor's path).
+    pub fn watch(&self, path: &str) {
         let mut map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        match map.get_mut(path) {
-            Some(h) => *h = heard,
-            None => {
-                map.insert(path.to_string(), heard);
-            }
+        map.entry(path.to_string()).or_insert(None);
+    }
+
+    fn touch(&self, path: &str) {
+        let mut map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(h) = map.get_mut(path) {
+            *h = Some(Heard {
+                at: Instant::now(),
+                wall: jiff::Timestamp::now(),
+            });
         }
     }
 
@@ -71,6 +75,7 @@ impl Liveness {
             .unwrap_or_else(PoisonError::into_inner)
             .get(path)
             .copied()
+            .flatten()
     }
 }
 
@@ -272,6 +277,7 @@ mod tests {
     #[tokio::test]
     async fn a_watch_is_bounded_per_line_and_stamps_liveness() {
         let live = Liveness::default();
+        live.watch("/api/v1/pods");
         assert!(live.last("/api/v1/pods").is_none());
         // 30 bytes in all, but no line longer than 12: fine.
         let lines = ["{\"a\":1}\n{\"b", "\":2}\n", "{\"c\":3}\n", "{\"d\":4}\n"];

@@ -41,6 +41,7 @@ pub fn supervise<F>(
 where
     F: FnMut() -> BoxStream<'static, PodEvent> + Send + 'static,
 {
+    liveness.watch(&path);
     let mut open = open;
     let mut tick = tokio::time::interval(CHECK_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);

@@ -97,6 +97,36 @@ impl Lines<'_> {
     }
 
     /// "+N more" under a list that shows `shown` of `total`.
+    /// A heading, then up to `LIST` entries "name n", then "+N more".
+    fn counts<'a, N: std::fmt::Display + 'a>(
+        &mut self,
+        heading: String,
+        items: impl ExactSizeIterator<Item = (&'a String, N)>,
+        style: Style,
+    ) {
+        self.heading(heading);
+        let total = items.len();
+        for (name, n) in items.take(LIST) {
+            self.entry(&[Part::Name(&s(name)), Part::Keep(&format!(" {n}"))], style);
+        }
+        self.more(LIST, total);
+    }
+
+    /// Items packed into lines, the first one labelled ("failures: ECONNREFUSED 3, ...").
+    fn labelled(&mut self, label: &str, items: impl Iterator<Item = String>, style: Style) {
+        let items: Vec<String> = items
+            .enumerate()
+            .map(|(i, item)| {
+                if i == 0 {
+                    format!("{label}{item}")
+                } else {
+                    item
+                }
+            })
+            .collect();
+        self.list(&items, style);
+    }
+
     fn more(&mut self, shown: usize, total: usize) {
         if total > shown {
             let text = format!("+{} more", total - shown);
@@ -126,16 +156,13 @@ fn lines(state: &AppState, theme: &Theme, cells: usize) -> Vec<SumLine> {
         ms(sum.latency_percentile(99.0)),
         sum.connects_ok
     ));
-    let failures: Vec<String> = sum
-        .connect_errors
-        .iter()
-        .enumerate()
-        .map(|(i, (e, n))| {
-            let first = if i == 0 { "failures: " } else { "" };
-            format!("{first}{} {n}", errno_name(*e))
-        })
-        .collect();
-    l.list(&failures, theme.error);
+    l.labelled(
+        "failures: ",
+        sum.connect_errors
+            .iter()
+            .map(|(e, n)| format!("{} {n}", errno_name(*e))),
+        theme.error,
+    );
     let stuck = sum.syn_stuck(now);
     l.heading(format!("SYN_SENT stuck >1s: {}", stuck.len()));
     for (t, pend) in stuck.iter().take(LIST) {
@@ -144,14 +171,8 @@ fn lines(state: &AppState, theme: &Theme, cells: usize) -> Vec<SumLine> {
     }
     l.more(LIST, stuck.len());
     let cw = sum.close_wait_by_owner();
-    l.heading(format!(
-        "CLOSE_WAIT: {}",
-        cw.iter().map(|(_, n)| n).sum::<usize>()
-    ));
-    for (owner, n) in cw.iter().take(LIST) {
-        l.entry(&[Part::Name(&s(owner)), Part::Keep(&format!(" {n}"))], base);
-    }
-    l.more(LIST, cw.len());
+    let heading = format!("CLOSE_WAIT: {}", cw.iter().map(|(_, n)| n).sum::<usize>());
+    l.counts(heading, cw.iter().map(|(owner, n)| (owner, n)), base);
     let dns = sum.dns_suspects(now);
     l.heading(format!("DNS without reply >2s: {}", dns.len()));
     for (k, pend) in dns.iter().take(LIST) {
@@ -164,25 +185,16 @@ fn lines(state: &AppState, theme: &Theme, cells: usize) -> Vec<SumLine> {
         l.entry(&parts, base);
     }
     l.more(LIST, dns.len());
-    let answers: Vec<String> = sum
-        .dns_rcodes
-        .iter()
-        .enumerate()
-        .map(|(i, (c, n))| {
-            let first = if i == 0 { "answers: " } else { "" };
-            format!("{first}{} {n}", rcode_name(*c))
-        })
-        .collect();
-    l.list(&answers, base);
+    l.labelled(
+        "answers: ",
+        sum.dns_rcodes
+            .iter()
+            .map(|(c, n)| format!("{} {n}", rcode_name(*c))),
+        base,
+    );
     let rt = sum.retransmits_by_peer();
-    l.heading(format!(
-        "Retransmits: {}",
-        rt.iter().map(|(_, n)| n).sum::<u64>()
-    ));
-    for (peer, n) in rt.iter().take(LIST) {
-        l.entry(&[Part::Name(&s(peer)), Part::Keep(&format!(" {n}"))], base);
-    }
-    l.more(LIST, rt.len());
+    let heading = format!("Retransmits: {}", rt.iter().map(|(_, n)| n).sum::<u64>());
+    l.counts(heading, rt.iter().map(|(peer, n)| (peer, n)), base);
     let top = sum.top_talkers(LIST);
     if !top.is_empty() {
         l.heading("Top talkers".to_string());
@@ -193,14 +205,7 @@ fn lines(state: &AppState, theme: &Theme, cells: usize) -> Vec<SumLine> {
         l.more(top.len(), sum.talker_count());
     }
     if !sum.drops.is_empty() {
-        l.heading("Drops".to_string());
-        for (reason, n) in sum.drops.iter().take(LIST) {
-            l.entry(
-                &[Part::Name(&s(reason)), Part::Keep(&format!(" {n}"))],
-                base,
-            );
-        }
-        l.more(LIST, sum.drops.len());
+        l.counts("Drops".to_string(), sum.drops.iter(), base);
     }
     if let Some(h) = &st.hello {
         l.heading(super::probes_label(st, h));
