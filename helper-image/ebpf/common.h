@@ -183,7 +183,6 @@ struct ktui_layouts {
 	struct ktui_owner owner;
 	struct ktui_guard guard;
 	struct listen_key listen;
-	struct ktui_agg_key agg_key;
 	struct ktui_agg agg;
 	struct ktui_port_set ports;
 };
@@ -236,9 +235,8 @@ static __always_inline bool port_in(const struct ktui_port_set *ports, __u16 por
 	return ports->bits[(port >> 6) & 1023] & (1ULL << (port & 63));
 }
 
-/* Filters only: does the event match what user space asked for? Not counted. */
-static __always_inline bool filters_pass(const struct ktui_config *cfg,
-					 const struct ktui_event *e)
+/* The filters on the tuple besides the namespace: protocol, DNS-only, ports. Not counted. */
+static __always_inline bool tuple_pass(const struct ktui_config *cfg, const struct ktui_event *e)
 {
 	__u32 flags = cfg->flags;
 	if (flags & (KTUI_CFG_PROTO_TCP | KTUI_CFG_PROTO_UDP)) {
@@ -261,11 +259,6 @@ static __always_inline bool filters_pass(const struct ktui_config *cfg,
 		if (!ports || (!port_in(ports, e->sport) && !port_in(ports, e->dport)))
 			return false;
 	}
-	if (flags & KTUI_CFG_FILTER_NETNS) {
-		__u32 netns = e->netns;
-		if (!bpf_map_lookup_elem(&filter_netns, &netns))
-			return false;
-	}
 	return true;
 }
 
@@ -274,7 +267,8 @@ static __always_inline bool filters_pass(const struct ktui_config *cfg,
  * as little as possible (and never a map update, a payload read or a ring-buffer reserve):
  *   1. the program's own early exits (wrong protocol, consumed skb, ...);
  *   2. `wanted`: the subscription's filters (ports, protocol, DNS-only, netns) on the tuple
- *      alone (the namespace and protocol even before a peer is read: `netns_proto_pass`);
+ *      alone; the hot programs split it, `netns_proto_pass` before a peer or header is read,
+ *      `tuple_pass` after;
  *   3. `unfolded`: a repeat of a flow that already has a record in this window only counts
  *      (aggregated); anything else is counted as generated;
  *   4. attribution (owner maps), then `budget`: 1-in-N sampling, the per-CPU token bucket;
@@ -283,7 +277,7 @@ static __always_inline bool filters_pass(const struct ktui_config *cfg,
  */
 static __always_inline bool wanted(const struct ktui_config *cfg, const struct ktui_event *e)
 {
-	return filters_pass(cfg, e);
+	return netns_proto_pass(cfg, e->proto, e->netns) && tuple_pass(cfg, e);
 }
 
 /* 1-in-N sampling, then the per-CPU token bucket. True = go ahead and reserve. */
@@ -344,6 +338,17 @@ static __always_inline void submit(const struct ktui_config *cfg, void *rec, __u
 	if (wake && avail >= wake && before / wake != avail / wake)
 		flags = BPF_RB_FORCE_WAKEUP;
 	bpf_ringbuf_submit(rec, flags);
+}
+
+/* The budget, then a ring-buffer record of `size` bytes (a full ring counts as lost). */
+static __always_inline void *reserve_budgeted(const struct ktui_config *cfg, __u64 size)
+{
+	if (!budget(cfg))
+		return NULL;
+	void *out = bpf_ringbuf_reserve(&events, size, 0);
+	if (!out)
+		count(KTUI_CTR_LOST);
+	return out;
 }
 
 /* ---------------------------------------------------------------- storm aggregation */
@@ -468,13 +473,9 @@ static __always_inline void open_window(const struct ktui_config *cfg, const str
  * of its flow (for the hot programs, which `fold` before paying for attribution). */
 static __always_inline void emit_budgeted(const struct ktui_config *cfg, const struct ktui_event *e)
 {
-	if (!budget(cfg))
+	struct ktui_event *out = reserve_budgeted(cfg, sizeof(*out));
+	if (!out)
 		return;
-	struct ktui_event *out = bpf_ringbuf_reserve(&events, sizeof(*out), 0);
-	if (!out) {
-		count(KTUI_CTR_LOST);
-		return;
-	}
 	__builtin_memcpy(out, e, sizeof(*out));
 	submit(cfg, out, sizeof(*out));
 	open_window(cfg, e);

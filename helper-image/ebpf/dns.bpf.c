@@ -10,8 +10,8 @@
  */
 #include "msgcall.h"
 
-/* Take (and delete) this thread's call of `kind1` or `kind2`. */
-static __always_inline bool take_call(struct msg_call *mc, __u16 kind1, __u16 kind2)
+/* Take (and delete) this thread's receive call. */
+static __always_inline bool take_call(struct msg_call *mc)
 {
 	__u32 tid = current_tid();
 	struct msg_call *found = bpf_map_lookup_elem(&msg_calls, &tid);
@@ -19,34 +19,33 @@ static __always_inline bool take_call(struct msg_call *mc, __u16 kind1, __u16 ki
 		return false;
 	*mc = *found;
 	bpf_map_delete_elem(&msg_calls, &tid);
-	return mc->kind == kind1 || mc->kind == kind2;
+	return true;
 }
 
 SEC("tracepoint/syscalls/sys_enter_recvfrom")
 int tp_sys_enter_recvfrom(struct trace_event_raw_sys_enter *ctx)
 {
-	msg_call_start(ctx->args[0], MC_RECVFROM, ctx->args[1], ctx->args[2], ctx->args[4]);
+	msg_call_start(ctx->args[0], ctx->args[1], ctx->args[2], ctx->args[4]);
 	return 0;
 }
 
 SEC("tracepoint/syscalls/sys_enter_recvmsg")
 int tp_sys_enter_recvmsg(struct trace_event_raw_sys_enter *ctx)
 {
-	msg_call_start_msghdr(ctx->args[0], MC_RECVMSG, (const void *)ctx->args[1]);
+	msg_call_start_msghdr(ctx->args[0], (const void *)ctx->args[1]);
 	return 0;
 }
 
 static __always_inline void exit_recv(long ret)
 {
 	struct msg_call mc = {};
-	if (!take_call(&mc, MC_RECVFROM, MC_RECVMSG) || ret < 0)
+	if (!take_call(&mc) || ret < 0)
 		return;
 	struct ktui_config *cfg = get_config();
 	if (!cfg)
 		return;
 	const struct sock *sk = (const struct sock *)mc.sk;
 	struct ktui_event e = {};
-	e.ts_ns = bpf_ktime_get_ns();
 	tuple_from_sk(&e, sk);
 	if (mc.addr)
 		peer_from_user(&e, (const void *)mc.addr);
@@ -61,11 +60,12 @@ static __always_inline void exit_recv(long ret)
 		e.ts_ns = mc.recv_ts;
 		if (wanted(cfg, &e) && unfolded(cfg, &e))
 			emit_budgeted(cfg, &e);
-		e.ts_ns = bpf_ktime_get_ns();
 	}
-	if (dns)
+	if (dns && wanted(cfg, &e)) {
+		e.ts_ns = bpf_ktime_get_ns();
 		emit_dns(cfg, &e, mc.buf, mc.len < (__u64)ret ? mc.len : (__u64)ret, ret,
 			 KTUI_DIR_RECV);
+	}
 }
 
 SEC("tracepoint/syscalls/sys_exit_recvfrom")

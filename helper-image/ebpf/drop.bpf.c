@@ -92,7 +92,8 @@ static __always_inline void handle_drop(const struct drop_skb *d, __u16 protocol
 		return;
 	if (unspecified && !(cfg->flags & KTUI_CFG_DROP_UNSPECIFIED))
 		return;
-	if ((cfg->flags & KTUI_CFG_FILTER_NETNS) && !bpf_map_lookup_elem(&filter_netns, &d->netns))
+	/* The protocol is known only from the headers: namespace now, the rest below. */
+	if (!netns_proto_pass(cfg, 0, d->netns))
 		return;
 	struct ktui_event e = {};
 	e.kind = KTUI_KIND_DROP;
@@ -106,7 +107,7 @@ static __always_inline void handle_drop(const struct drop_skb *d, __u16 protocol
 		e.direction = KTUI_DIR_SEND;
 	}
 	e.netns = d->netns;
-	if (!wanted(cfg, &e) || !unfolded(cfg, &e))
+	if (!tuple_pass(cfg, &e) || !unfolded(cfg, &e))
 		return;
 	/* The clock only for what gets a record. */
 	e.ts_ns = bpf_ktime_get_ns();

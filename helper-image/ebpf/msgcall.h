@@ -19,9 +19,6 @@
 
 #include "common.h"
 
-#define MC_RECVFROM 4
-#define MC_RECVMSG 5
-
 /* x86-64 syscall numbers (arch/x86/entry/syscalls/syscall_64.tbl) that reach sock_sendmsg. */
 #define NR_SENDTO 44
 #define NR_SENDMSG 46
@@ -34,7 +31,6 @@ struct msg_call {
 	__u64 len;   /* buffer length, or iov[0].iov_len */
 	__u64 recv_ts;
 	__s32 recv_ret; /* from sock:sock_recv_length (deferred udp_recv) */
-	__u16 kind;
 	__u8 have_recv;
 	__u8 _pad;
 };
@@ -60,7 +56,7 @@ static __always_inline struct sock *udp_sk_of_fd(long fd)
 	return sk;
 }
 
-static __always_inline void msg_call_start(long fd, __u16 kind, __u64 buf, __u64 len,
+static __always_inline void msg_call_start(long fd, __u64 buf, __u64 len,
 					   __u64 addr)
 {
 	struct sock *sk = udp_sk_of_fd(fd);
@@ -68,7 +64,6 @@ static __always_inline void msg_call_start(long fd, __u16 kind, __u64 buf, __u64
 		return;
 	struct msg_call mc = {};
 	mc.sk = (__u64)sk;
-	mc.kind = kind;
 	mc.buf = buf;
 	mc.len = len;
 	mc.addr = addr;
@@ -77,7 +72,7 @@ static __always_inline void msg_call_start(long fd, __u16 kind, __u64 buf, __u64
 }
 
 /* sendmsg/recvmsg: name, iov[0] from the user msghdr. */
-static __always_inline void msg_call_start_msghdr(long fd, __u16 kind, const void *umsg)
+static __always_inline void msg_call_start_msghdr(long fd, const void *umsg)
 {
 	struct k_msghdr m = {};
 	struct k_iovec iov = {};
@@ -85,7 +80,7 @@ static __always_inline void msg_call_start_msghdr(long fd, __u16 kind, const voi
 		return;
 	if (m.iovlen > 0 && m.iov)
 		bpf_probe_read_user(&iov, sizeof(iov), (const void *)m.iov);
-	msg_call_start(fd, kind, iov.base, iov.len, m.name);
+	msg_call_start(fd, iov.base, iov.len, m.name);
 }
 
 /* ---- sends, from the saved registers */
@@ -171,8 +166,9 @@ static __always_inline bool current_send(struct send_args *a)
 
 /* ---- DNS */
 
-/* A port-53 datagram: filters, budget, then the event and the first bytes of its payload in
- * one record. `e` carries the tuple and owner. */
+/* A port-53 datagram the subscription wants (the caller checked `wanted` on its tuple):
+ * budget, then the event and the first bytes of its payload in one record. `e` carries the
+ * tuple and owner. */
 static __always_inline void emit_dns(const struct ktui_config *cfg, const struct ktui_event *udp,
 				     __u64 ubuf, __u64 avail, __u64 total, __u8 dir)
 {
@@ -183,16 +179,10 @@ static __always_inline void emit_dns(const struct ktui_config *cfg, const struct
 	e.direction = dir;
 	e.bytes = total;
 	e.err = 0;
-	if (!wanted(cfg, &e))
-		return;
 	count(KTUI_CTR_GENERATED);
-	if (!budget(cfg))
+	struct ktui_dns_event *out = reserve_budgeted(cfg, sizeof(*out));
+	if (!out)
 		return;
-	struct ktui_dns_event *out = bpf_ringbuf_reserve(&events, sizeof(*out), 0);
-	if (!out) {
-		count(KTUI_CTR_LOST);
-		return;
-	}
 	__builtin_memcpy(&out->ev, &e, sizeof(out->ev));
 	__u32 n = avail > KTUI_DNS_PAYLOAD ? KTUI_DNS_PAYLOAD : (__u32)avail;
 	if (total > n)

@@ -41,8 +41,11 @@ static __always_inline void udp_sent(const struct ktui_config *cfg, struct ktui_
 		if (have_args && e->dport == 0 && a.addr)
 			peer_from_user(e, (const void *)a.addr);
 	}
+	/* Both records need the rest of the filters (the namespace passed above). */
+	if (!tuple_pass(cfg, e))
+		return;
 	bool dns = ret > 0 && have_args && (e->sport == 53 || e->dport == 53);
-	bool udp = wanted(cfg, e) && unfolded(cfg, e);
+	bool udp = unfolded(cfg, e);
 	if (!udp && !dns)
 		return;
 	/* The clock only for what gets a record (a filtered or folded send reads none). */
@@ -60,10 +63,7 @@ static __always_inline void udp_sent(const struct ktui_config *cfg, struct ktui_
 SEC("tp_btf/sock_send_length")
 int BPF_PROG(tb_sock_send_length, struct sock *sk, int ret, int flags)
 {
-	if (BPF_CORE_READ_BITFIELD(sk, sk_protocol) != K_IPPROTO_UDP)
-		return 0;
-	__u16 family = sk->__sk_common.skc_family;
-	if (family != AF_INET && family != AF_INET6)
+	if (!udp_inet(sk->__sk_common.skc_family, BPF_CORE_READ_BITFIELD(sk, sk_protocol)))
 		return 0;
 	struct ktui_config *cfg = get_config();
 	if (!cfg)
@@ -96,7 +96,7 @@ static __always_inline void udp_received(const struct ktui_config *cfg, struct k
 {
 	__u32 tid = current_tid();
 	struct msg_call *mc = bpf_map_lookup_elem(&msg_calls, &tid);
-	if (mc && mc->sk == (__u64)sk && (mc->kind == MC_RECVFROM || mc->kind == MC_RECVMSG)) {
+	if (mc && mc->sk == (__u64)sk) {
 		/* Reported at sys_exit_recvfrom/recvmsg with the source address. */
 		mc->have_recv = 1;
 		mc->recv_ret = ret;
@@ -118,10 +118,7 @@ int BPF_PROG(tb_sock_recv_length, struct sock *sk, int ret, int flags)
 {
 	if (ret < 0 || (flags & K_MSG_PEEK))
 		return 0;
-	if (BPF_CORE_READ_BITFIELD(sk, sk_protocol) != K_IPPROTO_UDP)
-		return 0;
-	__u16 family = sk->__sk_common.skc_family;
-	if (family != AF_INET && family != AF_INET6)
+	if (!udp_inet(sk->__sk_common.skc_family, BPF_CORE_READ_BITFIELD(sk, sk_protocol)))
 		return 0;
 	struct ktui_config *cfg = get_config();
 	if (!cfg)

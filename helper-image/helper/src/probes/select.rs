@@ -60,6 +60,9 @@ pub struct Variant {
     pub programs: Vec<ProgramRef>,
     /// What this variant cannot see (said in the probe status when it is used).
     pub limitation: Option<&'static str>,
+    /// What it cannot see instead on a kernel without bpf_task_pt_regs (before 5.15), which
+    /// reads a send's syscall arguments.
+    pub without_regs: Option<&'static str>,
 }
 
 /// A logical probe: what it observes and its variants, best first.
@@ -210,15 +213,10 @@ pub fn select(catalog: &[Probe], facts: &KernelFacts) -> Vec<Selection> {
                         rank,
                         programs,
                         missing_optional,
-                        limitation: match probe.name {
-                            "dns" if facts.lacks_task_pt_regs => Some(DNS_NO_REGS_LIMITATION),
-                            "udp_send"
-                                if facts.lacks_task_pt_regs && variant.limitation.is_some() =>
-                            {
-                                Some(SEND_NO_REGS_LIMITATION)
-                            }
-                            _ => variant.limitation,
-                        },
+                        limitation: variant
+                            .without_regs
+                            .filter(|_| facts.lacks_task_pt_regs)
+                            .or(variant.limitation),
                     }),
                 }
             }
@@ -328,10 +326,12 @@ pub fn catalog() -> Vec<Probe> {
                 Variant {
                     programs: vec![state_tp.clone()],
                     limitation: None,
+                    without_regs: None,
                 },
                 Variant {
                     programs: vec![state_kp.clone()],
                     limitation: None,
+                    without_regs: None,
                 },
             ],
         },
@@ -341,10 +341,12 @@ pub fn catalog() -> Vec<Probe> {
                 Variant {
                     programs: vec![tp("tp_tcp_retransmit_skb", "tcp", "tcp_retransmit_skb")],
                     limitation: None,
+                    without_regs: None,
                 },
                 Variant {
                     programs: vec![kp("kp_tcp_retransmit_skb", "tcp_retransmit_skb", false)],
                     limitation: None,
+                    without_regs: None,
                 },
             ],
         },
@@ -356,6 +358,7 @@ pub fn catalog() -> Vec<Probe> {
                     tp("tp_tcp_receive_reset", "tcp", "tcp_receive_reset"),
                 ],
                 limitation: None,
+                without_regs: None,
             }],
         },
         Probe {
@@ -364,10 +367,12 @@ pub fn catalog() -> Vec<Probe> {
                 Variant {
                     programs: [connect_sys.clone(), vec![state_tp, err_report.clone()]].concat(),
                     limitation: None,
+                    without_regs: None,
                 },
                 Variant {
                     programs: [connect_sys.clone(), vec![state_kp, err_report]].concat(),
                     limitation: None,
+                    without_regs: None,
                 },
                 Variant {
                     programs: connect_sys,
@@ -375,6 +380,7 @@ pub fn catalog() -> Vec<Probe> {
                         "no TCP state probe: only blocking connects are measured; \
                          non-blocking ones (EINPROGRESS) are not reported",
                     ),
+                    without_regs: None,
                 },
             ],
         },
@@ -386,6 +392,7 @@ pub fn catalog() -> Vec<Probe> {
                     opt(tp("tp_sys_exit_accept", "syscalls", "sys_exit_accept")),
                 ],
                 limitation: None,
+                without_regs: None,
             }],
         },
         Probe {
@@ -394,18 +401,22 @@ pub fn catalog() -> Vec<Probe> {
                 Variant {
                     programs: send_fe.clone(),
                     limitation: None,
+                    without_regs: None,
                 },
                 Variant {
                     programs: send_kp.clone(),
                     limitation: None,
+                    without_regs: None,
                 },
                 Variant {
                     programs: vec![send_tb.clone()],
                     limitation: Some(SEND_TP_LIMITATION),
+                    without_regs: Some(SEND_NO_REGS_LIMITATION),
                 },
                 Variant {
                     programs: vec![send_tp.clone()],
                     limitation: Some(SEND_TP_LIMITATION),
+                    without_regs: Some(SEND_NO_REGS_LIMITATION),
                 },
             ],
         },
@@ -418,6 +429,7 @@ pub fn catalog() -> Vec<Probe> {
                         opt(fe("fx_udpv6_recvmsg", "udpv6_recvmsg", true)),
                     ],
                     limitation: None,
+                    without_regs: None,
                 },
                 Variant {
                     programs: vec![
@@ -427,6 +439,7 @@ pub fn catalog() -> Vec<Probe> {
                         opt(kp("krp_udpv6_recvmsg", "udpv6_recvmsg", true)),
                     ],
                     limitation: None,
+                    without_regs: None,
                 },
                 Variant {
                     programs: [
@@ -435,6 +448,7 @@ pub fn catalog() -> Vec<Probe> {
                     ]
                     .concat(),
                     limitation: Some(RECV_TP_LIMITATION),
+                    without_regs: None,
                 },
                 Variant {
                     programs: [
@@ -443,6 +457,7 @@ pub fn catalog() -> Vec<Probe> {
                     ]
                     .concat(),
                     limitation: Some(RECV_TP_LIMITATION),
+                    without_regs: None,
                 },
             ],
         },
@@ -455,6 +470,7 @@ pub fn catalog() -> Vec<Probe> {
                 .map(|send| Variant {
                     programs: [send, recv_syscalls()].concat(),
                     limitation: None,
+                    without_regs: Some(DNS_NO_REGS_LIMITATION),
                 })
                 .collect(),
         },
@@ -464,10 +480,12 @@ pub fn catalog() -> Vec<Probe> {
                 Variant {
                     programs: vec![tb("tb_kfree_skb", "kfree_skb")],
                     limitation: None,
+                    without_regs: None,
                 },
                 Variant {
                     programs: vec![tp("tp_kfree_skb", "skb", "kfree_skb")],
                     limitation: None,
+                    without_regs: None,
                 },
             ],
         },
