@@ -492,13 +492,19 @@ pub fn catalog() -> Vec<Probe> {
     ]
 }
 
-/// Every tracepoint the catalog can use (what detection needs to look for).
-pub fn tracepoints_of_interest(catalog: &[Probe]) -> BTreeSet<(String, String)> {
+/// Every attach point of every program of every variant.
+fn attaches(catalog: &[Probe]) -> impl Iterator<Item = &Attach> {
     catalog
         .iter()
         .flat_map(|p| &p.variants)
         .flat_map(|v| &v.programs)
-        .filter_map(|p| match &p.attach {
+        .map(|p| &p.attach)
+}
+
+/// Every tracepoint the catalog can use (what detection needs to look for).
+pub fn tracepoints_of_interest(catalog: &[Probe]) -> BTreeSet<(String, String)> {
+    attaches(catalog)
+        .filter_map(|a| match a {
             Attach::Tracepoint { category, name } => Some((category.clone(), name.clone())),
             _ => None,
         })
@@ -507,11 +513,8 @@ pub fn tracepoints_of_interest(catalog: &[Probe]) -> BTreeSet<(String, String)> 
 
 /// Every tracepoint the catalog can attach a BTF program to.
 pub fn btf_tracepoints_of_interest(catalog: &[Probe]) -> BTreeSet<String> {
-    catalog
-        .iter()
-        .flat_map(|p| &p.variants)
-        .flat_map(|v| &v.programs)
-        .filter_map(|p| match &p.attach {
+    attaches(catalog)
+        .filter_map(|a| match a {
             Attach::BtfTracepoint { name } => Some(name.clone()),
             _ => None,
         })
@@ -520,11 +523,8 @@ pub fn btf_tracepoints_of_interest(catalog: &[Probe]) -> BTreeSet<String> {
 
 /// Every kernel function the catalog can kprobe or fentry.
 pub fn functions_of_interest(catalog: &[Probe]) -> BTreeSet<String> {
-    catalog
-        .iter()
-        .flat_map(|p| &p.variants)
-        .flat_map(|v| &v.programs)
-        .filter_map(|p| match &p.attach {
+    attaches(catalog)
+        .filter_map(|a| match a {
             Attach::Kprobe { function, .. } | Attach::Fentry { function, .. } => {
                 Some(function.clone())
             }
