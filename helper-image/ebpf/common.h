@@ -366,37 +366,43 @@ static __always_inline bool foldable(__u16 kind)
 	       kind == KTUI_KIND_DROP || kind == KTUI_KIND_TCP_RETRANSMIT;
 }
 
-/* The flow of an event, hashed: its kind, direction, tuple, netns, drop reason, errno and
- * state (the fields of struct ktui_agg_key, mixed 8 bytes at a time); never 0 (a free slot). */
-static __always_inline __u64 flow_key(const struct ktui_event *e)
+/* The words of an event's flow (events.h, KTUI_FLOW_OFFSET), and the masks of the two that
+ * are shared with fields outside it. */
+#define KTUI_FLOW_MASK0 0xffffffff00000000ULL /* netns, not uid */
+#define KTUI_FLOW_MASK3 0x000000ffffffffffULL /* dport .. direction, not flags/payload_len */
+
+static __always_inline const __u64 *flow_words(const struct ktui_event *e)
 {
-	struct ktui_agg_key k = {};
-	k.kind = e->kind;
-	k.direction = e->direction;
-	k.new_state = e->new_state;
-	k.err = e->err;
-	k.family = e->family;
-	k.proto = e->proto;
-	k.sport = e->sport;
-	k.dport = e->dport;
-	k.netns = e->netns;
-	k.drop_reason = e->drop_reason;
-	__builtin_memcpy(k.saddr, e->saddr, 16);
-	__builtin_memcpy(k.daddr, e->daddr, 16);
-	const __u64 *w = (const __u64 *)&k;
-	__u64 h = 0x9e3779b97f4a7c15ULL;
-#pragma unroll
-	for (int i = 0; i < (int)(sizeof(k) / 8); i++) {
-		h ^= w[i];
-		h *= 0xff51afd7ed558ccdULL;
-		h ^= h >> 33;
-	}
-	return h | 1;
+	return (const __u64 *)((const char *)e + KTUI_FLOW_OFFSET);
 }
 
-static __always_inline struct ktui_agg *agg_slot(__u64 key)
+/* The slot of a flow: the top bits of a multiply-add hash of its words (independent
+ * multiplies, no chain). Flows that share a slot take it over from each other; `same_flow`
+ * tells them apart exactly, so the hash only spreads. */
+static __always_inline __u32 flow_slot(const struct ktui_event *e)
 {
-	__u32 idx = key % KTUI_AGG_SLOTS;
+	const __u64 *w = flow_words(e);
+	__u64 h = (w[0] & KTUI_FLOW_MASK0) * 0x9e3779b97f4a7c15ULL +
+		  w[1] * 0xc2b2ae3d27d4eb4fULL + w[2] * 0x165667b19e3779f9ULL +
+		  (w[3] & KTUI_FLOW_MASK3) * 0xd6e8feb86659fd93ULL +
+		  w[4] * 0xff51afd7ed558ccdULL + w[5] * 0xc4ceb9fe1a85ec53ULL +
+		  w[6] * 0x94d049bb133111ebULL + w[7] * 0xbf58476d1ce4e5b9ULL;
+	return (h ^ (h >> 29)) >> (64 - KTUI_AGG_SLOT_BITS);
+}
+
+/* Whether two events are of one flow: their flow words, compared. */
+static __always_inline bool same_flow(const struct ktui_event *x, const struct ktui_event *y)
+{
+	const __u64 *a = flow_words(x);
+	const __u64 *b = flow_words(y);
+	return !(((a[0] ^ b[0]) & KTUI_FLOW_MASK0) | (a[1] ^ b[1]) | (a[2] ^ b[2]) |
+		 ((a[3] ^ b[3]) & KTUI_FLOW_MASK3) | (a[4] ^ b[4]) | (a[5] ^ b[5]) |
+		 (a[6] ^ b[6]) | (a[7] ^ b[7]));
+}
+
+static __always_inline struct ktui_agg *agg_slot(const struct ktui_event *e)
+{
+	__u32 idx = flow_slot(e);
 	return bpf_map_lookup_elem(&agg, &idx);
 }
 
@@ -417,9 +423,8 @@ static __always_inline bool fold(const struct ktui_config *cfg, const struct ktu
 	__u64 now = fold_clock();
 	if (!now)
 		return false;
-	__u64 key = flow_key(e);
-	struct ktui_agg *a = agg_slot(key);
-	if (!a || a->key != key)
+	struct ktui_agg *a = agg_slot(e);
+	if (!a || !a->key || !same_flow(e, &a->first))
 		return false;
 	if (now < a->window_ns)
 		now = a->window_ns;
@@ -450,11 +455,10 @@ static __always_inline void open_window(const struct ktui_config *cfg, const str
 {
 	if (!cfg->agg_window_ns || !foldable(e->kind))
 		return;
-	__u64 key = flow_key(e);
-	struct ktui_agg *a = agg_slot(key);
+	struct ktui_agg *a = agg_slot(e);
 	if (!a)
 		return;
-	if (a->key != key) {
+	if (!a->key || !same_flow(e, &a->first)) {
 		/* Counts first, then the new owner: a copy user space takes meanwhile sees old
 		 * counts with the old or new generation, which it can tell apart (torn reads). */
 		a->taken_count = a->count;
@@ -463,7 +467,7 @@ static __always_inline void open_window(const struct ktui_config *cfg, const str
 		a->last_ns = 0;
 		asm volatile("" ::: "memory");
 		a->generation += 1;
-		a->key = key;
+		a->key = 1;
 	}
 	a->window_ns = e->ts_ns;
 	__builtin_memcpy(&a->first, e, sizeof(a->first));
@@ -548,12 +552,12 @@ static __always_inline void tuple_from_sk_direct(struct ktui_event *e, const str
 	}
 }
 
-/* A user-space sockaddr (the remote end for unconnected sockets). One read for IPv4 (a
- * sockaddr is at least as long as a sockaddr_in), a second only for IPv6. */
+/* A user-space sockaddr (the remote end for unconnected sockets). One 8-byte read for IPv4
+ * (family, port, address: a sockaddr is at least that long), a second only for IPv6. */
 static __always_inline bool peer_from_user(struct ktui_event *e, const void *uaddr)
 {
 	struct k_sockaddr_in sa = {};
-	if (!uaddr || bpf_probe_read_user(&sa, sizeof(sa), uaddr))
+	if (!uaddr || bpf_probe_read_user(&sa, 8, uaddr))
 		return false;
 	if (sa.family == AF_INET) {
 		e->dport = bpf_ntohs(sa.port);

@@ -96,34 +96,38 @@ struct ktui_config {
 };
 
 /* Storm aggregation (map `agg`): UDP sends/receives, retransmits and drops of one flow. The
- * flow (the fields of struct ktui_agg_key) is hashed to 64 bits, which picks a slot of a
- * per-CPU direct-mapped table: no hash-map lookup, no lock, no atomic on the hot path. The
- * first event of a window is emitted as a record and kept in the slot as the template; the
- * repeats within the window only count. A flow that lands in a slot held by another takes it
- * over (`generation` + 1), leaving what the old flow had counted in `taken_count` and
- * `taken_bytes`. User space reads every slot once a second and reports the repeats as one
- * line with a count. */
-#define KTUI_AGG_SLOTS 1024
+ * flow is hashed to 64 bits, which picks a slot of a per-CPU direct-mapped table: no hash-map
+ * lookup, no lock, no atomic on the hot path. The first event of a window is emitted as a
+ * record and kept in the slot as the template; the repeats within the window only count. A
+ * flow that lands in a slot held by another takes it over (`generation` + 1), leaving what the
+ * old flow had counted in `taken_count` and `taken_bytes`. User space reads every slot once a
+ * second and reports the repeats as one line with a count. */
+#define KTUI_AGG_SLOT_BITS 10
+#define KTUI_AGG_SLOTS (1 << KTUI_AGG_SLOT_BITS)
 
-struct ktui_agg_key {
-	__u16 kind;
-	__u8 direction;
-	__u8 new_state; /* retransmits: the socket's state */
-	__u16 family;
-	__u16 proto;
-	__u16 sport;
-	__u16 dport;
-	__u32 netns;
-	__u32 drop_reason;
-	__u8 saddr[16];
-	__u8 daddr[16];
-	__s32 err; /* a failed send is not a repeat of a successful one */
-};
-_Static_assert(sizeof(struct ktui_agg_key) % 8 == 0, "flow_key hashes whole 8-byte words");
+/* The flow of an event is compared and hashed in place (no key is built on the hot path): the eight
+ * 8-byte words of struct ktui_event from `netns` to the end of `daddr`, with `uid` (the
+ * first half of the first word, set by attribution) and `flags`/`payload_len` (the last three
+ * bytes of the fourth word) masked out. That is netns, err (a failed send is not a repeat of a
+ * successful one), drop_reason, kind, family, proto, sport, dport, old_state, new_state
+ * (retransmits: the socket's state), direction, saddr and daddr. */
+#define KTUI_FLOW_OFFSET 48
+#define KTUI_FLOW_WORDS 8
+_Static_assert(__builtin_offsetof(struct ktui_event, uid) == KTUI_FLOW_OFFSET &&
+		       __builtin_offsetof(struct ktui_event, netns) == KTUI_FLOW_OFFSET + 4 &&
+		       __builtin_offsetof(struct ktui_event, dport) == KTUI_FLOW_OFFSET + 24 &&
+		       __builtin_offsetof(struct ktui_event, flags) == KTUI_FLOW_OFFSET + 29 &&
+		       __builtin_offsetof(struct ktui_event, saddr) == KTUI_FLOW_OFFSET + 32 &&
+		       __builtin_offsetof(struct ktui_event, comm) ==
+			       KTUI_FLOW_OFFSET + 8 * KTUI_FLOW_WORDS,
+	       "the flow words (flow_words, flow_slot, same_flow) follow struct ktui_event's layout");
+#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "the flow word masks (common.h) assume a little-endian target"
+#endif
 
 struct ktui_agg {
 	struct ktui_event first; /* the record that opened the current window */
-	__u64 key;               /* the flow's hash (0 = free slot) */
+	__u64 key;               /* 0 = free slot, else 1 (the flow is `first`'s, events.h) */
 	__u64 generation;        /* takeovers by another flow */
 	__u64 window_ns;         /* when the current window opened */
 	__u64 count;             /* repeats folded in this slot, every flow it held (cumulative) */
