@@ -219,3 +219,62 @@ fn a_storm_of_one_flow_folds_into_counts_that_add_up() {
         }
     }
 }
+
+/// Many flows at once, interleaved: 200 closed ports, one datagram to each in turn, 40 rounds.
+/// With 1,024 slots per CPU some of the flows share a slot (about 19 pairs expected) and take
+/// it over from each other on every datagram; a flow is told apart from the slot's holder by
+/// its whole tuple, never merged with it, so every port's sends add up to the rounds exactly,
+/// the drops to the total, and accounting closes.
+#[test]
+fn interleaved_flows_that_share_slots_are_never_merged() {
+    if skip_without_ebpf("interleaved_flows_that_share_slots_are_never_merged") {
+        return;
+    }
+    const ROUNDS: u64 = 40;
+    let mut ports: Vec<u16> = Vec::new();
+    while ports.len() < 200 {
+        let p = free_udp_port();
+        if !ports.contains(&p) {
+            ports.push(p);
+        }
+    }
+    let list = ports
+        .iter()
+        .map(u16::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
+    let trace = Trace::start(&["--duration", "4s", "--ports", &list]);
+    let s = UdpSocket::bind("127.0.0.1:0").unwrap();
+    for _ in 0..ROUNDS {
+        for &p in &ports {
+            s.send_to(b"flows", ("127.0.0.1", p)).unwrap();
+        }
+    }
+    let (events, stats, status) = trace.finish();
+    assert!(status.success());
+    let last = *stats.last().expect("final stats");
+    assert!(closes(&last), "accounting must close: {last:?}");
+    let mut sends: std::collections::BTreeMap<u16, u64> = Default::default();
+    let mut drops = 0;
+    for e in &events {
+        match e.kind.as_str() {
+            "udp_send" => *sends.entry(e.dport.unwrap_or(0)).or_default() += e.count.unwrap_or(1),
+            "drop" => drops += e.count.unwrap_or(1),
+            _ => {}
+        }
+    }
+    for &p in &ports {
+        assert_eq!(
+            sends.get(&p).copied(),
+            Some(ROUNDS),
+            "udp_send count to port {p}"
+        );
+    }
+    assert_eq!(
+        sends.len(),
+        ports.len(),
+        "no send attributed to another port: {sends:?}"
+    );
+    assert_eq!(drops, ROUNDS * ports.len() as u64, "drop counts");
+    assert!(last.aggregated > 0, "repeats folded: {last:?}");
+}
