@@ -93,6 +93,7 @@ fn events(app: &App) -> Vec<HelperMessage> {
         pod: Some("checkout-6c9f8b7d54-7fb9x".into()),
         container: Some("checkout".into()),
         pod_uid: Some(uid),
+        container_id: None,
     });
     let base = |ms, kind| {
         let mut e = SocketEvent::new(ts(app, ms), kind);
@@ -298,6 +299,7 @@ async fn filter_pause_and_scope() {
         pod: Some("web".into()),
         container: None,
         pod_uid: Some("other-uid".into()),
+        container_id: None,
     });
     app.dispatch(Action::HelperMessages(vec![HelperMessage::Socket {
         event: Box::new(other),
@@ -366,6 +368,7 @@ async fn pod_names_missing_from_the_helper_come_from_the_pod_cache() {
         pod: None,
         container: None,
         pod_uid: Some(uid),
+        container_id: None,
     });
     let mut unknown = SocketEvent::new(ts(&app, -50), EventType::TcpState);
     unknown.k8s = Some(K8sRef {
@@ -373,6 +376,7 @@ async fn pod_names_missing_from_the_helper_come_from_the_pod_cache() {
         pod: None,
         container: None,
         pod_uid: Some("not-a-pod-here".into()),
+        container_id: None,
     });
     app.dispatch(Action::HelperMessages(vec![
         HelperMessage::Socket { event: Box::new(e) },

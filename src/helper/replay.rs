@@ -154,6 +154,8 @@ impl Cast {
                         pod: Some(plays.key.name.clone()),
                         container,
                         pod_uid: Some(plays.uid.clone()),
+                        // The recorded runtime id (the demo pods have none of their own).
+                        container_id: r.container_id.clone(),
                     },
                 ))
             })

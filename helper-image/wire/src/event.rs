@@ -62,6 +62,48 @@ pub struct K8sRef {
     pub pod: Option<String>,
     pub container: Option<String>,
     pub pod_uid: Option<String>,
+    /// The runtime's id of the container (64 hex), from the cgroup path.
+    #[serde(default)]
+    pub container_id: Option<String>,
+}
+
+/// Namespace inode numbers of the owning process (as `/proc/<pid>/ns/*` links show them).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProcNs {
+    pub net: Option<u64>,
+    pub mnt: Option<u64>,
+    pub pid: Option<u64>,
+    pub user: Option<u64>,
+}
+
+/// Security context of the owning process.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecContext {
+    /// 0 disabled, 1 strict, 2 filter (`Seccomp:` of `/proc/<pid>/status`).
+    pub seccomp_mode: Option<u8>,
+    /// Effective capabilities, 16 hex digits as in `CapEff:`.
+    pub caps_eff: Option<String>,
+}
+
+/// One direction of a conntrack entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CtTuple {
+    pub src: String,
+    pub sport: Option<u16>,
+    pub dst: String,
+    pub dport: Option<u16>,
+}
+
+/// The host's conntrack entry of a TCP or UDP flow.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Conntrack {
+    /// TCP state (`ESTABLISHED`, `SYN_SENT`, ...) or, for UDP, `UNREPLIED` / `REPLIED` /
+    /// `ASSURED`.
+    pub state: Option<String>,
+    /// The reply direction as the kernel keeps it: its source is the peer that actually
+    /// answers (a Service backend after DNAT), its destination the address replies go to
+    /// (the node's address after SNAT).
+    pub reply: Option<CtTuple>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -102,6 +144,25 @@ pub struct SocketEvent {
     pub cgroup_id: Option<u64>,
     /// With `count`: when the first of the folded events happened.
     pub first_ts: Option<String>,
+    /// Owner's real uid and gid, and its parent's pid.
+    #[serde(default)]
+    pub uid: Option<u32>,
+    #[serde(default)]
+    pub gid: Option<u32>,
+    #[serde(default)]
+    pub ppid: Option<u32>,
+    /// Owner's namespaces.
+    #[serde(default)]
+    pub ns: Option<ProcNs>,
+    /// Owner's security context (null with `--no-sec`).
+    #[serde(default)]
+    pub sec: Option<SecContext>,
+    /// The flow's conntrack entry on the node, when there is one.
+    #[serde(default)]
+    pub conntrack: Option<Conntrack>,
+    /// DNS answers: microseconds since the query they answer.
+    #[serde(default)]
+    pub rtt_us: Option<u64>,
 }
 
 impl SocketEvent {
@@ -131,6 +192,13 @@ impl SocketEvent {
             count: None,
             cgroup_id: None,
             first_ts: None,
+            uid: None,
+            gid: None,
+            ppid: None,
+            ns: None,
+            sec: None,
+            conntrack: None,
+            rtt_us: None,
         }
     }
 }

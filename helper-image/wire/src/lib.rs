@@ -14,7 +14,10 @@ mod message;
 pub use codec::{
     LineBuffer, WireError, decode, decode_value, encode, encode_socket, encode_socket_into,
 };
-pub use event::{Direction, DnsInfo, EventType, K8sRef, Proto, SocketEvent};
+pub use event::{
+    Conntrack, CtTuple, Direction, DnsInfo, EventType, K8sRef, ProcNs, Proto, SecContext,
+    SocketEvent,
+};
 pub use message::{
     CONSOLE_TYPES, ConsoleMessage, ErrorCode, ErrorReply, Filters, HELPER_TYPES, Hello,
     HelperMessage, ProbeStatus, Stats,

@@ -115,6 +115,7 @@ fn on(pane: Pane) -> AppState {
                         pod: Some("checkout-6c9f8b7d54-7fb9x".into()),
                         container: None,
                         pod_uid: None,
+                        container_id: None,
                     });
                     HelperMessage::Socket { event: Box::new(e) }
                 })

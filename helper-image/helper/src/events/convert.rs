@@ -158,7 +158,9 @@ mod tests {
              \"dst\":\"127.0.0.2\",\"dport\":80,\"old_state\":\"SYN_SENT\",\
              \"new_state\":\"ESTABLISHED\",\"bytes\":null,\"latency_us\":null,\"errno\":null,\
              \"direction\":null,\"netns\":4026531840,\"dns\":null,\"drop_reason\":null,\
-             \"k8s\":null,\"count\":null,\"cgroup_id\":null,\"first_ts\":null}"
+             \"k8s\":null,\"count\":null,\"cgroup_id\":null,\"first_ts\":null,\
+             \"uid\":null,\"gid\":null,\"ppid\":null,\"ns\":null,\"sec\":null,\
+             \"conntrack\":null,\"rtt_us\":null}"
         );
     }
 

@@ -92,6 +92,7 @@ impl Identity {
             pod: self.pod.clone(),
             container: self.container.clone(),
             pod_uid: Some(self.pod_uid.clone()),
+            container_id: self.container_id.clone(),
         }
     }
 }

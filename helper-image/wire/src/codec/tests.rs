@@ -18,6 +18,7 @@ fn event() -> SocketEvent {
         pod: Some("web-1".into()),
         container: None,
         pod_uid: Some("u".into()),
+        container_id: None,
     });
     e
 }
@@ -52,11 +53,34 @@ fn every_event_key_is_present_even_when_null() {
         "dns",
         "drop_reason",
         "k8s",
+        "count",
+        "cgroup_id",
+        "first_ts",
+        "uid",
+        "gid",
+        "ppid",
+        "ns",
+        "sec",
+        "conntrack",
+        "rtt_us",
     ] {
         assert!(keys.contains(&k), "{k}");
     }
     assert_eq!(line["type"], "connect");
     assert_eq!(line["pid"], serde_json::Value::Null);
+}
+
+/// Lines from helpers (and recordings) older than the enrichment keys still decode.
+#[test]
+fn a_line_without_the_enrichment_keys_decodes() {
+    let mut v = serde_json::to_value(event()).unwrap();
+    let obj = v.as_object_mut().unwrap();
+    for k in ["uid", "gid", "ppid", "ns", "sec", "conntrack", "rtt_us"] {
+        assert!(obj.remove(k).is_some(), "{k}");
+    }
+    obj["k8s"].as_object_mut().unwrap().remove("container_id");
+    let back: SocketEvent = serde_json::from_value(v).unwrap();
+    assert_eq!(back, event());
 }
 
 #[test]

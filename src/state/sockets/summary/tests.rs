@@ -63,6 +63,7 @@ fn close_wait_accumulates_per_pod() {
             pod: Some("cart-1".into()),
             container: None,
             pod_uid: None,
+            container_id: None,
         });
         s.add(&e);
     }
