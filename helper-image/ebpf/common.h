@@ -637,16 +637,64 @@ static __always_inline bool is_inet(const struct sock *sk)
 
 /* ---------------------------------------------------------------- attribution */
 
-static __always_inline void owner_from_current(struct ktui_owner *o)
+/* The active pid namespace of `task` (task_active_pid_ns: the namespace of its pid's deepest
+ * level, which is what /proc/<pid>/ns/pid shows). */
+static __always_inline __u32 task_pid_ns(const struct task_struct *task)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	const struct pid *pid = BPF_CORE_READ(task, thread_pid);
+	if (!pid)
+		return 0;
+	__u32 level = BPF_CORE_READ(pid, level);
+	if (level > 32) /* MAX_PID_NS_LEVEL */
+		return 0;
+	const struct pid_namespace *ns = NULL;
+	const char *upid = (const char *)pid + bpf_core_field_offset(struct pid, numbers) +
+			   level * bpf_core_type_size(struct upid);
+	if (bpf_probe_read_kernel(&ns, sizeof(ns),
+				  upid + bpf_core_field_offset(struct upid, ns)) ||
+	    !ns)
+		return 0;
+	return BPF_CORE_READ(ns, ns.inum);
+}
+
+/* The current task's process context (struct ktui_proc): CO-RE reads from the task, its
+ * credentials and namespaces; the security context unless the subscription turned it off. */
+static __always_inline void proc_from_current(struct ktui_proc *p, __u64 uid_gid)
+{
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	p->gid = uid_gid >> 32;
+	p->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	p->ns_net = BPF_CORE_READ(task, nsproxy, net_ns, ns.inum);
+	p->ns_mnt = BPF_CORE_READ(task, nsproxy, mnt_ns, ns.inum);
+	p->ns_pid = task_pid_ns(task);
+	p->ns_user = BPF_CORE_READ(task, real_cred, user_ns, ns.inum);
+	p->known = 1;
+	struct ktui_config *cfg = get_config();
+	if (cfg && (cfg->flags & KTUI_CFG_NO_SEC))
+		return;
+	/* kernel_cap_t is one u64 since 6.3 and two u32 before: the same 8 bytes. */
+	BPF_CORE_READ_INTO(&p->caps_eff, task, real_cred, cap_effective);
+	if (bpf_core_field_exists(task->seccomp))
+		p->seccomp_mode = BPF_CORE_READ(task, seccomp.mode);
+	p->sec_known = 1;
+}
+
+static __always_inline void owner_fill(struct ktui_owner *o, __u64 pid_tgid, __u64 cgroup_id)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	__u64 uid_gid = bpf_get_current_uid_gid();
 	o->pid = pid_tgid >> 32;
 	o->tid = (__u32)pid_tgid;
-	o->uid = (__u32)bpf_get_current_uid_gid();
-	o->cgroup_id = bpf_get_current_cgroup_id();
+	o->uid = (__u32)uid_gid;
+	o->cgroup_id = cgroup_id;
 	o->_pad = 0;
 	BPF_CORE_READ_INTO(&o->comm, task, group_leader, comm);
+	proc_from_current(&o->proc, uid_gid);
+}
+
+static __always_inline void owner_from_current(struct ktui_owner *o)
+{
+	owner_fill(o, bpf_get_current_pid_tgid(), bpf_get_current_cgroup_id());
 }
 
 static __always_inline void owner_into_event(struct ktui_event *e, const struct ktui_owner *o,
@@ -657,22 +705,35 @@ static __always_inline void owner_into_event(struct ktui_event *e, const struct 
 	e->uid = o->uid;
 	e->cgroup_id = o->cgroup_id;
 	__builtin_memcpy(e->comm, o->comm, sizeof(e->comm));
+	__builtin_memcpy(&e->proc, &o->proc, sizeof(e->proc));
 	e->flags |= flag;
 }
 
-/* Process context: the current task owns `sk`; remember it (a map update only when the
- * owner changed: a busy socket costs a lookup per event, not an update) and put it in the
- * event. */
+/* Process context: the current task owns `sk`; remember it and put it in the event. A busy
+ * socket costs a lookup per event: the owner (and its process context) is read again only
+ * when the thread, cgroup or comm changed (an exec changes the comm). */
 static __always_inline void attribute_current(struct ktui_event *e, const struct sock *sk)
 {
-	struct ktui_owner o = {};
-	owner_from_current(&o);
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u64 cgroup_id = bpf_get_current_cgroup_id();
+	__u64 key = (__u64)sk;
 	if (sk) {
-		__u64 key = (__u64)sk;
 		struct ktui_owner *known = bpf_map_lookup_elem(&sock_owner, &key);
-		if (!known || known->tid != o.tid || known->cgroup_id != o.cgroup_id)
-			bpf_map_update_elem(&sock_owner, &key, &o, BPF_ANY);
+		if (known && known->tid == (__u32)pid_tgid && known->cgroup_id == cgroup_id) {
+			__u64 comm[2] = {};
+			const __u64 *was = (const __u64 *)known->comm;
+			struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+			BPF_CORE_READ_INTO(&comm, task, group_leader, comm);
+			if (comm[0] == was[0] && comm[1] == was[1]) {
+				owner_into_event(e, known, KTUI_F_OWNER_CURRENT);
+				return;
+			}
+		}
 	}
+	struct ktui_owner o = {};
+	owner_fill(&o, pid_tgid, cgroup_id);
+	if (sk)
+		bpf_map_update_elem(&sock_owner, &key, &o, BPF_ANY);
 	owner_into_event(e, &o, KTUI_F_OWNER_CURRENT);
 }
 

@@ -47,9 +47,26 @@
 #define KTUI_CFG_PROTO_TCP 0x10     /* with PROTO_UDP: protocol filter; neither = all */
 #define KTUI_CFG_PROTO_UDP 0x20
 #define KTUI_CFG_DROP_UNSPECIFIED 0x40 /* also report SKB_DROP_REASON_NOT_SPECIFIED */
+#define KTUI_CFG_NO_SEC 0x80        /* leave struct ktui_proc's seccomp_mode and caps_eff unread */
 
 /* Most DNS payload bytes ever read (only for port 53, nothing else is read). */
 #define KTUI_DNS_PAYLOAD 256
+
+/* The owner's process context, read from its task in the kernel when the owner is the current
+ * task (and from /proc by user space for listeners seeded at start). */
+struct ktui_proc {
+	__u64 caps_eff; /* cred->cap_effective (0 with KTUI_CFG_NO_SEC) */
+	__u32 gid;      /* real gid */
+	__u32 ppid;     /* real parent's tgid */
+	__u32 ns_net;   /* namespace inodes, as the links in /proc/<pid>/ns show them */
+	__u32 ns_mnt;
+	__u32 ns_pid;   /* the active pid namespace (not pid_for_children) */
+	__u32 ns_user;
+	__u8 seccomp_mode; /* 0 disabled, 1 strict, 2 filter */
+	__u8 known;        /* 1 = filled in; 0 = no process context (then user space shows none) */
+	__u8 sec_known;    /* 1 = seccomp_mode and caps_eff were read */
+	__u8 _pad[5];
+};
 
 struct ktui_event {
 	__u64 ts_ns;      /* bpf_ktime_get_ns() (CLOCK_MONOTONIC) */
@@ -76,6 +93,7 @@ struct ktui_event {
 	__u8 saddr[16];   /* local address (4 bytes used for AF_INET) */
 	__u8 daddr[16];   /* remote address */
 	char comm[16];    /* thread-group leader's comm */
+	struct ktui_proc proc; /* with the owner */
 };
 
 /* A port-53 datagram: the event and the first bytes of the payload. */
@@ -152,6 +170,7 @@ struct ktui_owner {
 	__u32 uid;
 	__u32 _pad;
 	char comm[16];
+	struct ktui_proc proc;
 };
 
 /* Per-CPU guard state (sampling sequence and token bucket). */

@@ -174,16 +174,17 @@ static __always_inline void emit_dns(const struct ktui_config *cfg, const struct
 {
 	if (udp->sport != 53 && udp->dport != 53)
 		return;
-	struct ktui_event e = *udp;
-	e.kind = KTUI_KIND_DNS;
-	e.direction = dir;
-	e.bytes = total;
-	e.err = 0;
 	count(KTUI_CTR_GENERATED);
 	struct ktui_dns_event *out = reserve_budgeted(cfg, sizeof(*out));
 	if (!out)
 		return;
-	__builtin_memcpy(&out->ev, &e, sizeof(out->ev));
+	/* Straight into the record: a stack copy of the event would not fit beside the
+	 * caller's. */
+	__builtin_memcpy(&out->ev, udp, sizeof(out->ev));
+	out->ev.kind = KTUI_KIND_DNS;
+	out->ev.direction = dir;
+	out->ev.bytes = total;
+	out->ev.err = 0;
 	__u32 n = avail > KTUI_DNS_PAYLOAD ? KTUI_DNS_PAYLOAD : (__u32)avail;
 	if (total > n)
 		out->ev.flags |= KTUI_F_TRUNCATED;

@@ -77,6 +77,10 @@ pub struct TraceArgs {
     /// within a second are folded in the kernel into one line with a `count`).
     #[arg(long)]
     pub no_aggregate: bool,
+    /// Leave the owner's security context (`sec`: seccomp mode, effective capabilities) out
+    /// of events; it is then not read in the kernel either.
+    #[arg(long)]
+    pub no_sec: bool,
     /// Print the probes attached (JSON, one line) on stderr before the stats.
     #[arg(long, short)]
     pub verbose: bool,

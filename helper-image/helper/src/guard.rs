@@ -73,6 +73,8 @@ pub struct UserFilter {
     pub pod_uids: HashSet<String>,
     pub max_events: Option<u64>,
     pub max_bytes: Option<u64>,
+    /// Leave `sec` out of events (`--no-sec`).
+    pub no_sec: bool,
 }
 
 impl UserFilter {

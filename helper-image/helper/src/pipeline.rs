@@ -151,6 +151,18 @@ impl Emitter {
             self.counters.add_folded_filtered(folded);
             return;
         }
+        // With --no-sec the kernel reads no security context; owners remembered from
+        // before (or seeded from /proc) may still carry one.
+        let stripped;
+        let ev = if self.current.no_sec && ev.sec.is_some() {
+            stripped = SocketEvent {
+                sec: None,
+                ..ev.clone()
+            };
+            &stripped
+        } else {
+            ev
+        };
         let start = self.batch.len();
         let mut batch = std::mem::take(&mut self.batch);
         self.encode_into(ev, &mut batch);

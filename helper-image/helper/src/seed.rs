@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::os::unix::fs::MetadataExt as _;
 use std::path::{Path, PathBuf};
 
-use crate::events::layout::{KtuiOwner, ListenKey};
+use crate::events::layout::{KtuiOwner, KtuiProc, ListenKey};
 
 /// TCP_LISTEN in /proc/net/tcp's `st` column.
 const LISTEN: &str = "0A";
@@ -60,6 +60,42 @@ fn owner(proc_pid: &Path, pid: u32, cgroup2: Option<&Path>) -> KtuiOwner {
         uid,
         _pad: 0,
         comm,
+        proc: proc_context(proc_pid),
+    }
+}
+
+/// A process's context as the kernel side fills it (struct ktui_proc), from
+/// `/proc/<pid>/status` and the inodes of `/proc/<pid>/ns/*`.
+pub fn proc_context(proc_pid: &Path) -> KtuiProc {
+    let Ok(status) = std::fs::read_to_string(proc_pid.join("status")) else {
+        return KtuiProc::default();
+    };
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
+            .map(str::trim)
+    };
+    let first = |name: &str| field(name)?.split_whitespace().next()?.parse::<u32>().ok();
+    let ns = |name: &str| {
+        std::fs::metadata(proc_pid.join("ns").join(name))
+            .map(|m| m.ino() as u32)
+            .unwrap_or(0)
+    };
+    let caps = field("CapEff").and_then(|h| u64::from_str_radix(h, 16).ok());
+    let seccomp = field("Seccomp").and_then(|v| v.parse::<u8>().ok());
+    KtuiProc {
+        caps_eff: caps.unwrap_or(0),
+        gid: first("Gid").unwrap_or(0),
+        ppid: first("PPid").unwrap_or(0),
+        ns_net: ns("net"),
+        ns_mnt: ns("mnt"),
+        ns_pid: ns("pid"),
+        ns_user: ns("user"),
+        seccomp_mode: seccomp.unwrap_or(0),
+        known: 1,
+        sec_known: u8::from(caps.is_some()),
+        _pad: [0; 5],
     }
 }
 
@@ -148,6 +184,27 @@ pub fn listeners(proc_root: &Path) -> HashMap<ListenKey, KtuiOwner> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn own_process_context_matches_the_syscalls() {
+        let p = proc_context(Path::new("/proc/self"));
+        assert_eq!(p.known, 1);
+        // SAFETY: plain getters without arguments.
+        let (ppid, gid) = unsafe { (libc::getppid(), libc::getgid()) };
+        assert_eq!(p.ppid, ppid as u32);
+        assert_eq!(p.gid, gid);
+        let ino = |n: &str| {
+            std::fs::metadata(format!("/proc/self/ns/{n}"))
+                .unwrap()
+                .ino() as u32
+        };
+        assert_eq!(
+            (p.ns_net, p.ns_mnt, p.ns_pid, p.ns_user),
+            (ino("net"), ino("mnt"), ino("pid"), ino("user"))
+        );
+        assert_eq!(p.sec_known, 1);
+        assert!(p.seccomp_mode <= 2);
+    }
 
     #[test]
     fn parses_listeners_only() {

@@ -147,11 +147,13 @@ pub fn split_filters(f: &Filters) -> Result<(KernelFilter, UserFilter), String> 
         rate_limit: f.rate_limit,
         drop_unspecified: false,
         no_aggregate: false,
+        no_sec: f.no_sec,
     };
     let user = UserFilter {
         pod_uids: f.pod_uids.iter().cloned().collect::<HashSet<_>>(),
         max_events: f.max_events,
         max_bytes: f.max_bytes,
+        no_sec: f.no_sec,
     };
     Ok((kernel, user))
 }

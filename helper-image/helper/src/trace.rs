@@ -39,6 +39,7 @@ pub fn kernel_filter(args: &TraceArgs) -> KernelFilter {
         rate_limit: args.rate_limit,
         drop_unspecified: args.unspecified_drops,
         no_aggregate: args.no_aggregate,
+        no_sec: args.no_sec,
     }
 }
 
@@ -80,6 +81,7 @@ pub fn run(args: &TraceArgs) -> ExitCode {
         pod_uids: Default::default(),
         max_events: args.max_events,
         max_bytes: args.max_bytes,
+        no_sec: args.no_sec,
     };
     if let Err(e) = engine.configure(&kernel_filter(args), user) {
         return fail(&e);

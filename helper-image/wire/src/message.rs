@@ -60,6 +60,9 @@ pub struct Filters {
     pub max_events: Option<u64>,
     /// Stop after this many bytes of encoded events delivered.
     pub max_bytes: Option<u64>,
+    /// Leave the owner's security context (`sec`) out of events.
+    #[serde(default)]
+    pub no_sec: bool,
 }
 
 /// Cumulative counters, sent every second. Accounting closes:

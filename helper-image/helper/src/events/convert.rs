@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
-use ktui_wire::{Direction, EventType, Proto, SocketEvent};
+use ktui_wire::{Direction, EventType, ProcNs, Proto, SecContext, SocketEvent};
 
 use super::decode::Record;
 use super::layout::*;
@@ -55,6 +55,29 @@ impl Converter {
             .unwrap_or_else(|| format!("UNKNOWN_{reason}"))
     }
 
+    /// gid, ppid, namespaces and security context of the owner (`--no-sec` strips the latter
+    /// in the emitter).
+    fn process_context(p: &KtuiProc, out: &mut SocketEvent) {
+        if p.known == 0 {
+            return;
+        }
+        let nz = |v: u32| (v != 0).then_some(u64::from(v));
+        out.gid = Some(p.gid);
+        out.ppid = (p.ppid != 0).then_some(p.ppid);
+        out.ns = Some(ProcNs {
+            net: nz(p.ns_net),
+            mnt: nz(p.ns_mnt),
+            pid: nz(p.ns_pid),
+            user: nz(p.ns_user),
+        });
+        if p.sec_known != 0 {
+            out.sec = Some(SecContext {
+                seccomp_mode: Some(p.seccomp_mode),
+                caps_eff: Some(format!("{:016x}", p.caps_eff)),
+            });
+        }
+    }
+
     /// The event line for one record (`count` for folded events). None for an unknown
     /// record kind (a newer object than this binary: skipped, never invented).
     pub fn convert(&mut self, r: &Record, count: Option<u64>, now: Instant) -> Option<SocketEvent> {
@@ -71,6 +94,8 @@ impl Converter {
             out.pid = Some(e.pid);
             out.tid = (e.tid != 0).then_some(e.tid);
             out.comm = netfmt::comm(&e.comm);
+            out.uid = Some(e.uid);
+            Self::process_context(&e.proc, &mut out);
         }
         (out.src, out.sport) = netfmt::endpoint(e.family, &e.saddr, e.sport);
         (out.dst, out.dport) = netfmt::endpoint(e.family, &e.daddr, e.dport);
@@ -159,7 +184,7 @@ mod tests {
              \"new_state\":\"ESTABLISHED\",\"bytes\":null,\"latency_us\":null,\"errno\":null,\
              \"direction\":null,\"netns\":4026531840,\"dns\":null,\"drop_reason\":null,\
              \"k8s\":null,\"count\":null,\"cgroup_id\":null,\"first_ts\":null,\
-             \"uid\":null,\"gid\":null,\"ppid\":null,\"ns\":null,\"sec\":null,\
+             \"uid\":0,\"gid\":null,\"ppid\":null,\"ns\":null,\"sec\":null,\
              \"conntrack\":null,\"rtt_us\":null}"
         );
     }

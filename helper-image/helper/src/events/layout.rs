@@ -34,6 +34,7 @@ pub const CFG_FILTER_NETNS: u32 = 0x08;
 pub const CFG_PROTO_TCP: u32 = 0x10;
 pub const CFG_PROTO_UDP: u32 = 0x20;
 pub const CFG_DROP_UNSPECIFIED: u32 = 0x40;
+pub const CFG_NO_SEC: u32 = 0x80;
 
 pub const DNS_PAYLOAD: usize = 256;
 
@@ -65,6 +66,24 @@ pub struct KtuiEvent {
     pub saddr: [u8; 16],
     pub daddr: [u8; 16],
     pub comm: [u8; 16],
+    pub proc: KtuiProc,
+}
+
+/// struct ktui_proc: the owner's process context.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct KtuiProc {
+    pub caps_eff: u64,
+    pub gid: u32,
+    pub ppid: u32,
+    pub ns_net: u32,
+    pub ns_mnt: u32,
+    pub ns_pid: u32,
+    pub ns_user: u32,
+    pub seccomp_mode: u8,
+    pub known: u8,
+    pub sec_known: u8,
+    pub _pad: [u8; 5],
 }
 
 /// struct ktui_dns_event
@@ -101,6 +120,7 @@ pub struct KtuiOwner {
     pub uid: u32,
     pub _pad: u32,
     pub comm: [u8; 16],
+    pub proc: KtuiProc,
 }
 
 /// struct listen_key (key of map `listen_owner`)
@@ -224,6 +244,7 @@ pub fn expected() -> Vec<Expected> {
                 saddr,
                 daddr,
                 comm,
+                proc,
             ]
         ),
         expected!("ktui_dns_event", KtuiDnsEvent, [ev, payload]),
@@ -259,7 +280,24 @@ pub fn expected() -> Vec<Expected> {
         expected!(
             "ktui_owner",
             KtuiOwner,
-            [cgroup_id, pid, tid, uid, _pad, comm]
+            [cgroup_id, pid, tid, uid, _pad, comm, proc]
+        ),
+        expected!(
+            "ktui_proc",
+            KtuiProc,
+            [
+                caps_eff,
+                gid,
+                ppid,
+                ns_net,
+                ns_mnt,
+                ns_pid,
+                ns_user,
+                seccomp_mode,
+                known,
+                sec_known,
+                _pad
+            ]
         ),
         expected!("ktui_guard", KtuiGuard, [seq, tokens, last_ns]),
         expected!("ktui_port_set", KtuiPortSet, [bits]),

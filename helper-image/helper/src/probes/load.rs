@@ -89,6 +89,8 @@ pub struct KernelFilter {
     pub drop_unspecified: bool,
     /// Report every event on its own, even in a storm (no folding in the kernel).
     pub no_aggregate: bool,
+    /// Do not read the owner's security context (seccomp mode, capabilities).
+    pub no_sec: bool,
 }
 
 /// What loading reports, whether or not it worked.
@@ -173,7 +175,7 @@ impl Session {
             .btf(aya_btf.as_ref())
             .map_max_entries("events", size)
             .load(OBJECT)
-            .map_err(|e| format!("loading the eBPF object failed: {e}"))?;
+            .map_err(|e| format!("loading the eBPF object failed: {}", error_chain(&e)))?;
 
         let mut attached: BTreeSet<&'static str> = BTreeSet::new();
         let mut probes = Vec::new();
@@ -289,6 +291,9 @@ impl Session {
         }
         if f.drop_unspecified {
             flags |= layout::CFG_DROP_UNSPECIFIED;
+        }
+        if f.no_sec {
+            flags |= layout::CFG_NO_SEC;
         }
         let (rate, burst) = match f.rate_limit {
             Some(total) => {
@@ -470,4 +475,17 @@ fn attach_selection(
             notes.join("; ")
         }),
     }
+}
+
+/// An error with its sources (aya's top-level messages, such as "error relocating function",
+/// name neither the function nor the relocation).
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
 }
