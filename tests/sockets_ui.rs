@@ -124,6 +124,7 @@ fn events(app: &App) -> Vec<HelperMessage> {
         qname: Some("orders-db.shop.svc.cluster.local".into()),
         qtype: Some(1),
         rcode: None,
+        id: None,
     });
     let mut retrans = base(-3000, EventType::TcpRetransmit);
     retrans.new_state = Some("SYN_SENT".into());

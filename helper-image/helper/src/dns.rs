@@ -12,10 +12,12 @@ pub fn parse(payload: &[u8]) -> DnsInfo {
         qname: None,
         qtype: None,
         rcode: None,
+        id: None,
     };
     if payload.len() < 12 {
         return info;
     }
+    info.id = Some(u16::from_be_bytes([payload[0], payload[1]]));
     let flags = u16::from_be_bytes([payload[2], payload[3]]);
     let is_response = flags & 0x8000 != 0;
     if is_response {

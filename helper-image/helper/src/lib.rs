@@ -15,6 +15,7 @@ pub mod btf;
 pub mod caps;
 pub mod cli;
 pub mod dns;
+pub mod dns_rtt;
 pub mod engine;
 pub mod events;
 pub mod guard;

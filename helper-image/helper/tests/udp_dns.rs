@@ -192,3 +192,83 @@ fn udp_payload_is_never_read_off_port_53() {
     assert_eq!(recv.bytes, Some(n as u64));
     assert_eq!(recv.dport, Some(tx.local_addr().unwrap().port()));
 }
+
+/// A responder that answers after 50 ms: the client's answer event carries `rtt_us` within a
+/// few ms of it, and so does the responder's own answer (sent 50 ms after its query came in);
+/// a query a mute server takes and never answers has no answer event and no round trip.
+#[test]
+fn dns_answers_carry_their_round_trip_time() {
+    if skip_without_ebpf("dns_answers_carry_their_round_trip_time") {
+        return;
+    }
+    const DELAY: Duration = Duration::from_millis(50);
+    let trace = Trace::start(&["--duration", "3s", "--dns-only"]);
+    let sock = UdpSocket::bind("127.0.0.155:53").unwrap();
+    let server = std::thread::spawn(move || {
+        sock.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+        let mut buf = [0u8; 512];
+        let (n, peer) = sock.recv_from(&mut buf).unwrap();
+        std::thread::sleep(DELAY);
+        sock.send_to(&build_response(&buf[..n], 0), peer).unwrap();
+    });
+    let client = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let cport = client.local_addr().unwrap().port();
+    client
+        .send_to(
+            &build_query(0x5151, "slow.example.test", 1),
+            "127.0.0.155:53",
+        )
+        .unwrap();
+    client
+        .set_read_timeout(Some(Duration::from_secs(2)))
+        .unwrap();
+    let mut buf = [0u8; 512];
+    client.recv_from(&mut buf).unwrap();
+    server.join().unwrap();
+    // A server that takes the query and never answers (no drop either).
+    let _mute = UdpSocket::bind("127.0.0.156:53").unwrap();
+    let lonely = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let lport = lonely.local_addr().unwrap().port();
+    lonely
+        .send_to(
+            &build_query(0x5252, "never.example.test", 1),
+            "127.0.0.156:53",
+        )
+        .unwrap();
+
+    let (events, _, status) = trace.finish();
+    assert!(status.success());
+    print_events(&events);
+    let dns = |port: u16, answer: bool| {
+        events
+            .iter()
+            .filter(|e| e.kind.as_str() == "dns" && e.sport == Some(port))
+            .filter(|e| port != 53 || e.src.as_deref() == Some("127.0.0.155"))
+            .filter(|e| e.dns.as_ref().is_some_and(|d| d.rcode.is_some() == answer))
+            .collect::<Vec<_>>()
+    };
+    let near_delay = |us: u64| {
+        let ms = us / 1000;
+        (50..=65).contains(&ms)
+    };
+    let answer = dns(cport, true);
+    assert_eq!(answer.len(), 1, "one answer at the client");
+    let rtt = answer[0]
+        .rtt_us
+        .expect("the client's answer has a round trip");
+    assert!(near_delay(rtt), "client rtt {rtt} µs for a 50 ms delay");
+    assert_eq!(answer[0].dns.as_ref().unwrap().id, Some(0x5151));
+    let query = dns(cport, false);
+    assert_eq!(query.len(), 1);
+    assert_eq!(query[0].rtt_us, None, "a query has no round trip");
+    // The responder's view: its answer went out 50 ms after the query came in.
+    let served = dns(53, true);
+    assert_eq!(served.len(), 1, "one answer sent by the responder");
+    let rtt = served[0]
+        .rtt_us
+        .expect("the responder's answer has a round trip");
+    assert!(near_delay(rtt), "responder rtt {rtt} µs");
+    // Never answered: the query alone, without a round trip.
+    assert_eq!(dns(lport, false).len(), 1);
+    assert!(dns(lport, true).is_empty());
+}

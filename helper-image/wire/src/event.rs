@@ -53,6 +53,9 @@ pub struct DnsInfo {
     pub qtype: Option<u16>,
     /// Response code; null for queries.
     pub rcode: Option<u8>,
+    /// Transaction id (pairs an answer with its query).
+    #[serde(default)]
+    pub id: Option<u16>,
 }
 
 /// Kubernetes identity of the socket's owner, when resolvable (never guessed).

@@ -9,6 +9,7 @@ use ktui_wire::{Direction, EventType, ProcNs, Proto, SecContext, SocketEvent};
 use super::decode::Record;
 use super::layout::*;
 use crate::dns;
+use crate::dns_rtt::RoundTrips;
 use crate::k8s::Resolver;
 use crate::netfmt::{self, IPPROTO_TCP, IPPROTO_UDP};
 
@@ -18,6 +19,8 @@ pub struct Converter {
     pub clock_offset: i128,
     pub drop_reasons: HashMap<u32, String>,
     pub resolver: Option<Resolver>,
+    /// DNS queries waiting for their answers.
+    round_trips: RoundTrips,
 }
 
 fn kind(k: u16) -> Option<EventType> {
@@ -40,6 +43,7 @@ impl Converter {
             clock_offset: netfmt::monotonic_to_unix_offset(),
             drop_reasons,
             resolver,
+            round_trips: RoundTrips::default(),
         }
     }
 
@@ -132,7 +136,9 @@ impl Converter {
         out.netns = (e.netns != 0).then_some(u64::from(e.netns));
         out.cgroup_id = (e.cgroup_id != 0).then_some(e.cgroup_id);
         if kind == EventType::Dns {
-            out.dns = Some(dns::parse(r.payload.as_deref().unwrap_or_default()));
+            let info = dns::parse(r.payload.as_deref().unwrap_or_default());
+            out.rtt_us = self.round_trips.observe(e, &info);
+            out.dns = Some(info);
         }
         if let Some(resolver) = self.resolver.as_mut() {
             out.k8s = resolver

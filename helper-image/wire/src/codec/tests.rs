@@ -12,6 +12,7 @@ fn event() -> SocketEvent {
         qname: Some("example.test".into()),
         qtype: Some(1),
         rcode: None,
+        id: None,
     });
     e.k8s = Some(K8sRef {
         namespace: Some("shop".into()),
@@ -201,7 +202,7 @@ proptest! {
         e.comm = Some(comm);
         e.sport = Some(port);
         e.pid = Some(pid);
-        e.dns = Some(DnsInfo { qname, qtype: Some(28), rcode: Some(3) });
+        e.dns = Some(DnsInfo { qname, qtype: Some(28), rcode: Some(3), id: Some(9) });
         let msg = HelperMessage::Socket { event: Box::new(e) };
         let line = encode(&msg);
         prop_assert_eq!(HelperMessage::decode(line.trim_end().as_bytes()).unwrap(), msg);

@@ -87,6 +87,7 @@ fn dns_queries_without_reply_are_suspects() {
             qname: Some(name.into()),
             qtype: Some(1),
             rcode,
+            id: None,
         });
         e
     };
