@@ -12,6 +12,8 @@ use ktui_wire::{EventType, SocketEvent};
 const MAP_CAP: usize = 10_000;
 /// Connect latencies kept for percentiles.
 const LATENCY_SAMPLES: usize = 4_096;
+/// DNS round trips kept per resolver for percentiles.
+const RTT_SAMPLES: usize = 1_024;
 /// A SYN without an answer for this long is "stuck".
 pub const SYN_STUCK_AFTER_MS: i64 = 1_000;
 /// A DNS query without a reply for this long is a suspect.
@@ -96,6 +98,9 @@ pub struct Summary {
     dns_order: VecDeque<DnsQuery>,
     /// DNS replies by rcode.
     pub dns_rcodes: BTreeMap<u8, u64>,
+    /// Resolver (`addr:53`) → round trips of its answers (µs), the latest kept.
+    dns_rtt: HashMap<String, VecDeque<u64>>,
+    dns_rtt_order: VecDeque<String>,
     /// (owner, peer) → (events, bytes).
     talkers: HashMap<(String, String), (u64, u64)>,
     talkers_order: VecDeque<(String, String)>,
@@ -225,8 +230,23 @@ impl Summary {
                 &mut self.evicted,
             ),
             Some(rcode) => {
+                let resolver = resolver_of(&key);
                 self.dns.remove(&key);
                 *self.dns_rcodes.entry(rcode).or_default() += 1;
+                if let Some(rtt) = e.rtt_us {
+                    let mut samples = self.dns_rtt.remove(&resolver).unwrap_or_default();
+                    if samples.len() == RTT_SAMPLES {
+                        samples.pop_front();
+                    }
+                    samples.push_back(rtt);
+                    bounded_insert(
+                        &mut self.dns_rtt,
+                        &mut self.dns_rtt_order,
+                        resolver,
+                        samples,
+                        &mut self.evicted,
+                    );
+                }
             }
         }
     }
@@ -255,6 +275,47 @@ impl Summary {
         older_than(&self.dns, now, DNS_SUSPECT_AFTER_MS)
     }
 
+    /// Per resolver: answers timed, round-trip p50 and p99 (µs), and queries without a reply
+    /// after the suspect threshold at `now`; slowest p99 first, resolvers with unanswered
+    /// queries but no timed answers last.
+    pub fn resolvers(&self, now: Timestamp) -> Vec<ResolverStats> {
+        let mut by: HashMap<String, ResolverStats> = HashMap::new();
+        for (resolver, samples) in &self.dns_rtt {
+            let mut v: Vec<u64> = samples.iter().copied().collect();
+            v.sort_unstable();
+            by.insert(
+                resolver.clone(),
+                ResolverStats {
+                    resolver: resolver.clone(),
+                    answers: v.len(),
+                    p50_us: percentile(&v, 50.0),
+                    p99_us: percentile(&v, 99.0),
+                    unanswered: 0,
+                },
+            );
+        }
+        for (k, _) in self.dns_suspects(now) {
+            let r = resolver_of(k);
+            by.entry(r.clone())
+                .or_insert_with(|| ResolverStats {
+                    resolver: r,
+                    answers: 0,
+                    p50_us: None,
+                    p99_us: None,
+                    unanswered: 0,
+                })
+                .unanswered += 1;
+        }
+        let mut v: Vec<ResolverStats> = by.into_values().collect();
+        v.sort_by(|a, b| {
+            b.p99_us
+                .cmp(&a.p99_us)
+                .then(b.unanswered.cmp(&a.unanswered))
+                .then_with(|| a.resolver.cmp(&b.resolver))
+        });
+        v
+    }
+
     /// (owner, peer, events, bytes), by bytes then events, top `n`.
     pub fn top_talkers(&self, n: usize) -> Vec<(String, String, u64, u64)> {
         let mut v: Vec<_> = self
@@ -278,13 +339,9 @@ impl Summary {
 
     /// Connect latency percentile in µs (nearest rank), None without samples.
     pub fn latency_percentile(&self, p: f64) -> Option<u64> {
-        if self.latencies.is_empty() {
-            return None;
-        }
         let mut v: Vec<u64> = self.latencies.iter().copied().collect();
         v.sort_unstable();
-        let rank = ((p / 100.0) * v.len() as f64).ceil() as usize;
-        v.get(rank.clamp(1, v.len()) - 1).copied()
+        percentile(&v, p)
     }
 
     /// Retransmits per peer, most first.
@@ -296,6 +353,36 @@ impl Summary {
             .collect();
         v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         v
+    }
+}
+
+/// One resolver's DNS figures (see [`Summary::resolvers`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolverStats {
+    pub resolver: String,
+    pub answers: usize,
+    pub p50_us: Option<u64>,
+    pub p99_us: Option<u64>,
+    pub unanswered: usize,
+}
+
+/// Nearest-rank percentile of sorted samples, None without any.
+fn percentile(sorted: &[u64], p: f64) -> Option<u64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted.get(rank.clamp(1, sorted.len()) - 1).copied()
+}
+
+/// The server end of a DNS exchange: the local end when it is the one on port 53 (a server
+/// on this node), else the remote one.
+fn resolver_of(k: &DnsQuery) -> String {
+    let addr = if k.1 == 53 { &k.0 } else { &k.2 };
+    if addr.contains(':') {
+        format!("[{addr}]:53")
+    } else {
+        format!("{addr}:53")
     }
 }
 

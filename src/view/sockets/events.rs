@@ -135,6 +135,7 @@ fn detail_of(e: &SocketEvent) -> String {
     for extra in [
         e.errno.filter(|n| *n != 0).map(errno_name),
         e.latency_us.map(|l| format!("{:.1}ms", l as f64 / 1000.0)),
+        e.rtt_us.map(|r| format!("rtt {:.1}ms", r as f64 / 1000.0)),
         e.bytes.map(|b| format!("{b} B")),
     ]
     .into_iter()
@@ -153,7 +154,14 @@ fn event_cells(e: &SocketEvent, tuple: String) -> [String; 6] {
     let pod = e
         .k8s
         .as_ref()
-        .and_then(|k| Some(format!("{}/{}", k.namespace.as_deref()?, k.pod.as_deref()?)))
+        .and_then(|k| {
+            let pod = format!("{}/{}", k.namespace.as_deref()?, k.pod.as_deref()?);
+            // The container tells a sidecar's traffic from the app's.
+            Some(match k.container.as_deref() {
+                Some(c) => format!("{pod} [{c}]"),
+                None => pod,
+            })
+        })
         .map_or_else(|| "-".to_string(), |p| s(&p));
     let who = format!(
         "{}/{}",

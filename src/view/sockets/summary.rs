@@ -192,6 +192,24 @@ fn lines(state: &AppState, theme: &Theme, cells: usize) -> Vec<SumLine> {
             .map(|(c, n)| format!("{} {n}", rcode_name(*c))),
         base,
     );
+    let resolvers = sum.resolvers(now);
+    for r in resolvers.iter().take(LIST) {
+        let mut figures = String::new();
+        if r.answers > 0 {
+            figures = format!(
+                " rtt p50 {} p99 {} ({})",
+                ms(r.p50_us),
+                ms(r.p99_us),
+                r.answers
+            );
+        }
+        if r.unanswered > 0 {
+            figures.push_str(&format!(" unanswered {}", r.unanswered));
+        }
+        let style = if r.unanswered > 0 { theme.error } else { base };
+        l.entry(&[Part::Name(&s(&r.resolver)), Part::Keep(&figures)], style);
+    }
+    l.more(LIST, resolvers.len());
     let rt = sum.retransmits_by_peer();
     let heading = format!("Retransmits: {}", rt.iter().map(|(_, n)| n).sum::<u64>());
     l.counts(heading, rt.iter().map(|(peer, n)| (peer, n)), base);

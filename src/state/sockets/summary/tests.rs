@@ -105,6 +105,75 @@ fn dns_queries_without_reply_are_suspects() {
 }
 
 #[test]
+fn resolvers_get_round_trip_percentiles_and_unanswered_counts() {
+    let mut s = Summary::default();
+    let dns = |ms, sport, dst: &str, rcode, rtt| {
+        let mut e = ev(ms, EventType::Dns);
+        e.proto = Some(Proto::Udp);
+        e.sport = Some(sport);
+        e.dst = Some(dst.into());
+        e.dport = Some(53);
+        e.dns = Some(DnsInfo {
+            qname: Some("svc.test".into()),
+            qtype: Some(1),
+            rcode,
+            id: Some(sport),
+        });
+        e.rtt_us = rtt;
+        e
+    };
+    // 10.96.0.10: 100 answers, 1..=100 ms; one query never answered.
+    for i in 1..=100u16 {
+        s.add(&dns(0, 6000 + i, "10.96.0.10", None, None));
+        s.add(&dns(
+            5,
+            6000 + i,
+            "10.96.0.10",
+            Some(0),
+            Some(u64::from(i) * 1000),
+        ));
+    }
+    s.add(&dns(0, 7000, "10.96.0.10", None, None));
+    // 10.0.0.53: never answers.
+    s.add(&dns(0, 7001, "10.0.0.53", None, None));
+    s.add(&dns(0, 7002, "10.0.0.53", None, None));
+    // A server on this node (local port 53) answering a client: its own round trip.
+    let mut served = dns(10, 53, "10.0.0.9", Some(0), Some(800));
+    served.src = Some("10.0.0.1".into());
+    served.dport = Some(41000);
+    s.add(&served);
+    let r = s.resolvers(now(3000));
+    assert_eq!(
+        r,
+        vec![
+            ResolverStats {
+                resolver: "10.96.0.10:53".into(),
+                answers: 100,
+                p50_us: Some(50_000),
+                p99_us: Some(99_000),
+                unanswered: 1,
+            },
+            ResolverStats {
+                resolver: "10.0.0.1:53".into(),
+                answers: 1,
+                p50_us: Some(800),
+                p99_us: Some(800),
+                unanswered: 0,
+            },
+            ResolverStats {
+                resolver: "10.0.0.53:53".into(),
+                answers: 0,
+                p50_us: None,
+                p99_us: None,
+                unanswered: 2,
+            },
+        ]
+    );
+    // Before the suspect threshold nothing is unanswered yet.
+    assert!(s.resolvers(now(1000)).iter().all(|r| r.unanswered == 0));
+}
+
+#[test]
 fn latency_percentiles_and_errno_counts() {
     let mut s = Summary::default();
     for l in 1..=100u64 {
