@@ -120,6 +120,7 @@ fn pod_identity_from_a_real_cgroup() {
     assert_eq!(k8s.namespace.as_deref(), Some("payments"));
     assert_eq!(k8s.pod.as_deref(), Some("api-6c9d"));
     assert_eq!(k8s.container.as_deref(), Some("server"));
+    assert_eq!(k8s.container_id.as_deref(), Some(cid.as_str()));
     // The test process itself is not in a pod: null, never a guess.
     let listen_side = events
         .iter()
