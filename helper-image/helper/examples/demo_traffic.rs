@@ -13,8 +13,13 @@
 //! directory laid out like kubelet's (systemd driver, containerd ids), so the helper resolves
 //! real cgroup ids to pods; names come from a /var/log/pods-style tree in a temp directory.
 //! Traffic: HTTP-ish requests (accepted), a refused port, a CLOSE_WAIT leak, a connect to an
-//! address that never answers, DNS over UDP (answered, NXDOMAIN, unanswered), an upload
-//! through a 30% packet-loss iptables rule (retransmits), and loopback health checks.
+//! address that never answers, DNS over UDP (answered after a delay, NXDOMAIN, unanswered), an
+//! upload through a 30% packet-loss iptables rule (retransmits), loopback health checks, and
+//! two Service VIPs the node translates like kube-proxy's iptables mode (DNAT to the backend,
+//! MASQUERADE for the hairpin): 10.96.0.20:80 → cart-api 10.77.9.12:8080 (answers) and
+//! 10.96.0.21:80 → 10.77.9.12:8081 (nothing listens: refused). The pods route through the
+//! node (10.77.9.1), and the helper runs in the node's network namespace (like hostNetwork),
+//! so it reads the node's conntrack table.
 
 use std::error::Error;
 use std::io::{Read, Write};
@@ -30,6 +35,9 @@ type Res<T = ()> = Result<T, Box<dyn Error>>;
 
 const NODE_NS: &str = "ktuidemo-node";
 const SUBNET: &str = "10.77.9";
+/// Service VIPs (translated in the node namespace): one with a live backend, one without.
+const VIP_CART: &str = "10.96.0.20";
+const VIP_ORDERS: &str = "10.96.0.21";
 /// How long the roles generate traffic.
 const RUN: Duration = Duration::from_secs(17);
 
@@ -123,17 +131,30 @@ fn setup(logs: &Path) -> Res {
     cleanup();
     sh(&format!(
         "ip netns add {NODE_NS} && ip -n {NODE_NS} link add br0 type bridge && \
-         ip -n {NODE_NS} link set br0 up && ip -n {NODE_NS} link set lo up"
+         ip -n {NODE_NS} addr add {gw}/24 dev br0 && \
+         ip -n {NODE_NS} link set br0 up && ip -n {NODE_NS} link set lo up && \
+         ip netns exec {NODE_NS} sysctl -qw net.ipv4.ip_forward=1",
+        gw = ip(1),
     ))?;
     for (i, p) in PODS.iter().enumerate() {
         sh(&format!(
             "ip netns add {ns} && ip link add eth0 netns {ns} type veth peer name veth{i} netns {NODE_NS} && \
              ip -n {NODE_NS} link set veth{i} master br0 up && \
-             ip -n {ns} addr add {addr}/24 dev eth0 && ip -n {ns} link set eth0 up && ip -n {ns} link set lo up",
+             ip -n {ns} addr add {addr}/24 dev eth0 && ip -n {ns} link set eth0 up && ip -n {ns} link set lo up && \
+             ip -n {ns} route add default via {gw}",
             ns = p.netns,
             addr = ip(p.ip_last),
+            gw = ip(1),
         ))?;
     }
+    // The Services, as kube-proxy's iptables mode writes them: DNAT at PREROUTING, and
+    // MASQUERADE when a pod reaches a backend on its own bridge (hairpin).
+    sh(&format!(
+        "ip netns exec {NODE_NS} iptables -t nat -A PREROUTING -d {VIP_CART} -p tcp --dport 80 -j DNAT --to-destination {cart}:8080 && \
+         ip netns exec {NODE_NS} iptables -t nat -A PREROUTING -d {VIP_ORDERS} -p tcp --dport 80 -j DNAT --to-destination {cart}:8081 && \
+         ip netns exec {NODE_NS} iptables -t nat -A POSTROUTING -s {SUBNET}.0/24 -d {SUBNET}.0/24 -m conntrack --ctstate DNAT -j MASQUERADE",
+        cart = ip(12),
+    ))?;
     // 30% loss towards the upload port: retransmits.
     sh(&format!(
         "ip netns exec {} iptables -A INPUT -p tcp --dport 8443 -m statistic --mode random --probability 0.3 -j DROP",
@@ -226,11 +247,13 @@ fn role_coredns(deadline: Instant) -> Res {
         if name.starts_with("slow.") {
             continue; // an upstream that never answers
         }
-        let rcode = if name.ends_with(".cluster.local") {
-            0
+        // Cluster names from the cache (2 ms); others forwarded upstream (30 ms), NXDOMAIN.
+        let (rcode, delay) = if name.ends_with(".cluster.local") {
+            (0, 2)
         } else {
-            3
+            (3, 30)
         };
+        std::thread::sleep(Duration::from_millis(delay));
         sock.send_to(&build_response(&buf[..n], rcode), peer)?;
     }
     Ok(())
@@ -326,6 +349,15 @@ fn role_checkout(deadline: Instant) -> Res {
         }
         if tick.is_multiple_of(4) {
             let _ = TcpStream::connect((cart.as_str(), 8081)); // nothing listens: refused
+        }
+        // Through the Services: the node translates the VIPs to the backends.
+        if let Ok(mut s) = TcpStream::connect((VIP_CART, 80)) {
+            let _ = s.write_all(b"GET /items HTTP/1.1\r\nhost: cart-api\r\n\r\n");
+            let mut buf = [0u8; 256];
+            let _ = s.read(&mut buf);
+        }
+        if tick.is_multiple_of(3) {
+            let _ = TcpStream::connect((VIP_ORDERS, 80)); // a Service without a live backend
         }
         if leaked < 6 && (tick == 4 || tick == 12) {
             for _ in 0..3 {
@@ -508,7 +540,11 @@ fn main() -> Res {
 fn record(out: &Path, logs: &Path) -> Res {
     let raw = out.with_extension("unsorted");
     let file = std::fs::File::create(&raw)?;
-    let mut trace = Command::new(helper_binary()?)
+    // In the node's network namespace (its conntrack table), like a hostNetwork pod; only the
+    // network namespace changes (tracefs, cgroups and /proc stay the host's).
+    let mut trace = Command::new("nsenter")
+        .arg(format!("--net=/run/netns/{NODE_NS}"))
+        .arg(helper_binary()?)
         .args(["trace", "--duration", "20s", "-v"])
         .env("KTUI_POD_LOG_ROOT", logs.join("pods"))
         .env("KTUI_CONTAINER_LOG_ROOT", logs.join("containers"))
