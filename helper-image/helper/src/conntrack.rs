@@ -9,8 +9,12 @@
 //! about a flow it has not seen (rate limited) and reads its destroy events, so that a short
 //! or refused connection still gets its entry.
 
+pub mod lookup;
 pub mod message;
+pub mod netlink;
 pub mod procfs;
+pub mod refresh;
+pub mod snapshot;
 
 use std::net::Ipv6Addr;
 
