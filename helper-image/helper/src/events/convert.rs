@@ -1,5 +1,5 @@
 //! Records → `ktui_wire::SocketEvent`: wall-clock time, addresses, state names, DNS fields,
-//! drop reason names, Kubernetes identity.
+//! drop reason names, Kubernetes identity, the node's conntrack entry.
 
 use std::collections::HashMap;
 use std::time::Instant;
@@ -8,6 +8,8 @@ use ktui_wire::{Direction, EventType, Proto, SocketEvent};
 
 use super::decode::Record;
 use super::layout::*;
+use crate::conntrack::Tuple;
+use crate::conntrack::lookup::{Ask, Lookup};
 use crate::dns;
 use crate::k8s::Resolver;
 use crate::netfmt::{self, IPPROTO_TCP, IPPROTO_UDP};
@@ -18,6 +20,8 @@ pub struct Converter {
     pub clock_offset: i128,
     pub drop_reasons: HashMap<u32, String>,
     pub resolver: Option<Resolver>,
+    /// The node's conntrack entries (None: not annotated).
+    pub conntrack: Option<Lookup>,
 }
 
 fn kind(k: u16) -> Option<EventType> {
@@ -40,6 +44,7 @@ impl Converter {
             clock_offset: netfmt::monotonic_to_unix_offset(),
             drop_reasons,
             resolver,
+            conntrack: None,
         }
     }
 
@@ -108,6 +113,18 @@ impl Converter {
         out.cgroup_id = (e.cgroup_id != 0).then_some(e.cgroup_id);
         if kind == EventType::Dns {
             out.dns = Some(dns::parse(r.payload.as_deref().unwrap_or_default()));
+        }
+        if let Some(ct) = self.conntrack.as_mut()
+            && let Some(t) =
+                Tuple::of_event(e.family, e.proto, &e.saddr, e.sport, &e.daddr, e.dport)
+        {
+            let ask = match kind {
+                EventType::TcpState | EventType::Connect | EventType::TcpReset => Ask::Always,
+                EventType::UdpRecv => Ask::IfUnreplied,
+                EventType::Dns if e.direction == DIR_RECV => Ask::IfUnreplied,
+                _ => Ask::IfUnknown,
+            };
+            out.conntrack = ct.find(&t, ask, now).map(|entry| entry.to_wire());
         }
         if let Some(resolver) = self.resolver.as_mut() {
             out.k8s = resolver
