@@ -55,14 +55,19 @@ pub const CAPABILITIES: &[(&str, &str)] = &[
         "SYS_PTRACE",
         "SYS_PTRACE: read other processes' /proc/PID (fds, namespaces) to map sockets to pods.",
     ),
+    (
+        "NET_ADMIN",
+        "NET_ADMIN: read the node's conntrack table over ctnetlink (read-only dump/get requests; the kernel requires NET_ADMIN for any ctnetlink request), to show Service VIP → backend translations.",
+    ),
 ];
 
 /// What the helper can do on its node, said plainly: the confirmation, the manifest and the
 /// README say this (the pod is not `privileged`, but that understates it).
 pub const POWER: &str = "close to root on the node: it runs as root in the host's process and \
     network namespaces (hostPID, hostNetwork) without a seccomp filter, and SYS_PTRACE lets it \
-    open other processes' files, the host's included (through /proc/1/root). Its host mounts are \
-    read-only and it has no Kubernetes API permissions.";
+    open other processes' files, the host's included (through /proc/1/root); NET_ADMIN, there \
+    for reading conntrack, would also let it change the node's network configuration. Its host \
+    mounts are read-only and it has no Kubernetes API permissions.";
 
 /// A read-only hostPath mount: (volume name, path, hostPath type, why).
 pub const HOST_PATHS: &[(&str, &str, &str, &str)] = &[
@@ -355,7 +360,7 @@ impl HelperSpec {
                 "securityContext",
                 map(vec![
                     f("privileged", b(false)).note(
-                        "Not `privileged`, but do not read that as harmless: root + hostPID + SYS_PTRACE + no seccomp filter is close to root on the node (the host's files are reachable through /proc/1/root).",
+                        "Not `privileged`, but do not read that as harmless: root + hostPID + SYS_PTRACE + NET_ADMIN in the host's network namespace + no seccomp filter is close to root on the node (the host's files are reachable through /proc/1/root).",
                     ),
                     f("allowPrivilegeEscalation", b(false)),
                     f("readOnlyRootFilesystem", b(true))
@@ -674,7 +679,7 @@ mod tests {
         assert_eq!(sc["capabilities"]["drop"], serde_json::json!(["ALL"]));
         assert_eq!(
             sc["capabilities"]["add"],
-            serde_json::json!(["BPF", "PERFMON", "SYS_PTRACE"])
+            serde_json::json!(["BPF", "PERFMON", "SYS_PTRACE", "NET_ADMIN"])
         );
     }
 
@@ -886,6 +891,7 @@ mod tests {
             "seccomp",
             "SYS_PTRACE",
             "/proc/1/root",
+            "NET_ADMIN",
         ] {
             assert!(POWER.contains(word), "{word}");
         }

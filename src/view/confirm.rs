@@ -31,18 +31,19 @@ fn dialog<'a>(confirm: &Confirm, state: &AppState, theme: &Theme) -> Dialog<'a> 
                     .iter()
                     .map(|l| bullet(l)),
             );
-            body.push(Line::from(Span::styled(
-                format!("What it can do: {}", manifest::POWER),
-                theme.error,
-            )));
-            body.push(Line::from("Capabilities, each for:"));
-            body.extend(manifest::CAPABILITIES.iter().map(|(_, why)| bullet(why)));
+            // Before the long part: a small screen cuts the dialog's end, never the warning.
             if let Some(w) = &state.sockets.deploy_warning {
                 body.push(Line::from(Span::styled(
                     format!("⚠ {}", sanitize::line(w)),
                     theme.error,
                 )));
             }
+            body.push(Line::from(Span::styled(
+                format!("What it can do: {}", manifest::POWER),
+                theme.error,
+            )));
+            body.push(Line::from("Capabilities, each for:"));
+            body.extend(manifest::CAPABILITIES.iter().map(|(_, why)| bullet(why)));
             Dialog {
                 title: " Deploy the ktui helper? ",
                 body,

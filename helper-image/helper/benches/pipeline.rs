@@ -272,7 +272,8 @@ fn kernel_and_load() {
             .sum::<usize>()
     });
     let mut engine =
-        ktui_helper::engine::Engine::start(session, tx, Format::TraceLine, Duration::ZERO).unwrap();
+        ktui_helper::engine::Engine::start(session, tx, Format::TraceLine, Duration::ZERO, false)
+            .unwrap();
     let filter = KernelFilter {
         enabled: true,
         ports: [port].into_iter().collect(),

@@ -35,6 +35,10 @@ pub struct CaptureArgs {
     /// Ring buffer size in bytes (rounded up to a power of two, at least one page).
     #[arg(long, value_name = "BYTES", default_value_t = crate::probes::load::DEFAULT_RINGBUF_BYTES)]
     pub ringbuf_bytes: u32,
+    /// Leave `conntrack` null: do not read the node's conntrack table (by default TCP and UDP
+    /// events carry their entry: state, both directions, `nat` when translated).
+    #[arg(long)]
+    pub no_conntrack: bool,
     /// Test hook: the reader starts this late (fills the ring buffer on purpose).
     #[arg(long, hide = true, value_parser = parse_duration)]
     pub debug_stall_reader: Option<Duration>,
@@ -111,6 +115,7 @@ mod tests {
             "--ports",
             "53,8080",
             "--dns-only",
+            "--no-conntrack",
         ]);
         let Command::Trace(t) = cli.command else {
             panic!("not trace")
@@ -118,6 +123,7 @@ mod tests {
         assert_eq!(t.duration, Some(Duration::from_secs(120)));
         assert_eq!(t.ports, vec![53, 8080]);
         assert!(t.dns_only);
+        assert!(t.capture.no_conntrack);
         assert!(Cli::try_parse_from(["ktui-helper", "trace", "--duration", "soon"]).is_err());
         assert!(Cli::try_parse_from(["ktui-helper", "trace", "--ports", "70000"]).is_err());
     }

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use ktui_wire::Stats;
 
+use crate::conntrack::refresh::{self, Status};
 use crate::events::aggregate::{AggSource, FoldedFlows};
 use crate::events::convert::Converter;
 use crate::guard::{self, UserCounters, UserFilter};
@@ -23,35 +24,45 @@ pub struct Engine {
     pub counters: Arc<UserCounters>,
     filter: Arc<SharedFilter>,
     stop: Arc<AtomicBool>,
+    /// A subscription is on (the conntrack table is read only then).
+    active: Arc<AtomicBool>,
+    conntrack: Status,
     reader: Option<JoinHandle<()>>,
     clock: Option<JoinHandle<()>>,
+    refresher: Option<JoinHandle<()>>,
 }
 
 impl Engine {
-    /// Start reading (the kernel side stays disabled until [`Engine::configure`]).
+    /// Start reading (the kernel side stays disabled until [`Engine::configure`]); with
+    /// `conntrack`, events are annotated with the node's conntrack entries.
     pub fn start(
         mut session: Session,
         tx: SyncSender<String>,
         format: Format,
         stall: Duration,
+        conntrack: bool,
     ) -> Result<Engine, String> {
         let ring = session
             .take_ring()
             .ok_or("the ring buffer was already taken")?;
         let counters = Arc::new(UserCounters::default());
         let filter = Arc::new(SharedFilter::new(UserFilter::default()));
-        let converter = Converter::new(
-            session.drop_reasons.clone(),
-            Some(Resolver::new(Roots::from_env())),
-        );
+        let stop = Arc::new(AtomicBool::new(false));
+        let active = Arc::new(AtomicBool::new(false));
+        let roots = Roots::from_env();
+        let ct = refresh::start(conntrack, &roots.proc, active.clone(), stop.clone());
+        let mut converter =
+            Converter::new(session.drop_reasons.clone(), Some(Resolver::new(roots)));
+        converter.conntrack = ct.lookup;
         let emitter = Emitter::new(tx, format, counters.clone(), filter.clone());
         let mut processor = Processor::new(converter, emitter);
         processor.folded = session
             .take_agg()
             .map(|m| FoldedFlows::new(Box::new(m) as Box<dyn AggSource>));
-        let stop = Arc::new(AtomicBool::new(false));
-        let reader = pipeline::spawn_reader(ring, processor, stop.clone(), stall)
-            .map_err(|e| format!("cannot start the ring buffer reader thread: {e}"))?;
+        let reader = pipeline::spawn_reader(ring, processor, stop.clone(), stall).map_err(|e| {
+            stop.store(true, Ordering::Release);
+            format!("cannot start the ring buffer reader thread: {e}")
+        })?;
         // Without its clock the kernel folds nothing (every event gets a record): a thread
         // that cannot start costs efficiency, not events.
         let clock = session
@@ -62,8 +73,11 @@ impl Engine {
             counters,
             filter,
             stop,
+            active,
+            conntrack: ct.status,
             reader: Some(reader),
             clock,
+            refresher: ct.refresher,
         })
     }
 
@@ -71,9 +85,15 @@ impl Engine {
         &self.session
     }
 
+    /// How conntrack entries are read (or why not).
+    pub fn conntrack(&self) -> &Status {
+        &self.conntrack
+    }
+
     /// Replace the filters (user space first, so nothing unwanted slips through).
     pub fn configure(&mut self, kernel: &KernelFilter, user: UserFilter) -> Result<(), String> {
         self.filter.set(user);
+        self.active.store(kernel.enabled, Ordering::Release);
         self.session.configure(kernel)
     }
 
@@ -90,8 +110,11 @@ impl Engine {
         if let Some(reader) = self.reader.take() {
             let _ = reader.join();
         }
-        if let Some(clock) = self.clock.take() {
-            let _ = clock.join();
+        for thread in [self.clock.take(), self.refresher.take()]
+            .into_iter()
+            .flatten()
+        {
+            let _ = thread.join();
         }
         self.stats()
     }

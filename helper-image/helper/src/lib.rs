@@ -14,6 +14,7 @@
 pub mod btf;
 pub mod caps;
 pub mod cli;
+pub mod conntrack;
 pub mod dns;
 pub mod dns_rtt;
 pub mod engine;

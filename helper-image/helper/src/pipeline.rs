@@ -259,9 +259,13 @@ impl Processor {
         }
     }
 
-    /// Emit folded drops if a second has passed (or `force`), then hand the pending batch to
-    /// the writer (called after every ring-buffer drain, so nothing waits for a full batch).
+    /// Read pending conntrack destroy events (at most every few ms), emit folded drops if a
+    /// second has passed (or `force`), then hand the pending batch to the writer (called
+    /// after every ring-buffer drain, so nothing waits for a full batch).
     pub fn flush(&mut self, now: Instant, force: bool) {
+        if let Some(ct) = self.converter.conntrack.as_mut() {
+            ct.poll(now);
+        }
         if force || now.saturating_duration_since(self.last_flush) >= DROP_FLUSH {
             self.last_flush = now;
             for (r, count) in self.drops.flush() {

@@ -298,10 +298,14 @@ pub fn run(args: &ServeArgs) -> ExitCode {
             caps::raise_memlock();
             match Session::open(args.capture.ringbuf_bytes) {
                 Ok(session) => {
-                    let probes = session.report.probes.clone();
+                    let mut probes = session.report.probes.clone();
                     let stall = args.capture.debug_stall_reader.unwrap_or_default();
-                    match Engine::start(session, out_tx.clone(), Format::Wire, stall) {
-                        Ok(engine) => (Some(engine), None, probes),
+                    let conntrack = !args.capture.no_conntrack;
+                    match Engine::start(session, out_tx.clone(), Format::Wire, stall, conntrack) {
+                        Ok(engine) => {
+                            probes.extend(engine.conntrack().probe_status());
+                            (Some(engine), None, probes)
+                        }
                         Err(e) => (None, Some((ErrorCode::Internal, e)), probes),
                     }
                 }

@@ -1,6 +1,8 @@
 //! `ktui-helper trace`: socket events as JSON lines on stdout (the pinned `SocketEvent`
-//! format), cumulative stats as one JSON line per second on stderr. Exits 0 at the end of
-//! `--duration` or on SIGINT/SIGTERM, 1 when eBPF cannot be used (naming what is missing).
+//! format), cumulative stats as one JSON line per second on stderr (after one
+//! `ktui-helper trace: ...` line when conntrack is degraded or unavailable). Exits 0 at the
+//! end of `--duration` or on SIGINT/SIGTERM, 1 when eBPF cannot be used (naming what is
+//! missing).
 
 use std::collections::BTreeSet;
 use std::process::ExitCode;
@@ -58,12 +60,6 @@ pub fn run(args: &TraceArgs) -> ExitCode {
         Ok(s) => s,
         Err(e) => return fail(&format!("eBPF is unavailable: {e}")),
     };
-    if args.verbose {
-        let probes = serde_json::json!({ "probes": session.report.probes,
-            "load_ms": session.report.load_time.as_secs_f64() * 1000.0 });
-        eprintln!("{probes}");
-    }
-
     let (tx, rx) = std::sync::mpsc::sync_channel(pipeline::channel_batches(
         args.capture.debug_channel_lines.unwrap_or(CHANNEL_LINES),
     ));
@@ -73,10 +69,21 @@ pub fn run(args: &TraceArgs) -> ExitCode {
         Err(e) => return fail(&format!("cannot start the writer thread: {e}")),
     };
     let stall = args.capture.debug_stall_reader.unwrap_or_default();
-    let mut engine = match Engine::start(session, tx, Format::TraceLine, stall) {
+    let conntrack = !args.capture.no_conntrack;
+    let mut engine = match Engine::start(session, tx, Format::TraceLine, stall, conntrack) {
         Ok(e) => e,
         Err(e) => return fail(&e),
     };
+    if args.verbose {
+        let report = &engine.session().report;
+        let probes = serde_json::json!({ "probes": report.probes,
+            "load_ms": report.load_time.as_secs_f64() * 1000.0,
+            "conntrack": engine.conntrack().probe_status() });
+        eprintln!("{probes}");
+    }
+    if let Some(notice) = engine.conntrack().notice() {
+        eprintln!("ktui-helper trace: {notice}");
+    }
     let user = UserFilter {
         pod_uids: Default::default(),
         max_events: args.max_events,

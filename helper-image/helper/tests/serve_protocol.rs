@@ -169,6 +169,13 @@ fn subscribe_with_ports_filter_delivers_only_matching_events() {
     assert!(h.missing_capabilities.is_empty());
     assert!(h.probes.iter().any(|p| p.name == "tcp_state"
         && p.attach.as_deref() == Some("tracepoint:sock/inet_sock_set_state")));
+    assert!(
+        h.probes.iter().any(|p| p.name == "conntrack"
+            && p.attach.as_deref() == Some("netlink:ctnetlink")
+            && p.error.is_none()),
+        "as root the node's conntrack table is read over ctnetlink: {:?}",
+        h.probes
+    );
 
     let wanted = TcpListener::bind("127.0.0.1:0").unwrap();
     let other = TcpListener::bind("127.0.0.1:0").unwrap();

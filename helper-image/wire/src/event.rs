@@ -107,6 +107,15 @@ pub struct Conntrack {
     /// answers (a Service backend after DNAT), its destination the address replies go to
     /// (the node's address after SNAT).
     pub reply: Option<CtTuple>,
+    /// The original direction, as the first packet went (to the Service VIP before DNAT):
+    /// what an event seen from the backend's side (matching `reply`) was addressed to.
+    #[serde(default)]
+    pub orig: Option<CtTuple>,
+    /// `dnat` (the answers come from elsewhere than the original destination: a Service
+    /// backend), `snat` (they go elsewhere than the original source: masquerade),
+    /// `dnat+snat`, or null when the flow is not translated.
+    #[serde(default)]
+    pub nat: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

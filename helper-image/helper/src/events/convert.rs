@@ -1,5 +1,5 @@
 //! Records → `ktui_wire::SocketEvent`: wall-clock time, addresses, state names, DNS fields,
-//! drop reason names, Kubernetes identity.
+//! drop reason names, Kubernetes identity, the node's conntrack entry.
 
 use std::collections::HashMap;
 use std::time::Instant;
@@ -8,6 +8,8 @@ use ktui_wire::{Direction, EventType, ProcNs, Proto, SecContext, SocketEvent};
 
 use super::decode::Record;
 use super::layout::*;
+use crate::conntrack::Tuple;
+use crate::conntrack::lookup::{Ask, Lookup};
 use crate::dns;
 use crate::dns_rtt::RoundTrips;
 use crate::k8s::Resolver;
@@ -21,6 +23,8 @@ pub struct Converter {
     pub resolver: Option<Resolver>,
     /// DNS queries waiting for their answers.
     round_trips: RoundTrips,
+    /// The node's conntrack entries (None: not annotated).
+    pub conntrack: Option<Lookup>,
 }
 
 fn kind(k: u16) -> Option<EventType> {
@@ -44,6 +48,7 @@ impl Converter {
             drop_reasons,
             resolver,
             round_trips: RoundTrips::default(),
+            conntrack: None,
         }
     }
 
@@ -139,6 +144,18 @@ impl Converter {
             let info = dns::parse(r.payload.as_deref().unwrap_or_default());
             out.rtt_us = self.round_trips.observe(e, &info);
             out.dns = Some(info);
+        }
+        if let Some(ct) = self.conntrack.as_mut()
+            && let Some(t) =
+                Tuple::of_event(e.family, e.proto, &e.saddr, e.sport, &e.daddr, e.dport)
+        {
+            let ask = match kind {
+                EventType::TcpState | EventType::Connect | EventType::TcpReset => Ask::Always,
+                EventType::UdpRecv => Ask::IfUnreplied,
+                EventType::Dns if e.direction == DIR_RECV => Ask::IfUnreplied,
+                _ => Ask::IfUnknown,
+            };
+            out.conntrack = ct.find(&t, ask, now).map(|entry| entry.to_wire());
         }
         if let Some(resolver) = self.resolver.as_mut() {
             out.k8s = resolver

@@ -89,8 +89,21 @@ impl Trace {
 
     /// Same, with extra environment variables.
     pub fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> Trace {
-        let mut child = Command::new(BIN)
-            .envs(env.iter().copied())
+        let mut cmd = Command::new(BIN);
+        cmd.envs(env.iter().copied());
+        Trace::spawn(cmd, args)
+    }
+
+    /// Same, run by `wrapper` (a command and its arguments, e.g. setpriv dropping a
+    /// capability), which runs the helper with the rest of its command line.
+    pub fn start_via(wrapper: &[&str], args: &[&str]) -> Trace {
+        let mut cmd = Command::new(wrapper[0]);
+        cmd.args(&wrapper[1..]).arg(BIN);
+        Trace::spawn(cmd, args)
+    }
+
+    fn spawn(mut cmd: Command, args: &[&str]) -> Trace {
+        let mut child = cmd
             .arg("trace")
             .arg("-v")
             .args(args)
@@ -117,7 +130,20 @@ impl Trace {
     }
 
     /// Wait for the process to end (its --duration) and return (events, stats lines).
-    pub fn finish(mut self) -> (Vec<SocketEvent>, Vec<Stats>, std::process::ExitStatus) {
+    pub fn finish(self) -> (Vec<SocketEvent>, Vec<Stats>, std::process::ExitStatus) {
+        let (events, stats, status, _) = self.finish_with_notices();
+        (events, stats, status)
+    }
+
+    /// Same, and the notices trace printed on stderr (`ktui-helper trace: ...` lines).
+    pub fn finish_with_notices(
+        mut self,
+    ) -> (
+        Vec<SocketEvent>,
+        Vec<Stats>,
+        std::process::ExitStatus,
+        Vec<String>,
+    ) {
         let deadline = Instant::now() + Duration::from_secs(60);
         let status = loop {
             if let Some(s) = self.child.try_wait().unwrap() {
@@ -131,10 +157,15 @@ impl Trace {
             events.push(serde_json::from_str(&l).unwrap_or_else(|e| panic!("line {l:?}: {e}")));
         }
         let mut stats = Vec::new();
+        let mut notices = Vec::new();
         while let Ok(l) = self.stderr.recv_timeout(Duration::from_secs(2)) {
+            if l.starts_with("ktui-helper trace: ") {
+                notices.push(l);
+                continue;
+            }
             stats.push(serde_json::from_str(&l).unwrap_or_else(|e| panic!("stats {l:?}: {e}")));
         }
-        (events, stats, status)
+        (events, stats, status, notices)
     }
 
     /// Stop with SIGINT now, then finish.

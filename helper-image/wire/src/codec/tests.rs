@@ -84,6 +84,37 @@ fn a_line_without_the_enrichment_keys_decodes() {
     assert_eq!(back, event());
 }
 
+/// A conntrack object as the first enrichment commit defined it (no `orig`, no `nat`) still
+/// decodes, and the full one round-trips with every key present.
+#[test]
+fn conntrack_keys_round_trip_and_the_older_form_decodes() {
+    let tuple = |src: &str, sport, dst: &str, dport| crate::CtTuple {
+        src: src.into(),
+        sport: Some(sport),
+        dst: dst.into(),
+        dport: Some(dport),
+    };
+    let mut e = event();
+    e.conntrack = Some(crate::Conntrack {
+        state: Some("ESTABLISHED".into()),
+        reply: Some(tuple("10.244.1.5", 8080, "10.0.0.1", 40000)),
+        orig: Some(tuple("10.0.0.1", 40000, "10.96.0.10", 80)),
+        nat: Some("dnat".into()),
+    });
+    let v = serde_json::to_value(&e).unwrap();
+    let keys: Vec<&String> = v["conntrack"].as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["state", "reply", "orig", "nat"]);
+    assert_eq!(serde_json::from_value::<SocketEvent>(v.clone()).unwrap(), e);
+    let mut older = v;
+    let ct = older["conntrack"].as_object_mut().unwrap();
+    ct.remove("orig");
+    ct.remove("nat");
+    let back: SocketEvent = serde_json::from_value(older).unwrap();
+    let ct = back.conntrack.unwrap();
+    assert_eq!((ct.orig, ct.nat), (None, None));
+    assert_eq!(ct.reply.unwrap().src, "10.244.1.5");
+}
+
 #[test]
 fn encode_puts_v_first_and_encode_socket_matches_it() {
     let msg = HelperMessage::Socket {
