@@ -834,3 +834,69 @@ async fn a_folded_storm_is_one_line_with_its_count() {
     assert!(text.contains("19996 ev"), "{text}");
     assert!(text.contains("folded 19996"), "{text}");
 }
+
+/// A connect the node translated: the line names the backend the VIP went to, and a VIP whose
+/// connects fail is listed in the summary with that backend.
+#[tokio::test]
+async fn a_translated_connect_shows_its_backend_and_a_failing_vip() {
+    let mut app = app(HelperSource::Cluster).await;
+    select_checkout(&mut app);
+    press(&mut app, "ty");
+    app.dispatch(Action::HelperDeployed {
+        node: "demo-node-1".into(),
+        image_id: None,
+    });
+    app.dispatch(Action::HelperConnected(Box::new(hello(true))));
+    let tuple = |src: &str, sport, dst: &str, dport| ktui_wire::CtTuple {
+        src: src.into(),
+        sport: Some(sport),
+        dst: dst.into(),
+        dport: Some(dport),
+    };
+    let connect = |ms, vip: &str, backend: &str, bport, errno| {
+        let mut e = SocketEvent::new(ts(&app, ms), EventType::Connect);
+        e.proto = Some(Proto::Tcp);
+        e.pid = Some(4242);
+        e.comm = Some("checkout".into());
+        e.src = Some("10.244.1.75".into());
+        e.sport = Some(41000 + ms as u16);
+        e.dst = Some(vip.into());
+        e.dport = Some(80);
+        e.errno = errno;
+        e.latency_us = Some(300);
+        e.conntrack = Some(ktui_wire::Conntrack {
+            state: Some(
+                if errno.is_some() {
+                    "CLOSE"
+                } else {
+                    "ESTABLISHED"
+                }
+                .into(),
+            ),
+            orig: Some(tuple("10.244.1.75", 41000 + ms as u16, vip, 80)),
+            reply: Some(tuple(backend, bport, "10.244.1.75", 41000 + ms as u16)),
+            nat: Some("dnat".into()),
+        });
+        HelperMessage::Socket { event: Box::new(e) }
+    };
+    app.dispatch(Action::HelperMessages(vec![
+        connect(1, "10.96.0.20", "10.244.2.10", 8080, None),
+        connect(2, "10.96.0.21", "10.244.2.9", 8081, Some(111)),
+        connect(3, "10.96.0.21", "10.244.2.9", 8081, Some(111)),
+    ]));
+    press(&mut app, "n"); // the events carry no pod: show the whole node
+    let text = screen(&mut app, 200, 40);
+    assert!(text.contains("DNAT ⇒ 10.244.2.10:8080"), "{text}");
+    assert!(text.contains("DNAT ⇒ 10.244.2.9:8081"), "{text}");
+    assert!(text.contains("Service VIPs failing: 1"), "{text}");
+    let vip = lines_with(&text, "10.96.0.21:80 → 10.244.2.9:8081");
+    assert!(
+        vip.iter()
+            .any(|l| l.contains("ECONNREFUSED 2") && l.contains("ok 0")),
+        "{text}"
+    );
+    assert!(
+        !text.contains("10.96.0.20:80 → "),
+        "a VIP that works is not listed: {text}"
+    );
+}

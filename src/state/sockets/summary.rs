@@ -3,7 +3,7 @@
 //! errno, retransmits per peer. Each metric is a small reducer fed one event at a time; every map
 //! is bounded.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 use jiff::Timestamp;
 use ktui_wire::{EventType, SocketEvent};
@@ -18,6 +18,10 @@ const RTT_SAMPLES: usize = 1_024;
 pub const SYN_STUCK_AFTER_MS: i64 = 1_000;
 /// A DNS query without a reply for this long is a suspect.
 pub const DNS_SUSPECT_AFTER_MS: i64 = 2_000;
+/// A connect through a Service VIP that takes this long has stalled.
+pub const VIP_STALL_US: u64 = 1_000_000;
+/// Backends remembered per Service VIP.
+const VIP_BACKENDS: usize = 16;
 
 /// Who owns an event, for grouping: the pod when known, else pid/comm.
 pub fn owner_label(e: &SocketEvent) -> String {
@@ -113,8 +117,29 @@ pub struct Summary {
     retransmits_order: VecDeque<String>,
     /// drop reason → count.
     pub drops: BTreeMap<String, u64>,
+    /// Service VIP (`addr:port` a connect went to, translated by the node) → its connects.
+    vips: HashMap<String, Vip>,
+    vips_order: VecDeque<String>,
     /// Entries evicted from full maps (so the summary never silently under-reports).
     pub evicted: u64,
+}
+
+/// Connects through one Service VIP (a destination the node's conntrack translated).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Vip {
+    pub ok: u64,
+    /// Connects that succeeded but took longer than [`VIP_STALL_US`].
+    pub stalled: u64,
+    /// errno → failed connects.
+    pub failed: BTreeMap<i32, u64>,
+    /// What the connects were translated to (`addr:port`), the first few.
+    pub backends: BTreeSet<String>,
+}
+
+impl Vip {
+    pub fn troubled(&self) -> u64 {
+        self.stalled + self.failed.values().sum::<u64>()
+    }
 }
 
 impl Summary {
@@ -123,6 +148,9 @@ impl Summary {
             return;
         };
         let owner = owner_label(e);
+        if e.kind == EventType::Connect {
+            self.vip(e);
+        }
         match e.kind {
             EventType::TcpState => self.tcp_state(e, at, owner),
             EventType::Connect => match e.errno {
@@ -163,6 +191,41 @@ impl Summary {
             }
             EventType::TcpReset => {}
         }
+    }
+
+    /// A connect the node translated (DNAT, seen from the client): counted for its VIP.
+    fn vip(&mut self, e: &SocketEvent) {
+        let Some((vip, backend)) = translation(e) else {
+            return;
+        };
+        let mut v = self.vips.remove(&vip).unwrap_or_default();
+        match e.errno {
+            Some(errno) if errno != 0 => *v.failed.entry(errno).or_default() += 1,
+            _ if e.latency_us.is_some_and(|l| l >= VIP_STALL_US) => v.stalled += 1,
+            _ => v.ok += 1,
+        }
+        if v.backends.len() < VIP_BACKENDS {
+            v.backends.insert(backend);
+        }
+        bounded_insert(
+            &mut self.vips,
+            &mut self.vips_order,
+            vip,
+            v,
+            &mut self.evicted,
+        );
+    }
+
+    /// Service VIPs with failed or stalled connects, most troubled first.
+    pub fn troubled_vips(&self) -> Vec<(&String, &Vip)> {
+        let mut v: Vec<(&String, &Vip)> =
+            self.vips.iter().filter(|(_, v)| v.troubled() > 0).collect();
+        v.sort_by(|a, b| {
+            b.1.troubled()
+                .cmp(&a.1.troubled())
+                .then_with(|| a.0.cmp(b.0))
+        });
+        v
     }
 
     fn talk(&mut self, e: &SocketEvent, owner: String) {
@@ -384,6 +447,31 @@ fn resolver_of(k: &DnsQuery) -> String {
     } else {
         format!("{addr}:53")
     }
+}
+
+fn endpoint(addr: &str, port: Option<u16>) -> String {
+    match port {
+        Some(p) if addr.contains(':') => format!("[{addr}]:{p}"),
+        Some(p) => format!("{addr}:{p}"),
+        None => addr.to_string(),
+    }
+}
+
+/// For an event of the client's side of a flow the node destination-translated: (what it was
+/// sent to, what answered), as `addr:port`.
+pub fn translation(e: &SocketEvent) -> Option<(String, String)> {
+    let ct = e.conntrack.as_ref()?;
+    if !ct.nat.as_deref()?.contains("dnat") {
+        return None;
+    }
+    let (orig, reply) = (ct.orig.as_ref()?, ct.reply.as_ref()?);
+    let client_side = e.dst.as_deref() == Some(orig.dst.as_str()) && e.dport == orig.dport;
+    client_side.then(|| {
+        (
+            endpoint(&orig.dst, orig.dport),
+            endpoint(&reply.src, reply.sport),
+        )
+    })
 }
 
 fn peer(e: &SocketEvent) -> Option<String> {

@@ -133,6 +133,7 @@ fn detail_of(e: &SocketEvent) -> String {
         detail.push_str(&format!("×{n}"));
     }
     for extra in [
+        nat_note(e),
         e.errno.filter(|n| *n != 0).map(errno_name),
         e.latency_us.map(|l| format!("{:.1}ms", l as f64 / 1000.0)),
         e.rtt_us.map(|r| format!("rtt {:.1}ms", r as f64 / 1000.0)),
@@ -147,6 +148,27 @@ fn detail_of(e: &SocketEvent) -> String {
         detail.push_str(&extra);
     }
     detail
+}
+
+/// What the node's conntrack did to the flow, from the event's side: the client sees its
+/// destination translated (`DNAT ⇒ backend`), the backend sees what the client had addressed
+/// (`via VIP`); a masqueraded source shows as what the peer saw (`SNAT as addr:port`).
+fn nat_note(e: &SocketEvent) -> Option<String> {
+    let ct = e.conntrack.as_ref()?;
+    let nat = ct.nat.as_deref()?;
+    let (orig, reply) = (ct.orig.as_ref()?, ct.reply.as_ref()?);
+    let end = |a: &str, p: Option<u16>| End::new(&Some(a.to_string()), p).text(usize::MAX);
+    let mut note = Vec::new();
+    if nat.contains("dnat") {
+        match crate::state::sockets::summary::translation(e) {
+            Some((_, backend)) => note.push(format!("DNAT ⇒ {}", s(&backend))),
+            None => note.push(format!("via {}", end(&orig.dst, orig.dport))),
+        }
+    }
+    if nat.contains("snat") {
+        note.push(format!("SNAT as {}", end(&reply.dst, reply.dport)));
+    }
+    (!note.is_empty()).then(|| note.join(" "))
 }
 
 /// TIME, TYPE, POD, PID/COMM, TUPLE, DETAIL of an event.

@@ -163,6 +163,35 @@ fn lines(state: &AppState, theme: &Theme, cells: usize) -> Vec<SumLine> {
             .map(|(e, n)| format!("{} {n}", errno_name(*e))),
         theme.error,
     );
+    // Only when there are any: a cluster without translated failures keeps its lines.
+    let vips = sum.troubled_vips();
+    if !vips.is_empty() {
+        l.heading(format!("Service VIPs failing: {}", vips.len()));
+    }
+    for (vip, v) in vips.iter().take(LIST) {
+        let backends: Vec<&str> = v.backends.iter().map(String::as_str).collect();
+        let mut figures = Vec::new();
+        if !v.failed.is_empty() {
+            let errs: Vec<String> = v
+                .failed
+                .iter()
+                .map(|(e, n)| format!("{} {n}", errno_name(*e)))
+                .collect();
+            figures.push(errs.join(" "));
+        }
+        if v.stalled > 0 {
+            figures.push(format!("stalled {}", v.stalled));
+        }
+        figures.push(format!("ok {}", v.ok));
+        let to = format!(" → {} ", s(&backends.join(",")));
+        let parts = [
+            Part::Name(&s(vip)),
+            Part::Keep(&to),
+            Part::Keep(&figures.join(" ")),
+        ];
+        l.entry(&parts, theme.error);
+    }
+    l.more(LIST, vips.len());
     let stuck = sum.syn_stuck(now);
     l.heading(format!("SYN_SENT stuck >1s: {}", stuck.len()));
     for (t, pend) in stuck.iter().take(LIST) {

@@ -270,3 +270,47 @@ fn folded_lines_count_as_the_events_they_stand_for() {
     s.add(&ev(6, EventType::TcpRetransmit));
     assert_eq!(s.retransmits_by_peer()[0].1, 8);
 }
+
+#[test]
+fn vips_count_failed_and_stalled_connects_from_the_client_side_only() {
+    let mut s = Summary::default();
+    let tuple = |src: &str, sport, dst: &str, dport| ktui_wire::CtTuple {
+        src: src.into(),
+        sport: Some(sport),
+        dst: dst.into(),
+        dport: Some(dport),
+    };
+    let connect = |errno, latency_us| {
+        let mut e = ev(0, EventType::Connect);
+        e.dst = Some("10.96.0.30".into());
+        e.dport = Some(443);
+        e.errno = errno;
+        e.latency_us = Some(latency_us);
+        e.conntrack = Some(ktui_wire::Conntrack {
+            state: None,
+            orig: Some(tuple("10.0.0.1", 40000, "10.96.0.30", 443)),
+            reply: Some(tuple("10.0.3.7", 8443, "10.0.0.1", 40000)),
+            nat: Some("dnat".into()),
+        });
+        e
+    };
+    s.add(&connect(None, 200));
+    s.add(&connect(None, 1_500_000));
+    s.add(&connect(Some(110), 3_000_000));
+    // The backend's side of the same flow (its event matches the reply direction): no VIP.
+    let mut backend = connect(None, 100);
+    backend.src = Some("10.0.3.7".into());
+    backend.sport = Some(8443);
+    backend.dst = Some("10.0.0.1".into());
+    backend.dport = Some(40000);
+    s.add(&backend);
+    let vips = s.troubled_vips();
+    assert_eq!(vips.len(), 1);
+    let (vip, v) = vips[0];
+    assert_eq!(vip, "10.96.0.30:443");
+    assert_eq!(
+        (v.ok, v.stalled, v.failed.get(&110).copied()),
+        (1, 1, Some(1))
+    );
+    assert_eq!(v.backends.iter().collect::<Vec<_>>(), vec!["10.0.3.7:8443"]);
+}
