@@ -675,7 +675,7 @@ async fn demo_replay_plays_the_demo_cluster_pods() {
         );
     }
     assert!(
-        text.contains("DEMO REPLAY: recorded with 9/9 probes"),
+        text.contains("DEMO REPLAY: recorded with 10/10 probes"),
         "the probe line says it is a replay and what was recorded:\n{text}"
     );
     assert!(!text.contains("0/1"), "{text}");

@@ -27,6 +27,7 @@ pub const RECORDED_PROBES: &[&str] = &[
     "udp_recv",
     "dns",
     "drop",
+    "conntrack",
 ];
 
 /// Events with their offset from the first one.
