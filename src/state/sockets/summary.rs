@@ -198,7 +198,18 @@ impl Summary {
         let Some((vip, backend)) = translation(e) else {
             return;
         };
-        let mut v = self.vips.remove(&vip).unwrap_or_default();
+        if !self.vips.contains_key(&vip) {
+            bounded_insert(
+                &mut self.vips,
+                &mut self.vips_order,
+                vip.clone(),
+                Vip::default(),
+                &mut self.evicted,
+            );
+        }
+        let Some(v) = self.vips.get_mut(&vip) else {
+            return;
+        };
         match e.errno {
             Some(errno) if errno != 0 => *v.failed.entry(errno).or_default() += 1,
             _ if e.latency_us.is_some_and(|l| l >= VIP_STALL_US) => v.stalled += 1,
@@ -207,13 +218,6 @@ impl Summary {
         if v.backends.len() < VIP_BACKENDS {
             v.backends.insert(backend);
         }
-        bounded_insert(
-            &mut self.vips,
-            &mut self.vips_order,
-            vip,
-            v,
-            &mut self.evicted,
-        );
     }
 
     /// Service VIPs with failed or stalled connects, most troubled first.
@@ -297,18 +301,20 @@ impl Summary {
                 self.dns.remove(&key);
                 *self.dns_rcodes.entry(rcode).or_default() += 1;
                 if let Some(rtt) = e.rtt_us {
-                    let mut samples = self.dns_rtt.remove(&resolver).unwrap_or_default();
-                    if samples.len() == RTT_SAMPLES {
-                        samples.pop_front();
+                    if let Some(samples) = self.dns_rtt.get_mut(&resolver) {
+                        if samples.len() == RTT_SAMPLES {
+                            samples.pop_front();
+                        }
+                        samples.push_back(rtt);
+                    } else {
+                        bounded_insert(
+                            &mut self.dns_rtt,
+                            &mut self.dns_rtt_order,
+                            resolver,
+                            VecDeque::from([rtt]),
+                            &mut self.evicted,
+                        );
                     }
-                    samples.push_back(rtt);
-                    bounded_insert(
-                        &mut self.dns_rtt,
-                        &mut self.dns_rtt_order,
-                        resolver,
-                        samples,
-                        &mut self.evicted,
-                    );
                 }
             }
         }

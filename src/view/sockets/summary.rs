@@ -183,11 +183,13 @@ fn lines(state: &AppState, theme: &Theme, cells: usize) -> Vec<SumLine> {
             figures.push(format!("stalled {}", v.stalled));
         }
         figures.push(format!("ok {}", v.ok));
-        let to = format!(" → {} ", s(&backends.join(",")));
+        // The figures before the backends: a long list of backends is what gets cut.
+        let figures = format!(" {} → ", figures.join(" "));
+        let backends = s(&backends.join(","));
         let parts = [
             Part::Name(&s(vip)),
-            Part::Keep(&to),
-            Part::Keep(&figures.join(" ")),
+            Part::Keep(&figures),
+            Part::Name(&backends),
         ];
         l.entry(&parts, theme.error);
     }

@@ -130,7 +130,11 @@ pub fn messages(buf: &[u8]) -> impl Iterator<Item = (u16, u32, &[u8])> {
         let len = u32::from_ne_bytes(head[0..4].try_into().ok()?) as usize;
         let ty = u16::from_ne_bytes([head[4], head[5]]);
         let seq = u32::from_ne_bytes(head[8..12].try_into().ok()?);
-        let payload = rest.get(NLMSG_HDRLEN..len.max(NLMSG_HDRLEN))?;
+        // A length shorter than its own header would never advance: the rest is garbage.
+        if len < NLMSG_HDRLEN {
+            return None;
+        }
+        let payload = rest.get(NLMSG_HDRLEN..len)?;
         rest = rest.get(align4(len)..).unwrap_or_default();
         Some((ty, seq, payload))
     })
@@ -258,6 +262,18 @@ mod tests {
                 let _ = p.get(4..).and_then(entry);
             }
         }
+        assert_eq!(
+            messages(&[0u8; 16]).count(),
+            0,
+            "a zero-length message ends the parse"
+        );
+        let mut short = [0u8; 32];
+        short[0] = 8; // shorter than a netlink header
+        assert_eq!(
+            messages(&short).count(),
+            0,
+            "a message shorter than its header"
+        );
         assert_eq!(attrs(&[8, 0, 1, 0, 1, 2]).count(), 0, "length past the end");
         assert_eq!(
             attrs(&[2, 0, 1, 0, 1, 2, 3, 4]).count(),

@@ -169,6 +169,11 @@ fn resolvers_get_round_trip_percentiles_and_unanswered_counts() {
             },
         ]
     );
+    assert_eq!(
+        s.dns_rtt_order.len(),
+        2,
+        "one entry per resolver in the eviction order"
+    );
     // Before the suspect threshold nothing is unanswered yet.
     assert!(s.resolvers(now(1000)).iter().all(|r| r.unanswered == 0));
 }
@@ -313,4 +318,9 @@ fn vips_count_failed_and_stalled_connects_from_the_client_side_only() {
         (1, 1, Some(1))
     );
     assert_eq!(v.backends.iter().collect::<Vec<_>>(), vec!["10.0.3.7:8443"]);
+    assert_eq!(
+        s.vips_order.len(),
+        1,
+        "one VIP: one entry in the eviction order"
+    );
 }
