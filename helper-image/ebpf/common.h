@@ -645,7 +645,7 @@ static __always_inline __u32 task_pid_ns(const struct task_struct *task)
 	if (!pid)
 		return 0;
 	__u32 level = BPF_CORE_READ(pid, level);
-	if (level > 32) /* MAX_PID_NS_LEVEL */
+	if (level >= 32) /* MAX_PID_NS_LEVEL */
 		return 0;
 	const struct pid_namespace *ns = NULL;
 	const char *upid = (const char *)pid + bpf_core_field_offset(struct pid, numbers) +
@@ -668,6 +668,8 @@ static __always_inline void proc_from_current(struct ktui_proc *p, __u64 uid_gid
 	p->ns_mnt = BPF_CORE_READ(task, nsproxy, mnt_ns, ns.inum);
 	p->ns_pid = task_pid_ns(task);
 	p->ns_user = BPF_CORE_READ(task, real_cred, user_ns, ns.inum);
+	p->cred = (__u64)BPF_CORE_READ(task, real_cred);
+	p->nsproxy = (__u64)BPF_CORE_READ(task, nsproxy);
 	p->known = 1;
 	struct ktui_config *cfg = get_config();
 	if (cfg && (cfg->flags & KTUI_CFG_NO_SEC))
@@ -709,9 +711,28 @@ static __always_inline void owner_into_event(struct ktui_event *e, const struct 
 	e->flags |= flag;
 }
 
+/* Whether the remembered owner still describes the current task: same comm (an exec changes
+ * it), credentials, namespaces and seccomp mode (a filter installed later). */
+static __always_inline bool owner_current(const struct ktui_owner *known)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	__u64 comm[2] = {};
+	const __u64 *was = (const __u64 *)known->comm;
+	BPF_CORE_READ_INTO(&comm, task, group_leader, comm);
+	if (comm[0] != was[0] || comm[1] != was[1])
+		return false;
+	if ((__u64)BPF_CORE_READ(task, real_cred) != known->proc.cred ||
+	    (__u64)BPF_CORE_READ(task, nsproxy) != known->proc.nsproxy)
+		return false;
+	if (known->proc.sec_known && bpf_core_field_exists(task->seccomp) &&
+	    (__u8)BPF_CORE_READ(task, seccomp.mode) != known->proc.seccomp_mode)
+		return false;
+	return true;
+}
+
 /* Process context: the current task owns `sk`; remember it and put it in the event. A busy
- * socket costs a lookup per event: the owner (and its process context) is read again only
- * when the thread, cgroup or comm changed (an exec changes the comm). */
+ * socket costs a lookup and a few loads per event: the owner and its process context are read
+ * again only when the thread, cgroup, comm, credentials, namespaces or seccomp mode changed. */
 static __always_inline void attribute_current(struct ktui_event *e, const struct sock *sk)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
@@ -719,15 +740,10 @@ static __always_inline void attribute_current(struct ktui_event *e, const struct
 	__u64 key = (__u64)sk;
 	if (sk) {
 		struct ktui_owner *known = bpf_map_lookup_elem(&sock_owner, &key);
-		if (known && known->tid == (__u32)pid_tgid && known->cgroup_id == cgroup_id) {
-			__u64 comm[2] = {};
-			const __u64 *was = (const __u64 *)known->comm;
-			struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-			BPF_CORE_READ_INTO(&comm, task, group_leader, comm);
-			if (comm[0] == was[0] && comm[1] == was[1]) {
-				owner_into_event(e, known, KTUI_F_OWNER_CURRENT);
-				return;
-			}
+		if (known && known->tid == (__u32)pid_tgid && known->cgroup_id == cgroup_id &&
+		    owner_current(known)) {
+			owner_into_event(e, known, KTUI_F_OWNER_CURRENT);
+			return;
 		}
 	}
 	struct ktui_owner o = {};

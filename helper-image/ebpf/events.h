@@ -66,6 +66,11 @@ struct ktui_proc {
 	__u8 known;        /* 1 = filled in; 0 = no process context (then user space shows none) */
 	__u8 sec_known;    /* 1 = seccomp_mode and caps_eff were read */
 	__u8 _pad[5];
+	/* What the context was read from, to tell when it must be read again: credentials are
+	 * replaced (never changed in place) by setuid, capset, ...; so is the nsproxy by setns
+	 * and unshare. Kernel addresses, for comparison only (user space never shows them). */
+	__u64 cred;
+	__u64 nsproxy;
 };
 
 struct ktui_event {

@@ -96,6 +96,9 @@ pub fn proc_context(proc_pid: &Path) -> KtuiProc {
         known: 1,
         sec_known: u8::from(caps.is_some()),
         _pad: [0; 5],
+        // Unknown from /proc: the kernel reads the context again at the first event.
+        cred: 0,
+        nsproxy: 0,
     }
 }
 

@@ -165,3 +165,55 @@ fn no_sec_leaves_the_security_context_out() {
     assert!(e.sec.is_none(), "{e:?}");
     assert!(e.ns.is_some() && e.gid.is_some(), "{e:?}");
 }
+
+/// One socket, used before and after its process drops privileges (setgid + setuid from root:
+/// new credentials, capabilities gone): the second send carries the new uid, gid and
+/// capabilities, not the ones remembered with the socket's owner.
+#[test]
+fn a_socket_used_after_setuid_reports_the_new_credentials() {
+    if skip_without_ebpf("a_socket_used_after_setuid_reports_the_new_credentials") {
+        return;
+    }
+    let port = free_udp_port();
+    let trace = Trace::start(&[
+        "--duration",
+        "3s",
+        "--no-aggregate",
+        "--ports",
+        &port.to_string(),
+    ]);
+    let script = format!(
+        "import os, socket\n\
+         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n\
+         s.sendto(b'root', ('127.0.0.1', {port}))\n\
+         os.setgid(65534)\n\
+         os.setuid(65534)\n\
+         s.sendto(b'nobody', ('127.0.0.1', {port}))\n"
+    );
+    let out = Command::new("python3")
+        .args(["-c", &script])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (events, _, _) = trace.finish();
+    let sends: Vec<&SocketEvent> = events
+        .iter()
+        .filter(|e| e.kind.as_str() == "udp_send" && e.dport == Some(port))
+        .collect();
+    assert_eq!(sends.len(), 2, "{sends:?}");
+    let before = (sends[0].uid, sends[0].gid);
+    let after = (sends[1].uid, sends[1].gid);
+    assert_eq!(before, (Some(0), Some(0)));
+    assert_eq!(after, (Some(65534), Some(65534)), "the new credentials");
+    let caps = |e: &SocketEvent| e.sec.as_ref().and_then(|s| s.caps_eff.clone());
+    assert_ne!(caps(sends[0]).as_deref(), Some("0000000000000000"));
+    assert_eq!(
+        caps(sends[1]).as_deref(),
+        Some("0000000000000000"),
+        "no capabilities left"
+    );
+}

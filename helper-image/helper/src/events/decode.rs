@@ -79,7 +79,7 @@ mod tests {
         };
         let r = Record { ev, payload: None };
         let bytes = encode(&r);
-        assert_eq!(bytes.len(), 168);
+        assert_eq!(bytes.len(), 184);
         assert_eq!(decode(&bytes).unwrap(), r);
         assert_eq!(decode(&bytes[..100]), Err(DecodeError::Short(100)));
 
@@ -92,7 +92,7 @@ mod tests {
             payload: Some(vec![1, 2, 3]),
         };
         let bytes = encode(&dns);
-        assert_eq!(bytes.len(), 168 + 256);
+        assert_eq!(bytes.len(), 184 + 256);
         assert_eq!(decode(&bytes).unwrap(), dns);
         assert!(matches!(
             decode(&bytes[..200]),

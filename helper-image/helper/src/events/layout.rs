@@ -84,6 +84,9 @@ pub struct KtuiProc {
     pub known: u8,
     pub sec_known: u8,
     pub _pad: [u8; 5],
+    /// Kernel addresses the context was read from (compared in the kernel, never shown).
+    pub cred: u64,
+    pub nsproxy: u64,
 }
 
 /// struct ktui_dns_event
@@ -296,7 +299,9 @@ pub fn expected() -> Vec<Expected> {
                 seccomp_mode,
                 known,
                 sec_known,
-                _pad
+                _pad,
+                cred,
+                nsproxy
             ]
         ),
         expected!("ktui_guard", KtuiGuard, [seq, tokens, last_ns]),
