@@ -22,19 +22,25 @@ struct Key {
     local: ([u8; 16], u16),
     remote: ([u8; 16], u16),
     id: u16,
-    qtype: Option<u16>,
-    qname: Option<String>,
 }
+
+/// A query's question: type and name (lower-cased).
+type Question = (Option<u16>, Option<String>);
+
+/// Questions asked at once under one key (one socket, one id) before older ones give way.
+const PER_KEY: usize = 8;
 
 #[derive(Debug, Default)]
 pub struct RoundTrips {
-    /// Query → when it was seen (CLOCK_MONOTONIC ns).
-    pending: HashMap<Key, u64>,
+    /// (socket, id) → the questions waiting, each with when it was asked (CLOCK_MONOTONIC ns).
+    pending: HashMap<Key, Vec<(u64, Question)>>,
     order: VecDeque<(u64, Key)>,
 }
 
 impl RoundTrips {
-    /// Note a DNS record; for an answer to a remembered query, its round trip in µs.
+    /// Note a DNS record; for an answer to a remembered query, its round trip in µs. An answer
+    /// is paired with the query of its question; one without a question (FORMERR and REFUSED
+    /// answers often have none) with the oldest query of its socket and id.
     pub fn observe(&mut self, e: &KtuiEvent, info: &DnsInfo) -> Option<u64> {
         let id = info.id?;
         let key = Key {
@@ -43,12 +49,13 @@ impl RoundTrips {
             local: (e.saddr, e.sport),
             remote: (e.daddr, e.dport),
             id,
-            qtype: info.qtype,
-            qname: info.qname.as_ref().map(|n| n.to_ascii_lowercase()),
         };
+        let question: Question = (
+            info.qtype,
+            info.qname.as_ref().map(|n| n.to_ascii_lowercase()),
+        );
         self.expire(e.ts_ns);
         if info.rcode.is_none() {
-            // A retransmission keeps the first time: the wait the application saw.
             if !self.pending.contains_key(&key) {
                 while self.pending.len() >= MAX_PENDING {
                     let Some((_, old)) = self.order.pop_front() else {
@@ -56,38 +63,68 @@ impl RoundTrips {
                     };
                     self.pending.remove(&old);
                 }
-                self.pending.insert(key.clone(), e.ts_ns);
+            }
+            let asked = self.pending.entry(key.clone()).or_default();
+            // A retransmission keeps the first time: the wait the application saw.
+            if !asked.iter().any(|(_, q)| *q == question) {
+                if asked.len() == PER_KEY {
+                    asked.remove(0);
+                }
+                asked.push((e.ts_ns, question));
                 self.order.push_back((e.ts_ns, key));
             }
             return None;
         }
-        let asked = self.pending.remove(&key)?;
-        Some(e.ts_ns.saturating_sub(asked) / 1000)
+        let asked = self.pending.get_mut(&key)?;
+        let i = if question.1.is_some() {
+            asked.iter().position(|(_, q)| *q == question)?
+        } else {
+            0
+        };
+        let (at, _) = asked.remove(i);
+        if asked.is_empty() {
+            self.pending.remove(&key);
+        }
+        Some(e.ts_ns.saturating_sub(at) / 1000)
+    }
+
+    /// Whether the query asked at `at` under `key` is still waiting.
+    fn waiting(&self, key: &Key, at: u64) -> bool {
+        self.pending
+            .get(key)
+            .is_some_and(|v| v.iter().any(|(t, _)| *t == at))
     }
 
     /// Forget queries waiting longer than [`MAX_WAIT_NS`], and the order's entries of
     /// queries already answered (the order never grows past twice the pending bound).
     fn expire(&mut self, now: u64) {
         while let Some((at, k)) = self.order.front() {
-            let live = self.pending.get(k) == Some(at);
+            let live = self.waiting(k, *at);
             if live && now.saturating_sub(*at) <= MAX_WAIT_NS {
                 break;
             }
-            if let Some((_, k)) = self.order.pop_front()
+            if let Some((at, k)) = self.order.pop_front()
                 && live
+                && let Some(v) = self.pending.get_mut(&k)
             {
-                self.pending.remove(&k);
+                v.retain(|(t, _)| *t != at);
+                if v.is_empty() {
+                    self.pending.remove(&k);
+                }
             }
         }
-        if self.order.len() > 2 * MAX_PENDING {
-            let pending = &self.pending;
-            self.order.retain(|(at, k)| pending.get(k) == Some(at));
+        if self.order.len() > 2 * MAX_PENDING * PER_KEY {
+            let order = std::mem::take(&mut self.order);
+            self.order = order
+                .into_iter()
+                .filter(|(at, k)| self.waiting(k, *at))
+                .collect();
         }
     }
 
     /// Queries still waiting for an answer.
     pub fn pending(&self) -> usize {
-        self.pending.len()
+        self.pending.values().map(Vec::len).sum()
     }
 }
 
@@ -140,6 +177,27 @@ mod tests {
             rt.observe(&ev(1060, 40000, 53), &dns::parse(&answer(&a))),
             None
         );
+        assert_eq!(rt.pending(), 0);
+    }
+
+    #[test]
+    fn an_answer_without_a_question_and_two_questions_under_one_id() {
+        let mut rt = RoundTrips::default();
+        let a = dns::build_query(9, "a.test", 1);
+        let aaaa = dns::build_query(9, "a.test", 28);
+        rt.observe(&ev(0, 40000, 53), &dns::parse(&a));
+        rt.observe(&ev(1, 40000, 53), &dns::parse(&aaaa));
+        // The AAAA answer pairs with the AAAA query, though both have id 9.
+        assert_eq!(
+            rt.observe(&ev(4, 40000, 53), &dns::parse(&answer(&aaaa))),
+            Some(3_000)
+        );
+        // FORMERR with no question section (QDCOUNT 0): the oldest query of that id.
+        let mut formerr = vec![0, 9, 0x81, 0x01];
+        formerr.extend_from_slice(&[0; 8]);
+        let info = dns::parse(&formerr);
+        assert_eq!((info.qname.as_deref(), info.rcode), (None, Some(1)));
+        assert_eq!(rt.observe(&ev(7, 40000, 53), &info), Some(7_000));
         assert_eq!(rt.pending(), 0);
     }
 
