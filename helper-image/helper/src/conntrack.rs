@@ -69,6 +69,14 @@ impl Tuple {
         })
     }
 
+    /// Either end is a loopback address (127/8, ::1).
+    pub fn is_loopback(&self) -> bool {
+        [self.src, self.dst].iter().any(|a| {
+            let a = Ipv6Addr::from(*a);
+            a.is_loopback() || a.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
+        })
+    }
+
     /// Both addresses are IPv4 (the entry lives in the IPv4 table).
     pub fn is_v4(&self) -> bool {
         Ipv6Addr::from(self.src).to_ipv4_mapped().is_some()

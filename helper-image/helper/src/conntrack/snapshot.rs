@@ -48,7 +48,9 @@ impl Snapshot {
         let i = self.entries.len() as u32;
         self.entries.push((e, seen));
         self.index.insert(e.orig, i);
-        self.index.insert(e.reply, i);
+        // A reply tuple already indexed belongs to an entry read earlier (in a lingering
+        // entry's case: a newer flow reusing the tuple): it keeps it.
+        self.index.entry(e.reply).or_insert(i);
         true
     }
 }
@@ -85,8 +87,11 @@ impl Builder {
     /// kernel no longer has, while there is room (the most recently read first).
     pub fn finish(mut self, previous: &Snapshot) -> Snapshot {
         for &(e, seen) in &previous.entries {
+            // A gone entry whose tuples a live one now uses (the same client port to another
+            // VIP, translated to the same backend) would answer for it: left out.
             if self.now.saturating_duration_since(seen) < LINGER
                 && !self.next.index.contains_key(&e.orig)
+                && !self.next.index.contains_key(&e.reply)
                 && !self.next.insert(e, seen, self.cap)
             {
                 break;
@@ -179,6 +184,25 @@ mod tests {
         let full = b.finish(&second);
         assert_eq!(full.len(), 1);
         assert!(full.find(&entry(3).orig).is_some());
+    }
+
+    /// The same client port to another VIP, translated to the same backend: the new flow's
+    /// reply tuple equals the gone one's, and the live entry answers for it.
+    #[test]
+    fn a_lingering_entry_never_answers_for_a_live_one() {
+        let t0 = Instant::now();
+        let mut b = Builder::new(&Snapshot::default(), t0, 10);
+        b.add(entry(1));
+        let first = b.finish(&Snapshot::default());
+        let other_vip = Entry {
+            orig: v4(6, "10.0.0.1", 1, "10.96.0.11", 80),
+            ..entry(1)
+        };
+        let mut b = Builder::new(&first, t0 + Duration::from_secs(2), 10);
+        b.add(other_vip);
+        let second = b.finish(&first);
+        assert_eq!(second.find(&entry(1).reply), Some(&other_vip));
+        assert_eq!(second.len(), 1, "the gone entry is left out");
     }
 
     #[test]

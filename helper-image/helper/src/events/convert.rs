@@ -25,6 +25,8 @@ pub struct Converter {
     round_trips: RoundTrips,
     /// The node's conntrack entries (None: not annotated).
     pub conntrack: Option<Lookup>,
+    /// The helper's own network namespace (whose conntrack table it reads), 0 if unknown.
+    pub own_netns: u32,
 }
 
 fn kind(k: u16) -> Option<EventType> {
@@ -49,6 +51,9 @@ impl Converter {
             resolver,
             round_trips: RoundTrips::default(),
             conntrack: None,
+            own_netns: std::fs::metadata("/proc/self/ns/net")
+                .map(|m| std::os::unix::fs::MetadataExt::ino(&m) as u32)
+                .unwrap_or(0),
         }
     }
 
@@ -145,9 +150,12 @@ impl Converter {
             out.rtt_us = self.round_trips.observe(e, &info);
             out.dns = Some(info);
         }
+        // Loopback flows of another namespace (a pod's sidecar traffic) are in that
+        // namespace's table, never in the node's: not looked up.
         if let Some(ct) = self.conntrack.as_mut()
             && let Some(t) =
                 Tuple::of_event(e.family, e.proto, &e.saddr, e.sport, &e.daddr, e.dport)
+            && !(t.is_loopback() && e.netns != self.own_netns)
         {
             let ask = match kind {
                 EventType::TcpState | EventType::Connect | EventType::TcpReset => Ask::Always,
