@@ -1,18 +1,24 @@
 //! Observer effect: what the helper's eBPF programs cost a node under a packet storm.
 //!
-//!   sudo cargo bench -p ktui-helper --bench observer [-- --secs 5 --rounds 3]
+//!   sudo cargo bench -p ktui-helper --bench observer [-- --secs 4 --rounds 5]
 //!
 //! The pinned flood: one Python UDP sender pinned to CPU 0 sends 64-byte datagrams over loopback
 //! to a socket nobody reads. Side by side in one run, each round:
 //!   1. no helper;
 //!   2. `ktui-helper trace` pinned to CPU 1, default probe set, no filter;
-//!   3. the same with `--ports 9`, a filter that excludes the flood.
+//!   3. the same with `--ports 9`, a filter that excludes the flood;
+//!   4. the same with `--netns 1` (the earliest exit);
+//!   5. no helper again.
 //!
-//! With `kernel.bpf_stats_enabled=1` during the traced runs, per program: runs and average ns
-//! per run (from `bpftool prog show --json`, before/after deltas), and BPF ns per datagram.
-//! Targets (issue 12): ≤ 500 ns per program run, ≤ 1 µs of BPF per datagram, ≤ 15 % throughput
-//! loss unfiltered, ≤ 3 % with the excluding filter. bpf_stats itself adds a little time per
-//! run (two clock reads); the throughput figures of round 2 include that, round 3 too.
+//! Each traced rate is compared with the mean of its round's two untraced rates (the VM's speed
+//! drifts between rounds by more than the effect), and the median of those paired losses is
+//! reported with their range, beside the median rates.
+//!
+//! Then one more unfiltered run with `kernel.bpf_stats_enabled=1`: per program, runs and average
+//! ns per run (from `bpftool prog show --json`, before/after deltas), and BPF ns per datagram
+//! (bpf_stats itself adds two clock reads per run). Targets (issue 12): ≤ 500 ns per program
+//! run, ≤ 1 µs of BPF per datagram, ≤ 15 % throughput loss unfiltered, ≤ 3 % with the
+//! excluding filter.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -125,7 +131,7 @@ fn main() {
         return;
     }
     let secs = arg("--secs", 5.0);
-    let rounds = arg("--rounds", 3.0) as usize;
+    let rounds = arg("--rounds", 5.0) as usize;
     // Throughput with bpf_stats off (it adds two clock reads per program run).
     let old = sysctl_stats(false);
     let runs: [(&str, &[&str]); 4] = [
@@ -135,8 +141,13 @@ fn main() {
         ("helper, --netns 1", &["--netns", "1"]),
     ];
     let mut rates: Vec<Vec<f64>> = vec![Vec::new(); runs.len()];
+    // Per round, each traced rate against that round's untraced rate, measured before and
+    // after the traced runs (their mean): the VM's speed drifts between rounds by more than
+    // the effect, so losses are paired within a round.
+    let mut losses: Vec<Vec<f64>> = vec![Vec::new(); runs.len()];
     for round in 1..=rounds {
         let mut line = format!("round {round}:");
+        let mut traced = Vec::new();
         for (i, (label, args)) in runs.iter().enumerate() {
             let dps = if i == 0 {
                 flood(secs)
@@ -148,7 +159,14 @@ fn main() {
                 dps
             };
             rates[i].push(dps);
+            traced.push(dps);
             line.push_str(&format!(" {label} {dps:.0};"));
+        }
+        let after = flood(secs);
+        line.push_str(&format!(" no helper again {after:.0}"));
+        let base = (traced[0] + after) / 2.0;
+        for (i, dps) in traced.iter().enumerate() {
+            losses[i].push((dps / base - 1.0) * 100.0);
         }
         eprintln!("{line}");
     }
@@ -157,13 +175,25 @@ fn main() {
         v.sort_by(|a, b| a.total_cmp(b));
         v[v.len() / 2]
     };
-    let base = median(&rates[0]);
-    println!("pinned flood, {rounds} rounds of {secs} s, medians (bpf_stats off):");
+    let range = |v: &[f64]| {
+        let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
+        let hi = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        (lo, hi)
+    };
+    println!(
+        "pinned flood, {rounds} rounds of {secs} s (bpf_stats off): median rate, and the median \
+         of the losses paired within each round (range over rounds)"
+    );
     for (i, (label, _)) in runs.iter().enumerate() {
         let m = median(&rates[i]);
+        if i == 0 {
+            println!("  {label:<20} {m:>9.0} datagrams/s");
+            continue;
+        }
+        let (lo, hi) = range(&losses[i]);
         println!(
-            "  {label:<20} {m:>9.0} datagrams/s  ({:+.1} %)",
-            (m / base - 1.0) * 100.0
+            "  {label:<20} {m:>9.0} datagrams/s  {:+.1} % paired ({lo:+.1} … {hi:+.1})",
+            median(&losses[i])
         );
     }
     // Per-program cost: one more unfiltered run with bpf_stats on.
