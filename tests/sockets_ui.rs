@@ -150,19 +150,6 @@ fn events(app: &App) -> Vec<HelperMessage> {
     ]
 }
 
-/// The demo app with the helper deployed on checkout's node (`t`, `y`) and connected.
-async fn connected_to_checkout() -> App {
-    let mut app = app(HelperSource::Cluster).await;
-    select_checkout(&mut app);
-    press(&mut app, "ty");
-    app.dispatch(Action::HelperDeployed {
-        node: "demo-node-1".into(),
-        image_id: None,
-    });
-    app.dispatch(Action::HelperConnected(Box::new(hello(true))));
-    app
-}
-
 fn select_checkout(app: &mut App) {
     press(app, "/checkout\n");
     app.state.prepare_frame();
@@ -286,7 +273,7 @@ async fn without_privileges_the_pane_names_what_is_missing() {
 
 #[tokio::test]
 async fn filter_pause_and_scope() {
-    let mut app = connected_to_checkout().await;
+    let mut app = connected().await;
     let batch = events(&app);
     app.dispatch(Action::HelperMessages(batch));
     press(&mut app, "/type:dns\n");
@@ -414,9 +401,17 @@ async fn pod_names_missing_from_the_helper_come_from_the_pod_cache() {
     );
 }
 
-/// A connected cluster helper for the checkout pod, nothing received yet.
+/// A connected cluster helper for the checkout pod, nothing received yet: the helper
+/// deployed on checkout's node (`t`, `y`) and connected.
 async fn connected() -> App {
-    let mut app = connected_to_checkout().await;
+    let mut app = app(HelperSource::Cluster).await;
+    select_checkout(&mut app);
+    press(&mut app, "ty");
+    app.dispatch(Action::HelperDeployed {
+        node: "demo-node-1".into(),
+        image_id: None,
+    });
+    app.dispatch(Action::HelperConnected(Box::new(hello(true))));
     app
 }
 
@@ -841,7 +836,7 @@ async fn a_folded_storm_is_one_line_with_its_count() {
 /// connects fail is listed in the summary with that backend.
 #[tokio::test]
 async fn a_translated_connect_shows_its_backend_and_a_failing_vip() {
-    let mut app = connected_to_checkout().await;
+    let mut app = connected().await;
     let tuple = |src: &str, sport, dst: &str, dport| ktui_wire::CtTuple {
         src: src.into(),
         sport: Some(sport),
