@@ -98,8 +98,22 @@ impl App {
         Ok(())
     }
 
+    /// Stop the streams and abort everything else (tests that end a session at once).
     pub fn shutdown(&mut self) {
         self.runtime.abort_all();
+    }
+
+    /// What must still finish before the run ends (evidence captures, file saves).
+    pub fn unfinished(&self) -> Vec<String> {
+        self.runtime.unfinished()
+    }
+
+    /// End the run without losing work in flight: stop the streams, wait up to `bound` for
+    /// captures and saves, and apply what they delivered. Returns what did not finish.
+    pub async fn finish(&mut self, bound: Duration) -> Vec<String> {
+        let left = self.runtime.finish(bound).await;
+        self.drain();
+        left
     }
 }
 

@@ -36,7 +36,8 @@ fn main() -> ExitCode {
             None => console(&cli).await,
         }
     });
-    // Watch and follow tasks may still be parked on the network: do not wait for them.
+    // Captures and saves were waited for (terminal::finish); streams still parked on the
+    // network are not.
     runtime.shutdown_background();
     ExitCode::from(code)
 }

@@ -5,11 +5,12 @@ pub mod helper;
 
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
 use futures::StreamExt as _;
 use futures::future::BoxFuture;
 use tokio::sync::{Semaphore, mpsc};
-use tokio::task::AbortHandle;
+use tokio::task::{AbortHandle, JoinHandle};
 
 use crate::action::Action;
 use crate::cluster::{Cluster, EventRow, LogRequest, Scope};
@@ -35,6 +36,9 @@ pub struct Runtime {
     follow: Option<AbortHandle>,
     evidence_slots: Arc<Semaphore>,
     helper: Option<helper::SessionHandle>,
+    /// Work that must finish before the console exits (evidence captures, file saves), each
+    /// with what it is, for the message that names what is still running.
+    work: Vec<(String, JoinHandle<()>)>,
 }
 
 impl Drop for Runtime {
@@ -57,7 +61,42 @@ impl Runtime {
             follow: None,
             evidence_slots: Arc::new(Semaphore::new(EVIDENCE_IN_FLIGHT)),
             helper: None,
+            work: Vec::new(),
         }
+    }
+
+    /// Keep `task` until it finishes (the list is pruned as work is added).
+    fn track(&mut self, what: String, task: JoinHandle<()>) {
+        self.work.retain(|(_, t)| !t.is_finished());
+        self.work.push((what, task));
+    }
+
+    /// What is still running of the work that must finish.
+    pub fn unfinished(&self) -> Vec<String> {
+        self.work
+            .iter()
+            .filter(|(_, t)| !t.is_finished())
+            .map(|(what, _)| what.clone())
+            .collect()
+    }
+
+    /// End the run: stop the streams (pod watch, log follow, helper session), then wait up to
+    /// `bound` for the evidence captures and file saves in flight; what has not finished by
+    /// then is returned (and aborted).
+    pub async fn finish(&mut self, bound: Duration) -> Vec<String> {
+        self.abort_all();
+        if let Some(session) = self.helper.take() {
+            session.stop();
+        }
+        let deadline = tokio::time::Instant::now() + bound;
+        for (_, task) in &mut self.work {
+            let _ = tokio::time::timeout_at(deadline, task).await;
+        }
+        let left = self.unfinished();
+        for (_, task) in self.work.drain(..) {
+            task.abort();
+        }
+        left
     }
 
     fn cluster(&self) -> Arc<dyn Cluster> {
@@ -146,7 +185,8 @@ impl Runtime {
             Effect::CaptureEvidence { record, logs } => {
                 let slots = self.evidence_slots.clone();
                 let tx = self.tx.clone();
-                tokio::spawn(async move {
+                let what = format!("capturing the evidence of {}", record.pod);
+                let task = tokio::spawn(async move {
                     let Ok(_slot) = slots.acquire_owned().await else {
                         return;
                     };
@@ -154,9 +194,15 @@ impl Runtime {
                         let _ = tx.send(action);
                     }
                 });
+                self.track(what, task);
             }
             Effect::SaveFile { path, bytes } => {
-                self.spawn(async move { Some(save(path, bytes).await) });
+                let tx = self.tx.clone();
+                let what = format!("saving {}", path.display());
+                let task = tokio::spawn(async move {
+                    let _ = tx.send(save(path, bytes).await);
+                });
+                self.track(what, task);
             }
             Effect::SwitchContext(name) => {
                 let Some(connector) = self.connector.clone() else {

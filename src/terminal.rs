@@ -56,9 +56,33 @@ pub fn setup() -> std::io::Result<Term> {
 pub async fn run(mut app: App) -> std::io::Result<()> {
     let mut terminal = setup()?;
     let result = event_loop(&mut app, &mut terminal).await;
-    app.shutdown();
     restore();
+    finish(&mut app).await;
     result
+}
+
+/// How long quitting waits for evidence captures and file saves still in flight.
+pub const FINISH_BOUND: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Let the work in flight finish (bounded), saying on the restored terminal what it waits for
+/// and what it had to leave.
+async fn finish(app: &mut App) {
+    let running = app.unfinished();
+    if !running.is_empty() {
+        eprintln!(
+            "ktui: finishing before exit (at most {}s): {}",
+            FINISH_BOUND.as_secs(),
+            crate::sanitize::line(&running.join("; "))
+        );
+    }
+    let left = app.finish(FINISH_BOUND).await;
+    if !left.is_empty() {
+        eprintln!(
+            "ktui: gave up after {}s on: {}",
+            FINISH_BOUND.as_secs(),
+            crate::sanitize::line(&left.join("; "))
+        );
+    }
 }
 
 async fn event_loop(app: &mut App, terminal: &mut Term) -> std::io::Result<()> {

@@ -1,0 +1,153 @@
+//! Quitting does not lose work in flight: evidence captures that are still fetching logs when
+//! the run ends complete (bounded) and reach the state; work that outlasts the bound is named.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use futures::stream::BoxStream;
+use ktui::app::App;
+use ktui::cluster::demo::DemoCluster;
+use ktui::cluster::{
+    BoxByteStream, Cluster, ContextInfo, EventRow, HelperPod, LogRequest, NodeInfo, ObjectInfo,
+    ObjectRef, PodDetail, PodEvent, PodKey, Result, Scope,
+};
+use ktui::config::theme::Theme;
+use ktui::evidence::EvidenceKind;
+
+/// The demo cluster, with every log fetch taking `delay`.
+struct SlowLogs {
+    inner: DemoCluster,
+    delay: Duration,
+}
+
+impl Cluster for SlowLogs {
+    fn info(&self) -> ContextInfo {
+        self.inner.info()
+    }
+    fn watch_pods(&self, scope: Scope) -> BoxStream<'static, PodEvent> {
+        self.inner.watch_pods(scope)
+    }
+    fn pod_detail(&self, key: PodKey) -> BoxFuture<'static, Result<PodDetail>> {
+        self.inner.pod_detail(key)
+    }
+    fn pod_events(&self, key: PodKey) -> BoxFuture<'static, Result<Vec<EventRow>>> {
+        self.inner.pod_events(key)
+    }
+    fn logs(&self, req: LogRequest) -> BoxFuture<'static, Result<Vec<u8>>> {
+        let logs = self.inner.logs(req);
+        let delay = self.delay;
+        Box::pin(async move {
+            tokio::time::sleep(delay).await;
+            logs.await
+        })
+    }
+    fn follow_logs(&self, req: LogRequest) -> BoxStream<'static, Result<Vec<u8>>> {
+        self.inner.follow_logs(req)
+    }
+    fn namespaces(&self) -> BoxFuture<'static, Result<Vec<String>>> {
+        self.inner.namespaces()
+    }
+    fn apply(&self, objects: Vec<serde_json::Value>) -> BoxFuture<'static, Result<Vec<ObjectRef>>> {
+        self.inner.apply(objects)
+    }
+    fn create(&self, object: serde_json::Value) -> BoxFuture<'static, Result<bool>> {
+        self.inner.create(object)
+    }
+    fn delete(&self, object: ObjectRef) -> BoxFuture<'static, Result<bool>> {
+        self.inner.delete(object)
+    }
+    fn exec(
+        &self,
+        pod: PodKey,
+        container: String,
+        argv: Vec<String>,
+    ) -> BoxFuture<'static, Result<BoxByteStream>> {
+        self.inner.exec(pod, container, argv)
+    }
+    fn list_helper_pods(&self, scope: Scope) -> BoxFuture<'static, Result<Vec<HelperPod>>> {
+        self.inner.list_helper_pods(scope)
+    }
+    fn object_info(&self, object: ObjectRef) -> BoxFuture<'static, Result<ObjectInfo>> {
+        self.inner.object_info(object)
+    }
+    fn list_objects(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: String,
+    ) -> BoxFuture<'static, Result<Vec<ObjectInfo>>> {
+        self.inner.list_objects(api_version, kind, namespace)
+    }
+    fn node_info(&self, node: String) -> BoxFuture<'static, Result<NodeInfo>> {
+        self.inner.node_info(node)
+    }
+}
+
+/// The demo app on a cluster whose log fetches take `delay`, once its first list has arrived
+/// and the crashes' captures have started.
+async fn started(delay: Duration) -> App {
+    let demo = DemoCluster::fixed();
+    let now = demo.epoch();
+    let cluster = SlowLogs { inner: demo, delay };
+    let mut app = App::new(
+        Arc::new(cluster),
+        Scope::All,
+        true,
+        Theme::default(),
+        None,
+        now,
+    );
+    // The watch's first list: the crashes are seen and their captures start.
+    app.settle(Duration::from_millis(100)).await;
+    app
+}
+
+fn captured_logs(app: &App) -> usize {
+    app.state
+        .evidence
+        .items()
+        .iter()
+        .filter(|i| i.kind == EvidenceKind::ContainerLogs)
+        .count()
+}
+
+#[tokio::test]
+async fn quitting_while_logs_are_being_captured_completes_the_captures() {
+    let mut app = started(Duration::from_millis(400)).await;
+    assert_eq!(captured_logs(&app), 0, "the logs are still being fetched");
+    let running = app.unfinished();
+    assert!(
+        running
+            .iter()
+            .any(|w| w.starts_with("capturing the evidence of ")),
+        "{running:?}"
+    );
+    let left = app.finish(Duration::from_secs(10)).await;
+    assert!(left.is_empty(), "{left:?}");
+    assert!(
+        captured_logs(&app) > 0,
+        "the captures completed and reached the state"
+    );
+    assert!(app.unfinished().is_empty());
+}
+
+#[tokio::test]
+async fn work_that_outlasts_the_bound_is_named_not_waited_for() {
+    let mut app = started(Duration::from_secs(30)).await;
+    let t0 = std::time::Instant::now();
+    let left = app.finish(Duration::from_millis(300)).await;
+    assert!(
+        t0.elapsed() < Duration::from_secs(5),
+        "bounded: {:?}",
+        t0.elapsed()
+    );
+    assert!(
+        !left.is_empty()
+            && left
+                .iter()
+                .all(|w| w.starts_with("capturing the evidence of ")),
+        "{left:?}"
+    );
+    assert_eq!(captured_logs(&app), 0);
+}
