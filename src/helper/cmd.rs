@@ -161,7 +161,7 @@ pub fn table(pods: &[HelperPod], now: Timestamp) -> String {
                 s.key.name.clone(),
                 s.node.clone().unwrap_or_else(|| "-".into()),
                 phase(p),
-                s.created.map_or("-".into(), |t| age(now, t)),
+                crate::view::text::age(now, s.created),
                 p.annotations
                     .get(manifest::ANNOTATION_CREATED_BY)
                     .or_else(|| p.labels.get(manifest::LABEL_CREATED_BY))
@@ -219,28 +219,3 @@ fn phase(p: &HelperPod) -> String {
     }
 }
 
-/// kubectl-style age: `45s`, `12m`, `3h`, `2d`.
-pub fn age(now: Timestamp, then: Timestamp) -> String {
-    let secs = now.as_second().saturating_sub(then.as_second()).max(0);
-    match secs {
-        s if s < 120 => format!("{s}s"),
-        s if s < 2 * 3600 => format!("{}m", s / 60),
-        s if s < 2 * 86_400 => format!("{}h", s / 3600),
-        s => format!("{}d", s / 86_400),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ages_like_kubectl() {
-        let now = Timestamp::from_second(1_000_000).unwrap();
-        let at = |s: i64| Timestamp::from_second(1_000_000 - s).unwrap();
-        assert_eq!(age(now, at(45)), "45s");
-        assert_eq!(age(now, at(600)), "10m");
-        assert_eq!(age(now, at(3 * 3600)), "3h");
-        assert_eq!(age(now, at(3 * 86_400)), "3d");
-    }
-}

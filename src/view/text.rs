@@ -5,7 +5,8 @@ use unicode_width::{UnicodeWidthChar as _, UnicodeWidthStr as _};
 
 use crate::cluster::Workload;
 
-/// `42s`, `5m`, `3h`, `2d` since `then`; `-` when unknown.
+/// `42s`, `5m`, `3h`, `2d` since `then`; `-` when unknown. The one age format of the console
+/// and the CLI (`ktui helper list`).
 pub fn age(now: Timestamp, then: Option<Timestamp>) -> String {
     let Some(then) = then else {
         return "-".to_string();
