@@ -424,6 +424,30 @@ pub struct HelperPod {
     pub deleting: bool,
 }
 
+/// Every pod of `scope` once the watch's first full list has arrived; the watch is dropped
+/// after it. Err says why there is no list (the watch failed, or it lost the API server and
+/// is reconnecting). The one "list until synced" of the CLI and the demo replay.
+pub async fn first_list(
+    cluster: &dyn Cluster,
+    scope: Scope,
+) -> std::result::Result<Vec<PodSummary>, String> {
+    use futures::StreamExt as _;
+    let mut events = cluster.watch_pods(scope);
+    let mut pods = Vec::new();
+    while let Some(ev) = events.next().await {
+        match ev {
+            PodEvent::Applied(p) => pods.push(*p),
+            PodEvent::ResyncDone => return Ok(pods),
+            PodEvent::Failed(e) => return Err(e.to_string()),
+            PodEvent::Connection(ConnectionState::Reconnecting { reason }) => {
+                return Err(format!("listing pods failed: {reason}"));
+            }
+            _ => {}
+        }
+    }
+    Ok(pods)
+}
+
 /// The cluster as ktui sees it. Implemented over kube (`cluster::kube::KubeCluster`) and in memory
 /// (`demo::DemoCluster`).
 pub trait Cluster: Send + Sync {

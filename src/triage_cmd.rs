@@ -3,14 +3,13 @@
 use std::io::{Read as _, Write as _};
 use std::time::Duration;
 
-use futures::StreamExt as _;
 use serde::Serialize;
 
 use crate::cli::{ConnArgs, TriageArgs};
 use crate::cluster::demo::DemoCluster;
 use crate::cluster::kube::KubeCluster;
 use crate::cluster::kube::files::{InputError, Inputs};
-use crate::cluster::{Cluster, PodEvent, PodSummary, Scope};
+use crate::cluster::{Cluster, PodSummary, Scope, first_list};
 use crate::sanitize;
 use crate::triage::{self, CrashRecord};
 
@@ -185,8 +184,12 @@ async fn from_cluster(conn: &ConnArgs, demo: bool) -> Result<Vec<PodSummary>, u8
         (None, true) => Scope::All,
         (None, false) => Scope::Namespace(info.namespace.clone()),
     };
-    match tokio::time::timeout(LIST_TIMEOUT, list_pods(cluster.as_ref(), scope)).await {
-        Ok(r) => r,
+    match tokio::time::timeout(LIST_TIMEOUT, first_list(cluster.as_ref(), scope)).await {
+        Ok(Ok(pods)) => Ok(pods),
+        Ok(Err(why)) => {
+            eprintln!("ktui: {why}");
+            Err(1)
+        }
         Err(_) => {
             eprintln!(
                 "ktui: listing pods in context {} ({}) did not finish within {} s: the API server \
@@ -198,26 +201,4 @@ async fn from_cluster(conn: &ConnArgs, demo: bool) -> Result<Vec<PodSummary>, u8
             Err(1)
         }
     }
-}
-
-/// Every pod of the scope, once the first full list has arrived.
-async fn list_pods(cluster: &dyn Cluster, scope: Scope) -> Result<Vec<PodSummary>, u8> {
-    let mut events = cluster.watch_pods(scope);
-    let mut pods = Vec::new();
-    while let Some(ev) = events.next().await {
-        match ev {
-            PodEvent::Applied(p) => pods.push(*p),
-            PodEvent::ResyncDone => return Ok(pods),
-            PodEvent::Failed(e) => {
-                eprintln!("ktui: {e}");
-                return Err(1);
-            }
-            PodEvent::Connection(crate::cluster::ConnectionState::Reconnecting { reason }) => {
-                eprintln!("ktui: listing pods failed: {reason}");
-                return Err(1);
-            }
-            _ => {}
-        }
-    }
-    Ok(pods)
 }

@@ -218,4 +218,3 @@ fn phase(p: &HelperPod) -> String {
         (phase, None) => phase.to_string(),
     }
 }
-

@@ -10,7 +10,7 @@ use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 
 use crate::action::Action;
-use crate::cluster::{BoxByteStream, Cluster, PodEvent, PodSummary, Scope};
+use crate::cluster::{BoxByteStream, Cluster, PodSummary, Scope, first_list};
 use crate::helper::client::{SessionEvent, run_session};
 use crate::helper::{local, replay};
 use crate::state::sockets::HelperTarget;
@@ -146,21 +146,13 @@ async fn reconnect_loop(
 /// How long a replay waits for the demo cluster's pod list.
 const LIST_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// The pods `cluster` lists (its first list; the watch is dropped after it).
+/// The pods `cluster` lists (its first list), none when it cannot list within the timeout.
 async fn listed_pods(cluster: &dyn Cluster) -> Vec<PodSummary> {
-    let mut pods = Vec::new();
-    let mut watch = cluster.watch_pods(Scope::All);
-    let list = async {
-        while let Some(ev) = futures::StreamExt::next(&mut watch).await {
-            match ev {
-                PodEvent::Applied(p) => pods.push(*p),
-                PodEvent::ResyncDone | PodEvent::Failed(_) => break,
-                _ => {}
-            }
-        }
-    };
-    let _ = tokio::time::timeout(LIST_TIMEOUT, list).await;
-    pods
+    tokio::time::timeout(LIST_TIMEOUT, first_list(cluster, Scope::All))
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .unwrap_or_default()
 }
 
 /// The pod a subscription is for, if it names one.
