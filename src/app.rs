@@ -53,6 +53,9 @@ impl App {
     }
 
     pub fn dispatch(&mut self, action: Action) {
+        if matches!(action, Action::HelperMessages(_)) {
+            self.runtime.helper_batch_handled();
+        }
         for effect in update(&mut self.state, action) {
             self.runtime.run(effect);
         }

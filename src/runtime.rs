@@ -39,6 +39,8 @@ pub struct Runtime {
     /// Work that must finish before the console exits (evidence captures, file saves), each
     /// with what it is, for the message that names what is still running.
     work: Vec<(String, JoinHandle<()>)>,
+    /// How far the console is behind the helper session (bounds the memory in between).
+    backlog: Arc<helper::Backlog>,
 }
 
 impl Drop for Runtime {
@@ -62,7 +64,13 @@ impl Runtime {
             evidence_slots: Arc::new(Semaphore::new(EVIDENCE_IN_FLIGHT)),
             helper: None,
             work: Vec::new(),
+            backlog: Arc::default(),
         }
+    }
+
+    /// The console handled a batch of helper messages.
+    pub fn helper_batch_handled(&self) {
+        self.backlog.handled();
     }
 
     /// Keep `task` until it finishes (the list is pruned as work is added).
@@ -242,6 +250,7 @@ impl Runtime {
                     Some(subscribe),
                     cluster,
                     self.tx.clone(),
+                    self.backlog.clone(),
                 ));
             }
             Effect::HelperSend(msg) => {

@@ -11,6 +11,8 @@ use tokio::sync::mpsc;
 pub const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
 /// Most messages delivered to the console in one batch.
 const BATCH: usize = 1024;
+/// Batches a session hands over before it waits for the console to take them.
+pub const SESSION_BATCHES: usize = 4;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum HelperError {
@@ -71,12 +73,14 @@ async fn read_hello<R: AsyncRead + Unpin>(
 
 /// Run one session until the stream ends: wait for hello, send `initial` (the current
 /// subscription, after a reconnect), then commands from `commands`; deliver what the helper
-/// sends to `events` in batches. Returns Ok when the console ends the session.
+/// sends to `events` in batches. `events` is bounded: while the console is behind, the session
+/// stops reading, the stream fills, and the helper drops and counts what it cannot send (its
+/// `dropped`), so the console's memory stays flat. Returns Ok when the console ends the session.
 pub async fn run_session<S>(
     stream: S,
     initial: Vec<ConsoleMessage>,
     commands: &mut mpsc::UnboundedReceiver<ConsoleMessage>,
-    events: mpsc::UnboundedSender<SessionEvent>,
+    events: mpsc::Sender<SessionEvent>,
 ) -> Result<(), HelperError>
 where
     S: AsyncRead + AsyncWrite + Send + Unpin,
@@ -90,7 +94,11 @@ where
     )
     .await
     .map_err(|_| HelperError::NoHello)??;
-    if events.send(SessionEvent::Hello(Box::new(hello))).is_err() {
+    if events
+        .send(SessionEvent::Hello(Box::new(hello)))
+        .await
+        .is_err()
+    {
         return Ok(());
     }
     for msg in initial {
@@ -114,19 +122,23 @@ where
                         batch.push(m);
                         if batch.len() >= BATCH {
                             let full = std::mem::take(&mut batch);
-                            if events.send(SessionEvent::Messages(full)).is_err() {
+                            if events.send(SessionEvent::Messages(full)).await.is_err() {
                                 return Ok(());
                             }
                         }
                     }
                     Err(e) => {
-                        if events.send(SessionEvent::BadLine(e.to_string())).is_err() {
+                        if events
+                            .send(SessionEvent::BadLine(e.to_string()))
+                            .await
+                            .is_err()
+                        {
                             return Ok(());
                         }
                     }
                 }
             }
-            if !batch.is_empty() && events.send(SessionEvent::Messages(batch)).is_err() {
+            if !batch.is_empty() && events.send(SessionEvent::Messages(batch)).await.is_err() {
                 return Ok(());
             }
         }
@@ -182,7 +194,7 @@ mod tests {
     async fn hello_then_messages_then_commands() {
         let (console, mut helper) = tokio::io::duplex(1 << 16);
         let (cmd_tx, mut cmd_rx) = mpsc::unbounded_channel();
-        let (ev_tx, mut ev_rx) = mpsc::unbounded_channel();
+        let (ev_tx, mut ev_rx) = mpsc::channel(SESSION_BATCHES);
         let session =
             tokio::spawn(async move { run_session(console, Vec::new(), &mut cmd_rx, ev_tx).await });
         let mut out = ktui_wire::encode(&HelperMessage::Hello(hello()));
@@ -224,7 +236,7 @@ mod tests {
     async fn version_skew_is_named() {
         let (console, mut helper) = tokio::io::duplex(1 << 16);
         let (_cmd_tx, mut cmd_rx) = mpsc::unbounded_channel();
-        let (ev_tx, _ev_rx) = mpsc::unbounded_channel();
+        let (ev_tx, _ev_rx) = mpsc::channel(SESSION_BATCHES);
         let session =
             tokio::spawn(async move { run_session(console, Vec::new(), &mut cmd_rx, ev_tx).await });
         helper
@@ -239,7 +251,7 @@ mod tests {
     async fn silent_or_wrong_first_line_fails_clearly() {
         let (console, mut helper) = tokio::io::duplex(1 << 16);
         let (_c, mut cmd_rx) = mpsc::unbounded_channel();
-        let (ev_tx, _e) = mpsc::unbounded_channel();
+        let (ev_tx, _e) = mpsc::channel(SESSION_BATCHES);
         let session =
             tokio::spawn(async move { run_session(console, Vec::new(), &mut cmd_rx, ev_tx).await });
         helper

@@ -1,6 +1,7 @@
 //! Helper sessions: connect (local child, pod exec or demo replay), keep the subscription,
 //! reconnect with backoff when the stream drops, and turn what arrives into actions.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -11,7 +12,7 @@ use tokio::task::AbortHandle;
 
 use crate::action::Action;
 use crate::cluster::{BoxByteStream, Cluster, PodSummary, Scope, first_list};
-use crate::helper::client::{SessionEvent, run_session};
+use crate::helper::client::{SESSION_BATCHES, SessionEvent, run_session};
 use crate::helper::{local, replay};
 use crate::state::sockets::HelperTarget;
 
@@ -19,6 +20,49 @@ use crate::state::sockets::HelperTarget;
 const BACKOFF_START: Duration = Duration::from_secs(1);
 const BACKOFF_MAX: Duration = Duration::from_secs(30);
 const STABLE_AFTER: Duration = Duration::from_secs(60);
+
+/// Message batches handed to the console and not handled yet: past this, the session waits
+/// (and with it the stream and the helper, which then drops and counts what it cannot send).
+pub const CONSOLE_BATCHES: usize = 8;
+
+/// How far the console is behind the helper, in batches (see [`CONSOLE_BATCHES`]).
+#[derive(Debug, Default)]
+pub struct Backlog {
+    batches: AtomicUsize,
+    handled: tokio::sync::Notify,
+}
+
+impl Backlog {
+    /// Wait until the console is less than [`CONSOLE_BATCHES`] behind, and count one more.
+    async fn admit(&self) {
+        loop {
+            // Created before the check: a `handled` in between still wakes it.
+            let handled = self.handled.notified();
+            let n = self.batches.load(Ordering::SeqCst);
+            if n < CONSOLE_BATCHES
+                && self
+                    .batches
+                    .compare_exchange(n, n + 1, Ordering::SeqCst, Ordering::SeqCst)
+                    .is_ok()
+            {
+                return;
+            }
+            handled.await;
+        }
+    }
+
+    /// The console handled a batch.
+    pub fn handled(&self) {
+        let _ = self
+            .batches
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
+        self.handled.notify_waiters();
+    }
+
+    pub fn behind(&self) -> usize {
+        self.batches.load(Ordering::SeqCst)
+    }
+}
 
 /// Opens a fresh byte stream to `ktui-helper serve` (pod exec or local child).
 pub type Opener = Arc<dyn Fn() -> BoxFuture<'static, Result<BoxByteStream, String>> + Send + Sync>;
@@ -65,6 +109,7 @@ pub fn start(
     first: Option<ConsoleMessage>,
     cluster: Arc<dyn Cluster>,
     tx: mpsc::UnboundedSender<Action>,
+    backlog: Arc<Backlog>,
 ) -> SessionHandle {
     let (commands, rx) = mpsc::unbounded_channel();
     let subscription = Arc::new(Mutex::new(first.clone()));
@@ -72,7 +117,13 @@ pub fn start(
         (HelperTarget::DemoReplay, _) | (_, None) => {
             tokio::spawn(replay_loop(cluster, first, rx, tx))
         }
-        (_, Some(opener)) => tokio::spawn(reconnect_loop(opener, subscription.clone(), rx, tx)),
+        (_, Some(opener)) => tokio::spawn(reconnect_loop(
+            opener,
+            subscription.clone(),
+            rx,
+            tx,
+            backlog,
+        )),
     }
     .abort_handle();
     SessionHandle {
@@ -87,6 +138,7 @@ async fn reconnect_loop(
     subscription: Arc<Mutex<Option<ConsoleMessage>>>,
     mut commands: mpsc::UnboundedReceiver<ConsoleMessage>,
     tx: mpsc::UnboundedSender<Action>,
+    backlog: Arc<Backlog>,
 ) {
     let mut delay = BACKOFF_START;
     let mut attempt = 0u32;
@@ -101,13 +153,17 @@ async fn reconnect_loop(
                     .and_then(|s| s.clone())
                     .into_iter()
                     .collect();
-                let (ev_tx, mut ev_rx) = mpsc::unbounded_channel();
+                let (ev_tx, mut ev_rx) = mpsc::channel(SESSION_BATCHES);
                 let forward_tx = tx.clone();
+                let backlog = backlog.clone();
                 let forward = tokio::spawn(async move {
                     while let Some(ev) = ev_rx.recv().await {
                         let action = match ev {
                             SessionEvent::Hello(h) => Action::HelperConnected(h),
-                            SessionEvent::Messages(m) => Action::HelperMessages(m),
+                            SessionEvent::Messages(m) => {
+                                backlog.admit().await;
+                                Action::HelperMessages(m)
+                            }
                             SessionEvent::BadLine(l) => Action::HelperBadLine(l),
                         };
                         if forward_tx.send(action).is_err() {
@@ -265,5 +321,98 @@ async fn replay_loop(
         if !r.wait_until(clock + length + Duration::from_secs(2)).await {
             return;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicU64;
+
+    use ktui_wire::{EventType, Hello, SocketEvent};
+    use tokio::io::AsyncWriteExt as _;
+
+    use super::*;
+    use crate::cluster::demo::DemoCluster;
+
+    fn hello() -> Hello {
+        Hello {
+            protocol: ktui_wire::PROTOCOL_VERSION,
+            helper_version: "test".into(),
+            kernel: "6.18".into(),
+            node: None,
+            probes: Vec::new(),
+            ebpf: true,
+            ebpf_error: None,
+            missing_capabilities: Vec::new(),
+            capture: false,
+            checkpoint_dir: false,
+        }
+    }
+
+    /// A helper that writes socket lines as fast as the stream takes them, counting them.
+    fn fast_helper(written: Arc<AtomicU64>) -> Opener {
+        Arc::new(move || {
+            let written = written.clone();
+            Box::pin(async move {
+                let (console, mut helper) = tokio::io::duplex(1 << 16);
+                tokio::spawn(async move {
+                    let hello = ktui_wire::encode(&HelperMessage::Hello(hello()));
+                    if helper.write_all(hello.as_bytes()).await.is_err() {
+                        return;
+                    }
+                    let ev = SocketEvent::new(
+                        "2026-12-02T10:00:00.000000000Z".into(),
+                        EventType::UdpSend,
+                    );
+                    let line = ktui_wire::encode(&HelperMessage::Socket {
+                        event: Box::new(ev),
+                    });
+                    while helper.write_all(line.as_bytes()).await.is_ok() {
+                        written.fetch_add(1, Ordering::Relaxed);
+                    }
+                });
+                Ok(Box::new(console) as BoxByteStream)
+            })
+        })
+    }
+
+    /// A console that handles nothing: the session stops reading once the bounded hand-over
+    /// is full, so what the helper can write stays bounded (it would drop and count the rest);
+    /// once the console handles its batches, the stream moves again.
+    #[tokio::test]
+    async fn a_console_that_falls_behind_holds_a_bounded_backlog() {
+        let written = Arc::new(AtomicU64::new(0));
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let backlog = Arc::new(Backlog::default());
+        let session = start(
+            HelperTarget::Local,
+            Some(fast_helper(written.clone())),
+            None,
+            Arc::new(DemoCluster::new(jiff::Timestamp::now(), false)),
+            tx,
+            backlog.clone(),
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let stalled = written.load(Ordering::Relaxed);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let still = written.load(Ordering::Relaxed);
+        assert_eq!(stalled, still, "the helper is held back while the console is behind");
+        // Batches of up to 1,024 lines: in the console's channel, in the session's hand-over,
+        // in the one being built, and what the stream and the read buffer hold.
+        let bound = ((CONSOLE_BATCHES + SESSION_BATCHES + 2) * 1024) as u64 + 20_000;
+        assert!(still < bound, "{still} lines written (bound {bound})");
+        assert_eq!(backlog.behind(), CONSOLE_BATCHES);
+        // The console catches up: the stream moves again.
+        let mut handled = 0;
+        while let Ok(action) = rx.try_recv() {
+            if matches!(action, Action::HelperMessages(_)) {
+                backlog.handled();
+                handled += 1;
+            }
+        }
+        assert_eq!(handled, CONSOLE_BATCHES);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(written.load(Ordering::Relaxed) > still, "moving again");
+        session.stop();
     }
 }
