@@ -396,7 +396,10 @@ mod tests {
         let stalled = written.load(Ordering::Relaxed);
         tokio::time::sleep(Duration::from_millis(300)).await;
         let still = written.load(Ordering::Relaxed);
-        assert_eq!(stalled, still, "the helper is held back while the console is behind");
+        assert_eq!(
+            stalled, still,
+            "the helper is held back while the console is behind"
+        );
         // Batches of up to 1,024 lines: in the console's channel, in the session's hand-over,
         // in the one being built, and what the stream and the read buffer hold.
         let bound = ((CONSOLE_BATCHES + SESSION_BATCHES + 2) * 1024) as u64 + 20_000;
