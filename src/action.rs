@@ -44,11 +44,12 @@ pub enum Action {
     HelperMessages(Vec<ktui_wire::HelperMessage>),
     /// A line from the helper that could not be understood (the session goes on).
     HelperBadLine(String),
-    /// The helper stream ended; the runtime retries after `retry_in`.
+    /// The helper stream ended; the runtime retries after `retry_in` (None: it does not).
     HelperStreamLost {
         reason: String,
         attempt: u32,
-        retry_in: std::time::Duration,
+        /// When the next attempt is; None: no more attempts (the session failed).
+        retry_in: Option<std::time::Duration>,
     },
     /// What the read-only checks before a deploy found (None: nothing to warn about).
     HelperPreflighted {

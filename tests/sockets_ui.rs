@@ -245,7 +245,7 @@ async fn stream_loss_marks_a_gap_and_reconnect_closes_it() {
     app.dispatch(Action::HelperStreamLost {
         reason: "helper closed the stream".into(),
         attempt: 1,
-        retry_in: Duration::from_secs(1),
+        retry_in: Some(Duration::from_secs(1)),
     });
     let text = screen(&mut app, 120, 40);
     assert!(text.contains("reconnecting, attempt 1"), "{text}");
@@ -322,6 +322,11 @@ async fn quitting_asks_about_deployed_helpers() {
     assert!(text.contains("Remove them before quitting?"), "{text}");
     press(&mut app, "y");
     assert!(app.state.quit_after_remove);
+    assert_eq!(
+        app.state.sockets.status,
+        HelperStatus::Removing("demo-node-1".into()),
+        "removal is its own status, not a deploy step"
+    );
     app.dispatch(Action::HelperRemoved {
         node: "demo-node-1".into(),
     });
@@ -607,7 +612,7 @@ async fn a_long_status_wraps_instead_of_being_cut() {
                  the API server refused the upgrade (check pods/exec) last-word"
             .into(),
         attempt: 9,
-        retry_in: Duration::MAX,
+        retry_in: None,
     });
     let text = screen(&mut app, 80, 24);
     assert!(text.contains("last-word"), "{text}");

@@ -188,7 +188,7 @@ async fn reconnect_loop(
             .send(Action::HelperStreamLost {
                 reason: result,
                 attempt,
-                retry_in: delay,
+                retry_in: Some(delay),
             })
             .is_err()
         {
@@ -284,7 +284,7 @@ async fn replay_loop(
         let _ = tx.send(Action::HelperStreamLost {
             reason: "the bundled demo recording is empty".to_string(),
             attempt: 1,
-            retry_in: Duration::MAX,
+            retry_in: None,
         });
         return;
     };

@@ -46,6 +46,8 @@ pub enum HelperStatus {
         reason: String,
     },
     Failed(String),
+    /// Removing the helper pod of this node.
+    Removing(String),
     Removed,
 }
 

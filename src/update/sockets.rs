@@ -141,7 +141,7 @@ pub fn on_confirm(state: &mut AppState, confirm: Confirm, key: KeyEvent) -> Vec<
 fn remove(state: &mut AppState, node: String) -> Vec<Effect> {
     let mut effects = Vec::new();
     if state.sockets.target == Some(HelperTarget::Pod { node: node.clone() }) {
-        state.sockets.status = HelperStatus::Deploying(format!("removing the helper on {node}"));
+        state.sockets.status = HelperStatus::Removing(node.clone());
         effects.push(Effect::DisconnectHelper);
     }
     effects.push(Effect::RemoveHelper { node });
@@ -326,10 +326,9 @@ pub fn on_action(state: &mut AppState, action: Action) -> Vec<Effect> {
             if attempt == 1 {
                 state.toast(ToastLevel::Error, format!("helper stream lost: {reason}"));
             }
-            state.sockets.status = if retry_in == std::time::Duration::MAX {
-                HelperStatus::Failed(reason)
-            } else {
-                HelperStatus::Reconnecting { attempt, reason }
+            state.sockets.status = match retry_in {
+                None => HelperStatus::Failed(reason),
+                Some(_) => HelperStatus::Reconnecting { attempt, reason },
             };
         }
         Action::HelperPreflighted { node, summary } => {

@@ -160,6 +160,10 @@ fn status_lines<'a>(st: &SocketsState, theme: &Theme) -> Vec<Line<'a>> {
             "Connecting to the helper…",
             theme.accent,
         ))),
+        HelperStatus::Removing(node) => lines.push(Line::from(Span::styled(
+            format!("Removing the helper on {}…", s(node)),
+            theme.accent,
+        ))),
         HelperStatus::Reconnecting { attempt, reason } => lines.push(Line::from(Span::styled(
             format!(
                 "Stream lost ({}); reconnecting, attempt {attempt}…",
