@@ -169,26 +169,28 @@ where
     }
 }
 
+/// A hello of a helper with eBPF and no probes, for tests.
+#[cfg(test)]
+pub(crate) fn test_hello() -> Hello {
+    Hello {
+        protocol: ktui_wire::PROTOCOL_VERSION,
+        helper_version: "test".into(),
+        kernel: "6.18".into(),
+        node: None,
+        probes: Vec::new(),
+        ebpf: true,
+        ebpf_error: None,
+        missing_capabilities: Vec::new(),
+        capture: false,
+        checkpoint_dir: false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use ktui_wire::{EventType, Filters, SocketEvent, Stats};
 
     use super::*;
-
-    fn hello() -> Hello {
-        Hello {
-            protocol: ktui_wire::PROTOCOL_VERSION,
-            helper_version: "test".into(),
-            kernel: "6.18".into(),
-            node: None,
-            probes: Vec::new(),
-            ebpf: true,
-            ebpf_error: None,
-            missing_capabilities: Vec::new(),
-            capture: false,
-            checkpoint_dir: false,
-        }
-    }
 
     #[tokio::test]
     async fn hello_then_messages_then_commands() {
@@ -197,7 +199,7 @@ mod tests {
         let (ev_tx, mut ev_rx) = mpsc::channel(SESSION_BATCHES);
         let session =
             tokio::spawn(async move { run_session(console, Vec::new(), &mut cmd_rx, ev_tx).await });
-        let mut out = ktui_wire::encode(&HelperMessage::Hello(hello()));
+        let mut out = ktui_wire::encode(&HelperMessage::Hello(test_hello()));
         out.push_str(&ktui_wire::encode(&HelperMessage::Stats(Stats::default())));
         out.push_str("garbage\n");
         let ev = SocketEvent::new("2026-11-22T10:00:00.000000000Z".into(), EventType::Connect);

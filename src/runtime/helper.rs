@@ -328,26 +328,12 @@ async fn replay_loop(
 mod tests {
     use std::sync::atomic::AtomicU64;
 
-    use ktui_wire::{EventType, Hello, SocketEvent};
+    use ktui_wire::{EventType, SocketEvent};
     use tokio::io::AsyncWriteExt as _;
 
     use super::*;
     use crate::cluster::demo::DemoCluster;
-
-    fn hello() -> Hello {
-        Hello {
-            protocol: ktui_wire::PROTOCOL_VERSION,
-            helper_version: "test".into(),
-            kernel: "6.18".into(),
-            node: None,
-            probes: Vec::new(),
-            ebpf: true,
-            ebpf_error: None,
-            missing_capabilities: Vec::new(),
-            capture: false,
-            checkpoint_dir: false,
-        }
-    }
+    use crate::helper::client::test_hello;
 
     /// A helper that writes socket lines as fast as the stream takes them, counting them.
     fn fast_helper(written: Arc<AtomicU64>) -> Opener {
@@ -356,7 +342,7 @@ mod tests {
             Box::pin(async move {
                 let (console, mut helper) = tokio::io::duplex(1 << 16);
                 tokio::spawn(async move {
-                    let hello = ktui_wire::encode(&HelperMessage::Hello(hello()));
+                    let hello = ktui_wire::encode(&HelperMessage::Hello(test_hello()));
                     if helper.write_all(hello.as_bytes()).await.is_err() {
                         return;
                     }

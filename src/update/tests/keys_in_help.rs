@@ -13,7 +13,7 @@ use crate::config::theme::Theme;
 use crate::effect::Effect;
 use crate::state::{AppState, HelperSource, Screen};
 use crate::update::update;
-use ktui_wire::{EventType, Hello, HelperMessage, K8sRef, SocketEvent};
+use ktui_wire::{EventType, HelperMessage, K8sRef, SocketEvent};
 
 const W: u16 = 120;
 const H: u16 = 40;
@@ -99,7 +99,10 @@ fn on(pane: Pane) -> AppState {
             s.helper_source = HelperSource::Local;
             select(&mut s, "checkout");
             char_key(&mut s, 't');
-            update(&mut s, Action::HelperConnected(Box::new(hello())));
+            update(
+                &mut s,
+                Action::HelperConnected(Box::new(crate::helper::client::test_hello())),
+            );
             let events = (0..200u16)
                 .map(|i| {
                     let mut e = SocketEvent::new(
@@ -136,21 +139,6 @@ fn screen_of(pane: Pane) -> Screen {
         Pane::Detail => Screen::Detail,
         Pane::Logs => Screen::Logs,
         Pane::Sockets => Screen::Sockets,
-    }
-}
-
-fn hello() -> Hello {
-    Hello {
-        protocol: ktui_wire::PROTOCOL_VERSION,
-        helper_version: "0.1.0".into(),
-        kernel: "6.18.0".into(),
-        node: None,
-        probes: Vec::new(),
-        ebpf: true,
-        ebpf_error: None,
-        missing_capabilities: Vec::new(),
-        capture: false,
-        checkpoint_dir: false,
     }
 }
 
