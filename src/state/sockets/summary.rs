@@ -447,14 +447,10 @@ fn percentile(sorted: &[u64], p: f64) -> Option<u64> {
 /// The server end of a DNS exchange: the local end when it is the one on port 53 (a server
 /// on this node), else the remote one.
 fn resolver_of(k: &DnsQuery) -> String {
-    let addr = if k.1 == 53 { &k.0 } else { &k.2 };
-    if addr.contains(':') {
-        format!("[{addr}]:53")
-    } else {
-        format!("{addr}:53")
-    }
+    endpoint(if k.1 == 53 { &k.0 } else { &k.2 }, Some(53))
 }
 
+/// `addr:port`, `[v6]:port`, or the address alone without a port.
 fn endpoint(addr: &str, port: Option<u16>) -> String {
     match port {
         Some(p) if addr.contains(':') => format!("[{addr}]:{p}"),
@@ -481,12 +477,7 @@ pub fn translation(e: &SocketEvent) -> Option<(String, String)> {
 }
 
 fn peer(e: &SocketEvent) -> Option<String> {
-    match (&e.dst, e.dport) {
-        (Some(d), Some(p)) if d.contains(':') => Some(format!("[{d}]:{p}")),
-        (Some(d), Some(p)) => Some(format!("{d}:{p}")),
-        (Some(d), None) => Some(d.clone()),
-        _ => None,
-    }
+    e.dst.as_deref().map(|d| endpoint(d, e.dport))
 }
 
 fn older_than<K>(map: &HashMap<K, Pending>, now: Timestamp, ms: i64) -> Vec<(&K, &Pending)> {
