@@ -162,6 +162,8 @@ pub fn listeners(proc_root: &Path) -> HashMap<ListenKey, KtuiOwner> {
         let Ok(fds) = std::fs::read_dir(dir.join("fd")) else {
             continue;
         };
+        // Read once per process, whatever the number of its listeners.
+        let mut this: Option<KtuiOwner> = None;
         for fd in fds.flatten() {
             let Ok(target) = std::fs::read_link(fd.path()) else {
                 continue;
@@ -177,7 +179,8 @@ pub fn listeners(proc_root: &Path) -> HashMap<ListenKey, KtuiOwner> {
             if let Some(key) = listening.get(&inode)
                 && !out.contains_key(key)
             {
-                out.insert(*key, owner(dir, *pid, cgroup2.as_deref()));
+                let o = *this.get_or_insert_with(|| owner(dir, *pid, cgroup2.as_deref()));
+                out.insert(*key, o);
             }
         }
     }
