@@ -58,14 +58,21 @@ static __always_inline void udp_sent(const struct ktui_config *cfg, struct ktui_
 			 KTUI_DIR_SEND);
 }
 
+/* The BTF tracepoints' first check (they fire for every socket, TCP included, so it comes
+ * before any work): the config for an inet UDP socket while tracing is on, else NULL. */
+static __always_inline struct ktui_config *udp_direct(const struct sock *sk)
+{
+	if (!udp_inet(sk->__sk_common.skc_family, BPF_CORE_READ_BITFIELD(sk, sk_protocol)))
+		return NULL;
+	return get_config();
+}
+
 /* Preferred: a BTF tracepoint (raw dispatch, no trace record built; socket fields read
  * directly). */
 SEC("tp_btf/sock_send_length")
 int BPF_PROG(tb_sock_send_length, struct sock *sk, int ret, int flags)
 {
-	if (!udp_inet(sk->__sk_common.skc_family, BPF_CORE_READ_BITFIELD(sk, sk_protocol)))
-		return 0;
-	struct ktui_config *cfg = get_config();
+	struct ktui_config *cfg = udp_direct(sk);
 	if (!cfg)
 		return 0;
 	struct ktui_event e = {};
@@ -118,9 +125,7 @@ int BPF_PROG(tb_sock_recv_length, struct sock *sk, int ret, int flags)
 {
 	if (ret < 0 || (flags & K_MSG_PEEK))
 		return 0;
-	if (!udp_inet(sk->__sk_common.skc_family, BPF_CORE_READ_BITFIELD(sk, sk_protocol)))
-		return 0;
-	struct ktui_config *cfg = get_config();
+	struct ktui_config *cfg = udp_direct(sk);
 	if (!cfg)
 		return 0;
 	struct ktui_event e = {};
