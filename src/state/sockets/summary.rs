@@ -451,7 +451,7 @@ fn resolver_of(k: &DnsQuery) -> String {
 }
 
 /// `addr:port`, `[v6]:port`, or the address alone without a port.
-fn endpoint(addr: &str, port: Option<u16>) -> String {
+pub fn endpoint(addr: &str, port: Option<u16>) -> String {
     match port {
         Some(p) if addr.contains(':') => format!("[{addr}]:{p}"),
         Some(p) => format!("{addr}:{p}"),

@@ -8,7 +8,7 @@ use ratatui::widgets::{Row, Table};
 
 use super::{clock, errno_name, rcode_name, s};
 use crate::config::theme::Theme;
-use crate::state::sockets::{Entry, SocketsState};
+use crate::state::sockets::{Entry, SocketsState, summary};
 use crate::view::text::{elide_end, elide_middle, width};
 use ktui_wire::SocketEvent;
 
@@ -157,10 +157,10 @@ fn nat_note(e: &SocketEvent) -> Option<String> {
     let ct = e.conntrack.as_ref()?;
     let nat = ct.nat.as_deref()?;
     let (orig, reply) = (ct.orig.as_ref()?, ct.reply.as_ref()?);
-    let end = |a: &str, p: Option<u16>| End::new(&Some(a.to_string()), p).text(usize::MAX);
+    let end = |a: &str, p: Option<u16>| s(&summary::endpoint(a, p));
     let mut note = Vec::new();
     if nat.contains("dnat") {
-        match crate::state::sockets::summary::translation(e) {
+        match summary::translation(e) {
             Some((_, backend)) => note.push(format!("DNAT ⇒ {}", s(&backend))),
             None => note.push(format!("via {}", end(&orig.dst, orig.dport))),
         }
