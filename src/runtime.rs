@@ -16,7 +16,7 @@ use crate::action::Action;
 use crate::cluster::{Cluster, EventRow, LogRequest, Scope};
 use crate::effect::Effect;
 use crate::evidence::{EvidenceItem, EvidenceKind, sha256_hex};
-use crate::helper::cmd::{self, DEFAULT_READY_TIMEOUT};
+use crate::helper::lifecycle::{self, DEFAULT_READY_TIMEOUT};
 use crate::helper::manifest::{self, HelperSpec};
 use crate::state::sockets::HelperTarget;
 use crate::triage::CrashRecord;
@@ -269,7 +269,7 @@ impl Runtime {
                         image,
                         ..HelperSpec::new(Some(&node))
                     };
-                    let summary = match cmd::preflight(cluster.as_ref(), &spec).await {
+                    let summary = match lifecycle::preflight(cluster.as_ref(), &spec).await {
                         Ok(pre) => pre.summary(),
                         Err(e) => Some(format!("cannot check before deploying: {e}")),
                     };
@@ -286,7 +286,7 @@ impl Runtime {
                     let mut progress = |step: String| {
                         let _ = tx.send(Action::HelperDeployProgress(step));
                     };
-                    let deployed = cmd::deploy(
+                    let deployed = lifecycle::deploy(
                         cluster.as_ref(),
                         &spec,
                         DEFAULT_READY_TIMEOUT,
@@ -306,7 +306,7 @@ impl Runtime {
                 self.spawn(async move {
                     let scope = Scope::Namespace(manifest::DEFAULT_NAMESPACE.to_string());
                     Some(
-                        match cmd::remove_node(cluster.as_ref(), scope, &node).await {
+                        match lifecycle::remove_node(cluster.as_ref(), scope, &node).await {
                             Ok(_) => Action::HelperRemoved { node },
                             Err(e) => Action::HelperRemoveFailed {
                                 node,
@@ -329,7 +329,7 @@ impl Runtime {
         let slot = self.cluster.clone();
         Arc::new(move || {
             let cluster = current(&slot);
-            let open = cmd::open(cluster.as_ref(), &key);
+            let open = lifecycle::open(cluster.as_ref(), &key);
             let key = key.clone();
             Box::pin(async move {
                 open.await

@@ -7,7 +7,7 @@ use std::process::{Command, Output};
 use std::time::Duration;
 
 use ktui::cluster::kube::{ConnectOptions, KubeCluster};
-use ktui::helper::cmd;
+use ktui::helper::lifecycle;
 use ktui::helper::manifest::HelperSpec;
 use ktui_fake_apiserver::{FakeApiServer, Store};
 use serde_json::Value;
@@ -189,7 +189,7 @@ async fn fake() -> Fake {
 async fn deploy(f: &Fake, node: &str) {
     let mut spec = HelperSpec::new(Some(node));
     spec.created_by = "alice@example.com".into();
-    cmd::deploy(&f.cluster, &spec, Duration::from_secs(10), &mut |_| {})
+    lifecycle::deploy(&f.cluster, &spec, Duration::from_secs(10), &mut |_| {})
         .await
         .unwrap();
 }
@@ -306,7 +306,7 @@ fn relabelled_namespace(store: &Store, name: &str) -> Value {
 async fn deploy_in(f: &Fake, node: &str, namespace: &str) {
     let mut spec = HelperSpec::new(Some(node));
     spec.namespace = namespace.into();
-    cmd::deploy(&f.cluster, &spec, Duration::from_secs(10), &mut |_| {})
+    lifecycle::deploy(&f.cluster, &spec, Duration::from_secs(10), &mut |_| {})
         .await
         .unwrap();
 }
@@ -381,7 +381,7 @@ async fn a_namespace_ktui_did_not_create_is_never_changed_nor_deleted() {
     let before = store.get("Namespace", "", "ktui-system").unwrap();
     store.forbid("get", "namespaces", None);
     let mut steps = Vec::new();
-    cmd::deploy(
+    lifecycle::deploy(
         &f.cluster,
         &HelperSpec::new(Some("node-2")),
         Duration::from_secs(10),
@@ -425,9 +425,9 @@ async fn a_namespace_ktui_created_is_deleted_only_when_only_helpers_are_in_it() 
     }));
     let mut spec = HelperSpec::new(Some("node-2"));
     spec.created_by = "bob".into();
-    let pre = cmd::preflight(&f.cluster, &spec).await.unwrap();
+    let pre = lifecycle::preflight(&f.cluster, &spec).await.unwrap();
     assert!(!pre.create_namespace);
-    cmd::deploy(&f.cluster, &spec, Duration::from_secs(10), &mut |_| {})
+    lifecycle::deploy(&f.cluster, &spec, Duration::from_secs(10), &mut |_| {})
         .await
         .unwrap();
     let again = store.get("Namespace", "", "ktui-system").unwrap();

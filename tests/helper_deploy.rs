@@ -12,7 +12,7 @@ use common::{Setup, app_until, helper_binary, press};
 use std::time::{Duration, Instant};
 
 use ktui::cluster::{BoxByteStream, Cluster, ClusterError, ObjectRef, PodKey, Scope};
-use ktui::helper::cmd::{self, DEFAULT_READY_TIMEOUT, DeployedHelper};
+use ktui::helper::lifecycle::{self, DEFAULT_READY_TIMEOUT, DeployedHelper};
 use ktui::helper::manifest::{self, HelperSpec};
 use ktui_fake_apiserver::{Kubelet, Store};
 use serde_json::Value;
@@ -37,7 +37,7 @@ fn spec() -> HelperSpec {
 
 async fn deploy(s: &Setup, spec: &HelperSpec) -> Result<DeployedHelper, ClusterError> {
     let mut steps = Vec::new();
-    let out = cmd::deploy(&s.cluster, spec, Duration::from_secs(10), &mut |p| {
+    let out = lifecycle::deploy(&s.cluster, spec, Duration::from_secs(10), &mut |p| {
         steps.push(p)
     })
     .await;
@@ -138,7 +138,7 @@ async fn deploy_serve_hello_cut_reconnect_remove() {
     assert!(again.reused);
 
     // Remove.
-    let removed = cmd::remove_node(&s.cluster, Scope::All, NODE)
+    let removed = lifecycle::remove_node(&s.cluster, Scope::All, NODE)
         .await
         .unwrap();
     assert_eq!(removed, vec![helper.pod.clone()]);
@@ -245,7 +245,7 @@ async fn forbidden_exec_and_create_name_verb_and_resource() {
     let s = setup().await;
     deploy(&s, &spec()).await.unwrap();
     s.store().forbid("create", "pods/exec", Some("ktui-system"));
-    let err = cmd::open(
+    let err = lifecycle::open(
         &s.cluster,
         &PodKey::new("ktui-system", "ktui-helper-node-1"),
     )
@@ -326,7 +326,7 @@ async fn pod_security_node_arch_and_missing_node_are_caught_before_creating() {
             .as_deref(),
         Some("baseline")
     );
-    let pre = cmd::preflight(&s.cluster, &spec()).await.unwrap();
+    let pre = lifecycle::preflight(&s.cluster, &spec()).await.unwrap();
     assert!(!pre.create_namespace);
     assert!(
         pre.problems[0].contains("Pod Security \"baseline\""),
@@ -355,7 +355,7 @@ async fn pod_security_node_arch_and_missing_node_are_caught_before_creating() {
     let err = deploy(&s, &arm).await.unwrap_err();
     assert!(err.to_string().contains("arm64"), "{err}");
     arm.image = "registry.example.com/ktui-helper:multiarch".into();
-    let pre = cmd::preflight(&s.cluster, &arm).await.unwrap();
+    let pre = lifecycle::preflight(&s.cluster, &arm).await.unwrap();
     assert!(
         pre.problems.is_empty() && pre.warnings[0].contains("arm64"),
         "{pre:?}"
@@ -409,7 +409,7 @@ async fn image_pull_failure_fails_fast_and_a_finished_helper_is_replaced() {
     let s = setup().await;
     s.store().set_kubelet(Kubelet::Off);
     let mut steps = Vec::new();
-    let err = cmd::deploy(&s.cluster, &spec(), Duration::from_secs(1), &mut |p| {
+    let err = lifecycle::deploy(&s.cluster, &spec(), Duration::from_secs(1), &mut |p| {
         steps.push(p)
     })
     .await

@@ -3,7 +3,6 @@
 //! Exit codes: 0 done (also when there was nothing to remove), 1 an API or input error (the
 //! message says what failed and what to do), 2 usage, 3 no cluster reachable.
 
-pub mod deploy;
 pub mod remove;
 
 use std::io::Write as _;
@@ -17,11 +16,6 @@ use crate::cluster::{Cluster, ClusterError, HelperPod, Scope};
 use crate::helper::manifest::{self, HelperSpec};
 use crate::sanitize;
 use crate::triage_cmd::EXIT_NO_CLUSTER;
-
-pub use deploy::{
-    DEFAULT_READY_TIMEOUT, DeployedHelper, Preflight, Readiness, deploy, open, preflight,
-    readiness, remove_node,
-};
 
 const EXIT_USAGE: u8 = 2;
 

@@ -9,7 +9,8 @@ use crate::cluster::{Cluster, ClusterError, HelperPod, ObjectInfo, ObjectRef, Sc
 use crate::helper::manifest;
 use crate::sanitize;
 
-use super::{deploy, helper_pods, where_};
+use super::{helper_pods, where_};
+use crate::helper::lifecycle;
 
 /// How deleting a namespace is confirmed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,7 +91,7 @@ pub(super) async fn remove_cmd(
     };
     let targets: Vec<&HelperPod> = pods
         .iter()
-        .filter(|p| all || node.is_some_and(|n| deploy::on_node(p, n)))
+        .filter(|p| all || node.is_some_and(|n| lifecycle::on_node(p, n)))
         .collect();
     let mut failed = false;
     if targets.is_empty() {

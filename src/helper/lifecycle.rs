@@ -1,5 +1,6 @@
-//! Deploying the helper pod on a node and reaching it: what the console runs after the user
-//! confirms, and what `tests/helper_deploy.rs` drives against the fake API server.
+//! The helper's life cycle: deploying the helper pod on a node, reaching it and removing it —
+//! one module for the console (runtime effects) and the CLI (`ktui helper`), which
+//! `tests/helper_deploy.rs` drives against the fake API server.
 //!
 //! Sequence: [`preflight`] (node exists, its architecture, the namespace's Pod Security level) →
 //! reuse a running helper or replace a finished one → create the Namespace when it is missing
