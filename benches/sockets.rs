@@ -15,7 +15,7 @@ use ktui::cluster::demo::DemoCluster;
 use ktui::config::theme::Theme;
 use ktui::helper::replay;
 use ktui::state::Screen;
-use ktui::state::sockets::HelperTarget;
+use ktui::state::helper::HelperTarget;
 use ktui_wire::HelperMessage;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -50,7 +50,7 @@ async fn run() {
     );
     app.settle(Duration::from_millis(100)).await;
     app.state.screen = Screen::Sockets;
-    app.state.sockets.target = Some(HelperTarget::DemoReplay);
+    app.state.helper.target = Some(HelperTarget::DemoReplay);
     let mut term = Terminal::new(TestBackend::new(200, 50)).unwrap();
     let start = jiff::Timestamp::now();
     let began = Instant::now();

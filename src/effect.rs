@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use crate::cluster::{LogRequest, PodKey, Scope};
-use crate::state::sockets::HelperTarget;
+use crate::state::helper::HelperTarget;
 use crate::triage::CrashRecord;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -39,12 +39,13 @@ pub enum Effect {
         node: String,
         image: String,
     },
-    /// Start a helper session (replacing any other) with this first subscription.
+    /// Start a helper session (replacing any other) with what stands (`HelperSession::standing`).
     ConnectHelper {
         target: HelperTarget,
-        subscribe: ktui_wire::ConsoleMessage,
+        standing: ktui_wire::ConsoleMessage,
     },
-    /// Send a message to the helper of the current session.
+    /// Send a message to the helper of the current session (a subscription or unsubscribe
+    /// stands in for the previous one and is sent again after every reconnect).
     HelperSend(ktui_wire::ConsoleMessage),
     /// End the helper session.
     DisconnectHelper,

@@ -10,7 +10,7 @@ use ktui::cluster::kube::{ConnectOptions, KubeCluster};
 use ktui::cluster::{Cluster, Scope};
 use ktui::config::theme::Theme;
 use ktui::runtime::Connector;
-use ktui::state::HelperSource;
+use ktui::state::helper::HelperSource;
 use ktui::state::sockets::SocketsState;
 use ktui::triage_cmd::EXIT_NO_CLUSTER;
 
@@ -107,10 +107,10 @@ async fn console(cli: &Cli) -> u8 {
             eprintln!("ktui: --helper-image: {e}");
             return 2;
         }
-        app.state.helper_image = image.clone();
+        app.state.helper.image = image.clone();
     }
     if cli.helper == Some(HelperMode::Local) {
-        app.state.helper_source = HelperSource::Local;
+        app.state.helper.source = HelperSource::Local;
     }
     app.state.sockets = SocketsState::new(cli.socket_events);
     match ktui::terminal::run(app).await {

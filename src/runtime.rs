@@ -18,7 +18,7 @@ use crate::effect::Effect;
 use crate::evidence::{EvidenceItem, EvidenceKind, sha256_hex};
 use crate::helper::lifecycle::{self, DEFAULT_READY_TIMEOUT};
 use crate::helper::manifest::{self, HelperSpec};
-use crate::state::sockets::HelperTarget;
+use crate::state::helper::HelperTarget;
 use crate::triage::CrashRecord;
 
 /// Evidence captures running at once (each is one logs + one events request).
@@ -238,7 +238,7 @@ impl Runtime {
                     }
                 });
             }
-            Effect::ConnectHelper { target, subscribe } => {
+            Effect::ConnectHelper { target, standing } => {
                 let opener = match &target {
                     HelperTarget::Local => Some(helper::local_opener()),
                     HelperTarget::Pod { node } => Some(self.pod_opener(node)),
@@ -247,7 +247,7 @@ impl Runtime {
                 self.helper = Some(helper::start(
                     target,
                     opener,
-                    Some(subscribe),
+                    Some(standing),
                     cluster,
                     self.tx.clone(),
                     self.backlog.clone(),

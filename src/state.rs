@@ -1,5 +1,6 @@
 //! The console's one state tree. Views only read it; `update` is the only writer.
 
+pub mod helper;
 pub mod logs;
 pub mod pods;
 pub mod sockets;
@@ -9,6 +10,7 @@ use ratatui_textarea::TextArea;
 
 use crate::cluster::{ConnectionState, ContextInfo, EventRow, PodDetail, PodKey, Scope};
 use crate::evidence::EvidenceSet;
+use helper::{HelperSession, HelperSource};
 use logs::LogsState;
 use pods::PodsState;
 use sockets::SocketsState;
@@ -24,18 +26,6 @@ pub enum Screen {
     Detail,
     Logs,
     Sockets,
-}
-
-/// Where socket events come from in this session (fixed at start by the flags).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum HelperSource {
-    /// Deploy a helper pod on the node of the pod under investigation.
-    #[default]
-    Cluster,
-    /// `--helper local`.
-    Local,
-    /// `--demo` without `--helper local`: the bundled recording.
-    DemoReplay,
 }
 
 /// A question that needs a yes before anything changes in the cluster.
@@ -111,16 +101,12 @@ pub struct AppState {
     pub mode: Mode,
     pub detail: Option<DetailState>,
     pub logs: Option<LogsState>,
+    /// The helper session (connection, hello, counters, standing requests).
+    pub helper: HelperSession,
+    /// The sockets pane: a view over the session's socket stream.
     pub sockets: SocketsState,
-    pub helper_source: HelperSource,
-    /// The image a deployed helper pod runs (`--helper-image`).
-    pub helper_image: String,
-    /// Nodes where this session deployed a helper pod (asked about on exit).
-    pub helpers_deployed: Vec<String>,
     /// Quit once the pending helper removals are done.
     pub quit_after_remove: bool,
-    /// Next request id for helper messages.
-    pub next_request_id: u64,
     pub evidence: EvidenceSet,
     pub toasts: Vec<Toast>,
     pub size: (u16, u16),
@@ -142,16 +128,13 @@ impl AppState {
             mode: Mode::Normal,
             detail: None,
             logs: None,
-            sockets: SocketsState::default(),
-            helper_source: if demo {
+            helper: HelperSession::new(if demo {
                 HelperSource::DemoReplay
             } else {
                 HelperSource::Cluster
-            },
-            helper_image: crate::helper::manifest::default_image(),
-            helpers_deployed: Vec::new(),
+            }),
+            sockets: SocketsState::default(),
             quit_after_remove: false,
-            next_request_id: 1,
             evidence: EvidenceSet::default(),
             toasts: Vec::new(),
             size: (80, 24),

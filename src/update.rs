@@ -16,7 +16,7 @@ pub const LOG_TAIL_LINES: i64 = 5_000;
 pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
     let was_quitting = state.quit;
     let effects = dispatch(state, action);
-    if state.quit && !was_quitting && state.sockets.hello.is_some() {
+    if state.quit && !was_quitting && state.helper.hello.is_some() {
         // The helper session's final loss counters go with the evidence.
         sockets::record_final(state);
     }

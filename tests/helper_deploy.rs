@@ -459,14 +459,14 @@ async fn see_a_connect(app: &mut ktui::app::App) {
         assert!(
             Instant::now() < deadline,
             "no connect event to port {port}; status {:?}",
-            app.state.sockets.status
+            app.state.helper.status
         );
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn console_deploys_streams_reconnects_and_removes() {
-    use ktui::state::sockets::HelperStatus;
+    use ktui::state::helper::HelperStatus;
     let live = !common::skip_unless(
         "console_deploys_streams_reconnects_and_removes (live events)",
         common::ebpf_unavailable(),
@@ -501,7 +501,7 @@ async fn console_deploys_streams_reconnects_and_removes() {
     // t: the confirmation says what will be created, and the preflight found nothing wrong.
     press(&mut app, "t");
     app_until(&mut app, "the preflight", 30, |a| {
-        a.state.sockets.deploy_warning.is_none()
+        a.state.helper.deploy_warning.is_none()
     })
     .await;
     assert!(matches!(
@@ -511,7 +511,7 @@ async fn console_deploys_streams_reconnects_and_removes() {
     // y: deploy, then exec `ktui-helper serve` and get its hello.
     press(&mut app, "y");
     app_until(&mut app, "the helper's hello over exec", 30, |a| {
-        a.state.sockets.status == HelperStatus::Connected
+        a.state.helper.status == HelperStatus::Connected
     })
     .await;
     assert!(
@@ -519,11 +519,8 @@ async fn console_deploys_streams_reconnects_and_removes() {
             .get("Pod", "ktui-system", "ktui-helper-node-1")
             .is_some()
     );
-    assert!(
-        app.state.sockets.image_id.is_some(),
-        "image digest recorded"
-    );
-    assert_eq!(app.state.helpers_deployed, vec![NODE.to_string()]);
+    assert!(app.state.helper.image_id.is_some(), "image digest recorded");
+    assert_eq!(app.state.helper.deployed, vec![NODE.to_string()]);
     // The whole node (the fake pod has no cgroup on this machine to filter by).
     press(&mut app, "n");
     assert!(app.state.sockets.pod.is_none());
@@ -536,11 +533,11 @@ async fn console_deploys_streams_reconnects_and_removes() {
     let execs = store.execs_started();
     store.drop_execs();
     app_until(&mut app, "the stream loss", 30, |a| {
-        matches!(a.state.sockets.status, HelperStatus::Reconnecting { .. })
+        matches!(a.state.helper.status, HelperStatus::Reconnecting { .. })
     })
     .await;
     app_until(&mut app, "the reconnect", 30, |a| {
-        a.state.sockets.status == HelperStatus::Connected
+        a.state.helper.status == HelperStatus::Connected
     })
     .await;
     assert!(store.execs_started() > execs);
@@ -563,7 +560,7 @@ async fn console_deploys_streams_reconnects_and_removes() {
     // X, y: remove the helper; quitting then asks nothing.
     press(&mut app, "Xy");
     app_until(&mut app, "the removal", 30, |a| {
-        a.state.helpers_deployed.is_empty()
+        a.state.helper.deployed.is_empty()
     })
     .await;
     assert!(

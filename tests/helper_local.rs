@@ -17,8 +17,8 @@ use ktui::app::App;
 use ktui::cluster::Scope;
 use ktui::cluster::demo::DemoCluster;
 use ktui::config::theme::Theme;
-use ktui::state::HelperSource;
-use ktui::state::sockets::HelperStatus;
+use ktui::state::helper::HelperSource;
+use ktui::state::helper::HelperStatus;
 
 /// A loopback address of its own, so no resolver of the machine answers in our place.
 const SERVER: &str = "127.0.0.77";
@@ -73,17 +73,17 @@ async fn local_helper_live_dns_suspects_and_rcodes() {
         None,
         jiff::Timestamp::now(),
     );
-    app.state.helper_source = HelperSource::Local;
+    app.state.helper.source = HelperSource::Local;
     app_until(&mut app, "the pod table", 10, |a| {
         a.state.pods.selected_row().is_some()
     })
     .await;
     press(&mut app, "t");
     app_until(&mut app, "the local helper's hello", 20, |a| {
-        a.state.sockets.status == HelperStatus::Connected
+        a.state.helper.status == HelperStatus::Connected
     })
     .await;
-    let hello = app.state.sockets.hello.clone().unwrap();
+    let hello = app.state.helper.hello.clone().unwrap();
     assert!(
         hello.ebpf,
         "the helper could not trace: {:?}",

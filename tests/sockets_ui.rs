@@ -13,8 +13,9 @@ use ktui::app::App;
 use ktui::cluster::Scope;
 use ktui::cluster::demo::DemoCluster;
 use ktui::config::theme::Theme;
-use ktui::state::sockets::{HelperStatus, HelperTarget};
-use ktui::state::{Confirm, HelperSource, Mode, Screen};
+use ktui::state::helper::HelperSource;
+use ktui::state::helper::{HelperStatus, HelperTarget};
+use ktui::state::{Confirm, Mode, Screen};
 use ktui_wire::{
     DnsInfo, EventType, Hello, HelperMessage, K8sRef, ProbeStatus, Proto, SocketEvent, Stats,
 };
@@ -32,7 +33,7 @@ async fn app(source: HelperSource) -> App {
         None,
         now,
     );
-    app.state.helper_source = source;
+    app.state.helper.source = source;
     app.settle(QUIET).await;
     app.state.prepare_frame();
     app
@@ -185,7 +186,7 @@ async fn deploy_asks_first_and_says_what_it_creates() {
     // n cancels: nothing was created.
     press(&mut app, "n");
     assert_eq!(app.state.screen, Screen::Table);
-    assert!(app.state.helpers_deployed.is_empty());
+    assert!(app.state.helper.deployed.is_empty());
 }
 
 #[tokio::test]
@@ -195,14 +196,14 @@ async fn live_events_and_summary() {
         select_checkout(&mut app);
         press(&mut app, "ty");
         assert!(matches!(
-            app.state.sockets.status,
+            app.state.helper.status,
             HelperStatus::Deploying(_)
         ));
         app.dispatch(Action::HelperDeployed {
             node: "demo-node-1".into(),
             image_id: Some("localhost/ktui-helper@sha256:abc".into()),
         });
-        assert_eq!(app.state.sockets.status, HelperStatus::Connecting);
+        assert_eq!(app.state.helper.status, HelperStatus::Connecting);
         app.dispatch(Action::HelperConnected(Box::new(hello(true))));
         let batch = events(&app);
         app.dispatch(Action::HelperMessages(batch));
@@ -240,7 +241,7 @@ async fn stream_loss_marks_a_gap_and_reconnect_closes_it() {
     let mut app = app(HelperSource::Local).await;
     select_checkout(&mut app);
     press(&mut app, "t");
-    assert_eq!(app.state.sockets.target, Some(HelperTarget::Local));
+    assert_eq!(app.state.helper.target, Some(HelperTarget::Local));
     app.dispatch(Action::HelperConnected(Box::new(hello(true))));
     app.dispatch(Action::HelperStreamLost {
         reason: "helper closed the stream".into(),
@@ -323,7 +324,7 @@ async fn quitting_asks_about_deployed_helpers() {
     press(&mut app, "y");
     assert!(app.state.quit_after_remove);
     assert_eq!(
-        app.state.sockets.status,
+        app.state.helper.status,
         HelperStatus::Removing("demo-node-1".into()),
         "removal is its own status, not a deploy step"
     );
@@ -338,7 +339,7 @@ async fn demo_replays_the_recording_labelled() {
     let mut app = app(HelperSource::DemoReplay).await;
     select_checkout(&mut app);
     press(&mut app, "t");
-    assert_eq!(app.state.sockets.target, Some(HelperTarget::DemoReplay));
+    assert_eq!(app.state.helper.target, Some(HelperTarget::DemoReplay));
     tokio::time::sleep(Duration::from_millis(1500)).await;
     app.settle(QUIET).await;
     let text = screen(&mut app, 120, 40);
@@ -751,7 +752,7 @@ async fn every_confirmation_shows_its_keys() {
     select_checkout(&mut app);
     press(&mut app, "t");
     // The longest deploy dialog: with a preflight warning.
-    app.state.sockets.deploy_warning = Some(
+    app.state.helper.deploy_warning = Some(
         "namespace ktui-system enforces Pod Security \"baseline\", which refuses the helper (host \
          namespaces, hostPath volumes, added capabilities): run `kubectl label namespace \
          ktui-system pod-security.kubernetes.io/enforce=privileged --overwrite`"

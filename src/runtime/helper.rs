@@ -14,7 +14,7 @@ use crate::action::Action;
 use crate::cluster::{BoxByteStream, Cluster, PodSummary, Scope, first_list};
 use crate::helper::client::{SESSION_BATCHES, SessionEvent, run_session};
 use crate::helper::{local, replay};
-use crate::state::sockets::HelperTarget;
+use crate::state::helper::HelperTarget;
 
 /// Reconnect delays: 1 s doubling to 30 s; reset after a session that lasted a minute.
 const BACKOFF_START: Duration = Duration::from_secs(1);
@@ -67,20 +67,40 @@ impl Backlog {
 /// Opens a fresh byte stream to `ktui-helper serve` (pod exec or local child).
 pub type Opener = Arc<dyn Fn() -> BoxFuture<'static, Result<BoxByteStream, String>> + Send + Sync>;
 
+/// What stands with the helper: the requests a new stream must be given before anything
+/// else, so a reconnect resumes them. Today the one subscription that covers every
+/// consumer's (`HelperSession::standing`); an unsubscribe leaves nothing standing.
+#[derive(Debug, Default)]
+struct Standing {
+    subscription: Option<ConsoleMessage>,
+}
+
+impl Standing {
+    fn note(&mut self, msg: &ConsoleMessage) {
+        match msg {
+            ConsoleMessage::Subscribe { .. } => self.subscription = Some(msg.clone()),
+            ConsoleMessage::Unsubscribe { .. } => self.subscription = None,
+            ConsoleMessage::Ping { .. } => {}
+        }
+    }
+
+    fn messages(&self) -> Vec<ConsoleMessage> {
+        self.subscription.iter().cloned().collect()
+    }
+}
+
 /// The running session: commands go to the helper; dropping or aborting ends it.
 pub struct SessionHandle {
     commands: mpsc::UnboundedSender<ConsoleMessage>,
-    /// The last subscription, re-sent after every reconnect.
-    subscription: Arc<Mutex<Option<ConsoleMessage>>>,
+    /// Sent again, first, on every new stream.
+    standing: Arc<Mutex<Standing>>,
     task: AbortHandle,
 }
 
 impl SessionHandle {
     pub fn send(&self, msg: ConsoleMessage) {
-        if matches!(msg, ConsoleMessage::Subscribe { .. })
-            && let Ok(mut s) = self.subscription.lock()
-        {
-            *s = Some(msg.clone());
+        if let Ok(mut s) = self.standing.lock() {
+            s.note(&msg);
         }
         let _ = self.commands.send(msg);
     }
@@ -112,30 +132,30 @@ pub fn start(
     backlog: Arc<Backlog>,
 ) -> SessionHandle {
     let (commands, rx) = mpsc::unbounded_channel();
-    let subscription = Arc::new(Mutex::new(first.clone()));
+    let mut stand = Standing::default();
+    if let Some(first) = &first {
+        stand.note(first);
+    }
+    let standing = Arc::new(Mutex::new(stand));
     let task = match (target, opener) {
         (HelperTarget::DemoReplay, _) | (_, None) => {
             tokio::spawn(replay_loop(cluster, first, rx, tx))
         }
-        (_, Some(opener)) => tokio::spawn(reconnect_loop(
-            opener,
-            subscription.clone(),
-            rx,
-            tx,
-            backlog,
-        )),
+        (_, Some(opener)) => {
+            tokio::spawn(reconnect_loop(opener, standing.clone(), rx, tx, backlog))
+        }
     }
     .abort_handle();
     SessionHandle {
         commands,
-        subscription,
+        standing,
         task,
     }
 }
 
 async fn reconnect_loop(
     opener: Opener,
-    subscription: Arc<Mutex<Option<ConsoleMessage>>>,
+    standing: Arc<Mutex<Standing>>,
     mut commands: mpsc::UnboundedReceiver<ConsoleMessage>,
     tx: mpsc::UnboundedSender<Action>,
     backlog: Arc<Backlog>,
@@ -147,12 +167,10 @@ async fn reconnect_loop(
         let started = Instant::now();
         let result = match opener().await {
             Ok(stream) => {
-                let initial: Vec<ConsoleMessage> = subscription
-                    .lock()
-                    .ok()
-                    .and_then(|s| s.clone())
-                    .into_iter()
-                    .collect();
+                // What stands goes first; changes queued while there was no stream are in
+                // it already (and a ping sent to no stream has no answer to wait for).
+                while commands.try_recv().is_ok() {}
+                let initial = standing.lock().map(|s| s.messages()).unwrap_or_default();
                 let (ev_tx, mut ev_rx) = mpsc::channel(SESSION_BATCHES);
                 let forward_tx = tx.clone();
                 let backlog = backlog.clone();
@@ -360,6 +378,115 @@ mod tests {
                 Ok(Box::new(console) as BoxByteStream)
             })
         })
+    }
+
+    /// A helper that says hello and records, per stream, the console messages it reads; the
+    /// first stream is cut after its second message.
+    fn recording_helper(seen: Arc<Mutex<Vec<Vec<ConsoleMessage>>>>) -> Opener {
+        Arc::new(move || {
+            let seen = seen.clone();
+            Box::pin(async move {
+                use tokio::io::AsyncBufReadExt as _;
+                let (console, helper) = tokio::io::duplex(1 << 16);
+                let stream = {
+                    let mut s = seen.lock().unwrap();
+                    s.push(Vec::new());
+                    s.len() - 1
+                };
+                tokio::spawn(async move {
+                    let (read, mut write) = tokio::io::split(helper);
+                    let hello = ktui_wire::encode(&HelperMessage::Hello(test_hello()));
+                    if write.write_all(hello.as_bytes()).await.is_err() {
+                        return;
+                    }
+                    let mut lines = tokio::io::BufReader::new(read).lines();
+                    while let Ok(Some(line)) = lines.next_line().await {
+                        let msg = ConsoleMessage::decode(line.as_bytes()).unwrap();
+                        let n = {
+                            let mut s = seen.lock().unwrap();
+                            s[stream].push(msg);
+                            s[stream].len()
+                        };
+                        if stream == 0 && n == 2 {
+                            return; // the cut: both halves dropped
+                        }
+                    }
+                });
+                Ok(Box::new(console) as BoxByteStream)
+            })
+        })
+    }
+
+    /// Two consumers stand subscriptions (the pane on pod a, a driver on pod b's DNS); the
+    /// stream is cut; the new stream is given, before anything else, one subscription that
+    /// covers both — neither is lost across the cut.
+    #[tokio::test]
+    async fn a_reconnect_resumes_every_standing_subscription() {
+        use crate::state::helper::{Consumer, HelperSession, HelperSource};
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let mut session = HelperSession::new(HelperSource::Local);
+        let pod = |uid: &str| ktui_wire::Filters {
+            pod_uids: vec![uid.to_string()],
+            ..ktui_wire::Filters::default()
+        };
+        session.subscribe(Consumer::SocketsPane, pod("a"));
+        let handle = start(
+            HelperTarget::Local,
+            Some(recording_helper(seen.clone())),
+            Some(session.standing()),
+            Arc::new(DemoCluster::new(jiff::Timestamp::now(), false)),
+            tx,
+            Arc::default(),
+        );
+        async fn next(rx: &mut mpsc::UnboundedReceiver<Action>) -> Action {
+            tokio::time::timeout(Duration::from_secs(10), rx.recv())
+                .await
+                .expect("the session goes on")
+                .expect("the session is running")
+        }
+        while !matches!(next(&mut rx).await, Action::HelperConnected(_)) {}
+        session.subscribe(
+            Consumer::Driver,
+            ktui_wire::Filters {
+                dns_only: true,
+                ..pod("b")
+            },
+        );
+        handle.send(session.standing());
+        // The cut, then hello again on the new stream (after the 1 s backoff).
+        let mut lost = 0;
+        loop {
+            match next(&mut rx).await {
+                Action::HelperConnected(_) => break,
+                Action::HelperStreamLost { retry_in, .. } => {
+                    assert!(retry_in.is_some());
+                    lost += 1;
+                }
+                _ => {}
+            }
+        }
+        assert_eq!(lost, 1);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let seen = seen.lock().unwrap().clone();
+        assert_eq!(seen.len(), 2, "two streams: {seen:?}");
+        let covering = |msg: &ConsoleMessage| match msg {
+            ConsoleMessage::Subscribe { filters, .. } => filters.pod_uids.clone(),
+            other => panic!("not a subscription: {other:?}"),
+        };
+        assert_eq!(covering(&seen[0][0]), vec!["a".to_string()]);
+        assert_eq!(
+            covering(&seen[0][1]),
+            vec!["a".to_string(), "b".to_string()]
+        );
+        assert_eq!(
+            seen[1].first().map(covering),
+            Some(vec!["a".to_string(), "b".to_string()]),
+            "the new stream starts with what stands: {:?}",
+            seen[1]
+        );
+        assert_eq!(seen[1].len(), 1, "and only that: {:?}", seen[1]);
+        handle.stop();
     }
 
     /// A console that handles nothing: the session stops reading once the bounded hand-over

@@ -1,55 +1,18 @@
-//! The sockets pane: live socket events from the node helper, bounded, with a live summary.
+//! The sockets pane: a view over the helper session's socket stream (state/helper.rs), bounded,
+//! with a live summary.
 
 pub mod summary;
 
 use std::collections::VecDeque;
 
 use jiff::Timestamp;
-use ktui_wire::{Hello, SocketEvent, Stats};
+use ktui_wire::SocketEvent;
 
 use crate::cluster::PodKey;
 use summary::Summary;
 
 /// Default number of events kept in the pane (`--socket-events N`).
 pub const DEFAULT_CAPACITY: usize = 10_000;
-
-/// Where the helper runs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum HelperTarget {
-    /// `ktui-helper serve` as a local child process (`--helper local`).
-    Local,
-    /// A helper pod on a node, reached by exec.
-    Pod { node: String },
-    /// The bundled recording of real events, replayed (`--demo`).
-    DemoReplay,
-}
-
-impl HelperTarget {
-    pub fn label(&self) -> String {
-        match self {
-            HelperTarget::Local => "local helper".to_string(),
-            HelperTarget::Pod { node } => format!("helper on node {node}"),
-            HelperTarget::DemoReplay => "DEMO REPLAY (recorded events)".to_string(),
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum HelperStatus {
-    Idle,
-    /// Deploying: which step.
-    Deploying(String),
-    Connecting,
-    Connected,
-    Reconnecting {
-        attempt: u32,
-        reason: String,
-    },
-    Failed(String),
-    /// Removing the helper pod of this node.
-    Removing(String),
-    Removed,
-}
 
 /// One row of the pane: an event, or the mark of a gap in the stream.
 #[derive(Debug, Clone, PartialEq)]
@@ -64,14 +27,6 @@ pub enum Entry {
 
 #[derive(Debug)]
 pub struct SocketsState {
-    pub target: Option<HelperTarget>,
-    pub status: HelperStatus,
-    pub hello: Option<Hello>,
-    /// Latest cumulative counters from the helper.
-    pub stats: Stats,
-    /// Events per second, from the last two stats messages.
-    pub rate: f64,
-    last_stats: Option<(Timestamp, u64)>,
     pub entries: VecDeque<Entry>,
     pub capacity: usize,
     /// Events that arrived while paused (shown on resume; bounded like the pane).
@@ -87,13 +42,6 @@ pub struct SocketsState {
     /// Rows from the newest shown at the bottom (0 = following the tail).
     pub scroll_back: usize,
     pub show_summary: bool,
-    /// The helper pod's image ID (digest), once deployed.
-    pub image_id: Option<String>,
-    /// The last error the helper reported (or a line that could not be read).
-    pub last_error: Option<String>,
-    pub bad_lines: u64,
-    /// Shown in the deploy confirmation (Pod Security level, node architecture).
-    pub deploy_warning: Option<String>,
 }
 
 impl Default for SocketsState {
@@ -105,12 +53,6 @@ impl Default for SocketsState {
 impl SocketsState {
     pub fn new(capacity: usize) -> Self {
         Self {
-            target: None,
-            status: HelperStatus::Idle,
-            hello: None,
-            stats: Stats::default(),
-            rate: 0.0,
-            last_stats: None,
             entries: VecDeque::new(),
             capacity: capacity.max(1),
             held: VecDeque::new(),
@@ -122,10 +64,6 @@ impl SocketsState {
             paused: false,
             scroll_back: 0,
             show_summary: true,
-            image_id: None,
-            last_error: None,
-            bad_lines: 0,
-            deploy_warning: None,
         }
     }
 
@@ -149,25 +87,6 @@ impl SocketsState {
         }
     }
 
-    /// Cumulative counters from the helper. Events/s counts what the lines stand for (a
-    /// folded storm at its real rate, not its few lines), measured over at least a second:
-    /// the helper reports once a second, a replay with every event, and the clock only moves
-    /// on ticks.
-    pub fn set_stats(&mut self, stats: Stats, now: Timestamp) {
-        let seen = stats.events + stats.aggregated;
-        match self.last_stats {
-            Some((at, events)) => {
-                let secs = now.duration_since(at).as_secs_f64();
-                if secs >= 1.0 {
-                    self.rate = seen.saturating_sub(events) as f64 / secs;
-                    self.last_stats = Some((now, seen));
-                }
-            }
-            None => self.last_stats = Some((now, seen)),
-        }
-        self.stats = stats;
-    }
-
     /// The stream dropped: mark the gap (closed when the stream resumes).
     pub fn open_gap(&mut self, from: Timestamp, reason: String) {
         let gap = Entry::Gap {
@@ -176,7 +95,6 @@ impl SocketsState {
             reason,
         };
         Self::push_bounded(&mut self.entries, self.capacity, gap, &mut self.evicted);
-        self.last_stats = None;
     }
 
     pub fn close_gap(&mut self, to: Timestamp) {
@@ -290,29 +208,6 @@ mod tests {
 
     use super::*;
 
-    #[test]
-    fn events_per_second_over_a_second_however_often_stats_come() {
-        let mut s = SocketsState::new(10);
-        let t0: Timestamp = "2026-11-22T10:00:00Z".parse().unwrap();
-        let at = |ms: i64| t0 + jiff::SignedDuration::from_millis(ms);
-        let stats = |events: u64| Stats {
-            events,
-            generated: events,
-            ..Stats::default()
-        };
-        // A replay: stats with every event, the clock moving only on ticks (250 ms).
-        let mut events = 0;
-        for tick in 0..=8 {
-            for _ in 0..50 {
-                events += 1;
-                s.set_stats(stats(events), at(tick * 250));
-            }
-        }
-        assert_eq!(s.stats.events, 450);
-        // 50 events per 250 ms tick: 200/s, measured over whole seconds.
-        assert!((s.rate - 200.0).abs() < 1.0, "{}", s.rate);
-    }
-
     fn ev(port: u16) -> SocketEvent {
         let mut e = SocketEvent::new("2026-11-22T10:00:00.000000000Z".into(), EventType::TcpState);
         e.proto = Some(Proto::Tcp);
@@ -364,26 +259,5 @@ mod tests {
         s.open_gap(t, "stream closed".into());
         s.close_gap(t + jiff::SignedDuration::from_secs(3));
         assert!(matches!(s.entries[0], Entry::Gap { to: Some(_), .. }));
-    }
-
-    #[test]
-    fn rate_from_stats() {
-        let mut s = SocketsState::new(10);
-        let t = Timestamp::UNIX_EPOCH;
-        s.set_stats(
-            Stats {
-                events: 100,
-                ..Stats::default()
-            },
-            t,
-        );
-        s.set_stats(
-            Stats {
-                events: 600,
-                ..Stats::default()
-            },
-            t + jiff::SignedDuration::from_secs(2),
-        );
-        assert_eq!(s.rate, 250.0);
     }
 }

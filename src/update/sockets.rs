@@ -10,36 +10,37 @@ use crate::cluster::PodKey;
 use crate::effect::Effect;
 use crate::evidence::{EvidenceItem, EvidenceKind};
 use crate::keymap::{self, Sockets};
-use crate::state::sockets::{HelperStatus, HelperTarget};
-use crate::state::{AppState, Confirm, HelperSource, Mode, Screen, ToastLevel};
+use crate::state::helper::{Consumer, HelperSource};
+use crate::state::helper::{HelperStatus, HelperTarget};
+use crate::state::{AppState, Confirm, Mode, Screen, ToastLevel};
 
 /// Shown in the deploy confirmation until the read-only checks answer.
 pub const PREFLIGHT_PENDING: &str = "checking the node and the namespace's Pod Security level…";
 
-/// The subscription for the current scope: one pod (by UID) or the whole node.
-fn subscription(state: &mut AppState) -> ConsoleMessage {
-    let id = state.next_request_id;
-    state.next_request_id += 1;
+/// The pane's subscription for its scope (one pod by UID, or the whole node) stands with the
+/// session in place of its previous one; returns what the helper must be told now.
+fn subscribe_pane(state: &mut AppState) -> ConsoleMessage {
     let pod_uids = state
         .sockets
         .pod
         .as_ref()
         .map(|(_, uid)| vec![uid.clone()])
         .unwrap_or_default();
-    ConsoleMessage::Subscribe {
-        id,
-        filters: Filters {
+    state.helper.subscribe(
+        Consumer::SocketsPane,
+        Filters {
             pod_uids,
             ..Filters::default()
         },
-    }
+    );
+    state.helper.standing()
 }
 
 fn connect(state: &mut AppState, target: HelperTarget) -> Vec<Effect> {
-    state.sockets.target = Some(target.clone());
-    state.sockets.status = HelperStatus::Connecting;
-    let subscribe = subscription(state);
-    vec![Effect::ConnectHelper { target, subscribe }]
+    state.helper.target = Some(target.clone());
+    state.helper.status = HelperStatus::Connecting;
+    let standing = subscribe_pane(state);
+    vec![Effect::ConnectHelper { target, standing }]
 }
 
 /// `t` on a pod: show its socket events, starting (or asking to deploy) a helper if needed.
@@ -50,19 +51,19 @@ pub fn open(state: &mut AppState, key: PodKey) -> Vec<Effect> {
     let uid = pod.uid.clone();
     let node = pod.node.clone();
     state.screen = Screen::Sockets;
-    match state.helper_source {
+    match state.helper.source {
         HelperSource::DemoReplay => {
             // The replay casts the recording onto this pod and its node (runtime/helper.rs).
             state.sockets.pod = Some((key, uid));
-            if state.sockets.target.is_none() {
+            if state.helper.target.is_none() {
                 return connect(state, HelperTarget::DemoReplay);
             }
-            let sub = subscription(state);
+            let sub = subscribe_pane(state);
             vec![Effect::HelperSend(sub)]
         }
         HelperSource::Local => {
             state.sockets.pod = None;
-            if state.sockets.target.is_none() {
+            if state.helper.target.is_none() {
                 return connect(state, HelperTarget::Local);
             }
             Vec::new()
@@ -77,16 +78,16 @@ pub fn open(state: &mut AppState, key: PodKey) -> Vec<Effect> {
                 return Vec::new();
             };
             state.sockets.pod = Some((key, uid));
-            let same = state.sockets.target == Some(HelperTarget::Pod { node: node.clone() });
-            if same && state.sockets.status != HelperStatus::Removed {
-                let sub = subscription(state);
+            let same = state.helper.target == Some(HelperTarget::Pod { node: node.clone() });
+            if same && state.helper.status != HelperStatus::Removed {
+                let sub = subscribe_pane(state);
                 return vec![Effect::HelperSend(sub)];
             }
-            state.sockets.deploy_warning = Some(PREFLIGHT_PENDING.to_string());
+            state.helper.deploy_warning = Some(PREFLIGHT_PENDING.to_string());
             state.mode = Mode::Confirm(Confirm::DeployHelper { node: node.clone() });
             vec![Effect::PreflightHelper {
                 node,
-                image: state.helper_image.clone(),
+                image: state.helper.image.clone(),
             }]
         }
     }
@@ -101,16 +102,16 @@ pub fn on_confirm(state: &mut AppState, confirm: Confirm, key: KeyEvent) -> Vec<
     let no = matches!(key.code, KeyCode::Char('n') | KeyCode::Char('N'));
     match (confirm, yes, no) {
         (Confirm::DeployHelper { node }, true, _) => {
-            state.sockets.target = Some(HelperTarget::Pod { node: node.clone() });
-            state.sockets.status = HelperStatus::Deploying("creating the helper pod".to_string());
-            if !state.helpers_deployed.contains(&node) {
-                state.helpers_deployed.push(node.clone());
+            state.helper.target = Some(HelperTarget::Pod { node: node.clone() });
+            state.helper.status = HelperStatus::Deploying("creating the helper pod".to_string());
+            if !state.helper.deployed.contains(&node) {
+                state.helper.deployed.push(node.clone());
             }
             vec![
                 Effect::DisconnectHelper,
                 Effect::DeployHelper {
                     node,
-                    image: state.helper_image.clone(),
+                    image: state.helper.image.clone(),
                 },
             ]
         }
@@ -124,7 +125,7 @@ pub fn on_confirm(state: &mut AppState, confirm: Confirm, key: KeyEvent) -> Vec<
             vec![Effect::Quit]
         }
         (Confirm::DeployHelper { .. }, false, _) => {
-            if state.sockets.target.is_none() {
+            if state.helper.target.is_none() {
                 state.screen = Screen::Table;
             }
             Vec::new()
@@ -140,8 +141,8 @@ pub fn on_confirm(state: &mut AppState, confirm: Confirm, key: KeyEvent) -> Vec<
 
 fn remove(state: &mut AppState, node: String) -> Vec<Effect> {
     let mut effects = Vec::new();
-    if state.sockets.target == Some(HelperTarget::Pod { node: node.clone() }) {
-        state.sockets.status = HelperStatus::Removing(node.clone());
+    if state.helper.target == Some(HelperTarget::Pod { node: node.clone() }) {
+        state.helper.status = HelperStatus::Removing(node.clone());
         effects.push(Effect::DisconnectHelper);
     }
     effects.push(Effect::RemoveHelper { node });
@@ -150,12 +151,12 @@ fn remove(state: &mut AppState, node: String) -> Vec<Effect> {
 
 /// Quitting: ask first when this session left helper pods running.
 pub fn quit(state: &mut AppState) -> Vec<Effect> {
-    if state.helpers_deployed.is_empty() {
+    if state.helper.deployed.is_empty() {
         state.quit = true;
         return vec![Effect::Quit];
     }
     state.mode = Mode::Confirm(Confirm::QuitWithHelpers {
-        nodes: state.helpers_deployed.clone(),
+        nodes: state.helper.deployed.clone(),
     });
     Vec::new()
 }
@@ -196,13 +197,13 @@ pub fn on_key(state: &mut AppState, key: KeyEvent) -> Vec<Effect> {
                     state.sockets.pod = Some((key, p.uid.clone()));
                 }
             }
-            if matches!(state.sockets.status, HelperStatus::Connected) {
-                let sub = subscription(state);
+            if matches!(state.helper.status, HelperStatus::Connected) {
+                let sub = subscribe_pane(state);
                 return vec![Effect::HelperSend(sub)];
             }
         }
         Sockets::RemoveHelper => {
-            if let Some(HelperTarget::Pod { node }) = &state.sockets.target {
+            if let Some(HelperTarget::Pod { node }) = &state.helper.target {
                 state.mode = Mode::Confirm(Confirm::RemoveHelper { node: node.clone() });
             } else {
                 state.toast(ToastLevel::Info, "no helper pod to remove in this mode");
@@ -226,18 +227,18 @@ pub fn on_filter(state: &mut AppState, mut area: TextArea<'static>, key: KeyEven
 
 /// The session as it ends: hello, image and the final loss counters.
 pub fn record_final(state: &mut AppState) {
-    if let Some(hello) = state.sockets.hello.clone() {
+    if let Some(hello) = state.helper.hello.clone() {
         record_session(state, &hello);
     }
 }
 
 fn record_session(state: &mut AppState, hello: &Hello) {
-    let target = state.sockets.target.as_ref().map(HelperTarget::label);
+    let target = state.helper.target.as_ref().map(HelperTarget::label);
     let record = serde_json::json!({
         "target": target,
         "hello": hello,
-        "stats": state.sockets.stats,
-        "image_id": state.sockets.image_id,
+        "stats": state.helper.stats,
+        "image_id": state.helper.image_id,
     });
     state.evidence.add(EvidenceItem::new(
         EvidenceKind::HelperSession,
@@ -279,18 +280,18 @@ pub fn on_action(state: &mut AppState, action: Action) -> Vec<Effect> {
     match action {
         Action::HelperConnected(hello) => {
             state.sockets.close_gap(state.now);
-            state.sockets.status = HelperStatus::Connected;
+            state.helper.status = HelperStatus::Connected;
             if !hello.ebpf {
                 let why = hello
                     .ebpf_error
                     .clone()
                     .unwrap_or_else(|| "eBPF unavailable".to_string());
-                if state.sockets.target != Some(HelperTarget::DemoReplay) {
+                if state.helper.target != Some(HelperTarget::DemoReplay) {
                     state.toast(ToastLevel::Error, format!("helper cannot trace: {why}"));
                 }
             }
             record_session(state, &hello);
-            state.sockets.hello = Some(*hello);
+            state.helper.hello = Some(*hello);
         }
         Action::HelperMessages(messages) => {
             for m in messages {
@@ -299,34 +300,34 @@ pub fn on_action(state: &mut AppState, action: Action) -> Vec<Effect> {
                         name_from_pod_cache(state, &mut event);
                         state.sockets.ingest(*event);
                     }
-                    HelperMessage::Stats(stats) => state.sockets.set_stats(stats, state.now),
+                    HelperMessage::Stats(stats) => state.helper.set_stats(stats, state.now),
                     HelperMessage::Error(e) => {
                         state.toast(ToastLevel::Error, format!("helper: {}", e.message));
-                        state.sockets.last_error = Some(e.message);
+                        state.helper.last_error = Some(e.message);
                     }
                     HelperMessage::Hello(h) => {
-                        state.sockets.hello = Some(h);
+                        state.helper.hello = Some(h);
                     }
                     HelperMessage::Subscribed { .. } | HelperMessage::Pong { .. } => {}
                 }
             }
         }
         Action::HelperBadLine(line) => {
-            state.sockets.bad_lines += 1;
-            state.sockets.last_error = Some(line);
+            state.helper.bad_lines += 1;
+            state.helper.last_error = Some(line);
         }
         Action::HelperStreamLost {
             reason,
             attempt,
             retry_in,
         } => {
-            if state.sockets.status == HelperStatus::Connected {
+            if state.helper.status == HelperStatus::Connected {
                 state.sockets.open_gap(state.now, reason.clone());
             }
             if attempt == 1 {
                 state.toast(ToastLevel::Error, format!("helper stream lost: {reason}"));
             }
-            state.sockets.status = match retry_in {
+            state.helper.status = match retry_in {
                 None => HelperStatus::Failed(reason),
                 Some(_) => HelperStatus::Reconnecting { attempt, reason },
             };
@@ -335,14 +336,14 @@ pub fn on_action(state: &mut AppState, action: Action) -> Vec<Effect> {
             // Only for the confirmation still on screen.
             if matches!(&state.mode, Mode::Confirm(Confirm::DeployHelper { node: n }) if *n == node)
             {
-                state.sockets.deploy_warning = summary;
+                state.helper.deploy_warning = summary;
             }
         }
         Action::HelperDeployProgress(step) => {
-            state.sockets.status = HelperStatus::Deploying(step);
+            state.helper.status = HelperStatus::Deploying(step);
         }
         Action::HelperDeployed { node, image_id } => {
-            state.sockets.image_id = image_id;
+            state.helper.image_id = image_id;
             return connect(state, HelperTarget::Pod { node });
         }
         Action::HelperDeployFailed(error) => {
@@ -350,16 +351,16 @@ pub fn on_action(state: &mut AppState, action: Action) -> Vec<Effect> {
                 ToastLevel::Error,
                 format!("cannot deploy the helper: {error}"),
             );
-            state.sockets.status = HelperStatus::Failed(error);
+            state.helper.status = HelperStatus::Failed(error);
         }
         Action::HelperRemoved { node } => {
-            state.helpers_deployed.retain(|n| n != &node);
-            if state.sockets.target == Some(HelperTarget::Pod { node: node.clone() }) {
-                state.sockets.status = HelperStatus::Removed;
-                state.sockets.target = None;
+            state.helper.deployed.retain(|n| n != &node);
+            if state.helper.target == Some(HelperTarget::Pod { node: node.clone() }) {
+                state.helper.status = HelperStatus::Removed;
+                state.helper.target = None;
             }
             state.toast(ToastLevel::Info, format!("helper on node {node} removed"));
-            if state.quit_after_remove && state.helpers_deployed.is_empty() {
+            if state.quit_after_remove && state.helper.deployed.is_empty() {
                 state.quit = true;
                 return vec![Effect::Quit];
             }

@@ -27,12 +27,12 @@ fn dialog<'a>(confirm: &Confirm, state: &AppState, theme: &Theme) -> Dialog<'a> 
                 sanitize::line(&state.info.context)
             ))];
             body.extend(
-                manifest::describe(node, &state.helper_image)
+                manifest::describe(node, &state.helper.image)
                     .iter()
                     .map(|l| bullet(l)),
             );
             // Before the long part: a small screen cuts the dialog's end, never the warning.
-            if let Some(w) = &state.sockets.deploy_warning {
+            if let Some(w) = &state.helper.deploy_warning {
                 body.push(Line::from(Span::styled(
                     format!("⚠ {}", sanitize::line(w)),
                     theme.error,

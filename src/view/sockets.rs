@@ -12,7 +12,8 @@ use ratatui::widgets::{Block, Paragraph};
 use crate::config::theme::Theme;
 use crate::sanitize;
 use crate::state::AppState;
-use crate::state::sockets::{HelperStatus, HelperTarget, SocketsState};
+use crate::state::helper::{HelperSession, HelperStatus, HelperTarget};
+use crate::state::sockets::SocketsState;
 use crate::view::text::{elide_end, width};
 use ktui_wire::Hello;
 
@@ -53,17 +54,17 @@ fn clock(t: jiff::Timestamp) -> String {
     t.strftime("%H:%M:%S%.3f").to_string()
 }
 
-fn title<'a>(st: &SocketsState, theme: &Theme) -> Line<'a> {
+fn title<'a>(st: &SocketsState, hs: &HelperSession, theme: &Theme) -> Line<'a> {
     let scope = match &st.pod {
         Some((key, _)) => format!(" Sockets {} ", s(&key.to_string())),
         None => " Sockets (whole node) ".to_string(),
     };
     let mut spans = vec![Span::styled(scope, theme.title)];
-    let x = &st.stats;
+    let x = &hs.stats;
     spans.push(Span::styled(
         format!(
             " {:.0} ev/s  lost {}  sampled-out {}  rate-limited {}  dropped {}",
-            st.rate, x.lost, x.sampled_out, x.rate_limited, x.dropped
+            hs.rate, x.lost, x.sampled_out, x.rate_limited, x.dropped
         ),
         if x.lost + x.dropped + x.rate_limited > 0 {
             theme.error
@@ -101,20 +102,20 @@ fn title<'a>(st: &SocketsState, theme: &Theme) -> Line<'a> {
 }
 
 /// The probe line: what a live helper attached, or what a replay was recorded with.
-fn probes_label(st: &SocketsState, h: &Hello) -> String {
+fn probes_label(hs: &HelperSession, h: &Hello) -> String {
     let ok = h.probes.iter().filter(|p| p.attach.is_some()).count();
-    if st.target == Some(HelperTarget::DemoReplay) {
+    if hs.target == Some(HelperTarget::DemoReplay) {
         format!("DEMO REPLAY: recorded with {ok}/{} probes", h.probes.len())
     } else {
         format!("Probes {ok}/{} attached", h.probes.len())
     }
 }
 
-fn status_lines<'a>(st: &SocketsState, theme: &Theme) -> Vec<Line<'a>> {
+fn status_lines<'a>(st: &SocketsState, hs: &HelperSession, theme: &Theme) -> Vec<Line<'a>> {
     let mut lines = Vec::new();
-    match (&st.target, &st.hello) {
+    match (&hs.target, &hs.hello) {
         (Some(HelperTarget::DemoReplay), Some(h)) => lines.push(Line::from(vec![
-            Span::styled(probes_label(st, h), theme.demo),
+            Span::styled(probes_label(hs, h), theme.demo),
             Span::styled(
                 format!(
                     " on kernel {}, shown as node {}; nothing is traced live",
@@ -147,7 +148,7 @@ fn status_lines<'a>(st: &SocketsState, theme: &Theme) -> Vec<Line<'a>> {
         }
         (None, _) => {}
     }
-    match &st.status {
+    match &hs.status {
         HelperStatus::Idle => lines.push(Line::from(Span::styled(
             "No helper yet: press t on a pod to trace its sockets.",
             theme.muted,
@@ -193,9 +194,9 @@ fn status_lines<'a>(st: &SocketsState, theme: &Theme) -> Vec<Line<'a>> {
             }
         }
     }
-    if let Some(h) = &st.hello
+    if let Some(h) = &hs.hello
         && !h.ebpf
-        && st.target != Some(HelperTarget::DemoReplay)
+        && hs.target != Some(HelperTarget::DemoReplay)
     {
         lines.push(Line::from(Span::styled(
             format!(
@@ -252,11 +253,14 @@ fn wrapped(lines: Vec<Line<'static>>, cells: usize) -> Vec<Line<'static>> {
 pub fn render(frame: &mut Frame<'_>, area: Rect, state: &AppState, theme: &Theme) {
     let st = &state.sockets;
     let block = Block::bordered()
-        .title(title(st, theme))
+        .title(title(st, &state.helper, theme))
         .border_style(theme.border);
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    let status = wrapped(status_lines(st, theme), usize::from(inner.width));
+    let status = wrapped(
+        status_lines(st, &state.helper, theme),
+        usize::from(inner.width),
+    );
     let [status_area, body] = Layout::vertical([
         Constraint::Length(u16::try_from(status.len()).unwrap_or(u16::MAX)),
         Constraint::Min(1),

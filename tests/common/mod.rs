@@ -153,7 +153,7 @@ pub async fn app_until(
         assert!(
             Instant::now() < deadline,
             "timed out waiting for {what}; status {:?}, toasts {:?}",
-            app.state.sockets.status,
+            app.state.helper.status,
             app.state.toasts
         );
         app.dispatch(ktui::action::Action::Tick(jiff::Timestamp::now()));

@@ -11,7 +11,8 @@ use crate::action::Action;
 use crate::cluster::PodEvent;
 use crate::config::theme::Theme;
 use crate::effect::Effect;
-use crate::state::{AppState, HelperSource, Screen};
+use crate::state::helper::HelperSource;
+use crate::state::{AppState, Screen};
 use crate::update::update;
 use ktui_wire::{EventType, HelperMessage, K8sRef, SocketEvent};
 
@@ -96,7 +97,7 @@ fn on(pane: Pane) -> AppState {
             }
         }
         Pane::Sockets => {
-            s.helper_source = HelperSource::Local;
+            s.helper.source = HelperSource::Local;
             select(&mut s, "checkout");
             char_key(&mut s, 't');
             update(

@@ -256,8 +256,8 @@ fn lines(state: &AppState, theme: &Theme, cells: usize) -> Vec<SumLine> {
     if !sum.drops.is_empty() {
         l.counts("Drops".to_string(), sum.drops.iter(), base);
     }
-    if let Some(h) = &st.hello {
-        l.heading(super::probes_label(st, h));
+    if let Some(h) = &state.helper.hello {
+        l.heading(super::probes_label(&state.helper, h));
         for probe in h.probes.iter().filter(|p| p.fallback || p.attach.is_none()) {
             let why = probe
                 .error
