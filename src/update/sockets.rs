@@ -323,6 +323,7 @@ pub fn on_action(state: &mut AppState, action: Action) -> Vec<Effect> {
         } => {
             if state.helper.status == HelperStatus::Connected {
                 state.sockets.open_gap(state.now, reason.clone());
+                state.helper.lost();
             }
             if attempt == 1 {
                 state.toast(ToastLevel::Error, format!("helper stream lost: {reason}"));
