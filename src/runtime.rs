@@ -333,7 +333,7 @@ impl Runtime {
             let key = key.clone();
             Box::pin(async move {
                 open.await
-                    .map_err(|e| format!("cannot exec `ktui-helper serve` in pod {key}: {e}"))
+                    .map_err(|e| crate::helper::client::HelperError::exec(key, e))
             })
         })
     }
