@@ -4,6 +4,9 @@
 //! where the variant is built (`kube/errors.rs`), so a variant's message is safe to print.
 
 use super::PodKey;
+use super::kube::ConnectError;
+use super::kube::exec_auth::ExecAuthError;
+use super::kube::http_guard::ResponseTooLarge;
 
 /// Result alias for cluster operations.
 pub type Result<T, E = ClusterError> = std::result::Result<T, E>;
@@ -42,11 +45,11 @@ pub enum ClusterError {
     )]
     BadResponse { server: String, cause: String },
     /// An answer beyond the size bound (the message names the URL and the bound).
-    #[error("{0}")]
-    TooLarge(String),
+    #[error(transparent)]
+    TooLarge(ResponseTooLarge),
     /// The credential plugin failed (the message names the plugin and what to do).
     #[error("cannot get credentials: {0}")]
-    Credentials(String),
+    Credentials(ExecAuthError),
     /// Any other API status (`message` sanitised and cut).
     #[error("API server answered {code}: {message}")]
     Api { code: u16, message: String },
@@ -97,11 +100,21 @@ pub enum ClusterError {
         api_version: String,
         cause: String,
     },
+    /// No cluster for another kubeconfig context (`:ctx NAME`): the kubeconfig, the credentials
+    /// or the server said why (boxed, as it is large).
+    #[error(transparent)]
+    Connect(Box<ConnectError>),
     /// Writes, exec and node reads in the demo cluster, which is a simulation.
     #[error(
         "{what} is not available in the demo cluster: run ktui against a real cluster (drop --demo)"
     )]
     NotInDemo { what: String },
+}
+
+impl From<ConnectError> for ClusterError {
+    fn from(e: ConnectError) -> Self {
+        ClusterError::Connect(Box::new(e))
+    }
 }
 
 /// An exec that could not start ([`ClusterError::Exec`]).

@@ -437,7 +437,7 @@ fn logs_interrupted(req: &LogRequest, e: &std::io::Error) -> crate::cluster::Clu
         .get_ref()
         .map(|inner| inner as &(dyn std::error::Error + 'static));
     if let Some(big) = inner.and_then(errors::find_in_chain::<http_guard::ResponseTooLarge>) {
-        return crate::cluster::ClusterError::TooLarge(big.to_string());
+        return crate::cluster::ClusterError::TooLarge(big.clone());
     }
     crate::cluster::ClusterError::LogsInterrupted {
         pod: req.pod.clone(),

@@ -44,10 +44,10 @@ fn from_status(code: u16, message: &str, ctx: &ApiContext) -> ClusterError {
 
 pub fn map_err(e: kube::Error, ctx: &ApiContext) -> ClusterError {
     if let Some(auth) = find_in_chain::<ExecAuthError>(&e) {
-        return ClusterError::Credentials(auth.to_string());
+        return ClusterError::Credentials(auth.clone());
     }
     if let Some(big) = find_in_chain::<ResponseTooLarge>(&e) {
-        return ClusterError::TooLarge(big.to_string());
+        return ClusterError::TooLarge(big.clone());
     }
     match e {
         kube::Error::Api(status) => from_status(status.code, &status.message, ctx),
