@@ -11,7 +11,7 @@ use common::{Setup, app_until, helper_binary, press};
 
 use std::time::{Duration, Instant};
 
-use ktui::cluster::{BoxByteStream, Cluster, ClusterError, ObjectRef, PodKey, Scope};
+use ktui::cluster::{BoxByteStream, Cluster, ClusterError, ExecProblem, ObjectRef, PodKey, Scope};
 use ktui::helper::lifecycle::{
     self, DEFAULT_READY_TIMEOUT, DeployError, DeployedHelper, Problem, StartFailure,
 };
@@ -215,6 +215,31 @@ async fn exec_plumbing_with_cat_exit_codes_and_pod_deletion() {
     let mut missing = exec(&s, &["/no/such/binary"]).await.unwrap();
     let err = missing.read_to_end(&mut out).await.unwrap_err();
     assert!(err.to_string().contains("/no/such/binary"), "{err}");
+
+    // A container the pod does not have: the API server's refusal, with pod and container.
+    let err = s
+        .cluster
+        .exec(
+            PodKey::new("ktui-system", "ktui-helper-node-1"),
+            "sidecar".into(),
+            vec!["/bin/cat".into()],
+        )
+        .await
+        .err()
+        .unwrap();
+    let ClusterError::Exec(failure) = &err else {
+        panic!("{err:?}")
+    };
+    assert!(
+        matches!(&failure.problem, ExecProblem::Refused { message } if message.contains("container sidecar is not valid")),
+        "{failure:?}"
+    );
+    assert!(
+        err.to_string().starts_with(
+            "cannot exec `/bin/cat` in pod ktui-system/ktui-helper-node-1 (container sidecar): "
+        ),
+        "{err}"
+    );
 
     // Deleting the pod kills what runs in it.
     let mut sleeper = exec(&s, &["/bin/cat"]).await.unwrap();

@@ -212,7 +212,16 @@ mod tests {
             ),
             &ctx("patch", "pods"),
         );
+        assert!(
+            matches!(&e, ClusterError::AdmissionDenied { verb, namespace: Some(ns), .. }
+                if verb == "patch" && ns == "ktui-system"),
+            "{e:?}"
+        );
         let text = e.to_string();
+        assert!(
+            text.starts_with("the API server refused to patch pods in namespace ktui-system: "),
+            "{text}"
+        );
         assert!(!text.contains("RBAC"), "{text}");
         assert!(text.contains("violates PodSecurity"), "{text}");
         assert!(
