@@ -12,7 +12,7 @@ use futures::future::BoxFuture;
 use futures::stream::BoxStream;
 use jiff::Timestamp;
 
-pub use error::{ClusterError, Result};
+pub use error::{ClusterError, ExecFailure, ExecProblem, Result};
 
 /// Namespace + name of a pod.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -376,9 +376,19 @@ impl ObjectRef {
                 namespace: text(meta.and_then(|m| m.get("namespace"))),
                 name,
             }),
-            _ => Err(ClusterError::Other(
-                "an object to apply lacks apiVersion, kind or metadata.name".to_string(),
-            )),
+            (api_version, kind, name) => {
+                let missing: Vec<&str> = [
+                    (api_version.is_none(), "apiVersion"),
+                    (kind.is_none(), "kind"),
+                    (name.is_none(), "metadata.name"),
+                ]
+                .into_iter()
+                .filter_map(|(absent, field)| absent.then_some(field))
+                .collect();
+                Err(ClusterError::Unidentified {
+                    missing: missing.join(", "),
+                })
+            }
         }
     }
 }
@@ -426,11 +436,9 @@ pub struct HelperPod {
 
 /// Every pod of `scope` once the watch's first full list has arrived; the watch is dropped
 /// after it. Err says why there is no list (the watch failed, or it lost the API server and
-/// is reconnecting). The one "list until synced" of the CLI and the demo replay.
-pub async fn first_list(
-    cluster: &dyn Cluster,
-    scope: Scope,
-) -> std::result::Result<Vec<PodSummary>, String> {
+/// is reconnecting: [`ClusterError::ListInterrupted`]). The one "list until synced" of the CLI
+/// and the demo replay.
+pub async fn first_list(cluster: &dyn Cluster, scope: Scope) -> Result<Vec<PodSummary>> {
     use futures::StreamExt as _;
     let mut events = cluster.watch_pods(scope);
     let mut pods = Vec::new();
@@ -438,9 +446,9 @@ pub async fn first_list(
         match ev {
             PodEvent::Applied(p) => pods.push(*p),
             PodEvent::ResyncDone => return Ok(pods),
-            PodEvent::Failed(e) => return Err(e.to_string()),
+            PodEvent::Failed(e) => return Err(e),
             PodEvent::Connection(ConnectionState::Reconnecting { reason }) => {
-                return Err(format!("listing pods failed: {reason}"));
+                return Err(ClusterError::ListInterrupted { reason });
             }
             _ => {}
         }

@@ -78,7 +78,7 @@ async fn console(cli: &Cli) -> u8 {
                 KubeCluster::connect(&opts)
                     .await
                     .map(|c| Arc::new(c) as Arc<dyn Cluster>)
-                    .map_err(|e| e.to_string())
+                    .map_err(ktui::cluster::ClusterError::from)
             }
             .boxed()
         });

@@ -25,8 +25,11 @@ use crate::triage::CrashRecord;
 const EVIDENCE_IN_FLIGHT: usize = 4;
 
 /// Builds a cluster for another kubeconfig context (`:ctx NAME`).
-pub type Connector =
-    Arc<dyn Fn(String) -> BoxFuture<'static, Result<Arc<dyn Cluster>, String>> + Send + Sync>;
+pub type Connector = Arc<
+    dyn Fn(String) -> BoxFuture<'static, Result<Arc<dyn Cluster>, crate::cluster::ClusterError>>
+        + Send
+        + Sync,
+>;
 
 pub struct Runtime {
     cluster: Arc<RwLock<Arc<dyn Cluster>>>,
@@ -233,7 +236,7 @@ impl Runtime {
                         }
                         Err(error) => Some(Action::ContextSwitchFailed {
                             context: name,
-                            error,
+                            error: error.to_string(),
                         }),
                     }
                 });
@@ -333,7 +336,7 @@ impl Runtime {
             let key = key.clone();
             Box::pin(async move {
                 open.await
-                    .map_err(|e| format!("cannot exec `ktui-helper serve` in pod {key}: {e}"))
+                    .map_err(|e| crate::helper::client::HelperError::exec(key, e))
             })
         })
     }

@@ -11,8 +11,10 @@ use common::{Setup, app_until, helper_binary, press};
 
 use std::time::{Duration, Instant};
 
-use ktui::cluster::{BoxByteStream, Cluster, ClusterError, ObjectRef, PodKey, Scope};
-use ktui::helper::lifecycle::{self, DEFAULT_READY_TIMEOUT, DeployedHelper};
+use ktui::cluster::{BoxByteStream, Cluster, ClusterError, ExecProblem, ObjectRef, PodKey, Scope};
+use ktui::helper::lifecycle::{
+    self, DEFAULT_READY_TIMEOUT, DeployError, DeployedHelper, Problem, StartFailure,
+};
 use ktui::helper::manifest::{self, HelperSpec};
 use ktui_fake_apiserver::{Kubelet, Store};
 use serde_json::Value;
@@ -35,7 +37,7 @@ fn spec() -> HelperSpec {
     spec
 }
 
-async fn deploy(s: &Setup, spec: &HelperSpec) -> Result<DeployedHelper, ClusterError> {
+async fn deploy(s: &Setup, spec: &HelperSpec) -> Result<DeployedHelper, DeployError> {
     let mut steps = Vec::new();
     let out = lifecycle::deploy(&s.cluster, spec, Duration::from_secs(10), &mut |p| {
         steps.push(p)
@@ -214,6 +216,31 @@ async fn exec_plumbing_with_cat_exit_codes_and_pod_deletion() {
     let err = missing.read_to_end(&mut out).await.unwrap_err();
     assert!(err.to_string().contains("/no/such/binary"), "{err}");
 
+    // A container the pod does not have: the API server's refusal, with pod and container.
+    let err = s
+        .cluster
+        .exec(
+            PodKey::new("ktui-system", "ktui-helper-node-1"),
+            "sidecar".into(),
+            vec!["/bin/cat".into()],
+        )
+        .await
+        .err()
+        .unwrap();
+    let ClusterError::Exec(failure) = &err else {
+        panic!("{err:?}")
+    };
+    assert!(
+        matches!(&failure.problem, ExecProblem::Refused { message } if message.contains("container sidecar is not valid")),
+        "{failure:?}"
+    );
+    assert!(
+        err.to_string().starts_with(
+            "cannot exec `/bin/cat` in pod ktui-system/ktui-helper-node-1 (container sidecar): "
+        ),
+        "{err}"
+    );
+
     // Deleting the pod kills what runs in it.
     let mut sleeper = exec(&s, &["/bin/cat"]).await.unwrap();
     sleeper.write_all(b"x").await.unwrap();
@@ -329,10 +356,17 @@ async fn pod_security_node_arch_and_missing_node_are_caught_before_creating() {
     let pre = lifecycle::preflight(&s.cluster, &spec()).await.unwrap();
     assert!(!pre.create_namespace);
     assert!(
-        pre.problems[0].contains("Pod Security \"baseline\""),
+        matches!(&pre.problems[0], Problem::PodSecurity { level, .. } if level == "baseline"),
+        "{pre:?}"
+    );
+    assert!(
+        pre.problems[0]
+            .to_string()
+            .contains("Pod Security \"baseline\""),
         "{pre:?}"
     );
     let err = deploy(&s, &spec()).await.unwrap_err();
+    assert!(matches!(err, DeployError::Refused(_)), "{err:?}");
     assert!(err.to_string().contains("enforce=privileged"), "{err}");
     assert_eq!(s.store().count("Pod"), 0);
     // Applied anyway, the API server's Pod Security admission refuses it; not called RBAC.
@@ -365,6 +399,10 @@ async fn pod_security_node_arch_and_missing_node_are_caught_before_creating() {
         .await
         .unwrap_err();
     assert!(
+        matches!(&err, DeployError::Refused(p) if matches!(&p[..], [Problem::NodeMissing { .. }])),
+        "{err:?}"
+    );
+    assert!(
         err.to_string().contains("node no-such-node does not exist"),
         "{err}"
     );
@@ -379,6 +417,10 @@ async fn image_pull_failure_fails_fast_and_a_finished_helper_is_replaced() {
     let t = Instant::now();
     let err = deploy(&s, &spec()).await.unwrap_err();
     assert!(t.elapsed() < Duration::from_secs(5));
+    assert!(
+        matches!(&err, DeployError::Failed(StartFailure::Stuck { reason, .. }) if reason == "ErrImagePull"),
+        "{err:?}"
+    );
     let text = err.to_string();
     assert!(
         text.contains("ErrImagePull") && text.contains("--image"),
@@ -414,6 +456,16 @@ async fn image_pull_failure_fails_fast_and_a_finished_helper_is_replaced() {
     })
     .await
     .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            DeployError::NotReady {
+                timeout_secs: 1,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
     assert!(err.to_string().contains("was not ready after 1 s"), "{err}");
     assert!(DEFAULT_READY_TIMEOUT >= Duration::from_secs(60));
 }

@@ -275,9 +275,9 @@ impl Cluster for DemoCluster {
 
 /// The answer of every write and node-level call: the demo cluster is a simulation.
 fn unavailable<T: Send + 'static>(what: &str) -> BoxFuture<'static, Result<T>> {
-    let err = ClusterError::Other(format!(
-        "{what} is not available in the demo cluster: run ktui against a real cluster (drop --demo)"
-    ));
+    let err = ClusterError::NotInDemo {
+        what: what.to_string(),
+    };
     async move { Err(err) }.boxed()
 }
 

@@ -168,7 +168,7 @@ impl Cluster for KubeCluster {
             reader
                 .read_to_end(&mut bytes)
                 .await
-                .map_err(|e| crate::cluster::ClusterError::Other(format!("reading logs: {e}")))?;
+                .map_err(|e| logs_interrupted(&req, &e))?;
             Ok(bytes)
         }
         .boxed()
@@ -176,6 +176,7 @@ impl Cluster for KubeCluster {
 
     fn follow_logs(&self, req: LogRequest) -> BoxStream<'static, Result<Vec<u8>>> {
         let this = self.clone();
+        let chunks_req = req.clone();
         let opened = async move {
             let ctx = this.ctx("get", "pods/log", Some(&req.pod.namespace));
             let lp = log_params(&req, true);
@@ -186,7 +187,7 @@ impl Cluster for KubeCluster {
         };
         opened
             .map(|res| match res {
-                Ok(reader) => read_chunks(Box::pin(reader)),
+                Ok(reader) => read_chunks(Box::pin(reader), chunks_req),
                 Err(e) => futures::stream::iter([Err(e)]).boxed(),
             })
             .flatten_stream()
@@ -429,25 +430,37 @@ fn log_params(req: &LogRequest, follow: bool) -> LogParams {
     }
 }
 
+/// A log stream that broke after it opened: past the response bound, or cut (the cause
+/// sanitised: it may quote the server).
+fn logs_interrupted(req: &LogRequest, e: &std::io::Error) -> crate::cluster::ClusterError {
+    let inner = e
+        .get_ref()
+        .map(|inner| inner as &(dyn std::error::Error + 'static));
+    if let Some(big) = inner.and_then(errors::find_in_chain::<http_guard::ResponseTooLarge>) {
+        return crate::cluster::ClusterError::TooLarge(big.clone());
+    }
+    crate::cluster::ClusterError::LogsInterrupted {
+        pod: req.pod.clone(),
+        container: req.container.clone(),
+        cause: crate::sanitize::line(&e.to_string()).into_owned(),
+    }
+}
+
 /// Raw byte chunks of a follow stream (logs need not be UTF-8).
 fn read_chunks(
     reader: std::pin::Pin<Box<dyn AsyncRead + Send>>,
+    req: LogRequest,
 ) -> BoxStream<'static, Result<Vec<u8>>> {
-    futures::stream::unfold(Some(reader), |state| async move {
-        let mut reader = state?;
+    futures::stream::unfold(Some((reader, req)), |state| async move {
+        let (mut reader, req) = state?;
         let mut buf = vec![0u8; 16 * 1024];
         match reader.read(&mut buf).await {
             Ok(0) => None,
             Ok(n) => {
                 buf.truncate(n);
-                Some((Ok(buf), Some(reader)))
+                Some((Ok(buf), Some((reader, req))))
             }
-            Err(e) => Some((
-                Err(crate::cluster::ClusterError::Other(format!(
-                    "log stream interrupted: {e}"
-                ))),
-                None,
-            )),
+            Err(e) => Some((Err(logs_interrupted(&req, &e)), None)),
         }
     })
     .boxed()

@@ -3,9 +3,15 @@
 
 use std::time::Duration;
 
-use ktui_wire::{ConsoleMessage, Hello, HelperMessage, LineBuffer, WireError};
+use ktui_wire::{
+    ConsoleMessage, ErrorCode, Hello, HelperMessage, LineBuffer, MAX_LINE_BYTES, PROTOCOL_VERSION,
+    WireError,
+};
 use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
 use tokio::sync::mpsc;
+
+use crate::cluster::{ClusterError, PodKey};
+use crate::sanitize;
 
 /// How long the helper gets to say hello.
 pub const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
@@ -14,18 +20,120 @@ const BATCH: usize = 1024;
 /// Batches a session hands over before it waits for the console to take them.
 pub const SESSION_BATCHES: usize = 4;
 
+/// Bytes of a bad first line quoted in [`HelperError::BadHello`].
+const QUOTED_LINE: usize = 200;
+
+/// Why a helper session could not start or ended: opening the stream, the handshake, or the
+/// stream itself. What the helper sends is sanitised before it is put in a variant.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum HelperError {
-    #[error("helper stream failed: {0}")]
-    Io(String),
-    #[error("helper closed the stream{0}")]
-    Closed(String),
+    /// Exec of `ktui-helper serve` in the helper pod failed (the cluster's error says why;
+    /// boxed, as it is the largest).
+    #[error("{}", exec_failed(.pod, .cause))]
+    Exec {
+        pod: PodKey,
+        cause: Box<ClusterError>,
+    },
+    /// `--helper local`: the helper binary could not be started.
+    #[error(
+        "cannot start {bin} serve: {cause} (build it with `cargo build -p ktui-helper`, or set KTUI_HELPER_BIN)"
+    )]
+    Spawn { bin: String, cause: String },
+    /// `--helper local`: the child started, but not with piped stdin/stdout.
+    #[error(
+        "{bin} serve started without its stdin/stdout to talk over: retry; if it persists, report a bug"
+    )]
+    NoStdio { bin: String },
+    /// Reading or writing the stream failed (the connection, exec or child broke).
+    #[error("the helper stream failed while {doing}: {cause}")]
+    Io { doing: Doing, cause: String },
+    /// The stream ended (EOF).
+    #[error("{}", if *.before_hello {
+        "helper closed the stream before saying hello: did `ktui-helper serve` start? see its log (`kubectl logs` of the helper pod, or stderr with --helper local)"
+    } else {
+        "helper closed the stream (it exited, or its pod or the connection went away)"
+    })]
+    Closed { before_hello: bool },
     #[error("helper did not say hello within {} s (is `ktui-helper serve` the right binary?)", HELLO_TIMEOUT.as_secs())]
     NoHello,
-    #[error("helper's first message was not hello: {0}")]
-    BadHello(String),
-    #[error("{0}")]
-    Protocol(WireError),
+    /// The first message was a protocol message, but not hello.
+    #[error(
+        "the helper's first message was '{0}', not hello: is `ktui-helper serve` the right binary?"
+    )]
+    NotHello(String),
+    /// The first line is not a protocol message (a shell's "not found", another program).
+    #[error(
+        "helper's first message was not hello: {cause}: {line} (is `ktui-helper serve` the binary that answers?)"
+    )]
+    BadHello { cause: String, line: String },
+    /// A line beyond the protocol's bound (the session skips it after hello).
+    #[error(
+        "the helper sent a line of {len} bytes, beyond the {MAX_LINE_BYTES}-byte limit (a ktui and ktui-helper from different releases?)"
+    )]
+    LineTooLong { len: usize },
+    /// A line after hello that is not a protocol message (the session skips it).
+    #[error("a line from the helper is not a protocol message ({cause}): it was skipped")]
+    BadLine { cause: String },
+    /// The helper speaks another protocol version.
+    #[error(
+        "protocol version mismatch: the helper speaks v{peer}, this ktui speaks v{PROTOCOL_VERSION}; use a ktui and ktui-helper from the same release"
+    )]
+    VersionMismatch { peer: u64 },
+    /// The helper answered with an error instead of hello (a missing privilege, a refusal).
+    #[error("the helper refused the session ({code:?}): {message}")]
+    Reported { code: ErrorCode, message: String },
+}
+
+/// Which way the stream failed ([`HelperError::Io`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Doing {
+    Reading,
+    Writing,
+}
+
+impl std::fmt::Display for Doing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Doing::Reading => "reading",
+            Doing::Writing => "writing",
+        })
+    }
+}
+
+impl HelperError {
+    /// Exec of `ktui-helper serve` in `pod` failed with `cause`.
+    pub fn exec(pod: PodKey, cause: ClusterError) -> Self {
+        HelperError::Exec {
+            pod,
+            cause: Box::new(cause),
+        }
+    }
+
+    fn io(doing: Doing) -> impl FnOnce(std::io::Error) -> Self {
+        move |e| HelperError::Io {
+            doing,
+            cause: sanitize::line(&e.to_string()).into_owned(),
+        }
+    }
+
+    /// A line that could not be taken: its length, version, or what is wrong with it.
+    fn bad_line(e: WireError) -> Self {
+        match e {
+            WireError::Oversized(len) => HelperError::LineTooLong { len },
+            WireError::VersionMismatch { peer } => HelperError::VersionMismatch { peer },
+            other => HelperError::BadLine {
+                cause: sanitize::line(&other.to_string()).into_owned(),
+            },
+        }
+    }
+}
+
+/// An exec failure already names the command and the pod; any other says it was the helper's.
+fn exec_failed(pod: &PodKey, cause: &ClusterError) -> String {
+    match cause {
+        ClusterError::Exec(_) => cause.to_string(),
+        _ => format!("cannot exec `ktui-helper serve` in pod {pod}: {cause}"),
+    }
 }
 
 /// What a running session reports.
@@ -33,7 +141,8 @@ pub enum HelperError {
 pub enum SessionEvent {
     Hello(Box<Hello>),
     Messages(Vec<HelperMessage>),
-    /// A line the console could not understand (the session goes on).
+    /// A line the console could not take (the text of a [`HelperError::LineTooLong`] or
+    /// [`HelperError::BadLine`]); the session goes on.
     BadLine(String),
 }
 
@@ -46,26 +155,32 @@ async fn read_hello<R: AsyncRead + Unpin>(
     let mut buf = vec![0u8; 64 * 1024];
     loop {
         if !pending.is_empty() {
-            let first = pending.remove(0);
-            let line = first.map_err(HelperError::Protocol)?;
+            let line = pending.remove(0).map_err(HelperError::bad_line)?;
             return match HelperMessage::decode(&line) {
                 Ok(HelperMessage::Hello(h)) => Ok(h),
-                Ok(other) => Err(HelperError::BadHello(other.type_name().to_string())),
+                Ok(HelperMessage::Error(e)) => Err(HelperError::Reported {
+                    code: e.code,
+                    message: sanitize::line(&e.message).into_owned(),
+                }),
+                Ok(other) => Err(HelperError::NotHello(other.type_name().to_string())),
                 Err(WireError::VersionMismatch { peer }) => {
-                    Err(HelperError::Protocol(WireError::VersionMismatch { peer }))
+                    Err(HelperError::VersionMismatch { peer })
                 }
-                Err(e) => Err(HelperError::BadHello(format!(
-                    "{e}: {}",
-                    String::from_utf8_lossy(&line[..line.len().min(200)])
-                ))),
+                Err(e) => Err(HelperError::BadHello {
+                    cause: sanitize::line(&e.to_string()).into_owned(),
+                    line: sanitize::line(&String::from_utf8_lossy(
+                        &line[..line.len().min(QUOTED_LINE)],
+                    ))
+                    .into_owned(),
+                }),
             };
         }
         let n = reader
             .read(&mut buf)
             .await
-            .map_err(|e| HelperError::Io(e.to_string()))?;
+            .map_err(HelperError::io(Doing::Reading))?;
         if n == 0 {
-            return Err(HelperError::Closed(" before saying hello".to_string()));
+            return Err(HelperError::Closed { before_hello: true });
         }
         pending.extend(lines.push(&buf[..n]));
     }
@@ -105,12 +220,12 @@ where
         writer
             .write_all(ktui_wire::encode(&msg).as_bytes())
             .await
-            .map_err(|e| HelperError::Io(e.to_string()))?;
+            .map_err(HelperError::io(Doing::Writing))?;
     }
     writer
         .flush()
         .await
-        .map_err(|e| HelperError::Io(e.to_string()))?;
+        .map_err(HelperError::io(Doing::Writing))?;
     let mut buf = vec![0u8; 256 * 1024];
     loop {
         // Lines already read (after hello, or from a big read) go out first.
@@ -128,11 +243,8 @@ where
                         }
                     }
                     Err(e) => {
-                        if events
-                            .send(SessionEvent::BadLine(e.to_string()))
-                            .await
-                            .is_err()
-                        {
+                        let why = HelperError::bad_line(e).to_string();
+                        if events.send(SessionEvent::BadLine(why)).await.is_err() {
                             return Ok(());
                         }
                     }
@@ -149,8 +261,8 @@ where
                     writer
                         .write_all(line.as_bytes())
                         .await
-                        .map_err(|e| HelperError::Io(e.to_string()))?;
-                    writer.flush().await.map_err(|e| HelperError::Io(e.to_string()))?;
+                        .map_err(HelperError::io(Doing::Writing))?;
+                    writer.flush().await.map_err(HelperError::io(Doing::Writing))?;
                 }
                 // The console dropped the session: close our end (EOF stops `serve`).
                 None => {
@@ -159,9 +271,9 @@ where
                 }
             },
             read = reader.read(&mut buf) => {
-                let n = read.map_err(|e| HelperError::Io(e.to_string()))?;
+                let n = read.map_err(HelperError::io(Doing::Reading))?;
                 if n == 0 {
-                    return Err(HelperError::Closed(String::new()));
+                    return Err(HelperError::Closed { before_hello: false });
                 }
                 pending.extend(lines.push(&buf[..n]));
             }
@@ -228,39 +340,85 @@ mod tests {
         let n = helper.read(&mut line).await.unwrap();
         assert!(String::from_utf8_lossy(&line[..n]).starts_with("{\"v\":1,\"type\":\"subscribe\""));
         drop(helper);
-        assert!(matches!(
+        assert_eq!(
             session.await.unwrap(),
-            Err(HelperError::Closed(_))
-        ));
+            Err(HelperError::Closed {
+                before_hello: false
+            })
+        );
     }
 
-    #[tokio::test]
-    async fn version_skew_is_named() {
+    #[test]
+    fn an_exec_failure_names_the_pod_once() {
+        let pod = PodKey::new("ktui-system", "ktui-helper-n1");
+        let refused = ClusterError::Exec(Box::new(crate::cluster::ExecFailure {
+            pod: pod.clone(),
+            container: "helper".into(),
+            argv: vec!["ktui-helper".into(), "serve".into()],
+            problem: crate::cluster::ExecProblem::Refused {
+                message: "container not found".into(),
+            },
+        }));
+        let text = HelperError::exec(pod.clone(), refused).to_string();
+        assert!(
+            text.starts_with("cannot exec `ktui-helper serve` in pod ktui-system/ktui-helper-n1 (container helper): container not found"),
+            "{text}"
+        );
+        assert_eq!(text.matches("ktui-helper-n1").count(), 1, "{text}");
+        let missing = ClusterError::NotFound {
+            what: "pods \"ktui-helper-n1\"".into(),
+        };
+        assert_eq!(
+            HelperError::exec(pod, missing).to_string(),
+            "cannot exec `ktui-helper serve` in pod ktui-system/ktui-helper-n1: pods \"ktui-helper-n1\" not found"
+        );
+    }
+
+    /// The error of a session whose helper writes `first` and then closes the stream.
+    async fn first_line_error(first: &[u8]) -> HelperError {
         let (console, mut helper) = tokio::io::duplex(1 << 16);
         let (_cmd_tx, mut cmd_rx) = mpsc::unbounded_channel();
         let (ev_tx, _ev_rx) = mpsc::channel(SESSION_BATCHES);
         let session =
             tokio::spawn(async move { run_session(console, Vec::new(), &mut cmd_rx, ev_tx).await });
-        helper
-            .write_all(b"{\"v\":2,\"type\":\"hello\"}\n")
-            .await
-            .unwrap();
-        let err = session.await.unwrap().unwrap_err();
-        assert!(err.to_string().contains("peer speaks v2"), "{err}");
+        helper.write_all(first).await.unwrap();
+        drop(helper);
+        session.await.unwrap().unwrap_err()
     }
 
     #[tokio::test]
-    async fn silent_or_wrong_first_line_fails_clearly() {
-        let (console, mut helper) = tokio::io::duplex(1 << 16);
-        let (_c, mut cmd_rx) = mpsc::unbounded_channel();
-        let (ev_tx, _e) = mpsc::channel(SESSION_BATCHES);
-        let session =
-            tokio::spawn(async move { run_session(console, Vec::new(), &mut cmd_rx, ev_tx).await });
-        helper
-            .write_all(b"sh: ktui-helper: not found\n")
-            .await
-            .unwrap();
-        let err = session.await.unwrap().unwrap_err();
-        assert!(matches!(err, HelperError::BadHello(_)), "{err}");
+    async fn a_first_line_that_is_not_hello_fails_clearly() {
+        let err = first_line_error(b"{\"v\":2,\"type\":\"hello\"}\n").await;
+        assert_eq!(err, HelperError::VersionMismatch { peer: 2 });
+        assert!(err.to_string().contains("the helper speaks v2"), "{err}");
+
+        let err = first_line_error(b"sh: ktui-helper: not found\x1b[2J\n").await;
+        let HelperError::BadHello { line, .. } = &err else {
+            panic!("{err:?}")
+        };
+        assert_eq!(line, "sh: ktui-helper: not found␛[2J", "sanitised");
+
+        let stats = ktui_wire::encode(&HelperMessage::Stats(Stats::default()));
+        let err = first_line_error(stats.as_bytes()).await;
+        assert_eq!(err, HelperError::NotHello("stats".into()));
+
+        let refusal = ktui_wire::encode(&HelperMessage::Error(ktui_wire::ErrorReply {
+            code: ErrorCode::NotPermitted,
+            message: "CAP_BPF missing".into(),
+            id: None,
+        }));
+        let err = first_line_error(refusal.as_bytes()).await;
+        assert_eq!(
+            err.to_string(),
+            "the helper refused the session (NotPermitted): CAP_BPF missing"
+        );
+
+        let mut long = vec![b'x'; MAX_LINE_BYTES + 10];
+        long.push(b'\n');
+        let err = first_line_error(&long).await;
+        assert!(matches!(err, HelperError::LineTooLong { .. }), "{err:?}");
+
+        let err = first_line_error(b"").await;
+        assert_eq!(err, HelperError::Closed { before_hello: true });
     }
 }

@@ -18,6 +18,13 @@ use crate::cluster::{
     Result, Scope,
 };
 use crate::helper::manifest::{self, CONTAINER, DEFAULT_IMAGE_ARCH, HelperSpec};
+use crate::sanitize;
+
+mod error;
+
+use error::phase_words;
+
+pub use error::{DeployError, Problem, StartFailure};
 
 /// How long the pod may take to become Ready (an image pull from a registry included).
 pub const DEFAULT_READY_TIMEOUT: Duration = Duration::from_secs(120);
@@ -39,13 +46,18 @@ const STUCK_REASONS: [&str; 7] = [
     "RunContainerError",
 ];
 
+/// Cluster text made fit for a message.
+fn clean(text: &str) -> String {
+    sanitize::line(text).into_owned()
+}
+
 /// What [`preflight`] found before anything is created.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Preflight {
     /// Worth showing in the confirmation; the deploy can go on.
     pub warnings: Vec<String>,
     /// Reasons the deploy would fail; [`deploy`] refuses when any.
-    pub problems: Vec<String>,
+    pub problems: Vec<Problem>,
     /// The namespace does not exist (or could not be read): create it (create-only).
     pub create_namespace: bool,
 }
@@ -53,11 +65,11 @@ pub struct Preflight {
 impl Preflight {
     /// One line for a confirmation dialog (problems first), or `None` when all is well.
     pub fn summary(&self) -> Option<String> {
-        let all: Vec<&str> = self
+        let all: Vec<String> = self
             .problems
             .iter()
-            .chain(&self.warnings)
-            .map(String::as_str)
+            .map(Problem::to_string)
+            .chain(self.warnings.iter().cloned())
             .collect();
         (!all.is_empty()).then(|| all.join("; "))
     }
@@ -92,24 +104,24 @@ pub fn open(cluster: &dyn Cluster, pod: &PodKey) -> BoxFuture<'static, Result<Bo
 
 /// Checks that need no write: the node exists and its architecture fits the image; the
 /// namespace's Pod Security level admits the helper. Missing read permissions are warnings.
-pub async fn preflight(cluster: &dyn Cluster, spec: &HelperSpec) -> Result<Preflight> {
-    spec.validate()
-        .map_err(|e| ClusterError::Other(e.to_string()))?;
+pub async fn preflight(cluster: &dyn Cluster, spec: &HelperSpec) -> Result<Preflight, DeployError> {
+    spec.validate().map_err(DeployError::Spec)?;
     let mut out = Preflight::default();
     if let Some(node) = &spec.node {
         match cluster.node_info(node.clone()).await {
             Ok(info) => {
                 match info.architecture.as_deref() {
                     Some(arch) if arch != DEFAULT_IMAGE_ARCH && spec.uses_default_image() => {
-                        out.problems.push(format!(
-                            "node {node} is {arch} but the default helper image {} is built for {DEFAULT_IMAGE_ARCH} only: \
-                             build one for {arch} (helper-image/build-image.sh on an {arch} machine) and pass --image",
-                            spec.image
-                        ));
+                        out.problems.push(Problem::WrongArch {
+                            node: node.clone(),
+                            arch: clean(arch),
+                            image: spec.image.clone(),
+                        });
                     }
                     Some(arch) if arch != DEFAULT_IMAGE_ARCH => out.warnings.push(format!(
                         "node {node} is {arch}: make sure {} is built for {arch}",
-                        spec.image
+                        spec.image,
+                        arch = clean(arch)
                     )),
                     _ => {}
                 }
@@ -119,34 +131,27 @@ pub async fn preflight(cluster: &dyn Cluster, spec: &HelperSpec) -> Result<Prefl
                     ));
                 }
             }
-            Err(ClusterError::NotFound { .. }) => out.problems.push(format!(
-                "node {node} does not exist (see `kubectl get nodes`)"
-            )),
+            Err(ClusterError::NotFound { .. }) => out
+                .problems
+                .push(Problem::NodeMissing { node: node.clone() }),
             Err(e @ ClusterError::Forbidden { .. }) => out.warnings.push(format!(
                 "cannot check node {node} ({e}); deploying without checking its architecture"
             )),
-            Err(e) => return Err(e),
+            Err(e) => return Err(e.into()),
         }
     }
     match cluster.pod_security_level(spec.namespace.clone()).await {
         Ok(Some(level)) if REFUSING_LEVELS.contains(&level.as_str()) => {
-            out.problems.push(format!(
-                "namespace {ns} enforces Pod Security \"{level}\", which refuses the helper (host \
-                 namespaces, hostPath volumes, added capabilities): run \
-                 `kubectl label namespace {ns} pod-security.kubernetes.io/enforce=privileged --overwrite`, \
-                 or pass -n with a namespace that allows privileged pods",
-                ns = spec.namespace
-            ));
+            out.problems.push(Problem::PodSecurity {
+                namespace: spec.namespace.clone(),
+                level,
+            });
         }
         Ok(_) => {}
         Err(ClusterError::NotFound { .. }) if !spec.creates_namespace() => {
-            out.problems.push(format!(
-                "namespace {ns} does not exist: ktui creates only its own namespace {}; create \
-                 {ns} so that it admits privileged pods, or deploy to {}",
-                manifest::DEFAULT_NAMESPACE,
-                manifest::DEFAULT_NAMESPACE,
-                ns = spec.namespace
-            ));
+            out.problems.push(Problem::NamespaceMissing {
+                namespace: spec.namespace.clone(),
+            });
         }
         Err(ClusterError::NotFound { .. }) => out.create_namespace = true,
         Err(e @ ClusterError::Forbidden { .. }) => {
@@ -161,7 +166,7 @@ pub async fn preflight(cluster: &dyn Cluster, spec: &HelperSpec) -> Result<Prefl
                 }
             ));
         }
-        Err(e) => return Err(e),
+        Err(e) => return Err(e.into()),
     }
     Ok(out)
 }
@@ -173,11 +178,9 @@ pub async fn deploy(
     spec: &HelperSpec,
     ready_timeout: Duration,
     progress: &mut (dyn FnMut(String) + Send),
-) -> Result<DeployedHelper> {
+) -> Result<DeployedHelper, DeployError> {
     let Some(node) = spec.node.clone() else {
-        return Err(ClusterError::Other(
-            "deploying the helper needs a node name".to_string(),
-        ));
+        return Err(DeployError::NoNode);
     };
     progress(format!(
         "checking node {node} and namespace {}",
@@ -185,7 +188,7 @@ pub async fn deploy(
     ));
     let pre = preflight(cluster, spec).await?;
     if !pre.problems.is_empty() {
-        return Err(ClusterError::Other(pre.problems.join("; ")));
+        return Err(DeployError::Refused(pre.problems));
     }
     for w in &pre.warnings {
         progress(format!("warning: {w}"));
@@ -196,13 +199,10 @@ pub async fn deploy(
         Ok(existing) => {
             let pod = &existing.summary;
             if pod.node.as_deref() != Some(node.as_str()) {
-                return Err(ClusterError::Other(format!(
-                    "pod {key} already exists for node {} (a name clash): remove it with \
-                     `kubectl delete pod -n {} {}`",
-                    pod.node.as_deref().unwrap_or("-"),
-                    key.namespace,
-                    key.name
-                )));
+                return Err(DeployError::NameClash {
+                    pod: key,
+                    node: pod.node.as_deref().map(clean),
+                });
             }
             let image = pod.container(CONTAINER).map(|c| c.image.as_str());
             let finished = matches!(pod.phase.as_str(), "Failed" | "Succeeded");
@@ -219,7 +219,7 @@ pub async fn deploy(
             }
         }
         Err(ClusterError::NotFound { .. }) => {}
-        Err(e) => return Err(e),
+        Err(e) => return Err(e.into()),
     }
     if !reused {
         if pre.create_namespace {
@@ -247,20 +247,17 @@ pub async fn deploy(
     })
 }
 
-async fn wait_gone(cluster: &dyn Cluster, key: &PodKey) -> Result<()> {
+async fn wait_gone(cluster: &dyn Cluster, key: &PodKey) -> Result<(), DeployError> {
     let deadline = tokio::time::Instant::now() + GONE_TIMEOUT;
     loop {
         match cluster.pod_detail(key.clone()).await {
             Err(ClusterError::NotFound { .. }) => return Ok(()),
-            Err(e) => return Err(e),
+            Err(e) => return Err(e.into()),
             Ok(_) if tokio::time::Instant::now() >= deadline => {
-                return Err(ClusterError::Other(format!(
-                    "the old helper pod {key} is still terminating after {} s: retry later or \
-                     `kubectl delete pod -n {} {} --force`",
-                    GONE_TIMEOUT.as_secs(),
-                    key.namespace,
-                    key.name
-                )));
+                return Err(DeployError::StillTerminating {
+                    pod: key.clone(),
+                    waited_secs: GONE_TIMEOUT.as_secs(),
+                });
             }
             Ok(_) => tokio::time::sleep(GONE_POLL).await,
         }
@@ -272,7 +269,7 @@ async fn wait_gone(cluster: &dyn Cluster, key: &PodKey) -> Result<()> {
 pub enum Readiness {
     Ready,
     Starting(String),
-    Failed(String),
+    Failed(StartFailure),
 }
 
 /// Judge a helper pod summary (pure: unit-tested).
@@ -280,47 +277,35 @@ pub fn readiness(pod: &PodSummary, image: &str) -> Readiness {
     let key = &pod.key;
     let container = pod.container(CONTAINER);
     if matches!(pod.phase.as_str(), "Failed" | "Succeeded") {
-        let mut text = format!("the helper pod {key} {}", phase_text(pod));
-        if let Some(ContainerState::Terminated {
-            exit_code, message, ..
-        }) = container.map(|c| &c.state)
-        {
-            text.push_str(&format!("; the helper exited with code {exit_code}"));
-            if let Some(m) = message {
-                text.push_str(&format!(": {m}"));
-                if m.contains("exec format error") {
-                    text.push_str(" (the image is built for another CPU architecture)");
-                }
-            }
-        }
-        return Readiness::Failed(text);
+        let (exit_code, exit_message) = match container.map(|c| &c.state) {
+            Some(ContainerState::Terminated {
+                exit_code, message, ..
+            }) => (Some(*exit_code), message.as_deref().map(clean)),
+            _ => (None, None),
+        };
+        return Readiness::Failed(StartFailure::Finished {
+            pod: key.clone(),
+            phase: clean(&pod.phase),
+            reason: pod.reason.as_deref().map(clean),
+            message: pod.message.as_deref().map(clean),
+            exit_code,
+            exit_message,
+        });
     }
     if let Some(c) = container {
         if let ContainerState::Waiting { reason, message } = &c.state {
             let reason = reason.as_deref().unwrap_or("");
             if STUCK_REASONS.contains(&reason) {
-                let detail = message
-                    .as_deref()
-                    .map(|m| format!(": {m}"))
-                    .unwrap_or_default();
-                let hint = if reason.contains("Image") {
-                    format!(
-                        " — node {} cannot get image {image}: load it into the node's container \
-                         runtime (helper-image/build-image.sh --save FILE, then e.g. \
-                         `ctr -n k8s.io images import FILE` on the node or `kind load image-archive FILE`), \
-                         or push it to a registry the node can reach and pass --image",
-                        pod.node.as_deref().unwrap_or("?")
-                    )
-                } else {
-                    String::new()
-                };
-                return Readiness::Failed(format!("helper pod {key}: {reason}{detail}{hint}"));
+                return Readiness::Failed(StartFailure::Stuck {
+                    pod: key.clone(),
+                    node: pod.node.as_deref().map(clean),
+                    image: image.to_string(),
+                    reason: reason.to_string(),
+                    message: message.as_deref().map(clean),
+                });
             }
             if reason == "CrashLoopBackOff" {
-                return Readiness::Failed(format!(
-                    "the helper in pod {key} keeps crashing: see `kubectl logs -n {} {} --previous`",
-                    key.namespace, key.name
-                ));
+                return Readiness::Failed(StartFailure::CrashLoop { pod: key.clone() });
             }
         }
         if pod.phase == "Running" && c.ready {
@@ -332,14 +317,7 @@ pub fn readiness(pod: &PodSummary, image: &str) -> Readiness {
 }
 
 fn phase_text(pod: &PodSummary) -> String {
-    let mut text = pod.phase.clone();
-    if let Some(r) = &pod.reason {
-        text.push_str(&format!(" ({r})"));
-    }
-    if let Some(m) = &pod.message {
-        text.push_str(&format!(": {m}"));
-    }
-    text
+    clean(&phase_words(&pod.phase, &pod.reason, &pod.message))
 }
 
 async fn wait_ready(
@@ -347,32 +325,26 @@ async fn wait_ready(
     key: &PodKey,
     image: &str,
     timeout: Duration,
-) -> Result<PodSummary> {
+) -> Result<PodSummary, DeployError> {
     let mut events = cluster.watch_pods(Scope::Namespace(key.namespace.clone()));
     let mut last = "no status yet".to_string();
     let deadline = tokio::time::Instant::now() + timeout;
     loop {
         let ev = match tokio::time::timeout_at(deadline, events.next()).await {
             Ok(Some(ev)) => ev,
-            Ok(None) => {
-                return Err(ClusterError::Other(format!(
-                    "the watch on helper pod {key} ended before it was ready"
-                )));
-            }
+            Ok(None) => return Err(DeployError::WatchEnded { pod: key.clone() }),
             Err(_) => return Err(timed_out(cluster, key, timeout, &last).await),
         };
         match ev {
             PodEvent::Applied(pod) if pod.key == *key => match readiness(&pod, image) {
                 Readiness::Ready => return Ok(*pod),
-                Readiness::Starting(s) => last = s,
-                Readiness::Failed(e) => return Err(ClusterError::Other(e)),
+                Readiness::Starting(s) => last = clean(&s),
+                Readiness::Failed(e) => return Err(DeployError::Failed(e)),
             },
             PodEvent::Deleted(k) if k == *key => {
-                return Err(ClusterError::Other(format!(
-                    "helper pod {key} was deleted while starting"
-                )));
+                return Err(DeployError::Deleted { pod: key.clone() });
             }
-            PodEvent::Failed(e) => return Err(e),
+            PodEvent::Failed(e) => return Err(e.into()),
             _ => {}
         }
     }
@@ -384,27 +356,20 @@ async fn timed_out(
     key: &PodKey,
     timeout: Duration,
     last: &str,
-) -> ClusterError {
+) -> DeployError {
     let events = cluster.pod_events(key.clone()).await.unwrap_or_default();
-    let warnings: Vec<String> = events
-        .iter()
-        .rev()
-        .filter(|e| e.type_ == "Warning")
-        .take(3)
-        .map(|e| format!("{}: {}", e.reason, e.message))
-        .collect();
-    let events = if warnings.is_empty() {
-        String::new()
-    } else {
-        format!("; recent events: {}", warnings.join(" | "))
-    };
-    ClusterError::Other(format!(
-        "helper pod {key} was not ready after {} s (last state: {last}){events}; see \
-         `kubectl describe pod -n {} {}`",
-        timeout.as_secs(),
-        key.namespace,
-        key.name
-    ))
+    DeployError::NotReady {
+        pod: key.clone(),
+        timeout_secs: timeout.as_secs(),
+        last: last.to_string(),
+        events: events
+            .iter()
+            .rev()
+            .filter(|e| e.type_ == "Warning")
+            .take(3)
+            .map(|e| clean(&format!("{}: {}", e.reason, e.message)))
+            .collect(),
+    }
 }
 
 /// Delete the helper pods of `node` (every namespace in `scope`); returns the pods deleted.
@@ -486,9 +451,11 @@ mod tests {
         let Readiness::Failed(e) = readiness(&pod("Pending", pull, false), "img") else {
             panic!("image pull must fail fast")
         };
+        assert!(matches!(&e, StartFailure::Stuck { reason, .. } if reason == "ErrImagePull"));
+        let text = e.to_string();
         assert!(
-            e.contains("pull access denied") && e.contains("--image"),
-            "{e}"
+            text.contains("pull access denied") && text.contains("--image"),
+            "{text}"
         );
         let exec_format = ContainerState::Terminated {
             exit_code: 1,
@@ -501,7 +468,12 @@ mod tests {
         let Readiness::Failed(e) = readiness(&pod("Failed", exec_format, false), "img") else {
             panic!("a failed pod fails")
         };
-        assert!(e.contains("architecture"), "{e}");
+        assert!(
+            e.to_string().ends_with(
+                "the helper exited with code 1: exec format error (the image is built for another CPU architecture)"
+            ),
+            "{e}"
+        );
     }
 
     /// The runtime spawns the deploy on tokio: its future must be Send.
@@ -519,10 +491,13 @@ mod tests {
     fn preflight_summary_puts_problems_first() {
         let p = Preflight {
             warnings: vec!["w".into()],
-            problems: vec!["p".into()],
+            problems: vec![Problem::NodeMissing { node: "n".into() }],
             create_namespace: false,
         };
-        assert_eq!(p.summary().as_deref(), Some("p; w"));
+        assert_eq!(
+            p.summary().as_deref(),
+            Some("node n does not exist (see `kubectl get nodes`); w")
+        );
         assert_eq!(Preflight::default().summary(), None);
     }
 }

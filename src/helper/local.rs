@@ -6,6 +6,8 @@ use std::process::Stdio;
 use tokio::io::{AsyncBufReadExt as _, BufReader, Join};
 use tokio::process::{ChildStdin, ChildStdout, Command};
 
+use crate::helper::client::HelperError;
+
 /// The helper binary: `$KTUI_HELPER_BIN`, else `ktui-helper` next to this executable, else
 /// `ktui-helper` on `PATH`.
 pub fn helper_binary() -> PathBuf {
@@ -26,7 +28,7 @@ pub fn helper_binary() -> PathBuf {
 
 /// Start `ktui-helper serve`; its stdout+stdin as one stream. The child is reaped in the
 /// background; closing the stream (EOF on its stdin) stops it. Its stderr goes to the log.
-pub fn spawn() -> Result<Join<ChildStdout, ChildStdin>, String> {
+pub fn spawn() -> Result<Join<ChildStdout, ChildStdin>, HelperError> {
     let bin = helper_binary();
     let mut child = Command::new(&bin)
         .arg("serve")
@@ -35,14 +37,14 @@ pub fn spawn() -> Result<Join<ChildStdout, ChildStdin>, String> {
         .stderr(Stdio::piped())
         .kill_on_drop(true)
         .spawn()
-        .map_err(|e| {
-            format!(
-                "cannot start {} serve: {e} (build it with `cargo build -p ktui-helper`, or set KTUI_HELPER_BIN)",
-                bin.display()
-            )
+        .map_err(|e| HelperError::Spawn {
+            bin: bin.display().to_string(),
+            cause: e.to_string(),
         })?;
     let (Some(stdout), Some(stdin)) = (child.stdout.take(), child.stdin.take()) else {
-        return Err("the helper's stdio could not be captured".to_string());
+        return Err(HelperError::NoStdio {
+            bin: bin.display().to_string(),
+        });
     };
     if let Some(stderr) = child.stderr.take() {
         tokio::spawn(async move {

@@ -65,7 +65,11 @@ impl Backlog {
 }
 
 /// Opens a fresh byte stream to `ktui-helper serve` (pod exec or local child).
-pub type Opener = Arc<dyn Fn() -> BoxFuture<'static, Result<BoxByteStream, String>> + Send + Sync>;
+pub type Opener = Arc<
+    dyn Fn() -> BoxFuture<'static, Result<BoxByteStream, crate::helper::client::HelperError>>
+        + Send
+        + Sync,
+>;
 
 /// What stands with the helper: the requests a new stream must be given before anything
 /// else, so a reconnect resumes them. Today the one subscription that covers every
@@ -196,7 +200,7 @@ async fn reconnect_loop(
                     Err(e) => e.to_string(),
                 }
             }
-            Err(e) => e,
+            Err(e) => e.to_string(),
         };
         if started.elapsed() > STABLE_AFTER {
             delay = BACKOFF_START;

@@ -11,7 +11,7 @@ use kube::api::{
 use kube::core::GroupVersionKind;
 use kube::discovery::{Scope as DiscoveryScope, pinned_kind};
 
-use super::errors::{ApiContext, map_err, map_write_err};
+use super::errors::{ApiContext, chain, cut_body, map_err, map_write_err};
 use crate::cluster::{ClusterError, ObjectInfo, ObjectRef, Result};
 
 /// The field manager named in `managedFields` of everything ktui applies.
@@ -58,11 +58,13 @@ async fn resource_for(
     {
         return Ok((ApiResource::from_gvk_with_plural(&gvk, plural), *namespaced));
     }
-    let (ar, caps) = pinned_kind(client, &gvk).await.map_err(|e| {
-        ClusterError::Other(format!(
-            "cannot find {kind} ({api_version}) on the API server: {e} (is the API served by this cluster?)"
-        ))
-    })?;
+    let (ar, caps) = pinned_kind(client, &gvk)
+        .await
+        .map_err(|e| ClusterError::UnknownKind {
+            kind: kind.to_string(),
+            api_version: api_version.to_string(),
+            cause: cut_body(&chain(&e)),
+        })?;
     Ok((ar, matches!(caps.scope, DiscoveryScope::Namespaced)))
 }
 
@@ -74,17 +76,18 @@ fn api(client: &Client, ar: &ApiResource, namespace: Option<&str>) -> Api<Dynami
 }
 
 /// The namespace an object of `r`'s kind lives in (`None` for cluster-scoped kinds); namespaced
-/// objects must name theirs.
-fn namespace_of(r: &ObjectRef, namespaced: bool) -> Result<Option<String>> {
+/// objects must name theirs, else `verb` fails.
+fn namespace_of(r: &ObjectRef, namespaced: bool, verb: &str) -> Result<Option<String>> {
     if !namespaced {
         return Ok(None);
     }
-    r.namespace.clone().map(Some).ok_or_else(|| {
-        ClusterError::Other(format!(
-            "{} {} has no metadata.namespace: ktui writes namespaced objects to an explicit namespace",
-            r.kind, r.name
-        ))
-    })
+    r.namespace
+        .clone()
+        .map(Some)
+        .ok_or_else(|| ClusterError::NoNamespace {
+            verb: verb.to_string(),
+            object: r.to_string(),
+        })
 }
 
 /// Create one object; `Ok(false)` when it already exists (409), which leaves it unchanged.
@@ -95,10 +98,14 @@ pub(super) async fn create(
 ) -> Result<bool> {
     let r = ObjectRef::of(&obj)?;
     let (ar, namespaced) = resource_for(&client, &r.api_version, &r.kind).await?;
-    let namespace = namespace_of(&r, namespaced)?;
+    let namespace = namespace_of(&r, namespaced, "create")?;
     let ctx = ctx("create", &ar.plural, namespace.as_deref());
-    let object: DynamicObject = serde_json::from_value(obj)
-        .map_err(|e| ClusterError::Other(format!("{r} is not a valid object to create: {e}")))?;
+    let object: DynamicObject =
+        serde_json::from_value(obj).map_err(|e| ClusterError::InvalidObject {
+            verb: "create".to_string(),
+            object: r.to_string(),
+            cause: e.to_string(),
+        })?;
     match api(&client, &ar, namespace.as_deref())
         .create(&PostParams::default(), &object)
         .await
@@ -124,7 +131,7 @@ pub(super) async fn get(
     object: ObjectRef,
 ) -> Result<ObjectInfo> {
     let (ar, namespaced) = resource_for(&client, &object.api_version, &object.kind).await?;
-    let namespace = namespace_of(&object, namespaced)?;
+    let namespace = namespace_of(&object, namespaced, "get")?;
     let ctx = ctx("get", &ar.plural, namespace.as_deref());
     // Metadata only: a Secret's data never comes over the wire for a name and labels.
     let found = api(&client, &ar, namespace.as_deref())
@@ -161,7 +168,7 @@ pub(super) async fn apply_all(
     for obj in objects {
         let r = ObjectRef::of(&obj)?;
         let (ar, namespaced) = resource_for(&client, &r.api_version, &r.kind).await?;
-        let namespace = namespace_of(&r, namespaced)?;
+        let namespace = namespace_of(&r, namespaced, "apply")?;
         let ctx = ctx("patch", &ar.plural, namespace.as_deref());
         let params = PatchParams::apply(FIELD_MANAGER).force();
         api(&client, &ar, namespace.as_deref())
@@ -180,17 +187,8 @@ pub(super) async fn delete(
     object: ObjectRef,
 ) -> Result<bool> {
     let (ar, namespaced) = resource_for(&client, &object.api_version, &object.kind).await?;
-    let namespace = if namespaced {
-        object.namespace.as_deref()
-    } else {
-        None
-    };
-    if namespaced && namespace.is_none() {
-        return Err(ClusterError::Other(format!(
-            "cannot delete {} {}: no namespace given",
-            object.kind, object.name
-        )));
-    }
+    let namespace = namespace_of(&object, namespaced, "delete")?;
+    let namespace = namespace.as_deref();
     let ctx = ctx("delete", &ar.plural, namespace);
     match api(&client, &ar, namespace)
         .delete(&object.name, &DeleteParams::background())

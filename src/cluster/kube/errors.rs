@@ -44,10 +44,10 @@ fn from_status(code: u16, message: &str, ctx: &ApiContext) -> ClusterError {
 
 pub fn map_err(e: kube::Error, ctx: &ApiContext) -> ClusterError {
     if let Some(auth) = find_in_chain::<ExecAuthError>(&e) {
-        return ClusterError::Credentials(auth.to_string());
+        return ClusterError::Credentials(auth.clone());
     }
     if let Some(big) = find_in_chain::<ResponseTooLarge>(&e) {
-        return ClusterError::TooLarge(big.to_string());
+        return ClusterError::TooLarge(big.clone());
     }
     match e {
         kube::Error::Api(status) => from_status(status.code, &status.message, ctx),
@@ -120,7 +120,12 @@ pub fn map_write_err(e: kube::Error, ctx: &ApiContext) -> ClusterError {
                 namespace: ctx.namespace.clone(),
             };
         }
-        return admission_denial(&status.message, ctx);
+        return ClusterError::AdmissionDenied {
+            verb: ctx.verb.clone(),
+            resource: ctx.resource.clone(),
+            namespace: ctx.namespace.clone(),
+            message: cut_body(&status.message),
+        };
     }
     map_err(e, ctx)
 }
@@ -135,41 +140,15 @@ pub fn rbac_denial(message: &str) -> Option<(String, String)> {
     (!verb.is_empty() && !resource.is_empty()).then(|| (verb.to_string(), resource.to_string()))
 }
 
-fn admission_denial(message: &str, ctx: &ApiContext) -> ClusterError {
-    let scope = ctx
-        .namespace
-        .as_deref()
-        .map(|ns| format!(" in namespace {ns}"))
-        .unwrap_or_default();
-    let hint = if message.contains("violates PodSecurity") {
-        let ns = ctx.namespace.as_deref().unwrap_or("NAMESPACE");
-        format!(
-            " (the namespace's Pod Security level does not admit this pod: label it with \
-             `kubectl label namespace {ns} pod-security.kubernetes.io/enforce=privileged --overwrite` \
-             or use a namespace that allows privileged pods)"
-        )
-    } else if message.contains("service account") {
-        " (create the ServiceAccount first: ktui applies it before the pod)".to_string()
-    } else {
-        String::new()
-    };
-    ClusterError::Other(format!(
-        "the API server refused to {} {}{scope}: {}{hint}",
-        ctx.verb,
-        ctx.resource,
-        cut_body(message)
-    ))
-}
-
 pub fn map_watch_err(e: watcher::Error, ctx: &ApiContext) -> ClusterError {
     match e {
         watcher::Error::InitialListFailed(e)
         | watcher::Error::WatchStartFailed(e)
         | watcher::Error::WatchFailed(e) => map_err(e, ctx),
         watcher::Error::WatchError(status) => from_status(status.code, &status.message, ctx),
-        watcher::Error::NoResourceVersion => ClusterError::Other(
-            "the API server sent no resourceVersion; the watch will restart".to_string(),
-        ),
+        watcher::Error::NoResourceVersion => ClusterError::NoResourceVersion {
+            server: ctx.server.clone(),
+        },
     }
 }
 
@@ -233,7 +212,16 @@ mod tests {
             ),
             &ctx("patch", "pods"),
         );
+        assert!(
+            matches!(&e, ClusterError::AdmissionDenied { verb, namespace: Some(ns), .. }
+                if verb == "patch" && ns == "ktui-system"),
+            "{e:?}"
+        );
         let text = e.to_string();
+        assert!(
+            text.starts_with("the API server refused to patch pods in namespace ktui-system: "),
+            "{text}"
+        );
         assert!(!text.contains("RBAC"), "{text}");
         assert!(text.contains("violates PodSecurity"), "{text}");
         assert!(

@@ -23,8 +23,8 @@ use tokio::io::{
 };
 use tokio::task::AbortHandle;
 
-use super::errors::{ApiContext, map_write_err};
-use crate::cluster::{BoxByteStream, ClusterError, PodKey, Result};
+use super::errors::{ApiContext, cut_body, map_write_err};
+use crate::cluster::{BoxByteStream, ClusterError, ExecFailure, ExecProblem, PodKey, Result};
 
 /// In-memory pipe sizes between the WebSocket task and the stream.
 const STDIN_BUF: usize = 64 * 1024;
@@ -223,10 +223,16 @@ pub(super) async fn open(
     argv: Vec<String>,
 ) -> Result<BoxByteStream> {
     let what = format!("`{}` in pod {pod} (container {container})", argv.join(" "));
+    let failed = |problem| {
+        ClusterError::Exec(Box::new(ExecFailure {
+            pod: pod.clone(),
+            container: container.clone(),
+            argv: argv.clone(),
+            problem,
+        }))
+    };
     if argv.is_empty() {
-        return Err(ClusterError::Other(format!(
-            "exec in pod {pod}: no command given"
-        )));
+        return Err(failed(ExecProblem::NoCommand));
     }
     let params = AttachParams::default()
         .container(container.clone())
@@ -240,14 +246,14 @@ pub(super) async fn open(
     let mut attached = api
         .exec(&pod.name, argv.clone(), &params)
         .await
-        .map_err(|e| exec_error(e, &ctx, &what))?;
-    let (Some(stdout), Some(stdin), Some(status)) =
-        (attached.stdout(), attached.stdin(), attached.take_status())
-    else {
-        return Err(ClusterError::Other(format!(
-            "exec {what}: the streams were not attached"
-        )));
-    };
+        .map_err(|e| exec_error(e, &ctx, failed))?;
+    let (stdout, stdin, status) =
+        match (attached.stdout(), attached.stdin(), attached.take_status()) {
+            (Some(stdout), Some(stdin), Some(status)) => (stdout, stdin, status),
+            (None, _, _) => return Err(failed(ExecProblem::NotAttached("stdout"))),
+            (_, None, _) => return Err(failed(ExecProblem::NotAttached("stdin"))),
+            (_, _, None) => return Err(failed(ExecProblem::NotAttached("status"))),
+        };
     let shared: SharedRef = Arc::new(Mutex::new(Shared::default()));
     let mut tasks = Vec::new();
 
@@ -315,19 +321,22 @@ pub(super) async fn open(
     }))
 }
 
-fn exec_error(e: kube::Error, ctx: &ApiContext, what: &str) -> ClusterError {
+/// A refusal the pod's state explains (400/500) or a failed WebSocket upgrade, as `failed`
+/// with its [`ExecProblem`]; any other error as the API error it is.
+fn exec_error(
+    e: kube::Error,
+    ctx: &ApiContext,
+    failed: impl Fn(ExecProblem) -> ClusterError,
+) -> ClusterError {
     match e {
         kube::Error::Api(status) if status.code == 400 || status.code == 500 => {
-            ClusterError::Other(format!(
-                "cannot exec {what}: {} (is the pod Running and the container started? check \
-                 `kubectl get pod` and its events)",
-                status.message
-            ))
+            failed(ExecProblem::Refused {
+                message: cut_body(&status.message),
+            })
         }
-        kube::Error::UpgradeConnection(u) => ClusterError::Other(format!(
-            "cannot exec {what}: the API server did not upgrade the connection to a WebSocket \
-             ({u}); a proxy between ktui and the API server may block WebSockets"
-        )),
+        kube::Error::UpgradeConnection(u) => failed(ExecProblem::NoWebSocket {
+            cause: crate::sanitize::line(&u.to_string()).into_owned(),
+        }),
         other => map_write_err(other, ctx),
     }
 }

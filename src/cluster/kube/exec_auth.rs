@@ -54,7 +54,7 @@ pub enum ExecAuthError {
     #[error(
         "the credential plugin `{command}` printed no usable credential ({why}); its output is not shown because it may hold secrets"
     )]
-    BadOutput { command: String, why: String },
+    BadOutput { command: String, why: &'static str },
     #[error(
         "the credential plugin `{command}` needs a terminal to log in (interactiveMode: Always), and the console owns it now: quit ktui, log in, and start it again"
     )]
@@ -272,29 +272,27 @@ impl ExecAuth {
 }
 
 /// The plugin's stdout → the credential; errors say what is wrong without quoting it.
-fn parse(stdout: &[u8]) -> Result<Cached, String> {
+fn parse(stdout: &[u8]) -> Result<Cached, &'static str> {
     // client-go decodes with a YAML-tolerant codec; JSON is what plugins print.
     let cred: ExecCredential = serde_json::from_slice(stdout)
         .or_else(|_| serde_saphyr::from_slice(stdout))
-        .map_err(|_| "not an ExecCredential in JSON".to_string())?;
-    let status = cred
-        .status
-        .ok_or_else(|| "the ExecCredential has no status".to_string())?;
+        .map_err(|_| "not an ExecCredential in JSON")?;
+    let status = cred.status.ok_or("the ExecCredential has no status")?;
     let expires = match &status.expiration_timestamp {
         Some(t) => Some(
             t.parse::<jiff::Timestamp>()
-                .map_err(|_| "status.expirationTimestamp is not an RFC 3339 time".to_string())?,
+                .map_err(|_| "status.expirationTimestamp is not an RFC 3339 time")?,
         ),
         None => None,
     };
     let cert = match (status.client_certificate_data, status.client_key_data) {
         (Some(cert_pem), Some(key_pem)) => Some(ClientCert { cert_pem, key_pem }),
         (None, None) => None,
-        _ => return Err("status has a client certificate without its key, or the reverse".into()),
+        _ => return Err("status has a client certificate without its key, or the reverse"),
     };
     let token = status.token.filter(|t| !t.is_empty());
     if token.is_none() && cert.is_none() {
-        return Err("status has neither a token nor a client certificate".to_string());
+        return Err("status has neither a token nor a client certificate");
     }
     Ok(Cached {
         token,
