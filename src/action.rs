@@ -1,4 +1,5 @@
-//! Every input the console reacts to: keys, time, and results of effects (past tense).
+//! Every input the console reacts to: keys (the terminal front), intents (any driver), time,
+//! and results of effects (past tense).
 
 use crossterm::event::KeyEvent;
 use jiff::Timestamp;
@@ -7,10 +8,13 @@ use crate::cluster::{
     ClusterError, ContextInfo, EventRow, LogRequest, PodDetail, PodEvent, PodKey,
 };
 use crate::evidence::EvidenceItem;
+use crate::intent::Intent;
 
 #[derive(Debug, Clone)]
 pub enum Action {
     Key(KeyEvent),
+    /// What a driver wants, by name (keys become intents through the keymap).
+    Intent(Intent),
     Resize(u16, u16),
     /// Clock tick: ages and toast expiry.
     Tick(Timestamp),

@@ -12,6 +12,7 @@ pub mod config;
 pub mod effect;
 pub mod evidence;
 pub mod helper;
+pub mod intent;
 pub mod keymap;
 pub mod logging;
 pub mod runtime;

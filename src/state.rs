@@ -105,6 +105,8 @@ pub struct AppState {
     pub helper: HelperSession,
     /// The sockets pane: a view over the session's socket stream.
     pub sockets: SocketsState,
+    /// Who answers the questions before the cluster is changed (the user, or a policy).
+    pub confirm_policy: crate::intent::ConfirmPolicy,
     /// Quit once the pending helper removals are done.
     pub quit_after_remove: bool,
     pub evidence: EvidenceSet,
@@ -134,6 +136,7 @@ impl AppState {
                 HelperSource::Cluster
             }),
             sockets: SocketsState::default(),
+            confirm_policy: crate::intent::ConfirmPolicy::Ask,
             quit_after_remove: false,
             evidence: EvidenceSet::default(),
             toasts: Vec::new(),

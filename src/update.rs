@@ -1,5 +1,6 @@
 //! `update(&mut AppState, Action) -> Vec<Effect>`: the console's only writer. No IO here.
 
+mod intents;
 mod keys;
 pub(crate) mod sockets;
 
@@ -26,6 +27,7 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
 fn dispatch(state: &mut AppState, action: Action) -> Vec<Effect> {
     match action {
         Action::Key(key) => keys::on_key(state, key),
+        Action::Intent(intent) => intents::apply(state, intent),
         Action::Resize(w, h) => {
             state.size = (w, h);
             if let Some(l) = state.logs.as_mut() {

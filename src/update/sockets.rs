@@ -5,11 +5,13 @@ use crossterm::event::{KeyCode, KeyEvent};
 use ktui_wire::{ConsoleMessage, Filters, Hello, HelperMessage};
 use ratatui_textarea::TextArea;
 
+use super::intents;
 use crate::action::Action;
 use crate::cluster::PodKey;
 use crate::effect::Effect;
 use crate::evidence::{EvidenceItem, EvidenceKind};
-use crate::keymap::{self, Sockets};
+use crate::intent::Answer;
+use crate::keymap::Sockets;
 use crate::state::helper::{Consumer, HelperSource};
 use crate::state::helper::{HelperStatus, HelperTarget};
 use crate::state::{AppState, Confirm, Mode, Screen, ToastLevel};
@@ -84,24 +86,23 @@ pub fn open(state: &mut AppState, key: PodKey) -> Vec<Effect> {
                 return vec![Effect::HelperSend(sub)];
             }
             state.helper.deploy_warning = Some(PREFLIGHT_PENDING.to_string());
-            state.mode = Mode::Confirm(Confirm::DeployHelper { node: node.clone() });
-            vec![Effect::PreflightHelper {
-                node,
-                image: state.helper.image.clone(),
-            }]
+            let mut effects = intents::ask(state, Confirm::DeployHelper { node: node.clone() });
+            if matches!(state.mode, Mode::Confirm(_)) {
+                // The dialog shows what the read-only checks find.
+                effects.push(Effect::PreflightHelper {
+                    node,
+                    image: state.helper.image.clone(),
+                });
+            }
+            effects
         }
     }
 }
 
-/// y / n / Esc on a confirmation.
-pub fn on_confirm(state: &mut AppState, confirm: Confirm, key: KeyEvent) -> Vec<Effect> {
-    let yes = matches!(
-        key.code,
-        KeyCode::Char('y') | KeyCode::Char('Y') | KeyCode::Enter
-    );
-    let no = matches!(key.code, KeyCode::Char('n') | KeyCode::Char('N'));
-    match (confirm, yes, no) {
-        (Confirm::DeployHelper { node }, true, _) => {
+/// The answer to a question about the cluster (from the dialog or a driver's policy).
+pub fn answer(state: &mut AppState, confirm: Confirm, answer: Answer) -> Vec<Effect> {
+    match (confirm, answer) {
+        (Confirm::DeployHelper { node }, Answer::Yes) => {
             state.helper.target = Some(HelperTarget::Pod { node: node.clone() });
             state.helper.status = HelperStatus::Deploying("creating the helper pod".to_string());
             if !state.helper.deployed.contains(&node) {
@@ -115,27 +116,23 @@ pub fn on_confirm(state: &mut AppState, confirm: Confirm, key: KeyEvent) -> Vec<
                 },
             ]
         }
-        (Confirm::RemoveHelper { node }, true, _) => remove(state, node),
-        (Confirm::QuitWithHelpers { nodes }, true, _) => {
-            state.quit_after_remove = true;
-            nodes.into_iter().flat_map(|n| remove(state, n)).collect()
-        }
-        (Confirm::QuitWithHelpers { .. }, false, true) => {
-            state.quit = true;
-            vec![Effect::Quit]
-        }
-        (Confirm::DeployHelper { .. }, false, _) => {
+        (Confirm::DeployHelper { .. }, Answer::No | Answer::Cancel) => {
             if state.helper.target.is_none() {
                 state.screen = Screen::Table;
             }
             Vec::new()
         }
-        (c, false, false) if key.code != KeyCode::Esc => {
-            // Any other key: keep asking.
-            state.mode = Mode::Confirm(c);
-            Vec::new()
+        (Confirm::RemoveHelper { node }, Answer::Yes) => remove(state, node),
+        (Confirm::RemoveHelper { .. }, Answer::No | Answer::Cancel) => Vec::new(),
+        (Confirm::QuitWithHelpers { nodes }, Answer::Yes) => {
+            state.quit_after_remove = true;
+            nodes.into_iter().flat_map(|n| remove(state, n)).collect()
         }
-        _ => Vec::new(),
+        (Confirm::QuitWithHelpers { .. }, Answer::No) => {
+            state.quit = true;
+            vec![Effect::Quit]
+        }
+        (Confirm::QuitWithHelpers { .. }, Answer::Cancel) => Vec::new(),
     }
 }
 
@@ -149,22 +146,17 @@ fn remove(state: &mut AppState, node: String) -> Vec<Effect> {
     effects
 }
 
-/// Quitting: ask first when this session left helper pods running.
+/// Quitting: ask first when this run left helper pods running.
 pub fn quit(state: &mut AppState) -> Vec<Effect> {
     if state.helper.deployed.is_empty() {
         state.quit = true;
         return vec![Effect::Quit];
     }
-    state.mode = Mode::Confirm(Confirm::QuitWithHelpers {
-        nodes: state.helper.deployed.clone(),
-    });
-    Vec::new()
+    let nodes = state.helper.deployed.clone();
+    intents::ask(state, Confirm::QuitWithHelpers { nodes })
 }
 
-pub fn on_key(state: &mut AppState, key: KeyEvent) -> Vec<Effect> {
-    let Some(cmd) = keymap::SOCKETS.lookup(&key) else {
-        return Vec::new();
-    };
+pub fn on_command(state: &mut AppState, cmd: Sockets) -> Vec<Effect> {
     let s = &mut state.sockets;
     match cmd {
         Sockets::Back => state.screen = Screen::Table,
@@ -204,7 +196,8 @@ pub fn on_key(state: &mut AppState, key: KeyEvent) -> Vec<Effect> {
         }
         Sockets::RemoveHelper => {
             if let Some(HelperTarget::Pod { node }) = &state.helper.target {
-                state.mode = Mode::Confirm(Confirm::RemoveHelper { node: node.clone() });
+                let node = node.clone();
+                return intents::ask(state, Confirm::RemoveHelper { node });
             } else {
                 state.toast(ToastLevel::Info, "no helper pod to remove in this mode");
             }

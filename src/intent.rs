@@ -1,0 +1,54 @@
+//! What a user or a driver wants, by name. The terminal front turns keys into intents through
+//! the keymap (`update/keys.rs`); a headless driver (record mode, a script, a test) sends them
+//! as they are, never as faked key presses. Intents that change the cluster (deploying or
+//! removing a helper pod) go through a question that [`ConfirmPolicy`] answers.
+
+use crate::cluster::PodKey;
+use crate::keymap;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Intent {
+    /// A pane's command, as the keymap names it: it acts on what that pane shows (the
+    /// selected row, the open logs); ignored when that pane is not the one on screen.
+    Table(keymap::Table),
+    Detail(keymap::Detail),
+    Logs(keymap::Logs),
+    Sockets(keymap::Sockets),
+    Help,
+    /// A command line without its colon: `ns all`, `ctx NAME`, `q`, `q!`.
+    Command(String),
+    OpenDetail(PodKey),
+    /// Socket events of a pod; when no helper runs on its node, asks to deploy one there.
+    OpenSockets(PodKey),
+    /// Ask to remove the helper pod of a node.
+    RemoveHelper { node: String },
+    /// Answer the question asked.
+    Answer(Answer),
+    /// Quit; asks first when this run left helper pods running.
+    Quit,
+    /// Quit at once, leaving helper pods running (a second Ctrl-C, `:q!`).
+    QuitNow,
+}
+
+/// An answer to a question ([`crate::state::Confirm`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answer {
+    /// Do it (`y`, Enter).
+    Yes,
+    /// Do not (`n`); on the question at exit: quit without removing the helpers.
+    No,
+    /// Neither: back to where the question was asked (Esc).
+    Cancel,
+}
+
+/// Who answers the questions asked before the cluster is changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ConfirmPolicy {
+    /// The user, in a dialog (the console).
+    #[default]
+    Ask,
+    /// Yes to every question (a driver run with `--yes` or `--deploy-helper`).
+    AssumeYes,
+    /// No to every question: nothing is created or deleted.
+    AssumeNo,
+}
