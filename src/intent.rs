@@ -21,7 +21,9 @@ pub enum Intent {
     /// Socket events of a pod; when no helper runs on its node, asks to deploy one there.
     OpenSockets(PodKey),
     /// Ask to remove the helper pod of a node.
-    RemoveHelper { node: String },
+    RemoveHelper {
+        node: String,
+    },
     /// Answer the question asked.
     Answer(Answer),
     /// Quit; asks first when this run left helper pods running.

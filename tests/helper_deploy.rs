@@ -624,3 +624,83 @@ async fn console_deploys_streams_reconnects_and_removes() {
     press(&mut app, "qq");
     assert!(app.state.quit);
 }
+
+/// A driver without a terminal: intents, never key presses, take the console from a crashed
+/// pod to a connected helper — first answering the question itself, then under a policy that
+/// answers yes (as `--record --deploy-helper` will), through to quitting, which removes the
+/// helper the run created.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn intents_deploy_confirm_and_connect_without_keys() {
+    use ktui::action::Action;
+    use ktui::intent::{Answer, ConfirmPolicy, Intent};
+    use ktui::state::helper::HelperStatus;
+    use ktui::state::{Confirm, Mode};
+    let s = setup().await;
+    let store = s.store();
+    store.add_namespace("shop");
+    store.apply(serde_json::json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "web-0", "namespace": "shop", "uid": "3f0c6a52-0000-4000-8000-000000000002"},
+        "spec": {"nodeName": NODE, "containers": [{"name": "web", "image": "web:1"}]},
+        "status": {"phase": "Running", "containerStatuses": [{
+            "name": "web", "image": "web:1", "imageID": "", "ready": false, "restartCount": 4,
+            "state": {"waiting": {"reason": "CrashLoopBackOff"}},
+            "lastState": {"terminated": {"exitCode": 1, "reason": "Error",
+                                          "finishedAt": "2026-11-30T01:00:00Z"}}}]}
+    }));
+    let cluster: std::sync::Arc<dyn Cluster> = std::sync::Arc::new(s.cluster.clone());
+    let mut app = ktui::app::App::new(
+        cluster,
+        Scope::All,
+        false,
+        ktui::config::theme::Theme::default(),
+        None,
+        jiff::Timestamp::now(),
+    );
+    let pod = PodKey::new("shop", "web-0");
+    app_until(&mut app, "the crashed pod", 30, |a| {
+        a.state.pods.pod(&pod).is_some()
+    })
+    .await;
+    let helper_pod = || store.get("Pod", "ktui-system", "ktui-helper-node-1");
+
+    // Asked, answered by the driver.
+    app.dispatch(Action::Intent(Intent::OpenSockets(pod.clone())));
+    assert!(matches!(
+        &app.state.mode,
+        Mode::Confirm(Confirm::DeployHelper { node }) if node == NODE
+    ));
+    assert!(helper_pod().is_none(), "nothing is created before the yes");
+    app.dispatch(Action::Intent(Intent::Answer(Answer::Yes)));
+    app_until(&mut app, "the helper's hello", 30, |a| {
+        a.state.helper.status == HelperStatus::Connected
+    })
+    .await;
+    assert!(helper_pod().is_some());
+    app.dispatch(Action::Intent(Intent::RemoveHelper { node: NODE.into() }));
+    app.dispatch(Action::Intent(Intent::Answer(Answer::Yes)));
+    app_until(&mut app, "the removal", 30, |a| {
+        a.state.helper.deployed.is_empty()
+    })
+    .await;
+    assert!(helper_pod().is_none());
+
+    // Under a policy that answers yes: no question is left on screen.
+    app.state.confirm_policy = ConfirmPolicy::AssumeYes;
+    app.dispatch(Action::Intent(Intent::OpenSockets(pod.clone())));
+    assert!(matches!(app.state.mode, Mode::Normal), "nothing asked");
+    app_until(&mut app, "the helper's hello (policy)", 30, |a| {
+        a.state.helper.status == HelperStatus::Connected
+    })
+    .await;
+    assert!(helper_pod().is_some());
+    app.dispatch(Action::Intent(Intent::Quit));
+    app_until(&mut app, "the removal before quitting", 30, |a| {
+        a.state.quit
+    })
+    .await;
+    assert!(
+        helper_pod().is_none(),
+        "quitting under the policy removed the helper it created"
+    );
+}

@@ -124,4 +124,3 @@ fn on_command(state: &mut AppState, mut area: TextArea<'static>, key: KeyEvent) 
         }
     }
 }
-
