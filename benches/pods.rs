@@ -18,7 +18,6 @@ use ktui::app::App;
 use ktui::cluster::demo::DemoCluster;
 use ktui::cluster::kube::{ConnectOptions, KubeCluster};
 use ktui::cluster::{Cluster, ContainerState, PodEvent, Scope};
-use ktui::config::theme::Theme;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
@@ -91,21 +90,18 @@ fn peak_rss_mb() -> f64 {
 async fn demo_first_frame() -> f64 {
     let start = Instant::now();
     let demo = DemoCluster::new(jiff::Timestamp::now(), false);
-    let mut app = App::new(
-        Arc::new(demo),
-        Scope::All,
-        true,
-        Theme::default(),
-        None,
-        jiff::Timestamp::now(),
-    );
+    let mut app = App::builder(Arc::new(demo))
+        .scope(Scope::All)
+        .demo(true)
+        .build();
     let mut term = Terminal::new(TestBackend::new(120, 40)).unwrap();
     while !app.state.pods.listed {
         let action = app.next_action().await.unwrap();
         app.dispatch(action);
         app.drain();
     }
-    app.draw(&mut term).unwrap();
+    app.draw(&mut term, &ktui::config::theme::Theme::default())
+        .unwrap();
     start.elapsed().as_secs_f64() * 1000.0
 }
 
@@ -131,21 +127,15 @@ async fn at_scale() {
     .await
     .unwrap();
     let cluster: Arc<dyn Cluster> = Arc::new(cluster);
-    let mut app = App::new(
-        cluster,
-        Scope::All,
-        false,
-        Theme::default(),
-        None,
-        jiff::Timestamp::now(),
-    );
+    let mut app = App::builder(cluster).scope(Scope::All).build();
     let mut term = Terminal::new(TestBackend::new(200, 50)).unwrap();
     while !app.state.pods.listed {
         let action = app.next_action().await.unwrap();
         app.dispatch(action);
         app.drain();
     }
-    app.draw(&mut term).unwrap();
+    app.draw(&mut term, &ktui::config::theme::Theme::default())
+        .unwrap();
     let first_list = start.elapsed();
     let counts = app.state.pods.counts();
     assert_eq!(counts.pods, PODS);
@@ -184,7 +174,8 @@ async fn at_scale() {
     for _ in 0..300 {
         app.state.pods.mark_dirty();
         let t = Instant::now();
-        app.draw(&mut term).unwrap();
+        app.draw(&mut term, &ktui::config::theme::Theme::default())
+            .unwrap();
         frames.push(t.elapsed());
     }
     let rss = peak_rss_mb();

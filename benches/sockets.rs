@@ -12,7 +12,6 @@ use ktui::action::Action;
 use ktui::app::App;
 use ktui::cluster::Scope;
 use ktui::cluster::demo::DemoCluster;
-use ktui::config::theme::Theme;
 use ktui::helper::replay;
 use ktui::state::Screen;
 use ktui::state::helper::HelperTarget;
@@ -40,14 +39,10 @@ async fn run() {
     let recorded = replay::parse(replay::RECORDING);
     assert!(!recorded.is_empty(), "the bundled recording is empty");
     let demo = DemoCluster::fixed();
-    let mut app = App::new(
-        Arc::new(demo),
-        Scope::All,
-        true,
-        Theme::default(),
-        None,
-        jiff::Timestamp::now(),
-    );
+    let mut app = App::builder(Arc::new(demo))
+        .scope(Scope::All)
+        .demo(true)
+        .build();
     app.settle(Duration::from_millis(100)).await;
     app.state.screen = Screen::Sockets;
     app.state.helper.target = Some(HelperTarget::DemoReplay);
@@ -73,7 +68,8 @@ async fn run() {
         app.dispatch(Action::HelperMessages(batch));
         if Instant::now() >= next_frame {
             let t = Instant::now();
-            app.draw(&mut term).unwrap();
+            app.draw(&mut term, &ktui::config::theme::Theme::default())
+                .unwrap();
             frames.push(t.elapsed());
             next_frame += FRAME;
         }

@@ -1,5 +1,6 @@
-//! The console driver: state + runtime + the action queue. The interactive loop and the tests
-//! drive the same `App`; only the front (terminal or `TestBackend`) differs.
+//! The console driver: state + runtime + the action queue. The interactive loop, the tests and
+//! headless drivers run the same `App`, built by one [`AppBuilder`]; only the front differs
+//! (a terminal, a `TestBackend`, or none: drawing is the only thing that needs a theme).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,8 +13,11 @@ use crate::action::Action;
 use crate::cluster::{Cluster, Scope};
 use crate::config::theme::Theme;
 use crate::effect::Effect;
+use crate::intent::ConfirmPolicy;
 use crate::runtime::{Connector, Runtime};
 use crate::state::AppState;
+use crate::state::helper::HelperSource;
+use crate::state::sockets::SocketsState;
 use crate::update::update;
 use crate::view::view;
 
@@ -22,34 +26,126 @@ const MAX_BATCH: usize = 4096;
 
 pub struct App {
     pub state: AppState,
-    pub theme: Theme,
     runtime: Runtime,
     rx: mpsc::UnboundedReceiver<Action>,
     /// Something changed since the last frame.
     pub dirty: bool,
 }
 
-impl App {
-    /// Start watching `scope`; `demo` labels everything DEMO.
-    pub fn new(
-        cluster: Arc<dyn Cluster>,
-        scope: Scope,
-        demo: bool,
-        theme: Theme,
-        connector: Option<Connector>,
-        now: jiff::Timestamp,
-    ) -> Self {
+/// How an [`App`] starts: what it watches and where its helper, clock and answers come from.
+pub struct AppBuilder {
+    cluster: Arc<dyn Cluster>,
+    scope: Scope,
+    demo: bool,
+    connector: Option<Connector>,
+    now: Option<jiff::Timestamp>,
+    clock: Option<Duration>,
+    helper_source: Option<HelperSource>,
+    helper_image: Option<String>,
+    socket_events: Option<usize>,
+    confirm_policy: ConfirmPolicy,
+}
+
+impl AppBuilder {
+    /// The namespace or all namespaces (default: all).
+    pub fn scope(mut self, scope: Scope) -> Self {
+        self.scope = scope;
+        self
+    }
+
+    /// Connected to the simulated cluster: everything is labelled DEMO and socket events are
+    /// the bundled recording (unless [`Self::helper_source`] says otherwise).
+    pub fn demo(mut self, demo: bool) -> Self {
+        self.demo = demo;
+        self
+    }
+
+    /// Builds the cluster of another kubeconfig context (`:ctx NAME`).
+    pub fn connector(mut self, connector: Option<Connector>) -> Self {
+        self.connector = connector;
+        self
+    }
+
+    /// The clock's first reading (default: now).
+    pub fn now(mut self, now: jiff::Timestamp) -> Self {
+        self.now = Some(now);
+        self
+    }
+
+    /// Let the runtime move the clock every `interval` (the terminal and headless fronts);
+    /// without it the clock moves only on `Action::Tick` (tests that need a fixed time).
+    pub fn clock(mut self, interval: Duration) -> Self {
+        self.clock = Some(interval);
+        self
+    }
+
+    pub fn helper_source(mut self, source: HelperSource) -> Self {
+        self.helper_source = Some(source);
+        self
+    }
+
+    /// The image a deployed helper pod runs (validated by the caller).
+    pub fn helper_image(mut self, image: Option<String>) -> Self {
+        self.helper_image = image;
+        self
+    }
+
+    /// Socket events the pane keeps (`--socket-events`).
+    pub fn socket_events(mut self, n: usize) -> Self {
+        self.socket_events = Some(n);
+        self
+    }
+
+    /// Who answers the questions before the cluster is changed (default: the user).
+    pub fn confirm_policy(mut self, policy: ConfirmPolicy) -> Self {
+        self.confirm_policy = policy;
+        self
+    }
+
+    /// Start: the pod watch (and the clock, when asked for) begin at once.
+    pub fn build(self) -> App {
         let (tx, rx) = mpsc::unbounded_channel();
-        let state = AppState::new(cluster.info(), scope.clone(), demo, now);
-        let mut app = Self {
+        let now = self.now.unwrap_or_else(jiff::Timestamp::now);
+        let mut state = AppState::new(self.cluster.info(), self.scope.clone(), self.demo, now);
+        if let Some(source) = self.helper_source {
+            state.helper.source = source;
+        }
+        if let Some(image) = self.helper_image {
+            state.helper.image = image;
+        }
+        if let Some(n) = self.socket_events {
+            state.sockets = SocketsState::new(n);
+        }
+        state.confirm_policy = self.confirm_policy;
+        let mut runtime = Runtime::new(self.cluster, tx, self.connector);
+        if let Some(interval) = self.clock {
+            runtime.start_clock(interval);
+        }
+        let mut app = App {
             state,
-            theme,
-            runtime: Runtime::new(cluster, tx, connector),
+            runtime,
             rx,
             dirty: true,
         };
-        app.runtime.run(Effect::WatchPods(scope));
+        app.runtime.run(Effect::WatchPods(self.scope));
         app
+    }
+}
+
+impl App {
+    pub fn builder(cluster: Arc<dyn Cluster>) -> AppBuilder {
+        AppBuilder {
+            cluster,
+            scope: Scope::All,
+            demo: false,
+            connector: None,
+            now: None,
+            clock: None,
+            helper_source: None,
+            helper_image: None,
+            socket_events: None,
+            confirm_policy: ConfirmPolicy::Ask,
+        }
     }
 
     pub fn dispatch(&mut self, action: Action) {
@@ -93,9 +189,13 @@ impl App {
         }
     }
 
-    pub fn draw<B: Backend>(&mut self, terminal: &mut Terminal<B>) -> Result<(), B::Error> {
+    pub fn draw<B: Backend>(
+        &mut self,
+        terminal: &mut Terminal<B>,
+        theme: &Theme,
+    ) -> Result<(), B::Error> {
         self.state.prepare_frame();
-        let (state, theme) = (&self.state, &self.theme);
+        let state = &self.state;
         terminal.draw(|f| view(f, state, theme))?;
         self.dirty = false;
         Ok(())
@@ -122,5 +222,5 @@ impl App {
 
 /// Frame interval: at most ~60 frames a second, only when something changed.
 pub const FRAME: Duration = Duration::from_millis(16);
-/// Clock tick for ages and toasts.
+/// Clock tick for ages and toasts (the runtime's clock in the terminal and headless fronts).
 pub const TICK: Duration = Duration::from_millis(1000);

@@ -11,7 +11,6 @@ use ktui::cluster::{Cluster, Scope};
 use ktui::config::theme::Theme;
 use ktui::runtime::Connector;
 use ktui::state::helper::HelperSource;
-use ktui::state::sockets::SocketsState;
 use ktui::triage_cmd::EXIT_NO_CLUSTER;
 
 fn main() -> ExitCode {
@@ -94,26 +93,23 @@ async fn console(cli: &Cli) -> u8 {
                 .unwrap_or_else(|| cluster.info().namespace),
         )
     };
-    let mut app = App::new(
-        cluster,
-        scope,
-        cli.demo,
-        theme,
-        connector,
-        jiff::Timestamp::now(),
-    );
-    if let Some(image) = &cli.helper_image {
-        if let Err(e) = ktui::helper::manifest::validate_image(image) {
-            eprintln!("ktui: --helper-image: {e}");
-            return 2;
-        }
-        app.state.helper.image = image.clone();
+    if let Some(image) = &cli.helper_image
+        && let Err(e) = ktui::helper::manifest::validate_image(image)
+    {
+        eprintln!("ktui: --helper-image: {e}");
+        return 2;
     }
+    let mut app = App::builder(cluster)
+        .scope(scope)
+        .demo(cli.demo)
+        .connector(connector)
+        .helper_image(cli.helper_image.clone())
+        .socket_events(cli.socket_events)
+        .clock(ktui::app::TICK);
     if cli.helper == Some(HelperMode::Local) {
-        app.state.helper.source = HelperSource::Local;
+        app = app.helper_source(HelperSource::Local);
     }
-    app.state.sockets = SocketsState::new(cli.socket_events);
-    match ktui::terminal::run(app).await {
+    match ktui::terminal::run(app.build(), &theme).await {
         Ok(()) => 0,
         Err(e) => {
             eprintln!("ktui: terminal error: {e}");

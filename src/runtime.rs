@@ -37,6 +37,7 @@ pub struct Runtime {
     connector: Option<Connector>,
     watch: Option<AbortHandle>,
     follow: Option<AbortHandle>,
+    clock: Option<AbortHandle>,
     evidence_slots: Arc<Semaphore>,
     helper: Option<helper::SessionHandle>,
     /// Work that must finish before the console exits (evidence captures, file saves), each
@@ -64,6 +65,7 @@ impl Runtime {
             connector,
             watch: None,
             follow: None,
+            clock: None,
             evidence_slots: Arc::new(Semaphore::new(EVIDENCE_IN_FLIGHT)),
             helper: None,
             work: Vec::new(),
@@ -114,8 +116,29 @@ impl Runtime {
         current(&self.cluster)
     }
 
+    /// Move the console's clock every `interval` (`Action::Tick`), the one clock the terminal
+    /// and headless fronts share; it stops with the streams.
+    pub fn start_clock(&mut self, interval: Duration) {
+        if let Some(h) = self.clock.take() {
+            h.abort();
+        }
+        let tx = self.tx.clone();
+        let task = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(interval);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+            tick.tick().await; // the first tick is immediate: the clock was just read
+            loop {
+                tick.tick().await;
+                if tx.send(Action::Tick(jiff::Timestamp::now())).is_err() {
+                    break;
+                }
+            }
+        });
+        self.clock = Some(task.abort_handle());
+    }
+
     pub fn abort_all(&mut self) {
-        for h in [self.watch.take(), self.follow.take()]
+        for h in [self.watch.take(), self.follow.take(), self.clock.take()]
             .into_iter()
             .flatten()
         {

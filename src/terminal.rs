@@ -13,7 +13,8 @@ use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 
 use crate::action::Action;
-use crate::app::{App, FRAME, TICK};
+use crate::app::{App, FRAME};
+use crate::config::theme::Theme;
 
 type Term = Terminal<CrosstermBackend<Stdout>>;
 
@@ -53,9 +54,9 @@ pub fn setup() -> std::io::Result<Term> {
 
 /// Run the console until the user quits. Input stays responsive whatever the network does:
 /// cluster work happens in runtime tasks and arrives as actions.
-pub async fn run(mut app: App) -> std::io::Result<()> {
+pub async fn run(mut app: App, theme: &Theme) -> std::io::Result<()> {
     let mut terminal = setup()?;
-    let result = event_loop(&mut app, &mut terminal).await;
+    let result = event_loop(&mut app, &mut terminal, theme).await;
     restore();
     finish(&mut app).await;
     result
@@ -85,15 +86,15 @@ async fn finish(app: &mut App) {
     }
 }
 
-async fn event_loop(app: &mut App, terminal: &mut Term) -> std::io::Result<()> {
+/// Keys, the app's actions (its clock's ticks among them) and frames; only what changed is drawn.
+async fn event_loop(app: &mut App, terminal: &mut Term, theme: &Theme) -> std::io::Result<()> {
     let mut events = EventStream::new();
     let mut frame = tokio::time::interval(FRAME);
     frame.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let mut tick = tokio::time::interval(TICK);
     if let Ok(size) = terminal.size() {
         app.dispatch(Action::Resize(size.width, size.height));
     }
-    app.draw(terminal)?;
+    app.draw(terminal, theme)?;
     while !app.state.quit {
         tokio::select! {
             ev = events.next() => match ev {
@@ -109,10 +110,9 @@ async fn event_loop(app: &mut App, terminal: &mut Term) -> std::io::Result<()> {
                 app.dispatch(action);
                 app.drain();
             }
-            _ = tick.tick() => app.dispatch(Action::Tick(jiff::Timestamp::now())),
             _ = frame.tick() => {
                 if app.dirty {
-                    app.draw(terminal)?;
+                    app.draw(terminal, theme)?;
                 }
             }
         }

@@ -12,7 +12,6 @@ use ktui::cluster::{
     BoxByteStream, Cluster, ContextInfo, EventRow, HelperPod, LogRequest, NodeInfo, ObjectInfo,
     ObjectRef, PodDetail, PodEvent, PodKey, Result, Scope,
 };
-use ktui::config::theme::Theme;
 use ktui::evidence::EvidenceKind;
 
 /// The demo cluster, with every log fetch taking `delay`.
@@ -90,14 +89,11 @@ async fn started(delay: Duration) -> App {
     let demo = DemoCluster::fixed();
     let now = demo.epoch();
     let cluster = SlowLogs { inner: demo, delay };
-    let mut app = App::new(
-        Arc::new(cluster),
-        Scope::All,
-        true,
-        Theme::default(),
-        None,
-        now,
-    );
+    let mut app = App::builder(Arc::new(cluster))
+        .scope(Scope::All)
+        .demo(true)
+        .now(now)
+        .build();
     // The watch's first list: the crashes are seen and their captures start.
     app.settle(Duration::from_millis(100)).await;
     app
@@ -150,4 +146,49 @@ async fn work_that_outlasts_the_bound_is_named_not_waited_for() {
         "{left:?}"
     );
     assert_eq!(captured_logs(&app), 0);
+}
+
+/// A headless run: no terminal and no theme, the runtime's own clock, intents for input, and a
+/// finish that keeps what was in flight.
+#[tokio::test]
+async fn a_headless_app_runs_on_its_own_clock_driven_by_intents() {
+    use ktui::intent::Intent;
+    use ktui::keymap::{Logs, Table};
+    use ktui::state::Screen;
+    let demo = DemoCluster::fixed();
+    let now = demo.epoch();
+    let cluster = SlowLogs {
+        inner: demo,
+        delay: Duration::from_millis(300),
+    };
+    let mut app = App::builder(Arc::new(cluster))
+        .scope(Scope::All)
+        .demo(true)
+        .now(now)
+        .clock(Duration::from_millis(50))
+        .build();
+    // (`settle` would wait for a quiet that a running clock never leaves.)
+    let until = tokio::time::Instant::now() + Duration::from_millis(300);
+    while let Ok(Some(action)) = tokio::time::timeout_at(until, app.next_action()).await {
+        app.dispatch(action);
+    }
+    assert!(
+        app.state.now > now,
+        "the clock moved with no Tick sent: {} vs {now}",
+        app.state.now
+    );
+    app.dispatch(ktui::action::Action::Intent(Intent::Table(Table::OpenLogs)));
+    assert_eq!(app.state.screen, Screen::Logs);
+    // A pane's command is ignored on another pane.
+    app.dispatch(ktui::action::Action::Intent(Intent::Table(
+        Table::ToggleAll,
+    )));
+    assert!(!app.state.pods.show_all);
+    app.dispatch(ktui::action::Action::Intent(Intent::Logs(Logs::Back)));
+    assert_eq!(app.state.screen, Screen::Table);
+    app.dispatch(ktui::action::Action::Intent(Intent::Quit));
+    assert!(app.state.quit);
+    let left = app.finish(Duration::from_secs(10)).await;
+    assert!(left.is_empty(), "{left:?}");
+    assert!(captured_logs(&app) > 0, "the captures in flight completed");
 }

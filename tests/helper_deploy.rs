@@ -537,14 +537,7 @@ async fn console_deploys_streams_reconnects_and_removes() {
                                           "finishedAt": "2026-11-30T01:00:00Z"}}}]}
     }));
     let cluster: std::sync::Arc<dyn Cluster> = std::sync::Arc::new(s.cluster.clone());
-    let mut app = ktui::app::App::new(
-        cluster,
-        Scope::All,
-        false,
-        ktui::config::theme::Theme::default(),
-        None,
-        jiff::Timestamp::now(),
-    );
+    let mut app = ktui::app::App::builder(cluster).scope(Scope::All).build();
     app_until(&mut app, "the crashed pod in the table", 30, |a| {
         a.state.pods.selected_row().is_some()
     })
@@ -649,14 +642,7 @@ async fn intents_deploy_confirm_and_connect_without_keys() {
                                           "finishedAt": "2026-11-30T01:00:00Z"}}}]}
     }));
     let cluster: std::sync::Arc<dyn Cluster> = std::sync::Arc::new(s.cluster.clone());
-    let mut app = ktui::app::App::new(
-        cluster,
-        Scope::All,
-        false,
-        ktui::config::theme::Theme::default(),
-        None,
-        jiff::Timestamp::now(),
-    );
+    let mut app = ktui::app::App::builder(cluster).scope(Scope::All).build();
     let pod = PodKey::new("shop", "web-0");
     app_until(&mut app, "the crashed pod", 30, |a| {
         a.state.pods.pod(&pod).is_some()

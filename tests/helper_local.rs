@@ -16,7 +16,6 @@ use ktui::action::Action;
 use ktui::app::App;
 use ktui::cluster::Scope;
 use ktui::cluster::demo::DemoCluster;
-use ktui::config::theme::Theme;
 use ktui::state::helper::HelperSource;
 use ktui::state::helper::HelperStatus;
 
@@ -65,14 +64,10 @@ async fn local_helper_live_dns_suspects_and_rcodes() {
     std::thread::spawn(move || serve_dns(server));
 
     let demo = DemoCluster::new(jiff::Timestamp::now(), false);
-    let mut app = App::new(
-        Arc::new(demo),
-        Scope::All,
-        true,
-        Theme::default(),
-        None,
-        jiff::Timestamp::now(),
-    );
+    let mut app = App::builder(Arc::new(demo))
+        .scope(Scope::All)
+        .demo(true)
+        .build();
     app.state.helper.source = HelperSource::Local;
     app_until(&mut app, "the pod table", 10, |a| {
         a.state.pods.selected_row().is_some()

@@ -12,7 +12,6 @@ use ktui::action::Action;
 use ktui::app::App;
 use ktui::cluster::Scope;
 use ktui::cluster::demo::DemoCluster;
-use ktui::config::theme::Theme;
 use ktui::state::helper::HelperSource;
 use ktui::state::helper::{HelperStatus, HelperTarget};
 use ktui::state::{Confirm, Mode, Screen};
@@ -25,14 +24,11 @@ const QUIET: Duration = Duration::from_millis(100);
 async fn app(source: HelperSource) -> App {
     let demo = DemoCluster::fixed();
     let now = demo.epoch();
-    let mut app = App::new(
-        Arc::new(demo),
-        Scope::All,
-        true,
-        Theme::default(),
-        None,
-        now,
-    );
+    let mut app = App::builder(Arc::new(demo))
+        .scope(Scope::All)
+        .demo(true)
+        .now(now)
+        .build();
     app.state.helper.source = source;
     app.settle(QUIET).await;
     app.state.prepare_frame();

@@ -21,14 +21,11 @@ const QUIET: Duration = Duration::from_millis(150);
 async fn harness(w: u16, h: u16) -> (App, Terminal<TestBackend>) {
     let demo = DemoCluster::fixed();
     let now = demo.epoch();
-    let mut app = App::new(
-        Arc::new(demo),
-        Scope::All,
-        true,
-        Theme::default(),
-        None,
-        now,
-    );
+    let mut app = App::builder(Arc::new(demo))
+        .scope(Scope::All)
+        .demo(true)
+        .now(now)
+        .build();
     app.dispatch(Action::Resize(w, h));
     app.settle(QUIET).await;
     app.state.prepare_frame();
@@ -56,7 +53,7 @@ async fn press(app: &mut App, keys: &str) {
 }
 
 fn screen(app: &mut App, terminal: &mut Terminal<TestBackend>) -> String {
-    app.draw(terminal).unwrap();
+    app.draw(terminal, &Theme::default()).unwrap();
     let buf = terminal.backend().buffer();
     let mut out = String::new();
     for y in 0..buf.area.height {
@@ -503,7 +500,7 @@ async fn resize_to_tiny_sizes_does_not_panic() {
         let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
         for keys in ["", "\n", "l", "?"] {
             press(&mut app, keys).await;
-            app.draw(&mut term).unwrap();
+            app.draw(&mut term, &Theme::default()).unwrap();
         }
         press(&mut app, "\x1b\x1b\x1b").await;
     }

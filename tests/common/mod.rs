@@ -74,7 +74,8 @@ pub fn screen(app: &mut ktui::app::App, w: u16, h: u16) -> String {
     use ratatui::backend::TestBackend;
     let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
     app.dispatch(ktui::action::Action::Resize(w, h));
-    app.draw(&mut term).unwrap();
+    app.draw(&mut term, &ktui::config::theme::Theme::default())
+        .unwrap();
     let buf = term.backend().buffer();
     let mut out = String::new();
     for y in 0..h {
