@@ -40,9 +40,12 @@ pub struct Runtime {
     clock: Option<AbortHandle>,
     evidence_slots: Arc<Semaphore>,
     helper: Option<helper::SessionHandle>,
-    /// Work that must finish before the console exits (evidence captures, file saves), each
-    /// with what it is, for the message that names what is still running.
+    /// Work that must finish before the console exits (evidence captures, file saves, helper
+    /// removals), each with what it is, for the message that names what is still running.
     work: Vec<(String, JoinHandle<()>)>,
+    /// Everything else started for the screen (loads, preflights, deploys, context switches):
+    /// stopped when the run ends, so nothing outlives the console.
+    loads: Vec<AbortHandle>,
     /// How far the console is behind the helper session (bounds the memory in between).
     backlog: Arc<helper::Backlog>,
 }
@@ -69,6 +72,7 @@ impl Runtime {
             evidence_slots: Arc::new(Semaphore::new(EVIDENCE_IN_FLIGHT)),
             helper: None,
             work: Vec::new(),
+            loads: Vec::new(),
             backlog: Arc::default(),
         }
     }
@@ -137,27 +141,31 @@ impl Runtime {
         self.clock = Some(task.abort_handle());
     }
 
+    /// Stop the streams (pod watch, log follow, clock) and what was started for the screen.
     pub fn abort_all(&mut self) {
         for h in [self.watch.take(), self.follow.take(), self.clock.take()]
             .into_iter()
             .flatten()
+            .chain(self.loads.drain(..))
         {
             h.abort();
         }
     }
 
-    fn spawn<F>(&self, fut: F) -> AbortHandle
+    /// Start a task for the screen whose result arrives as an action.
+    fn spawn<F>(&mut self, fut: F)
     where
         F: std::future::Future<Output = Option<Action>> + Send + 'static,
     {
         let tx = self.tx.clone();
-        tokio::spawn(async move {
+        let task = tokio::spawn(async move {
             if let Some(action) = fut.await {
                 // The console may have quit; nothing to deliver to then.
                 let _ = tx.send(action);
             }
-        })
-        .abort_handle()
+        });
+        self.loads.retain(|h| !h.is_finished());
+        self.loads.push(task.abort_handle());
     }
 
     pub fn run(&mut self, effect: Effect) {
@@ -329,9 +337,13 @@ impl Runtime {
                 });
             }
             Effect::RemoveHelper { node } => {
-                self.spawn(async move {
+                // A removal in flight is finished before the run ends: it deletes what this
+                // run created.
+                let tx = self.tx.clone();
+                let what = format!("removing the helper on node {node}");
+                let task = tokio::spawn(async move {
                     let scope = Scope::Namespace(manifest::DEFAULT_NAMESPACE.to_string());
-                    Some(
+                    let _ = tx.send(
                         match lifecycle::remove_node(cluster.as_ref(), scope, &node).await {
                             Ok(_) => Action::HelperRemoved { node },
                             Err(e) => Action::HelperRemoveFailed {
@@ -339,8 +351,9 @@ impl Runtime {
                                 error: e.to_string(),
                             },
                         },
-                    )
+                    );
                 });
+                self.track(what, task);
             }
             Effect::Quit => self.abort_all(),
         }

@@ -1,5 +1,6 @@
 //! Quitting does not lose work in flight: evidence captures that are still fetching logs when
-//! the run ends complete (bounded) and reach the state; work that outlasts the bound is named.
+//! the run ends, and helper removals, complete (bounded) and reach the state; work that
+//! outlasts the bound is named.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -65,7 +66,14 @@ impl Cluster for SlowLogs {
         self.inner.exec(pod, container, argv)
     }
     fn list_helper_pods(&self, scope: Scope) -> BoxFuture<'static, Result<Vec<HelperPod>>> {
-        self.inner.list_helper_pods(scope)
+        // A helper removal starts with this list: as slow as the logs, and (unlike the demo
+        // cluster, which has no helper pods to list) answering that none is left.
+        let _ = scope;
+        let delay = self.delay;
+        Box::pin(async move {
+            tokio::time::sleep(delay).await;
+            Ok(Vec::new())
+        })
     }
     fn object_info(&self, object: ObjectRef) -> BoxFuture<'static, Result<ObjectInfo>> {
         self.inner.object_info(object)
@@ -191,4 +199,34 @@ async fn a_headless_app_runs_on_its_own_clock_driven_by_intents() {
     let left = app.finish(Duration::from_secs(10)).await;
     assert!(left.is_empty(), "{left:?}");
     assert!(captured_logs(&app) > 0, "the captures in flight completed");
+}
+
+/// Quitting with a helper this run deployed (answered yes by policy) removes it, and the run
+/// ends only once the removal is through.
+#[tokio::test]
+async fn a_helper_removal_in_flight_is_finished_before_the_run_ends() {
+    use ktui::intent::{ConfirmPolicy, Intent};
+    use ktui::state::helper::HelperTarget;
+    let mut app = started(Duration::from_millis(400)).await;
+    app.state.confirm_policy = ConfirmPolicy::AssumeYes;
+    app.state.helper.target = Some(HelperTarget::Pod {
+        node: "demo-node-1".into(),
+    });
+    app.state.helper.deployed = vec!["demo-node-1".into()];
+    app.dispatch(ktui::action::Action::Intent(Intent::Quit));
+    let running = app.unfinished();
+    assert!(
+        running
+            .iter()
+            .any(|w| w == "removing the helper on node demo-node-1"),
+        "{running:?}"
+    );
+    let left = app.finish(Duration::from_secs(10)).await;
+    assert!(left.is_empty(), "{left:?}");
+    assert!(
+        app.state.helper.deployed.is_empty(),
+        "the removal reached the state: {:?}",
+        app.state.toasts
+    );
+    assert!(app.state.quit);
 }
