@@ -148,51 +148,43 @@ fn status_lines<'a>(st: &SocketsState, hs: &HelperSession, theme: &Theme) -> Vec
         }
         (None, _) => {}
     }
-    match &hs.status {
-        HelperStatus::Idle => lines.push(Line::from(Span::styled(
-            "No helper yet: press t on a pod to trace its sockets.",
+    let (text, style) = match &hs.status {
+        HelperStatus::Idle => (
+            "No helper yet: press t on a pod to trace its sockets.".to_string(),
             theme.muted,
-        ))),
-        HelperStatus::Deploying(step) => lines.push(Line::from(Span::styled(
-            format!("Deploying: {}…", s(step)),
-            theme.accent,
-        ))),
-        HelperStatus::Connecting => lines.push(Line::from(Span::styled(
-            "Connecting to the helper…",
-            theme.accent,
-        ))),
-        HelperStatus::Removing(node) => lines.push(Line::from(Span::styled(
-            format!("Removing the helper on {}…", s(node)),
-            theme.accent,
-        ))),
-        HelperStatus::Reconnecting { attempt, reason } => lines.push(Line::from(Span::styled(
+        ),
+        HelperStatus::Deploying(step) => (format!("Deploying: {}…", s(step)), theme.accent),
+        HelperStatus::Connecting => ("Connecting to the helper…".to_string(), theme.accent),
+        HelperStatus::Removing(node) => {
+            (format!("Removing the helper on {}…", s(node)), theme.accent)
+        }
+        HelperStatus::Reconnecting { attempt, reason } => (
             format!(
                 "Stream lost ({}); reconnecting, attempt {attempt}…",
                 s(reason)
             ),
             theme.error,
-        ))),
-        HelperStatus::Failed(e) => lines.push(Line::from(Span::styled(
-            format!("Helper unavailable: {}", s(e)),
-            theme.error,
-        ))),
-        HelperStatus::Removed => lines.push(Line::from(Span::styled(
-            "Helper removed. Press t on a pod to deploy one again.",
+        ),
+        HelperStatus::Failed(e) => (format!("Helper unavailable: {}", s(e)), theme.error),
+        HelperStatus::Removed => (
+            "Helper removed. Press t on a pod to deploy one again.".to_string(),
             theme.muted,
-        ))),
-        HelperStatus::Connected => {
-            if let Some((key, _)) = &st.pod
-                && st.window(1).is_empty()
-            {
+        ),
+        HelperStatus::Connected => match &st.pod {
+            Some((key, _)) if st.window(1).is_empty() => {
                 let pod = s(&key.to_string());
                 let text = if st.filter.is_empty() {
                     format!("No events of {pod} yet; n shows the whole node.")
                 } else {
                     format!("No events of {pod} match the filter; / changes it, n shows the node.")
                 };
-                lines.push(Line::from(Span::styled(text, theme.muted)));
+                (text, theme.muted)
             }
-        }
+            _ => (String::new(), theme.muted),
+        },
+    };
+    if !text.is_empty() {
+        lines.push(Line::from(Span::styled(text, style)));
     }
     if let Some(h) = &hs.hello
         && !h.ebpf
