@@ -87,6 +87,19 @@ pub struct ConnArgs {
 }
 
 impl ConnArgs {
+    /// The pods a console or `ktui triage` looks at: `-A` all, `-n NS` that namespace, else the
+    /// kubeconfig context's namespace — or, on the demo cluster (its failures spread over
+    /// several namespaces, and it has no kubeconfig), all of them.
+    pub fn scope(&self, demo: bool, context_namespace: &str) -> crate::cluster::Scope {
+        use crate::cluster::Scope;
+        match &self.namespace {
+            _ if self.all_namespaces => Scope::All,
+            Some(ns) => Scope::Namespace(ns.clone()),
+            None if demo => Scope::All,
+            None => Scope::Namespace(context_namespace.to_string()),
+        }
+    }
+
     /// What `KubeCluster::connect` needs from these flags.
     pub fn connect_options(&self) -> crate::cluster::kube::ConnectOptions {
         crate::cluster::kube::ConnectOptions {
@@ -182,5 +195,20 @@ mod tests {
         assert!(Cli::try_parse_from(["ktui", "-n", "a", "-A"]).is_err());
         let cli = Cli::try_parse_from(["ktui", "triage", "-n", "x", "--json"]).unwrap();
         assert_eq!(cli.conn.namespace.as_deref(), Some("x"));
+    }
+
+    #[test]
+    fn scope_from_flags_context_and_demo() {
+        use crate::cluster::Scope;
+        let conn = |args: &[&str]| {
+            let mut all = vec!["ktui"];
+            all.extend_from_slice(args);
+            Cli::try_parse_from(all).unwrap().conn
+        };
+        let ns = |n: &str| Scope::Namespace(n.to_string());
+        assert_eq!(conn(&[]).scope(false, "team-a"), ns("team-a"));
+        assert_eq!(conn(&[]).scope(true, "team-a"), Scope::All);
+        assert_eq!(conn(&["-n", "shop"]).scope(true, "team-a"), ns("shop"));
+        assert_eq!(conn(&["-A"]).scope(false, "team-a"), Scope::All);
     }
 }

@@ -5,9 +5,9 @@ use clap::Parser as _;
 use futures::FutureExt as _;
 use ktui::app::App;
 use ktui::cli::{Cli, Command, HelperMode};
+use ktui::cluster::Cluster;
 use ktui::cluster::demo::DemoCluster;
 use ktui::cluster::kube::{ConnectOptions, KubeCluster};
-use ktui::cluster::{Cluster, Scope};
 use ktui::config::theme::Theme;
 use ktui::runtime::Connector;
 use ktui::state::helper::HelperSource;
@@ -83,16 +83,7 @@ async fn console(cli: &Cli) -> u8 {
         });
         (Arc::new(cluster), Some(connector))
     };
-    // The demo spreads its failures over several namespaces: show them all unless -n is given.
-    let scope = if conn.all_namespaces || (cli.demo && conn.namespace.is_none()) {
-        Scope::All
-    } else {
-        Scope::Namespace(
-            conn.namespace
-                .clone()
-                .unwrap_or_else(|| cluster.info().namespace),
-        )
-    };
+    let scope = conn.scope(cli.demo, &cluster.info().namespace);
     if let Some(image) = &cli.helper_image
         && let Err(e) = ktui::helper::manifest::validate_image(image)
     {

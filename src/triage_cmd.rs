@@ -9,7 +9,7 @@ use crate::cli::{ConnArgs, TriageArgs};
 use crate::cluster::demo::DemoCluster;
 use crate::cluster::kube::KubeCluster;
 use crate::cluster::kube::files::{InputError, Inputs};
-use crate::cluster::{Cluster, PodSummary, Scope, first_list};
+use crate::cluster::{Cluster, PodSummary, first_list};
 use crate::sanitize;
 use crate::triage::{self, CrashRecord};
 
@@ -177,13 +177,7 @@ async fn from_cluster(conn: &ConnArgs, demo: bool) -> Result<Vec<PodSummary>, u8
         }
     };
     let info = cluster.info();
-    let scope = match (&conn.namespace, demo) {
-        _ if conn.all_namespaces => Scope::All,
-        (Some(ns), _) => Scope::Namespace(ns.clone()),
-        // The demo cluster has no kubeconfig namespace: all of it.
-        (None, true) => Scope::All,
-        (None, false) => Scope::Namespace(info.namespace.clone()),
-    };
+    let scope = conn.scope(demo, &info.namespace);
     match tokio::time::timeout(LIST_TIMEOUT, first_list(cluster.as_ref(), scope)).await {
         Ok(Ok(pods)) => Ok(pods),
         Ok(Err(why)) => {
