@@ -180,7 +180,9 @@ fn termination(state: &ContainerState) -> Option<Termination<'_>> {
     }
 }
 
-fn is_not_started_reason(reason: Option<&str>) -> bool {
+/// Does this waiting or termination reason mean the process never ran (and waiting will not
+/// change that)? Triage's "not started" and the helper deploy's "stuck" are the same list.
+pub fn is_not_started_reason(reason: Option<&str>) -> bool {
     reason.is_some_and(|r| NOT_STARTED_REASONS.contains(&r))
 }
 

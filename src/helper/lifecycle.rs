@@ -35,17 +35,6 @@ const GONE_POLL: Duration = Duration::from_millis(300);
 /// Pod Security levels that refuse the helper pod.
 const REFUSING_LEVELS: [&str; 2] = ["baseline", "restricted"];
 
-/// Container waiting reasons that will not resolve by waiting.
-const STUCK_REASONS: [&str; 7] = [
-    "ErrImagePull",
-    "ImagePullBackOff",
-    "InvalidImageName",
-    "ErrImageNeverPull",
-    "CreateContainerConfigError",
-    "CreateContainerError",
-    "RunContainerError",
-];
-
 /// Cluster text made fit for a message.
 fn clean(text: &str) -> String {
     sanitize::line(text).into_owned()
@@ -295,7 +284,7 @@ pub fn readiness(pod: &PodSummary, image: &str) -> Readiness {
     if let Some(c) = container {
         if let ContainerState::Waiting { reason, message } = &c.state {
             let reason = reason.as_deref().unwrap_or("");
-            if STUCK_REASONS.contains(&reason) {
+            if crate::triage::is_not_started_reason(Some(reason)) {
                 return Readiness::Failed(StartFailure::Stuck {
                     pod: key.clone(),
                     node: pod.node.as_deref().map(clean),

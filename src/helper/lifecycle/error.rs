@@ -100,7 +100,7 @@ pub enum StartFailure {
         exit_code: Option<i32>,
         exit_message: Option<String>,
     },
-    /// The container waits for a reason that will not resolve by waiting ([`super::STUCK_REASONS`]):
+    /// The container waits for a reason that will not resolve by waiting ([`crate::triage::is_not_started_reason`]):
     /// an image pull names the node and image and how to get the image there.
     #[error("helper pod {pod}: {reason}{}{}", detail(.message), image_hint(.reason, .node, .image))]
     Stuck {
