@@ -8,6 +8,8 @@ use crate::cluster::{
     ClusterError, ContextInfo, EventRow, LogRequest, PodDetail, PodEvent, PodKey,
 };
 use crate::evidence::EvidenceItem;
+use crate::helper::client::HelperError;
+use crate::helper::lifecycle::DeployError;
 use crate::intent::Intent;
 
 #[derive(Debug, Clone)]
@@ -27,7 +29,7 @@ pub enum Action {
     EvidenceCaptured(EvidenceItem),
     EvidenceFailed {
         what: String,
-        error: String,
+        error: ClusterError,
     },
     FileSaved {
         path: String,
@@ -36,12 +38,12 @@ pub enum Action {
     },
     SaveFailed {
         path: String,
-        error: String,
+        error: std::sync::Arc<std::io::Error>,
     },
     ContextSwitched(ContextInfo),
     ContextSwitchFailed {
         context: String,
-        error: String,
+        error: ClusterError,
     },
     /// The helper said hello (a new session, or a reconnect).
     HelperConnected(Box<ktui_wire::Hello>),
@@ -50,7 +52,7 @@ pub enum Action {
     HelperBadLine(String),
     /// The helper stream ended; the runtime retries after `retry_in` (None: it does not).
     HelperStreamLost {
-        reason: String,
+        error: HelperError,
         attempt: u32,
         /// When the next attempt is; None: no more attempts (the session failed).
         retry_in: Option<std::time::Duration>,
@@ -67,12 +69,12 @@ pub enum Action {
         node: String,
         image_id: Option<String>,
     },
-    HelperDeployFailed(String),
+    HelperDeployFailed(DeployError),
     HelperRemoved {
         node: String,
     },
     HelperRemoveFailed {
         node: String,
-        error: String,
+        error: ClusterError,
     },
 }

@@ -13,7 +13,7 @@ use tokio::sync::{Semaphore, mpsc};
 use tokio::task::{AbortHandle, JoinHandle};
 
 use crate::action::Action;
-use crate::cluster::{Cluster, EventRow, LogRequest, Scope};
+use crate::cluster::{Cluster, ClusterError, EventRow, LogRequest, Scope};
 use crate::effect::Effect;
 use crate::evidence::{EvidenceItem, EvidenceKind, sha256_hex};
 use crate::helper::lifecycle::{self, DEFAULT_READY_TIMEOUT};
@@ -250,7 +250,9 @@ impl Runtime {
                 let Some(connector) = self.connector.clone() else {
                     let _ = self.tx.send(Action::ContextSwitchFailed {
                         context: name,
-                        error: "context switching is not available here".to_string(),
+                        error: ClusterError::NotInDemo {
+                            what: "switching kubeconfig contexts".to_string(),
+                        },
                     });
                     return;
                 };
@@ -267,7 +269,7 @@ impl Runtime {
                         }
                         Err(error) => Some(Action::ContextSwitchFailed {
                             context: name,
-                            error: error.to_string(),
+                            error,
                         }),
                     }
                 });
@@ -332,7 +334,7 @@ impl Runtime {
                             node,
                             image_id: d.image_id,
                         },
-                        Err(e) => Action::HelperDeployFailed(e.to_string()),
+                        Err(e) => Action::HelperDeployFailed(e),
                     })
                 });
             }
@@ -346,10 +348,7 @@ impl Runtime {
                     let _ = tx.send(
                         match lifecycle::remove_node(cluster.as_ref(), scope, &node).await {
                             Ok(_) => Action::HelperRemoved { node },
-                            Err(e) => Action::HelperRemoveFailed {
-                                node,
-                                error: e.to_string(),
-                            },
+                            Err(e) => Action::HelperRemoveFailed { node, error: e },
                         },
                     );
                 });
@@ -413,7 +412,7 @@ async fn capture(
             )),
             Err(e) => Action::EvidenceFailed {
                 what: format!("logs of {}/{container}", record.pod),
-                error: e.to_string(),
+                error: e,
             },
         });
     }
@@ -429,7 +428,7 @@ async fn capture(
         )),
         Err(e) => Action::EvidenceFailed {
             what: format!("events of {}", record.pod),
-            error: e.to_string(),
+            error: e,
         },
     });
     out
@@ -467,7 +466,7 @@ async fn save(path: PathBuf, bytes: Vec<u8>) -> Action {
         },
         Err(e) => Action::SaveFailed {
             path: shown,
-            error: e.to_string(),
+            error: Arc::new(e),
         },
     }
 }

@@ -12,6 +12,7 @@ use ktui::action::Action;
 use ktui::app::App;
 use ktui::cluster::Scope;
 use ktui::cluster::demo::DemoCluster;
+use ktui::helper::client::HelperError;
 use ktui::state::helper::HelperSource;
 use ktui::state::helper::{HelperStatus, HelperTarget};
 use ktui::state::{Confirm, Mode, Screen};
@@ -240,7 +241,9 @@ async fn stream_loss_marks_a_gap_and_reconnect_closes_it() {
     assert_eq!(app.state.helper.target, Some(HelperTarget::Local));
     app.dispatch(Action::HelperConnected(Box::new(hello(true))));
     app.dispatch(Action::HelperStreamLost {
-        reason: "helper closed the stream".into(),
+        error: HelperError::Closed {
+            before_hello: false,
+        },
         attempt: 1,
         retry_in: Some(Duration::from_secs(1)),
     });
@@ -604,10 +607,14 @@ async fn summary_entries_stay_whole() {
 #[tokio::test]
 async fn a_long_status_wraps_instead_of_being_cut() {
     let mut app = connected().await;
+    // A long message: the helper pod's exec refused, its cause ending in "last-word".
     app.dispatch(Action::HelperStreamLost {
-        reason: "cannot exec `ktui-helper serve` in pod ktui-system/ktui-helper-demo-node-1: \
-                 the API server refused the upgrade (check pods/exec) last-word"
-            .into(),
+        error: HelperError::Reported {
+            code: ktui_wire::ErrorCode::Unavailable,
+            message: "cannot exec `ktui-helper serve` in pod ktui-system/ktui-helper-demo-node-1: \
+                      the API server refused the upgrade (check pods/exec) last-word"
+                .into(),
+        },
         attempt: 9,
         retry_in: None,
     });

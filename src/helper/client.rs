@@ -82,6 +82,9 @@ pub enum HelperError {
     /// The helper answered with an error instead of hello (a missing privilege, a refusal).
     #[error("the helper refused the session ({code:?}): {message}")]
     Reported { code: ErrorCode, message: String },
+    /// `--demo`: the bundled recording of socket events has none (a broken build).
+    #[error("the bundled demo recording is empty: this build of ktui is broken, report it")]
+    EmptyRecording,
 }
 
 /// Which way the stream failed ([`HelperError::Io`]).

@@ -197,10 +197,10 @@ async fn reconnect_loop(
                 let _ = forward.await;
                 match r {
                     Ok(()) => return, // the console ended the session
-                    Err(e) => e.to_string(),
+                    Err(e) => e,
                 }
             }
-            Err(e) => e.to_string(),
+            Err(e) => e,
         };
         if started.elapsed() > STABLE_AFTER {
             delay = BACKOFF_START;
@@ -208,7 +208,7 @@ async fn reconnect_loop(
         }
         if tx
             .send(Action::HelperStreamLost {
-                reason: result,
+                error: result,
                 attempt,
                 retry_in: Some(delay),
             })
@@ -304,7 +304,7 @@ async fn replay_loop(
     }
     let Some(length) = events.last().map(|(offset, _)| *offset) else {
         let _ = tx.send(Action::HelperStreamLost {
-            reason: "the bundled demo recording is empty".to_string(),
+            error: crate::helper::client::HelperError::EmptyRecording,
             attempt: 1,
             retry_in: None,
         });

@@ -310,10 +310,11 @@ pub fn on_action(state: &mut AppState, action: Action) -> Vec<Effect> {
             state.helper.last_error = Some(line);
         }
         Action::HelperStreamLost {
-            reason,
+            error,
             attempt,
             retry_in,
         } => {
+            let reason = error.to_string();
             if state.helper.status == HelperStatus::Connected {
                 state.sockets.open_gap(state.now, reason.clone());
                 state.helper.lost();
@@ -341,6 +342,7 @@ pub fn on_action(state: &mut AppState, action: Action) -> Vec<Effect> {
             return connect(state, HelperTarget::Pod { node });
         }
         Action::HelperDeployFailed(error) => {
+            let error = error.to_string();
             state.toast(
                 ToastLevel::Error,
                 format!("cannot deploy the helper: {error}"),
