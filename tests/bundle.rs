@@ -1,0 +1,102 @@
+//! The bundle archive against the standard tools: GNU `tar xzf` extracts it and
+//! `sha256sum -c SHA256SUMS` passes inside; `sha256sum` of the archive is the hash ktui
+//! reports. One flipped byte in an extracted member makes `sha256sum -c` fail.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use ktui::bundle::{Content, Entry, write};
+
+fn tool(name: &str) -> Option<String> {
+    let found = Command::new("sh")
+        .args(["-c", &format!("command -v {name}")])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    (!found).then(|| format!("{name} is not installed"))
+}
+
+fn run(dir: &Path, cmd: &str, args: &[&str]) -> (bool, String) {
+    let out = Command::new(cmd)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+    )
+}
+
+#[test]
+fn tar_and_sha256sum_check_what_ktui_wrote() {
+    for t in ["tar", "sha256sum"] {
+        if common::skip_unless("tar_and_sha256sum_check_what_ktui_wrote", tool(t)) {
+            return;
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    // Half random, half zeros, across several gzip members.
+    let mut mixed = Vec::new();
+    let mut x = 0x2545_f491_4f6c_dd1du64;
+    for _ in 0..(3 << 19) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        mixed.push(x as u8);
+    }
+    mixed.extend(std::iter::repeat_n(0u8, 3 << 19));
+    let pages = dir.path().join("pages.img");
+    std::fs::write(&pages, &mixed).unwrap();
+    let logs = dir.path().join("web.log");
+    std::fs::write(&logs, "GET /healthz 500\n").unwrap();
+    let name = "ktui-shop-web-0-20261202T040000Z";
+    let archive_path = dir.path().join(format!("{name}.tar.gz"));
+    let file = std::fs::File::create(&archive_path).unwrap();
+    let archive = write(
+        std::io::BufWriter::new(file),
+        name,
+        [
+            Entry {
+                path: "artifacts/shop/web-0/checkpoints/pages.img".into(),
+                content: Content::File {
+                    file: pages,
+                    expect_sha256: None,
+                },
+            },
+            Entry {
+                path: "artifacts/shop/web-0/logs/web.log".into(),
+                content: Content::File {
+                    file: logs,
+                    expect_sha256: None,
+                },
+            },
+        ],
+        1_764_648_000,
+        &mut |_| {},
+    )
+    .unwrap();
+    let (ok, out) = run(dir.path(), "sha256sum", &[&format!("{name}.tar.gz")]);
+    assert!(ok, "{out}");
+    assert_eq!(out.split_whitespace().next(), Some(archive.sha256.as_str()));
+
+    let (ok, out) = run(dir.path(), "tar", &["xzf", &format!("{name}.tar.gz")]);
+    assert!(ok, "tar xzf: {out}");
+    let root = dir.path().join(name);
+    let (ok, out) = run(&root, "sha256sum", &["-c", "SHA256SUMS"]);
+    assert!(ok, "sha256sum -c: {out}");
+    assert_eq!(out.matches(": OK").count(), 2, "{out}");
+    let extracted = std::fs::read(root.join("artifacts/shop/web-0/checkpoints/pages.img")).unwrap();
+    assert_eq!(extracted, mixed);
+
+    // The checker can fail: one flipped byte in a member.
+    let log = root.join("artifacts/shop/web-0/logs/web.log");
+    let mut bytes = std::fs::read(&log).unwrap();
+    bytes[0] ^= 1;
+    std::fs::write(&log, bytes).unwrap();
+    let (ok, out) = run(&root, "sha256sum", &["-c", "SHA256SUMS"]);
+    assert!(!ok, "{out}");
+    assert!(out.contains("web.log: FAILED"), "{out}");
+}
