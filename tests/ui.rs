@@ -397,13 +397,14 @@ fn help_box(text: &str) -> String {
 /// whole at 80×24.
 #[tokio::test]
 async fn help_is_per_pane_and_fits_80x24() {
-    use ktui::keymap::{COMMANDS, DETAIL, GLOBAL, LOGS, SOCKETS, TABLE};
+    use ktui::keymap::{COMMANDS, Keymaps};
+    let k = Keymaps::default();
     let panes = [
-        ("", "Crashed pods", TABLE.help()),
-        ("a", "All pods", TABLE.help()),
-        ("/ledger\n\n", "Pod detail", DETAIL.help()),
-        ("/checkout\nl", "Logs", LOGS.help()),
-        ("/checkout\nt", "Sockets", SOCKETS.help()),
+        ("", "Crashed pods", k.table.help()),
+        ("a", "All pods", k.table.help()),
+        ("/ledger\n\n", "Pod detail", k.detail.help()),
+        ("/checkout\nl", "Logs", k.logs.help()),
+        ("/checkout\nt", "Sockets", k.sockets.help()),
     ];
     for (keys, heading, rows) in panes {
         let (mut app, mut term) = harness(80, 24).await;
@@ -412,7 +413,7 @@ async fn help_is_per_pane_and_fits_80x24() {
         let text = screen(&mut app, &mut term);
         assert!(text.contains(&format!("│{heading} ")), "{heading}:\n{text}");
         let mut all = rows;
-        all.extend(GLOBAL.help());
+        all.extend(k.global.help());
         all.extend(COMMANDS.iter().map(|(k, w)| (k.to_string(), *w)));
         for (k, what) in all {
             let line = text.lines().find(|l| l.contains(what));
