@@ -14,6 +14,7 @@ use crate::cluster::{Cluster, Scope};
 use crate::config::theme::Theme;
 use crate::effect::Effect;
 use crate::intent::ConfirmPolicy;
+use crate::keymap::Keymaps;
 use crate::runtime::{Connector, Runtime};
 use crate::state::AppState;
 use crate::state::helper::HelperSource;
@@ -44,6 +45,7 @@ pub struct AppBuilder {
     helper_image: Option<String>,
     socket_events: Option<usize>,
     confirm_policy: ConfirmPolicy,
+    keymaps: Keymaps,
 }
 
 impl AppBuilder {
@@ -102,6 +104,12 @@ impl AppBuilder {
         self
     }
 
+    /// The keys in effect (default: the built-in keymaps; `--keys` loads others).
+    pub fn keys(mut self, keymaps: Keymaps) -> Self {
+        self.keymaps = keymaps;
+        self
+    }
+
     /// Start: the pod watch (and the clock, when asked for) begin at once.
     pub fn build(self) -> App {
         let (tx, rx) = mpsc::unbounded_channel();
@@ -117,6 +125,7 @@ impl AppBuilder {
             state.sockets = SocketsState::new(n);
         }
         state.confirm_policy = self.confirm_policy;
+        state.keymaps = self.keymaps;
         let mut runtime = Runtime::new(self.cluster, tx, self.connector);
         if let Some(interval) = self.clock {
             runtime.start_clock(interval);
@@ -145,6 +154,7 @@ impl App {
             helper_image: None,
             socket_events: None,
             confirm_policy: ConfirmPolicy::Ask,
+            keymaps: Keymaps::default(),
         }
     }
 

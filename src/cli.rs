@@ -16,7 +16,7 @@ Examples:
 
 Keys: ? help, / filter, Enter detail, l logs, a all pods, s sort, : command (:ns NAME, :ctx NAME), q quit.
 Environment: KUBECONFIG (several files merged), KTUI_LOG (log filter, e.g. debug; log file in
-$XDG_STATE_HOME/ktui/ktui.log), NO_COLOR.";
+$XDG_STATE_HOME/ktui/ktui.log), KTUI_KEYS (keys file, as --keys), NO_COLOR.";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -32,6 +32,10 @@ pub struct Cli {
     /// Colour theme: a bundled name (default, light, high-contrast) or a TOML file overriding keys.
     #[arg(long, value_name = "NAME|PATH", global = true)]
     pub theme: Option<String>,
+
+    /// Keys file: a TOML file rebinding commands pane by pane (`[table]` `open_logs = ["L"]`).
+    #[arg(long, value_name = "PATH", env = "KTUI_KEYS", global = true)]
+    pub keys: Option<PathBuf>,
 
     /// Use the embedded simulated cluster (labelled DEMO) instead of a real one.
     #[arg(long, global = true)]

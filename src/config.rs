@@ -1,3 +1,4 @@
-//! Configuration: themes (embedded TOML, user overrides).
+//! Configuration: themes and keys (embedded defaults, user overrides).
 
+pub mod keys;
 pub mod theme;

@@ -9,6 +9,7 @@ use ktui::cluster::Cluster;
 use ktui::cluster::demo::DemoCluster;
 use ktui::cluster::kube::{ConnectOptions, KubeCluster};
 use ktui::config::theme::Theme;
+use ktui::keymap::Keymaps;
 use ktui::runtime::Connector;
 use ktui::state::helper::HelperSource;
 use ktui::triage_cmd::EXIT_NO_CLUSTER;
@@ -46,6 +47,14 @@ async fn console(cli: &Cli) -> u8 {
     let theme = match Theme::load(cli.theme.as_deref(), no_color) {
         Ok(t) => t,
         Err(e) => {
+            eprintln!("ktui: {e}");
+            return 1;
+        }
+    };
+    let keymaps = match cli.keys.as_deref().map(ktui::config::keys::load) {
+        None => Keymaps::default(),
+        Some(Ok(k)) => k,
+        Some(Err(e)) => {
             eprintln!("ktui: {e}");
             return 1;
         }
@@ -96,6 +105,7 @@ async fn console(cli: &Cli) -> u8 {
         .connector(connector)
         .helper_image(cli.helper_image.clone())
         .socket_events(cli.socket_events)
+        .keys(keymaps)
         .clock(ktui::app::TICK);
     if cli.helper == Some(HelperMode::Local) {
         app = app.helper_source(HelperSource::Local);

@@ -105,6 +105,8 @@ pub struct AppState {
     pub helper: HelperSession,
     /// The sockets pane: a view over the session's socket stream.
     pub sockets: SocketsState,
+    /// The keys in effect (built-in, or rebound by a keys file): lookup, `?` help and the footer.
+    pub keymaps: crate::keymap::Keymaps,
     /// Who answers the questions before the cluster is changed (the user, or a policy).
     pub confirm_policy: crate::intent::ConfirmPolicy,
     /// Quit once the pending helper removals are done.
@@ -136,6 +138,7 @@ impl AppState {
                 HelperSource::Cluster
             }),
             sockets: SocketsState::default(),
+            keymaps: crate::keymap::Keymaps::default(),
             confirm_policy: crate::intent::ConfirmPolicy::Ask,
             quit_after_remove: false,
             evidence: EvidenceSet::default(),

@@ -33,6 +33,8 @@ fn ktui(args: &[&str]) -> Command {
     c.args(args);
     // Never read the developer's kubeconfig by accident.
     c.env("KUBECONFIG", "/nonexistent/ktui-test-kubeconfig");
+    // Nor the developer's keys file.
+    c.env_remove("KTUI_KEYS");
     c
 }
 
@@ -74,6 +76,7 @@ fn version_and_help() {
         "--namespace",
         "--all-namespaces",
         "--theme",
+        "--keys",
         "--demo",
         "Examples:",
     ] {
@@ -342,6 +345,48 @@ fn bad_theme_is_a_clear_error() {
     let out = ktui(&["--demo", "--theme", "neon"]).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown theme 'neon'"));
+}
+
+/// A keys file with a mistake stops the console before it takes the terminal, like a bad
+/// theme: exit 1 and the typed message naming the file, pane, command and what is allowed.
+#[test]
+fn bad_keys_file_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[table]\nopen_logs = [\"shift-l\"]\n").unwrap();
+    let bad = bad.to_str().unwrap();
+    let start = Instant::now();
+    let out = ktui(&["--demo", "--keys", bad]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!(
+            "ktui: keys file {bad}: [table] open_logs: \"shift-l\" is not a key"
+        )) && err.contains("ctrl-<letter>"),
+        "{err}"
+    );
+    assert!(start.elapsed() < Duration::from_secs(10));
+    // The same from KTUI_KEYS, and a conflict is named with both commands.
+    std::fs::write(
+        dir.path().join("bad.toml"),
+        "[table]\nopen_logs = [\"d\"]\n",
+    )
+    .unwrap();
+    let out = ktui(&["--demo"]).env("KTUI_KEYS", bad).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("[table] key \"d\" is bound to both open_detail and open_logs"),
+        "{err}"
+    );
+    let out = ktui(&["--demo", "--keys", "/nonexistent/keys.toml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("cannot read keys file /nonexistent/keys.toml")
+    );
 }
 
 #[test]

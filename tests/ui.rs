@@ -397,13 +397,14 @@ fn help_box(text: &str) -> String {
 /// whole at 80×24.
 #[tokio::test]
 async fn help_is_per_pane_and_fits_80x24() {
-    use ktui::keymap::{COMMANDS, DETAIL, GLOBAL, LOGS, SOCKETS, TABLE};
+    use ktui::keymap::{COMMANDS, Keymaps};
+    let k = Keymaps::default();
     let panes = [
-        ("", "Crashed pods", TABLE.help()),
-        ("a", "All pods", TABLE.help()),
-        ("/ledger\n\n", "Pod detail", DETAIL.help()),
-        ("/checkout\nl", "Logs", LOGS.help()),
-        ("/checkout\nt", "Sockets", SOCKETS.help()),
+        ("", "Crashed pods", k.table.help()),
+        ("a", "All pods", k.table.help()),
+        ("/ledger\n\n", "Pod detail", k.detail.help()),
+        ("/checkout\nl", "Logs", k.logs.help()),
+        ("/checkout\nt", "Sockets", k.sockets.help()),
     ];
     for (keys, heading, rows) in panes {
         let (mut app, mut term) = harness(80, 24).await;
@@ -412,7 +413,7 @@ async fn help_is_per_pane_and_fits_80x24() {
         let text = screen(&mut app, &mut term);
         assert!(text.contains(&format!("│{heading} ")), "{heading}:\n{text}");
         let mut all = rows;
-        all.extend(GLOBAL.help());
+        all.extend(k.global.help());
         all.extend(COMMANDS.iter().map(|(k, w)| (k.to_string(), *w)));
         for (k, what) in all {
             let line = text.lines().find(|l| l.contains(what));
@@ -426,6 +427,44 @@ async fn help_is_per_pane_and_fits_80x24() {
             insta::assert_snapshot!("help_sockets_80x24", help_box(&text));
         }
     }
+}
+
+/// A keys file's bindings are what the console runs, what `?` lists and what the footer shows;
+/// the built-in key of a rebound command does nothing any more.
+#[tokio::test]
+async fn rebound_keys_show_in_help_and_footer() {
+    let keymaps = ktui::config::keys::parse(
+        "mine.toml",
+        "[table]\nopen_logs = [\"L\"]\nquit = [\"q\", \"ctrl-q\"]\n[sockets]\ntoggle_pause = [\"P\"]\n",
+    )
+    .unwrap();
+    let demo = DemoCluster::fixed();
+    let now = demo.epoch();
+    let mut app = App::builder(Arc::new(demo))
+        .scope(Scope::All)
+        .demo(true)
+        .now(now)
+        .keys(keymaps)
+        .build();
+    app.dispatch(Action::Resize(120, 40));
+    app.settle(QUIET).await;
+    let mut term = Terminal::new(TestBackend::new(120, 40)).unwrap();
+    let text = screen(&mut app, &mut term);
+    let footer = text.lines().last().unwrap();
+    assert!(
+        footer.starts_with("?:help  /:filter  ⏎:detail  L:logs  t:sockets"),
+        "{footer}"
+    );
+    press(&mut app, "?").await;
+    let help = help_box(&screen(&mut app, &mut term));
+    let logs_line = help.lines().find(|l| l.contains("logs (previous")).unwrap();
+    assert!(logs_line.contains(" L "), "{help}");
+    assert!(help.lines().any(|l| l.contains(" q/Ctrl-Q ")), "{help}");
+    press(&mut app, "x").await;
+    press(&mut app, "/checkout\nl").await;
+    assert_eq!(app.state.screen, Screen::Table, "l no longer opens logs");
+    press(&mut app, "L").await;
+    assert_eq!(app.state.screen, Screen::Logs);
 }
 
 #[tokio::test]

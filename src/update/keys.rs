@@ -7,11 +7,11 @@ use ratatui_textarea::TextArea;
 use super::{intents, sockets};
 use crate::effect::Effect;
 use crate::intent::{Answer, Intent};
-use crate::keymap::{self, Global};
+use crate::keymap::{Global, Keymaps};
 use crate::state::{AppState, Confirm, Mode, Screen};
 
 pub fn on_key(state: &mut AppState, key: KeyEvent) -> Vec<Effect> {
-    if keymap::GLOBAL.lookup(&key) == Some(Global::Quit) {
+    if state.keymaps.global.lookup(&key) == Some(Global::Quit) {
         // A second Ctrl-C while asked about helpers quits without removing them.
         if matches!(state.mode, Mode::Confirm(Confirm::QuitWithHelpers { .. })) {
             return intents::apply(state, Intent::QuitNow);
@@ -20,11 +20,11 @@ pub fn on_key(state: &mut AppState, key: KeyEvent) -> Vec<Effect> {
         return intents::apply(state, Intent::Quit);
     }
     match std::mem::take(&mut state.mode) {
-        Mode::Normal if keymap::GLOBAL.lookup(&key) == Some(Global::Command) => {
+        Mode::Normal if state.keymaps.global.lookup(&key) == Some(Global::Command) => {
             state.mode = Mode::Command(TextArea::default());
             Vec::new()
         }
-        Mode::Normal => match intent_of(state.screen, &key) {
+        Mode::Normal => match intent_of(&state.keymaps, state.screen, &key) {
             Some(intent) => intents::apply(state, intent),
             None => Vec::new(),
         },
@@ -46,17 +46,17 @@ pub fn on_key(state: &mut AppState, key: KeyEvent) -> Vec<Effect> {
     }
 }
 
-/// What a key means on `screen` with nothing else open: the keymap's global keys, then the
+/// What a key means on `screen` with nothing else open: the keymaps' global keys, then the
 /// screen's.
-fn intent_of(screen: Screen, key: &KeyEvent) -> Option<Intent> {
-    if keymap::GLOBAL.lookup(key) == Some(Global::Help) {
+fn intent_of(keymaps: &Keymaps, screen: Screen, key: &KeyEvent) -> Option<Intent> {
+    if keymaps.global.lookup(key) == Some(Global::Help) {
         return Some(Intent::Help);
     }
     match screen {
-        Screen::Table => keymap::TABLE.lookup(key).map(Intent::Table),
-        Screen::Detail => keymap::DETAIL.lookup(key).map(Intent::Detail),
-        Screen::Logs => keymap::LOGS.lookup(key).map(Intent::Logs),
-        Screen::Sockets => keymap::SOCKETS.lookup(key).map(Intent::Sockets),
+        Screen::Table => keymaps.table.lookup(key).map(Intent::Table),
+        Screen::Detail => keymaps.detail.lookup(key).map(Intent::Detail),
+        Screen::Logs => keymaps.logs.lookup(key).map(Intent::Logs),
+        Screen::Sockets => keymaps.sockets.lookup(key).map(Intent::Sockets),
     }
 }
 

@@ -1,5 +1,6 @@
 //! The `?` overlay: the keys of the pane on screen, then those of every pane and the commands.
-//! All of it comes from `keymap`, the tables the key handlers dispatch through.
+//! All of it comes from the keymaps in effect (`state.keymaps`), which the key handlers
+//! dispatch through.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -16,20 +17,21 @@ const COMMAND_INDENT: &str = "  ";
 
 /// (heading, [(keys, what)]) for the pane on screen, then for every pane.
 fn sections(state: &AppState) -> Vec<(&'static str, Vec<(String, &'static str)>)> {
+    let k = &state.keymaps;
     let pane = match state.screen {
-        Screen::Table if state.pods.show_all => ("All pods", keymap::TABLE.help()),
-        Screen::Table => ("Crashed pods", keymap::TABLE.help()),
-        Screen::Detail => (keymap::DETAIL.title, keymap::DETAIL.help()),
-        Screen::Logs => (keymap::LOGS.title, keymap::LOGS.help()),
-        Screen::Sockets => (keymap::SOCKETS.title, keymap::SOCKETS.help()),
+        Screen::Table if state.pods.show_all => ("All pods", k.table.help()),
+        Screen::Table => ("Crashed pods", k.table.help()),
+        Screen::Detail => (k.detail.map.title, k.detail.help()),
+        Screen::Logs => (k.logs.map.title, k.logs.help()),
+        Screen::Sockets => (k.sockets.map.title, k.sockets.help()),
     };
-    let mut anywhere = keymap::GLOBAL.help();
+    let mut anywhere = k.global.help();
     anywhere.extend(
         keymap::COMMANDS
             .iter()
             .map(|(usage, what)| (format!("{COMMAND_INDENT}{usage}"), *what)),
     );
-    vec![pane, (keymap::GLOBAL.title, anywhere)]
+    vec![pane, (k.global.map.title, anywhere)]
 }
 
 pub fn render(frame: &mut Frame<'_>, area: Rect, state: &AppState, theme: &Theme) {

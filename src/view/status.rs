@@ -1,4 +1,4 @@
-//! Status bar (top) and prompt / key hints (bottom).
+//! Status bar (top) and prompt / key hints (bottom, from the keymaps in effect).
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -84,17 +84,13 @@ pub fn render_prompt(frame: &mut Frame<'_>, area: Rect, state: &AppState, theme:
             Span::styled("█", theme.accent),
         ]),
         None => {
+            // From the keymaps in effect: a remapped key shows as it is bound.
+            let k = &state.keymaps;
             let hints = match state.screen {
-                Screen::Table => {
-                    "?:help  /:filter  ⏎:detail  l:logs  t:sockets  a:all  s:sort  u:ungroup  ::cmd  q:quit"
-                }
-                Screen::Detail => "l:logs  t:sockets  j/k:scroll  esc:back  ?:help",
-                Screen::Logs => {
-                    "p:previous/current  f:follow  w:wrap  /:search  n/N  S:save  esc:back"
-                }
-                Screen::Sockets => {
-                    "p:pause  /:filter  n:pod/node  s:summary  j/k:scroll  G:follow  c:clear  X:remove helper  esc:back"
-                }
+                Screen::Table => k.footer(&k.table),
+                Screen::Detail => k.footer(&k.detail),
+                Screen::Logs => k.footer(&k.logs),
+                Screen::Sockets => k.footer(&k.sockets),
             };
             let mut spans = vec![Span::styled(hints, theme.muted)];
             if let Some(reason) = match &state.connection {

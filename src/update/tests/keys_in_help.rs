@@ -11,8 +11,9 @@ use crate::action::Action;
 use crate::cluster::PodEvent;
 use crate::config::theme::Theme;
 use crate::effect::Effect;
+use crate::keymap::Keymaps;
 use crate::state::helper::HelperSource;
-use crate::state::{AppState, Screen};
+use crate::state::{AppState, Mode, Screen};
 use crate::update::update;
 use ktui_wire::{EventType, HelperMessage, K8sRef, SocketEvent};
 
@@ -151,11 +152,12 @@ fn draw(s: &mut AppState) -> ratatui::buffer::Buffer {
     term.backend().buffer().clone()
 }
 
-/// The keys the `?` overlay lists on `pane`: the text drawn in the accent style inside the
+/// The keys the `?` overlay lists on `pane` under `keymaps`: the text drawn in the accent style inside the
 /// box titled Help, split into key names ("j/↓ k/↑" → j, ↓, k, ↑; "/" stays a key).
-fn listed(pane: Pane) -> Vec<String> {
+fn listed(pane: Pane, keymaps: &Keymaps) -> Vec<String> {
     let mut s = on(pane);
-    char_key(&mut s, '?');
+    s.keymaps = keymaps.clone();
+    s.mode = Mode::Help;
     let buf = draw(&mut s);
     let accent = Theme::default().accent.fg;
     let rows: Vec<String> = (0..buf.area.height)
@@ -236,34 +238,114 @@ fn candidates() -> Vec<(KeyCode, KeyModifiers, String)> {
     keys
 }
 
-#[test]
-fn every_key_a_pane_handles_is_in_its_help() {
+/// The keys that do something on `pane` under `keymaps` (by name, as `candidates` names them).
+fn handled(pane: Pane, keymaps: &Keymaps) -> Vec<String> {
+    let fresh = || {
+        let mut s = on(pane);
+        s.keymaps = keymaps.clone();
+        s
+    };
+    let mut s = fresh();
+    let before = draw(&mut s);
+    let mut names = Vec::new();
+    for (code, modifiers, name) in candidates() {
+        let effects = press(&mut s, code, modifiers);
+        // Styles count: a moved selection changes only the highlight.
+        if !effects.is_empty() || draw(&mut s) != before {
+            names.push(name);
+            s = fresh();
+        }
+    }
+    names
+}
+
+/// Handled keys that `?` on their pane does not list.
+fn missing_from_help(keymaps: &Keymaps) -> Vec<String> {
     let mut missing = Vec::new();
     for pane in PANES {
-        let help = listed(pane);
-        let mut s = on(pane);
-        let before = draw(&mut s);
-        for (code, modifiers, name) in candidates() {
-            let effects = press(&mut s, code, modifiers);
-            // Styles count: a moved selection changes only the highlight.
-            let handled = !effects.is_empty() || draw(&mut s) != before;
-            if !handled {
-                continue;
-            }
+        let help = listed(pane, keymaps);
+        for name in handled(pane, keymaps) {
             let same = |k: &String| {
                 k == &name || (name.starts_with("Ctrl-") && k.eq_ignore_ascii_case(&name))
             };
             if !help.iter().any(same) {
                 missing.push(format!("{pane:?}: {name}"));
             }
-            s = on(pane);
         }
     }
+    missing
+}
+
+#[test]
+fn every_key_a_pane_handles_is_in_its_help() {
+    let missing = missing_from_help(&Keymaps::default());
     assert!(
         missing.is_empty(),
         "keys handled but missing from help:\n{}",
         missing.join("\n")
     );
+}
+
+/// A keys file's bindings are what every pane handles, lists in `?` and shows in its footer;
+/// the built-in keys of a rebound command do nothing there any more.
+#[test]
+fn rebound_keys_are_handled_listed_and_hinted_and_the_old_ones_are_not() {
+    let keymaps = crate::config::keys::parse(
+        "mine.toml",
+        "[anywhere]\ncommand = [\";\"]\n\
+         [table]\nopen_logs = [\"L\"]\nquit = [\"q\", \"ctrl-q\"]\n\
+         [detail]\nback = [\"h\"]\n\
+         [logs]\nsave = [\"ctrl-s\"]\n\
+         [sockets]\ntoggle_pause = [\"P\"]\n",
+    )
+    .unwrap();
+    let missing = missing_from_help(&keymaps);
+    assert!(
+        missing.is_empty(),
+        "keys handled but missing from help:\n{}",
+        missing.join("\n")
+    );
+    for (pane, new, old, hint) in [
+        (Pane::Crashed, "L", "l", "L:logs"),
+        (Pane::Crashed, ";", ":", ";:cmd"),
+        (Pane::Crashed, "Ctrl-q", "", "q:quit"),
+        (Pane::Detail, "h", "Esc", "h:back"),
+        (Pane::Logs, "Ctrl-s", "S", "^S:save"),
+        (Pane::Sockets, "P", "p", "P:pause"),
+        (Pane::Sockets, "P", "Space", "P:pause"),
+    ] {
+        let handled = handled(pane, &keymaps);
+        let listed = listed(pane, &keymaps);
+        let shows = |name: &str| {
+            listed
+                .iter()
+                .any(|k| k == name || (name.starts_with("Ctrl-") && k.eq_ignore_ascii_case(name)))
+        };
+        assert!(
+            handled.iter().any(|k| k == new),
+            "{pane:?}: {new} not handled"
+        );
+        assert!(shows(new), "{pane:?}: {new} not in help {listed:?}");
+        if !old.is_empty() {
+            assert!(
+                !handled.iter().any(|k| k == old),
+                "{pane:?}: {old} still handled"
+            );
+            assert!(!shows(old), "{pane:?}: {old} still in help {listed:?}");
+        }
+        let footer = footer(pane, &keymaps);
+        assert!(footer.contains(hint), "{pane:?}: no {hint} in {footer}");
+    }
+}
+
+/// The bottom line on `pane` under `keymaps`.
+fn footer(pane: Pane, keymaps: &Keymaps) -> String {
+    let mut s = on(pane);
+    s.keymaps = keymaps.clone();
+    let buf = draw(&mut s);
+    (0..buf.area.width)
+        .map(|x| buf[(x, buf.area.height - 1)].symbol())
+        .collect()
 }
 
 /// Every command help lists is understood (NAME stands for any name).
