@@ -4,6 +4,7 @@
 //! checkpoint memory pages), written to a temp dir on disk first.
 //!
 //! `cargo bench --bench bundle -- [--mib N]` (default 1024).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::io::{Read as _, Write as _};
 use std::process::Command;
