@@ -111,7 +111,13 @@ fn probes_label(hs: &HelperSession, h: &Hello) -> String {
     }
 }
 
-fn status_lines<'a>(st: &SocketsState, hs: &HelperSession, theme: &Theme) -> Vec<Line<'a>> {
+/// `open`: the key that opens a pod's sockets, as the keymap in effect binds it.
+fn status_lines<'a>(
+    st: &SocketsState,
+    hs: &HelperSession,
+    open: &str,
+    theme: &Theme,
+) -> Vec<Line<'a>> {
     let mut lines = Vec::new();
     match (&hs.target, &hs.hello) {
         (Some(HelperTarget::DemoReplay), Some(h)) => lines.push(Line::from(vec![
@@ -150,7 +156,7 @@ fn status_lines<'a>(st: &SocketsState, hs: &HelperSession, theme: &Theme) -> Vec
     }
     let (text, style) = match &hs.status {
         HelperStatus::Idle => (
-            "No helper yet: press t on a pod to trace its sockets.".to_string(),
+            format!("No helper yet: press {open} on a pod to trace its sockets."),
             theme.muted,
         ),
         HelperStatus::Deploying(step) => (format!("Deploying: {}…", s(step)), theme.accent),
@@ -167,7 +173,7 @@ fn status_lines<'a>(st: &SocketsState, hs: &HelperSession, theme: &Theme) -> Vec
         ),
         HelperStatus::Failed(e) => (format!("Helper unavailable: {}", s(e)), theme.error),
         HelperStatus::Removed => (
-            "Helper removed. Press t on a pod to deploy one again.".to_string(),
+            format!("Helper removed. Press {open} on a pod to deploy one again."),
             theme.muted,
         ),
         HelperStatus::Connected => match &st.pod {
@@ -242,6 +248,16 @@ fn wrapped(lines: Vec<Line<'static>>, cells: usize) -> Vec<Line<'static>> {
     out
 }
 
+/// The table's key for a pod's socket events (`t` unless rebound).
+fn open_key(state: &AppState) -> String {
+    state
+        .keymaps
+        .table
+        .keys_of(crate::keymap::Table::OpenSockets)
+        .first()
+        .map_or_else(|| "t".to_string(), |k| k.short_name())
+}
+
 pub fn render(frame: &mut Frame<'_>, area: Rect, state: &AppState, theme: &Theme) {
     let st = &state.sockets;
     let block = Block::bordered()
@@ -250,7 +266,7 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &AppState, theme: &Theme
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let status = wrapped(
-        status_lines(st, &state.helper, theme),
+        status_lines(st, &state.helper, &open_key(state), theme),
         usize::from(inner.width),
     );
     let [status_area, body] = Layout::vertical([
