@@ -42,6 +42,20 @@ pub fn view(frame: &mut Frame<'_>, state: &AppState, theme: &Theme) {
     }
 }
 
+/// A `width`×`height` rectangle (cut to `area`) in the middle of `area`, cleared: where a
+/// dialog or an overlay is drawn.
+pub(crate) fn overlay(frame: &mut Frame<'_>, area: Rect, width: u16, height: u16) -> Rect {
+    let (width, height) = (width.min(area.width), height.min(area.height));
+    let rect = Rect::new(
+        area.x + (area.width - width) / 2,
+        area.y + (area.height - height) / 2,
+        width,
+        height,
+    );
+    frame.render_widget(ratatui::widgets::Clear, rect);
+    rect
+}
+
 fn render_toasts(frame: &mut Frame<'_>, area: Rect, state: &AppState, theme: &Theme) {
     let mut y = area.bottom();
     for toast in state.toasts.iter().rev() {

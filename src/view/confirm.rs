@@ -4,7 +4,7 @@
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
+use ratatui::widgets::{Block, Paragraph, Wrap};
 
 use crate::config::theme::Theme;
 use crate::helper::manifest;
@@ -93,13 +93,7 @@ pub fn render(
         .unwrap_or(u16::MAX)
         .saturating_add(2)
         .min(area.height);
-    let rect = Rect::new(
-        area.x + (area.width - width) / 2,
-        area.y + (area.height - height) / 2,
-        width,
-        height,
-    );
-    frame.render_widget(Clear, rect);
+    let rect = super::overlay(frame, area, width, height);
     frame.render_widget(
         text.block(
             Block::bordered()
