@@ -7,10 +7,10 @@ cd "$(dirname "$0")/.."
 # Debian packages: C toolchain for -sys crates; clang-14 + libbpf headers + bpftool for the eBPF
 # programs; iproute2/iptables for network-namespace tests; podman/buildah/busybox-static for the
 # helper image (runc: bookworm's crun refuses hybrid cgroup hosts; file/binutils: the image
-# script checks the binary is static).
+# script checks the binary is static); minisign checks ktui's signatures (tests/sign_minisign.rs).
 need_apt=()
 for pkg in gcc pkg-config clang-14 llvm-14 libbpf-dev bpftool iproute2 iptables podman buildah \
-           busybox-static uidmap runc file binutils; do
+           busybox-static uidmap runc file binutils minisign; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$pkg")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then

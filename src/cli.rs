@@ -133,6 +133,16 @@ pub enum Command {
     Triage(TriageArgs),
     /// Manage the node helper pod (manifest, list, remove).
     Helper(HelperArgs),
+    /// Create the key pair that signs evidence bundles (ktui.key, ktui.pub; minisign format).
+    Keygen(KeygenArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct KeygenArgs {
+    /// Where to write ktui.key and ktui.pub (default: $XDG_CONFIG_HOME/ktui, else
+    /// ~/.config/ktui). The key is encrypted with $KTUI_KEY_PASSWORD when it is set.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

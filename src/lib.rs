@@ -18,6 +18,7 @@ pub mod keymap;
 pub mod logging;
 pub mod runtime;
 pub mod sanitize;
+pub mod sign;
 pub mod state;
 pub mod terminal;
 pub mod tls;

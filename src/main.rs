@@ -33,6 +33,7 @@ fn main() -> ExitCode {
             Some(Command::Helper(args)) => {
                 ktui::helper::cmd::run_with(&cli.conn, args, cli.demo).await
             }
+            Some(Command::Keygen(args)) => ktui::sign::keygen_cmd(args),
             None => console(&cli).await,
         }
     });
