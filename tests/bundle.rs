@@ -1,6 +1,8 @@
 //! The bundle archive against the standard tools: GNU `tar xzf` extracts it and
 //! `sha256sum -c SHA256SUMS` passes inside; `sha256sum` of the archive is the hash ktui
-//! reports. One flipped byte in an extracted member makes `sha256sum -c` fail.
+//! reports; Debian's `minisign -Vm` accepts the signature made from the prehash computed while
+//! the archive was written (no second read). One flipped byte in an extracted member makes
+//! `sha256sum -c` fail, one in the archive makes `minisign` fail.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -32,7 +34,7 @@ fn run(dir: &Path, cmd: &str, args: &[&str]) -> (bool, String) {
 
 #[test]
 fn tar_and_sha256sum_check_what_ktui_wrote() {
-    for t in ["tar", "sha256sum"] {
+    for t in ["tar", "sha256sum", "minisign"] {
         if common::skip_unless("tar_and_sha256sum_check_what_ktui_wrote", tool(t)) {
             return;
         }
@@ -55,6 +57,7 @@ fn tar_and_sha256sum_check_what_ktui_wrote() {
     let name = "ktui-shop-web-0-20261202T040000Z";
     let archive_path = dir.path().join(format!("{name}.tar.gz"));
     let file = std::fs::File::create(&archive_path).unwrap();
+    let mut prehash = ktui::sign::Prehasher::new();
     let archive = write(
         std::io::BufWriter::new(file),
         name,
@@ -75,9 +78,25 @@ fn tar_and_sha256sum_check_what_ktui_wrote() {
             },
         ],
         1_764_648_000,
-        &mut |_| {},
+        &mut |b| prehash.update(b),
     )
     .unwrap();
+    let keys = dir.path().join("keys");
+    let (key, files) =
+        ktui::sign::create_key_pair(&keys, None, ktui::sign::KdfLimits::MINISIGN).unwrap();
+    let trusted = format!("ktui case=test sha256={}", archive.sha256);
+    let sig =
+        ktui::sign::sign_prehashed(&key, prehash.finalize(), &trusted, "ktui bundle").unwrap();
+    let sig_path = dir.path().join(format!("{name}.tar.gz.minisig"));
+    std::fs::write(&sig_path, sig).unwrap();
+    let pubkey = files.public_key.display().to_string();
+    let (ok, out) = run(
+        dir.path(),
+        "minisign",
+        &["-Vm", &format!("{name}.tar.gz"), "-p", &pubkey],
+    );
+    assert!(ok, "minisign -V: {out}");
+    assert!(out.contains(&trusted), "{out}");
     let (ok, out) = run(dir.path(), "sha256sum", &[&format!("{name}.tar.gz")]);
     assert!(ok, "{out}");
     assert_eq!(out.split_whitespace().next(), Some(archive.sha256.as_str()));
@@ -99,4 +118,15 @@ fn tar_and_sha256sum_check_what_ktui_wrote() {
     let (ok, out) = run(&root, "sha256sum", &["-c", "SHA256SUMS"]);
     assert!(!ok, "{out}");
     assert!(out.contains("web.log: FAILED"), "{out}");
+    // And one flipped byte in the archive: minisign refuses it.
+    let mut bytes = std::fs::read(&archive_path).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 1;
+    std::fs::write(&archive_path, bytes).unwrap();
+    let (ok, out) = run(
+        dir.path(),
+        "minisign",
+        &["-Vm", &format!("{name}.tar.gz"), "-p", &pubkey],
+    );
+    assert!(!ok, "minisign accepted a changed archive: {out}");
 }
