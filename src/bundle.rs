@@ -9,6 +9,7 @@
 //! random (already compressed, encrypted) is stored, the others are deflated at level 6.
 
 pub mod gz;
+pub mod verify;
 
 use std::fs::File;
 use std::io::{self, Read, Write};

@@ -135,6 +135,18 @@ pub enum Command {
     Helper(HelperArgs),
     /// Create the key pair that signs evidence bundles (ktui.key, ktui.pub; minisign format).
     Keygen(KeygenArgs),
+    /// Check an evidence bundle: signature, .sha256, every member, the custody chain.
+    Verify(VerifyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The bundle, NAME.tar.gz (its .minisig and .sha256 beside it).
+    #[arg(value_name = "BUNDLE")]
+    pub bundle: std::path::PathBuf,
+    /// The signer's public key (minisign format); default: ktui.pub in the config dir.
+    #[arg(long, value_name = "FILE")]
+    pub pubkey: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]

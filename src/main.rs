@@ -34,6 +34,7 @@ fn main() -> ExitCode {
                 ktui::helper::cmd::run_with(&cli.conn, args, cli.demo).await
             }
             Some(Command::Keygen(args)) => ktui::sign::keygen_cmd(args),
+            Some(Command::Verify(args)) => ktui::bundle::verify::verify_cmd(args),
             None => console(&cli).await,
         }
     });
