@@ -6,6 +6,7 @@
 
 pub mod action;
 pub mod app;
+pub mod case;
 pub mod cli;
 pub mod cluster;
 pub mod config;
