@@ -31,6 +31,7 @@
 
 mod artifact;
 mod budget;
+pub mod cmd;
 pub mod custody;
 pub mod error;
 mod fsx;

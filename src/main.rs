@@ -32,6 +32,9 @@ fn main() -> ExitCode {
             Some(Command::Helper(args)) => {
                 ktui::helper::cmd::run_with(&cli.conn, args, cli.demo).await
             }
+            Some(Command::Case(args)) => {
+                ktui::case::cmd::run(args, cli.cases_dir.as_deref(), cli.case.as_deref())
+            }
             None => console(&cli).await,
         }
     });
