@@ -55,6 +55,16 @@ pub struct Cli {
     #[arg(long, value_name = "N", default_value_t = crate::state::sockets::DEFAULT_CAPACITY)]
     pub socket_events: usize,
 
+    /// Case to collect evidence into (created if new, appended to if it exists); default: a new
+    /// case `ktui-<context>-<UTC time>`.
+    #[arg(long = "case", value_name = "ID", global = true)]
+    pub case: Option<String>,
+
+    /// Directory holding the cases (default: $XDG_STATE_HOME/ktui/cases, else
+    /// ~/.local/state/ktui/cases).
+    #[arg(long, value_name = "DIR", env = "KTUI_CASES_DIR", global = true)]
+    pub cases_dir: Option<PathBuf>,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -137,6 +147,8 @@ pub enum Command {
     Keygen(KeygenArgs),
     /// Check an evidence bundle: signature, .sha256, every member, the custody chain.
     Verify(VerifyArgs),
+    /// The evidence cases on disk (list, show).
+    Case(CaseArgs),
 }
 
 #[derive(Debug, Args)]
@@ -147,6 +159,27 @@ pub struct VerifyArgs {
     /// The signer's public key (minisign format); default: ktui.pub in the config dir.
     #[arg(long, value_name = "FILE")]
     pub pubkey: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CaseArgs {
+    #[command(subcommand)]
+    pub command: CaseCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CaseCommand {
+    /// List the cases: id, created, context, size, artifacts, last action.
+    List {
+        /// One JSON object per line instead of the table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a case: its artifact index and its custody log (exit 1 if the chain is broken).
+    Show {
+        /// Case id (default: --case).
+        id: Option<String>,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -221,6 +254,18 @@ mod tests {
         assert!(Cli::try_parse_from(["ktui", "-n", "a", "-A"]).is_err());
         let cli = Cli::try_parse_from(["ktui", "triage", "-n", "x", "--json"]).unwrap();
         assert_eq!(cli.conn.namespace.as_deref(), Some("x"));
+    }
+
+    #[test]
+    fn case_flags_are_global() {
+        let cli = Cli::try_parse_from(["ktui", "case", "show", "--cases-dir", "/d", "--case", "x"])
+            .unwrap();
+        assert_eq!(cli.case.as_deref(), Some("x"));
+        assert_eq!(cli.cases_dir.as_deref(), Some(std::path::Path::new("/d")));
+        let Some(Command::Case(args)) = cli.command else {
+            panic!("not a case command")
+        };
+        assert!(matches!(args.command, CaseCommand::Show { id: None }));
     }
 
     #[test]

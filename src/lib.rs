@@ -7,6 +7,7 @@
 pub mod action;
 pub mod app;
 pub mod bundle;
+pub mod case;
 pub mod cli;
 pub mod cluster;
 pub mod config;

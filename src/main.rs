@@ -35,6 +35,9 @@ fn main() -> ExitCode {
             }
             Some(Command::Keygen(args)) => ktui::sign::keygen_cmd(args),
             Some(Command::Verify(args)) => ktui::bundle::verify::verify_cmd(args),
+            Some(Command::Case(args)) => {
+                ktui::case::cmd::run(args, cli.cases_dir.as_deref(), cli.case.as_deref())
+            }
             None => console(&cli).await,
         }
     });
