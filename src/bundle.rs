@@ -8,6 +8,7 @@
 //! members are one valid gzip file, as `tar xzf` and `gzip -d` read them); a chunk that looks
 //! random (already compressed, encrypted) is stored, the others are deflated at level 6.
 
+pub mod export;
 pub mod gz;
 pub mod verify;
 

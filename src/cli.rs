@@ -147,8 +147,21 @@ pub enum Command {
     Keygen(KeygenArgs),
     /// Check an evidence bundle: signature, .sha256, every member, the custody chain.
     Verify(VerifyArgs),
+    /// Package a case (--case ID) into a signed bundle: NAME.tar.gz, .sha256, .minisig.
+    Export(ExportArgs),
     /// The evidence cases on disk (list, show).
     Case(CaseArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Where the bundle goes (default: the case's bundles/).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// The signing key (minisign format); default: $KTUI_SIGNING_KEY, else ktui.key in the
+    /// config dir, created on first use.
+    #[arg(long, value_name = "PATH")]
+    pub sign_key: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

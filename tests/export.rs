@@ -1,0 +1,180 @@
+//! Round trip of a case through `ktui export` and the independent checkers: artifacts written
+//! into a case (as captures do) are packaged; `ktui verify`, Debian's `minisign -Vm`,
+//! `sha256sum -c` on the `.sha256` and, after `tar xzf`, on `SHA256SUMS` all accept it; the export
+//! is in the case's custody. An artifact changed on disk aborts the export and leaves no bundle.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use ktui::case::{Action, ArtifactMeta, ArtifactPath, Case, CaseConfig, Source};
+
+fn ktui(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ktui"))
+        .args(args)
+        .env_remove("KTUI_SIGNING_KEY")
+        .env_remove("KTUI_CASES_DIR")
+        .output()
+        .unwrap()
+}
+
+fn run_in(dir: &Path, cmd: &str, args: &[&str]) -> (bool, String) {
+    let out = Command::new(cmd)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+    )
+}
+
+fn text(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
+}
+
+#[test]
+fn a_case_exported_verifies_with_ktui_minisign_and_sha256sum() {
+    let missing = ["minisign", "sha256sum", "tar"].into_iter().find(|t| {
+        !Command::new("sh")
+            .args(["-c", &format!("command -v {t}")])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    });
+    if common::skip_unless(
+        "a_case_exported_verifies_with_ktui_minisign_and_sha256sum",
+        missing.map(|t| format!("{t} is not installed")),
+    ) {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let cases = tmp.path().join("cases");
+    let id = "incident-42";
+    {
+        let case = Case::open(&cases, Some(id), &CaseConfig::new("demo", "https://demo")).unwrap();
+        let logs = ArtifactMeta::new(
+            ArtifactPath::pod("shop", "web-0", "logs/web.previous.log").unwrap(),
+            "text/plain",
+            Source::Api("/api/v1/namespaces/shop/pods/web-0/log?previous=true".into()),
+            Action::CaptureLogs,
+        )
+        .for_pod("shop", "web-0", Some("web"));
+        case.write_artifact(&logs, b"panic: connection refused\n")
+            .unwrap();
+        let events = ArtifactMeta::new(
+            ArtifactPath::pod("shop", "web-0", "events.json").unwrap(),
+            "application/json",
+            Source::Api("/api/v1/namespaces/shop/events".into()),
+            Action::CaptureEvents,
+        )
+        .for_pod("shop", "web-0", None);
+        case.write_artifact(&events, b"[{\"reason\":\"BackOff\"}]\n")
+            .unwrap();
+    }
+    let keys = tmp.path().join("keys");
+    let (_, files) =
+        ktui::sign::create_key_pair(&keys, None, ktui::sign::KdfLimits::MINISIGN).unwrap();
+    let key = files.key.display().to_string();
+    let pubkey = files.public_key.display().to_string();
+    let cases_arg = cases.display().to_string();
+    let out_dir = tmp.path().join("out");
+    let out_arg = out_dir.display().to_string();
+
+    let out = ktui(&[
+        "export",
+        "--case",
+        id,
+        "--cases-dir",
+        &cases_arg,
+        "--out",
+        &out_arg,
+        "--sign-key",
+        &key,
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let bundle = stdout.lines().next().unwrap().to_string();
+    assert!(bundle.ends_with(".tar.gz"), "{stdout}");
+    let name = Path::new(&bundle)
+        .file_name()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    let stem = name.trim_end_matches(".tar.gz").to_string();
+
+    let out = ktui(&["verify", &bundle, "--pubkey", &pubkey]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).starts_with("OK "), "{}", text(&out));
+    let (ok, said) = run_in(&out_dir, "minisign", &["-Vm", &name, "-p", &pubkey]);
+    assert!(ok, "minisign: {said}");
+    assert!(said.contains(&format!("ktui case={id} sha256=")), "{said}");
+    let (ok, said) = run_in(&out_dir, "sha256sum", &["-c", &format!("{name}.sha256")]);
+    assert!(ok, "sha256sum -c .sha256: {said}");
+    let (ok, said) = run_in(&out_dir, "tar", &["xzf", &name]);
+    assert!(ok, "tar: {said}");
+    let (ok, said) = run_in(&out_dir.join(&stem), "sha256sum", &["-c", "SHA256SUMS"]);
+    assert!(ok, "sha256sum -c SHA256SUMS: {said}");
+    for member in [
+        "artifacts/shop/web-0/logs/web.previous.log",
+        "artifacts/shop/web-0/events.json",
+        "case.json",
+        "custody.jsonl",
+        "index.jsonl",
+        "manifest.json",
+    ] {
+        assert!(said.contains(&format!("{member}: OK")), "{member}: {said}");
+    }
+    assert!(
+        !said.contains("secrets.key"),
+        "the HMAC key never leaves the case"
+    );
+    let custody = std::fs::read_to_string(cases.join(id).join("custody.jsonl")).unwrap();
+    assert!(
+        custody
+            .lines()
+            .last()
+            .unwrap()
+            .contains("\"action\":\"export\""),
+        "{custody}"
+    );
+
+    // Evidence changed on disk since its capture: the export refuses, naming it, and leaves
+    // nothing that could pass for a bundle.
+    let log = cases
+        .join(id)
+        .join("artifacts/shop/web-0/logs/web.previous.log");
+    std::fs::write(&log, b"panic: all good\n").unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1100)); // a new bundle name
+    let before: Vec<_> = std::fs::read_dir(&out_dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    let out = ktui(&[
+        "export",
+        "--case",
+        id,
+        "--cases-dir",
+        &cases_arg,
+        "--out",
+        &out_arg,
+        "--sign-key",
+        &key,
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("web.previous.log changed on disk"),
+        "{}",
+        text(&out)
+    );
+    let after: Vec<_> = std::fs::read_dir(&out_dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(before, after, "no new file, no .partial left");
+}
