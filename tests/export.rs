@@ -6,6 +6,7 @@
 
 mod common;
 
+use std::io::Read as _;
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -177,4 +178,71 @@ fn a_case_exported_verifies_with_ktui_minisign_and_sha256sum() {
         .map(|e| e.file_name())
         .collect();
     assert_eq!(before, after, "no new file, no .partial left");
+}
+
+/// SIGKILL in the middle of an export: whatever is left has a `.partial` name, or fails
+/// `ktui verify` — never a bundle that verifies.
+#[test]
+fn an_export_killed_midway_leaves_nothing_that_verifies() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cases = tmp.path().join("cases");
+    let id = "incident-kill";
+    {
+        let case = Case::open(&cases, Some(id), &CaseConfig::new("demo", "https://demo")).unwrap();
+        let meta = ArtifactMeta::new(
+            ArtifactPath::pod("shop", "web-0", "checkpoints/pages.img").unwrap(),
+            "application/octet-stream",
+            Source::Local,
+            Action::Other("capture_checkpoint".into()),
+        )
+        .for_pod("shop", "web-0", None);
+        // 96 MiB: long enough to be caught in the middle (a debug build deflates slowly).
+        let data = std::io::repeat(0x5a).take(96 << 20);
+        case.write_artifact_from(&meta, data).unwrap();
+    }
+    let keys = tmp.path().join("keys");
+    let (_, files) =
+        ktui::sign::create_key_pair(&keys, None, ktui::sign::KdfLimits::MINISIGN).unwrap();
+    let out_dir = tmp.path().join("out");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ktui"))
+        .args(["export", "--case", id, "--sign-key"])
+        .arg(&files.key)
+        .arg("--cases-dir")
+        .arg(&cases)
+        .arg("--out")
+        .arg(&out_dir)
+        .env_remove("KTUI_SIGNING_KEY")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let partial_seen = loop {
+        let partial = std::fs::read_dir(&out_dir).ok().is_some_and(|d| {
+            d.flatten()
+                .any(|e| e.file_name().to_string_lossy().ends_with(".partial"))
+        });
+        if partial || std::time::Instant::now() > deadline {
+            break partial;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    };
+    // SIGKILL (Child::kill), as a crash or an OOM kill would.
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(partial_seen, "the export was caught while writing");
+    for entry in std::fs::read_dir(&out_dir).unwrap().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.ends_with(".tar.gz") {
+            let out = ktui(&[
+                "verify",
+                &entry.path().display().to_string(),
+                "--pubkey",
+                &files.public_key.display().to_string(),
+            ]);
+            assert!(!out.status.success(), "{name} verifies after a kill");
+        } else {
+            assert!(name.ends_with(".partial"), "unexpected {name}");
+        }
+    }
 }
