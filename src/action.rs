@@ -29,16 +29,7 @@ pub enum Action {
     EvidenceCaptured(EvidenceItem),
     EvidenceFailed {
         what: String,
-        error: ClusterError,
-    },
-    FileSaved {
-        path: String,
-        sha256: String,
-        bytes: usize,
-    },
-    SaveFailed {
-        path: String,
-        error: std::sync::Arc<std::io::Error>,
+        error: crate::evidence::CaptureError,
     },
     ContextSwitched(ContextInfo),
     ContextSwitchFailed {

@@ -45,6 +45,7 @@ pub struct AppBuilder {
     helper_image: Option<String>,
     socket_events: Option<usize>,
     confirm_policy: ConfirmPolicy,
+    case: Option<crate::case::Case>,
     keymaps: Keymaps,
 }
 
@@ -110,6 +111,13 @@ impl AppBuilder {
         self
     }
 
+    /// The case evidence is written into (the console always has one; without, nothing is
+    /// captured and the status bar says so).
+    pub fn case(mut self, case: Option<crate::case::Case>) -> Self {
+        self.case = case;
+        self
+    }
+
     /// Start: the pod watch (and the clock, when asked for) begin at once.
     pub fn build(self) -> App {
         let (tx, rx) = mpsc::unbounded_channel();
@@ -126,7 +134,11 @@ impl AppBuilder {
         }
         state.confirm_policy = self.confirm_policy;
         state.keymaps = self.keymaps;
-        let mut runtime = Runtime::new(self.cluster, tx, self.connector);
+        state.evidence.case = self
+            .case
+            .as_ref()
+            .map(|c| (c.id().to_string(), c.dir().to_path_buf()));
+        let mut runtime = Runtime::new(self.cluster, tx, self.connector, self.case);
         if let Some(interval) = self.clock {
             runtime.start_clock(interval);
         }
@@ -155,6 +167,7 @@ impl App {
             socket_events: None,
             confirm_policy: ConfirmPolicy::Ask,
             keymaps: Keymaps::default(),
+            case: None,
         }
     }
 

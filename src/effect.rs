@@ -1,7 +1,5 @@
 //! Every side effect the update function asks for, as data; `runtime` executes them.
 
-use std::path::PathBuf;
-
 use crate::cluster::{LogRequest, PodKey, Scope};
 use crate::state::helper::HelperTarget;
 use crate::triage::CrashRecord;
@@ -23,10 +21,15 @@ pub enum Effect {
         record: Box<CrashRecord>,
         logs: Option<bool>,
     },
-    /// Write bytes to a file exactly as they are (raw logs), reporting the SHA-256.
-    SaveFile {
-        path: PathBuf,
+    /// Keep logs shown in the logs pane in the case, exactly as fetched.
+    SaveLogs {
+        request: LogRequest,
         bytes: Vec<u8>,
+    },
+    /// Keep the helper session's record (hello, image, loss counters) in the case.
+    KeepHelperSession {
+        node: String,
+        json: Vec<u8>,
     },
     SwitchContext(String),
     /// Read-only checks before asking to deploy on a node (node architecture, Pod Security).

@@ -1,19 +1,23 @@
-//! The investigation's evidence set: every artifact collected, with its SHA-256 and capture time,
-//! registered when it is captured. Export (a later capability) packages what is here.
+//! The run's evidence as the console shows it: what the case (src/case/) holds, one item per
+//! artifact written there with its path, size and SHA-256 — never the bytes, which are on disk
+//! from the moment they are shown as captured. Capture failures are kept too, to be said.
 
 use jiff::Timestamp;
 use sha2::{Digest, Sha256};
 
-use crate::cluster::PodKey;
+use crate::case::{CaseError, IndexEntry};
+use crate::cluster::{ClusterError, PodKey};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EvidenceKind {
     /// Logs of the terminated container instance (`previous=true`), or of a terminated container.
     ContainerLogs,
-    /// The pod's events, rendered as JSON lines.
+    /// The pod's events (a JSON array).
     PodEvents,
     /// A helper session: its hello (probes attached), image ID and loss counters (JSON).
     HelperSession,
+    /// Logs saved from the logs pane (`S`), exactly as fetched.
+    SavedLogs,
 }
 
 impl EvidenceKind {
@@ -22,6 +26,7 @@ impl EvidenceKind {
             EvidenceKind::ContainerLogs => "container-logs",
             EvidenceKind::PodEvents => "pod-events",
             EvidenceKind::HelperSession => "helper-session",
+            EvidenceKind::SavedLogs => "saved-logs",
         }
     }
 }
@@ -29,37 +34,58 @@ impl EvidenceKind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EvidenceItem {
     pub kind: EvidenceKind,
-    pub pod: PodKey,
+    pub pod: Option<PodKey>,
     pub container: Option<String>,
     /// For logs: whether they are the previous instance's.
     pub previous: bool,
-    /// The crash signature that triggered the capture.
-    pub signature: String,
+    /// The crash signature that triggered the capture, if one did.
+    pub signature: Option<String>,
+    /// In the case directory.
+    pub path: String,
     pub captured_at: Timestamp,
     pub sha256: String,
-    pub bytes: Vec<u8>,
+    pub size: u64,
 }
 
 impl EvidenceItem {
-    pub fn new(
-        kind: EvidenceKind,
-        pod: PodKey,
-        container: Option<String>,
-        previous: bool,
-        signature: String,
-        captured_at: Timestamp,
-        bytes: Vec<u8>,
-    ) -> Self {
+    /// The item for an artifact the case has just indexed.
+    pub fn written(kind: EvidenceKind, entry: &IndexEntry) -> Self {
+        let pod = entry.pod.as_deref().and_then(|p| {
+            let (ns, name) = p.split_once('/')?;
+            Some(PodKey::new(ns, name))
+        });
         Self {
-            sha256: sha256_hex(&bytes),
             kind,
             pod,
-            container,
-            previous,
-            signature,
-            captured_at,
-            bytes,
+            container: entry.container.clone(),
+            previous: entry.path.ends_with(".previous.log") || entry.path.contains(".previous-"),
+            signature: entry.crash_signature.clone(),
+            path: entry.path.clone(),
+            captured_at: entry.captured_at,
+            sha256: entry.sha256.clone().unwrap_or_default(),
+            size: entry.size,
         }
+    }
+}
+
+/// Why a capture failed: fetching it, or keeping it on disk.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum CaptureError {
+    #[error("{0}")]
+    Cluster(#[from] ClusterError),
+    #[error("{0}")]
+    Case(std::sync::Arc<CaseError>),
+    /// The run has no case to write into (a driver built without one).
+    #[error("no case is open to keep it in")]
+    NoCase,
+    /// The write's thread ended before it did (the run is ending).
+    #[error("the write was interrupted: {0}")]
+    Interrupted(String),
+}
+
+impl From<CaseError> for CaptureError {
+    fn from(e: CaseError) -> Self {
+        CaptureError::Case(std::sync::Arc::new(e))
     }
 }
 
@@ -67,9 +93,11 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
-/// Evidence kept in memory for this session (bounded by the number of distinct signatures).
+/// What the case holds of this run, as the console shows it.
 #[derive(Debug, Default)]
 pub struct EvidenceSet {
+    /// The case written into (id, directory), when one is open.
+    pub case: Option<(String, std::path::PathBuf)>,
     items: Vec<EvidenceItem>,
     failures: Vec<String>,
 }
@@ -91,8 +119,8 @@ impl EvidenceSet {
         &self.failures
     }
 
-    pub fn total_bytes(&self) -> usize {
-        self.items.iter().map(|i| i.bytes.len()).sum()
+    pub fn total_bytes(&self) -> u64 {
+        self.items.iter().map(|i| i.size).sum()
     }
 }
 
@@ -101,19 +129,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn hash_is_taken_at_capture() {
-        let item = EvidenceItem::new(
-            EvidenceKind::ContainerLogs,
-            PodKey::new("a", "b"),
-            Some("c".into()),
-            true,
-            "sig".into(),
-            Timestamp::UNIX_EPOCH,
-            b"abc".to_vec(),
-        );
+    fn sha256_of_known_bytes() {
         // printf abc | sha256sum
         assert_eq!(
-            item.sha256,
+            sha256_hex(b"abc"),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
     }

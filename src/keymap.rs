@@ -717,7 +717,7 @@ pub const LOGS: Keymap<Logs> = Keymap {
         },
         Line {
             bindings: &[bind(&[ch('S')], Logs::Save)],
-            what: "save the raw bytes to ./ktui-….log (SHA-256)",
+            what: "keep the raw bytes in the case (SHA-256)",
         },
     ],
     footer: &[

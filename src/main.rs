@@ -109,7 +109,24 @@ async fn console(cli: &Cli) -> u8 {
         eprintln!("ktui: --helper-image: {e}");
         return 2;
     }
+    // The case every capture of this run is written into, opened before the terminal is taken
+    // (a case another ktui holds is refused here, naming the holder).
+    let info = cluster.info();
+    let config = ktui::case::CaseConfig {
+        demo: cli.demo,
+        ..ktui::case::CaseConfig::new(&info.context, &info.server)
+    };
+    let cases = ktui::case::cases_dir(cli.cases_dir.as_deref());
+    let case = match ktui::case::Case::open(&cases, cli.case.as_deref(), &config) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("ktui: {}", ktui::sanitize::line(&e.to_string()));
+            return 1;
+        }
+    };
+    let (case_id, case_dir) = (case.id().to_string(), case.dir().to_path_buf());
     let mut app = App::builder(cluster)
+        .case(Some(case))
         .scope(scope)
         .demo(cli.demo)
         .connector(connector)
@@ -120,7 +137,14 @@ async fn console(cli: &Cli) -> u8 {
     if cli.helper == Some(HelperMode::Local) {
         app = app.helper_source(HelperSource::Local);
     }
-    match ktui::terminal::run(app.build(), &theme).await {
+    let ran = ktui::terminal::run(app.build(), &theme).await;
+    eprintln!(
+        "ktui: the evidence of this run is in case {} ({}); `ktui export --case {}` packages it",
+        ktui::sanitize::line(&case_id),
+        ktui::sanitize::line(&case_dir.display().to_string()),
+        ktui::sanitize::line(&case_id)
+    );
+    match ran {
         Ok(()) => 0,
         Err(e) => {
             eprintln!("ktui: terminal error: {e}");

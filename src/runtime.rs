@@ -2,8 +2,8 @@
 //! serves the interactive console and the tests.
 
 pub mod helper;
+pub mod keep;
 
-use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -13,9 +13,10 @@ use tokio::sync::{Semaphore, mpsc};
 use tokio::task::{AbortHandle, JoinHandle};
 
 use crate::action::Action;
+use crate::case::Case;
 use crate::cluster::{Cluster, ClusterError, EventRow, LogRequest, Scope};
 use crate::effect::Effect;
-use crate::evidence::{EvidenceItem, EvidenceKind, sha256_hex};
+use crate::evidence::EvidenceKind;
 use crate::helper::lifecycle::{self, DEFAULT_READY_TIMEOUT};
 use crate::helper::manifest::{self, HelperSpec};
 use crate::state::helper::HelperTarget;
@@ -48,6 +49,8 @@ pub struct Runtime {
     loads: Vec<AbortHandle>,
     /// How far the console is behind the helper session (bounds the memory in between).
     backlog: Arc<helper::Backlog>,
+    /// Where evidence goes (None: a driver that keeps none; captures are not attempted).
+    case: Option<Case>,
 }
 
 impl Drop for Runtime {
@@ -61,6 +64,7 @@ impl Runtime {
         cluster: Arc<dyn Cluster>,
         tx: mpsc::UnboundedSender<Action>,
         connector: Option<Connector>,
+        case: Option<Case>,
     ) -> Self {
         Self {
             cluster: Arc::new(RwLock::new(cluster)),
@@ -74,6 +78,7 @@ impl Runtime {
             work: Vec::new(),
             loads: Vec::new(),
             backlog: Arc::default(),
+            case,
         }
     }
 
@@ -225,24 +230,56 @@ impl Runtime {
                 }
             }
             Effect::CaptureEvidence { record, logs } => {
+                if self.case.is_none() {
+                    return; // nothing to keep it in (the state says "no case")
+                }
                 let slots = self.evidence_slots.clone();
                 let tx = self.tx.clone();
+                let case = self.case.clone();
                 let what = format!("capturing the evidence of {}", record.pod);
                 let task = tokio::spawn(async move {
                     let Ok(_slot) = slots.acquire_owned().await else {
                         return;
                     };
-                    for action in capture(cluster, &record, logs).await {
+                    for action in capture(cluster, case, &record, logs).await {
                         let _ = tx.send(action);
                     }
                 });
                 self.track(what, task);
             }
-            Effect::SaveFile { path, bytes } => {
+            Effect::SaveLogs { request, bytes } => {
                 let tx = self.tx.clone();
-                let what = format!("saving {}", path.display());
+                let case = self.case.clone();
+                let what = format!("saving the logs of {}/{}", request.pod, request.container);
                 let task = tokio::spawn(async move {
-                    let _ = tx.send(save(path, bytes).await);
+                    let meta = keep::logs(&request.pod, &request.container, request.previous, None);
+                    let _ = tx.send(
+                        match keep::keep(case, EvidenceKind::SavedLogs, meta, bytes).await {
+                            Ok(item) => Action::EvidenceCaptured(item),
+                            Err(error) => Action::EvidenceFailed {
+                                what: format!("the logs of {}/{}", request.pod, request.container),
+                                error,
+                            },
+                        },
+                    );
+                });
+                self.track(what, task);
+            }
+            Effect::KeepHelperSession { node, json } => {
+                let tx = self.tx.clone();
+                let case = self.case.clone();
+                let what = format!("keeping the helper session of node {node}");
+                let task = tokio::spawn(async move {
+                    let meta = keep::helper_session(&node);
+                    let _ = tx.send(
+                        match keep::keep(case, EvidenceKind::HelperSession, meta, json).await {
+                            Ok(item) => Action::EvidenceCaptured(item),
+                            Err(error) => Action::EvidenceFailed {
+                                what: format!("the helper session of node {node}"),
+                                error,
+                            },
+                        },
+                    );
                 });
                 self.track(what, task);
             }
@@ -385,14 +422,15 @@ fn current(slot: &RwLock<Arc<dyn Cluster>>) -> Arc<dyn Cluster> {
     }
 }
 
-/// Fetch and hash what a first-seen crash leaves behind: its logs and its pod's events.
+/// Fetch what a first-seen crash leaves behind, its logs and its pod's events, into the case.
 async fn capture(
     cluster: Arc<dyn Cluster>,
+    case: Option<Case>,
     record: &CrashRecord,
     logs: Option<bool>,
 ) -> Vec<Action> {
     let mut out = Vec::new();
-    let now = jiff::Timestamp::now();
+    let signature = Some(record.signature.as_str());
     if let (Some(previous), Some(container)) = (logs, record.container.clone()) {
         let req = LogRequest {
             pod: record.pod.clone(),
@@ -400,73 +438,56 @@ async fn capture(
             previous,
             tail_lines: None,
         };
-        out.push(match cluster.logs(req).await {
-            Ok(bytes) => Action::EvidenceCaptured(EvidenceItem::new(
-                EvidenceKind::ContainerLogs,
-                record.pod.clone(),
-                Some(container),
-                previous,
-                record.signature.clone(),
-                now,
-                bytes,
-            )),
-            Err(e) => Action::EvidenceFailed {
+        let kept = match cluster.logs(req).await {
+            Ok(bytes) => {
+                let meta = keep::logs(&record.pod, &container, previous, signature);
+                keep::keep(case.clone(), EvidenceKind::ContainerLogs, meta, bytes).await
+            }
+            Err(e) => Err(e.into()),
+        };
+        out.push(match kept {
+            Ok(item) => Action::EvidenceCaptured(item),
+            Err(error) => Action::EvidenceFailed {
                 what: format!("logs of {}/{container}", record.pod),
-                error: e,
+                error,
             },
         });
     }
-    out.push(match cluster.pod_events(record.pod.clone()).await {
-        Ok(events) => Action::EvidenceCaptured(EvidenceItem::new(
-            EvidenceKind::PodEvents,
-            record.pod.clone(),
-            None,
-            false,
-            record.signature.clone(),
-            now,
-            events_jsonl(&events),
-        )),
-        Err(e) => Action::EvidenceFailed {
+    let kept = match cluster.pod_events(record.pod.clone()).await {
+        Ok(events) => {
+            let meta = keep::events(&record.pod, signature);
+            keep::keep(case, EvidenceKind::PodEvents, meta, events_json(&events)).await
+        }
+        Err(e) => Err(e.into()),
+    };
+    out.push(match kept {
+        Ok(item) => Action::EvidenceCaptured(item),
+        Err(error) => Action::EvidenceFailed {
             what: format!("events of {}", record.pod),
-            error: e,
+            error,
         },
     });
     out
 }
 
-/// Events as JSON lines (the evidence form).
-pub fn events_jsonl(events: &[EventRow]) -> Vec<u8> {
-    let mut out = Vec::new();
-    for e in events {
-        let line = serde_json::json!({
-            "type": e.type_,
-            "reason": e.reason,
-            "message": e.message,
-            "count": e.count,
-            "first_seen": e.first_seen.map(|t| t.to_string()),
-            "last_seen": e.last_seen.map(|t| t.to_string()),
-            "field_path": e.field_path,
-            "source": e.source,
-        });
-        out.extend_from_slice(line.to_string().as_bytes());
-        out.push(b'\n');
-    }
+/// Events as a JSON array (the evidence form, `events.json`).
+pub fn events_json(events: &[EventRow]) -> Vec<u8> {
+    let all: Vec<serde_json::Value> = events
+        .iter()
+        .map(|e| {
+            serde_json::json!({
+                "type": e.type_,
+                "reason": e.reason,
+                "message": e.message,
+                "count": e.count,
+                "first_seen": e.first_seen.map(|t| t.to_string()),
+                "last_seen": e.last_seen.map(|t| t.to_string()),
+                "field_path": e.field_path,
+                "source": e.source,
+            })
+        })
+        .collect();
+    let mut out = serde_json::to_vec_pretty(&all).unwrap_or_default();
+    out.push(b'\n');
     out
-}
-
-async fn save(path: PathBuf, bytes: Vec<u8>) -> Action {
-    let shown = path.display().to_string();
-    let sha256 = sha256_hex(&bytes);
-    let len = bytes.len();
-    match tokio::fs::write(&path, &bytes).await {
-        Ok(()) => Action::FileSaved {
-            path: shown,
-            sha256,
-            bytes: len,
-        },
-        Err(e) => Action::SaveFailed {
-            path: shown,
-            error: Arc::new(e),
-        },
-    }
 }

@@ -16,10 +16,10 @@ pub const LOG_TAIL_LINES: i64 = 5_000;
 
 pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
     let was_quitting = state.quit;
-    let effects = dispatch(state, action);
-    if state.quit && !was_quitting && state.helper.hello.is_some() {
-        // The helper session's final loss counters go with the evidence.
-        sockets::record_final(state);
+    let mut effects = dispatch(state, action);
+    if state.quit && !was_quitting {
+        // The helper session's final loss counters go with the evidence (before the Quit).
+        effects.splice(0..0, sockets::record_final(state));
     }
     effects
 }
@@ -84,6 +84,15 @@ fn dispatch(state: &mut AppState, action: Action) -> Vec<Effect> {
             Vec::new()
         }
         Action::EvidenceCaptured(item) => {
+            if item.kind == crate::evidence::EvidenceKind::SavedLogs {
+                state.toast(
+                    ToastLevel::Info,
+                    format!(
+                        "saved {} bytes, sha256 {}, to the case as {}",
+                        item.size, item.sha256, item.path
+                    ),
+                );
+            }
             state.evidence.add(item);
             Vec::new()
         }
@@ -91,21 +100,6 @@ fn dispatch(state: &mut AppState, action: Action) -> Vec<Effect> {
             let text = format!("could not keep {what}: {error}");
             state.toast(ToastLevel::Error, text.clone());
             state.evidence.record_failure(text);
-            Vec::new()
-        }
-        Action::FileSaved {
-            path,
-            sha256,
-            bytes,
-        } => {
-            state.toast(
-                ToastLevel::Info,
-                format!("saved {bytes} bytes to {path} (sha256 {sha256})"),
-            );
-            Vec::new()
-        }
-        Action::SaveFailed { path, error } => {
-            state.toast(ToastLevel::Error, format!("cannot save {path}: {error}"));
             Vec::new()
         }
         Action::ContextSwitched(info) => {

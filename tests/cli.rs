@@ -33,8 +33,12 @@ fn ktui(args: &[&str]) -> Command {
     c.args(args);
     // Never read the developer's kubeconfig by accident.
     c.env("KUBECONFIG", "/nonexistent/ktui-test-kubeconfig");
-    // Nor the developer's keys file.
+    // Nor the developer's keys file, nor their cases.
     c.env_remove("KTUI_KEYS");
+    c.env(
+        "KTUI_CASES_DIR",
+        std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-cases"),
+    );
     c
 }
 

@@ -2,6 +2,8 @@
 //! the run ends, and helper removals, complete (bounded) and reach the state; work that
 //! outlasts the bound is named.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -98,6 +100,7 @@ async fn started(delay: Duration) -> App {
     let now = demo.epoch();
     let cluster = SlowLogs { inner: demo, delay };
     let mut app = App::builder(Arc::new(cluster))
+        .case(Some(common::test_case()))
         .scope(Scope::All)
         .demo(true)
         .now(now)
@@ -170,6 +173,7 @@ async fn a_headless_app_runs_on_its_own_clock_driven_by_intents() {
         delay: Duration::from_millis(300),
     };
     let mut app = App::builder(Arc::new(cluster))
+        .case(Some(common::test_case()))
         .scope(Scope::All)
         .demo(true)
         .now(now)

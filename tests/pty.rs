@@ -159,3 +159,62 @@ fn escape_sequences_from_logs_never_reach_the_terminal() {
     s.send(b"q");
     s.child.kill().ok();
 }
+
+/// A console killed with SIGKILL loses nothing it showed as kept: the next ktui on the same
+/// case exports it and the bundle verifies, holding as many artifacts as the status bar said.
+#[test]
+fn evidence_survives_a_killed_console() {
+    let (mut s, state) = Session::start(&["--demo", "--case", "pty-kill"], 30, 140);
+    let screen = s.wait_for("captures kept in the case", |t| {
+        t.contains("case pty-kill · ") && !t.contains("case pty-kill · 0 kept")
+    });
+    let shown: usize = screen
+        .split("case pty-kill · ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap();
+    s.child.kill().unwrap(); // SIGKILL
+    let _ = s.child.wait();
+
+    let keys = state.path().join("keys");
+    let (key, files) =
+        ktui::sign::create_key_pair(&keys, None, ktui::sign::KdfLimits::MINISIGN).unwrap();
+    // What the case indexed before the kill: at least what the screen said it kept.
+    let index =
+        std::fs::read_to_string(state.path().join("ktui/cases/pty-kill/index.jsonl")).unwrap();
+    let indexed: std::collections::BTreeSet<&str> = index
+        .lines()
+        .filter_map(|l| l.split("\"path\":\"").nth(1)?.split('"').next())
+        .filter(|p| p.starts_with("artifacts/"))
+        .collect();
+    assert!(
+        indexed.len() >= shown,
+        "{shown} kept on screen, {} indexed:\n{index}",
+        indexed.len()
+    );
+    let out_dir = state.path().join("out");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ktui"))
+        .args(["export", "--case", "pty-kill", "--out"])
+        .arg(&out_dir)
+        .arg("--sign-key")
+        .arg(&files.key)
+        .env("XDG_STATE_HOME", state.path())
+        .env_remove("KTUI_CASES_DIR")
+        .output()
+        .unwrap();
+    let said =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "the killed console's case exports: {said}"
+    );
+    let bundle = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .next()
+        .unwrap()
+        .to_string();
+    let report =
+        ktui::bundle::verify::verify(std::path::Path::new(&bundle), &key.public_key()).unwrap();
+    assert!(report.members > indexed.len(), "{report:?}");
+}

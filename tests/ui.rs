@@ -2,6 +2,8 @@
 //! Snapshots (insta) at 80×24 and 120×40 for each pane.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,12 +24,13 @@ async fn harness(w: u16, h: u16) -> (App, Terminal<TestBackend>) {
     let demo = DemoCluster::fixed();
     let now = demo.epoch();
     let mut app = App::builder(Arc::new(demo))
+        .case(Some(common::test_case()))
         .scope(Scope::All)
         .demo(true)
         .now(now)
         .build();
     app.dispatch(Action::Resize(w, h));
-    app.settle(QUIET).await;
+    common::settle_work(&mut app, QUIET).await;
     app.state.prepare_frame();
     let terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
     (app, terminal)
@@ -578,35 +581,45 @@ async fn first_crash_of_each_signature_is_kept_as_evidence() {
     // checkout's three pods share one signature: its logs are kept once.
     assert_eq!(
         logs.iter()
-            .filter(|i| i.pod.name.starts_with("checkout-"))
+            .filter(|i| i.pod.as_ref().unwrap().name.starts_with("checkout-"))
             .count(),
         1
     );
     let checkout = logs
         .iter()
-        .find(|i| i.pod.name.starts_with("checkout-"))
+        .find(|i| i.pod.as_ref().unwrap().name.starts_with("checkout-"))
         .unwrap();
     assert!(checkout.previous);
-    assert_eq!(checkout.sha256, ktui::evidence::sha256_hex(&checkout.bytes));
-    assert!(String::from_utf8_lossy(&checkout.bytes).contains("panic:"));
+    // On disk in the case, with the hash it was indexed with.
+    let (_, dir) = app.state.evidence.case.clone().unwrap();
+    let bytes = std::fs::read(dir.join(&checkout.path)).unwrap();
+    assert_eq!(checkout.sha256, ktui::evidence::sha256_hex(&bytes));
+    assert!(String::from_utf8_lossy(&bytes).contains("panic:"));
 }
 
 #[tokio::test]
-async fn save_writes_raw_bytes_and_reports_sha256() {
-    let dir = tempfile::tempdir().unwrap();
+async fn save_keeps_the_raw_bytes_in_the_case_and_reports_sha256() {
     let (mut app, mut term) = harness(120, 40).await;
     press(&mut app, "/metrics-agent\nl").await;
-    let old = std::env::current_dir().unwrap();
-    std::env::set_current_dir(dir.path()).unwrap();
+    let before = app.state.evidence.items().len();
     press(&mut app, "S").await;
-    std::env::set_current_dir(old).unwrap();
+    common::settle_work(&mut app, QUIET).await;
     let text = screen(&mut app, &mut term);
-    let saved: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
-    assert_eq!(saved.len(), 1, "{text}");
-    let bytes = std::fs::read(saved[0].as_ref().unwrap().path()).unwrap();
+    let items = app.state.evidence.items();
+    assert_eq!(items.len(), before + 1, "{text}");
+    let saved = items.last().unwrap();
+    assert_eq!(saved.kind, ktui::evidence::EvidenceKind::SavedLogs);
+    let (_, dir) = app.state.evidence.case.clone().unwrap();
+    let bytes = std::fs::read(dir.join(&saved.path)).unwrap();
     assert_eq!(&bytes, &app.state.logs.as_ref().unwrap().raw);
     let sha = ktui::evidence::sha256_hex(&bytes);
+    assert_eq!(saved.sha256, sha);
     assert!(text.contains(&sha[..20]), "{text}");
+    // The index and the custody log name it.
+    let index = std::fs::read_to_string(dir.join("index.jsonl")).unwrap();
+    assert!(index.contains(&saved.path), "{index}");
+    let custody = std::fs::read_to_string(dir.join("custody.jsonl")).unwrap();
+    assert!(custody.contains(&sha), "{custody}");
 }
 
 #[tokio::test]

@@ -275,26 +275,12 @@ fn on_logs(state: &mut AppState, cmd: Logs) -> Vec<Effect> {
             return vec![Effect::FollowLogs(req)];
         }
         Logs::Save => {
-            let req = &logs.request;
-            let stamp = state.now.strftime("%Y%m%dT%H%M%SZ");
-            let which = if req.previous { "previous" } else { "current" };
-            let name = format!(
-                "ktui-{}-{}-{}-{which}-{stamp}.log",
-                req.pod.namespace, req.pod.name, req.container
-            );
-            // Names come from the cluster: keep only file-name-safe characters.
-            let safe: String = name
-                .chars()
-                .map(|c| {
-                    if c.is_ascii_alphanumeric() || "-_.".contains(c) {
-                        c
-                    } else {
-                        '_'
-                    }
-                })
-                .collect();
-            return vec![Effect::SaveFile {
-                path: safe.into(),
+            if state.evidence.case.is_none() {
+                state.toast(ToastLevel::Error, "no case is open to save the logs into");
+                return Vec::new();
+            }
+            return vec![Effect::SaveLogs {
+                request: logs.request.clone(),
                 bytes: logs.raw.clone(),
             }];
         }

@@ -9,7 +9,6 @@ use super::intents;
 use crate::action::Action;
 use crate::cluster::PodKey;
 use crate::effect::Effect;
-use crate::evidence::{EvidenceItem, EvidenceKind};
 use crate::intent::Answer;
 use crate::keymap::Sockets;
 use crate::state::helper::{Consumer, HelperSource};
@@ -219,34 +218,29 @@ pub fn on_filter(state: &mut AppState, mut area: TextArea<'static>, key: KeyEven
 }
 
 /// The session as it ends: hello, image and the final loss counters.
-pub fn record_final(state: &mut AppState) {
-    if let Some(hello) = state.helper.hello.clone() {
-        record_session(state, &hello);
-    }
+pub fn record_final(state: &AppState) -> Option<Effect> {
+    let hello = state.helper.hello.as_ref()?;
+    record_session(state, hello)
 }
 
-fn record_session(state: &mut AppState, hello: &Hello) {
-    let target = state.helper.target.as_ref().map(HelperTarget::label);
+/// The session's record for the case (None when no case is open): the target, hello (the
+/// probes attached), image ID and the loss counters so far.
+fn record_session(state: &AppState, hello: &Hello) -> Option<Effect> {
+    state.evidence.case.as_ref()?;
+    let node = match &state.helper.target {
+        Some(HelperTarget::Pod { node }) => node.clone(),
+        _ => hello.node.clone().unwrap_or_else(|| "local".to_string()),
+    };
     let record = serde_json::json!({
-        "target": target,
+        "target": state.helper.target.as_ref().map(HelperTarget::label),
         "hello": hello,
         "stats": state.helper.stats,
         "image_id": state.helper.image_id,
     });
-    state.evidence.add(EvidenceItem::new(
-        EvidenceKind::HelperSession,
-        state
-            .sockets
-            .pod
-            .as_ref()
-            .map(|(k, _)| k.clone())
-            .unwrap_or_else(|| PodKey::new("", "")),
-        None,
-        false,
-        String::new(),
-        state.now,
-        record.to_string().into_bytes(),
-    ));
+    Some(Effect::KeepHelperSession {
+        node: crate::sanitize::line(&node).into_owned(),
+        json: serde_json::to_vec_pretty(&record).unwrap_or_default(),
+    })
 }
 
 /// The helper names pods from the node's `/var/log/pods`; where it knew only the UID (logs
@@ -283,8 +277,9 @@ pub fn on_action(state: &mut AppState, action: Action) -> Vec<Effect> {
                     state.toast(ToastLevel::Error, format!("helper cannot trace: {why}"));
                 }
             }
-            record_session(state, &hello);
+            let kept = record_session(state, &hello);
             state.helper.hello = Some(*hello);
+            return kept.into_iter().collect();
         }
         Action::HelperMessages(messages) => {
             for m in messages {

@@ -282,3 +282,38 @@ fn a_repeated_error_is_one_toast_with_a_count() {
 }
 
 mod keys_in_help;
+
+/// The helper session is evidence: on hello (and again at quit, with the final counters) update
+/// asks to keep its record — target, hello with the probes, image ID — in the case; without a
+/// case it asks for nothing.
+#[test]
+fn a_helper_session_is_kept_in_the_case_on_hello() {
+    let mut s = loaded();
+    s.helper.target = Some(crate::state::helper::HelperTarget::Pod {
+        node: "node-7".into(),
+    });
+    s.helper.image_id = Some("localhost/ktui-helper@sha256:abc".into());
+    let hello = crate::helper::client::test_hello();
+    let effects = update(&mut s, Action::HelperConnected(Box::new(hello.clone())));
+    assert!(effects.is_empty(), "no case, nothing to keep: {effects:?}");
+    s.evidence.case = Some(("c".into(), std::path::PathBuf::from("/nonexistent")));
+    let effects = update(&mut s, Action::HelperConnected(Box::new(hello)));
+    let [Effect::KeepHelperSession { node, json }] = effects.as_slice() else {
+        panic!("{effects:?}");
+    };
+    assert_eq!(node, "node-7");
+    let text = String::from_utf8_lossy(json);
+    assert!(
+        text.contains("sha256:abc") && text.contains("\"probes\""),
+        "{text}"
+    );
+    // Quitting keeps it again, before the Quit.
+    let effects = update(&mut s, Action::Intent(crate::intent::Intent::QuitNow));
+    assert!(
+        matches!(
+            effects.as_slice(),
+            [Effect::KeepHelperSession { .. }, Effect::Quit]
+        ),
+        "{effects:?}"
+    );
+}

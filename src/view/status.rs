@@ -59,10 +59,19 @@ pub fn render_status(frame: &mut Frame<'_>, area: Rect, state: &AppState, theme:
         format!("groups {} pods {} ", c.groups, c.pods),
         theme.muted,
     ));
-    spans.push(Span::styled(
-        format!("evidence {}", state.evidence.items().len()),
-        theme.muted,
-    ));
+    let ev = &state.evidence;
+    match &ev.case {
+        Some((id, _)) => spans.push(Span::styled(
+            format!(
+                "case {} · {} kept {}",
+                sanitize::line(id),
+                ev.items().len(),
+                crate::case::error::human_bytes(ev.total_bytes())
+            ),
+            theme.muted,
+        )),
+        None => spans.push(Span::styled("no case: evidence not kept", theme.error)),
+    }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 

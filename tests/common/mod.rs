@@ -161,3 +161,33 @@ pub async fn app_until(
         app.settle(Duration::from_millis(50)).await;
     }
 }
+
+/// A case for a test console, under cargo's tmp dir for tests: a fresh directory each call,
+/// the id always `test` (so what the status bar shows does not depend on the order tests run).
+pub fn test_case() -> ktui::case::Case {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
+        "cases-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    let config = ktui::case::CaseConfig {
+        demo: true,
+        ..ktui::case::CaseConfig::new("demo", "demo")
+    };
+    ktui::case::Case::open(&dir, Some("test"), &config).unwrap()
+}
+
+/// Let the work in flight (evidence being written into the case) finish, then settle.
+pub async fn settle_work(app: &mut ktui::app::App, quiet: std::time::Duration) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        app.settle(quiet).await;
+        if app.unfinished().is_empty() || std::time::Instant::now() > deadline {
+            app.settle(quiet).await;
+            return;
+        }
+    }
+}
