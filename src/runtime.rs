@@ -3,6 +3,7 @@
 
 pub mod helper;
 pub mod keep;
+pub mod record;
 
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -317,6 +318,17 @@ impl Runtime {
                     HelperTarget::Pod { node } => Some(self.pod_opener(node)),
                     HelperTarget::DemoReplay => None,
                 };
+                // A live session's socket events go into the case (a replay's are not evidence).
+                let node = match &target {
+                    HelperTarget::Pod { node } => Some(node.clone()),
+                    HelperTarget::Local => Some("local".to_string()),
+                    HelperTarget::DemoReplay => None,
+                };
+                let recorder = self
+                    .case
+                    .clone()
+                    .zip(node)
+                    .map(|(case, node)| record::Recorder::start(case, node, self.tx.clone()));
                 self.helper = Some(helper::start(
                     target,
                     opener,
@@ -324,6 +336,7 @@ impl Runtime {
                     cluster,
                     self.tx.clone(),
                     self.backlog.clone(),
+                    recorder,
                 ));
             }
             Effect::HelperSend(msg) => {

@@ -14,6 +14,7 @@ use crate::action::Action;
 use crate::cluster::{BoxByteStream, Cluster, PodSummary, Scope, first_list};
 use crate::helper::client::{SESSION_BATCHES, SessionEvent, run_session};
 use crate::helper::{local, replay};
+use crate::runtime::record::Recorder;
 use crate::state::helper::HelperTarget;
 
 /// Reconnect delays: 1 s doubling to 30 s; reset after a session that lasted a minute.
@@ -134,6 +135,7 @@ pub fn start(
     cluster: Arc<dyn Cluster>,
     tx: mpsc::UnboundedSender<Action>,
     backlog: Arc<Backlog>,
+    recorder: Option<Recorder>,
 ) -> SessionHandle {
     let (commands, rx) = mpsc::unbounded_channel();
     let mut stand = Standing::default();
@@ -145,9 +147,14 @@ pub fn start(
         (HelperTarget::DemoReplay, _) | (_, None) => {
             tokio::spawn(replay_loop(cluster, first, rx, tx))
         }
-        (_, Some(opener)) => {
-            tokio::spawn(reconnect_loop(opener, standing.clone(), rx, tx, backlog))
-        }
+        (_, Some(opener)) => tokio::spawn(reconnect_loop(
+            opener,
+            standing.clone(),
+            rx,
+            tx,
+            backlog,
+            recorder,
+        )),
     }
     .abort_handle();
     SessionHandle {
@@ -163,6 +170,7 @@ async fn reconnect_loop(
     mut commands: mpsc::UnboundedReceiver<ConsoleMessage>,
     tx: mpsc::UnboundedSender<Action>,
     backlog: Arc<Backlog>,
+    recorder: Option<Recorder>,
 ) {
     let mut delay = BACKOFF_START;
     let mut attempt = 0u32;
@@ -178,11 +186,15 @@ async fn reconnect_loop(
                 let (ev_tx, mut ev_rx) = mpsc::channel(SESSION_BATCHES);
                 let forward_tx = tx.clone();
                 let backlog = backlog.clone();
+                let recorder = recorder.clone();
                 let forward = tokio::spawn(async move {
                     while let Some(ev) = ev_rx.recv().await {
                         let action = match ev {
                             SessionEvent::Hello(h) => Action::HelperConnected(h),
                             SessionEvent::Messages(m) => {
+                                if let Some(r) = &recorder {
+                                    r.record(&m).await;
+                                }
                                 backlog.admit().await;
                                 Action::HelperMessages(m)
                             }
@@ -442,6 +454,7 @@ mod tests {
             Arc::new(DemoCluster::new(jiff::Timestamp::now(), false)),
             tx,
             Arc::default(),
+            None,
         );
         async fn next(rx: &mut mpsc::UnboundedReceiver<Action>) -> Action {
             tokio::time::timeout(Duration::from_secs(10), rx.recv())
@@ -493,6 +506,106 @@ mod tests {
         handle.stop();
     }
 
+    /// A live session's socket events reach the case as they reach the console: one line per
+    /// event in `artifacts/nodes/local/sockets-1.jsonl`, sealed with its hash when the session
+    /// ends (stats lines are not events and are not kept).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_live_session_s_socket_events_are_kept_in_the_case() {
+        let dir = tempfile::tempdir().unwrap();
+        let case = crate::case::Case::open(
+            dir.path(),
+            Some("rec"),
+            &crate::case::CaseConfig::new("test", "test"),
+        )
+        .unwrap();
+        const N: usize = 300;
+        let opener: Opener = Arc::new(|| {
+            Box::pin(async {
+                let (console, mut helper) = tokio::io::duplex(1 << 16);
+                tokio::spawn(async move {
+                    let mut out = ktui_wire::encode(&HelperMessage::Hello(test_hello()));
+                    for i in 0..N {
+                        let mut ev = SocketEvent::new(
+                            "2026-12-02T10:00:00.000000000Z".into(),
+                            EventType::UdpSend,
+                        );
+                        ev.sport = Some(u16::try_from(i).unwrap());
+                        out.push_str(&ktui_wire::encode(&HelperMessage::Socket {
+                            event: Box::new(ev),
+                        }));
+                    }
+                    out.push_str(&ktui_wire::encode(&HelperMessage::Stats(Stats::default())));
+                    let _ = helper.write_all(out.as_bytes()).await;
+                    // Stay open until the console ends the session.
+                    let mut sink = [0u8; 1024];
+                    use tokio::io::AsyncReadExt as _;
+                    while helper.read(&mut sink).await.is_ok_and(|n| n > 0) {}
+                });
+                Ok(Box::new(console) as BoxByteStream)
+            })
+        });
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let backlog = Arc::new(Backlog::default());
+        let recorder =
+            crate::runtime::record::Recorder::start(case.clone(), "local".into(), tx.clone());
+        let session = start(
+            HelperTarget::Local,
+            Some(opener),
+            None,
+            Arc::new(DemoCluster::new(jiff::Timestamp::now(), false)),
+            tx,
+            backlog.clone(),
+            Some(recorder),
+        );
+        let mut seen = 0;
+        while seen < N {
+            let action = tokio::time::timeout(Duration::from_secs(10), rx.recv())
+                .await
+                .expect("events arrive")
+                .unwrap();
+            if let Action::HelperMessages(m) = action {
+                backlog.handled();
+                seen += m
+                    .iter()
+                    .filter(|m| matches!(m, HelperMessage::Socket { .. }))
+                    .count();
+            }
+        }
+        session.stop();
+        drop(session);
+        // The writer seals the segment once the session's last sender is gone.
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        let sealed = loop {
+            let sealed = case
+                .index()
+                .unwrap()
+                .into_iter()
+                .rev()
+                .find(|e| e.path == "artifacts/nodes/local/sockets-1.jsonl" && e.sealed);
+            if sealed.is_some() || std::time::Instant::now() > deadline {
+                break sealed;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        .expect("the segment is sealed");
+        let bytes = std::fs::read(case.dir().join(&sealed.path)).unwrap();
+        assert_eq!(
+            sealed.sha256.as_deref(),
+            Some(crate::evidence::sha256_hex(&bytes).as_str())
+        );
+        let lines: Vec<&[u8]> = bytes
+            .split(|b| *b == b'\n')
+            .filter(|l| !l.is_empty())
+            .collect();
+        assert_eq!(lines.len(), N);
+        for (i, line) in lines.iter().enumerate() {
+            let HelperMessage::Socket { event } = HelperMessage::decode(line).unwrap() else {
+                panic!("line {i} is not a socket event");
+            };
+            assert_eq!(event.sport, Some(u16::try_from(i).unwrap()));
+        }
+    }
+
     /// A console that handles nothing: the session stops reading once the bounded hand-over
     /// is full, so what the helper can write stays bounded (it would drop and count the rest);
     /// once the console handles its batches, the stream moves again.
@@ -508,6 +621,7 @@ mod tests {
             Arc::new(DemoCluster::new(jiff::Timestamp::now(), false)),
             tx,
             backlog.clone(),
+            None,
         );
         tokio::time::sleep(Duration::from_millis(500)).await;
         let stalled = written.load(Ordering::Relaxed);
