@@ -8,36 +8,16 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
 use ktui::bundle::{Content, Entry, write};
 
-fn tool(name: &str) -> Option<String> {
-    let found = Command::new("sh")
-        .args(["-c", &format!("command -v {name}")])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    (!found).then(|| format!("{name} is not installed"))
-}
-
-fn run(dir: &Path, cmd: &str, args: &[&str]) -> (bool, String) {
-    let out = Command::new(cmd)
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
-    )
-}
-
 #[test]
 fn tar_and_sha256sum_check_what_ktui_wrote() {
-    for t in ["tar", "sha256sum", "minisign"] {
-        if common::skip_unless("tar_and_sha256sum_check_what_ktui_wrote", tool(t)) {
-            return;
-        }
+    if common::skip_unless(
+        "tar_and_sha256sum_check_what_ktui_wrote",
+        common::missing_tool(&["tar", "sha256sum", "minisign"]),
+    ) {
+        return;
     }
     let dir = tempfile::tempdir().unwrap();
     // Half random, half zeros, across several gzip members.
@@ -90,21 +70,21 @@ fn tar_and_sha256sum_check_what_ktui_wrote() {
     let sig_path = dir.path().join(format!("{name}.tar.gz.minisig"));
     std::fs::write(&sig_path, sig).unwrap();
     let pubkey = files.public_key.display().to_string();
-    let (ok, out) = run(
+    let (ok, out) = common::run_in(
         dir.path(),
         "minisign",
         &["-Vm", &format!("{name}.tar.gz"), "-p", &pubkey],
     );
     assert!(ok, "minisign -V: {out}");
     assert!(out.contains(&trusted), "{out}");
-    let (ok, out) = run(dir.path(), "sha256sum", &[&format!("{name}.tar.gz")]);
+    let (ok, out) = common::run_in(dir.path(), "sha256sum", &[&format!("{name}.tar.gz")]);
     assert!(ok, "{out}");
     assert_eq!(out.split_whitespace().next(), Some(archive.sha256.as_str()));
 
-    let (ok, out) = run(dir.path(), "tar", &["xzf", &format!("{name}.tar.gz")]);
+    let (ok, out) = common::run_in(dir.path(), "tar", &["xzf", &format!("{name}.tar.gz")]);
     assert!(ok, "tar xzf: {out}");
     let root = dir.path().join(name);
-    let (ok, out) = run(&root, "sha256sum", &["-c", "SHA256SUMS"]);
+    let (ok, out) = common::run_in(&root, "sha256sum", &["-c", "SHA256SUMS"]);
     assert!(ok, "sha256sum -c: {out}");
     assert_eq!(out.matches(": OK").count(), 2, "{out}");
     let extracted = std::fs::read(root.join("artifacts/shop/web-0/checkpoints/pages.img")).unwrap();
@@ -115,7 +95,7 @@ fn tar_and_sha256sum_check_what_ktui_wrote() {
     let mut bytes = std::fs::read(&log).unwrap();
     bytes[0] ^= 1;
     std::fs::write(&log, bytes).unwrap();
-    let (ok, out) = run(&root, "sha256sum", &["-c", "SHA256SUMS"]);
+    let (ok, out) = common::run_in(&root, "sha256sum", &["-c", "SHA256SUMS"]);
     assert!(!ok, "{out}");
     assert!(out.contains("web.log: FAILED"), "{out}");
     // And one flipped byte in the archive: minisign refuses it.
@@ -123,7 +103,7 @@ fn tar_and_sha256sum_check_what_ktui_wrote() {
     let mid = bytes.len() / 2;
     bytes[mid] ^= 1;
     std::fs::write(&archive_path, bytes).unwrap();
-    let (ok, out) = run(
+    let (ok, out) = common::run_in(
         dir.path(),
         "minisign",
         &["-Vm", &format!("{name}.tar.gz"), "-p", &pubkey],

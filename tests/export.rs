@@ -21,33 +21,15 @@ fn ktui(args: &[&str]) -> Output {
         .unwrap()
 }
 
-fn run_in(dir: &Path, cmd: &str, args: &[&str]) -> (bool, String) {
-    let out = Command::new(cmd)
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
-    )
-}
-
 fn text(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
 }
 
 #[test]
 fn a_case_exported_verifies_with_ktui_minisign_and_sha256sum() {
-    let missing = ["minisign", "sha256sum", "tar"].into_iter().find(|t| {
-        !Command::new("sh")
-            .args(["-c", &format!("command -v {t}")])
-            .output()
-            .is_ok_and(|o| o.status.success())
-    });
     if common::skip_unless(
         "a_case_exported_verifies_with_ktui_minisign_and_sha256sum",
-        missing.map(|t| format!("{t} is not installed")),
+        common::missing_tool(&["minisign", "sha256sum", "tar"]),
     ) {
         return;
     }
@@ -83,18 +65,21 @@ fn a_case_exported_verifies_with_ktui_minisign_and_sha256sum() {
     let cases_arg = cases.display().to_string();
     let out_dir = tmp.path().join("out");
     let out_arg = out_dir.display().to_string();
+    let export = || {
+        ktui(&[
+            "export",
+            "--case",
+            id,
+            "--cases-dir",
+            &cases_arg,
+            "--out",
+            &out_arg,
+            "--sign-key",
+            &key,
+        ])
+    };
 
-    let out = ktui(&[
-        "export",
-        "--case",
-        id,
-        "--cases-dir",
-        &cases_arg,
-        "--out",
-        &out_arg,
-        "--sign-key",
-        &key,
-    ]);
+    let out = export();
     assert!(out.status.success(), "{}", text(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
     let bundle = stdout.lines().next().unwrap().to_string();
@@ -110,14 +95,14 @@ fn a_case_exported_verifies_with_ktui_minisign_and_sha256sum() {
     let out = ktui(&["verify", &bundle, "--pubkey", &pubkey]);
     assert!(out.status.success(), "{}", text(&out));
     assert!(text(&out).starts_with("OK "), "{}", text(&out));
-    let (ok, said) = run_in(&out_dir, "minisign", &["-Vm", &name, "-p", &pubkey]);
+    let (ok, said) = common::run_in(&out_dir, "minisign", &["-Vm", &name, "-p", &pubkey]);
     assert!(ok, "minisign: {said}");
     assert!(said.contains(&format!("ktui case={id} sha256=")), "{said}");
-    let (ok, said) = run_in(&out_dir, "sha256sum", &["-c", &format!("{name}.sha256")]);
+    let (ok, said) = common::run_in(&out_dir, "sha256sum", &["-c", &format!("{name}.sha256")]);
     assert!(ok, "sha256sum -c .sha256: {said}");
-    let (ok, said) = run_in(&out_dir, "tar", &["xzf", &name]);
+    let (ok, said) = common::run_in(&out_dir, "tar", &["xzf", &name]);
     assert!(ok, "tar: {said}");
-    let (ok, said) = run_in(&out_dir.join(&stem), "sha256sum", &["-c", "SHA256SUMS"]);
+    let (ok, said) = common::run_in(&out_dir.join(&stem), "sha256sum", &["-c", "SHA256SUMS"]);
     assert!(ok, "sha256sum -c SHA256SUMS: {said}");
     for member in [
         "artifacts/shop/web-0/logs/web.previous.log",
@@ -155,17 +140,7 @@ fn a_case_exported_verifies_with_ktui_minisign_and_sha256sum() {
         .flatten()
         .map(|e| e.file_name())
         .collect();
-    let out = ktui(&[
-        "export",
-        "--case",
-        id,
-        "--cases-dir",
-        &cases_arg,
-        "--out",
-        &out_arg,
-        "--sign-key",
-        &key,
-    ]);
+    let out = export();
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(
         text(&out).contains("web.previous.log changed on disk"),

@@ -31,6 +31,21 @@ async fn setup() -> Setup {
     Setup::start(store).await
 }
 
+/// shop/web-0 on NODE, crash-looping (restarted 4 times, last exit 1).
+fn add_crashed_pod(store: &Store, uid: &str) {
+    store.add_namespace("shop");
+    store.apply(serde_json::json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "web-0", "namespace": "shop", "uid": uid},
+        "spec": {"nodeName": NODE, "containers": [{"name": "web", "image": "web:1"}]},
+        "status": {"phase": "Running", "containerStatuses": [{
+            "name": "web", "image": "web:1", "imageID": "", "ready": false, "restartCount": 4,
+            "state": {"waiting": {"reason": "CrashLoopBackOff"}},
+            "lastState": {"terminated": {"exitCode": 1, "reason": "Error",
+                                          "finishedAt": "2026-11-30T01:00:00Z"}}}]}
+    }));
+}
+
 fn spec() -> HelperSpec {
     let mut spec = HelperSpec::new(Some(NODE));
     spec.created_by = "tester".into();
@@ -525,17 +540,7 @@ async fn console_deploys_streams_reconnects_and_removes() {
     );
     let s = setup().await;
     let store = s.store();
-    store.add_namespace("shop");
-    store.apply(serde_json::json!({
-        "apiVersion": "v1", "kind": "Pod",
-        "metadata": {"name": "web-0", "namespace": "shop", "uid": "3f0c6a52-0000-4000-8000-000000000001"},
-        "spec": {"nodeName": NODE, "containers": [{"name": "web", "image": "web:1"}]},
-        "status": {"phase": "Running", "containerStatuses": [{
-            "name": "web", "image": "web:1", "imageID": "", "ready": false, "restartCount": 4,
-            "state": {"waiting": {"reason": "CrashLoopBackOff"}},
-            "lastState": {"terminated": {"exitCode": 1, "reason": "Error",
-                                          "finishedAt": "2026-11-30T01:00:00Z"}}}]}
-    }));
+    add_crashed_pod(&store, "3f0c6a52-0000-4000-8000-000000000001");
     let cluster: std::sync::Arc<dyn Cluster> = std::sync::Arc::new(s.cluster.clone());
     let mut app = ktui::app::App::builder(cluster).scope(Scope::All).build();
     app_until(&mut app, "the crashed pod in the table", 30, |a| {
@@ -630,17 +635,7 @@ async fn intents_deploy_confirm_and_connect_without_keys() {
     use ktui::state::{Confirm, Mode};
     let s = setup().await;
     let store = s.store();
-    store.add_namespace("shop");
-    store.apply(serde_json::json!({
-        "apiVersion": "v1", "kind": "Pod",
-        "metadata": {"name": "web-0", "namespace": "shop", "uid": "3f0c6a52-0000-4000-8000-000000000002"},
-        "spec": {"nodeName": NODE, "containers": [{"name": "web", "image": "web:1"}]},
-        "status": {"phase": "Running", "containerStatuses": [{
-            "name": "web", "image": "web:1", "imageID": "", "ready": false, "restartCount": 4,
-            "state": {"waiting": {"reason": "CrashLoopBackOff"}},
-            "lastState": {"terminated": {"exitCode": 1, "reason": "Error",
-                                          "finishedAt": "2026-11-30T01:00:00Z"}}}]}
-    }));
+    add_crashed_pod(&store, "3f0c6a52-0000-4000-8000-000000000002");
     let cluster: std::sync::Arc<dyn Cluster> = std::sync::Arc::new(s.cluster.clone());
     let mut app = ktui::app::App::builder(cluster).scope(Scope::All).build();
     let pod = PodKey::new("shop", "web-0");

@@ -191,3 +191,29 @@ pub async fn settle_work(app: &mut ktui::app::App, quiet: std::time::Duration) {
         }
     }
 }
+
+/// Why a test that needs these commands cannot run: the first one not on PATH.
+pub fn missing_tool(tools: &[&str]) -> Option<String> {
+    tools
+        .iter()
+        .find(|t| {
+            !std::process::Command::new("sh")
+                .args(["-c", &format!("command -v {t}")])
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+        .map(|t| format!("{t} is not installed"))
+}
+
+/// Run `cmd args` in `dir`: whether it succeeded, and its stdout then stderr.
+pub fn run_in(dir: &std::path::Path, cmd: &str, args: &[&str]) -> (bool, String) {
+    let out = std::process::Command::new(cmd)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+    )
+}
