@@ -7,8 +7,6 @@
 
 mod common;
 
-use std::path::Path;
-
 use ktui::bundle::{Content, Entry, write};
 
 #[test]
