@@ -31,6 +31,24 @@ pub enum Action {
         what: String,
         error: crate::evidence::CaptureError,
     },
+    /// The notes of `generation` are in the case (their SHA-256), or why not.
+    NotesSaved {
+        generation: u64,
+        result: Result<String, String>,
+    },
+    /// An export going on: the step, and bytes done of total (0 total: not known yet).
+    ExportProgress {
+        step: String,
+        done: u64,
+        total: u64,
+    },
+    /// The export ended (what it produced, or what failed: what was collected is kept).
+    Exported(Result<crate::state::export::ExportSummary, String>),
+    /// What the access checks answered (in the order asked).
+    AccessChecked {
+        checks: Vec<crate::cluster::AccessCheck>,
+        result: Result<Vec<bool>, ClusterError>,
+    },
     ContextSwitched(ContextInfo),
     ContextSwitchFailed {
         context: String,

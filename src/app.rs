@@ -138,6 +138,9 @@ impl AppBuilder {
             .case
             .as_ref()
             .map(|c| (c.id().to_string(), c.dir().to_path_buf()));
+        if let Some(case) = &self.case {
+            state.notes = crate::state::notes::NotesState::new(&case.notes());
+        }
         let mut runtime = Runtime::new(self.cluster, tx, self.connector, self.case);
         if let Some(interval) = self.clock {
             runtime.start_clock(interval);

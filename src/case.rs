@@ -125,6 +125,13 @@ impl Case {
     }
 
     /// Save the notes (`notes.md`, atomically) and record a `note` custody line with their hash.
+    /// The notes as `notes.md` holds them now (empty when there are none yet).
+    pub fn notes(&self) -> String {
+        std::fs::read(self.inner.dir.join(NOTES_FILE))
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default()
+    }
+
     pub fn save_notes(&self, text: &str) -> Result<ArtifactRef> {
         let inner = &self.inner;
         let path = inner.dir.join(NOTES_FILE);

@@ -434,6 +434,49 @@ pub struct HelperPod {
     pub deleting: bool,
 }
 
+/// One permission to ask the API server about (`kubectl auth can-i VERB RESOURCE[/SUB] -n NS`):
+/// what an actions-menu entry needs.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct AccessCheck {
+    pub verb: &'static str,
+    /// API group: `""` for core.
+    pub group: &'static str,
+    pub resource: &'static str,
+    pub subresource: Option<&'static str>,
+    /// `None`: cluster-wide.
+    pub namespace: Option<String>,
+}
+
+impl AccessCheck {
+    pub fn new(verb: &'static str, resource: &'static str, namespace: Option<&str>) -> Self {
+        let (resource, subresource) = match resource.split_once('/') {
+            Some((r, s)) => (r, Some(s)),
+            None => (resource, None),
+        };
+        Self {
+            verb,
+            group: "",
+            resource,
+            subresource,
+            namespace: namespace.map(str::to_string),
+        }
+    }
+}
+
+/// How a user reads it: `create pods/exec in ktui-system`.
+impl std::fmt::Display for AccessCheck {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.verb, self.resource)?;
+        if let Some(sub) = self.subresource {
+            write!(f, "/{sub}")?;
+        }
+        match &self.namespace {
+            Some(ns) => write!(f, " in {ns}"),
+            None => f.write_str(" (cluster-wide)"),
+        }
+    }
+}
+
 /// Every pod of `scope` once the watch's first full list has arrived; the watch is dropped
 /// after it. Err says why there is no list (the watch failed, or it lost the API server and
 /// is reconnecting: [`ClusterError::ListInterrupted`]). The one "list until synced" of the CLI
@@ -527,4 +570,7 @@ pub trait Cluster: Send + Sync {
     /// One node's architecture, OS, kernel and readiness; `ClusterError::NotFound` when there
     /// is no such node.
     fn node_info(&self, node: String) -> BoxFuture<'static, Result<NodeInfo>>;
+
+    /// Whether the user may do each of `checks` (SelfSubjectAccessReview), in order.
+    fn access(&self, checks: Vec<AccessCheck>) -> BoxFuture<'static, Result<Vec<bool>>>;
 }

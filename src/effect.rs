@@ -31,6 +31,21 @@ pub enum Effect {
         node: String,
         json: Vec<u8>,
     },
+    /// Save the notes (`generation`: the edit they are at) into the case's `notes.md`.
+    SaveNotes {
+        generation: u64,
+        text: String,
+    },
+    /// Collect a pod's evidence into the case `case_id` and package it into a signed bundle
+    /// (in `out`, else the case's bundles/), uploaded to `s3` when given.
+    ExportPod {
+        pod: PodKey,
+        case_id: String,
+        out: Option<std::path::PathBuf>,
+        s3: Option<String>,
+    },
+    /// Ask the API server which of these the user may do (SelfSubjectAccessReview).
+    CheckAccess(Vec<crate::cluster::AccessCheck>),
     SwitchContext(String),
     /// Read-only checks before asking to deploy on a node (node architecture, Pod Security).
     PreflightHelper {

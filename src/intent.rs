@@ -20,6 +20,16 @@ pub enum Intent {
     OpenDetail(PodKey),
     /// Socket events of a pod; when no helper runs on its node, asks to deploy one there.
     OpenSockets(PodKey),
+    /// The actions menu of a pod.
+    OpenMenu(PodKey),
+    /// Run an entry of the open actions menu on its pod.
+    RunMenuEntry(crate::state::menu::MenuAction),
+    /// Export a pod: the dialog (what will be collected, where it goes), then collect + sign.
+    Export(PodKey),
+    /// The notes pane.
+    OpenNotes,
+    /// Save the notes now.
+    SaveNotes,
     /// Ask to remove the helper pod of a node.
     RemoveHelper {
         node: String,

@@ -335,6 +335,7 @@ pub struct Keymaps {
     pub detail: PaneKeys<Detail>,
     pub logs: PaneKeys<Logs>,
     pub sockets: PaneKeys<Sockets>,
+    pub notes: PaneKeys<Notes>,
 }
 
 impl Default for Keymaps {
@@ -345,18 +346,20 @@ impl Default for Keymaps {
             detail: PaneKeys::new(&DETAIL),
             logs: PaneKeys::new(&LOGS),
             sockets: PaneKeys::new(&SOCKETS),
+            notes: PaneKeys::new(&NOTES),
         }
     }
 }
 
 impl Keymaps {
     /// The sections of a keys file, `anywhere` first.
-    pub const SECTIONS: [&'static str; 5] = [
+    pub const SECTIONS: [&'static str; 6] = [
         GLOBAL.section,
         TABLE.section,
         DETAIL.section,
         LOGS.section,
         SOCKETS.section,
+        NOTES.section,
     ];
 
     /// A key means one thing per pane, a pane's key does not shadow one of every pane, and quit
@@ -377,6 +380,7 @@ impl Keymaps {
             (DETAIL.section, self.detail.bound()),
             (LOGS.section, self.logs.bound()),
             (SOCKETS.section, self.sockets.bound()),
+            (NOTES.section, self.notes.bound()),
         ] {
             if let Some((key, command, global)) = bound.iter().find_map(|(k, c)| {
                 anywhere
@@ -395,7 +399,8 @@ impl Keymaps {
         self.table.bound_twice()?;
         self.detail.bound_twice()?;
         self.logs.bound_twice()?;
-        self.sockets.bound_twice()
+        self.sockets.bound_twice()?;
+        self.notes.bound_twice()
     }
 
     /// A pane's footer: its hints with the keys in effect, two spaces apart. A hint whose
@@ -500,6 +505,9 @@ commands! {
         OpenDetail => "open_detail",
         OpenLogs => "open_logs",
         OpenSockets => "open_sockets",
+        OpenMenu => "open_menu",
+        Export => "export",
+        OpenNotes => "open_notes",
         EditFilter => "edit_filter",
         ClearFilter => "clear_filter",
         ToggleAll => "toggle_all",
@@ -549,6 +557,14 @@ pub const TABLE: Keymap<Table> = Keymap {
             what: "socket events of the pod (node helper)",
         },
         Line {
+            bindings: &[
+                bind(&[ch('m')], Table::OpenMenu),
+                bind(&[ch('e')], Table::Export),
+                bind(&[ch('n')], Table::OpenNotes),
+            ],
+            what: "actions menu / export: collect, sign / notes",
+        },
+        Line {
             bindings: &[bind(&[ch('/')], Table::EditFilter)],
             what: "filter: substring, ! negates; Enter keeps",
         },
@@ -576,6 +592,7 @@ pub const TABLE: Keymap<Table> = Keymap {
     footer: &[
         hint(&[Anywhere(Global::Help)], "help"),
         hint(&[Pane(Table::EditFilter)], "filter"),
+        hint(&[Pane(Table::OpenMenu)], "menu"),
         hint(&[Pane(Table::OpenDetail)], "detail"),
         hint(&[Pane(Table::OpenLogs)], "logs"),
         hint(&[Pane(Table::OpenSockets)], "sockets"),
@@ -597,6 +614,9 @@ commands! {
         Top => "top",
         OpenLogs => "open_logs",
         OpenSockets => "open_sockets",
+        OpenMenu => "open_menu",
+        Export => "export",
+        OpenNotes => "open_notes",
     }
 }
 
@@ -634,8 +654,17 @@ pub const DETAIL: Keymap<Detail> = Keymap {
             bindings: &[bind(&[ch('t')], Detail::OpenSockets)],
             what: "socket events of the pod (node helper)",
         },
+        Line {
+            bindings: &[
+                bind(&[ch('m')], Detail::OpenMenu),
+                bind(&[ch('e')], Detail::Export),
+                bind(&[ch('n')], Detail::OpenNotes),
+            ],
+            what: "actions menu / export: collect, sign / notes",
+        },
     ],
     footer: &[
+        hint(&[Pane(Detail::OpenMenu)], "menu"),
         hint(&[Pane(Detail::OpenLogs)], "logs"),
         hint(&[Pane(Detail::OpenSockets)], "sockets"),
         hint(&[Pane(Detail::Down), Pane(Detail::Up)], "scroll"),
@@ -812,6 +841,33 @@ pub const SOCKETS: Keymap<Sockets> = Keymap {
     ],
 };
 
+commands! {
+    /// The notes pane: every other key is typed into the notes.
+    pub enum Notes {
+        Back => "back",
+        Save => "save",
+    }
+}
+
+pub const NOTES: Keymap<Notes> = Keymap {
+    title: "Notes",
+    section: "notes",
+    lines: &[
+        Line {
+            bindings: &[bind(&[Esc], Notes::Back)],
+            what: "back (the notes are saved)",
+        },
+        Line {
+            bindings: &[bind(&[Ctrl('s')], Notes::Save)],
+            what: "save now (else saved 2 s after the last key at most)",
+        },
+    ],
+    footer: &[
+        hint(&[Pane(Notes::Save)], "save"),
+        hint(&[Pane(Notes::Back)], "back"),
+    ],
+};
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -923,7 +979,7 @@ mod tests {
         assert!(help.contains(&("o/Enter".to_string(), TABLE.lines[3].what)));
         assert_eq!(
             k.footer(&k.table),
-            "h:help  /:filter  o:detail  L:logs  t:sockets  a:all  s:sort  u:ungroup  ::cmd  q:quit"
+            "h:help  /:filter  m:menu  o:detail  L:logs  t:sockets  a:all  s:sort  u:ungroup  ::cmd  q:quit"
         );
     }
 
@@ -933,11 +989,11 @@ mod tests {
         let k = Keymaps::default();
         assert_eq!(
             k.footer(&k.table),
-            "?:help  /:filter  ⏎:detail  l:logs  t:sockets  a:all  s:sort  u:ungroup  ::cmd  q:quit"
+            "?:help  /:filter  m:menu  ⏎:detail  l:logs  t:sockets  a:all  s:sort  u:ungroup  ::cmd  q:quit"
         );
         assert_eq!(
             k.footer(&k.detail),
-            "l:logs  t:sockets  j/k:scroll  esc:back  ?:help"
+            "m:menu  l:logs  t:sockets  j/k:scroll  esc:back  ?:help"
         );
         assert_eq!(
             k.footer(&k.logs),
@@ -1023,6 +1079,7 @@ mod tests {
             ("detail".to_string(), labels(k.detail.help())),
             ("logs".to_string(), labels(k.logs.help())),
             ("sockets".to_string(), labels(k.sockets.help())),
+            ("notes".to_string(), labels(k.notes.help())),
             ("anywhere".to_string(), anywhere),
         ];
         assert_eq!(sections, expected);

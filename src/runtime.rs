@@ -284,6 +284,41 @@ impl Runtime {
                 });
                 self.track(what, task);
             }
+            Effect::SaveNotes { generation, text } => {
+                let tx = self.tx.clone();
+                let Some(case) = self.case.clone() else {
+                    let _ = tx.send(Action::NotesSaved {
+                        generation,
+                        result: Err("no case is open".to_string()),
+                    });
+                    return;
+                };
+                let task = tokio::spawn(async move {
+                    let saved = tokio::task::spawn_blocking(move || case.save_notes(&text)).await;
+                    let result = match saved {
+                        Ok(Ok(note)) => Ok(note.sha256),
+                        Ok(Err(e)) => Err(e.to_string()),
+                        Err(e) => Err(format!("the save was interrupted: {e}")),
+                    };
+                    let _ = tx.send(Action::NotesSaved { generation, result });
+                });
+                self.track("saving the notes".to_string(), task);
+            }
+            Effect::CheckAccess(checks) => {
+                self.spawn(async move {
+                    let result = cluster.access(checks.clone()).await;
+                    Some(Action::AccessChecked { checks, result })
+                });
+            }
+            Effect::ExportPod {
+                pod,
+                case_id,
+                out,
+                s3,
+            } => {
+                let _ = (pod, case_id, out, s3);
+                let _ = self.tx.send(Action::Exported(Err("TODO".into())));
+            }
             Effect::SwitchContext(name) => {
                 let Some(connector) = self.connector.clone() else {
                     let _ = self.tx.send(Action::ContextSwitchFailed {

@@ -1,7 +1,10 @@
 //! The console's one state tree. Views only read it; `update` is the only writer.
 
+pub mod export;
 pub mod helper;
 pub mod logs;
+pub mod menu;
+pub mod notes;
 pub mod pods;
 pub mod sockets;
 
@@ -12,6 +15,8 @@ use crate::cluster::{ConnectionState, ContextInfo, EventRow, PodDetail, PodKey, 
 use crate::evidence::EvidenceSet;
 use helper::{HelperSession, HelperSource};
 use logs::LogsState;
+use menu::{AccessCache, MenuState};
+use notes::NotesState;
 use pods::PodsState;
 use sockets::SocketsState;
 
@@ -26,6 +31,8 @@ pub enum Screen {
     Detail,
     Logs,
     Sockets,
+    /// The case's notes (every key but the pane's own is typed into them).
+    Notes,
 }
 
 /// A question that needs a yes before anything changes in the cluster.
@@ -58,6 +65,10 @@ pub enum Mode {
     SocketFilter(TextArea<'static>),
     Confirm(Confirm),
     Help,
+    /// The actions menu of a pod (`m`).
+    Menu(MenuState),
+    /// The export dialog (`state.export`) is on screen and takes the keys.
+    Export,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,6 +123,14 @@ pub struct AppState {
     /// Quit once the pending helper removals are done.
     pub quit_after_remove: bool,
     pub evidence: EvidenceSet,
+    /// The export dialog and the export it started (one at a time).
+    pub export: Option<export::ExportDialog>,
+    /// The case's notes (the notes pane).
+    pub notes: NotesState,
+    /// Where Esc in the notes pane goes back to.
+    pub notes_return: Screen,
+    /// What the API server said the user may do (the actions menu), briefly cached.
+    pub access: AccessCache,
     pub toasts: Vec<Toast>,
     pub size: (u16, u16),
     pub quit: bool,
@@ -142,6 +161,10 @@ impl AppState {
             confirm_policy: crate::intent::ConfirmPolicy::Ask,
             quit_after_remove: false,
             evidence: EvidenceSet::default(),
+            export: None,
+            notes: NotesState::default(),
+            notes_return: Screen::Table,
+            access: AccessCache::default(),
             toasts: Vec::new(),
             size: (80, 24),
             quit: false,

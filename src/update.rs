@@ -1,7 +1,10 @@
 //! `update(&mut AppState, Action) -> Vec<Effect>`: the console's only writer. No IO here.
 
+mod export;
 mod intents;
 mod keys;
+mod menu;
+mod notes;
 pub(crate) mod sockets;
 
 use crate::action::Action;
@@ -18,8 +21,11 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
     let was_quitting = state.quit;
     let mut effects = dispatch(state, action);
     if state.quit && !was_quitting {
-        // The helper session's final loss counters go with the evidence (before the Quit).
-        effects.splice(0..0, sockets::record_final(state));
+        // The helper session's final loss counters and unsaved notes go with the evidence
+        // (before the Quit).
+        let mut last: Vec<Effect> = sockets::record_final(state).into_iter().collect();
+        last.extend(notes::save(state));
+        effects.splice(0..0, last);
     }
     effects
 }
@@ -38,8 +44,21 @@ fn dispatch(state: &mut AppState, action: Action) -> Vec<Effect> {
         Action::Tick(now) => {
             state.now = now;
             state.toasts.retain(|t| t.until > now);
+            notes::on_tick(state)
+        }
+        Action::NotesSaved { generation, result } => {
+            notes::on_saved(state, generation, result);
             Vec::new()
         }
+        Action::ExportProgress { step, done, total } => {
+            export::on_progress(state, step, done, total);
+            Vec::new()
+        }
+        Action::Exported(result) => {
+            export::on_done(state, result);
+            Vec::new()
+        }
+        checked @ Action::AccessChecked { .. } => menu::on_checked(state, checked),
         Action::Pods(ev) => on_pod_event(state, ev),
         Action::DetailLoaded(key, res) => {
             if let Some(d) = state.detail.as_mut().filter(|d| d.key == key) {
@@ -207,6 +226,17 @@ pub fn wants_previous(state: &AppState, key: &PodKey, container: &str) -> bool {
             !matches!(c.state, ContainerState::Terminated { .. })
                 && matches!(c.last_state, ContainerState::Terminated { .. })
         })
+}
+
+/// The container to show for a pod: the first that restarted, else the first.
+pub(crate) fn row_container_of(state: &AppState, key: &PodKey) -> Option<String> {
+    state.pods.pod(key).and_then(|p| {
+        p.containers
+            .iter()
+            .find(|c| c.restarts > 0)
+            .or_else(|| p.containers.first())
+            .map(|c| c.name.clone())
+    })
 }
 
 /// Open the logs screen for a container.

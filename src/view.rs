@@ -3,8 +3,11 @@
 mod columns;
 mod confirm;
 mod detail;
+mod export;
 mod help;
 mod logs;
+mod menu;
+mod notes;
 mod sockets;
 mod status;
 mod table;
@@ -32,12 +35,15 @@ pub fn view(frame: &mut Frame<'_>, state: &AppState, theme: &Theme) {
         Screen::Detail => detail::render(frame, main, state, theme),
         Screen::Logs => logs::render(frame, main, state, theme),
         Screen::Sockets => sockets::render(frame, main, state, theme),
+        Screen::Notes => notes::render(frame, main, state, theme),
     }
     status::render_prompt(frame, bottom, state, theme);
     render_toasts(frame, main, state, theme);
     match &state.mode {
         Mode::Help => help::render(frame, area, state, theme),
         Mode::Confirm(c) => confirm::render(frame, area, c, state, theme),
+        Mode::Menu(m) => menu::render(frame, area, m, state, theme),
+        Mode::Export => export::render(frame, area, state, theme),
         _ => {}
     }
 }

@@ -91,6 +91,12 @@ impl Cluster for SlowLogs {
     fn node_info(&self, node: String) -> BoxFuture<'static, Result<NodeInfo>> {
         self.inner.node_info(node)
     }
+    fn access(
+        &self,
+        checks: Vec<ktui::cluster::AccessCheck>,
+    ) -> BoxFuture<'static, Result<Vec<bool>>> {
+        self.inner.access(checks)
+    }
 }
 
 /// The demo app on a cluster whose log fetches take `delay`, once its first list has arrived

@@ -455,7 +455,7 @@ async fn rebound_keys_show_in_help_and_footer() {
     let text = screen(&mut app, &mut term);
     let footer = text.lines().last().unwrap();
     assert!(
-        footer.starts_with("?:help  /:filter  ⏎:detail  L:logs  t:sockets"),
+        footer.starts_with("?:help  /:filter  m:menu  ⏎:detail  L:logs  t:sockets"),
         "{footer}"
     );
     press(&mut app, "?").await;
@@ -704,4 +704,92 @@ async fn detail_env_list_wraps_with_its_indentation() {
         .map(|e| e.trim_end_matches(','))
         .collect();
     assert_eq!(shown, entries, "{text}");
+}
+
+#[tokio::test]
+async fn actions_menu_lists_each_entry_with_its_key_and_runs_them() {
+    let (mut app, mut term) = harness(120, 40).await;
+    press(&mut app, "/ledger\nm").await;
+    let text = screen(&mut app, &mut term);
+    for (k, what) in [
+        ("d", "detail"),
+        ("l", "logs"),
+        ("t", "socket events"),
+        ("e", "export"),
+        ("n", "notes"),
+    ] {
+        assert!(
+            text.lines().any(|l| l.contains(&format!("{k}  {what}"))),
+            "{k} {what}\n{text}"
+        );
+    }
+    insta::assert_snapshot!("menu_120x40", text);
+    // The demo answered every access check: nothing disabled. Its direct key runs an entry.
+    assert!(!text.contains("disabled"), "{text}");
+    press(&mut app, "l").await;
+    assert_eq!(app.state.screen, Screen::Logs);
+    assert!(matches!(app.state.mode, ktui::state::Mode::Normal));
+    // j + Enter runs the entry selected (here: notes, the last; k wraps round to it).
+    press(&mut app, "\x1bmk\n").await;
+    assert!(matches!(app.state.mode, ktui::state::Mode::Normal));
+    assert_eq!(app.state.screen, Screen::Notes);
+}
+
+#[tokio::test]
+async fn a_denied_menu_entry_says_which_permission_is_missing() {
+    use ktui::cluster::AccessCheck;
+    let (mut app, mut term) = harness(120, 40).await;
+    press(&mut app, "/ledger\nm").await;
+    let exec = AccessCheck::new("create", "pods/exec", Some("ktui-system"));
+    app.dispatch(Action::AccessChecked {
+        checks: vec![exec],
+        result: Ok(vec![false]),
+    });
+    let text = screen(&mut app, &mut term);
+    assert!(
+        text.contains("disabled: needs create pods/exec in ktui-system"),
+        "{text}"
+    );
+    press(&mut app, "t").await;
+    assert_eq!(
+        app.state.screen,
+        Screen::Table,
+        "a denied entry does not run"
+    );
+    let text = screen(&mut app, &mut term);
+    assert!(text.contains("you lack create pods/exec"), "{text}");
+}
+
+#[tokio::test]
+async fn notes_are_saved_into_the_case_with_a_custody_line() {
+    let (mut app, mut term) = harness(120, 40).await;
+    press(&mut app, "n").await;
+    assert_eq!(app.state.screen, Screen::Notes);
+    // `:`, `?` and `q` are text here.
+    press(&mut app, "checkout: q? 5xx since 09:12").await;
+    app.dispatch(code(KeyCode::Enter));
+    press(&mut app, "rollback at 09:40").await;
+    let (_, dir) = app.state.evidence.case.clone().unwrap();
+    let on_disk = || std::fs::read_to_string(dir.join("notes.md")).unwrap_or_default();
+    assert_eq!(on_disk(), "", "saved only after a pause");
+    // Two seconds later the clock saves them.
+    let later = app.state.now + jiff::SignedDuration::from_secs(2);
+    app.dispatch(Action::Tick(later));
+    common::settle_work(&mut app, QUIET).await;
+    let notes = std::fs::read_to_string(dir.join("notes.md")).unwrap();
+    assert_eq!(notes, "checkout: q? 5xx since 09:12\nrollback at 09:40\n");
+    let sha = ktui::evidence::sha256_hex(notes.as_bytes());
+    let custody = std::fs::read_to_string(dir.join("custody.jsonl")).unwrap();
+    let line = custody.lines().last().unwrap();
+    assert!(line.contains("\"note\"") && line.contains(&sha), "{line}");
+    let text = screen(&mut app, &mut term);
+    assert!(text.contains(&format!("sha256 {}", &sha[..12])), "{text}");
+    insta::assert_snapshot!("notes_120x40", text);
+    // Esc goes back; what was typed after the last save is saved on the way.
+    press(&mut app, "!").await;
+    press(&mut app, "\x1b").await;
+    common::settle_work(&mut app, QUIET).await;
+    assert_eq!(app.state.screen, Screen::Table);
+    let notes = std::fs::read_to_string(dir.join("notes.md")).unwrap();
+    assert!(notes.ends_with("09:40!\n"), "{notes}");
 }

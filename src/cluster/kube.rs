@@ -1,6 +1,7 @@
 //! The `Cluster` implementation over kube-rs: the only module tree that imports kube and
 //! k8s-openapi.
 
+mod access;
 mod apply;
 pub mod connect;
 pub mod convert;
@@ -28,8 +29,8 @@ use kube::runtime::{WatchStreamExt as _, watcher};
 use kube::{Api, Client};
 
 use crate::cluster::{
-    BoxByteStream, Cluster, ConnectionState, ContextInfo, EventRow, HelperPod, LogRequest,
-    NodeInfo, ObjectInfo, ObjectRef, PodDetail, PodEvent, PodKey, Result, Scope,
+    AccessCheck, BoxByteStream, Cluster, ConnectionState, ContextInfo, EventRow, HelperPod,
+    LogRequest, NodeInfo, ObjectInfo, ObjectRef, PodDetail, PodEvent, PodKey, Result, Scope,
 };
 use crate::triage;
 use errors::{ApiContext, map_err};
@@ -305,6 +306,11 @@ impl Cluster for KubeCluster {
                 .map_err(|e| not_found_as(map_err(e, &ctx), || format!("node {node}")))
         }
         .boxed()
+    }
+
+    fn access(&self, checks: Vec<AccessCheck>) -> BoxFuture<'static, Result<Vec<bool>>> {
+        let this = self.clone();
+        async move { access::review(&this, checks).await }.boxed()
     }
 }
 

@@ -28,6 +28,11 @@ pub fn apply(state: &mut AppState, intent: Intent) -> Vec<Effect> {
         Intent::Command(line) => run_command(state, line.trim()),
         Intent::OpenDetail(key) => open_detail(state, key),
         Intent::OpenSockets(key) => sockets::open(state, key),
+        Intent::OpenMenu(key) => super::menu::open(state, key),
+        Intent::RunMenuEntry(action) => super::menu::run(state, action),
+        Intent::OpenNotes => super::notes::open(state),
+        Intent::SaveNotes => super::notes::save(state),
+        Intent::Export(key) => super::export::open(state, key),
         Intent::RemoveHelper { node } => ask(state, Confirm::RemoveHelper { node }),
         Intent::Answer(answer) => match std::mem::take(&mut state.mode) {
             Mode::Confirm(confirm) => sockets::answer(state, confirm, answer),
@@ -116,13 +121,7 @@ fn row_container(state: &AppState, row: &Row) -> Option<String> {
                 .and_then(|p| p.containers.first())
                 .map(|c| c.name.clone())
         }),
-        Row::Pod { key } => state.pods.pod(key).and_then(|p| {
-            p.containers
-                .iter()
-                .find(|c| c.restarts > 0)
-                .or_else(|| p.containers.first())
-                .map(|c| c.name.clone())
-        }),
+        Row::Pod { key } => super::row_container_of(state, key),
     }
 }
 
@@ -137,6 +136,20 @@ fn on_table(state: &mut AppState, cmd: Table) -> Vec<Effect> {
                 return sockets::open(state, key);
             }
         }
+        Table::OpenMenu | Table::Export => {
+            if let Some(row) = pods.selected_row() {
+                let key = row.pod_key().clone();
+                return apply(
+                    state,
+                    if cmd == Table::OpenMenu {
+                        Intent::OpenMenu(key)
+                    } else {
+                        Intent::Export(key)
+                    },
+                );
+            }
+        }
+        Table::OpenNotes => return super::notes::open(state),
         Table::Down => pods.select_next(1),
         Table::Up => pods.select_prev(1),
         Table::PageDown => pods.select_next(page),
@@ -201,6 +214,15 @@ fn on_detail(state: &mut AppState, cmd: Detail) -> Vec<Effect> {
             let key = detail.key.clone();
             return sockets::open(state, key);
         }
+        Detail::OpenMenu => {
+            let key = detail.key.clone();
+            return apply(state, Intent::OpenMenu(key));
+        }
+        Detail::Export => {
+            let key = detail.key.clone();
+            return apply(state, Intent::Export(key));
+        }
+        Detail::OpenNotes => return super::notes::open(state),
         Detail::OpenLogs => {
             let pod_key = detail.key.clone();
             let selected = state

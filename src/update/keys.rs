@@ -20,6 +20,8 @@ pub fn on_key(state: &mut AppState, key: KeyEvent) -> Vec<Effect> {
         return intents::apply(state, Intent::Quit);
     }
     match std::mem::take(&mut state.mode) {
+        // The notes take every key but their pane's own (`:` and `?` are text there).
+        Mode::Normal if state.screen == Screen::Notes => super::notes::on_key(state, key),
         Mode::Normal if state.keymaps.global.lookup(&key) == Some(Global::Command) => {
             state.mode = Mode::Command(TextArea::default());
             Vec::new()
@@ -29,6 +31,8 @@ pub fn on_key(state: &mut AppState, key: KeyEvent) -> Vec<Effect> {
             None => Vec::new(),
         },
         Mode::Help => Vec::new(), // any key closes help
+        Mode::Menu(menu) => super::menu::on_key(state, menu, key),
+        Mode::Export => super::export::on_key(state, key),
         Mode::Filter(area) => on_filter(state, area, key),
         Mode::Command(area) => on_command(state, area, key),
         Mode::LogSearch(area) => on_log_search(state, area, key),
@@ -57,6 +61,7 @@ fn intent_of(keymaps: &Keymaps, screen: Screen, key: &KeyEvent) -> Option<Intent
         Screen::Detail => keymaps.detail.lookup(key).map(Intent::Detail),
         Screen::Logs => keymaps.logs.lookup(key).map(Intent::Logs),
         Screen::Sockets => keymaps.sockets.lookup(key).map(Intent::Sockets),
+        Screen::Notes => None, // typed into the notes (`notes::on_key`)
     }
 }
 

@@ -24,6 +24,7 @@ fn sections(state: &AppState) -> Vec<(&'static str, Vec<(String, &'static str)>)
         Screen::Detail => (k.detail.map.title, k.detail.help()),
         Screen::Logs => (k.logs.map.title, k.logs.help()),
         Screen::Sockets => (k.sockets.map.title, k.sockets.help()),
+        Screen::Notes => (k.notes.map.title, k.notes.help()),
     };
     let mut anywhere = k.global.help();
     anywhere.extend(

@@ -84,7 +84,7 @@ pub fn render_prompt(frame: &mut Frame<'_>, area: Rect, state: &AppState, theme:
             "filter (port:N proto:tcp state:X type:X, !negates) ",
             Some(t),
         ),
-        Mode::Normal | Mode::Help | Mode::Confirm(_) => ("", None),
+        Mode::Normal | Mode::Help | Mode::Confirm(_) | Mode::Menu(_) | Mode::Export => ("", None),
     };
     let line = match area_text {
         Some(t) => Line::from(vec![
@@ -100,6 +100,7 @@ pub fn render_prompt(frame: &mut Frame<'_>, area: Rect, state: &AppState, theme:
                 Screen::Detail => k.footer(&k.detail),
                 Screen::Logs => k.footer(&k.logs),
                 Screen::Sockets => k.footer(&k.sockets),
+                Screen::Notes => k.footer(&k.notes),
             };
             let mut spans = vec![Span::styled(hints, theme.muted)];
             if let Some(reason) = match &state.connection {
