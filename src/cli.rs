@@ -151,6 +151,17 @@ pub enum Command {
     Export(ExportArgs),
     /// The evidence cases on disk (list, show).
     Case(CaseArgs),
+    /// Remove what a case (--case ID) created in the cluster (from its custody), after a
+    /// confirmation.
+    Cleanup(CleanupArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CleanupArgs {
+    /// Delete without asking (for scripts); without it ktui asks on a terminal and deletes
+    /// nothing when there is none.
+    #[arg(long)]
+    pub yes: bool,
 }
 
 #[derive(Debug, Args)]

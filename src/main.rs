@@ -40,6 +40,15 @@ fn main() -> ExitCode {
                 cli.cases_dir.as_deref(),
                 cli.case.as_deref(),
             ),
+            Some(Command::Cleanup(args)) => {
+                ktui::cleanup::cleanup_cmd(
+                    &cli.conn,
+                    args,
+                    cli.cases_dir.as_deref(),
+                    cli.case.as_deref(),
+                )
+                .await
+            }
             Some(Command::Case(args)) => {
                 ktui::case::cmd::run(args, cli.cases_dir.as_deref(), cli.case.as_deref())
             }

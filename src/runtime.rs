@@ -399,6 +399,7 @@ impl Runtime {
             }
             Effect::DeployHelper { node, image } => {
                 let tx = self.tx.clone();
+                let case = self.case.clone();
                 self.spawn(async move {
                     let spec = HelperSpec {
                         image,
@@ -415,10 +416,31 @@ impl Runtime {
                     )
                     .await;
                     Some(match deployed {
-                        Ok(d) => Action::HelperDeployed {
-                            node,
-                            image_id: d.image_id,
-                        },
+                        Ok(d) => {
+                            // What was created goes into custody (`ktui cleanup` reads it).
+                            let entries: Vec<crate::case::Entry> = d
+                                .created
+                                .iter()
+                                .map(|o| {
+                                    let action = if o.kind == "Pod" {
+                                        crate::case::Action::DeployHelper
+                                    } else {
+                                        crate::case::Action::CreateObject
+                                    };
+                                    crate::case::Entry::ok(action, keep::object_target(o), vec![])
+                                })
+                                .collect();
+                            if let Err(e) = keep::record(case, entries).await {
+                                let _ = tx.send(Action::EvidenceFailed {
+                                    what: format!("the custody line of the helper on {node}"),
+                                    error: e,
+                                });
+                            }
+                            Action::HelperDeployed {
+                                node,
+                                image_id: d.image_id,
+                            }
+                        }
                         Err(e) => Action::HelperDeployFailed(e),
                     })
                 });
@@ -428,11 +450,27 @@ impl Runtime {
                 // run created.
                 let tx = self.tx.clone();
                 let what = format!("removing the helper on node {node}");
+                let case = self.case.clone();
                 let task = tokio::spawn(async move {
                     let scope = Scope::Namespace(manifest::DEFAULT_NAMESPACE.to_string());
                     let _ = tx.send(
                         match lifecycle::remove_node(cluster.as_ref(), scope, &node).await {
-                            Ok(_) => Action::HelperRemoved { node },
+                            Ok(removed) => {
+                                let entries = removed
+                                    .iter()
+                                    .map(|pod| {
+                                        crate::case::Entry::ok(
+                                            crate::case::Action::RemoveHelper,
+                                            keep::object_target(&crate::cluster::ObjectRef::pod(
+                                                pod,
+                                            )),
+                                            vec![],
+                                        )
+                                    })
+                                    .collect();
+                                let _ = keep::record(case, entries).await;
+                                Action::HelperRemoved { node }
+                            }
                             Err(e) => Action::HelperRemoveFailed { node, error: e },
                         },
                     );

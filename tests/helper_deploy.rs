@@ -542,7 +542,12 @@ async fn console_deploys_streams_reconnects_and_removes() {
     let store = s.store();
     add_crashed_pod(&store, "3f0c6a52-0000-4000-8000-000000000001");
     let cluster: std::sync::Arc<dyn Cluster> = std::sync::Arc::new(s.cluster.clone());
-    let mut app = ktui::app::App::builder(cluster).scope(Scope::All).build();
+    let case = common::test_case();
+    let custody = case.dir().join("custody.jsonl");
+    let mut app = ktui::app::App::builder(cluster)
+        .case(Some(case))
+        .scope(Scope::All)
+        .build();
     app_until(&mut app, "the crashed pod in the table", 30, |a| {
         a.state.pods.selected_row().is_some()
     })
@@ -571,6 +576,15 @@ async fn console_deploys_streams_reconnects_and_removes() {
     );
     assert!(app.state.helper.image_id.is_some(), "image digest recorded");
     assert_eq!(app.state.helper.deployed, vec![NODE.to_string()]);
+    // What the deploy created is in custody (`ktui cleanup` reads it).
+    let pod_target = "object/v1/Pod/ktui-system/ktui-helper-node-1";
+    let lines = std::fs::read_to_string(&custody).unwrap();
+    assert!(
+        lines
+            .lines()
+            .any(|l| l.contains("\"deploy_helper\"") && l.contains(pod_target)),
+        "{lines}"
+    );
     // The whole node (the fake pod has no cgroup on this machine to filter by).
     press(&mut app, "n");
     assert!(app.state.sockets.pod.is_none());
@@ -617,6 +631,13 @@ async fn console_deploys_streams_reconnects_and_removes() {
         store
             .get("Pod", "ktui-system", "ktui-helper-node-1")
             .is_none()
+    );
+    let lines = std::fs::read_to_string(&custody).unwrap();
+    assert!(
+        lines
+            .lines()
+            .any(|l| l.contains("\"remove_helper\"") && l.contains(pod_target)),
+        "{lines}"
     );
     // q leaves the sockets pane, q again quits without asking (nothing left deployed).
     press(&mut app, "qq");

@@ -486,3 +486,29 @@ async fn a_quiet_watch_with_bookmarks_is_not_relisted() {
         .count();
     assert_eq!(lists, 0, "{:?}", s.server.requests());
 }
+
+#[tokio::test]
+async fn access_reviews_answer_per_verb_resource_and_namespace() {
+    use ktui::cluster::{AccessCheck, Cluster as _};
+    let store = Store::new();
+    store.add_namespace("shop");
+    store.forbid("create", "pods/exec", Some("ktui-system"));
+    store.forbid("get", "secrets", Some("shop"));
+    let s = setup(store).await;
+    let checks = vec![
+        AccessCheck::new("get", "pods", Some("shop")),
+        AccessCheck::new("create", "pods/exec", Some("ktui-system")),
+        AccessCheck::new("get", "secrets", Some("shop")),
+        AccessCheck::new("get", "secrets", Some("other")),
+        AccessCheck::new("get", "nodes", None),
+    ];
+    let allowed = s.cluster.access(checks).await.unwrap();
+    assert_eq!(allowed, vec![true, false, false, true, true]);
+    let posted = s
+        .server
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST" && r.path.ends_with("/selfsubjectaccessreviews"))
+        .count();
+    assert_eq!(posted, 5);
+}

@@ -50,6 +50,11 @@ pub enum Action {
     RecoverSegment,
     /// `custody.jsonl` ended in an incomplete line (a cut write), which was dropped.
     RecoverCustody,
+    /// An object ktui created in the cluster other than a helper pod (a namespace, later a
+    /// clone and its NetworkPolicy); `ktui cleanup` removes what these and `deploy_helper` name.
+    CreateObject,
+    /// An object `ktui cleanup` deleted.
+    DeleteObject,
     Other(Cow<'static, str>),
 }
 
@@ -66,6 +71,8 @@ const NAMED: &[(Action, &str)] = &[
     (Action::Upload, "upload"),
     (Action::RecoverSegment, "recover_segment"),
     (Action::RecoverCustody, "recover_custody"),
+    (Action::CreateObject, "create_object"),
+    (Action::DeleteObject, "delete_object"),
 ];
 
 impl Action {
@@ -99,9 +106,40 @@ pub enum Target {
         container: Option<String>,
     },
     Node(String),
+    /// An object ktui created or deleted in the cluster:
+    /// `object/<apiVersion>/<Kind>/<namespace, or - when cluster-scoped>/<name>`
+    /// (what `ktui cleanup` reads back).
+    Object {
+        api_version: String,
+        kind: String,
+        namespace: Option<String>,
+        name: String,
+    },
 }
 
 impl Target {
+    /// The object a target names, as (apiVersion, kind, namespace, name), when it names one.
+    pub fn parse_object(target: &str) -> Option<(String, String, Option<String>, String)> {
+        let rest = target.strip_prefix("object/")?;
+        let mut parts = rest.rsplitn(4, '/');
+        let name = parts.next()?;
+        let namespace = parts.next()?;
+        let kind = parts.next()?;
+        let api_version = parts.next()?;
+        if [name, namespace, kind, api_version]
+            .iter()
+            .any(|p| p.is_empty())
+        {
+            return None;
+        }
+        Some((
+            api_version.to_string(),
+            kind.to_string(),
+            (namespace != "-").then(|| namespace.to_string()),
+            name.to_string(),
+        ))
+    }
+
     pub fn pod(namespace: &str, pod: &str, container: Option<&str>) -> Self {
         Target::Pod {
             namespace: namespace.to_string(),
@@ -126,6 +164,16 @@ impl std::fmt::Display for Target {
                 container: Some(c),
             } => write!(f, "{namespace}/{pod}/{c}"),
             Target::Node(name) => write!(f, "node/{name}"),
+            Target::Object {
+                api_version,
+                kind,
+                namespace,
+                name,
+            } => write!(
+                f,
+                "object/{api_version}/{kind}/{}/{name}",
+                namespace.as_deref().unwrap_or("-")
+            ),
         }
     }
 }
@@ -427,5 +475,41 @@ mod tests {
         assert_eq!(Action::from("checkpoint").as_str(), "checkpoint");
         assert_eq!(Target::pod("ns", "p", Some("c")).to_string(), "ns/p/c");
         assert_eq!(Target::Node("n1".into()).to_string(), "node/n1");
+    }
+
+    #[test]
+    fn object_targets_read_back() {
+        let np = Target::Object {
+            api_version: "networking.k8s.io/v1".into(),
+            kind: "NetworkPolicy".into(),
+            namespace: Some("shop".into()),
+            name: "web-forensic".into(),
+        };
+        let text = np.to_string();
+        assert_eq!(
+            text,
+            "object/networking.k8s.io/v1/NetworkPolicy/shop/web-forensic"
+        );
+        assert_eq!(
+            Target::parse_object(&text),
+            Some((
+                "networking.k8s.io/v1".into(),
+                "NetworkPolicy".into(),
+                Some("shop".into()),
+                "web-forensic".into()
+            ))
+        );
+        let ns = Target::Object {
+            api_version: "v1".into(),
+            kind: "Namespace".into(),
+            namespace: None,
+            name: "ktui-system".into(),
+        };
+        assert_eq!(
+            Target::parse_object(&ns.to_string()).map(|o| o.2),
+            Some(None)
+        );
+        assert_eq!(Target::parse_object("shop/web-1"), None);
+        assert_eq!(Target::parse_object("object/v1/Pod//x"), None);
     }
 }

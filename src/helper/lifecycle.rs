@@ -76,6 +76,9 @@ pub struct DeployedHelper {
     pub reused: bool,
     /// Preflight warnings (also sent as progress).
     pub warnings: Vec<String>,
+    /// What this deploy created in the cluster (the namespace when it was missing, the pod;
+    /// not the shared ServiceAccount), for the case's custody and `ktui cleanup`.
+    pub created: Vec<ObjectRef>,
 }
 
 impl DeployedHelper {
@@ -184,6 +187,7 @@ pub async fn deploy(
     }
     let key = spec.pod_key();
     let mut reused = false;
+    let mut created = Vec::new();
     match cluster.pod_detail(key.clone()).await {
         Ok(existing) => {
             let pod = &existing.summary;
@@ -215,6 +219,7 @@ pub async fn deploy(
             let ns = &spec.namespace;
             if cluster.create(spec.namespace_object()).await? {
                 progress(format!("created namespace {ns}"));
+                created.push(ObjectRef::namespace(ns));
             } else {
                 progress(format!("namespace {ns} is already there: left unchanged"));
             }
@@ -223,6 +228,7 @@ pub async fn deploy(
         cluster
             .apply(vec![spec.service_account_object(), spec.pod_object()])
             .await?;
+        created.push(ObjectRef::pod(&key));
     }
     progress(format!("waiting for helper pod {key} to be ready"));
     let pod = wait_ready(cluster, &key, &spec.image, ready_timeout).await?;
@@ -233,6 +239,7 @@ pub async fn deploy(
         image: spec.image.clone(),
         reused,
         warnings: pre.warnings,
+        created,
     })
 }
 

@@ -66,6 +66,33 @@ pub fn helper_session(node: &str) -> Result<ArtifactMeta, CaptureError> {
     ))
 }
 
+/// The custody target naming a cluster object.
+pub fn object_target(object: &crate::cluster::ObjectRef) -> crate::case::Target {
+    crate::case::Target::Object {
+        api_version: object.api_version.clone(),
+        kind: object.kind.clone(),
+        namespace: object.namespace.clone(),
+        name: object.name.clone(),
+    }
+}
+
+/// Append custody lines (what ktui did in the cluster) to `case`, on a blocking thread.
+/// A run without a case records nothing.
+pub async fn record(
+    case: Option<Case>,
+    entries: Vec<crate::case::Entry>,
+) -> Result<(), CaptureError> {
+    let Some(case) = case else {
+        return Ok(());
+    };
+    tokio::task::spawn_blocking(move || {
+        entries.iter().try_for_each(|e| case.record(e).map(|_| ()))
+    })
+    .await
+    .map_err(|e| CaptureError::Interrupted(e.to_string()))??;
+    Ok(())
+}
+
 /// Write `bytes` into `case` (None: the run keeps no case) and say what it holds now.
 pub async fn keep(
     case: Option<Case>,

@@ -92,6 +92,8 @@ pub fn screen(app: &mut ktui::app::App, w: u16, h: u16) -> String {
 pub struct Setup {
     pub server: ktui_fake_apiserver::FakeApiServer,
     pub cluster: ktui::cluster::kube::KubeCluster,
+    /// A kubeconfig naming the fake server (for the binary).
+    pub kubeconfig: std::path::PathBuf,
     _dir: tempfile::TempDir,
 }
 
@@ -104,7 +106,7 @@ impl Setup {
         let dir = tempfile::tempdir().unwrap();
         let kubeconfig = server.write_kubeconfig(dir.path()).unwrap();
         let cluster = KubeCluster::connect(&ConnectOptions {
-            kubeconfig: Some(kubeconfig),
+            kubeconfig: Some(kubeconfig.clone()),
             ..ConnectOptions::default()
         })
         .await
@@ -112,6 +114,7 @@ impl Setup {
         Setup {
             server,
             cluster,
+            kubeconfig,
             _dir: dir,
         }
     }

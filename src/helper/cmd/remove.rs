@@ -126,15 +126,22 @@ pub(super) async fn remove_cmd(
             Scope::All => manifest::DEFAULT_NAMESPACE.to_string(),
         });
         for ns in namespaces {
-            failed |= !remove_namespace_objects(cluster, &ns, consent).await;
+            failed |= remove_namespace_objects(cluster, &ns, consent)
+                .await
+                .is_err();
         }
     }
     u8::from(failed)
 }
 
 /// ktui's ServiceAccount, then the namespace itself when ktui created it, nothing but helpers
-/// is in it, and deleting it is confirmed. Returns false on an error (already reported).
-async fn remove_namespace_objects(cluster: &dyn Cluster, ns: &str, consent: Consent) -> bool {
+/// is in it, and deleting it is confirmed. Err on an error (already reported); Ok(true) when the
+/// namespace was deleted (or was gone).
+pub(crate) async fn remove_namespace_objects(
+    cluster: &dyn Cluster,
+    ns: &str,
+    consent: Consent,
+) -> Result<bool, ()> {
     let sa = ObjectRef::new("v1", "ServiceAccount", Some(ns), manifest::SERVICE_ACCOUNT);
     match cluster.object_info(sa.clone()).await {
         Ok(info) if is_ktui_service_account(&info) => match cluster.delete(sa.clone()).await {
@@ -142,22 +149,22 @@ async fn remove_namespace_objects(cluster: &dyn Cluster, ns: &str, consent: Cons
             Ok(false) => {}
             Err(e) => {
                 eprintln!("ktui: cannot delete {sa}: {e}");
-                return false;
+                return Err(());
             }
         },
         Ok(_) => println!("keeping {sa}: it does not carry ktui's labels"),
         Err(ClusterError::NotFound { .. }) => {}
         Err(e) => {
             eprintln!("ktui: cannot read {sa}: {e}");
-            return false;
+            return Err(());
         }
     }
     let info = match cluster.object_info(ObjectRef::namespace(ns)).await {
         Ok(info) => info,
-        Err(ClusterError::NotFound { .. }) => return true,
+        Err(ClusterError::NotFound { .. }) => return Ok(true),
         Err(e) => {
             eprintln!("ktui: keeping namespace {ns}: cannot read it ({e})");
-            return true;
+            return Ok(false);
         }
     };
     let Some(created_at) = info.annotations.get(manifest::ANNOTATION_CREATED_AT) else {
@@ -165,7 +172,7 @@ async fn remove_namespace_objects(cluster: &dyn Cluster, ns: &str, consent: Cons
             "keeping namespace {ns}: ktui did not create it (no {} annotation)",
             manifest::ANNOTATION_CREATED_AT
         );
-        return true;
+        return Ok(false);
     };
     let created = format!("created by ktui at {}", sanitize::line(created_at));
     match other_objects(cluster, ns).await {
@@ -175,14 +182,14 @@ async fn remove_namespace_objects(cluster: &dyn Cluster, ns: &str, consent: Cons
                 "keeping namespace {ns} ({created}): it holds more than ktui's helpers: {}",
                 listing(&others)
             );
-            return true;
+            return Ok(false);
         }
         Err(e) => {
             eprintln!(
                 "ktui: keeping namespace {ns}: cannot check that only helpers are in it ({e}); \
                  delete it yourself once you have checked: `kubectl delete namespace {ns}`"
             );
-            return true;
+            return Ok(false);
         }
     }
     let question = format!(
@@ -196,22 +203,22 @@ async fn remove_namespace_objects(cluster: &dyn Cluster, ns: &str, consent: Cons
                 "keeping namespace {ns} ({created}; only ktui's helpers are in it): no terminal to \
                  confirm on; delete it with `ktui helper remove --all -n {ns} --yes`"
             );
-            return true;
+            return Ok(false);
         }
     };
     if !confirmed {
         println!("keeping namespace {ns}");
-        return true;
+        return Ok(false);
     }
     match cluster.delete(ObjectRef::namespace(ns)).await {
         Ok(true) => println!("deleted namespace {ns} ({created})"),
         Ok(false) => {}
         Err(e) => {
             eprintln!("ktui: cannot delete namespace {ns}: {e}");
-            return false;
+            return Err(());
         }
     }
-    true
+    Ok(true)
 }
 
 /// `Kind/name` of every object in `ns` that is neither a helper nor Kubernetes' own.
@@ -247,7 +254,7 @@ fn listing(objects: &[String]) -> String {
 }
 
 /// Ask on the terminal; only `y`/`yes` confirms.
-async fn ask(question: String) -> bool {
+pub(crate) async fn ask(question: String) -> bool {
     let answer = tokio::task::spawn_blocking(move || {
         let mut err = std::io::stderr().lock();
         let _ = err

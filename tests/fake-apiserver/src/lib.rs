@@ -15,6 +15,7 @@
 //! created through the API on existing Nodes ([`Kubelet`]). Pod exec over
 //! WebSocket runs a real local process ([`Store::map_exec`]).
 
+mod access;
 mod body;
 mod discovery;
 mod events;

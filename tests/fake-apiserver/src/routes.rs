@@ -249,7 +249,15 @@ pub(crate) async fn handle(
             }
         }
     };
-    let resp = if method == Method::GET {
+    let resp = if method == Method::POST && record.path == crate::access::PATH {
+        crate::access::review(&state.store, &body).map(|v| {
+            json_response(
+                StatusCode::CREATED,
+                "application/json",
+                serde_json::to_vec(&v).unwrap_or_default(),
+            )
+        })
+    } else if method == Method::GET {
         route(&state, &conn, &method, &record, aggregated)
     } else {
         route_write(&state, &method, &record, &content_type, &body)
