@@ -883,3 +883,44 @@ fn cases_live_under_xdg_state_home_else_home() {
         PathBuf::from("/x/cases")
     );
 }
+
+/// A kill between the index line and the custody line leaves an artifact no custody line names;
+/// the next open names it (`recover_artifact`), so the chain covers every indexed artifact.
+#[test]
+fn an_artifact_indexed_without_its_custody_line_is_named_at_the_next_open() {
+    let root = tempfile::tempdir().unwrap();
+    let case = Case::open(root.path(), Some("INC-7"), &config()).unwrap();
+    let kept = case
+        .write_artifact(&logs("shop", "web-1", "app"), b"lost line\n")
+        .unwrap();
+    drop(case);
+    let dir = root.path().join("INC-7");
+    let custody = dir.join("custody.jsonl");
+    // Cut the last line (the capture's), as a kill right after the index write would.
+    let text = std::fs::read_to_string(&custody).unwrap();
+    let mut lines: Vec<&str> = text.lines().collect();
+    assert!(lines.pop().unwrap().contains("capture_logs"));
+    std::fs::write(&custody, format!("{}\n", lines.join("\n"))).unwrap();
+
+    let case = Case::open(root.path(), Some("INC-7"), &config()).unwrap();
+    drop(case);
+    let lines = custody_lines(&dir);
+    let last = lines.last().unwrap();
+    assert_eq!(last["action"], "recover_artifact");
+    assert_eq!(last["artifacts"][0]["path"], kept.path.as_str());
+    assert_eq!(
+        last["artifacts"][0]["sha256"],
+        kept.sha256.as_deref().unwrap()
+    );
+    verify_file(&custody).unwrap();
+    // Named once: opening again adds no second recovery.
+    drop(Case::open(root.path(), Some("INC-7"), &config()).unwrap());
+    let again = custody_lines(&dir);
+    assert_eq!(
+        again
+            .iter()
+            .filter(|l| l["action"] == "recover_artifact")
+            .count(),
+        1
+    );
+}

@@ -50,6 +50,9 @@ pub enum Action {
     RecoverSegment,
     /// `custody.jsonl` ended in an incomplete line (a cut write), which was dropped.
     RecoverCustody,
+    /// Artifacts found indexed at open without the custody line naming them (a kill between
+    /// the two writes), named now.
+    RecoverArtifact,
     /// An object ktui created in the cluster other than a helper pod (a namespace, later a
     /// clone and its NetworkPolicy); `ktui cleanup` removes what these and `deploy_helper` name.
     CreateObject,
@@ -71,6 +74,7 @@ const NAMED: &[(Action, &str)] = &[
     (Action::Upload, "upload"),
     (Action::RecoverSegment, "recover_segment"),
     (Action::RecoverCustody, "recover_custody"),
+    (Action::RecoverArtifact, "recover_artifact"),
     (Action::CreateObject, "create_object"),
     (Action::DeleteObject, "delete_object"),
 ];

@@ -123,7 +123,36 @@ fn open_at(dir: PathBuf, id: &str, config: &CaseConfig) -> Result<Case> {
         case.record(repair)?;
     }
     stream::recover(&case, &entries)?;
+    recover_custody_gaps(&case)?;
     Ok(case)
+}
+
+/// Artifacts indexed whose custody line a kill cut off (the index line is written first): one
+/// `recover_artifact` line names them, so every indexed artifact is in the chain (an export
+/// of the case verifies).
+fn recover_custody_gaps(case: &Case) -> Result<()> {
+    let dir = case.dir();
+    let custody_path = dir.join(custody::CUSTODY_FILE);
+    let text = fs::read(&custody_path).map_err(|e| CaseError::io("read", dir, &custody_path, e))?;
+    let mut named = std::collections::HashSet::new();
+    for line in text.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+        if let Ok(r) = serde_json::from_slice::<custody::Record>(line) {
+            named.extend(r.artifacts.into_iter().map(|a| (a.path, a.sha256)));
+        }
+    }
+    let missing: Vec<ArtifactRef> =
+        index::resolve(index::read_lines(&dir.join(index::INDEX_FILE))?)
+            .into_iter()
+            .filter(|e| e.sealed)
+            .filter_map(|e| Some((e.path, e.sha256?)))
+            .filter(|key| !named.contains(key))
+            .map(|(path, sha256)| ArtifactRef { path, sha256 })
+            .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    case.record(&Entry::ok(Action::RecoverArtifact, Target::Case, missing))?;
+    Ok(())
 }
 
 /// Files a directory may hold before its case.json exists: what an interrupted creation leaves.
