@@ -10,6 +10,7 @@ pub mod bundle;
 pub mod case;
 pub mod cli;
 pub mod cluster;
+pub mod collect;
 pub mod config;
 pub mod effect;
 pub mod evidence;
