@@ -580,3 +580,27 @@ pub trait Cluster: Send + Sync {
     /// authentication.k8s.io/v1); `Ok(None)` where the server does not serve it.
     fn self_user(&self) -> BoxFuture<'static, Result<Option<String>>>;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_paths_of_objects() {
+        let pod = ObjectRef::pod(&PodKey::new("shop", "web-1"));
+        assert_eq!(pod.api_path(), "/api/v1/namespaces/shop/pods/web-1");
+        let rs = ObjectRef::new("apps/v1", "ReplicaSet", Some("shop"), "web-6d4");
+        assert_eq!(
+            rs.api_path(),
+            "/apis/apps/v1/namespaces/shop/replicasets/web-6d4"
+        );
+        assert_eq!(ObjectRef::node("n1").api_path(), "/api/v1/nodes/n1");
+        let np = ObjectRef::new("networking.k8s.io/v1", "NetworkPolicy", Some("a"), "x");
+        assert_eq!(
+            np.api_path(),
+            "/apis/networking.k8s.io/v1/namespaces/a/networkpolicies/x"
+        );
+        let ing = ObjectRef::new("networking.k8s.io/v1", "Ingress", Some("a"), "x");
+        assert!(ing.api_path().ends_with("/ingresses/x"));
+    }
+}

@@ -432,6 +432,57 @@ mod tests {
         }
     }
 
+    /// Every demo pod's JSON names objects the demo serves: its owners up the chain, its
+    /// node, the ConfigMaps and Secrets it reads (so `ktui export POD --demo` finds them).
+    #[tokio::test]
+    async fn demo_objects_reference_each_other() {
+        let demo = DemoCluster::fixed();
+        for p in demo.pods() {
+            let key = &p.detail.summary.key;
+            let pod = demo.get_json(ObjectRef::pod(key)).await.unwrap();
+            assert_eq!(pod["metadata"]["uid"], p.detail.summary.uid.as_str());
+            let mut next = crate::collect::refs::controller(&pod);
+            let mut chain = Vec::new();
+            while let Some(owner) = next.take() {
+                let obj = demo.get_json(owner.clone()).await.unwrap();
+                chain.push(format!("{}/{}", owner.kind, owner.name));
+                next = crate::collect::refs::controller(&obj);
+            }
+            let want: Vec<String> = p
+                .detail
+                .owner_chain
+                .iter()
+                .map(|o| format!("{}/{}", o.kind, o.name))
+                .collect();
+            assert_eq!(chain, want, "{key}");
+            if let Some(node) = crate::collect::refs::node(&pod) {
+                demo.get_json(ObjectRef::node(&node)).await.unwrap();
+            }
+            let refs = crate::collect::refs::references(&pod);
+            for (kind, names) in [("ConfigMap", &refs.config_maps), ("Secret", &refs.secrets)] {
+                for name in names.keys() {
+                    let r = ObjectRef::new("v1", kind, Some(&key.namespace), name.clone());
+                    demo.get_json(r).await.unwrap();
+                }
+            }
+        }
+        let checkout = PodKey::new("shop", "checkout-6c9f8b7d54-7fb9x");
+        let pod = demo.get_json(ObjectRef::pod(&checkout)).await.unwrap();
+        let refs = crate::collect::refs::references(&pod);
+        assert!(
+            refs.secrets.contains_key("checkout-db")
+                && refs.secrets.contains_key("checkout-db-tls")
+        );
+        let missing = demo
+            .get_json(ObjectRef::new("v1", "Secret", Some("shop"), "nope"))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(missing, ClusterError::NotFound { .. }),
+            "{missing:?}"
+        );
+    }
+
     #[test]
     fn tail_keeps_last_lines() {
         assert_eq!(tail(b"a\nb\nc\n", Some(2)), b"b\nc\n");
