@@ -296,6 +296,17 @@ async fn raw_objects_events_and_the_server_clock() {
     assert_eq!(s.cluster.info().kube_user.as_deref(), Some("fake"));
     let config = ktui::collect::case_config(&s.cluster, false).await;
     assert_eq!(config.collector.kube_user.as_deref(), Some("fake"));
+    // Where it is served, the server's word wins.
+    s.store().set_self_subject(Some("alice@example.test"));
+    assert_eq!(
+        s.cluster.self_user().await.unwrap().as_deref(),
+        Some("alice@example.test")
+    );
+    let served = ktui::collect::case_config(&s.cluster, false).await;
+    assert_eq!(
+        served.collector.kube_user.as_deref(),
+        Some("alice@example.test")
+    );
     let again = config.api_server_date.expect("the Date at case creation");
     assert!(
         (again.as_second() - date.as_second()).abs() <= 5,

@@ -335,4 +335,5 @@ fn a_pod_that_does_not_exist_fails_naming_it() {
         text(&out)
     );
     assert!(!env.out().exists(), "no bundle");
+    assert!(!env.cases().exists(), "no case either");
 }

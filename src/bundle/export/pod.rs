@@ -8,7 +8,7 @@ use crate::case::Case;
 use crate::cli::{ConnArgs, ExportArgs};
 use crate::cluster::demo::DemoCluster;
 use crate::cluster::kube::KubeCluster;
-use crate::cluster::{Cluster, ClusterError, PodKey};
+use crate::cluster::{Cluster, ClusterError, ObjectRef, PodKey};
 use crate::collect::{CollectError, CollectOptions, collect_pod};
 use crate::triage_cmd::EXIT_NO_CLUSTER;
 
@@ -47,6 +47,14 @@ pub(super) async fn run(
         .clone()
         .unwrap_or_else(|| info.namespace.clone());
     let key = PodKey::new(namespace, pod);
+    // A pod that cannot be read leaves no case behind (collection reads it again, into one).
+    if let Err(e) = cluster.get_json(ObjectRef::pod(&key)).await {
+        say(&format!("cannot read pod {key}: {e}"));
+        return Err(match e {
+            ClusterError::Unreachable { .. } => EXIT_NO_CLUSTER,
+            _ => 1,
+        });
+    }
     let config = crate::collect::case_config(cluster.as_ref(), demo).await;
     let cases = crate::case::cases_dir(cases_dir);
     let case = Case::open(&cases, case_id, &config).map_err(|e| {
