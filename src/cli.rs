@@ -147,7 +147,8 @@ pub enum Command {
     Keygen(KeygenArgs),
     /// Check an evidence bundle: signature, .sha256, every member, the custody chain.
     Verify(VerifyArgs),
-    /// Package a case (--case ID) into a signed bundle: NAME.tar.gz, .sha256, .minisig.
+    /// Collect a pod's evidence into the case and package that pod (POD -n NS), or package a
+    /// whole case (--case ID), into a signed bundle: NAME.tar.gz, .sha256, .minisig.
     Export(ExportArgs),
     /// The evidence cases on disk (list, show).
     Case(CaseArgs),
@@ -166,6 +167,16 @@ pub struct CleanupArgs {
 
 #[derive(Debug, Args)]
 pub struct ExportArgs {
+    /// The pod to collect (manifest, owners, node, events, current and previous logs, the
+    /// ConfigMaps and Secrets it reads) and package; its namespace is -n NS, else the context's.
+    /// Without POD, the whole case named by --case is packaged.
+    #[arg(value_name = "POD")]
+    pub pod: Option<String>,
+    /// Also write the values of the Secrets the pod reads (default: only an HMAC of each).
+    /// Asks for a typed `yes` on the terminal; without one, refused unless
+    /// KTUI_CONFIRM_SECRETS=yes (for scripts).
+    #[arg(long, requires = "pod")]
+    pub include_secrets: bool,
     /// Where the bundle goes (default: the case's bundles/).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,

@@ -308,6 +308,9 @@ pub struct ContextInfo {
     pub server: String,
     pub namespace: String,
     pub server_version: Option<String>,
+    /// The Kubernetes user as the kubeconfig names it (the context's user entry); `None`
+    /// in-cluster and in the demo. `Cluster::self_user` asks the server, where it can.
+    pub kube_user: Option<String>,
 }
 
 /// A process's stdout (read) and stdin (write) as one byte stream: a pod exec, a local child.
@@ -355,6 +358,35 @@ impl ObjectRef {
     /// A Namespace.
     pub fn namespace(name: &str) -> Self {
         Self::new("v1", "Namespace", None, name)
+    }
+
+    /// A Node.
+    pub fn node(name: &str) -> Self {
+        Self::new("v1", "Node", None, name)
+    }
+
+    /// The object's REST path (`/api/v1/namespaces/shop/pods/web-1`,
+    /// `/apis/apps/v1/namespaces/shop/replicasets/web-6d4`): what an artifact's `source` names.
+    /// The plural is the lower-case kind made plural by the English rules kube-apiserver's
+    /// built-in kinds follow (`Ingress` → `ingresses`, `NetworkPolicy` → `networkpolicies`).
+    pub fn api_path(&self) -> String {
+        let kind = self.kind.to_ascii_lowercase();
+        let plural = if kind.ends_with('s') || kind.ends_with('x') {
+            format!("{kind}es")
+        } else if let Some(stem) = kind.strip_suffix('y') {
+            format!("{stem}ies")
+        } else {
+            format!("{kind}s")
+        };
+        let group = if self.api_version.contains('/') {
+            format!("/apis/{}", self.api_version)
+        } else {
+            format!("/api/{}", self.api_version)
+        };
+        match &self.namespace {
+            Some(ns) => format!("{group}/namespaces/{ns}/{plural}/{}", self.name),
+            None => format!("{group}/{plural}/{}", self.name),
+        }
     }
 
     /// The identity of a full object (`apiVersion`, `kind`, `metadata.name`,
@@ -573,4 +605,48 @@ pub trait Cluster: Send + Sync {
 
     /// Whether the user may do each of `checks` (SelfSubjectAccessReview), in order.
     fn access(&self, checks: Vec<AccessCheck>) -> BoxFuture<'static, Result<Vec<bool>>>;
+
+    // Evidence collection (`ktui export POD`, `crate::collect`): whole objects as the API
+    // returns them, the pod's events, and who and when the server says it is.
+
+    /// One object as the API returns it (`GET`, every field, a Secret's `data` too: the
+    /// collector HMACs the values and writes them only when told to);
+    /// `ClusterError::NotFound` when it does not exist.
+    fn get_json(&self, object: ObjectRef) -> BoxFuture<'static, Result<serde_json::Value>>;
+
+    /// The core/v1 Events about one pod as the API returns them (each with `apiVersion` and
+    /// `kind`), oldest first.
+    fn pod_events_json(&self, key: PodKey) -> BoxFuture<'static, Result<Vec<serde_json::Value>>>;
+
+    /// The API server's clock: the HTTP `Date` header of its answer to `GET /version`
+    /// (`None`: it sent none, or there is no API server).
+    fn server_date(&self) -> BoxFuture<'static, Result<Option<Timestamp>>>;
+
+    /// The user the API server authenticates this connection as (SelfSubjectReview,
+    /// authentication.k8s.io/v1); `Ok(None)` where the server does not serve it.
+    fn self_user(&self) -> BoxFuture<'static, Result<Option<String>>>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_paths_of_objects() {
+        let pod = ObjectRef::pod(&PodKey::new("shop", "web-1"));
+        assert_eq!(pod.api_path(), "/api/v1/namespaces/shop/pods/web-1");
+        let rs = ObjectRef::new("apps/v1", "ReplicaSet", Some("shop"), "web-6d4");
+        assert_eq!(
+            rs.api_path(),
+            "/apis/apps/v1/namespaces/shop/replicasets/web-6d4"
+        );
+        assert_eq!(ObjectRef::node("n1").api_path(), "/api/v1/nodes/n1");
+        let np = ObjectRef::new("networking.k8s.io/v1", "NetworkPolicy", Some("a"), "x");
+        assert_eq!(
+            np.api_path(),
+            "/apis/networking.k8s.io/v1/namespaces/a/networkpolicies/x"
+        );
+        let ing = ObjectRef::new("networking.k8s.io/v1", "Ingress", Some("a"), "x");
+        assert!(ing.api_path().ends_with("/ingresses/x"));
+    }
 }

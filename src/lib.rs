@@ -11,6 +11,7 @@ pub mod case;
 pub mod cleanup;
 pub mod cli;
 pub mod cluster;
+pub mod collect;
 pub mod config;
 pub mod effect;
 pub mod evidence;

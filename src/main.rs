@@ -35,11 +35,16 @@ fn main() -> ExitCode {
             }
             Some(Command::Keygen(args)) => ktui::sign::keygen_cmd(args),
             Some(Command::Verify(args)) => ktui::bundle::verify::verify_cmd(args),
-            Some(Command::Export(args)) => ktui::bundle::export::export_cmd(
-                args,
-                cli.cases_dir.as_deref(),
-                cli.case.as_deref(),
-            ),
+            Some(Command::Export(args)) => {
+                ktui::bundle::export::export_cmd(
+                    args,
+                    &cli.conn,
+                    cli.demo,
+                    cli.cases_dir.as_deref(),
+                    cli.case.as_deref(),
+                )
+                .await
+            }
             Some(Command::Cleanup(args)) => {
                 ktui::cleanup::cleanup_cmd(
                     &cli.conn,
@@ -120,11 +125,7 @@ async fn console(cli: &Cli) -> u8 {
     }
     // The case every capture of this run is written into, opened before the terminal is taken
     // (a case another ktui holds is refused here, naming the holder).
-    let info = cluster.info();
-    let config = ktui::case::CaseConfig {
-        demo: cli.demo,
-        ..ktui::case::CaseConfig::new(&info.context, &info.server)
-    };
+    let config = ktui::collect::case_config(cluster.as_ref(), cli.demo).await;
     let cases = ktui::case::cases_dir(cli.cases_dir.as_deref());
     let case = match ktui::case::Case::open(&cases, cli.case.as_deref(), &config) {
         Ok(c) => c,

@@ -97,6 +97,19 @@ impl Cluster for SlowLogs {
     ) -> BoxFuture<'static, Result<Vec<bool>>> {
         self.inner.access(checks)
     }
+
+    fn get_json(&self, object: ObjectRef) -> BoxFuture<'static, Result<serde_json::Value>> {
+        self.inner.get_json(object)
+    }
+    fn pod_events_json(&self, key: PodKey) -> BoxFuture<'static, Result<Vec<serde_json::Value>>> {
+        self.inner.pod_events_json(key)
+    }
+    fn server_date(&self) -> BoxFuture<'static, Result<Option<jiff::Timestamp>>> {
+        self.inner.server_date()
+    }
+    fn self_user(&self) -> BoxFuture<'static, Result<Option<String>>> {
+        self.inner.self_user()
+    }
 }
 
 /// The demo app on a cluster whose log fetches take `delay`, once its first list has arrived

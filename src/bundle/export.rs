@@ -2,11 +2,15 @@
 //! format), written under `.partial` names and renamed only when all three are complete, so an
 //! interrupted export leaves nothing that verifies. The export is recorded in the case's custody.
 
+mod confirm;
+mod pod;
+
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use crate::bundle::{Content, Entry};
-use crate::case::{ArtifactRef, Case, IndexEntry, Target};
+use crate::case::{ARTIFACTS_DIR, ArtifactRef, Case, IndexEntry, Target};
+use crate::cluster::PodKey;
 
 /// What an export produced.
 #[derive(Debug, Clone)]
@@ -47,19 +51,75 @@ pub fn export_case(
     sign_key: Option<&Path>,
     now: jiff::Timestamp,
 ) -> Result<Exported, ExportError> {
-    let (key, source) = crate::sign::signing_key(sign_key)?;
-    let stamp = now.strftime("%Y%m%dT%H%M%SZ").to_string();
-    let name = format!("{}-{stamp}", case.id());
-    let out = out.map_or_else(|| case.dir().join("bundles"), Path::to_path_buf);
-    std::fs::create_dir_all(&out).map_err(|cause| ExportError::Write {
-        path: out.clone(),
-        cause,
-    })?;
+    let (artifacts, unavailable) = select(case, |_| true)?;
+    let bundle = Selection {
+        name: format!("{}-{}", case.id(), stamp(now)),
+        artifacts,
+        unavailable,
+        target: Target::Case,
+    };
+    package(case, bundle, out, sign_key, now)
+}
 
-    // The last index line of a path is its current state (a segment sealed later wins).
+/// Package one pod of `case`: its artifacts (`artifacts/<namespace>/<pod>/...`) and those of
+/// its node (`artifacts/nodes/<node>/...`), with the case's own files (the whole custody chain
+/// and index), into `ktui-<namespace>-<pod>-<UTC>.tar.gz`. `unavailable`: what its collection
+/// asked for and could not get, listed in `manifest.json` with what the case leaves out.
+pub fn export_pod(
+    case: &Case,
+    pod: &PodKey,
+    node: Option<&str>,
+    unavailable: Vec<(String, String)>,
+    out: Option<&Path>,
+    sign_key: Option<&Path>,
+    now: jiff::Timestamp,
+) -> Result<Exported, ExportError> {
+    let pod_dir = format!("{ARTIFACTS_DIR}/{}/{}/", pod.namespace, pod.name);
+    let node_dir = node.map(|n| format!("{ARTIFACTS_DIR}/nodes/{n}/"));
+    let (artifacts, mut left_out) = select(case, |path| {
+        path.starts_with(&pod_dir) || node_dir.as_deref().is_some_and(|d| path.starts_with(d))
+    })?;
+    left_out.extend(unavailable);
+    let bundle = Selection {
+        name: format!("ktui-{}-{}-{}", pod.namespace, pod.name, stamp(now)),
+        artifacts,
+        unavailable: left_out,
+        target: Target::pod(&pod.namespace, &pod.name, None),
+    };
+    package(case, bundle, out, sign_key, now)
+}
+
+/// (what, why) of what a bundle leaves out.
+type LeftOut = Vec<(String, String)>;
+
+/// `yyyymmddThhmmssZ` (UTC), as bundle names carry it.
+fn stamp(now: jiff::Timestamp) -> String {
+    now.strftime("%Y%m%dT%H%M%SZ").to_string()
+}
+
+/// What one bundle holds.
+struct Selection {
+    /// `NAME` of `NAME.tar.gz` and of its top directory.
+    name: String,
+    artifacts: Vec<IndexEntry>,
+    /// (what, why) for `manifest.json`'s `unavailable`.
+    unavailable: Vec<(String, String)>,
+    /// What the export's custody line names.
+    target: Target,
+}
+
+/// The artifacts of `case` whose path `wanted` accepts, each as its last index line says
+/// (a segment sealed later wins): the sealed ones, and the still-open stream segments as
+/// left out, with why.
+fn select(
+    case: &Case,
+    wanted: impl Fn(&str) -> bool,
+) -> Result<(Vec<IndexEntry>, LeftOut), ExportError> {
     let mut latest: std::collections::BTreeMap<String, IndexEntry> = Default::default();
     for e in case.index()? {
-        latest.insert(e.path.clone(), e);
+        if wanted(&e.path) {
+            latest.insert(e.path.clone(), e);
+        }
     }
     let mut unavailable = Vec::new();
     let mut artifacts = Vec::new();
@@ -72,6 +132,30 @@ pub fn export_case(
             )),
         }
     }
+    Ok((artifacts, unavailable))
+}
+
+/// Write `bundle` (the one writer of case and pod exports): the archive, its `.sha256` and
+/// `.minisig` under `.partial` names, renamed when all three are complete; then the custody line.
+fn package(
+    case: &Case,
+    bundle: Selection,
+    out: Option<&Path>,
+    sign_key: Option<&Path>,
+    now: jiff::Timestamp,
+) -> Result<Exported, ExportError> {
+    let (key, source) = crate::sign::signing_key(sign_key)?;
+    let Selection {
+        name,
+        artifacts,
+        unavailable,
+        target,
+    } = bundle;
+    let out = out.map_or_else(|| case.dir().join("bundles"), Path::to_path_buf);
+    std::fs::create_dir_all(&out).map_err(|cause| ExportError::Write {
+        path: out.clone(),
+        cause,
+    })?;
     let manifest = manifest(case, &artifacts, &unavailable);
     let mut entries: Vec<Entry> = artifacts
         .iter()
@@ -151,7 +235,7 @@ pub fn export_case(
     }
     case.record(&crate::case::Entry::ok(
         crate::case::Action::Export,
-        Target::Case,
+        target,
         vec![ArtifactRef {
             path: final_path.display().to_string(),
             sha256: archive.sha256.clone(),
@@ -193,17 +277,56 @@ fn manifest(case: &Case, artifacts: &[IndexEntry], unavailable: &[(String, Strin
     .unwrap_or_default()
 }
 
-/// `ktui export --case ID [--out DIR] [--sign-key PATH]`: 0 done (prints the bundle, its
-/// SHA-256 and the key id), 1 error.
-pub fn export_cmd(
+/// `ktui export [POD [-n NS]] [--case ID] [--out DIR] [--sign-key PATH] [--include-secrets]`:
+/// with POD, collects the pod into the case (`--case`, else a new one) and packages that pod;
+/// without, packages the whole case `--case` names. 0 done (prints the bundle, its SHA-256 and
+/// the key id), 1 error, 3 no cluster reachable.
+pub async fn export_cmd(
     args: &crate::cli::ExportArgs,
+    conn: &crate::cli::ConnArgs,
+    demo: bool,
     cases_dir: Option<&Path>,
     case: Option<&str>,
 ) -> u8 {
-    let say = |text: &str| eprintln!("ktui export: {}", crate::sanitize::line(text));
+    let exported = match &args.pod {
+        Some(pod) => pod::run(args, pod, conn, demo, cases_dir, case).await,
+        None => whole_case(args, cases_dir, case),
+    };
+    let done = match exported {
+        Ok(done) => done,
+        Err(code) => return code,
+    };
+    if let Some(notice) = &done.key_notice {
+        eprintln!("{}", crate::sanitize::line(notice));
+    }
+    for (what, why) in &done.unavailable {
+        say(&format!("left out {what}: {why}"));
+    }
+    println!(
+        "{}\n  sha256 {}\n  signed by key {}",
+        crate::sanitize::line(&done.bundle.display().to_string()),
+        done.sha256,
+        done.key_id
+    );
+    0
+}
+
+/// A line on stderr, sanitised.
+fn say(text: &str) {
+    eprintln!("ktui export: {}", crate::sanitize::line(text));
+}
+
+/// `ktui export --case ID`: the whole case; Err(exit code) once said why.
+fn whole_case(
+    args: &crate::cli::ExportArgs,
+    cases_dir: Option<&Path>,
+    case: Option<&str>,
+) -> Result<Exported, u8> {
     let Some(id) = case else {
-        say("name the case to package: --case ID (`ktui case list` shows them)");
-        return 1;
+        say(
+            "name the case to package (--case ID; `ktui case list` shows them) or a pod to collect and package (ktui export POD -n NS)",
+        );
+        return Err(1);
     };
     let dir = crate::case::cases_dir(cases_dir);
     if !dir.join(id).join("case.json").is_file() {
@@ -211,41 +334,22 @@ pub fn export_cmd(
             "there is no case {id} in {} (`ktui case list` shows them)",
             dir.display()
         ));
-        return 1;
+        return Err(1);
     }
     // An existing case keeps what it recorded at creation; the config only fills a new one.
     let config = crate::case::CaseConfig::new("", "");
-    let case = match Case::open(&dir, Some(id), &config) {
-        Ok(c) => c,
-        Err(e) => {
-            say(&e.to_string());
-            return 1;
-        }
-    };
-    match export_case(
+    let case = Case::open(&dir, Some(id), &config).map_err(|e| {
+        say(&e.to_string());
+        1u8
+    })?;
+    export_case(
         &case,
         args.out.as_deref(),
         args.sign_key.as_deref(),
         jiff::Timestamp::now(),
-    ) {
-        Ok(done) => {
-            if let Some(notice) = &done.key_notice {
-                eprintln!("{}", crate::sanitize::line(notice));
-            }
-            for (what, why) in &done.unavailable {
-                say(&format!("left out {what}: {why}"));
-            }
-            println!(
-                "{}\n  sha256 {}\n  signed by key {}",
-                crate::sanitize::line(&done.bundle.display().to_string()),
-                done.sha256,
-                done.key_id
-            );
-            0
-        }
-        Err(e) => {
-            say(&e.to_string());
-            1
-        }
-    }
+    )
+    .map_err(|e| {
+        say(&e.to_string());
+        1
+    })
 }

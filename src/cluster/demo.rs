@@ -5,6 +5,9 @@
 //! `live`, which makes the crash-looping pods restart every few seconds and running containers log.
 
 mod data;
+mod json;
+
+pub use data::CHECKOUT_DB_URL;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -107,6 +110,7 @@ impl Cluster for DemoCluster {
             server: "embedded demo cluster".to_string(),
             namespace: "default".to_string(),
             server_version: Some("v1.33.0-demo".to_string()),
+            kube_user: None,
         }
     }
 
@@ -277,6 +281,66 @@ impl Cluster for DemoCluster {
         let all = vec![true; checks.len()];
         Box::pin(async move { Ok(all) })
     }
+
+    fn get_json(&self, object: ObjectRef) -> BoxFuture<'static, Result<serde_json::Value>> {
+        let found = self
+            .object_json(&object)
+            .ok_or_else(|| ClusterError::NotFound {
+                what: object.to_string(),
+            });
+        async move { found }.boxed()
+    }
+
+    fn pod_events_json(&self, key: PodKey) -> BoxFuture<'static, Result<Vec<serde_json::Value>>> {
+        let found = self.find(&key).map(|p| {
+            let mut events = json::events(p);
+            events.sort_by(|a, b| {
+                let at = |e: &serde_json::Value| e["lastTimestamp"].as_str().map(str::to_string);
+                at(a).cmp(&at(b))
+            });
+            events
+        });
+        async move { found }.boxed()
+    }
+
+    /// There is no API server to ask.
+    fn server_date(&self) -> BoxFuture<'static, Result<Option<Timestamp>>> {
+        async { Ok(None) }.boxed()
+    }
+
+    fn self_user(&self) -> BoxFuture<'static, Result<Option<String>>> {
+        async { Ok(None) }.boxed()
+    }
+}
+
+impl DemoCluster {
+    /// A demo object as the API would send it.
+    fn object_json(&self, o: &ObjectRef) -> Option<serde_json::Value> {
+        let ns = o.namespace.as_deref().unwrap_or_default();
+        let in_ns = |p: &&DemoPod| p.detail.summary.key.namespace == ns;
+        match (o.api_version.as_str(), o.kind.as_str()) {
+            ("v1", "Pod") => self
+                .find(&PodKey::new(ns, o.name.clone()))
+                .ok()
+                .map(json::pod),
+            ("apps/v1" | "batch/v1", kind) => json::owner(&self.pods, ns, kind, &o.name),
+            ("v1", "Node") => self
+                .pods
+                .iter()
+                .any(|p| p.detail.summary.node.as_deref() == Some(o.name.as_str()))
+                .then(|| json::node(&o.name, self.epoch)),
+            ("v1", "ConfigMap") if o.name == data::ROOT_CA.name => self
+                .pods
+                .iter()
+                .any(|p| in_ns(&p))
+                .then(|| json::config_object(&data::ROOT_CA, ns, self.epoch)),
+            ("v1", kind @ ("ConfigMap" | "Secret")) => data::CONFIG_OBJECTS
+                .iter()
+                .find(|c| c.kind == kind && c.namespace == ns && c.name == o.name)
+                .map(|c| json::config_object(c, ns, self.epoch)),
+            _ => None,
+        }
+    }
 }
 
 /// The answer of every write and node-level call: the demo cluster is a simulation.
@@ -372,6 +436,57 @@ mod tests {
                 p.detail.summary.key
             );
         }
+    }
+
+    /// Every demo pod's JSON names objects the demo serves: its owners up the chain, its
+    /// node, the ConfigMaps and Secrets it reads (so `ktui export POD --demo` finds them).
+    #[tokio::test]
+    async fn demo_objects_reference_each_other() {
+        let demo = DemoCluster::fixed();
+        for p in demo.pods() {
+            let key = &p.detail.summary.key;
+            let pod = demo.get_json(ObjectRef::pod(key)).await.unwrap();
+            assert_eq!(pod["metadata"]["uid"], p.detail.summary.uid.as_str());
+            let mut next = crate::collect::refs::controller(&pod);
+            let mut chain = Vec::new();
+            while let Some(owner) = next.take() {
+                let obj = demo.get_json(owner.clone()).await.unwrap();
+                chain.push(format!("{}/{}", owner.kind, owner.name));
+                next = crate::collect::refs::controller(&obj);
+            }
+            let want: Vec<String> = p
+                .detail
+                .owner_chain
+                .iter()
+                .map(|o| format!("{}/{}", o.kind, o.name))
+                .collect();
+            assert_eq!(chain, want, "{key}");
+            if let Some(node) = crate::collect::refs::node(&pod) {
+                demo.get_json(ObjectRef::node(&node)).await.unwrap();
+            }
+            let refs = crate::collect::refs::references(&pod);
+            for (kind, names) in [("ConfigMap", &refs.config_maps), ("Secret", &refs.secrets)] {
+                for name in names.keys() {
+                    let r = ObjectRef::new("v1", kind, Some(&key.namespace), name.clone());
+                    demo.get_json(r).await.unwrap();
+                }
+            }
+        }
+        let checkout = PodKey::new("shop", "checkout-6c9f8b7d54-7fb9x");
+        let pod = demo.get_json(ObjectRef::pod(&checkout)).await.unwrap();
+        let refs = crate::collect::refs::references(&pod);
+        assert!(
+            refs.secrets.contains_key("checkout-db")
+                && refs.secrets.contains_key("checkout-db-tls")
+        );
+        let missing = demo
+            .get_json(ObjectRef::new("v1", "Secret", Some("shop"), "nope"))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(missing, ClusterError::NotFound { .. }),
+            "{missing:?}"
+        );
     }
 
     #[test]

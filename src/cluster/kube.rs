@@ -6,6 +6,7 @@ mod apply;
 pub mod connect;
 pub mod convert;
 pub mod errors;
+pub mod evidence;
 mod exec;
 pub mod exec_auth;
 pub mod files;
@@ -311,6 +312,30 @@ impl Cluster for KubeCluster {
     fn access(&self, checks: Vec<AccessCheck>) -> BoxFuture<'static, Result<Vec<bool>>> {
         let this = self.clone();
         async move { access::review(&this, checks).await }.boxed()
+    }
+
+    fn get_json(&self, object: ObjectRef) -> BoxFuture<'static, Result<serde_json::Value>> {
+        let this = self.clone();
+        async move {
+            let ctx = |verb: &str, resource: &str, ns: Option<&str>| this.ctx(verb, resource, ns);
+            apply::get_json(this.client.clone(), ctx, object).await
+        }
+        .boxed()
+    }
+
+    fn pod_events_json(&self, key: PodKey) -> BoxFuture<'static, Result<Vec<serde_json::Value>>> {
+        let ctx = self.ctx("list", "events", Some(&key.namespace));
+        evidence::pod_events_json(self.client.clone(), ctx, key).boxed()
+    }
+
+    fn server_date(&self) -> BoxFuture<'static, Result<Option<jiff::Timestamp>>> {
+        let ctx = self.ctx("get", "/version", None);
+        evidence::server_date(self.client.clone(), ctx).boxed()
+    }
+
+    fn self_user(&self) -> BoxFuture<'static, Result<Option<String>>> {
+        let ctx = self.ctx("create", "selfsubjectreviews", None);
+        evidence::self_user(self.client.clone(), ctx).boxed()
     }
 }
 

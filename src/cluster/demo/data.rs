@@ -148,11 +148,15 @@ impl PodBuilder {
         self
     }
 
+    /// A volume, mounted at `/etc/<name>` in the containers added so far.
     fn volume(mut self, name: &str, source: &str) -> Self {
         self.pod.detail.volumes.push(VolumeSummary {
             name: name.to_string(),
             source: source.to_string(),
         });
+        for c in &mut self.pod.detail.containers {
+            c.mounts.push(format!("{name} → /etc/{name}"));
+        }
         self
     }
 
@@ -210,7 +214,7 @@ impl PodBuilder {
     }
 }
 
-fn fnv(s: &str) -> u64 {
+pub(super) fn fnv(s: &str) -> u64 {
     s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
     })
@@ -332,6 +336,7 @@ pub fn pods(epoch: Timestamp) -> Vec<DemoPod> {
                 checkout_env(),
             )
             .volume("config", "configMap checkout-config")
+            .volume("db-tls", "secret checkout-db-tls")
             .event(
                 "Warning",
                 "BackOff",
@@ -620,3 +625,85 @@ pub fn pods(epoch: Timestamp) -> Vec<DemoPod> {
     }
     pods
 }
+
+/// A ConfigMap or Secret of the demo (values in clear; the API base64-encodes a Secret's).
+#[derive(Debug, Clone, Copy)]
+pub struct ConfigObject {
+    pub kind: &'static str,
+    pub namespace: &'static str,
+    pub name: &'static str,
+    /// A Secret's `type`.
+    pub secret_type: &'static str,
+    pub data: &'static [(&'static str, &'static str)],
+}
+
+/// The database password the checkout pods get from Secret `checkout-db` (key `url`): the
+/// value a bundle must never show unless told to (`--include-secrets`).
+pub const CHECKOUT_DB_URL: &str =
+    "postgres://checkout:Kq7-demo-Pa55w0rd-x9@orders-db.shop.svc:5432/orders";
+
+/// The ConfigMaps and Secrets the demo pods reference (`kube-root-ca.crt` aside, which every
+/// namespace has).
+pub const CONFIG_OBJECTS: &[ConfigObject] = &[
+    ConfigObject {
+        kind: "ConfigMap",
+        namespace: "shop",
+        name: "checkout-config",
+        secret_type: "",
+        data: &[
+            ("flags", "new-checkout=true,express-pay=false"),
+            (
+                "app.yaml",
+                "db:\n  pool: 10\n  timeout: 3s\nretry:\n  attempts: 3\n",
+            ),
+        ],
+    },
+    ConfigObject {
+        kind: "Secret",
+        namespace: "shop",
+        name: "checkout-db",
+        secret_type: "Opaque",
+        data: &[
+            ("url", CHECKOUT_DB_URL),
+            (
+                "admin-url",
+                "postgres://admin:demo-admin-only@orders-db.shop.svc:5432/orders",
+            ),
+        ],
+    },
+    ConfigObject {
+        kind: "Secret",
+        namespace: "shop",
+        name: "checkout-db-tls",
+        secret_type: "kubernetes.io/tls",
+        data: &[
+            (
+                "tls.crt",
+                "-----BEGIN CERTIFICATE-----\nMIIBdemoCERTcheckoutDB\n-----END CERTIFICATE-----\n",
+            ),
+            (
+                "tls.key",
+                "-----BEGIN PRIVATE KEY-----\nMIIEdemoKEYcheckoutDB\n-----END PRIVATE KEY-----\n",
+            ),
+        ],
+    },
+    ConfigObject {
+        kind: "ConfigMap",
+        namespace: "platform",
+        name: "gateway-routes",
+        secret_type: "",
+        data: &[("routes.json", "{\"routes\": []}\n")],
+    },
+];
+
+/// Every namespace's `kube-root-ca.crt` (what the projected service-account volume mounts).
+pub const ROOT_CA: ConfigObject = ConfigObject {
+    kind: "ConfigMap",
+    namespace: "",
+    name: "kube-root-ca.crt",
+    secret_type: "",
+    data: &[(
+        "ca.crt",
+        "-----BEGIN CERTIFICATE-----\nMIIBdemoCLUSTERca\n-----END CERTIFICATE-----\n",
+    )],
+};

@@ -141,6 +141,35 @@ pub(super) async fn get(
     Ok(info(found.metadata))
 }
 
+/// One object whole, as the API server sent it (not through a typed struct, so nothing it
+/// sent is lost); a 404 names the object.
+pub(super) async fn get_json(
+    client: Client,
+    ctx: impl Fn(&str, &str, Option<&str>) -> ApiContext,
+    object: ObjectRef,
+) -> Result<serde_json::Value> {
+    let (ar, namespaced) = resource_for(&client, &object.api_version, &object.kind).await?;
+    let namespace = namespace_of(&object, namespaced, "get")?;
+    let ctx = ctx("get", &ar.plural, namespace.as_deref());
+    let url = api(&client, &ar, namespace.as_deref())
+        .resource_url()
+        .to_string();
+    let request = kube::core::Request::new(url)
+        .get(&object.name, &kube::api::GetParams::default())
+        .map_err(|e| ClusterError::InvalidObject {
+            verb: "get".to_string(),
+            object: object.to_string(),
+            cause: e.to_string(),
+        })?;
+    match client.request::<serde_json::Value>(request).await {
+        Ok(v) => Ok(v),
+        Err(kube::Error::Api(status)) if status.code == 404 => Err(ClusterError::NotFound {
+            what: object.to_string(),
+        }),
+        Err(e) => Err(map_err(e, &ctx)),
+    }
+}
+
 /// Names, labels and annotations of every object of a kind in `namespace`.
 pub(super) async fn list(
     client: Client,

@@ -120,7 +120,7 @@ pub struct Connected {
 /// Build a client for the selected context and check that the server answers.
 pub async fn connect(opts: &ConnectOptions) -> Result<Connected, ConnectError> {
     crate::tls::install_crypto_provider();
-    let (mut config, context) = match kubeconfig::load(opts.kubeconfig.as_deref()) {
+    let (mut config, context, kube_user) = match kubeconfig::load(opts.kubeconfig.as_deref()) {
         Ok(kubeconfig) => {
             let context = opts
                 .context
@@ -128,6 +128,7 @@ pub async fn connect(opts: &ConnectOptions) -> Result<Connected, ConnectError> {
                 .or_else(|| kubeconfig.current_context.clone())
                 .unwrap_or_default();
             check_context(&kubeconfig, &context)?;
+            let kube_user = user_of(&kubeconfig, &context);
             let options = KubeConfigOptions {
                 context: opts.context.clone(),
                 ..KubeConfigOptions::default()
@@ -138,12 +139,12 @@ pub async fn connect(opts: &ConnectOptions) -> Result<Connected, ConnectError> {
                     context: context.clone(),
                     cause: sanitize::line(&e.to_string()).into_owned(),
                 })?;
-            (config, context)
+            (config, context, kube_user)
         }
         // Inside a pod with no kubeconfig: use the service account, like kubectl does.
         Err(err @ KubeconfigLoadError::Missing(_)) if opts.kubeconfig.is_none() => {
             match Config::incluster() {
-                Ok(config) => (config, "in-cluster".to_string()),
+                Ok(config) => (config, "in-cluster".to_string(), None),
                 Err(_) => return Err(ConnectError::Kubeconfig(err)),
             }
         }
@@ -208,9 +209,22 @@ pub async fn connect(opts: &ConnectOptions) -> Result<Connected, ConnectError> {
             server,
             namespace,
             server_version: Some(version.git_version),
+            kube_user,
         },
         liveness,
     })
+}
+
+/// The user entry the context names (`contexts[].context.user`): who ktui acts as, as far as
+/// the kubeconfig says.
+fn user_of(kubeconfig: &Kubeconfig, context: &str) -> Option<String> {
+    kubeconfig
+        .contexts
+        .iter()
+        .find(|c| c.name == context)
+        .and_then(|c| c.context.as_ref())
+        .and_then(|c| c.user.clone())
+        .filter(|u| !u.is_empty())
 }
 
 fn check_context(kubeconfig: &Kubeconfig, context: &str) -> Result<(), ConnectError> {

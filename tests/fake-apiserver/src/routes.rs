@@ -249,6 +249,23 @@ pub(crate) async fn handle(
             }
         }
     };
+    let self_subject = state.store.lock().self_subject.clone();
+    if method == Method::POST
+        && record.path == "/apis/authentication.k8s.io/v1/selfsubjectreviews"
+        && let Some(user) = self_subject
+    {
+        let review = serde_json::json!({
+            "apiVersion": "authentication.k8s.io/v1",
+            "kind": "SelfSubjectReview",
+            "metadata": {"creationTimestamp": null},
+            "status": {"userInfo": {"username": user, "groups": ["system:authenticated"]}}
+        });
+        return Ok(json_response(
+            StatusCode::CREATED,
+            "application/json",
+            serde_json::to_vec(&review).unwrap_or_default(),
+        ));
+    }
     let resp = if method == Method::POST && record.path == crate::access::PATH {
         crate::access::review(&state.store, &body).map(|v| {
             json_response(

@@ -212,6 +212,9 @@ pub(crate) struct Inner {
     pub watches_frozen: bool,
     /// `GET path` → a fixed answer instead of the real one.
     pub canned: HashMap<String, Canned>,
+    /// The user a SelfSubjectReview reports; `None`: the API is not served (404), as before
+    /// Kubernetes 1.28.
+    pub self_subject: Option<String>,
 }
 
 /// A fixed answer to `GET path` (whatever the query), for tests of hostile or broken servers.
@@ -355,6 +358,7 @@ impl Inner {
             execs_started: 0,
             watches_frozen: false,
             canned: HashMap::new(),
+            self_subject: None,
         }
     }
 
@@ -963,6 +967,12 @@ impl Store {
     /// Added latency before every response.
     pub fn set_latency(&self, d: Duration) {
         self.mutate(|inner| inner.latency = d);
+    }
+
+    /// Serve SelfSubjectReview (authentication.k8s.io/v1), reporting `user`; `None` stops
+    /// serving it (404).
+    pub fn set_self_subject(&self, user: Option<&str>) {
+        self.mutate(|inner| inner.self_subject = user.map(str::to_string));
     }
 
     /// Rejects every request with 401 Unauthorized while `on`.
