@@ -46,6 +46,7 @@ pub struct AppBuilder {
     socket_events: Option<usize>,
     confirm_policy: ConfirmPolicy,
     case: Option<crate::case::Case>,
+    sign_key: Option<std::path::PathBuf>,
     keymaps: Keymaps,
 }
 
@@ -119,6 +120,12 @@ impl AppBuilder {
     }
 
     /// Start: the pod watch (and the clock, when asked for) begin at once.
+    /// The key exports are signed with (default: `KTUI_SIGNING_KEY`, else the config dir's).
+    pub fn sign_key(mut self, key: Option<std::path::PathBuf>) -> Self {
+        self.sign_key = key;
+        self
+    }
+
     pub fn build(self) -> App {
         let (tx, rx) = mpsc::unbounded_channel();
         let now = self.now.unwrap_or_else(jiff::Timestamp::now);
@@ -142,6 +149,7 @@ impl AppBuilder {
             state.notes = crate::state::notes::NotesState::new(&case.notes());
         }
         let mut runtime = Runtime::new(self.cluster, tx, self.connector, self.case);
+        runtime.sign_key = self.sign_key;
         if let Some(interval) = self.clock {
             runtime.start_clock(interval);
         }
@@ -171,6 +179,7 @@ impl App {
             confirm_policy: ConfirmPolicy::Ask,
             keymaps: Keymaps::default(),
             case: None,
+            sign_key: None,
         }
     }
 

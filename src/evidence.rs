@@ -18,6 +18,8 @@ pub enum EvidenceKind {
     HelperSession,
     /// Logs saved from the logs pane (`S`), exactly as fetched.
     SavedLogs,
+    /// Collected for an export (manifest, owners, node, events, logs, ConfigMaps, Secret HMACs).
+    Collected,
 }
 
 impl EvidenceKind {
@@ -27,6 +29,7 @@ impl EvidenceKind {
             EvidenceKind::PodEvents => "pod-events",
             EvidenceKind::HelperSession => "helper-session",
             EvidenceKind::SavedLogs => "saved-logs",
+            EvidenceKind::Collected => "collected",
         }
     }
 }

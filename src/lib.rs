@@ -19,6 +19,7 @@ pub mod helper;
 pub mod intent;
 pub mod keymap;
 pub mod logging;
+pub mod progress;
 pub mod runtime;
 pub mod sanitize;
 pub mod sign;

@@ -1,6 +1,7 @@
 //! Executes effects as tokio tasks and feeds their results back as actions. The same runtime
 //! serves the interactive console and the tests.
 
+mod export;
 pub mod helper;
 pub mod keep;
 pub mod record;
@@ -52,6 +53,8 @@ pub struct Runtime {
     backlog: Arc<helper::Backlog>,
     /// Where evidence goes (None: a driver that keeps none; captures are not attempted).
     case: Option<Case>,
+    /// The key exports are signed with (None: `KTUI_SIGNING_KEY`, else the config dir's).
+    pub sign_key: Option<std::path::PathBuf>,
 }
 
 impl Drop for Runtime {
@@ -80,6 +83,7 @@ impl Runtime {
             loads: Vec::new(),
             backlog: Arc::default(),
             case,
+            sign_key: None,
         }
     }
 
@@ -316,8 +320,21 @@ impl Runtime {
                 out,
                 s3,
             } => {
-                let _ = (pod, case_id, out, s3);
-                let _ = self.tx.send(Action::Exported(Err("TODO".into())));
+                let what = format!("exporting {pod}");
+                let job = export::ExportJob {
+                    pod,
+                    case_id,
+                    out,
+                    s3,
+                    sign_key: self.sign_key.clone(),
+                };
+                let task = tokio::spawn(export::run(
+                    cluster,
+                    self.case.clone(),
+                    job,
+                    self.tx.clone(),
+                ));
+                self.track(what, task);
             }
             Effect::SwitchContext(name) => {
                 let Some(connector) = self.connector.clone() else {

@@ -793,3 +793,70 @@ async fn notes_are_saved_into_the_case_with_a_custody_line() {
     let notes = std::fs::read_to_string(dir.join("notes.md")).unwrap();
     assert!(notes.ends_with("09:40!\n"), "{notes}");
 }
+
+#[tokio::test]
+async fn export_from_the_dialog_collects_signs_and_says_where_the_bundle_is() {
+    let keys = tempfile::tempdir().unwrap();
+    let (_, pair) =
+        ktui::sign::create_key_pair(keys.path(), None, ktui::sign::KdfLimits::MINISIGN).unwrap();
+    let demo = DemoCluster::fixed();
+    let now = demo.epoch();
+    let mut app = App::builder(Arc::new(demo))
+        .case(Some(common::test_case()))
+        .scope(Scope::All)
+        .demo(true)
+        .now(now)
+        .sign_key(Some(pair.key.clone()))
+        .build();
+    app.dispatch(Action::Resize(120, 40));
+    common::settle_work(&mut app, QUIET).await;
+    let mut term = Terminal::new(TestBackend::new(120, 40)).unwrap();
+    press(&mut app, "/checkout\ne").await;
+    let text = screen(&mut app, &mut term);
+    assert!(text.contains("Already in the case:"), "{text}");
+    assert!(text.contains("Collected now: pod.json"), "{text}");
+    assert!(text.contains("case id"), "{text}");
+    // A bad S3 URI is refused before anything runs.
+    app.dispatch(code(KeyCode::Tab));
+    app.dispatch(code(KeyCode::Tab));
+    press(&mut app, "bucket/x\n").await;
+    let text = screen(&mut app, &mut term);
+    assert!(text.contains("must look like s3://bucket/prefix"), "{text}");
+    for _ in 0.."bucket/x".len() {
+        app.dispatch(code(KeyCode::Backspace));
+    }
+    press(&mut app, "\n").await;
+    common::settle_work(&mut app, QUIET).await;
+    let text = screen(&mut app, &mut term);
+    assert!(text.contains("Exported and signed:"), "{text}");
+    let Some(ktui::state::export::ExportDialog {
+        phase: ktui::state::export::ExportPhase::Done(done),
+        ..
+    }) = app.state.export.as_ref()
+    else {
+        panic!("not done:\n{text}")
+    };
+    assert!(text.contains(&done.sha256), "{text}");
+    assert!(text.contains(&pair.key_id.to_string()), "{text}");
+    let name = done
+        .bundle
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    assert!(name.starts_with("ktui-shop-checkout-"), "{name}");
+    let public = ktui::sign::load_public_key(&pair.public_key).unwrap();
+    let report = ktui::bundle::verify::verify(&done.bundle, &public).unwrap();
+    let _ = report;
+    // What was collected counts in the status bar's evidence.
+    assert!(
+        app.state
+            .evidence
+            .items()
+            .iter()
+            .any(|i| i.path.ends_with("/pod.json")),
+        "the collected manifest is in the evidence set"
+    );
+    press(&mut app, "\n").await;
+    assert!(app.state.export.is_none(), "Enter closes a finished export");
+}

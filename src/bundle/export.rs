@@ -10,7 +10,6 @@ use std::path::{Path, PathBuf};
 
 use crate::bundle::{Content, Entry};
 use crate::case::{ARTIFACTS_DIR, ArtifactRef, Case, IndexEntry, Target};
-use crate::cluster::PodKey;
 
 /// What an export produced.
 #[derive(Debug, Clone)]
@@ -50,6 +49,7 @@ pub fn export_case(
     out: Option<&Path>,
     sign_key: Option<&Path>,
     now: jiff::Timestamp,
+    progress: &mut dyn FnMut(u64, u64),
 ) -> Result<Exported, ExportError> {
     let (artifacts, unavailable) = select(case, |_| true)?;
     let bundle = Selection {
@@ -58,35 +58,43 @@ pub fn export_case(
         unavailable,
         target: Target::Case,
     };
-    package(case, bundle, out, sign_key, now)
+    package(case, bundle, out, sign_key, now, progress)
 }
 
 /// Package one pod of `case`: its artifacts (`artifacts/<namespace>/<pod>/...`) and those of
 /// its node (`artifacts/nodes/<node>/...`), with the case's own files (the whole custody chain
-/// and index), into `ktui-<namespace>-<pod>-<UTC>.tar.gz`. `unavailable`: what its collection
-/// asked for and could not get, listed in `manifest.json` with what the case leaves out.
+/// and index), into `ktui-<namespace>-<pod>-<UTC>.tar.gz`. What its collection asked for and
+/// could not get is listed in `manifest.json` with what the case leaves out.
 pub fn export_pod(
     case: &Case,
-    pod: &PodKey,
-    node: Option<&str>,
-    unavailable: Vec<(String, String)>,
+    collected: &crate::collect::Collected,
     out: Option<&Path>,
     sign_key: Option<&Path>,
     now: jiff::Timestamp,
+    progress: &mut dyn FnMut(u64, u64),
 ) -> Result<Exported, ExportError> {
+    let pod = &collected.pod;
     let pod_dir = format!("{ARTIFACTS_DIR}/{}/{}/", pod.namespace, pod.name);
-    let node_dir = node.map(|n| format!("{ARTIFACTS_DIR}/nodes/{n}/"));
+    let node_dir = collected
+        .node
+        .as_ref()
+        .map(|n| format!("{ARTIFACTS_DIR}/nodes/{n}/"));
     let (artifacts, mut left_out) = select(case, |path| {
         path.starts_with(&pod_dir) || node_dir.as_deref().is_some_and(|d| path.starts_with(d))
     })?;
-    left_out.extend(unavailable);
+    left_out.extend(
+        collected
+            .unavailable
+            .iter()
+            .map(|u| (u.what.clone(), u.why.clone())),
+    );
     let bundle = Selection {
         name: format!("ktui-{}-{}-{}", pod.namespace, pod.name, stamp(now)),
         artifacts,
         unavailable: left_out,
         target: Target::pod(&pod.namespace, &pod.name, None),
     };
-    package(case, bundle, out, sign_key, now)
+    package(case, bundle, out, sign_key, now, progress)
 }
 
 /// (what, why) of what a bundle leaves out.
@@ -137,12 +145,14 @@ fn select(
 
 /// Write `bundle` (the one writer of case and pod exports): the archive, its `.sha256` and
 /// `.minisig` under `.partial` names, renamed when all three are complete; then the custody line.
+/// `progress` hears (artifact bytes archived, of the total) as each artifact is done.
 fn package(
     case: &Case,
     bundle: Selection,
     out: Option<&Path>,
     sign_key: Option<&Path>,
     now: jiff::Timestamp,
+    progress: &mut dyn FnMut(u64, u64),
 ) -> Result<Exported, ExportError> {
     let (key, source) = crate::sign::signing_key(sign_key)?;
     let Selection {
@@ -157,6 +167,8 @@ fn package(
         cause,
     })?;
     let manifest = manifest(case, &artifacts, &unavailable);
+    let total: u64 = artifacts.iter().map(|a| a.size).sum();
+    let sizes: Vec<u64> = artifacts.iter().map(|a| a.size).collect();
     let mut entries: Vec<Entry> = artifacts
         .iter()
         .map(|a| Entry {
@@ -195,7 +207,17 @@ fn package(
     let written = crate::bundle::write(
         std::io::BufWriter::with_capacity(1 << 20, &file),
         &name,
-        entries,
+        {
+            // Taking entry i means entry i - 1 is in the archive.
+            let mut done = 0u64;
+            entries.into_iter().enumerate().map(move |(i, e)| {
+                if i > 0 {
+                    done += sizes.get(i - 1).copied().unwrap_or(0);
+                }
+                progress(done.min(total), total);
+                e
+            })
+        },
         u64::try_from(now.as_second()).unwrap_or(0),
         &mut |b| prehash.update(b),
     );
@@ -342,11 +364,13 @@ fn whole_case(
         say(&e.to_string());
         1u8
     })?;
+    let mut bar = crate::progress::StderrProgress::new("packaging");
     export_case(
         &case,
         args.out.as_deref(),
         args.sign_key.as_deref(),
         jiff::Timestamp::now(),
+        &mut |done, total| bar.update(done, total),
     )
     .map_err(|e| {
         say(&e.to_string());

@@ -87,22 +87,16 @@ pub(super) async fn run(
         "collected {} artifacts; packaging pod {key}",
         collected.written.len()
     ));
-    let unavailable = collected
-        .unavailable
-        .into_iter()
-        .map(|u| (u.what, u.why))
-        .collect();
     let (out, sign_key) = (args.out.clone(), args.sign_key.clone());
-    let node = collected.node;
     tokio::task::spawn_blocking(move || {
+        let mut bar = crate::progress::StderrProgress::new("packaging");
         export_pod(
             &case,
-            &key,
-            node.as_deref(),
-            unavailable,
+            &collected,
             out.as_deref(),
             sign_key.as_deref(),
             jiff::Timestamp::now(),
+            &mut |done, total| bar.update(done, total),
         )
     })
     .await
