@@ -35,11 +35,22 @@ fn main() -> ExitCode {
             }
             Some(Command::Keygen(args)) => ktui::sign::keygen_cmd(args),
             Some(Command::Verify(args)) => ktui::bundle::verify::verify_cmd(args),
-            Some(Command::Export(args)) => ktui::bundle::export::export_cmd(
-                args,
-                cli.cases_dir.as_deref(),
-                cli.case.as_deref(),
-            ),
+            Some(Command::Export(args)) => {
+                ktui::bundle::export::export_cmd(
+                    args,
+                    cli.cases_dir.as_deref(),
+                    cli.case.as_deref(),
+                )
+                .await
+            }
+            Some(Command::Upload(args)) => {
+                ktui::bundle::upload::upload_cmd(
+                    args,
+                    cli.cases_dir.as_deref(),
+                    cli.case.as_deref(),
+                )
+                .await
+            }
             Some(Command::Case(args)) => {
                 ktui::case::cmd::run(args, cli.cases_dir.as_deref(), cli.case.as_deref())
             }

@@ -193,9 +193,10 @@ fn manifest(case: &Case, artifacts: &[IndexEntry], unavailable: &[(String, Strin
     .unwrap_or_default()
 }
 
-/// `ktui export --case ID [--out DIR] [--sign-key PATH]`: 0 done (prints the bundle, its
-/// SHA-256 and the key id), 1 error.
-pub fn export_cmd(
+/// `ktui export --case ID [--out DIR] [--sign-key PATH] [--s3 URI ...]`: 0 done (prints the
+/// bundle, its SHA-256 and the key id, then the upload), 1 error (a failed upload keeps the
+/// bundle and says how to retry it).
+pub async fn export_cmd(
     args: &crate::cli::ExportArgs,
     cases_dir: Option<&Path>,
     case: Option<&str>,
@@ -204,6 +205,18 @@ pub fn export_cmd(
     let Some(id) = case else {
         say("name the case to package: --case ID (`ktui case list` shows them)");
         return 1;
+    };
+    // A bad target is refused before anything is packaged.
+    let s3 = match args.s3.as_deref().map(|uri| {
+        crate::bundle::s3::S3Target::parse(uri)
+            .map(|_| crate::bundle::upload::S3Request::from_flags(uri, &args.s3_flags))
+    }) {
+        Some(Err(e)) => {
+            say(&e.to_string());
+            return 1;
+        }
+        Some(Ok(req)) => Some(req),
+        None => None,
     };
     let dir = crate::case::cases_dir(cases_dir);
     if !dir.join(id).join("case.json").is_file() {
@@ -241,7 +254,26 @@ pub fn export_cmd(
                 done.sha256,
                 done.key_id
             );
-            0
+            let Some(req) = s3 else { return 0 };
+            let of = crate::bundle::s3::KeyOf::Case(case.id());
+            match crate::bundle::upload::upload_bundle(
+                Some(&case),
+                Target::Case,
+                &done.bundle,
+                &req,
+                of,
+            )
+            .await
+            {
+                Ok(up) => {
+                    println!("{}", crate::bundle::upload::describe(&up));
+                    0
+                }
+                Err(msg) => {
+                    say(&msg);
+                    1
+                }
+            }
         }
         Err(e) => {
             say(&e.to_string());
