@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
+use aws_config::stalled_stream_protection::StalledStreamProtectionConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::config::{Region, RequestChecksumCalculation, ResponseChecksumValidation};
@@ -49,6 +50,13 @@ pub(super) async fn connect(endpoint: Option<&str>) -> Result<Store, S3Error> {
         .http_client(http)
         .retry_config(retry)
         .timeout_config(timeouts)
+        // A store busy with a previous part may not read for a while; the SDK's default (5 s
+        // without progress fails the request) cut uploads to a loaded server in the tests.
+        .stalled_stream_protection(
+            StalledStreamProtectionConfig::enabled()
+                .grace_period(Duration::from_secs(60))
+                .build(),
+        )
         .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
         .response_checksum_validation(ResponseChecksumValidation::WhenRequired);
     if let Some(e) = endpoint {
