@@ -7,10 +7,11 @@ cd "$(dirname "$0")/.."
 # Debian packages: C toolchain for -sys crates; clang-14 + libbpf headers + bpftool for the eBPF
 # programs; iproute2/iptables for network-namespace tests; podman/buildah/busybox-static for the
 # helper image (runc: bookworm's crun refuses hybrid cgroup hosts; file/binutils: the image
-# script checks the binary is static); minisign checks ktui's signatures (tests/sign_minisign.rs).
+# script checks the binary is static); minisign checks ktui's signatures (tests/sign_minisign.rs);
+# python3-venv/python3-pip hold moto_server, the S3-compatible server of tests/s3.rs.
 need_apt=()
 for pkg in gcc pkg-config clang-14 llvm-14 libbpf-dev bpftool iproute2 iptables podman buildah \
-           busybox-static uidmap runc file binutils minisign; do
+           busybox-static uidmap runc file binutils minisign python3-venv python3-pip; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$pkg")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then
@@ -32,6 +33,18 @@ if [ "$(id -u)" = 0 ] && [ ! -d /sys/kernel/tracing/events ]; then
   mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null || true
 fi
 
+# moto_server (an S3-compatible server on 127.0.0.1) for tests/s3.rs, in a venv of its own.
+# 5.2.5: 5.2.0-5.2.4 answer CompleteMultipartUpload with the wrong XML root, which the Rust SDK
+# rejects (getmoto/moto#10055).
+moto_venv=${KTUI_MOTO_VENV:-$HOME/.cache/ktui/moto-venv}
+moto_version=5.2.5
+if ! "$moto_venv/bin/python" -c "import moto, sys; sys.exit(moto.__version__ != '$moto_version')" 2>/dev/null; then
+  echo "== moto_server $moto_version into $moto_venv"
+  python3 -m venv "$moto_venv"
+  "$moto_venv/bin/pip" install -q "moto[server]==$moto_version"
+fi
+export KTUI_MOTO_SERVER="$moto_venv/bin/moto_server"
+
 echo "== one importer per heavy dependency"
 # kube / k8s-openapi only under src/cluster/kube*; aya only in the helper crate.
 if grep -rnP '(?<![:\w])(kube|k8s_openapi)::' src --include='*.rs' | grep -v '^src/cluster/kube'; then
@@ -39,6 +52,11 @@ if grep -rnP '(?<![:\w])(kube|k8s_openapi)::' src --include='*.rs' | grep -v '^s
 fi
 if grep -rnP '(?<![:\w])aya(_[a-z]+)?::' src tests --include='*.rs'; then
   echo "aya used outside helper-image/" >&2; exit 1
+fi
+# The AWS SDK only in the S3 upload module (tests/s3.rs is its independent client).
+if grep -rnP '(?<![:\w])aws_(sdk_s3|config|smithy_[a-z_]+|types|credential_types)::' src --include='*.rs' \
+    | grep -vP '^src/bundle/s3(\.rs|/)'; then
+  echo "aws-sdk-s3/aws-config used outside src/bundle/s3*" >&2; exit 1
 fi
 
 echo "== tests read only what the repository holds"

@@ -10,6 +10,8 @@
 
 pub mod export;
 pub mod gz;
+pub mod s3;
+pub mod upload;
 pub mod verify;
 
 use std::fs::File;

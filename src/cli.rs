@@ -155,6 +155,9 @@ pub enum Command {
     /// Remove what a case (--case ID) created in the cluster (from its custody), after a
     /// confirmation.
     Cleanup(CleanupArgs),
+    /// Upload an existing bundle (NAME.tar.gz, .sha256, .minisig) to S3: the retry of a failed
+    /// `export --s3`.
+    Upload(UploadArgs),
 }
 
 #[derive(Debug, Args)]
@@ -184,6 +187,44 @@ pub struct ExportArgs {
     /// config dir, created on first use.
     #[arg(long, value_name = "PATH")]
     pub sign_key: Option<PathBuf>,
+    /// Upload the bundle to s3://BUCKET/PREFIX when it is written: keys
+    /// <prefix>/<namespace>/<pod>/<UTC>/NAME.tar.gz (+ .minisig, .sha256), for a whole case
+    /// <prefix>/<case id>/<UTC>/. Credentials and region: the standard AWS chain.
+    #[arg(long, value_name = "URI")]
+    pub s3: Option<String>,
+    #[command(flatten)]
+    pub s3_flags: S3Flags,
+}
+
+/// How an upload goes (with --s3).
+#[derive(Debug, Clone, Args)]
+pub struct S3Flags {
+    /// An S3-compatible store (MinIO, Ceph, …) at this URL, path-style addressing.
+    #[arg(long, value_name = "URL", requires = "s3")]
+    pub s3_endpoint: Option<String>,
+    /// Read the archive back after the upload and compare its SHA-256 with the .sha256.
+    #[arg(long, requires = "s3")]
+    pub s3_verify: bool,
+    /// Lock the uploaded objects for N days (COMPLIANCE retention: nobody can delete them;
+    /// the bucket needs object lock enabled).
+    #[arg(long, value_name = "N", requires = "s3", value_parser = clap::value_parser!(u32).range(1..=36500))]
+    pub s3_object_lock_days: Option<u32>,
+}
+
+#[derive(Debug, Args)]
+pub struct UploadArgs {
+    /// The bundle, NAME.tar.gz (its .sha256 and .minisig beside it).
+    #[arg(value_name = "BUNDLE")]
+    pub bundle: PathBuf,
+    /// The target, s3://BUCKET/PREFIX.
+    #[arg(long, value_name = "URI")]
+    pub s3: String,
+    /// A pod's bundle: its NAMESPACE/POD, for the keys <prefix>/<namespace>/<pod>/<UTC>/
+    /// (a whole-case bundle needs none: <prefix>/<case id>/<UTC>/).
+    #[arg(long, value_name = "NAMESPACE/POD")]
+    pub pod: Option<String>,
+    #[command(flatten)]
+    pub flags: S3Flags,
 }
 
 #[derive(Debug, Args)]

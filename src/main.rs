@@ -54,6 +54,14 @@ fn main() -> ExitCode {
                 )
                 .await
             }
+            Some(Command::Upload(args)) => {
+                ktui::bundle::upload::upload_cmd(
+                    args,
+                    cli.cases_dir.as_deref(),
+                    cli.case.as_deref(),
+                )
+                .await
+            }
             Some(Command::Case(args)) => {
                 ktui::case::cmd::run(args, cli.cases_dir.as_deref(), cli.case.as_deref())
             }

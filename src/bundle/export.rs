@@ -302,7 +302,8 @@ fn manifest(case: &Case, artifacts: &[IndexEntry], unavailable: &[(String, Strin
 /// `ktui export [POD [-n NS]] [--case ID] [--out DIR] [--sign-key PATH] [--include-secrets]`:
 /// with POD, collects the pod into the case (`--case`, else a new one) and packages that pod;
 /// without, packages the whole case `--case` names. 0 done (prints the bundle, its SHA-256 and
-/// the key id), 1 error, 3 no cluster reachable.
+/// the key id, then the upload with `--s3`), 1 error (a failed upload keeps the bundle and says
+/// how to retry it), 3 no cluster reachable.
 pub async fn export_cmd(
     args: &crate::cli::ExportArgs,
     conn: &crate::cli::ConnArgs,
@@ -310,11 +311,25 @@ pub async fn export_cmd(
     cases_dir: Option<&Path>,
     case: Option<&str>,
 ) -> u8 {
-    let exported = match &args.pod {
-        Some(pod) => pod::run(args, pod, conn, demo, cases_dir, case).await,
-        None => whole_case(args, cases_dir, case),
+    // A bad target is refused before anything is collected or packaged.
+    let s3 = match args.s3.as_deref().map(|uri| {
+        crate::bundle::s3::S3Target::parse(uri)
+            .map(|_| crate::bundle::upload::S3Request::from_flags(uri, &args.s3_flags))
+    }) {
+        Some(Err(e)) => {
+            say(&e.to_string());
+            return 1;
+        }
+        Some(Ok(req)) => Some(req),
+        None => None,
     };
-    let done = match exported {
+    let exported = match &args.pod {
+        Some(pod) => pod::run(args, pod, conn, demo, cases_dir, case)
+            .await
+            .map(|(done, case, key)| (done, case, Some(key))),
+        None => whole_case(args, cases_dir, case).map(|(done, case)| (done, case, None)),
+    };
+    let (done, case, pod) = match exported {
         Ok(done) => done,
         Err(code) => return code,
     };
@@ -330,7 +345,28 @@ pub async fn export_cmd(
         done.sha256,
         done.key_id
     );
-    0
+    let Some(req) = s3 else { return 0 };
+    let (of, target) = match &pod {
+        Some(k) => (
+            crate::bundle::s3::KeyOf::Pod {
+                namespace: &k.namespace,
+                pod: &k.name,
+            },
+            Target::pod(&k.namespace, &k.name, None),
+        ),
+        None => (crate::bundle::s3::KeyOf::Case(case.id()), Target::Case),
+    };
+    match crate::bundle::upload::upload_with_bar(Some(&case), target, &done.bundle, &req, of).await
+    {
+        Ok(up) => {
+            println!("{}", crate::bundle::upload::describe(&up));
+            0
+        }
+        Err(msg) => {
+            say(&msg);
+            1
+        }
+    }
 }
 
 /// A line on stderr, sanitised.
@@ -338,12 +374,13 @@ fn say(text: &str) {
     eprintln!("ktui export: {}", crate::sanitize::line(text));
 }
 
-/// `ktui export --case ID`: the whole case; Err(exit code) once said why.
+/// `ktui export --case ID`: the whole case (and the case, for the upload's custody line);
+/// Err(exit code) once said why.
 fn whole_case(
     args: &crate::cli::ExportArgs,
     cases_dir: Option<&Path>,
     case: Option<&str>,
-) -> Result<Exported, u8> {
+) -> Result<(Exported, Case), u8> {
     let Some(id) = case else {
         say(
             "name the case to package (--case ID; `ktui case list` shows them) or a pod to collect and package (ktui export POD -n NS)",
@@ -372,6 +409,7 @@ fn whole_case(
         jiff::Timestamp::now(),
         &mut |done, total| bar.update(done, total),
     )
+    .map(|done| (done, case.clone()))
     .map_err(|e| {
         say(&e.to_string());
         1

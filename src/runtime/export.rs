@@ -84,6 +84,7 @@ async fn export(
     }
     step(tx, "packaging and signing".to_string());
     let (out, sign_key) = (job.out.clone(), job.sign_key.clone());
+    let held = case.clone();
     let bar_tx = tx.clone();
     let packaged = tokio::task::spawn_blocking(move || {
         crate::bundle::export::export_pod(
@@ -104,20 +105,54 @@ async fn export(
     .await
     .map_err(|e| e.to_string())?
     .map_err(|e| e.to_string())?;
-    if let Some(uri) = &job.s3 {
-        // Until the upload module lands; the bundle is on disk either way.
-        return Err(format!(
-            "the bundle is at {} (sha256 {}), but this build cannot upload it to {uri} yet",
-            packaged.bundle.display(),
-            packaged.sha256
-        ));
-    }
+    let uploaded = match &job.s3 {
+        None => None,
+        Some(uri) => Some(upload(&held, &job.pod, &packaged.bundle, uri, tx).await?),
+    };
     Ok(ExportSummary {
         bundle: packaged.bundle,
         sha256: packaged.sha256,
         key_id: packaged.key_id,
         key_notice: packaged.key_notice,
-        uploaded: None,
+        uploaded,
         unavailable: packaged.unavailable,
     })
 }
+
+/// The S3 upload of the dialog's URI (the endpoint of an S3-compatible store from
+/// `KTUI_S3_ENDPOINT`); Err says what failed, that the bundle is kept, and the retry command.
+async fn upload(
+    case: &Case,
+    pod: &PodKey,
+    bundle: &std::path::Path,
+    uri: &str,
+    tx: &UnboundedSender<Action>,
+) -> Result<String, String> {
+    use crate::bundle::{s3::KeyOf, upload};
+    let req = upload::S3Request {
+        uri: uri.to_string(),
+        endpoint: std::env::var(S3_ENDPOINT_ENV)
+            .ok()
+            .filter(|e| !e.is_empty()),
+        verify: false,
+        object_lock_days: None,
+    };
+    let of = KeyOf::Pod {
+        namespace: &pod.namespace,
+        pod: &pod.name,
+    };
+    let target = crate::case::Target::pod(&pod.namespace, &pod.name, None);
+    let bar_tx = tx.clone();
+    let done = upload::upload_bundle(Some(case), target, bundle, &req, of, &mut |sent, total| {
+        let _ = bar_tx.send(Action::ExportProgress {
+            step: format!("uploading to {uri}"),
+            done: sent,
+            total,
+        });
+    })
+    .await?;
+    Ok(done.archive_uri)
+}
+
+/// The S3-compatible store the console's export dialog uploads to (else AWS's for the region).
+pub const S3_ENDPOINT_ENV: &str = "KTUI_S3_ENDPOINT";

@@ -20,7 +20,7 @@ pub(super) async fn run(
     demo: bool,
     cases_dir: Option<&Path>,
     case_id: Option<&str>,
-) -> Result<Exported, u8> {
+) -> Result<(Exported, Case, PodKey), u8> {
     if args.include_secrets {
         match super::confirm::include_secrets(pod) {
             Ok(how) => tracing::info!(?how, "Secret values included"),
@@ -88,6 +88,7 @@ pub(super) async fn run(
         collected.written.len()
     ));
     let (out, sign_key) = (args.out.clone(), args.sign_key.clone());
+    let held = case.clone();
     tokio::task::spawn_blocking(move || {
         let mut bar = crate::progress::StderrProgress::new("packaging");
         export_pod(
@@ -104,6 +105,7 @@ pub(super) async fn run(
         say(&format!("the export was interrupted: {e}"));
         1u8
     })?
+    .map(|done| (done, held, key))
     .map_err(|e| {
         say(&e.to_string());
         1
