@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand};
 #[command(
     name = "ktui-helper",
     version = concat!(env!("CARGO_PKG_VERSION"), " (wire protocol v1)"),
-    about = "Node-side helper for ktui: eBPF socket events (trace, serve)"
+    about = "Node-side helper for ktui: eBPF socket events (trace, serve), file transfer (fetch, rm)"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -23,6 +23,31 @@ pub enum Command {
     Serve(ServeArgs),
     /// Sleep until SIGTERM/SIGINT (the helper pod's main process).
     Idle,
+    /// Send a file staged on the node (checkpoint archive, capture) on stdout in the bulk
+    /// framing, with the whole file's SHA-256.
+    Fetch(FetchArgs),
+    /// Remove a file staged on the node (after the console verified its copy).
+    Rm(RmArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct FetchArgs {
+    /// The file: under /var/lib/kubelet/checkpoints or /var/run/ktui/captures
+    /// ($KTUI_CHECKPOINT_DIR, $KTUI_CAPTURE_DIR).
+    pub path: String,
+    /// Start sending at this byte (resuming a cut transfer); the hash still covers the whole
+    /// file.
+    #[arg(long, value_name = "BYTES", default_value_t = 0)]
+    pub offset: u64,
+    /// Test hook: send the byte at this file offset inverted (the hash covers the true byte).
+    #[arg(long, hide = true, value_name = "BYTE")]
+    pub debug_flip_byte: Option<u64>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RmArgs {
+    /// The file, under the same directories as `fetch`.
+    pub path: String,
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -125,6 +150,15 @@ mod tests {
         assert!(t.dns_only);
         assert!(t.capture.no_conntrack);
         assert!(Cli::try_parse_from(["ktui-helper", "trace", "--duration", "soon"]).is_err());
+        let cli = Cli::parse_from(["ktui-helper", "fetch", "/x/a.tar", "--offset", "42"]);
+        let Command::Fetch(f) = cli.command else {
+            panic!("not fetch")
+        };
+        assert_eq!(
+            (f.path.as_str(), f.offset, f.debug_flip_byte),
+            ("/x/a.tar", 42, None)
+        );
+        assert!(Cli::try_parse_from(["ktui-helper", "fetch", "/x", "--offset", "-1"]).is_err());
         assert!(Cli::try_parse_from(["ktui-helper", "trace", "--ports", "70000"]).is_err());
     }
 }

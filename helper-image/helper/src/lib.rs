@@ -9,7 +9,9 @@
 //!
 //! Environment: `KTUI_CGROUP_ROOT` (default /sys/fs/cgroup), `KTUI_POD_LOG_ROOT`
 //! (/var/log/pods), `KTUI_CONTAINER_LOG_ROOT` (/var/log/containers), `KTUI_PROC_ROOT` (/proc),
-//! `KTUI_CHECKPOINT_DIR` (/var/lib/kubelet/checkpoints), `NODE_NAME` (hello's node).
+//! `KTUI_CHECKPOINT_DIR` (/var/lib/kubelet/checkpoints), `KTUI_CAPTURE_DIR`
+//! (/var/run/ktui/captures; with the checkpoint dir, what `fetch` and `rm` may touch),
+//! `NODE_NAME` (hello's node).
 
 pub mod btf;
 pub mod caps;
@@ -19,6 +21,7 @@ pub mod dns;
 pub mod dns_rtt;
 pub mod engine;
 pub mod events;
+pub mod fetch;
 pub mod guard;
 pub mod idle;
 pub mod k8s;
