@@ -60,7 +60,7 @@ impl Case {
 }
 
 impl Inner {
-    fn claim_variant(&self, wanted: &ArtifactPath) -> Option<ArtifactPath> {
+    pub(super) fn claim_variant(&self, wanted: &ArtifactPath) -> Option<ArtifactPath> {
         if self.try_claim(wanted) {
             return Some(wanted.clone());
         }
@@ -162,7 +162,7 @@ impl Inner {
     }
 
     /// Best effort: a custody line saying the capture failed (a full disk may refuse it too).
-    fn record_failure(&self, meta: &ArtifactMeta, error: &CaseError) {
+    pub(super) fn record_failure(&self, meta: &ArtifactMeta, error: &CaseError) {
         let entry = Entry {
             action: meta.action.clone(),
             target: meta.target.clone(),
