@@ -204,3 +204,85 @@ impl Drop for Staged {
         self.case.inner.unclaim(&self.path);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::custody::{Action, Target};
+    use super::super::index::Source;
+    use super::super::meta::CaseConfig;
+    use super::*;
+
+    fn meta() -> ArtifactMeta {
+        ArtifactMeta::new(
+            ArtifactPath::pod("shop", "web-1", "checkpoints/a.tar").unwrap(),
+            "application/x-tar",
+            Source::Helper {
+                node: "n".into(),
+                path: "/var/lib/kubelet/checkpoints/a.tar".into(),
+            },
+            Action::from("fetch"),
+        )
+        .for_pod("shop", "web-1", Some("app"))
+    }
+
+    fn custody(case: &Case) -> Vec<serde_json::Value> {
+        std::fs::read_to_string(case.dir().join(super::super::custody::CUSTODY_FILE))
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn a_committed_file_is_indexed_with_its_companion_under_one_line() {
+        let tmp = tempfile::tempdir().unwrap();
+        let case = Case::open(tmp.path(), Some("t"), &CaseConfig::new("c", "s")).unwrap();
+        let staged = case.stage_artifact(&meta()).unwrap();
+        assert!(staged.dir().is_dir());
+        // The name is claimed: a second staging gets the numbered variant.
+        let second = case.stage_artifact(&meta()).unwrap();
+        assert_eq!(second.file_name(), "a-2.tar");
+        drop(second);
+        std::fs::write(staged.file(), b"archive").unwrap();
+        let companion = Companion {
+            suffix: ".fetch.json",
+            media_type: "application/json",
+            bytes: b"{}\n".to_vec(),
+        };
+        let sha = super::super::custody::sha256_hex(b"archive");
+        let entries = staged.commit(&sha, 7, &[companion]).unwrap();
+        assert_eq!(entries.len(), 2);
+        assert_eq!(
+            entries[1].path,
+            "artifacts/shop/web-1/checkpoints/a.tar.fetch.json"
+        );
+        assert_eq!(case.index().unwrap().len(), 2);
+        let last = custody(&case).pop().unwrap();
+        assert_eq!(last["action"], "fetch");
+        assert_eq!(
+            last["target"],
+            Target::pod("shop", "web-1", Some("app")).to_string()
+        );
+        assert_eq!(last["artifacts"].as_array().unwrap().len(), 2);
+        assert_eq!(last["artifacts"][0]["sha256"], sha.as_str());
+        // Indexed now: the name stays taken.
+        assert_eq!(case.stage_artifact(&meta()).unwrap().file_name(), "a-2.tar");
+    }
+
+    #[test]
+    fn a_file_of_the_wrong_size_is_not_indexed() {
+        let tmp = tempfile::tempdir().unwrap();
+        let case = Case::open(tmp.path(), Some("t"), &CaseConfig::new("c", "s")).unwrap();
+        let staged = case.stage_artifact(&meta()).unwrap();
+        let file = staged.file();
+        std::fs::write(&file, b"short").unwrap();
+        let err = staged.commit("00", 7, &[]).unwrap_err();
+        assert!(err.to_string().contains("not the 7 verified"), "{err}");
+        assert!(!file.exists());
+        assert!(case.index().unwrap().is_empty());
+        let last = custody(&case).pop().unwrap();
+        assert_eq!(last["result"], "error");
+        // The claim is gone with it.
+        assert_eq!(case.stage_artifact(&meta()).unwrap().file_name(), "a.tar");
+    }
+}

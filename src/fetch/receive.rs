@@ -58,7 +58,7 @@ pub(super) async fn pump<S: AsyncRead + Unpin + ?Sized>(
 ) -> Result<(Option<BulkHeader>, Ended), PumpError> {
     let mut decoder = BulkDecoder::new();
     let mut buf = vec![0u8; READ];
-    let mut batch: Vec<u8> = Vec::with_capacity(BATCH);
+    let mut batch: Vec<u8> = sink.buffer();
     let protocol = |cause| FetchError::Protocol {
         what: expect.what.to_string(),
         cause,
@@ -81,11 +81,16 @@ pub(super) async fn pump<S: AsyncRead + Unpin + ?Sized>(
             match event {
                 BulkEvent::Header(h) => check_header(&h, expect)?,
                 BulkEvent::Content(c) => {
-                    batch.extend_from_slice(c);
-                    if batch.len() >= BATCH {
-                        let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
-                        if !sink.write(full).await {
-                            return Err(PumpError::SinkStopped);
+                    let mut c = c;
+                    while !c.is_empty() {
+                        let take = (BATCH - batch.len()).min(c.len());
+                        batch.extend_from_slice(&c[..take]);
+                        c = &c[take..];
+                        if batch.len() >= BATCH {
+                            let full = std::mem::replace(&mut batch, sink.buffer());
+                            if !sink.write(full).await {
+                                return Err(PumpError::SinkStopped);
+                            }
                         }
                     }
                 }
