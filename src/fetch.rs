@@ -175,7 +175,7 @@ pub enum FetchError {
     #[error("{} already exists: evidence is never overwritten; move it away or choose another name", path.display())]
     Exists { path: PathBuf },
     #[error(
-        "invalid local file name {name:?}: a plain name is needed (no '/', not empty, '.' or '..')"
+        "invalid local file name {name:?}: a plain name is needed (no '/' or control characters, not empty, '.' or '..')"
     )]
     BadName { name: String },
 }
@@ -205,9 +205,19 @@ pub fn fetch_argv(node_path: &str, offset: u64) -> Vec<String> {
     ]
 }
 
+/// A node path or name as error messages show it (it came from the cluster: sanitised).
+fn shown(what: &str) -> String {
+    crate::sanitize::line(what).into_owned()
+}
+
 /// `dest_dir/name` and `dest_dir/name.partial`, the name checked to be a plain file name.
 fn local_paths(dest_dir: &Path, name: &str) -> Result<(PathBuf, PathBuf), FetchError> {
-    if name.is_empty() || name == "." || name == ".." || name.contains('/') || name.contains('\0') {
+    if name.is_empty()
+        || name == "."
+        || name == ".."
+        || name.contains('/')
+        || name.chars().any(char::is_control)
+    {
         return Err(FetchError::BadName {
             name: name.to_string(),
         });

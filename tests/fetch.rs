@@ -286,6 +286,58 @@ async fn a_cut_connection_resumes_from_the_bytes_on_disk() {
     assert!(!dest.path().join("big.tar.partial").exists());
 }
 
+/// A stream of unknown size cannot resume: a cut starts it again from the beginning. The
+/// producer here is `ktui-helper fetch` from offset 0 (the live snapshot's producer is another
+/// subcommand speaking the same framing).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cut_stream_into_the_case_restarts_whole() {
+    let node = Node::new();
+    let (node_path, bytes) = node.stage("stream.tar", 24 * 1024 * 1024);
+    let s = setup(&node.wrapper("", "")).await;
+    let store = s.store();
+    let case = common::test_case();
+    let ev = Evidence {
+        case: &case,
+        pod: &the_pod(),
+        container: "app",
+        node: NODE,
+        helper_pod: &helper_pod(),
+        helper_container: CONTAINER,
+    };
+    let name = evidence::snapshot_name(&the_pod(), "app", "2026-12-02T13:30:00Z".parse().unwrap());
+    assert_eq!(name, "snapshot-web-0_shop-app-20261202T133000Z.tar");
+    let mut cut = false;
+    let mut went_back = false;
+    let mut last = 0;
+    let got = evidence::fetch_snapshot(
+        &s.cluster,
+        &ev,
+        ktui::fetch::fetch_argv(&node_path, 0),
+        &name,
+        &options(),
+        &mut |done, _| {
+            went_back |= done < last;
+            last = done;
+            if done >= 4 * 1024 * 1024 && !cut {
+                cut = true;
+                store.drop_execs();
+            }
+        },
+    )
+    .await
+    .unwrap();
+    assert!(cut && went_back, "the stream was not cut and restarted");
+    assert_eq!(got.fetched.resumes, 1);
+    assert_eq!(got.fetched.sha256, sha(&bytes));
+    let rel = format!("artifacts/shop/web-0/snapshots/{name}");
+    assert_eq!(got.entry.path, rel);
+    assert_eq!(std::fs::read(case.dir().join(&rel)).unwrap(), bytes);
+    let record: Value =
+        serde_json::from_slice(&std::fs::read(case.dir().join(&got.record.path)).unwrap()).unwrap();
+    assert_eq!(record["resumes"], 1);
+    assert_eq!(record["node_path"], Value::Null);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn paths_outside_the_helpers_directories_are_refused() {
     let node = Node::new();

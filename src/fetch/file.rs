@@ -7,7 +7,9 @@ use ktui_wire::bulk::{BulkError, BulkTrailer};
 
 use super::receive::{Ended, Expect, accept, helper_failed, pump, settle, sink_error};
 use super::sink::Sink;
-use super::{FetchError, FetchOptions, Fetched, Progress, Transfer, fetch_argv, local_paths};
+use super::{
+    FetchError, FetchOptions, Fetched, Progress, Transfer, fetch_argv, local_paths, shown,
+};
 use crate::cluster::{Cluster, ClusterError, PodKey};
 
 /// Longest wait between attempts.
@@ -154,7 +156,7 @@ async fn attempts(
             Ended::Trailer(BulkTrailer::End { bytes, sha256 }) => {
                 let Some(h) = header else {
                     return Err(FetchError::Protocol {
-                        what: node_path.to_string(),
+                        what: shown(node_path),
                         cause: BulkError::Truncated("before its header"),
                     });
                 };
@@ -192,7 +194,7 @@ async fn attempts(
         );
         if stalled >= options.max_stalled || tries >= options.max_attempts {
             return Err(FetchError::Cut {
-                what: node_path.to_string(),
+                what: shown(node_path),
                 cuts: tries,
                 cause: last_cause,
                 done: written.len,

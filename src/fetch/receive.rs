@@ -7,7 +7,7 @@ use ktui_wire::bulk::{BulkDecoder, BulkEvent, BulkHeader, BulkTrailer};
 use tokio::io::{AsyncRead, AsyncReadExt as _};
 
 use super::sink::{BATCH, Sink, SinkError, Written};
-use super::{FetchError, FetchOptions, Fetched, Progress, Transfer, local_paths};
+use super::{FetchError, FetchOptions, Fetched, Progress, Transfer, local_paths, shown};
 use crate::cluster::{BoxByteStream, Cluster};
 use crate::sanitize;
 
@@ -60,7 +60,7 @@ pub(super) async fn pump<S: AsyncRead + Unpin + ?Sized>(
     let mut buf = vec![0u8; READ];
     let mut batch: Vec<u8> = sink.buffer();
     let protocol = |cause| FetchError::Protocol {
-        what: expect.what.to_string(),
+        what: shown(expect.what),
         cause,
     };
     let ended = loop {
@@ -116,7 +116,7 @@ pub(super) async fn pump<S: AsyncRead + Unpin + ?Sized>(
 fn check_header(h: &BulkHeader, expect: &Expect<'_>) -> Result<(), FetchError> {
     if h.offset != expect.offset {
         return Err(FetchError::WrongOffset {
-            what: expect.what.to_string(),
+            what: shown(expect.what),
             expected: expect.offset,
             got: h.offset,
         });
@@ -125,7 +125,7 @@ fn check_header(h: &BulkHeader, expect: &Expect<'_>) -> Result<(), FetchError> {
         && was != h.size
     {
         return Err(FetchError::Changed {
-            what: expect.what.to_string(),
+            what: shown(expect.what),
             was,
             now: h.size,
         });
@@ -137,7 +137,7 @@ fn check_header(h: &BulkHeader, expect: &Expect<'_>) -> Result<(), FetchError> {
 pub(super) fn sink_error(e: SinkError, what: &str, options: &FetchOptions) -> FetchError {
     if e.source.kind() == std::io::ErrorKind::QuotaExceeded {
         return FetchError::NoRoom {
-            what: what.to_string(),
+            what: shown(what),
             room: options.limit.unwrap_or(0),
         };
     }
@@ -179,7 +179,7 @@ pub(super) fn accept(
 ) -> Result<(), FetchError> {
     if written.sha256 != sha256 || written.len != bytes {
         return Err(FetchError::Mismatch {
-            what: what.to_string(),
+            what: shown(what),
             partial: partial.to_path_buf(),
             expected: sha256.to_string(),
             got: written.sha256.clone(),
@@ -201,7 +201,7 @@ pub(super) fn accept(
 /// The helper's own failure message, safe to show.
 pub(super) fn helper_failed(what: &str, message: &str) -> FetchError {
     FetchError::Helper {
-        what: what.to_string(),
+        what: shown(what),
         message: sanitize::line(message).into_owned(),
     }
 }
@@ -244,11 +244,11 @@ pub async fn receive_stream<S: AsyncRead + Unpin + Send + ?Sized>(
             Err(helper_failed(final_name, &message))
         }
         Ok((_, Ended::Trailer(BulkTrailer::End { .. }), _)) => Err(FetchError::Protocol {
-            what: final_name.to_string(),
+            what: shown(final_name),
             cause: ktui_wire::bulk::BulkError::Truncated("before its header"),
         }),
         Ok((_, Ended::Cut(cause), w)) => Err(FetchError::StreamCut {
-            what: final_name.to_string(),
+            what: shown(final_name),
             done: w.len,
             cause,
         }),

@@ -139,7 +139,7 @@ async fn not_a_bulk_stream_is_a_protocol_error() {
 #[test]
 fn local_names_are_plain_file_names() {
     let tmp = tempfile::tempdir().unwrap();
-    for bad in ["", ".", "..", "a/b", "a\0b"] {
+    for bad in ["", ".", "..", "a/b", "a\0b", "a\u{1b}[2Jb"] {
         assert!(matches!(
             local_paths(tmp.path(), bad),
             Err(FetchError::BadName { .. })
@@ -157,5 +157,22 @@ fn local_names_are_plain_file_names() {
             "--offset",
             "7"
         ]
+    );
+}
+
+#[tokio::test]
+async fn the_helpers_error_text_is_sanitised() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut w = Vec::new();
+    ktui_wire::bulk::write_early_error(&mut w, "refused \u{1b}[2J/x\u{7}").unwrap();
+    let err = receive_stream(&mut &w[..], tmp.path(), "s.tar", &options(), &mut |_, _| {})
+        .await
+        .unwrap_err();
+    let msg = err.to_string();
+    assert!(matches!(err, FetchError::Helper { .. }), "{msg}");
+    assert!(msg.contains("refused"), "{msg}");
+    assert!(
+        !msg.chars().any(|c| c == '\u{1b}' || c == '\u{7}'),
+        "{msg:?}"
     );
 }
