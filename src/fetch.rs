@@ -105,8 +105,14 @@ pub enum FetchError {
         pod: PodKey,
         cause: Box<ClusterError>,
     },
+    /// The helper's own `bulk_error` (its message says what is wrong).
     #[error("the helper could not send {what}: {message}")]
     Helper { what: String, message: String },
+    /// The helper process failed before it sent anything.
+    #[error(
+        "the helper failed before sending {what}: {cause} (is it from another ktui release? remove it with `ktui helper remove --node NODE` and let ktui deploy it again)"
+    )]
+    HelperFailed { what: String, cause: String },
     #[error(
         "the helper's stream of {what} is not readable: {cause} (are ktui and the helper from the same release? redeploy the helper with this ktui)"
     )]

@@ -371,6 +371,40 @@ async fn paths_outside_the_helpers_directories_are_refused() {
     }
 }
 
+/// A helper that fails before sending anything (here: one from before `fetch` existed) is not
+/// a cut: no retries, and its own words in the error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_helper_without_fetch_fails_at_once_with_its_words() {
+    let node = Node::new();
+    let old = node.dir.path().join("old-helper.sh");
+    std::fs::write(
+        &old,
+        "#!/bin/sh\necho \"error: unrecognized subcommand '$1'\" >&2\nexit 2\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&old, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let s = setup(&old).await;
+    let dest = tempfile::tempdir().unwrap();
+    let transfer = Transfer {
+        helper_pod: helper_pod(),
+        container: CONTAINER,
+        dest_dir: dest.path(),
+        final_name: "x.tar",
+    };
+    let path = node.checkpoints().join("x.tar").display().to_string();
+    let err = fetch_file_with(&s.cluster, &transfer, &path, &options(), &mut |_, _| {})
+        .await
+        .unwrap_err();
+    let msg = err.to_string();
+    assert!(matches!(err, FetchError::HelperFailed { .. }), "{msg}");
+    assert!(
+        msg.contains("unrecognized subcommand 'fetch'") && msg.contains("exited with code 2"),
+        "{msg}"
+    );
+    assert_eq!(s.store().execs_started(), 1, "{msg}");
+    assert_eq!(std::fs::read_dir(dest.path()).unwrap().count(), 0);
+}
+
 /// Why a read-only bind mount cannot be made here (a mount namespace is needed).
 fn no_mount_namespace() -> Option<String> {
     let args: &[&str] = if euid() == 0 {

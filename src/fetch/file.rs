@@ -180,6 +180,12 @@ async fn attempts(
             Ended::Trailer(BulkTrailer::Error { message }) => {
                 return Err(helper_failed(node_path, &message));
             }
+            Ended::Failed(cause) => {
+                return Err(FetchError::HelperFailed {
+                    what: shown(node_path),
+                    cause,
+                });
+            }
             Ended::Cut(cause) => last_cause = cause,
         }
         let progressed = written.len > offset;

@@ -21,6 +21,9 @@ pub(super) enum Ended {
     Trailer(BulkTrailer),
     /// The stream failed or ended before its trailer (`cause` said plainly).
     Cut(String),
+    /// The process failed before it sent a header (a helper without the subcommand, a
+    /// command that does not start): trying again would fail the same way.
+    Failed(String),
 }
 
 /// What [`pump`] expects of the header.
@@ -68,7 +71,14 @@ pub(super) async fn pump<S: AsyncRead + Unpin + ?Sized>(
             Err(_) => {
                 break Ended::Cut(format!("no data for {} s", options.idle_timeout.as_secs()));
             }
-            Ok(Err(e)) => break Ended::Cut(sanitize::line(&e.to_string()).into_owned()),
+            Ok(Err(e)) => {
+                let cause = sanitize::line(&e.to_string()).into_owned();
+                // A dropped connection is ConnectionAborted; Other is the process's failure.
+                if e.kind() == std::io::ErrorKind::Other && decoder.header().is_none() {
+                    break Ended::Failed(cause);
+                }
+                break Ended::Cut(cause);
+            }
             Ok(Ok(0)) => {
                 let why = decoder.finish().err().map(|e| e.to_string());
                 break Ended::Cut(why.unwrap_or_else(|| "the stream ended".to_string()));
@@ -246,6 +256,10 @@ pub async fn receive_stream<S: AsyncRead + Unpin + Send + ?Sized>(
         Ok((_, Ended::Trailer(BulkTrailer::End { .. }), _)) => Err(FetchError::Protocol {
             what: shown(final_name),
             cause: ktui_wire::bulk::BulkError::Truncated("before its header"),
+        }),
+        Ok((_, Ended::Failed(cause), _)) => Err(FetchError::HelperFailed {
+            what: shown(final_name),
+            cause,
         }),
         Ok((_, Ended::Cut(cause), w)) => Err(FetchError::StreamCut {
             what: shown(final_name),
