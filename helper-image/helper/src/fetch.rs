@@ -47,20 +47,22 @@ enum FetchError {
     Shrank { path: String, at: u64, len: u64 },
 }
 
-/// stdout as an unbuffered file: no line buffering scanning every chunk for newlines.
-fn raw_stdout() -> io::Result<File> {
-    Ok(File::from(io::stdout().as_fd().try_clone_to_owned()?))
+/// stdout for a bulk stream: an unbuffered file (no line buffering scanning every chunk for
+/// newlines), with a 1 MiB pipe when it is one. `snapshot` streams through it too.
+pub fn bulk_stdout() -> io::Result<File> {
+    let out = File::from(io::stdout().as_fd().try_clone_to_owned()?);
+    grow_pipe(&out);
+    Ok(out)
 }
 
 pub fn run(args: &FetchArgs) -> ExitCode {
-    let out = match raw_stdout() {
+    let out = match bulk_stdout() {
         Ok(f) => f,
         Err(e) => {
             eprintln!("ktui-helper fetch: no stdout: {e}");
             return ExitCode::from(1);
         }
     };
-    grow_pipe(&out);
     match send(&roots::allowed_roots(), args, out) {
         Ok(Sent::Done { bytes, sha256 }) => {
             eprintln!(

@@ -273,6 +273,20 @@ impl<W: Write> BulkWriter<W> {
     }
 }
 
+/// Content through `std::io::Write` (a tar builder writing a live snapshot): every `write` is
+/// sent as it comes, so wrap the writer in a `BufWriter::with_capacity(MAX_CHUNK, &mut w)`
+/// when the writes are small, then flush that and call [`BulkWriter::finish`].
+impl<W: Write> Write for BulkWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.content(buf)?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+}
+
 /// A failure before any header: the `bulk_error` line alone (see the module docs).
 pub fn write_early_error(mut out: impl Write, message: &str) -> io::Result<()> {
     out.write_all(&encode_trailer(&BulkTrailer::Error {

@@ -373,3 +373,37 @@ fn remove_replies_round_trip() {
     }
     assert!(RemoveReply::decode(b"{\"v\":1,\"type\":\"hello\"}").is_err());
 }
+
+#[test]
+fn a_buffered_io_writer_sends_whole_chunks() {
+    use std::io::Write as _;
+    let file: Vec<u8> = (0..(MAX_CHUNK * 2 + 1000))
+        .map(|i| (i % 13) as u8)
+        .collect();
+    let header = BulkHeader {
+        name: "snapshot.tar".into(),
+        size: None,
+        offset: 0,
+    };
+    let mut wire = Vec::new();
+    let mut w = BulkWriter::start(&mut wire, &header).unwrap();
+    {
+        let mut buffered = std::io::BufWriter::with_capacity(MAX_CHUNK, &mut w);
+        for piece in file.chunks(512) {
+            buffered.write_all(piece).unwrap();
+        }
+        buffered.flush().unwrap();
+    }
+    let (bytes, digest) = w.finish().unwrap();
+    assert_eq!((bytes, digest), (file.len() as u64, sha(&file)));
+    let got = decode(&wire, &[100_000]);
+    assert_eq!(got.content, file);
+    // Three chunks (two full), not one per 512-byte write.
+    let chunks = wire.len() - encode_header(&header).len() - file.len();
+    let trailer_len = encode_trailer(&BulkTrailer::End {
+        bytes,
+        sha256: sha(&file),
+    })
+    .len();
+    assert_eq!(chunks - trailer_len, 4 * 4);
+}
