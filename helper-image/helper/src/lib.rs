@@ -2,6 +2,8 @@
 //! with aya, their records turned into `ktui_wire::SocketEvent` lines (`trace`) or wire
 //! protocol messages (`serve`).
 //!
+//! `snapshot` writes a live snapshot of a container as a tar (see [`snapshot`]).
+//!
 //! Data path: kernel programs (filters, sampling, rate limit, counters, before the ring buffer
 //! reserve) → ring buffer → reader thread ([`pipeline`]: decode, fold drops, convert with
 //! Kubernetes identity, encode) → bounded channel (full = dropped and counted) → writer thread
@@ -27,5 +29,6 @@ pub mod pipeline;
 pub mod probes;
 pub mod seed;
 pub mod serve;
+pub mod snapshot;
 pub mod trace;
 pub mod tracefs;

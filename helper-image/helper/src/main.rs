@@ -11,5 +11,6 @@ fn main() -> ExitCode {
         Command::Trace(args) => ktui_helper::trace::run(&args),
         Command::Serve(args) => ktui_helper::serve::run(&args),
         Command::Idle => ktui_helper::idle::run(),
+        Command::Snapshot(args) => ktui_helper::snapshot::run(&args),
     }
 }
