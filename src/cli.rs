@@ -282,6 +282,11 @@ pub enum HelperCommand {
         /// Helper image.
         #[arg(long, value_name = "IMAGE")]
         image: Option<String>,
+        /// The snapshot variant: adds DAC_READ_SEARCH and SYSLOG, /dev/kmsg, and mounts
+        /// /var/lib/kubelet/checkpoints read-write (live snapshots; deleting fetched
+        /// checkpoints from the node).
+        #[arg(long)]
+        snapshot: bool,
         // `--namespace NS` (the global flag) names the helper's namespace here (default
         // ktui-system): one flag, one meaning per command, no clash with the global one.
     },

@@ -52,10 +52,12 @@ pub enum Effect {
         node: String,
         image: String,
     },
-    /// Create the helper pod on a node (manifest applied through the cluster), wait until ready.
+    /// Create the helper pod on a node (manifest applied through the cluster), wait until ready;
+    /// a running helper of a variant that lacks what `variant` adds is replaced.
     DeployHelper {
         node: String,
         image: String,
+        variant: crate::helper::manifest::HelperVariant,
     },
     /// Start a helper session (replacing any other) with what stands (`HelperSession::standing`).
     ConnectHelper {

@@ -414,12 +414,17 @@ impl Runtime {
                     Some(Action::HelperPreflighted { node, summary })
                 });
             }
-            Effect::DeployHelper { node, image } => {
+            Effect::DeployHelper {
+                node,
+                image,
+                variant,
+            } => {
                 let tx = self.tx.clone();
                 let case = self.case.clone();
                 self.spawn(async move {
                     let spec = HelperSpec {
                         image,
+                        variant,
                         ..HelperSpec::new(Some(&node))
                     };
                     let mut progress = |step: String| {

@@ -40,6 +40,8 @@ pub enum Screen {
 pub enum Confirm {
     DeployHelper {
         node: String,
+        /// What the helper pod adds to the default one (shown with its reasons).
+        variant: crate::helper::manifest::HelperVariant,
     },
     RemoveHelper {
         node: String,

@@ -11,7 +11,8 @@
 //!
 //! Environment: `KTUI_CGROUP_ROOT` (default /sys/fs/cgroup), `KTUI_POD_LOG_ROOT`
 //! (/var/log/pods), `KTUI_CONTAINER_LOG_ROOT` (/var/log/containers), `KTUI_PROC_ROOT` (/proc),
-//! `KTUI_CHECKPOINT_DIR` (/var/lib/kubelet/checkpoints), `NODE_NAME` (hello's node).
+//! `KTUI_CHECKPOINT_DIR` (/var/lib/kubelet/checkpoints), `KTUI_KMSG` (/dev/kmsg), `NODE_NAME`
+//! (hello's node).
 
 pub mod btf;
 pub mod caps;

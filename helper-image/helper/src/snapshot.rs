@@ -102,7 +102,7 @@ pub struct SnapshotOptions {
 
 impl SnapshotOptions {
     /// Options from the command line, roots from the environment (`KTUI_CGROUP_ROOT`,
-    /// `KTUI_PROC_ROOT`).
+    /// `KTUI_PROC_ROOT`, `KTUI_KMSG`: the kernel log device, default /dev/kmsg).
     pub fn from_args(a: &SnapshotArgs) -> Result<Self> {
         let roots = crate::k8s::Roots::from_env();
         let target = match (&a.container_id, &a.cgroup, a.pid) {
@@ -137,7 +137,9 @@ impl SnapshotOptions {
             max_rootfs_bytes: a.max_rootfs_bytes,
             cgroup_root: roots.cgroup,
             proc_root: roots.proc,
-            kmsg: PathBuf::from("/dev/kmsg"),
+            kmsg: std::env::var_os("KTUI_KMSG")
+                .filter(|v| !v.is_empty())
+                .map_or_else(|| PathBuf::from("/dev/kmsg"), PathBuf::from),
             proc_mem: a.debug_proc_mem,
         })
     }
@@ -304,6 +306,8 @@ pub fn write_snapshot(opts: &SnapshotOptions, out: &mut dyn Write) -> Result<Sna
         kmsg: doc::KmsgInfo {
             lines: log.lines,
             error: log.error,
+            source: log.source,
+            note: log.note,
         },
     };
     let json = serde_json::to_vec_pretty(&doc).map_err(|e| w(io::Error::other(e)))?;

@@ -649,6 +649,7 @@ fn overlay_container_memory_files_sockets_and_kernel_log() {
     assert!(!kmsg.contains(&format!("not about it {nonce}")), "{kmsg}");
     assert!(j["kmsg"]["lines"].as_u64().unwrap() >= 1);
     assert!(j["kmsg"]["error"].is_null());
+    assert_eq!(j["kmsg"]["source"], "/dev/kmsg");
 }
 
 #[test]
@@ -657,8 +658,28 @@ fn ctime_fallback_and_proc_mem_reads() {
         return;
     }
     let c = Contained::start(Root::Tmpfs);
+    let nonce = random_hex(8);
+    write_kmsg(&format!(
+        "<4>ktui-snapshot-test: sh[{}]: through syslog {nonce}\n",
+        c.pid
+    ));
     let pid = c.pid.to_string();
-    let t = snapshot(&["--pid", &pid, "--debug-proc-mem"], &[]);
+    // /dev/kmsg refused (as a runtime's device rules do): the ring is read with syslog(2).
+    let t = snapshot(
+        &["--pid", &pid, "--debug-proc-mem"],
+        &[("KTUI_KMSG", "/nonexistent/kmsg")],
+    );
+    let k = &t.json["kmsg"];
+    assert_eq!(k["source"], "syslog(2)", "{k}");
+    assert!(
+        k["note"].as_str().unwrap().contains("/nonexistent/kmsg"),
+        "{k}"
+    );
+    let kmsg = std::fs::read_to_string(t.x().join("kmsg.txt")).unwrap();
+    assert!(
+        kmsg.contains(&format!("sh[{}]: through syslog {nonce}", c.pid)),
+        "{kmsg}"
+    );
     assert_layout(&t.members);
     let hits = assert_secret_at_true_addresses(&t, &c);
     assert!(

@@ -133,6 +133,10 @@ pub struct MountEntry {
 pub struct KmsgInfo {
     pub lines: u64,
     pub error: Option<String>,
+    /// `/dev/kmsg`, or `syslog(2)` where the device could not be opened; null: neither.
+    pub source: Option<&'static str>,
+    /// Why `/dev/kmsg` was not used.
+    pub note: Option<String>,
 }
 
 impl Unreadable {

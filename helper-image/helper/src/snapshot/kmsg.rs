@@ -1,6 +1,10 @@
 //! `kmsg.txt`: the kernel log lines about the container (OOM kills, segfaults, traps), read
 //! without blocking from `/dev/kmsg` (the whole ring, oldest first) and filtered by the
 //! container's PIDs, process names and cgroup.
+//!
+//! Where `/dev/kmsg` cannot be opened — a container runtime's device rules refuse the device
+//! to a non-privileged pod even when it is mounted — the same ring is read with `syslog(2)`
+//! (`SYSLOG_ACTION_READ_ALL`, also CAP_SYSLOG).
 
 use std::collections::HashSet;
 use std::io::{self, Read as _};
@@ -108,13 +112,88 @@ pub struct Kmsg {
     pub text: Vec<u8>,
     pub lines: u64,
     pub error: Option<String>,
+    /// `/dev/kmsg` or `syslog(2)`; None when neither could be read.
+    pub source: Option<&'static str>,
+    /// Why `/dev/kmsg` was not used when `syslog(2)` was.
+    pub note: Option<String>,
+}
+
+impl Kmsg {
+    /// Keep a matching record; false when the output is full.
+    fn keep(&mut self, usec: u64, message: &str, filter: &mut Filter) -> bool {
+        if !filter.matches(message) {
+            return true;
+        }
+        let line = format!(
+            "[{:>5}.{:06}] {message}\n",
+            usec / 1_000_000,
+            usec % 1_000_000
+        );
+        if self.text.len() + line.len() > MAX_BYTES {
+            self.error = Some(format!(
+                "more than {MAX_BYTES} bytes of matching lines: the rest is left out"
+            ));
+            return false;
+        }
+        self.text.extend_from_slice(line.as_bytes());
+        self.lines += 1;
+        true
+    }
+}
+
+/// One line of `syslog(2)` text: `<6>[   12.345678] message` (the time only with
+/// `printk.time`).
+pub fn parse_syslog_line(line: &str) -> Option<(u64, &str)> {
+    let rest = line.strip_prefix('<')?;
+    let rest = &rest[rest.find('>')? + 1..];
+    let Some(stamped) = rest.strip_prefix('[') else {
+        return Some((0, rest));
+    };
+    let (ts, msg) = stamped.split_once(']')?;
+    let (sec, frac) = ts.trim().split_once('.').unwrap_or((ts.trim(), "0"));
+    let usec = sec.parse::<u64>().ok()? * 1_000_000 + frac.parse::<u64>().unwrap_or(0);
+    Some((usec, msg.strip_prefix(' ').unwrap_or(msg)))
+}
+
+/// The whole ring through `syslog(2)`.
+fn read_syslog(filter: &mut Filter) -> io::Result<Kmsg> {
+    const SIZE_BUFFER: libc::c_int = 10;
+    const READ_ALL: libc::c_int = 3;
+    // SAFETY: SYSLOG_ACTION_SIZE_BUFFER reads no buffer (null, length 0).
+    let size = unsafe { libc::klogctl(SIZE_BUFFER, std::ptr::null_mut(), 0) };
+    if size < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let mut buf = vec![0u8; usize::try_from(size).unwrap_or(0).clamp(4096, 64 << 20)];
+    let len = libc::c_int::try_from(buf.len()).unwrap_or(libc::c_int::MAX);
+    // SAFETY: the kernel writes at most `len` bytes into `buf`, which is that long and ours.
+    let n = unsafe { libc::klogctl(READ_ALL, buf.as_mut_ptr().cast(), len) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    buf.truncate(usize::try_from(n).unwrap_or(0));
+    let mut out = Kmsg {
+        source: Some("syslog(2)"),
+        ..Kmsg::default()
+    };
+    for line in String::from_utf8_lossy(&buf).lines() {
+        if let Some((usec, msg)) = parse_syslog_line(line)
+            && !out.keep(usec, msg, filter)
+        {
+            break;
+        }
+    }
+    Ok(out)
 }
 
 /// Read every record of `path` (normally `/dev/kmsg`) until the ring is drained, keeping the
 /// lines `filter` matches as `[seconds.micros] message`. Failing to read is reported in
 /// `error`, not raised: the log is a bonus, not the snapshot.
 pub fn read(path: &Path, filter: &mut Filter) -> Kmsg {
-    let mut out = Kmsg::default();
+    let mut out = Kmsg {
+        source: Some("/dev/kmsg"),
+        ..Kmsg::default()
+    };
     let mut f = match std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NONBLOCK)
@@ -122,12 +201,20 @@ pub fn read(path: &Path, filter: &mut Filter) -> Kmsg {
     {
         Ok(f) => f,
         Err(e) => {
-            out.error = Some(format!(
-                "cannot open {}: {e} (reading the kernel log needs CAP_SYSLOG: deploy the \
-                 snapshot variant of the helper)",
-                path.display()
-            ));
-            return out;
+            return match read_syslog(filter) {
+                Ok(mut k) => {
+                    k.note = Some(format!("cannot open {}: {e}", path.display()));
+                    k
+                }
+                Err(e2) => Kmsg {
+                    error: Some(format!(
+                        "cannot open {}: {e}; syslog(2): {e2} (reading the kernel log needs \
+                         CAP_SYSLOG: deploy the snapshot variant of the helper)",
+                        path.display()
+                    )),
+                    ..Kmsg::default()
+                },
+            };
         }
     };
     let mut buf = vec![0u8; RECORD_BUF];
@@ -137,22 +224,9 @@ pub fn read(path: &Path, filter: &mut Filter) -> Kmsg {
             Ok(n) => {
                 let rec = String::from_utf8_lossy(&buf[..n]);
                 if let Some(r) = parse_record(&rec)
-                    && filter.matches(r.message)
+                    && !out.keep(r.usec, r.message, filter)
                 {
-                    let line = format!(
-                        "[{:>5}.{:06}] {}\n",
-                        r.usec / 1_000_000,
-                        r.usec % 1_000_000,
-                        r.message
-                    );
-                    if out.text.len() + line.len() > MAX_BYTES {
-                        out.error = Some(format!(
-                            "more than {MAX_BYTES} bytes of matching lines: the rest is left out"
-                        ));
-                        break;
-                    }
-                    out.text.extend_from_slice(line.as_bytes());
-                    out.lines += 1;
+                    break;
                 }
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
@@ -209,10 +283,30 @@ mod tests {
     }
 
     #[test]
-    fn a_missing_device_is_an_error_not_a_failure() {
+    fn syslog_lines_parse() {
+        assert_eq!(
+            parse_syslog_line("<4>[   12.000345] app[9]: segfault"),
+            Some((12_000_345, "app[9]: segfault"))
+        );
+        assert_eq!(parse_syslog_line("<6>no time"), Some((0, "no time")));
+        assert_eq!(parse_syslog_line("plain"), None);
+    }
+
+    #[test]
+    fn a_missing_device_falls_back_to_syslog_or_says_why() {
         let k = read(Path::new("/nonexistent/kmsg"), &mut filter());
-        assert_eq!(k.lines, 0);
-        assert!(k.error.unwrap().contains("CAP_SYSLOG"));
+        match k.source {
+            // Allowed to read the log (root, or dmesg_restrict off): the same ring.
+            Some(src) => {
+                assert_eq!(src, "syslog(2)");
+                assert!(k.note.unwrap().contains("/nonexistent/kmsg"));
+                assert_eq!(k.error, None);
+            }
+            None => {
+                assert_eq!(k.lines, 0);
+                assert!(k.error.unwrap().contains("CAP_SYSLOG"));
+            }
+        }
     }
 
     #[test]
