@@ -106,9 +106,13 @@ pub fn write(
     let mut notes = Vec::new();
     let mut b = tar::Builder::new(out);
     for e in entries {
-        let Kind::File { size } = e.kind else {
-            emit(&mut b, e, &mut io::empty())?;
-            continue;
+        // Nothing to read for a directory, a symlink or an empty file.
+        let size = match e.kind {
+            Kind::File { size } if size > 0 => size,
+            _ => {
+                emit(&mut b, e, &mut io::empty())?;
+                continue;
+            }
         };
         let file = root.map(|r| r.open_beneath(&e.rel));
         let (file, open_error) = match file {

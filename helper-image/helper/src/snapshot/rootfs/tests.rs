@@ -184,3 +184,55 @@ fn the_overlay_source_is_chosen_from_mountinfo_when_reachable() {
     assert!(s.note.unwrap().contains("not reachable"));
     assert_eq!(s.path, format!("/proc/{pid}/root"));
 }
+
+#[test]
+fn files_changing_between_listing_and_reading_keep_the_listed_size() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    std::fs::write(d.join("grows"), "1234").unwrap();
+    std::fs::write(d.join("shrinks"), "12345678").unwrap();
+    std::fs::write(d.join("vanishes"), "abc").unwrap();
+    let src = upper(d);
+    let plan = plan(&src, 1 << 20);
+    let size = nested::size(&plan.entries).unwrap();
+    std::fs::write(d.join("grows"), "123456789").unwrap();
+    std::fs::write(d.join("shrinks"), "12").unwrap();
+    std::fs::remove_file(d.join("vanishes")).unwrap();
+    let mut out = Vec::new();
+    let notes = nested::write(Some(&src.root), &plan.entries, &mut out).unwrap();
+    assert_eq!(out.len() as u64, size, "the announced size holds");
+    let mut ar = tar::Archive::new(&out[..]);
+    let got: Vec<(String, Vec<u8>)> = ar
+        .entries()
+        .unwrap()
+        .map(|e| {
+            let mut e = e.unwrap();
+            let mut data = Vec::new();
+            e.read_to_end(&mut data).unwrap();
+            (e.path().unwrap().display().to_string(), data)
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("grows".to_string(), b"1234".to_vec()),
+            ("shrinks".to_string(), b"12\0\0\0\0\0\0".to_vec()),
+            ("vanishes".to_string(), b"\0\0\0".to_vec()),
+        ]
+    );
+    let why: Vec<(&str, &str)> = notes
+        .iter()
+        .map(|n| (n.path.as_str(), n.error.split(':').next().unwrap()))
+        .collect();
+    assert_eq!(
+        why,
+        [
+            ("grows", "grew while read"),
+            ("shrinks", "shrank while read"),
+            (
+                "vanishes",
+                "gone between listing and reading (No such file or directory (os error 2))"
+            )
+        ]
+    );
+}
