@@ -237,10 +237,7 @@ pub fn write_snapshot(opts: &SnapshotOptions, out: &mut dyn Write) -> Result<Sna
     // The cgroup the processes were read from, else the one the main process names.
     let mut container = opts.container.clone();
     let proc_cgroup = main_files.and_then(|f| f.cgroup.as_deref());
-    let found_dir = found.cgroup_dirs.first().map(|d| {
-        let rel = d.strip_prefix(&opts.cgroup_root).unwrap_or(d);
-        format!("/{}", rel.display())
-    });
+    let found_dir = target::preferred_cgroup(&found.cgroup_dirs, &opts.cgroup_root);
     let parsed = match &found_dir {
         Some(dir) => crate::k8s::cgroup::parse_path(dir),
         None => proc_cgroup.and_then(crate::k8s::cgroup::parse_proc_cgroup),

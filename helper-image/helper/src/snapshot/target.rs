@@ -162,6 +162,39 @@ pub fn container_cgroups(root: &Path, id: &str) -> Vec<PathBuf> {
     found
 }
 
+/// The cgroup to name for the container, as `/proc/<pid>/cgroup` names it (`/kubepods.slice/...`):
+/// of the directories found, the cgroup v2 one (at the root, or under the hybrid `unified`),
+/// else the v1 `memory` controller's, else the first; without the controller directory.
+pub fn preferred_cgroup(dirs: &[PathBuf], root: &Path) -> Option<String> {
+    /// The directories cgroup v1 hierarchies (and the hybrid v2 one) are mounted on.
+    #[rustfmt::skip]
+    const HIERARCHIES: [&str; 18] = [
+        "unified", "memory", "systemd", "cpu", "cpuacct", "cpu,cpuacct", "cpuset", "devices",
+        "freezer", "net_cls", "net_prio", "net_cls,net_prio", "blkio", "perf_event", "hugetlb",
+        "pids", "rdma", "misc",
+    ];
+    let split = |d: &PathBuf| {
+        let rel = d.strip_prefix(root).unwrap_or(d).display().to_string();
+        let rel = rel.trim_start_matches('/').to_string();
+        match rel.split_once('/') {
+            Some((first, rest)) if HIERARCHIES.contains(&first) => {
+                (first.to_string(), rest.to_string())
+            }
+            _ => (String::new(), rel),
+        }
+    };
+    let rank = |h: &str| match h {
+        "" => 0,
+        "unified" => 1,
+        "memory" => 2,
+        _ => 3,
+    };
+    dirs.iter()
+        .map(split)
+        .min_by_key(|(h, _)| rank(h))
+        .map(|(_, path)| format!("/{path}"))
+}
+
 /// `pid` and every process below it, in PID order (from each process's `stat`).
 pub fn descendants(proc_root: &Path, pid: u32) -> Vec<u32> {
     let mut children: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
@@ -296,7 +329,14 @@ mod tests {
         mkdir_procs(t.path(), "memory/kubepods/burstable/other", "5\n");
 
         let dirs = container_cgroups(t.path(), &CID[..12]);
-        assert_eq!(dirs, vec![a.clone(), b]);
+        assert_eq!(dirs, vec![a.clone(), b.clone()]);
+        assert_eq!(preferred_cgroup(&dirs, t.path()), Some(format!("/{v2}")));
+        let hybrid = [b.clone(), t.path().join(format!("unified/{v2}"))];
+        assert_eq!(preferred_cgroup(&hybrid, t.path()), Some(format!("/{v2}")));
+        assert_eq!(
+            preferred_cgroup(&[b], t.path()),
+            Some(format!("/kubepods/burstable/pod{UID}/{CID}"))
+        );
         let found = find(
             &Target::ContainerId(CID[..16].to_uppercase()),
             t.path(),
