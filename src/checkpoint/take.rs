@@ -138,8 +138,9 @@ impl Outcome {
     /// What a success says: `checkpointed container app of pod shop/web-1 on node n1 in 3.2 s`.
     pub fn summary(&self) -> String {
         format!(
-            "checkpointed {} in {:.1} s",
+            "checkpointed {} on node {} in {:.1} s",
             self.request.at(),
+            self.request.node,
             self.elapsed.as_secs_f64()
         )
     }

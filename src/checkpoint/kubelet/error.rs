@@ -28,11 +28,7 @@ impl std::ops::Deref for At {
 
 impl std::fmt::Display for At {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "container {} of pod {} on node {}",
-            self.container, self.pod, self.node
-        )
+        write!(f, "container {} of pod {}", self.container, self.pod)
     }
 }
 
@@ -88,8 +84,9 @@ pub enum CheckpointError {
     BadName { what: &'static str, name: String },
     /// The API server's own 403 (a Status): RBAC does not let the user proxy to the node.
     #[error(
-        "the API server refused to checkpoint {at} (403 from the API server, not the kubelet): {who} may not '{verb}' on '{resource}'; ask a cluster admin for a ClusterRole granting {verb} on {resource} (check with `kubectl auth can-i {verb} {resource}`)",
-        who = .user.as_deref().map_or_else(|| "you".to_string(), |u| format!("user {u}"))
+        "the API server refused to checkpoint {at} on node {node} (403 from the API server, not the kubelet): {who} may not '{verb}' on '{resource}'; ask a cluster admin for a ClusterRole granting {verb} on {resource} (check with `kubectl auth can-i {verb} {resource}`)",
+        who = .user.as_deref().map_or_else(|| "you".to_string(), |u| format!("user {u}")),
+        node = .at.node
     )]
     ApiForbidden {
         at: At,
@@ -148,8 +145,8 @@ pub enum CheckpointError {
     ContainerNotFound { at: At },
     /// The container is not running: nothing to checkpoint.
     #[error(
-        "{at} is not running ({state}): a dead process cannot be checkpointed. Read what it left: its logs (`l` in the console; `kubectl logs --previous {pod} -c {container} -n {ns}`), which the console also keeps in the case when it sees the crash",
-        pod = .at.pod.name, container = .at.container, ns = .at.pod.namespace
+        "{at} on node {node} is not running ({state}): a dead process cannot be checkpointed. Read what it left: its logs (`l` in the console; `kubectl logs --previous {pod} -c {container} -n {ns}`), which the console also keeps in the case when it sees the crash",
+        pod = .at.pod.name, container = .at.container, ns = .at.pod.namespace, node = .at.node
     )]
     NotRunning { at: At, state: String },
     /// The runtime lacks what a checkpoint needs.
@@ -164,9 +161,10 @@ pub enum CheckpointError {
     },
     /// CRIU ran and failed: its own error lines.
     #[error(
-        "CRIU failed to checkpoint {at}: {lines}{log}. A live snapshot can be taken instead: {cmd}",
+        "CRIU failed to checkpoint {at} on node {node}: {lines}{log}. A live snapshot can be taken instead: {cmd}",
+        node = .at.node,
         lines = criu_lines(.lines),
-        log = .log_file.as_deref().map(|l| format!(" (its whole log is {l} on node {})", .at.node)).unwrap_or_default(),
+        log = .log_file.as_deref().map(|l| format!(" (its whole log is {l} on the node)")).unwrap_or_default(),
         cmd = .at.snapshot_command()
     )]
     CriuFailed {
@@ -197,7 +195,7 @@ pub enum CheckpointError {
     },
     /// The request could not be sent for another reason (credentials, a response beyond the
     /// bound): the cluster error says which.
-    #[error("cannot checkpoint {at}: {error}")]
+    #[error("cannot checkpoint {at} on node {node}: {error}", node = .at.node)]
     Cluster {
         at: At,
         error: Box<crate::cluster::ClusterError>,
@@ -208,7 +206,10 @@ pub enum CheckpointError {
         node = .at.node
     )]
     BadAnswer { at: At, why: String },
-    #[error("the checkpoint of {at} was answered {status}: {said}")]
+    #[error(
+        "the checkpoint of {at} on node {node} was answered {status}: {said}",
+        node = .at.node
+    )]
     Unexpected { at: At, status: u16, said: String },
     /// The demo cluster's answer (a simulated containerd 1.7 node).
     #[error("DEMO (simulated cluster, its nodes answer as containerd 1.7 does): {0}")]
