@@ -404,7 +404,8 @@ async fn create_prints_the_node_path_and_records_request_and_answer() {
     assert!(r["timings"]["elapsed_ms"].is_u64());
     assert_eq!(custody.len(), 1);
     assert_eq!(custody[0]["result"], "ok");
-    assert_eq!(custody[0]["target"], "shop/web-1/app");
+    assert_eq!(custody[0]["target"], "node/worker-1");
+    assert_eq!(custody[0]["actor"]["local_user"], "ci-user");
     assert_eq!(custody[0]["actor"]["context"], "fake");
     let artifact = custody[0]["artifacts"][0]["path"].as_str().unwrap();
     assert!(
@@ -560,4 +561,24 @@ async fn the_demo_answers_as_a_containerd_1_7_node_marked_demo() {
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("DEMO (simulated cluster"), "{stderr}");
     assert!(stderr.contains("--snapshot"), "{stderr}");
+}
+
+#[tokio::test]
+async fn an_api_server_gone_mid_session_is_unreachable() {
+    let Setup {
+        server, cluster, ..
+    } = Setup::start(store()).await;
+    drop(server);
+    let failure = cluster
+        .checkpoint(req("worker-1", "web-1", "app"))
+        .await
+        .unwrap_err();
+    assert!(failure.error.unreachable(), "{failure:?}");
+    assert!(failure.reply.is_none());
+    assert!(
+        failure
+            .to_string()
+            .starts_with("cannot reach the API server at"),
+        "{failure}"
+    );
 }

@@ -174,3 +174,66 @@ async fn a_crashed_container_is_refused_and_its_logs_open_with_l() {
     assert_eq!(app.state.screen, Screen::Logs);
     assert!(app.state.logs.as_ref().unwrap().request.previous);
 }
+
+/// The console through `KubeCluster` against the fake API server: a kubelet that writes the
+/// archive; the path comes back into the dialog and the record into the case.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_checkpoint_through_the_api_server_shows_the_archive_path() {
+    use ktui::cluster::PodKey;
+    use ktui::intent::Intent;
+    use ktui_fake_apiserver::{CheckpointKubelet, KubeletCheckpoint, Store};
+    let store = Store::new();
+    store.add_namespace("shop");
+    store.add_node("worker-1", "amd64");
+    store.apply(serde_json::json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "web-1", "namespace": "shop", "uid": "uid-web-1"},
+        "spec": {"nodeName": "worker-1", "containers": [{"name": "app", "image": "web:1"}]},
+        "status": {"phase": "Running", "containerStatuses": [{
+            "name": "app", "image": "web:1", "imageID": "", "ready": true, "started": true,
+            "restartCount": 0, "state": {"running": {"startedAt": "2026-11-20T09:00:00Z"}}}]},
+    }));
+    store.set_checkpoint_kubelet("worker-1", CheckpointKubelet::new(KubeletCheckpoint::Write));
+    let setup = common::Setup::start(store).await;
+    let mut app = App::builder(Arc::new(setup.cluster.clone()))
+        .case(Some(common::test_case()))
+        .scope(Scope::Namespace("shop".into()))
+        .build();
+    let key = PodKey::new("shop", "web-1");
+    common::app_until(&mut app, "the pod list", 20, |a| {
+        a.state.pods.pod(&key).is_some()
+    })
+    .await;
+    app.dispatch(Action::Intent(Intent::Checkpoint(key)));
+    app.settle(QUIET).await;
+    assert!(matches!(app.state.mode, Mode::Checkpoint));
+    press(&mut app, "\n").await;
+    common::app_until(&mut app, "the checkpoint", 20, |a| {
+        matches!(
+            a.state.checkpoint.as_ref().map(|d| &d.phase),
+            Some(CheckpointPhase::Done(_))
+        )
+    })
+    .await;
+    let Some(CheckpointPhase::Done(report)) =
+        app.state.checkpoint.as_ref().map(|d| d.phase.clone())
+    else {
+        panic!()
+    };
+    let written = setup.store().checkpoints_written();
+    assert_eq!(report.node_path.as_deref(), Some(written[0].1.as_str()));
+    let text = common::screen(&mut app, 120, 40);
+    assert!(
+        text.contains("Checkpoint written on node worker-1"),
+        "{text}"
+    );
+    assert!(text.contains(&written[0].1), "{text}");
+    let Some(Ok((path, _))) = &report.recorded else {
+        panic!("{:?}", report.recorded)
+    };
+    let (_, dir) = app.state.evidence.case.clone().unwrap();
+    let record: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join(path)).unwrap()).unwrap();
+    assert_eq!(record["result"], "ok");
+    assert_eq!(record["node_path"], written[0].1.as_str());
+}

@@ -1,8 +1,9 @@
 //! A checkpoint request in the case: `artifacts/<ns>/<pod>/checkpoints/<container>-<UTC>.request.json`
 //! holds what was asked, what answered (status, content type, body as it came), the archive's
-//! path on the node, the times, and what the node runs; its `checkpoint` custody line (actor,
-//! context, time, target `ns/pod/container`, the record's SHA-256) says whether it worked, and
-//! why not (naming the node).
+//! path on the node, the times, and what the node runs; its `checkpoint` custody line (time,
+//! actor: user and context, target `node/<node>`, the record's path — which names the pod and
+//! container — and SHA-256) says whether it worked, and why not. The index entry names the pod
+//! and container.
 //!
 //! One JSON object (pinned keys): `kind` (`ktui-kubelet-checkpoint`), `version` (1), `context`,
 //! `server`, `request` {`method`, `path`, `query`, `node`, `namespace`, `pod`, `container`,
@@ -16,7 +17,7 @@ use jiff::Timestamp;
 use serde_json::{Value, json};
 
 use super::take::Outcome;
-use crate::case::{Action, ArtifactMeta, ArtifactPath, Case, IndexEntry, Source};
+use crate::case::{Action, ArtifactMeta, ArtifactPath, Case, IndexEntry, Source, Target};
 use crate::cluster::ContextInfo;
 
 /// The custody action of a checkpoint.
@@ -157,6 +158,8 @@ pub fn write(
         Action::from(ACTION),
     )
     .for_pod(&req.pod.namespace, &req.pod.name, Some(&req.container));
+    // The custody line names where the archive is (the record's path names the container).
+    meta.target = Target::Node(req.node.clone());
     meta.captured_at = Some(outcome.started);
     if let Err(f) = &outcome.result {
         meta = meta.failed(format!("on node {}: {}", req.node, f.error));

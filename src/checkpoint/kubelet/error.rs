@@ -117,8 +117,8 @@ pub enum CheckpointError {
     /// The kubelet's own 403: it authorises the API server's kubelet-client identity, not the
     /// user, and newer kubelets check `nodes/checkpoint`, which default roles do not grant.
     #[error(
-        "the kubelet of node {node} refused to checkpoint {at} (403 from the kubelet, not the API server): the API server's own kubelet-client identity '{user}' may not '{verb}' on '{resource}/{subresource}'. Your permissions let the request through; only a cluster admin can grant that identity create on nodes/{subresource} (the default role system:kubelet-api-admin does not include nodes/checkpoint)",
-        node = .at.node
+        "the kubelet of node {node} refused to checkpoint {at} (403 from the kubelet, not the API server): the API server's own kubelet-client identity '{user}' may not '{verb}' on '{resource}/{subresource}'. Your permissions let the request through; only a cluster admin can grant that identity create on nodes/{subresource} (the default role system:kubelet-api-admin does not include nodes/checkpoint). A live snapshot can be taken instead: {cmd}",
+        node = .at.node, cmd = .at.snapshot_command()
     )]
     KubeletForbidden {
         at: At,
@@ -174,7 +174,7 @@ pub enum CheckpointError {
     },
     /// The runtime did not finish within the kubelet's deadline.
     #[error(
-        "the container runtime of node {node} did not finish checkpointing {at} within the kubelet's deadline ({said}): a container with much memory takes longer; retry with a longer --timeout (the kubelet waits the longer of it and its runtime request timeout, {default} s by default)",
+        "the container runtime of node {node} did not finish checkpointing {at} within the kubelet's deadline ({said}): a container with much memory takes longer; retry with a longer timeout (`ktui checkpoint create … --timeout 10m`: the kubelet waits the longer of it and its runtime request timeout, {default} s by default)",
         node = .at.node, default = KUBELET_RUNTIME_TIMEOUT.as_secs()
     )]
     RuntimeDeadline { at: At, said: String },
@@ -182,7 +182,7 @@ pub enum CheckpointError {
     RuntimeFailed { at: At, said: String },
     /// No answer in time (ktui's own deadline).
     #[error(
-        "no answer to the checkpoint of {at} within {waited} s: the kubelet may still be writing it (it waits at least its runtime request timeout, {default} s by default), so an archive may still appear in {CHECKPOINT_DIR} on node {node}; retry with a longer --timeout",
+        "no answer to the checkpoint of {at} within {waited} s: the kubelet may still be writing it (it waits at least its runtime request timeout, {default} s by default), so an archive may still appear in {CHECKPOINT_DIR} on node {node}; retry with a longer timeout (`ktui checkpoint create … --timeout 10m`)",
         waited = .waited.as_secs(), node = .at.node, default = KUBELET_RUNTIME_TIMEOUT.as_secs()
     )]
     Timeout { at: At, waited: Duration },
@@ -230,6 +230,7 @@ impl CheckpointError {
     pub fn offers_snapshot(&self) -> bool {
         match self {
             CheckpointError::FeatureDisabled { .. }
+            | CheckpointError::KubeletForbidden { .. }
             | CheckpointError::RuntimeUnsupported { .. }
             | CheckpointError::CriuFailed { .. } => true,
             CheckpointError::Demo(inner) => inner.offers_snapshot(),

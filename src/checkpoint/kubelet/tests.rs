@@ -134,6 +134,10 @@ fn the_kubelets_403_says_it_is_the_api_servers_identity_both_forms() {
         );
         assert!(text.contains("create on nodes/checkpoint"), "{text}");
         assert!(text.contains("only a cluster admin"), "{text}");
+        assert!(
+            e.offers_snapshot(),
+            "the helper needs no kubelet permission"
+        );
     }
     // The real text of another subresource parses the same way.
     let e = fails(
@@ -272,10 +276,7 @@ fn a_runtime_deadline_and_a_dead_container_are_told_apart() {
         matches!(e, CheckpointError::RuntimeDeadline { .. }),
         "{e:?}"
     );
-    assert!(
-        e.to_string().contains("retry with a longer --timeout"),
-        "{e}"
-    );
+    assert!(e.to_string().contains("retry with a longer timeout"), "{e}");
     let exited = "checkpointing of default/ktapp-6d8f9c7b5d-4xk2p/ktapp failed (rpc error: code = Unknown desc = container \"3f1c\" is in CONTAINER_EXITED state. only CONTAINER_RUNNING containers can be checkpointed)";
     let e = fails(500, exited);
     assert!(matches!(e, CheckpointError::NotRunning { .. }), "{e:?}");
