@@ -31,11 +31,13 @@ pub struct CreateArgs {
     #[arg(long, value_name = "DURATION", value_parser = crate::cli::parse_duration)]
     pub timeout: Option<Duration>,
     /// Take a live snapshot through the node helper instead (processes, memory, changed files;
-    /// streamed into the case): for runtimes that cannot checkpoint.
+    /// streamed into the case): for runtimes that cannot checkpoint. Not built yet in this
+    /// version (refused, exit 1).
+    // integrator: wire snapshot/fetch (and drop the "not built yet" sentences).
     #[arg(long)]
     pub snapshot: bool,
     /// Then fetch the archive into the case through the node helper (SHA-256 checked on both
-    /// ends) and print its local path and hash.
+    /// ends) and print its local path and hash. Not built yet in this version (refused, exit 1).
     #[arg(long)]
     pub fetch: bool,
 }
