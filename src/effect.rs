@@ -44,6 +44,9 @@ pub enum Effect {
         out: Option<std::path::PathBuf>,
         s3: Option<String>,
     },
+    /// Ask the kubelet of the plan's node for a checkpoint of its container, and record the
+    /// request and answer in the case.
+    Checkpoint(Box<crate::checkpoint::take::Plan>),
     /// Ask the API server which of these the user may do (SelfSubjectAccessReview).
     CheckAccess(Vec<crate::cluster::AccessCheck>),
     SwitchContext(String),

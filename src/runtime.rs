@@ -1,6 +1,7 @@
 //! Executes effects as tokio tasks and feeds their results back as actions. The same runtime
 //! serves the interactive console and the tests.
 
+mod checkpoint;
 mod export;
 pub mod helper;
 pub mod keep;
@@ -307,6 +308,19 @@ impl Runtime {
                     let _ = tx.send(Action::NotesSaved { generation, result });
                 });
                 self.track("saving the notes".to_string(), task);
+            }
+            Effect::Checkpoint(plan) => {
+                let what = format!(
+                    "checkpointing container {} of {}",
+                    plan.container.name, plan.pod
+                );
+                let task = tokio::spawn(checkpoint::run(
+                    cluster,
+                    self.case.clone(),
+                    *plan,
+                    self.tx.clone(),
+                ));
+                self.track(what, task);
             }
             Effect::CheckAccess(checks) => {
                 self.spawn(async move {
