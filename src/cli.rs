@@ -121,6 +121,7 @@ impl ConnArgs {
             context: self.context.clone(),
             namespace: self.namespace.clone(),
             exec_timeout: self.exec_timeout,
+            checkpoint_grace: crate::checkpoint::kubelet::grace_from_env(),
             ..Default::default()
         }
     }
@@ -158,6 +159,21 @@ pub enum Command {
     /// Upload an existing bundle (NAME.tar.gz, .sha256, .minisig) to S3: the retry of a failed
     /// `export --s3`.
     Upload(UploadArgs),
+    /// Preserve a live container: a checkpoint through the kubelet (recorded in the case).
+    Checkpoint(CheckpointArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CheckpointArgs {
+    #[command(subcommand)]
+    pub command: CheckpointCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CheckpointCommand {
+    /// Ask the pod's kubelet for a CRIU checkpoint of a running container (through the API
+    /// server's node proxy: needs create on nodes/proxy); prints the archive's path on the node.
+    Create(crate::checkpoint::create::CreateArgs),
 }
 
 #[derive(Debug, Args)]
@@ -282,6 +298,11 @@ pub enum HelperCommand {
         /// Helper image.
         #[arg(long, value_name = "IMAGE")]
         image: Option<String>,
+        /// The snapshot variant: adds DAC_READ_SEARCH and SYSLOG, /dev/kmsg, and mounts
+        /// /var/lib/kubelet/checkpoints read-write (live snapshots; deleting fetched
+        /// checkpoints from the node).
+        #[arg(long)]
+        snapshot: bool,
         // `--namespace NS` (the global flag) names the helper's namespace here (default
         // ktui-system): one flag, one meaning per command, no clash with the global one.
     },

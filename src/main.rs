@@ -4,7 +4,7 @@ use std::sync::Arc;
 use clap::Parser as _;
 use futures::FutureExt as _;
 use ktui::app::App;
-use ktui::cli::{Cli, Command, HelperMode};
+use ktui::cli::{CheckpointCommand, Cli, Command, HelperMode};
 use ktui::cluster::Cluster;
 use ktui::cluster::demo::DemoCluster;
 use ktui::cluster::kube::{ConnectOptions, KubeCluster};
@@ -62,6 +62,18 @@ fn main() -> ExitCode {
                 )
                 .await
             }
+            Some(Command::Checkpoint(args)) => match &args.command {
+                CheckpointCommand::Create(create) => {
+                    ktui::checkpoint::create::create_cmd(
+                        create,
+                        &cli.conn,
+                        cli.demo,
+                        cli.cases_dir.as_deref(),
+                        cli.case.as_deref(),
+                    )
+                    .await
+                }
+            },
             Some(Command::Case(args)) => {
                 ktui::case::cmd::run(args, cli.cases_dir.as_deref(), cli.case.as_deref())
             }

@@ -108,14 +108,17 @@ impl Inner {
             sealed: true,
             ..meta.entry(path, Timestamp::now())
         };
-        let custody = Entry::ok(
-            meta.action.clone(),
-            meta.target.clone(),
-            vec![ArtifactRef {
-                path: path.to_string(),
-                sha256,
-            }],
-        );
+        let custody = Entry {
+            outcome: meta.outcome.clone(),
+            ..Entry::ok(
+                meta.action.clone(),
+                meta.target.clone(),
+                vec![ArtifactRef {
+                    path: path.to_string(),
+                    sha256,
+                }],
+            )
+        };
         if let Err(e) = self.append(std::slice::from_ref(&entry), Some(&custody)) {
             // Not indexed, so not evidence: take it away rather than leave an orphan.
             let _ = fs::remove_file(&final_path);
