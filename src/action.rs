@@ -49,6 +49,30 @@ pub enum Action {
         pod: PodKey,
         report: Box<crate::state::checkpoint::CheckpointReport>,
     },
+    /// No helper ready on the node of `pod`'s transfer (or one lacking what `variant` adds):
+    /// `why`, in words.
+    TransferNeedsHelper {
+        pod: PodKey,
+        variant: crate::helper::manifest::HelperVariant,
+        why: String,
+    },
+    /// Bytes of a transfer through the helper arrived (total None: not known in advance).
+    TransferProgress {
+        pod: PodKey,
+        done: u64,
+        total: Option<u64>,
+    },
+    /// A transfer through the helper ended: the verified copy in the case, or why there is
+    /// none (what was kept where, what to do).
+    Transferred {
+        pod: PodKey,
+        result: Result<Box<crate::state::checkpoint::FetchedCopy>, String>,
+    },
+    /// The node's copy was removed (the helper's words), or why it is still there.
+    NodeCopyRemoved {
+        pod: PodKey,
+        result: Result<String, String>,
+    },
     /// What the access checks answered (in the order asked).
     AccessChecked {
         checks: Vec<crate::cluster::AccessCheck>,

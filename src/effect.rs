@@ -47,6 +47,16 @@ pub enum Effect {
     /// Ask the kubelet of the plan's node for a checkpoint of its container, and record the
     /// request and answer in the case.
     Checkpoint(Box<crate::checkpoint::take::Plan>),
+    /// Through the helper of the job's node (one that is ready and has what the job's variant
+    /// adds, else `Action::TransferNeedsHelper`): fetch the kubelet's archive, or take a live
+    /// snapshot, into the case (`Action::TransferProgress`, then `Action::Transferred`).
+    HelperTransfer(Box<crate::state::checkpoint::TransferJob>),
+    /// Remove the node's copy of a verified archive (`archive`: its index entry in the case).
+    RemoveNodeCopy {
+        job: Box<crate::state::checkpoint::TransferJob>,
+        node_path: String,
+        copy: Box<crate::state::checkpoint::FetchedCopy>,
+    },
     /// Ask the API server which of these the user may do (SelfSubjectAccessReview).
     CheckAccess(Vec<crate::cluster::AccessCheck>),
     SwitchContext(String),

@@ -22,6 +22,12 @@ pub enum EvidenceKind {
     Collected,
     /// A kubelet checkpoint's request and answer (`checkpoints/<container>-<UTC>.request.json`).
     CheckpointRecord,
+    /// A checkpoint archive fetched off the node (`checkpoints/<node file name>`).
+    CheckpointArchive,
+    /// A live snapshot (`snapshots/snapshot-...tar`).
+    LiveSnapshot,
+    /// The record of a transfer off the node (`<file>.fetch.json`).
+    FetchRecord,
 }
 
 impl EvidenceKind {
@@ -33,6 +39,9 @@ impl EvidenceKind {
             EvidenceKind::SavedLogs => "saved-logs",
             EvidenceKind::Collected => "collected",
             EvidenceKind::CheckpointRecord => "checkpoint-record",
+            EvidenceKind::CheckpointArchive => "checkpoint-archive",
+            EvidenceKind::LiveSnapshot => "live-snapshot",
+            EvidenceKind::FetchRecord => "fetch-record",
         }
     }
 }

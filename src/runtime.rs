@@ -6,6 +6,7 @@ mod export;
 pub mod helper;
 pub mod keep;
 pub mod record;
+pub mod transfer;
 
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -318,6 +319,37 @@ impl Runtime {
                     cluster,
                     self.case.clone(),
                     *plan,
+                    self.tx.clone(),
+                ));
+                self.track(what, task);
+            }
+            Effect::HelperTransfer(job) => {
+                let what = format!(
+                    "taking {} of container {} of {} into the case",
+                    job.what(),
+                    job.container,
+                    job.pod
+                );
+                let task = tokio::spawn(transfer::run(
+                    cluster,
+                    self.case.clone(),
+                    *job,
+                    self.tx.clone(),
+                ));
+                self.track(what, task);
+            }
+            Effect::RemoveNodeCopy {
+                job,
+                node_path,
+                copy,
+            } => {
+                let what = format!("removing {node_path} from node {}", job.node);
+                let task = tokio::spawn(transfer::remove(
+                    cluster,
+                    self.case.clone(),
+                    *job,
+                    node_path,
+                    *copy,
                     self.tx.clone(),
                 ));
                 self.track(what, task);

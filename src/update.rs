@@ -63,6 +63,33 @@ fn dispatch(state: &mut AppState, action: Action) -> Vec<Effect> {
             checkpoint::on_done(state, pod, report);
             Vec::new()
         }
+        Action::TransferNeedsHelper { pod, variant, why } => {
+            checkpoint::transfer::on_needs_helper(state, pod, variant, why)
+        }
+        Action::TransferProgress { pod, done, total } => {
+            checkpoint::transfer::on_progress(state, pod, done, total);
+            Vec::new()
+        }
+        Action::Transferred { pod, result } => {
+            checkpoint::transfer::on_transferred(state, pod, result);
+            Vec::new()
+        }
+        Action::NodeCopyRemoved { pod, result } => {
+            checkpoint::transfer::on_removed(state, pod, result);
+            Vec::new()
+        }
+        Action::HelperDeployed { node, image_id } => {
+            let mut effects = checkpoint::transfer::on_deployed(state, &node);
+            effects.extend(sockets::on_action(
+                state,
+                Action::HelperDeployed { node, image_id },
+            ));
+            effects
+        }
+        Action::HelperDeployFailed(error) => {
+            checkpoint::transfer::on_deploy_failed(state, &error.to_string());
+            sockets::on_action(state, Action::HelperDeployFailed(error))
+        }
         checked @ Action::AccessChecked { .. } => menu::on_checked(state, checked),
         Action::Pods(ev) => on_pod_event(state, ev),
         Action::DetailLoaded(key, res) => {
@@ -149,8 +176,6 @@ fn dispatch(state: &mut AppState, action: Action) -> Vec<Effect> {
         | Action::HelperStreamLost { .. }
         | Action::HelperDeployProgress(_)
         | Action::HelperPreflighted { .. }
-        | Action::HelperDeployed { .. }
-        | Action::HelperDeployFailed(_)
         | Action::HelperRemoved { .. }
         | Action::HelperRemoveFailed { .. }) => sockets::on_action(state, helper),
     }

@@ -5,7 +5,10 @@
 
 use jiff::Timestamp;
 
+use crate::case::IndexEntry;
 use crate::cluster::PodKey;
+use crate::helper::manifest::HelperVariant;
+use crate::helper::snapshot::SnapshotRequest;
 
 /// A container the dialog offers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,6 +56,101 @@ pub enum CheckpointPhase {
         since: Timestamp,
     },
     Done(Box<CheckpointReport>),
+    /// Asking before a live snapshot of `container` (what it is not, what it holds, where
+    /// it goes).
+    SnapshotConfirm {
+        container: String,
+    },
+    /// Looking for a ready helper on the node for `job`, or waiting for its deploy.
+    Helper {
+        job: Box<TransferJob>,
+        /// What is happening (`looking for the helper…`, `deploying…`).
+        step: String,
+        /// The deploy confirmation was asked for this job (a second "needs a helper" after a
+        /// deploy is a failure, not another question).
+        asked: bool,
+    },
+    /// Bytes arriving (total None: a live snapshot's size is not known in advance).
+    Transfer {
+        job: Box<TransferJob>,
+        done: u64,
+        total: Option<u64>,
+    },
+    Transferred(Box<TransferReport>),
+}
+
+/// What goes through the node's helper: the kubelet's archive, or a live snapshot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HelperJob {
+    /// Fetch the archive the kubelet wrote at `node_path` into the case.
+    Fetch { node_path: String },
+    /// Take a live snapshot (`ktui-helper snapshot`) streamed into the case.
+    Snapshot { request: Box<SnapshotRequest> },
+}
+
+/// One transfer through the helper of `node` into the case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransferJob {
+    pub pod: PodKey,
+    pub container: String,
+    pub node: String,
+    /// The helper image this console deploys (a helper of another image is not reused).
+    pub image: String,
+    pub job: HelperJob,
+}
+
+impl TransferJob {
+    /// What the helper must be able to do: reading the checkpoint directory needs only the
+    /// default helper; a live snapshot needs the snapshot variant.
+    pub fn variant(&self) -> HelperVariant {
+        match self.job {
+            HelperJob::Fetch { .. } => HelperVariant::default(),
+            HelperJob::Snapshot { .. } => HelperVariant::Snapshot,
+        }
+    }
+
+    pub fn is_snapshot(&self) -> bool {
+        matches!(self.job, HelperJob::Snapshot { .. })
+    }
+
+    /// `the checkpoint archive` / `the live snapshot`.
+    pub fn what(&self) -> &'static str {
+        if self.is_snapshot() {
+            "the live snapshot"
+        } else {
+            "the checkpoint archive"
+        }
+    }
+}
+
+/// A verified copy in the case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FetchedCopy {
+    /// Its index entry (`path` relative to the case directory, `sha256`, `size`).
+    pub entry: IndexEntry,
+    /// The helper pod it came through.
+    pub helper_pod: PodKey,
+}
+
+/// Removing the node's copy of a fetched archive (asked, default no).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Removal {
+    /// Nothing to remove (a live snapshot is not staged on the node; a failed fetch).
+    NotOffered,
+    /// "remove the archive from the node? y/N"
+    Asking,
+    Removing,
+    Removed,
+    /// Still on the node: why (says what to do).
+    Failed(String),
+}
+
+/// How a transfer ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransferReport {
+    pub job: TransferJob,
+    pub result: Result<FetchedCopy, String>,
+    pub removal: Removal,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,7 +184,26 @@ impl CheckpointDialog {
         };
     }
 
+    /// Something is going on (or waits for an answer) that Esc only hides.
     pub fn running(&self) -> bool {
-        matches!(self.phase, CheckpointPhase::Running { .. })
+        match &self.phase {
+            CheckpointPhase::Running { .. }
+            | CheckpointPhase::Helper { .. }
+            | CheckpointPhase::Transfer { .. } => true,
+            CheckpointPhase::Transferred(r) => {
+                matches!(r.removal, Removal::Asking | Removal::Removing)
+            }
+            _ => false,
+        }
+    }
+
+    /// The transfer in flight (looking for the helper, or receiving bytes).
+    pub fn transfer_job(&self) -> Option<&TransferJob> {
+        match &self.phase {
+            CheckpointPhase::Helper { job, .. } | CheckpointPhase::Transfer { job, .. } => {
+                Some(job)
+            }
+            _ => None,
+        }
     }
 }

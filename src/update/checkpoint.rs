@@ -3,6 +3,8 @@
 //! the result comes back as `Action::Checkpointed` into the dialog and a toast. One checkpoint
 //! at a time; Esc hides a running one's dialog (it goes on).
 
+pub(super) mod transfer;
+
 use crossterm::event::{KeyCode, KeyEvent};
 
 use super::{open_logs, wants_previous};
@@ -99,6 +101,9 @@ pub fn open(state: &mut AppState, pod: PodKey) -> Vec<Effect> {
 }
 
 pub fn on_key(state: &mut AppState, key: KeyEvent) -> Vec<Effect> {
+    if let Some(effects) = transfer::on_key(state, key) {
+        return effects;
+    }
     let Some(dialog) = state.checkpoint.as_mut() else {
         return Vec::new();
     };
@@ -118,6 +123,8 @@ pub fn on_key(state: &mut AppState, key: KeyEvent) -> Vec<Effect> {
         }
         KeyCode::Left if confirm => dialog.pick(false),
         KeyCode::Right if confirm => dialog.pick(true),
+        KeyCode::Char('f') if !dialog.running() => return transfer::fetch(state),
+        KeyCode::Char('s') if !dialog.running() => return transfer::ask_snapshot(state),
         KeyCode::Char('l') => {
             if let CheckpointPhase::Done(report) = &dialog.phase
                 && report.offers_logs

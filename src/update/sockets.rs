@@ -109,6 +109,7 @@ pub fn open(state: &mut AppState, key: PodKey) -> Vec<Effect> {
 pub fn answer(state: &mut AppState, confirm: Confirm, answer: Answer) -> Vec<Effect> {
     match (confirm, answer) {
         (Confirm::DeployHelper { node, variant }, Answer::Yes) => {
+            super::checkpoint::transfer::on_deploy_answer(state, &node, true);
             state.helper.target = Some(HelperTarget::Pod { node: node.clone() });
             state.helper.status = HelperStatus::Deploying("creating the helper pod".to_string());
             if !state.helper.deployed.contains(&node) {
@@ -123,7 +124,8 @@ pub fn answer(state: &mut AppState, confirm: Confirm, answer: Answer) -> Vec<Eff
                 },
             ]
         }
-        (Confirm::DeployHelper { .. }, Answer::No | Answer::Cancel) => {
+        (Confirm::DeployHelper { node, .. }, Answer::No | Answer::Cancel) => {
+            super::checkpoint::transfer::on_deploy_answer(state, &node, false);
             if state.helper.target.is_none() {
                 state.screen = Screen::Table;
             }

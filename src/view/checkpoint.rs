@@ -3,10 +3,12 @@
 //! flight and its result (the archive's path on the node, or the precise reason there is none,
 //! with the live snapshot offered where the kubelet cannot checkpoint).
 
+mod transfer;
+
 use ratatui::Frame;
-use ratatui::layout::Rect;
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Paragraph, Wrap};
+use ratatui::widgets::{Block, Gauge, Paragraph, Wrap};
 
 use crate::checkpoint::kubelet::{CHECKPOINT_DIR, DEFAULT_GRACE, KUBELET_RUNTIME_TIMEOUT};
 use crate::config::theme::Theme;
@@ -148,10 +150,55 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &AppState, theme: &Theme
     let Some(d) = state.checkpoint.as_ref().filter(|d| d.shown) else {
         return;
     };
-    let (body, keys) = match &d.phase {
+    let (body, keys, gauge) = match transfer::phase(d, theme) {
+        Some(shown) => shown,
+        None => {
+            let (body, keys) = kubelet_phase(d, state, theme);
+            (body, keys, None)
+        }
+    };
+    let width = 100.min(area.width);
+    let text = Paragraph::new(body)
+        .wrap(Wrap { trim: false })
+        .style(theme.base);
+    let gauge_rows = u16::from(gauge.is_some());
+    let height = u16::try_from(text.line_count(width.saturating_sub(2)))
+        .unwrap_or(u16::MAX)
+        .saturating_add(2 + gauge_rows)
+        .min(area.height);
+    let rect = super::overlay(frame, area, width, height);
+    let block = Block::bordered()
+        .title(Span::styled(
+            format!(" Checkpoint {} ", s(&d.pod.to_string())),
+            theme.title,
+        ))
+        .title_bottom(Span::styled(keys, theme.accent))
+        .border_style(theme.error);
+    let inner = block.inner(rect);
+    frame.render_widget(block, rect);
+    let [text_area, gauge_area] =
+        Layout::vertical([Constraint::Min(1), Constraint::Length(gauge_rows)]).areas(inner);
+    frame.render_widget(text, text_area);
+    if let Some((ratio, label)) = gauge {
+        frame.render_widget(
+            Gauge::default()
+                .gauge_style(theme.accent)
+                .ratio(ratio)
+                .label(label),
+            gauge_area,
+        );
+    }
+}
+
+fn kubelet_phase<'a>(
+    d: &CheckpointDialog,
+    state: &AppState,
+    theme: &Theme,
+) -> (Vec<Line<'a>>, &'static str) {
+    match &d.phase {
         CheckpointPhase::Confirm => (
             question(d, state, theme),
-            " ⏎: checkpoint   ←/→: container   esc: cancel ",
+            " ⏎: checkpoint   s: live snapshot instead   ←/→: container   esc: cancel ",
         ),
         CheckpointPhase::Running { container, since } => {
             let secs = state.now.duration_since(*since).as_secs().max(0);
@@ -169,32 +216,13 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &AppState, theme: &Theme
         }
         CheckpointPhase::Done(r) => (
             result(r, &d.node, theme),
-            if r.offers_logs {
-                " l: its logs   ⏎/esc: close "
-            } else {
-                " ⏎/esc: close "
+            match (r.ok(), r.offers_snapshot, r.offers_logs) {
+                (true, _, _) => " f: fetch into the case   ⏎/esc: close ",
+                (_, true, _) => " s: live snapshot instead   ⏎/esc: close ",
+                (_, _, true) => " l: its logs   ⏎/esc: close ",
+                _ => " ⏎/esc: close ",
             },
         ),
-    };
-    let width = 100.min(area.width);
-    let text = Paragraph::new(body)
-        .wrap(Wrap { trim: false })
-        .style(theme.base);
-    let height = u16::try_from(text.line_count(width.saturating_sub(2)))
-        .unwrap_or(u16::MAX)
-        .saturating_add(2)
-        .min(area.height);
-    let rect = super::overlay(frame, area, width, height);
-    frame.render_widget(
-        text.block(
-            Block::bordered()
-                .title(Span::styled(
-                    format!(" Checkpoint {} ", s(&d.pod.to_string())),
-                    theme.title,
-                ))
-                .title_bottom(Span::styled(keys, theme.accent))
-                .border_style(theme.error),
-        ),
-        rect,
-    );
+        _ => (Vec::new(), " ⏎/esc: close "),
+    }
 }
