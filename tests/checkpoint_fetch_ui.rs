@@ -1,0 +1,268 @@
+//! From the checkpoint dialog, through the node's helper: `f` fetches the archive the kubelet
+//! wrote into the case through the real helper binary over the fake API server's exec (real
+//! HTTPS, WebSocket, processes), verified, with its path and SHA-256 in the dialog and the
+//! question whether to remove the node's copy (`y` removes it, with a custody line); `s` shows
+//! what a live snapshot is and is not before anything runs. Insta snapshots of the dialogs.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt as _;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ktui::action::Action;
+use ktui::app::App;
+use ktui::cluster::demo::DemoCluster;
+use ktui::cluster::{PodKey, Scope};
+use ktui::helper::manifest::{self, BINARY, CONTAINER};
+use ktui::intent::Intent;
+use ktui::state::Mode;
+use ktui::state::checkpoint::{CheckpointPhase, CheckpointReport, HelperJob, Removal};
+use ktui_fake_apiserver::Store;
+use sha2::{Digest as _, Sha256};
+
+const QUIET: Duration = Duration::from_millis(150);
+const NODE: &str = "worker-1";
+const ARCHIVE: &str = "checkpoint-web-1_shop-app-2026-12-02T100000Z.tar";
+
+async fn press(app: &mut App, keys: &str) {
+    for c in keys.chars() {
+        let code = match c {
+            '\n' => KeyCode::Enter,
+            '\x1b' => KeyCode::Esc,
+            c => KeyCode::Char(c),
+        };
+        app.dispatch(Action::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+    }
+    app.settle(QUIET).await;
+}
+
+/// The rows and columns of the box titled Checkpoint.
+fn dialog_box(text: &str) -> String {
+    let rows: Vec<Vec<char>> = text.lines().map(|l| l.chars().collect()).collect();
+    let title: Vec<char> = "┌ Checkpoint".chars().collect();
+    let (top, left) = rows
+        .iter()
+        .enumerate()
+        .find_map(|(y, r)| {
+            (0..r.len().saturating_sub(title.len()))
+                .find(|&x| r[x..x + title.len()] == title[..])
+                .map(|x| (y, x))
+        })
+        .unwrap();
+    let right = (left + 1..rows[top].len())
+        .find(|&x| rows[top][x] == '┐')
+        .unwrap();
+    let mut out = String::new();
+    for r in &rows[top..] {
+        out.extend(&r[left..=right]);
+        out.push('\n');
+        if r[left] == '└' {
+            break;
+        }
+    }
+    out
+}
+
+/// The kubelet's answer, as the dialog shows it after a checkpoint written at `node_path`.
+fn written(container: &str, node_path: &str) -> CheckpointPhase {
+    CheckpointPhase::Done(Box::new(CheckpointReport {
+        container: container.into(),
+        node_path: Some(node_path.into()),
+        message: format!("checkpointed container {container} in 1.0 s"),
+        offers_snapshot: false,
+        snapshot_command: String::new(),
+        offers_logs: false,
+        node_runs: None,
+        recorded: None,
+    }))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn f_fetches_the_archive_into_the_case_and_y_removes_it_from_the_node() {
+    // The node's checkpoint directory, and the real helper pointed at it.
+    let node = tempfile::tempdir().unwrap();
+    let checkpoints = node.path().join("checkpoints");
+    std::fs::create_dir_all(&checkpoints).unwrap();
+    std::fs::create_dir_all(node.path().join("captures")).unwrap();
+    let bytes: Vec<u8> = (0..3u64 << 20)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let node_path = checkpoints.join(ARCHIVE);
+    std::fs::write(&node_path, &bytes).unwrap();
+    let node_path = node_path.display().to_string();
+    let wrapper = node.path().join("helper.sh");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\nexport KTUI_CHECKPOINT_DIR='{}'\nexport KTUI_CAPTURE_DIR='{}'\nexec '{}' \"$@\"\n",
+            checkpoints.display(),
+            node.path().join("captures").display(),
+            common::helper_binary().display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+
+    let store = Store::new();
+    store.add_namespace("shop");
+    store.add_namespace(manifest::DEFAULT_NAMESPACE);
+    store.add_node(NODE, "amd64");
+    store.apply(serde_json::json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "web-1", "namespace": "shop", "uid": "uid-web-1"},
+        "spec": {"nodeName": NODE, "containers": [{"name": "app", "image": "web:1"}]},
+        "status": {"phase": "Running", "containerStatuses": [{
+            "name": "app", "image": "web:1", "imageID": "", "ready": true, "started": true,
+            "restartCount": 0, "state": {"running": {"startedAt": "2026-11-20T09:00:00Z"}}}]},
+    }));
+    // A ready helper of this console's image runs on the node: no deploy is asked.
+    let image = manifest::default_image();
+    store.apply(serde_json::json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": manifest::pod_name(NODE), "namespace": manifest::DEFAULT_NAMESPACE, "uid": "h-1"},
+        "spec": {"nodeName": NODE, "containers": [{"name": CONTAINER, "image": image}]},
+        "status": {"phase": "Running", "containerStatuses": [{
+            "name": CONTAINER, "image": image, "imageID": "", "ready": true,
+            "restartCount": 0, "state": {"running": {}}}]}
+    }));
+    store.map_exec(BINARY, &wrapper);
+    let setup = common::Setup::start(store).await;
+    let mut app = App::builder(Arc::new(setup.cluster.clone()))
+        .case(Some(common::test_case()))
+        .scope(Scope::Namespace("shop".into()))
+        .build();
+    app.dispatch(Action::Resize(100, 30));
+    let key = PodKey::new("shop", "web-1");
+    common::app_until(&mut app, "the pod list", 20, |a| {
+        a.state.pods.pod(&key).is_some()
+    })
+    .await;
+    app.dispatch(Action::Intent(Intent::Checkpoint(key)));
+    app.settle(QUIET).await;
+    assert!(matches!(app.state.mode, Mode::Checkpoint));
+    // The kubelet wrote the archive (its answer is the other test file's subject).
+    app.state.checkpoint.as_mut().unwrap().phase = written("app", &node_path);
+    let text = common::screen(&mut app, 100, 30);
+    assert!(text.contains("f: fetch into the case"), "{text}");
+
+    press(&mut app, "f").await;
+    common::app_until(&mut app, "the fetch", 30, |a| {
+        matches!(
+            a.state.checkpoint.as_ref().map(|d| &d.phase),
+            Some(CheckpointPhase::Transferred(_))
+        )
+    })
+    .await;
+    let Some(CheckpointPhase::Transferred(report)) =
+        app.state.checkpoint.as_ref().map(|d| d.phase.clone())
+    else {
+        panic!()
+    };
+    let copy = report.result.clone().unwrap_or_else(|e| panic!("{e}"));
+    let sha = hex::encode(Sha256::digest(&bytes));
+    assert_eq!(copy.entry.sha256.as_deref(), Some(sha.as_str()));
+    assert_eq!(
+        copy.entry.path,
+        format!("artifacts/shop/web-1/checkpoints/{ARCHIVE}")
+    );
+    let (_, dir) = app.state.evidence.case.clone().unwrap();
+    assert_eq!(std::fs::read(dir.join(&copy.entry.path)).unwrap(), bytes);
+    assert!(
+        dir.join(format!("{}.fetch.json", copy.entry.path))
+            .is_file(),
+        "the transfer record"
+    );
+    assert_eq!(report.removal, Removal::Asking);
+    let text = common::screen(&mut app, 100, 30);
+    for needle in [copy.entry.path.as_str(), sha.as_str(), "y/N"] {
+        assert!(text.contains(needle), "{needle}:\n{text}");
+    }
+    // The node path is a temp dir: shown as the kubelet's for the snapshot, then put back.
+    let set_path = |app: &mut App, path: &str| {
+        if let Some(CheckpointPhase::Transferred(r)) =
+            app.state.checkpoint.as_mut().map(|d| &mut d.phase)
+        {
+            r.job.job = HelperJob::Fetch {
+                node_path: path.to_string(),
+            };
+        }
+    };
+    set_path(&mut app, &format!("/var/lib/kubelet/checkpoints/{ARCHIVE}"));
+    let text = common::screen(&mut app, 100, 30);
+    insta::assert_snapshot!("checkpoint_fetched_100x30", dialog_box(&text));
+    set_path(&mut app, &node_path);
+
+    press(&mut app, "y").await;
+    common::app_until(&mut app, "the removal", 30, |a| {
+        matches!(
+            a.state.checkpoint.as_ref().map(|d| &d.phase),
+            Some(CheckpointPhase::Transferred(r)) if r.removal != Removal::Removing
+        )
+    })
+    .await;
+    let Some(CheckpointPhase::Transferred(report)) =
+        app.state.checkpoint.as_ref().map(|d| d.phase.clone())
+    else {
+        panic!()
+    };
+    assert_eq!(report.removal, Removal::Removed, "{report:?}");
+    assert!(
+        !std::path::Path::new(&node_path).exists(),
+        "removed on the node"
+    );
+    let custody = std::fs::read_to_string(dir.join("custody.jsonl")).unwrap();
+    assert!(
+        custody
+            .lines()
+            .any(|l| l.contains("\"action\":\"remove_node_file\"") && l.contains(&sha)),
+        "{custody}"
+    );
+    assert!(
+        custody.lines().any(|l| l.contains("\"action\":\"fetch\"")),
+        "{custody}"
+    );
+    press(&mut app, "\n").await;
+    assert!(app.state.checkpoint.is_none());
+}
+
+#[tokio::test]
+async fn s_says_what_a_live_snapshot_is_and_is_not_before_it_runs() {
+    for (w, h) in [(80, 30), (120, 40)] {
+        let demo = DemoCluster::fixed();
+        let now = demo.epoch();
+        let mut app = App::builder(Arc::new(demo))
+            .case(Some(common::test_case()))
+            .scope(Scope::All)
+            .demo(true)
+            .now(now)
+            .build();
+        app.dispatch(Action::Resize(w, h));
+        common::settle_work(&mut app, QUIET).await;
+        app.state.prepare_frame();
+        press(&mut app, "/ledger\nCs").await;
+        assert!(matches!(
+            app.state.checkpoint.as_ref().map(|d| &d.phase),
+            Some(CheckpointPhase::SnapshotConfirm { .. })
+        ));
+        let text = common::screen(&mut app, w, h);
+        for needle in [
+            "Not a CRIU image",
+            "cannot be restored",
+            "memory and environment",
+            "not frozen",
+            "snapshots/",
+            "snapshot-ledger-worker",
+        ] {
+            assert!(text.contains(needle), "{needle} at {w}x{h}:\n{text}");
+        }
+        insta::assert_snapshot!(
+            format!("checkpoint_snapshot_ask_{w}x{h}"),
+            dialog_box(&text)
+        );
+        press(&mut app, "\x1b").await;
+        assert!(app.state.checkpoint.is_none());
+    }
+}
