@@ -4,5 +4,7 @@
 
 pub mod create;
 pub mod kubelet;
+pub mod node_helper;
 pub mod record;
 pub mod take;
+pub mod to_case;
