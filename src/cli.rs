@@ -158,6 +158,8 @@ pub enum Command {
     /// Upload an existing bundle (NAME.tar.gz, .sha256, .minisig) to S3: the retry of a failed
     /// `export --s3`.
     Upload(UploadArgs),
+    /// Container checkpoints: inspect an archive, pack one as a restorable OCI image.
+    Checkpoint(crate::checkpoint::CheckpointArgs),
 }
 
 #[derive(Debug, Args)]

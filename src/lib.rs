@@ -8,6 +8,7 @@ pub mod action;
 pub mod app;
 pub mod bundle;
 pub mod case;
+pub mod checkpoint;
 pub mod cleanup;
 pub mod cli;
 pub mod cluster;

@@ -4,6 +4,7 @@ use std::sync::Arc;
 use clap::Parser as _;
 use futures::FutureExt as _;
 use ktui::app::App;
+use ktui::checkpoint::CheckpointCommand;
 use ktui::cli::{Cli, Command, HelperMode};
 use ktui::cluster::Cluster;
 use ktui::cluster::demo::DemoCluster;
@@ -62,6 +63,10 @@ fn main() -> ExitCode {
                 )
                 .await
             }
+            Some(Command::Checkpoint(args)) => match &args.command {
+                CheckpointCommand::Inspect(a) => ktui::checkpoint::inspect::inspect_cmd(a),
+                CheckpointCommand::Image(a) => ktui::checkpoint::image::image_cmd(a),
+            },
             Some(Command::Case(args)) => {
                 ktui::case::cmd::run(args, cli.cases_dir.as_deref(), cli.case.as_deref())
             }
