@@ -354,7 +354,7 @@ fn grep_finds_occurrences_across_chunk_boundaries_in_a_large_pages_image() {
     const MIB: u64 = 1 << 20;
     let pages = 6 * MIB / ckpt_gen::PAGE;
     // Member offsets straddling the scanner's 1 MiB windows (base is where the new pages start).
-    let base = 73_728;
+    let base = ckpt_gen::PAGES_3_BYTES;
     let planted: Vec<u64> = [MIB - 5, 2 * MIB + 10, 3 * MIB - 1, 5 * MIB - 15]
         .iter()
         .map(|o| o - base)

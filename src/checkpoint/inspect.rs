@@ -12,6 +12,7 @@ pub mod criu;
 mod criu_view;
 pub mod error;
 pub mod grep;
+mod proc_net;
 mod proto;
 pub mod report;
 mod snapshot_view;
@@ -246,6 +247,7 @@ fn assemble(
             report.processes = view.processes;
             report.memory = view.memory;
             report.fds = view.fds;
+            report.sockets = view.sockets;
             report.deleted_files = view.deleted_files;
             report.mounts = view.mounts;
             report.snapshot = Some(view.info);

@@ -13,6 +13,8 @@ use std::path::{Path, PathBuf};
 
 pub const SECRET: &[u8] = b"KTUI_SECRET_7731";
 pub const PAGE: u64 = 4096;
+/// The size of pages-3.img in the fixture: the new pages start at this offset of it.
+pub const PAGES_3_BYTES: u64 = 73_728;
 /// Where the new mapping of process 7 starts.
 pub const VADDR: u64 = 0x7e00_0000_0000;
 
@@ -114,6 +116,7 @@ pub fn enlarge(out: &Path, pages: u64, planted: &[u64]) -> Enlarged {
         match path.as_str() {
             "checkpoint/pages-3.img" => {
                 base = data.len() as u64;
+                assert_eq!(base, PAGES_3_BYTES);
                 header.set_size(base + pages * PAGE);
                 header.set_cksum();
                 let new = Pages {

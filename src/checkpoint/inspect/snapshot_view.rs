@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::error::{InspectError, Result};
-use super::report::{Container, Fd, Mapping, Match, Mount, Process, SnapshotInfo};
+use super::report::{Container, Fd, Mapping, Match, Mount, Process, SnapshotInfo, Socket};
 use super::walk::Collected;
 
 pub const SNAPSHOT_KIND: &str = "ktui-live-snapshot";
@@ -97,6 +97,7 @@ pub struct SnapshotView {
     pub processes: Vec<Process>,
     pub memory: Vec<Mapping>,
     pub fds: Vec<Fd>,
+    pub sockets: Vec<Socket>,
     pub deleted_files: Vec<String>,
     pub mounts: Vec<Mount>,
     pub matches: Vec<Match>,
@@ -176,13 +177,29 @@ pub fn build(c: &Collected, archive: &str, warnings: &mut Vec<String>) -> Result
             error: r.error,
         })
         .collect();
-    let fds = snap
+    let fds: Vec<Fd> = snap
         .fds
         .into_iter()
         .map(|f| Fd {
             pid: f.pid,
             fd: f.fd,
             target: f.target,
+        })
+        .collect();
+    let sockets = fds
+        .iter()
+        .filter_map(|f| {
+            let inode = super::proc_net::socket_inode(&f.target)?;
+            let s = c.net_sockets.get(&inode)?;
+            Some(Socket {
+                pid: f.pid,
+                fd: f.fd,
+                proto: s.proto.clone(),
+                local: s.local.clone(),
+                remote: s.remote.clone(),
+                state: s.state.clone(),
+                inode: u32::try_from(inode).unwrap_or(u32::MAX),
+            })
         })
         .collect();
     let mounts = snap
@@ -194,11 +211,13 @@ pub fn build(c: &Collected, archive: &str, warnings: &mut Vec<String>) -> Result
             fs_type: m.fs_type,
         })
         .collect();
+    let regions: std::collections::HashMap<&str, &super::walk::Region> =
+        c.regions.iter().map(|r| (r.member.as_str(), r)).collect();
     let matches = c
         .matches
         .iter()
         .map(|m| {
-            let region = c.regions.iter().find(|r| r.member == m.file);
+            let region = regions.get(m.file.as_str());
             Match {
                 file: m.file.clone(),
                 offset: m.offset,
@@ -225,6 +244,7 @@ pub fn build(c: &Collected, archive: &str, warnings: &mut Vec<String>) -> Result
         processes,
         memory,
         fds,
+        sockets,
         deleted_files: snap.deleted_files,
         mounts,
         matches,

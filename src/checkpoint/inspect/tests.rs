@@ -137,12 +137,15 @@ fn snapshot_members() -> (Members, Vec<u8>) {
         "proc/42/fds.json".into(),
         br#"[{"fd": 3, "target": "socket:[1234]"}]"#.to_vec(),
     ));
-    for f in ["tcp", "tcp6", "udp", "udp6", "unix"] {
+    for f in ["tcp6", "udp", "udp6", "unix"] {
         members.push((
             format!("proc/42/net/{f}"),
             b"  sl  local_address\n".to_vec(),
         ));
     }
+    let tcp = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n   \
+               0: 0C00550A:1F90 0100550A:896E 01 00000000:00000000 00:00000000 00000000  1000        0 1234 1\n";
+    members.push(("proc/42/net/tcp".into(), tcp.as_bytes().to_vec()));
     members.push((member, region.clone()));
     members.push(("memory/43/7f0000000000-7f0000001000.bin".into(), Vec::new()));
     members.push(("rootfs-diff.tar".into(), rootfs));
@@ -177,6 +180,11 @@ fn live_snapshot_layout_is_read_and_searched() {
     assert_eq!(r.deleted_files, ["/etc/motd"]);
     assert_eq!(r.mounts[0].destination, "/data");
     assert_eq!(r.memory[1].error.as_deref(), Some("EIO"));
+    assert_eq!(r.sockets.len(), 1);
+    let sock = &r.sockets[0];
+    assert_eq!(sock.local, "10.85.0.12:8080");
+    assert_eq!(sock.remote.as_deref(), Some("10.85.0.1:35182"));
+    assert_eq!(sock.state.as_deref(), Some("ESTABLISHED"));
     let info = r.snapshot.as_ref().unwrap();
     assert!(!info.atomic);
     assert!(info.note.as_deref().unwrap().contains("cannot be restored"));
@@ -207,6 +215,10 @@ fn live_snapshot_layout_is_read_and_searched() {
         "{text}"
     );
     assert!(text.contains("NOT atomic"), "{text}");
+    assert!(
+        text.contains("socket:[1234] tcp 10.85.0.12:8080 -> 10.85.0.1:35182 ESTABLISHED"),
+        "{text}"
+    );
 }
 
 #[test]

@@ -91,12 +91,12 @@ pub fn render(r: &Report) -> String {
     if let Some(st) = &r.criu_stats {
         let _ = writeln!(
             out,
-            "CRIU dump:    frozen {} ms (freezing {} ms), memdump {} ms, memwrite {} ms, {} pages \
-             scanned, {} written",
-            st.frozen_time / 1000,
-            st.freezing_time / 1000,
-            st.memdump_time / 1000,
-            st.memwrite_time / 1000,
+            "CRIU dump:    frozen {} (freezing {}), memdump {}, memwrite {}, {} pages scanned, {} \
+             written",
+            ms(st.frozen_time),
+            ms(st.freezing_time),
+            ms(st.memdump_time),
+            ms(st.memwrite_time),
             st.pages_scanned,
             st.pages_written
         );
@@ -145,10 +145,28 @@ pub fn render(r: &Report) -> String {
         );
     }
     section(&mut out, "Open files and sockets", r.fds.is_empty());
+    // A snapshot's targets are the kernel's `socket:[N]`: add what its net tables say.
+    let sockets: BTreeMap<(u32, u32), &super::report::Socket> =
+        r.sockets.iter().map(|k| ((k.pid, k.fd), k)).collect();
     let rows: Vec<Vec<String>> = r
         .fds
         .iter()
-        .map(|f| vec![f.pid.to_string(), f.fd.to_string(), s(&f.target)])
+        .map(|f| {
+            let mut target = s(&f.target);
+            if let Some(k) = sockets
+                .get(&(f.pid, f.fd))
+                .filter(|_| r.kind == Kind::Snapshot)
+            {
+                target.push_str(&format!(" {} {}", s(&k.proto), s(&k.local)));
+                if let Some(remote) = &k.remote {
+                    target.push_str(&format!(" -> {}", s(remote)));
+                }
+                if let Some(state) = &k.state {
+                    target.push_str(&format!(" {}", s(state)));
+                }
+            }
+            vec![f.pid.to_string(), f.fd.to_string(), target]
+        })
         .collect();
     if !rows.is_empty() {
         table(&mut out, "  ", &["PID", "FD", "TARGET"], &rows);
@@ -177,6 +195,11 @@ pub fn render(r: &Report) -> String {
         let _ = writeln!(out, "Warning: {}", s(w));
     }
     out
+}
+
+/// Microseconds as milliseconds.
+fn ms(us: u64) -> String {
+    format!("{:.3} ms", us as f64 / 1000.0)
 }
 
 fn section(out: &mut String, title: &str, empty: bool) {

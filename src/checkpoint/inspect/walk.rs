@@ -13,7 +13,9 @@ use super::criu::{self, ImageType};
 use super::error::{InspectError, Result};
 use super::grep::Scanner;
 use super::tar::{Kind as TarKind, Member, TarReader};
-use super::{MAX_LISTED, MAX_METADATA, MAX_METADATA_TOTAL, MAX_SMALL_JSON};
+use super::{MAX_LISTED, MAX_METADATA, MAX_SMALL_JSON};
+
+mod criu_images;
 
 /// config.dump (checkpointctl lib/metadata.go `ContainerConfig`).
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -93,6 +95,8 @@ pub struct Collected {
     pub snapshot_parts: bool,
     pub regions: Vec<Region>,
     pub proc_bytes: u64,
+    /// Sockets of the snapshot's proc/<pid>/net tables, by inode.
+    pub net_sockets: std::collections::HashMap<u64, super::proc_net::NetSocket>,
     pub kmsg: Option<Vec<String>>,
     pub matches: Vec<RawMatch>,
     pub match_total: u64,
@@ -162,9 +166,17 @@ impl Walk {
             self.c.snapshot_parts = true;
             return self.region(tar, m);
         }
-        if path.starts_with("proc/") {
+        if let Some(rest) = path.strip_prefix("proc/") {
             self.c.snapshot_parts = true;
             self.c.proc_bytes += m.size;
+            let table = rest.split_once("/net/").map(|(_, t)| t);
+            if let Some(table) =
+                table.filter(|t| ["tcp", "tcp6", "udp", "udp6", "unix"].contains(t))
+            {
+                let data = self.small(tar, m, MAX_METADATA, "/proc net table")?;
+                let text = String::from_utf8_lossy(&data);
+                super::proc_net::parse_table(table, &text, &mut self.c.net_sockets, MAX_LISTED);
+            }
             return Ok(());
         }
         match path {
@@ -196,127 +208,6 @@ impl Walk {
                 self.c.kmsg = Some(text.lines().take(MAX_LISTED).map(str::to_owned).collect());
             }
             _ => {}
-        }
-        Ok(())
-    }
-
-    fn criu_member<R: Read>(
-        &mut self,
-        tar: &mut TarReader<R>,
-        m: &Member,
-        name: &str,
-    ) -> Result<()> {
-        let Some(stem) = name.strip_suffix(".img") else {
-            return Ok(());
-        };
-        if let Some(id) = stem
-            .strip_prefix("pages-")
-            .and_then(|n| n.parse::<u32>().ok())
-        {
-            self.c.pages_bytes += m.size;
-            self.c.pages.insert(id, (m.path.clone(), m.size));
-            return self.scan(tar, m);
-        }
-        let numbered = |prefix: &str| {
-            stem.strip_prefix(prefix)
-                .and_then(|n| n.parse::<u32>().ok())
-        };
-        let (ty, id) = match stem {
-            "inventory" => (ImageType::Inventory, None),
-            "pstree" => (ImageType::Pstree, None),
-            "files" => (ImageType::Files, None),
-            "reg-files" => (ImageType::RegFiles, None),
-            "inetsk" => (ImageType::InetSk, None),
-            "unixsk" => (ImageType::UnixSk, None),
-            "pipes" => (ImageType::Pipes, None),
-            _ => {
-                let typed = [
-                    ("core-", ImageType::Core),
-                    ("mm-", ImageType::Mm),
-                    ("pagemap-shmem-", ImageType::Pagemap),
-                    ("pagemap-", ImageType::Pagemap),
-                    ("ids-", ImageType::Ids),
-                    ("fs-", ImageType::Fs),
-                    ("fdinfo-", ImageType::Fdinfo),
-                ];
-                match typed
-                    .iter()
-                    .find_map(|(p, ty)| numbered(p).map(|id| (*ty, id)))
-                {
-                    Some((ty, id)) => (ty, Some(id)),
-                    None => return Ok(()),
-                }
-            }
-        };
-        self.warn_duplicate(m);
-        self.metadata_used += m.size;
-        if self.metadata_used > MAX_METADATA_TOTAL {
-            return Err(InspectError::MetadataBudget {
-                archive: self.archive.clone(),
-                cap: MAX_METADATA_TOTAL,
-            });
-        }
-        let data = self.small(tar, m, MAX_METADATA, "CRIU metadata image")?;
-        self.decode(m, ty, id, stem, &data)
-    }
-
-    fn decode(
-        &mut self,
-        m: &Member,
-        ty: ImageType,
-        id: Option<u32>,
-        stem: &str,
-        data: &[u8],
-    ) -> Result<()> {
-        use ImageType as T;
-        let err = |e| self.image_error(m, e);
-        let id = id.unwrap_or(0);
-        match ty {
-            T::Inventory => {
-                self.c.inventory =
-                    Some(criu::decode_one(data, ty, criu::inventory_entry).map_err(err)?);
-            }
-            T::Pstree => {
-                self.c.pstree = Some(criu::decode_all(data, ty, criu::pstree_entry).map_err(err)?)
-            }
-            T::Core => {
-                let core = criu::decode_one(data, ty, criu::core_entry).map_err(err)?;
-                self.c.cores.insert(id, core);
-            }
-            T::Mm => {
-                let mm = criu::decode_one(data, ty, criu::mm_entry).map_err(err)?;
-                self.c.mms.insert(id, mm);
-            }
-            T::Pagemap => {
-                let pm = criu::pagemap(data).map_err(err)?;
-                let owner = (!stem.starts_with("pagemap-shmem-")).then_some(id);
-                self.c.pagemaps.push((owner, pm));
-            }
-            T::Ids => {
-                let ids = criu::decode_one(data, ty, criu::ids_entry).map_err(err)?;
-                self.c.ids.insert(id, ids);
-            }
-            T::Fs => {
-                let fs = criu::decode_one(data, ty, criu::fs_entry).map_err(err)?;
-                self.c.fs.insert(id, fs);
-            }
-            T::Fdinfo => {
-                let fds = criu::decode_all(data, ty, criu::fdinfo_entry).map_err(err)?;
-                self.c.fdinfo.insert(id, fds);
-            }
-            T::Files | T::RegFiles | T::InetSk | T::UnixSk | T::Pipes => {
-                let decode = match ty {
-                    T::Files => criu::file_entry,
-                    T::RegFiles => criu::reg_file_entry,
-                    T::InetSk => criu::inet_file,
-                    T::UnixSk => criu::unix_file,
-                    _ => criu::pipe_entry,
-                };
-                for f in criu::decode_all(data, ty, decode).map_err(err)? {
-                    self.c.files.entry(f.id).or_insert(f);
-                }
-            }
-            T::Stats => {}
         }
         Ok(())
     }

@@ -1,6 +1,7 @@
 //! The reader against archives the `tar` crate writes (an independent writer), and against
 //! hand-made hostile headers.
 
+use super::header::parse_number;
 use super::*;
 
 fn header(path: &[u8], size: u64, kind: tar::EntryType) -> tar::Header {
