@@ -208,3 +208,24 @@ fn podman_loads_it_and_shows_the_annotation() {
     assert_eq!(info["RootFS"]["Layers"][0], format!("sha256:{sha}"));
     assert_eq!(info["Architecture"], "amd64");
 }
+
+#[test]
+fn a_gzipped_checkpoint_becomes_the_same_uncompressed_layer() {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().unwrap();
+    let archive = std::fs::read(fixture()).unwrap();
+    let gz_path = dir.path().join("checkpoint.tar.gz");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&archive).unwrap();
+    std::fs::write(&gz_path, gz.finish().unwrap()).unwrap();
+    let out = dir.path().join("ck.tar");
+    let run = image(&gz_path, &out, &[]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let m = members(&out);
+    let sha = hex::encode(Sha256::digest(&archive));
+    assert_eq!(m[&format!("blobs/sha256/{sha}")], archive);
+}

@@ -34,6 +34,9 @@ pub const MAX_SMALL_JSON: u64 = 1024 * 1024;
 pub const MAX_METADATA: u64 = 16 * 1024 * 1024;
 /// All CRIU metadata images together.
 pub const MAX_METADATA_TOTAL: u64 = 32 * 1024 * 1024;
+/// The most records (processes, VMAs, pagemap entries, descriptors, files) decoded in all: a
+/// large real container has a few hundred thousand at most.
+pub const MAX_ITEMS: u64 = 400_000;
 /// The longest list kept (grep matches, rootfs-diff paths, kernel log lines).
 pub const MAX_LISTED: usize = 100_000;
 

@@ -62,6 +62,12 @@ pub enum InspectError {
     )]
     MetadataBudget { archive: String, cap: u64 },
 
+    #[error(
+        "the CRIU images in {archive} describe more than {cap} processes, mappings, pagemap \
+         entries, descriptors and files together: the archive is corrupt or hostile"
+    )]
+    TooManyItems { archive: String, cap: u64 },
+
     #[error("{member} in {archive} is not a valid CRIU image: {source}")]
     Image {
         archive: String,

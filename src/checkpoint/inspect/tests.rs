@@ -420,3 +420,20 @@ fn text_from_the_archive_is_sanitised() {
     );
     assert!(text.contains("evil␛[2J"), "{text}");
 }
+
+#[test]
+fn metadata_describing_too_much_is_refused() {
+    // An mm image of 400,001 minimal VMAs (2.4 MB: within the per-image cap).
+    let vma = [0x72, 0x04, 0x08, 0x01, 0x10, 0x02];
+    let payload: Vec<u8> = vma
+        .iter()
+        .copied()
+        .cycle()
+        .take(vma.len() * 400_001)
+        .collect();
+    let mut image = vec![0x19, 0x43, 0x56, 0x54, 0x20, 0x28, 0x49, 0x57];
+    image.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+    image.extend_from_slice(&payload);
+    let err = inspect_bytes(&with_member("checkpoint/mm-6.img", image), None).unwrap_err();
+    assert!(matches!(err, InspectError::TooManyItems { .. }), "{err}");
+}

@@ -109,6 +109,8 @@ pub struct Walk {
     archive: String,
     scanner: Option<Scanner>,
     metadata_used: u64,
+    /// Records, VMAs, pagemap entries, descriptors and files decoded so far.
+    items: u64,
     seen: HashSet<String>,
     pub c: Collected,
 }
@@ -119,6 +121,7 @@ impl Walk {
             archive: archive.to_string(),
             scanner,
             metadata_used: 0,
+            items: 0,
             seen: HashSet::new(),
             c: Collected::default(),
         }

@@ -6,7 +6,7 @@ use std::io::Read;
 use super::super::criu::{self, ImageType};
 use super::super::error::{InspectError, Result};
 use super::super::tar::{Member, TarReader};
-use super::super::{MAX_METADATA, MAX_METADATA_TOTAL};
+use super::super::{MAX_ITEMS, MAX_METADATA, MAX_METADATA_TOTAL};
 use super::Walk;
 
 impl Walk {
@@ -81,38 +81,51 @@ impl Walk {
         use ImageType as T;
         let err = |e| self.image_error(m, e);
         let id = id.unwrap_or(0);
-        match ty {
+        let items = match ty {
             T::Inventory => {
                 self.c.inventory =
                     Some(criu::decode_one(data, ty, criu::inventory_entry).map_err(err)?);
+                1
             }
             T::Pstree => {
-                self.c.pstree = Some(criu::decode_all(data, ty, criu::pstree_entry).map_err(err)?)
+                let tree = criu::decode_all(data, ty, criu::pstree_entry).map_err(err)?;
+                let n = tree.iter().map(|p| 1 + p.threads.len()).sum();
+                self.c.pstree = Some(tree);
+                n
             }
             T::Core => {
                 let core = criu::decode_one(data, ty, criu::core_entry).map_err(err)?;
                 self.c.cores.insert(id, core);
+                1
             }
             T::Mm => {
                 let mm = criu::decode_one(data, ty, criu::mm_entry).map_err(err)?;
+                let n = 1 + mm.vmas.len();
                 self.c.mms.insert(id, mm);
+                n
             }
             T::Pagemap => {
                 let pm = criu::pagemap(data).map_err(err)?;
+                let n = 1 + pm.entries.len();
                 let owner = (!stem.starts_with("pagemap-shmem-")).then_some(id);
                 self.c.pagemaps.push((owner, pm));
+                n
             }
             T::Ids => {
                 let ids = criu::decode_one(data, ty, criu::ids_entry).map_err(err)?;
                 self.c.ids.insert(id, ids);
+                1
             }
             T::Fs => {
                 let fs = criu::decode_one(data, ty, criu::fs_entry).map_err(err)?;
                 self.c.fs.insert(id, fs);
+                1
             }
             T::Fdinfo => {
                 let fds = criu::decode_all(data, ty, criu::fdinfo_entry).map_err(err)?;
+                let n = fds.len();
                 self.c.fdinfo.insert(id, fds);
+                n
             }
             T::Files | T::RegFiles | T::InetSk | T::UnixSk | T::Pipes => {
                 let decode = match ty {
@@ -122,11 +135,21 @@ impl Walk {
                     T::UnixSk => criu::unix_file,
                     _ => criu::pipe_entry,
                 };
-                for f in criu::decode_all(data, ty, decode).map_err(err)? {
+                let files = criu::decode_all(data, ty, decode).map_err(err)?;
+                let n = files.len();
+                for f in files {
                     self.c.files.entry(f.id).or_insert(f);
                 }
+                n
             }
-            T::Stats => {}
+            T::Stats => 0,
+        };
+        self.items += items as u64;
+        if self.items > MAX_ITEMS {
+            return Err(InspectError::TooManyItems {
+                archive: self.archive.clone(),
+                cap: MAX_ITEMS,
+            });
         }
         Ok(())
     }
