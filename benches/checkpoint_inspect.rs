@@ -7,7 +7,8 @@
 //! 1 GiB mapping of pid 7 — VMA, pagemap entry and pages), with the secret planted 64 times.
 //!
 //! Run: `cargo bench --bench checkpoint_inspect` (needs GNU tar, grep and /usr/bin/time; ~2.2 GB
-//! free in the temporary directory); figures go to benches/README.md by hand.
+//! free in the temporary directory; `KTUI_BENCH_GIB=4` for a 4 GiB archive); figures go to
+//! benches/README.md by hand.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 #[path = "../tests/common/ckpt_gen.rs"]
@@ -35,7 +36,12 @@ fn main() {
     }
     let dir = tempfile::tempdir().unwrap();
     let archive = dir.path().join("checkpoint-big.tar");
-    let pages = GIB / ckpt_gen::PAGE;
+    // KTUI_BENCH_GIB=N makes an N GiB archive instead (RSS must not grow with it).
+    let gib: u64 = std::env::var("KTUI_BENCH_GIB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1);
+    let pages = gib * GIB / ckpt_gen::PAGE;
     let step = pages * ckpt_gen::PAGE / PLANTED;
     // Spread over the new pages, some straddling the scanner's 1 MiB windows.
     let planted: Vec<u64> = (0..PLANTED)
@@ -44,7 +50,7 @@ fn main() {
     let made = Instant::now();
     let g = ckpt_gen::enlarge(&archive, pages, &planted);
     println!(
-        "archive: {:.2} GiB ({} bytes), made in {:.1} s; the secret planted {} times (+2 in the fixture)",
+        "archive: {:.2} GiB ({} bytes), made in {:.1} s; the secret planted {} times (+4 in the fixture)",
         g.archive_bytes as f64 / GIB as f64,
         g.archive_bytes,
         made.elapsed().as_secs_f64(),
@@ -60,7 +66,7 @@ fn main() {
         std::fs::remove_dir_all(&extract).unwrap();
     }
     for r in ours.iter().chain(&manual) {
-        assert_eq!(r.found, PLANTED + 2, "both ways must find every occurrence");
+        assert_eq!(r.found, PLANTED + 4, "both ways must find every occurrence");
     }
     report(
         "ktui checkpoint inspect --grep --json",
@@ -140,6 +146,11 @@ fn run_ktui(ktui: &str, archive: &Path) -> Run {
             ]),
     );
     let report: serde_json::Value = serde_json::from_slice(&stdout).unwrap();
+    // Every pages byte went through the scanner.
+    assert!(
+        report["grep"]["bytes_scanned"].as_u64().unwrap()
+            >= report["sizes"]["pages"].as_u64().unwrap()
+    );
     Run {
         wall,
         rss_mib: vec![rss],
