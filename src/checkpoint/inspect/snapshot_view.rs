@@ -56,8 +56,8 @@ struct SnapContainer {
 #[derive(Debug, Deserialize)]
 struct SnapProcess {
     pid: u32,
-    #[serde(default)]
-    ppid: u32,
+    /// null when the helper could not read it.
+    ppid: Option<u32>,
     comm: Option<String>,
     uid: Option<u32>,
 }
@@ -148,7 +148,7 @@ pub fn build(c: &Collected, archive: &str, warnings: &mut Vec<String>) -> Result
         .into_iter()
         .map(|p| Process {
             pid: p.pid,
-            ppid: p.ppid,
+            ppid: p.ppid.unwrap_or(0),
             comm: p.comm,
             pgid: None,
             sid: None,

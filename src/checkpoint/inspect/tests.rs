@@ -108,7 +108,7 @@ fn snapshot_members() -> (Members, Vec<u8>) {
         "container": {"name": "app", "id": "abc123", "image": "registry.example.test/app:1", "image_ref": null,
                       "runtime": "containerd", "pod": "app-0", "namespace": "shop", "pod_uid": "u-1",
                       "cgroup": "/kubepods/x", "created": "2026-12-02T12:00:00Z"},
-        "processes": [{"pid": 42, "ppid": 0, "comm": "app", "uid": 1000},
+        "processes": [{"pid": 42, "ppid": null, "comm": "app", "uid": 1000},
                       {"pid": 43, "ppid": 42, "comm": "worker", "uid": 1000}],
         "memory": [{"pid": 42, "start": format!("{start:x}"), "end": format!("{end:x}"), "prot": "rw-p",
                     "file": "", "member": member, "bytes": region.len(), "error": null},
