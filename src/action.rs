@@ -44,6 +44,11 @@ pub enum Action {
     },
     /// The export ended (what it produced, or what failed: what was collected is kept).
     Exported(Result<crate::state::export::ExportSummary, String>),
+    /// The kubelet answered a checkpoint of a container of `pod` (or nothing did, in time).
+    Checkpointed {
+        pod: PodKey,
+        report: Box<crate::state::checkpoint::CheckpointReport>,
+    },
     /// What the access checks answered (in the order asked).
     AccessChecked {
         checks: Vec<crate::cluster::AccessCheck>,

@@ -19,6 +19,9 @@
 //! - **One-shot artifacts** ([`Case::write_artifact`]): `<name>.partial`, hashed while written,
 //!   fsynced, renamed, directory fsynced, then the index line and the custody line (fsynced). A
 //!   name already taken gets `-2`, `-3`, ... before its extension: evidence is never overwritten.
+//! - **Staged artifacts** ([`Case::stage_artifact`], staged.rs): a transfer that resumes and
+//!   verifies its own `.partial` (fetch.rs) writes in place under a claimed name, then commits
+//!   the verified file with companion files under one custody line.
 //! - **Streams** ([`Case::open_stream`], stream.rs): segments, sealed with their hash when rotated
 //!   or closed; the open one is indexed `sealed: false` from the start and is sealed at its last
 //!   complete line by the next open after a kill.
@@ -41,6 +44,7 @@ pub mod lock;
 pub mod meta;
 mod open;
 mod secret;
+mod staged;
 pub mod stream;
 
 use std::collections::HashSet;
@@ -51,6 +55,7 @@ pub use custody::{Action, ArtifactRef, Entry, Target, verify_chain};
 pub use error::{CaseError, ChainBreak, ChainError, Result};
 pub use index::{ArtifactMeta, ArtifactPath, IndexEntry, Source};
 pub use meta::{CaseConfig, CaseMeta, Clock, Collector, DEFAULT_SIZE_CAP, cases_dir};
+pub use staged::{Companion, Staged};
 pub use stream::{StreamMeta, StreamWriter};
 
 use budget::Budget;

@@ -1,23 +1,11 @@
-//! Container checkpoints and live snapshots on the console side: reading an archive
-//! (`ktui checkpoint inspect`) and packing a CRIU checkpoint as an OCI image CRI-O restores
-//! from (`ktui checkpoint image`).
+//! Preserving a live container: the kubelet's checkpoint API (`kubelet`), taking one and
+//! recording it in the case (`take`, `record`), `ktui checkpoint create` (`create`); reading
+//! checkpoint archives and live snapshots (`ktui checkpoint inspect`, `inspect`) and packing a
+//! CRIU checkpoint as an OCI image CRI-O restores from (`ktui checkpoint image`, `image`).
 
+pub mod create;
 pub mod image;
 pub mod inspect;
-
-/// `ktui checkpoint ...`.
-#[derive(Debug, clap::Args)]
-pub struct CheckpointArgs {
-    #[command(subcommand)]
-    pub command: CheckpointCommand,
-}
-
-#[derive(Debug, clap::Subcommand)]
-pub enum CheckpointCommand {
-    /// Show what a checkpoint archive (kubelet/CRI-O/Podman CRIU checkpoint, or a ktui live
-    /// snapshot) holds, without extracting it; --grep TEXT searches its memory.
-    Inspect(inspect::InspectArgs),
-    /// Pack a CRIU checkpoint archive as an OCI image archive (`podman load`-able) that CRI-O
-    /// restores a container from.
-    Image(image::ImageArgs),
-}
+pub mod kubelet;
+pub mod record;
+pub mod take;

@@ -121,6 +121,7 @@ impl ConnArgs {
             context: self.context.clone(),
             namespace: self.namespace.clone(),
             exec_timeout: self.exec_timeout,
+            checkpoint_grace: crate::checkpoint::kubelet::grace_from_env(),
             ..Default::default()
         }
     }
@@ -158,8 +159,28 @@ pub enum Command {
     /// Upload an existing bundle (NAME.tar.gz, .sha256, .minisig) to S3: the retry of a failed
     /// `export --s3`.
     Upload(UploadArgs),
-    /// Container checkpoints: inspect an archive, pack one as a restorable OCI image.
-    Checkpoint(crate::checkpoint::CheckpointArgs),
+    /// Container checkpoints: take one through the kubelet (recorded in the case), inspect an
+    /// archive, pack one as a restorable OCI image.
+    Checkpoint(CheckpointArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CheckpointArgs {
+    #[command(subcommand)]
+    pub command: CheckpointCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CheckpointCommand {
+    /// Ask the pod's kubelet for a CRIU checkpoint of a running container (through the API
+    /// server's node proxy: needs create on nodes/proxy); prints the archive's path on the node.
+    Create(crate::checkpoint::create::CreateArgs),
+    /// Show what a checkpoint archive (kubelet/CRI-O/Podman CRIU checkpoint, or a ktui live
+    /// snapshot) holds, without extracting it; --grep TEXT searches its memory.
+    Inspect(crate::checkpoint::inspect::InspectArgs),
+    /// Pack a CRIU checkpoint archive as an OCI image archive (`podman load`-able) that CRI-O
+    /// restores a container from.
+    Image(crate::checkpoint::image::ImageArgs),
 }
 
 #[derive(Debug, Args)]
@@ -284,6 +305,11 @@ pub enum HelperCommand {
         /// Helper image.
         #[arg(long, value_name = "IMAGE")]
         image: Option<String>,
+        /// The snapshot variant: adds DAC_READ_SEARCH and SYSLOG, /dev/kmsg, and mounts
+        /// /var/lib/kubelet/checkpoints read-write (live snapshots; deleting fetched
+        /// checkpoints from the node).
+        #[arg(long)]
+        snapshot: bool,
         // `--namespace NS` (the global flag) names the helper's namespace here (default
         // ktui-system): one flag, one meaning per command, no clash with the global one.
     },

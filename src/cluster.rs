@@ -12,6 +12,7 @@ use futures::future::BoxFuture;
 use futures::stream::BoxStream;
 use jiff::Timestamp;
 
+pub use crate::checkpoint::kubelet::{CheckpointAnswer, CheckpointFailure, CheckpointRequest};
 pub use error::{ClusterError, ExecFailure, ExecProblem, Result};
 
 /// Namespace + name of a pod.
@@ -625,6 +626,15 @@ pub trait Cluster: Send + Sync {
     /// The user the API server authenticates this connection as (SelfSubjectReview,
     /// authentication.k8s.io/v1); `Ok(None)` where the server does not serve it.
     fn self_user(&self) -> BoxFuture<'static, Result<Option<String>>>;
+
+    /// Ask the kubelet of `req.node` to checkpoint a running container (KEP-2008, through the
+    /// API server's node proxy: needs `create nodes/proxy`), waiting at most
+    /// `req.deadline(grace)`: the archive's path on the node, or precisely why there is none
+    /// (`checkpoint::kubelet::CheckpointError`).
+    fn checkpoint(
+        &self,
+        req: CheckpointRequest,
+    ) -> BoxFuture<'static, std::result::Result<CheckpointAnswer, CheckpointFailure>>;
 }
 
 #[cfg(test)]

@@ -44,6 +44,9 @@ pub enum Effect {
         out: Option<std::path::PathBuf>,
         s3: Option<String>,
     },
+    /// Ask the kubelet of the plan's node for a checkpoint of its container, and record the
+    /// request and answer in the case.
+    Checkpoint(Box<crate::checkpoint::take::Plan>),
     /// Ask the API server which of these the user may do (SelfSubjectAccessReview).
     CheckAccess(Vec<crate::cluster::AccessCheck>),
     SwitchContext(String),
@@ -52,10 +55,12 @@ pub enum Effect {
         node: String,
         image: String,
     },
-    /// Create the helper pod on a node (manifest applied through the cluster), wait until ready.
+    /// Create the helper pod on a node (manifest applied through the cluster), wait until ready;
+    /// a running helper of a variant that lacks what `variant` adds is replaced.
     DeployHelper {
         node: String,
         image: String,
+        variant: crate::helper::manifest::HelperVariant,
     },
     /// Start a helper session (replacing any other) with what stands (`HelperSession::standing`).
     ConnectHelper {

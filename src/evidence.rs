@@ -20,6 +20,8 @@ pub enum EvidenceKind {
     SavedLogs,
     /// Collected for an export (manifest, owners, node, events, logs, ConfigMaps, Secret HMACs).
     Collected,
+    /// A kubelet checkpoint's request and answer (`checkpoints/<container>-<UTC>.request.json`).
+    CheckpointRecord,
 }
 
 impl EvidenceKind {
@@ -30,6 +32,7 @@ impl EvidenceKind {
             EvidenceKind::HelperSession => "helper-session",
             EvidenceKind::SavedLogs => "saved-logs",
             EvidenceKind::Collected => "collected",
+            EvidenceKind::CheckpointRecord => "checkpoint-record",
         }
     }
 }

@@ -26,6 +26,9 @@ pub enum Intent {
     RunMenuEntry(crate::state::menu::MenuAction),
     /// Export a pod: the dialog (what will be collected, where it goes), then collect + sign.
     Export(PodKey),
+    /// Checkpoint a container of a pod through its kubelet: the dialog (node, container, what is
+    /// written where), then the request (a driver's policy answers the dialog).
+    Checkpoint(PodKey),
     /// The notes pane.
     OpenNotes,
     /// Save the notes now.

@@ -507,6 +507,7 @@ commands! {
         OpenSockets => "open_sockets",
         OpenMenu => "open_menu",
         Export => "export",
+        Checkpoint => "checkpoint",
         OpenNotes => "open_notes",
         EditFilter => "edit_filter",
         ClearFilter => "clear_filter",
@@ -560,9 +561,10 @@ pub const TABLE: Keymap<Table> = Keymap {
             bindings: &[
                 bind(&[ch('m')], Table::OpenMenu),
                 bind(&[ch('e')], Table::Export),
+                bind(&[ch('C')], Table::Checkpoint),
                 bind(&[ch('n')], Table::OpenNotes),
             ],
-            what: "actions menu / export: collect, sign / notes",
+            what: "actions menu / export, sign / checkpoint / notes",
         },
         Line {
             bindings: &[bind(&[ch('/')], Table::EditFilter)],
@@ -616,6 +618,7 @@ commands! {
         OpenSockets => "open_sockets",
         OpenMenu => "open_menu",
         Export => "export",
+        Checkpoint => "checkpoint",
         OpenNotes => "open_notes",
     }
 }
@@ -658,9 +661,10 @@ pub const DETAIL: Keymap<Detail> = Keymap {
             bindings: &[
                 bind(&[ch('m')], Detail::OpenMenu),
                 bind(&[ch('e')], Detail::Export),
+                bind(&[ch('C')], Detail::Checkpoint),
                 bind(&[ch('n')], Detail::OpenNotes),
             ],
-            what: "actions menu / export: collect, sign / notes",
+            what: "actions menu / export, sign / checkpoint / notes",
         },
     ],
     footer: &[

@@ -16,6 +16,7 @@ pub mod collect;
 pub mod config;
 pub mod effect;
 pub mod evidence;
+pub mod fetch;
 pub mod helper;
 pub mod intent;
 pub mod keymap;

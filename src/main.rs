@@ -4,8 +4,7 @@ use std::sync::Arc;
 use clap::Parser as _;
 use futures::FutureExt as _;
 use ktui::app::App;
-use ktui::checkpoint::CheckpointCommand;
-use ktui::cli::{Cli, Command, HelperMode};
+use ktui::cli::{CheckpointCommand, Cli, Command, HelperMode};
 use ktui::cluster::Cluster;
 use ktui::cluster::demo::DemoCluster;
 use ktui::cluster::kube::{ConnectOptions, KubeCluster};
@@ -64,6 +63,16 @@ fn main() -> ExitCode {
                 .await
             }
             Some(Command::Checkpoint(args)) => match &args.command {
+                CheckpointCommand::Create(create) => {
+                    ktui::checkpoint::create::create_cmd(
+                        create,
+                        &cli.conn,
+                        cli.demo,
+                        cli.cases_dir.as_deref(),
+                        cli.case.as_deref(),
+                    )
+                    .await
+                }
                 CheckpointCommand::Inspect(a) => ktui::checkpoint::inspect::inspect_cmd(a),
                 CheckpointCommand::Image(a) => ktui::checkpoint::image::image_cmd(a),
             },

@@ -1,6 +1,7 @@
 //! Executes effects as tokio tasks and feeds their results back as actions. The same runtime
 //! serves the interactive console and the tests.
 
+mod checkpoint;
 mod export;
 pub mod helper;
 pub mod keep;
@@ -308,6 +309,19 @@ impl Runtime {
                 });
                 self.track("saving the notes".to_string(), task);
             }
+            Effect::Checkpoint(plan) => {
+                let what = format!(
+                    "checkpointing container {} of {}",
+                    plan.container.name, plan.pod
+                );
+                let task = tokio::spawn(checkpoint::run(
+                    cluster,
+                    self.case.clone(),
+                    *plan,
+                    self.tx.clone(),
+                ));
+                self.track(what, task);
+            }
             Effect::CheckAccess(checks) => {
                 self.spawn(async move {
                     let result = cluster.access(checks.clone()).await;
@@ -414,12 +428,17 @@ impl Runtime {
                     Some(Action::HelperPreflighted { node, summary })
                 });
             }
-            Effect::DeployHelper { node, image } => {
+            Effect::DeployHelper {
+                node,
+                image,
+                variant,
+            } => {
                 let tx = self.tx.clone();
                 let case = self.case.clone();
                 self.spawn(async move {
                     let spec = HelperSpec {
                         image,
+                        variant,
                         ..HelperSpec::new(Some(&node))
                     };
                     let mut progress = |step: String| {

@@ -1,5 +1,6 @@
 //! The console's one state tree. Views only read it; `update` is the only writer.
 
+pub mod checkpoint;
 pub mod export;
 pub mod helper;
 pub mod logs;
@@ -40,6 +41,8 @@ pub enum Screen {
 pub enum Confirm {
     DeployHelper {
         node: String,
+        /// What the helper pod adds to the default one (shown with its reasons).
+        variant: crate::helper::manifest::HelperVariant,
     },
     RemoveHelper {
         node: String,
@@ -69,6 +72,8 @@ pub enum Mode {
     Menu(MenuState),
     /// The export dialog (`state.export`) is on screen and takes the keys.
     Export,
+    /// The checkpoint dialog (`state.checkpoint`) is on screen and takes the keys.
+    Checkpoint,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -125,6 +130,8 @@ pub struct AppState {
     pub evidence: EvidenceSet,
     /// The export dialog and the export it started (one at a time).
     pub export: Option<export::ExportDialog>,
+    /// The checkpoint dialog and the checkpoint it started (one at a time).
+    pub checkpoint: Option<checkpoint::CheckpointDialog>,
     /// The case's notes (the notes pane).
     pub notes: NotesState,
     /// Where Esc in the notes pane goes back to.
@@ -162,6 +169,7 @@ impl AppState {
             quit_after_remove: false,
             evidence: EvidenceSet::default(),
             export: None,
+            checkpoint: None,
             notes: NotesState::default(),
             notes_return: Screen::Table,
             access: AccessCache::default(),

@@ -1,5 +1,6 @@
 //! `update(&mut AppState, Action) -> Vec<Effect>`: the console's only writer. No IO here.
 
+mod checkpoint;
 mod export;
 mod intents;
 mod keys;
@@ -56,6 +57,10 @@ fn dispatch(state: &mut AppState, action: Action) -> Vec<Effect> {
         }
         Action::Exported(result) => {
             export::on_done(state, result);
+            Vec::new()
+        }
+        Action::Checkpointed { pod, report } => {
+            checkpoint::on_done(state, pod, report);
             Vec::new()
         }
         checked @ Action::AccessChecked { .. } => menu::on_checked(state, checked),

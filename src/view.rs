@@ -1,5 +1,6 @@
 //! `view(&AppState, &Theme)`: draws one frame. Reads state only.
 
+mod checkpoint;
 mod columns;
 mod confirm;
 mod detail;
@@ -44,6 +45,7 @@ pub fn view(frame: &mut Frame<'_>, state: &AppState, theme: &Theme) {
         Mode::Confirm(c) => confirm::render(frame, area, c, state, theme),
         Mode::Menu(m) => menu::render(frame, area, m, state, theme),
         Mode::Export => export::render(frame, area, state, theme),
+        Mode::Checkpoint => checkpoint::render(frame, area, state, theme),
         _ => {}
     }
 }

@@ -110,6 +110,15 @@ impl Cluster for SlowLogs {
     fn self_user(&self) -> BoxFuture<'static, Result<Option<String>>> {
         self.inner.self_user()
     }
+    fn checkpoint(
+        &self,
+        req: ktui::cluster::CheckpointRequest,
+    ) -> BoxFuture<
+        'static,
+        std::result::Result<ktui::cluster::CheckpointAnswer, ktui::cluster::CheckpointFailure>,
+    > {
+        self.inner.checkpoint(req)
+    }
 }
 
 /// The demo app on a cluster whose log fetches take `delay`, once its first list has arrived

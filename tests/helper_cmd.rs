@@ -111,6 +111,45 @@ fn manifest_prints_parseable_yaml_with_the_flags_applied() {
 }
 
 #[test]
+fn manifest_snapshot_prints_the_snapshot_variant() {
+    let out = ktui(&["helper", "manifest", "--snapshot", "--node", "worker-7"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let yaml = text(&out.stdout);
+    let docs: Vec<Value> = serde_saphyr::from_multiple(&yaml).unwrap();
+    let pod = docs.iter().find(|d| d["kind"] == "Pod").unwrap();
+    assert_eq!(pod["metadata"]["labels"]["ktui.dev/variant"], "snapshot");
+    let c = &pod["spec"]["containers"][0];
+    assert_eq!(c["securityContext"]["privileged"], false);
+    assert_eq!(
+        c["securityContext"]["capabilities"]["add"],
+        serde_json::json!([
+            "BPF",
+            "PERFMON",
+            "SYS_PTRACE",
+            "NET_ADMIN",
+            "DAC_READ_SEARCH",
+            "SYSLOG"
+        ])
+    );
+    assert!(
+        yaml.contains("# DAC_READ_SEARCH: read other users' files for the live snapshot"),
+        "{yaml}"
+    );
+    assert!(yaml.contains("# SYSLOG: read /dev/kmsg"), "{yaml}");
+    // Without --snapshot: the default helper, unchanged.
+    let out = ktui(&["helper", "manifest", "--node", "worker-7"])
+        .output()
+        .unwrap();
+    let plain = text(&out.stdout);
+    assert!(
+        !plain.contains("ktui.dev/variant") && !plain.contains("SYSLOG"),
+        "{plain}"
+    );
+}
+
+#[test]
 fn manifest_rejects_bad_values_with_usage_exit() {
     for args in [
         &["helper", "manifest", "--node", "Bad Node"][..],

@@ -86,6 +86,60 @@ fn assert_hello(line: &str) {
     assert_eq!(v["v"], 1, "{line}");
 }
 
+/// A running default helper lacks what the snapshot variant adds: it is replaced by one that
+/// records its variant; the snapshot helper then serves both (reused).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_helper_lacking_the_snapshot_variant_is_replaced_then_reused() {
+    let s = setup().await;
+    let store = s.store();
+    let pod = || {
+        store
+            .get("Pod", "ktui-system", "ktui-helper-node-1")
+            .unwrap()
+    };
+    assert!(!deploy(&s, &spec()).await.unwrap().reused);
+    assert!(
+        pod()["metadata"]["labels"]
+            .get(manifest::LABEL_VARIANT)
+            .is_none()
+    );
+
+    let snapshot = HelperSpec {
+        variant: manifest::HelperVariant::Snapshot,
+        ..spec()
+    };
+    let mut steps = Vec::new();
+    let replaced = lifecycle::deploy(&s.cluster, &snapshot, Duration::from_secs(10), &mut |p| {
+        steps.push(p)
+    })
+    .await
+    .unwrap();
+    assert!(!replaced.reused, "{steps:?}");
+    assert!(
+        steps
+            .iter()
+            .any(|p| p.contains("it lacks DAC_READ_SEARCH, SYSLOG for live snapshots")),
+        "{steps:?}"
+    );
+    let p = pod();
+    assert_eq!(p["metadata"]["labels"][manifest::LABEL_VARIANT], "snapshot");
+    let caps = &p["spec"]["containers"][0]["securityContext"]["capabilities"]["add"];
+    assert!(
+        caps.as_array().unwrap().iter().any(|c| c == "SYSLOG"),
+        "{caps}"
+    );
+    assert_eq!(
+        p["spec"]["containers"][0]["securityContext"]["privileged"],
+        false
+    );
+
+    assert!(
+        deploy(&s, &spec()).await.unwrap().reused,
+        "the default's needs are covered"
+    );
+    assert!(deploy(&s, &snapshot).await.unwrap().reused);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deploy_serve_hello_cut_reconnect_remove() {
     let s = setup().await;
@@ -670,7 +724,7 @@ async fn intents_deploy_confirm_and_connect_without_keys() {
     app.dispatch(Action::Intent(Intent::OpenSockets(pod.clone())));
     assert!(matches!(
         &app.state.mode,
-        Mode::Confirm(Confirm::DeployHelper { node }) if node == NODE
+        Mode::Confirm(Confirm::DeployHelper { node, .. }) if node == NODE
     ));
     assert!(helper_pod().is_none(), "nothing is created before the yes");
     app.dispatch(Action::Intent(Intent::Answer(Answer::Yes)));

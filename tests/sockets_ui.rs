@@ -13,6 +13,7 @@ use ktui::app::App;
 use ktui::cluster::Scope;
 use ktui::cluster::demo::DemoCluster;
 use ktui::helper::client::HelperError;
+use ktui::helper::manifest::HelperVariant;
 use ktui::state::helper::HelperSource;
 use ktui::state::helper::{HelperStatus, HelperTarget};
 use ktui::state::{Confirm, Mode, Screen};
@@ -65,6 +66,7 @@ fn hello(ebpf: bool) -> Hello {
         },
         capture: false,
         checkpoint_dir: false,
+        snapshot: false,
     }
 }
 
@@ -161,7 +163,7 @@ async fn deploy_asks_first_and_says_what_it_creates() {
     assert_eq!(app.state.screen, Screen::Sockets);
     assert!(matches!(
         &app.state.mode,
-        Mode::Confirm(Confirm::DeployHelper { node }) if node == "demo-node-1"
+        Mode::Confirm(Confirm::DeployHelper { node, variant }) if node == "demo-node-1" && variant.is_default()
     ));
     let text = screen(&mut app, 120, 40);
     for what in [
@@ -180,10 +182,57 @@ async fn deploy_asks_first_and_says_what_it_creates() {
     assert!(!text.contains("not privileged"), "{text}");
     insta::assert_snapshot!("deploy_confirm_120x40", text);
     insta::assert_snapshot!("deploy_confirm_80x24", screen(&mut app, 80, 24));
+    // The default helper's dialog names no variant and adds nothing.
+    assert!(
+        !text.contains("variant") && !text.contains("Added for"),
+        "{text}"
+    );
     // n cancels: nothing was created.
     press(&mut app, "n");
     assert_eq!(app.state.screen, Screen::Table);
     assert!(app.state.helper.deployed.is_empty());
+}
+
+/// The snapshot variant's dialog says what it adds to the default helper, and why.
+#[tokio::test]
+async fn the_snapshot_variant_dialog_shows_what_it_adds_and_why() {
+    let mut app = app(HelperSource::Cluster).await;
+    select_checkout(&mut app);
+    app.state.mode = Mode::Confirm(Confirm::DeployHelper {
+        node: "demo-node-1".into(),
+        variant: HelperVariant::Snapshot,
+    });
+    let text = screen(&mut app, 120, 40);
+    for what in [
+        "ktui-helper-demo-node-1 (snapshot variant)",
+        "SYS_PTRACE: read other processes'",
+        "Added for live snapshots (snapshot variant):",
+        "DAC_READ_SEARCH: read other users' files",
+        "SYSLOG: read /dev/kmsg",
+        "/dev/kmsg (read-only):",
+        "/var/lib/kubelet/checkpoints: Read-write",
+        "reads the memory of any process",
+        "y: create and connect   n / Esc: cancel",
+    ] {
+        assert!(text.contains(what), "{what} missing:\n{text}");
+    }
+    insta::assert_snapshot!("deploy_confirm_snapshot_120x40", text);
+    insta::assert_snapshot!("deploy_confirm_snapshot_80x24", screen(&mut app, 80, 24));
+    // Yes deploys that variant.
+    let effects = ktui::update::update(
+        &mut app.state,
+        Action::Intent(ktui::intent::Intent::Answer(ktui::intent::Answer::Yes)),
+    );
+    assert!(
+        effects.iter().any(|e| matches!(
+            e,
+            ktui::effect::Effect::DeployHelper {
+                variant: HelperVariant::Snapshot,
+                ..
+            }
+        )),
+        "{effects:?}"
+    );
 }
 
 #[tokio::test]
@@ -755,6 +804,14 @@ async fn every_confirmation_shows_its_keys() {
         (
             Confirm::DeployHelper {
                 node: "demo-node-1".into(),
+                variant: HelperVariant::default(),
+            },
+            ["y: create and connect", "n / Esc: cancel"],
+        ),
+        (
+            Confirm::DeployHelper {
+                node: "demo-node-1".into(),
+                variant: HelperVariant::Snapshot,
             },
             ["y: create and connect", "n / Esc: cancel"],
         ),

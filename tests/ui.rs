@@ -716,6 +716,7 @@ async fn actions_menu_lists_each_entry_with_its_key_and_runs_them() {
         ("l", "logs"),
         ("t", "socket events"),
         ("e", "export"),
+        ("C", "checkpoint"),
         ("n", "notes"),
     ] {
         assert!(

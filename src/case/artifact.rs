@@ -60,7 +60,7 @@ impl Case {
 }
 
 impl Inner {
-    fn claim_variant(&self, wanted: &ArtifactPath) -> Option<ArtifactPath> {
+    pub(super) fn claim_variant(&self, wanted: &ArtifactPath) -> Option<ArtifactPath> {
         if self.try_claim(wanted) {
             return Some(wanted.clone());
         }
@@ -108,14 +108,17 @@ impl Inner {
             sealed: true,
             ..meta.entry(path, Timestamp::now())
         };
-        let custody = Entry::ok(
-            meta.action.clone(),
-            meta.target.clone(),
-            vec![ArtifactRef {
-                path: path.to_string(),
-                sha256,
-            }],
-        );
+        let custody = Entry {
+            outcome: meta.outcome.clone(),
+            ..Entry::ok(
+                meta.action.clone(),
+                meta.target.clone(),
+                vec![ArtifactRef {
+                    path: path.to_string(),
+                    sha256,
+                }],
+            )
+        };
         if let Err(e) = self.append(std::slice::from_ref(&entry), Some(&custody)) {
             // Not indexed, so not evidence: take it away rather than leave an orphan.
             let _ = fs::remove_file(&final_path);
@@ -162,7 +165,7 @@ impl Inner {
     }
 
     /// Best effort: a custody line saying the capture failed (a full disk may refuse it too).
-    fn record_failure(&self, meta: &ArtifactMeta, error: &CaseError) {
+    pub(super) fn record_failure(&self, meta: &ArtifactMeta, error: &CaseError) {
         let entry = Entry {
             action: meta.action.clone(),
             target: meta.target.clone(),

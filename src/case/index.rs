@@ -150,6 +150,9 @@ pub struct ArtifactMeta {
     /// The custody line's action and target.
     pub action: Action,
     pub target: Target,
+    /// The custody line's result: `Err(why)` for an action that failed and whose record is the
+    /// artifact (a refused checkpoint's request and answer).
+    pub outcome: Result<(), String>,
 }
 
 impl ArtifactMeta {
@@ -164,7 +167,14 @@ impl ArtifactMeta {
             captured_at: None,
             action,
             target: Target::Case,
+            outcome: Ok(()),
         }
+    }
+
+    /// The action failed (`why` goes into the custody line's `error`); the artifact records it.
+    pub fn failed(mut self, why: impl Into<String>) -> Self {
+        self.outcome = Err(why.into());
+        self
     }
 
     /// Sets `pod`, `container` and the custody target to that pod (container).

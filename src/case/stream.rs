@@ -85,6 +85,7 @@ impl StreamMeta {
             captured_at: None,
             action: self.action.clone(),
             target: self.target.clone(),
+            outcome: Ok(()),
         }
     }
 }

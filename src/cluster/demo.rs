@@ -18,9 +18,9 @@ use futures::{FutureExt as _, StreamExt as _};
 use jiff::Timestamp;
 
 use crate::cluster::{
-    AccessCheck, BoxByteStream, Cluster, ClusterError, ConnectionState, ContainerState,
-    ContextInfo, EventRow, HelperPod, LogRequest, NodeInfo, ObjectInfo, ObjectRef, PodDetail,
-    PodEvent, PodKey, PodSummary, Result, Scope,
+    AccessCheck, BoxByteStream, CheckpointAnswer, CheckpointFailure, CheckpointRequest, Cluster,
+    ClusterError, ConnectionState, ContainerState, ContextInfo, EventRow, HelperPod, LogRequest,
+    NodeInfo, ObjectInfo, ObjectRef, PodDetail, PodEvent, PodKey, PodSummary, Result, Scope,
 };
 
 /// How often a live demo advances its crash loops.
@@ -310,6 +310,49 @@ impl Cluster for DemoCluster {
 
     fn self_user(&self) -> BoxFuture<'static, Result<Option<String>>> {
         async { Ok(None) }.boxed()
+    }
+
+    /// The demo's nodes run containerd 1.7, whose CRI has no checkpoint: their kubelets answer
+    /// as such a kubelet does (a missing pod or container first), marked DEMO.
+    fn checkpoint(
+        &self,
+        req: CheckpointRequest,
+    ) -> BoxFuture<'static, std::result::Result<CheckpointAnswer, CheckpointFailure>> {
+        let answered = req.path().map_err(CheckpointFailure::from).and_then(|_| {
+            let pod = self
+                .pods
+                .iter()
+                .find(|p| {
+                    p.detail.summary.key == req.pod
+                        && p.detail.summary.node.as_deref() == Some(req.node.as_str())
+                })
+                .map(|p| &p.detail.summary);
+            let (status, body) = match pod {
+                None => (404, "pod does not exist".to_string()),
+                Some(p) if p.container(&req.container).is_none() => {
+                    (404, format!("container {} does not exist", req.container))
+                }
+                Some(_) => (
+                    500,
+                    format!(
+                        "checkpointing of {}/{}/{} failed (rpc error: code = Unimplemented desc = method CheckpointContainer not implemented)",
+                        req.pod.namespace, req.pod.name, req.container
+                    ),
+                ),
+            };
+            let reply = crate::checkpoint::kubelet::Reply {
+                status,
+                content_type: Some("text/plain; charset=utf-8".to_string()),
+                body,
+                truncated: false,
+            };
+            crate::checkpoint::kubelet::interpret(&req, reply)
+        });
+        let marked = answered.map_err(|f| CheckpointFailure {
+            error: Box::new(crate::checkpoint::kubelet::CheckpointError::Demo(f.error)),
+            reply: f.reply,
+        });
+        async move { marked }.boxed()
     }
 }
 

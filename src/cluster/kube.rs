@@ -3,6 +3,7 @@
 
 mod access;
 mod apply;
+mod checkpoint;
 pub mod connect;
 pub mod convert;
 pub mod errors;
@@ -30,8 +31,9 @@ use kube::runtime::{WatchStreamExt as _, watcher};
 use kube::{Api, Client};
 
 use crate::cluster::{
-    AccessCheck, BoxByteStream, Cluster, ConnectionState, ContextInfo, EventRow, HelperPod,
-    LogRequest, NodeInfo, ObjectInfo, ObjectRef, PodDetail, PodEvent, PodKey, Result, Scope,
+    AccessCheck, BoxByteStream, CheckpointAnswer, CheckpointFailure, CheckpointRequest, Cluster,
+    ConnectionState, ContextInfo, EventRow, HelperPod, LogRequest, NodeInfo, ObjectInfo, ObjectRef,
+    PodDetail, PodEvent, PodKey, Result, Scope,
 };
 use crate::triage;
 use errors::{ApiContext, map_err};
@@ -57,6 +59,8 @@ pub struct KubeCluster {
     owners: Arc<OwnerCache>,
     liveness: Liveness,
     watch_stall: Duration,
+    /// What a checkpoint waits beyond its timeout (`checkpoint::kubelet::DEFAULT_GRACE`).
+    checkpoint_grace: Duration,
 }
 
 impl KubeCluster {
@@ -73,7 +77,14 @@ impl KubeCluster {
             info,
             liveness,
             watch_stall: crate::cluster::WATCH_STALL,
+            checkpoint_grace: opts.checkpoint_grace,
         })
+    }
+
+    /// Wait `grace` beyond a checkpoint's timeout for its answer (tests of hanging kubelets).
+    pub fn with_checkpoint_grace(mut self, grace: Duration) -> Self {
+        self.checkpoint_grace = grace;
+        self
     }
 
     /// Treat a pod watch as stalled after `stall` without an event or bookmark (tests).
@@ -336,6 +347,14 @@ impl Cluster for KubeCluster {
     fn self_user(&self) -> BoxFuture<'static, Result<Option<String>>> {
         let ctx = self.ctx("create", "selfsubjectreviews", None);
         evidence::self_user(self.client.clone(), ctx).boxed()
+    }
+
+    fn checkpoint(
+        &self,
+        req: CheckpointRequest,
+    ) -> BoxFuture<'static, std::result::Result<CheckpointAnswer, CheckpointFailure>> {
+        let ctx = self.ctx("create", "nodes/proxy", None);
+        checkpoint::checkpoint(self.client.clone(), ctx, req, self.checkpoint_grace).boxed()
     }
 }
 

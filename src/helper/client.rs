@@ -298,6 +298,7 @@ pub(crate) fn test_hello() -> Hello {
         missing_capabilities: Vec::new(),
         capture: false,
         checkpoint_dir: false,
+        snapshot: false,
     }
 }
 

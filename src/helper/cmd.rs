@@ -22,8 +22,17 @@ const EXIT_USAGE: u8 = 2;
 /// Run the subcommand against the demo cluster (`demo`) or the kubeconfig's.
 pub async fn run_with(conn: &ConnArgs, args: &HelperArgs, demo: bool) -> u8 {
     match &args.command {
-        HelperCommand::Manifest { node, image } => {
-            manifest_cmd(conn, node.as_deref(), image.as_deref())
+        HelperCommand::Manifest {
+            node,
+            image,
+            snapshot,
+        } => {
+            let variant = if *snapshot {
+                manifest::HelperVariant::Snapshot
+            } else {
+                manifest::HelperVariant::default()
+            };
+            manifest_cmd(conn, node.as_deref(), image.as_deref(), variant)
         }
         HelperCommand::List => match connect(conn, demo).await {
             Ok(cluster) => list_cmd(cluster.as_ref(), conn).await,
@@ -73,7 +82,12 @@ fn print(text: &str) -> u8 {
     0
 }
 
-fn manifest_cmd(conn: &ConnArgs, node: Option<&str>, image: Option<&str>) -> u8 {
+fn manifest_cmd(
+    conn: &ConnArgs,
+    node: Option<&str>,
+    image: Option<&str>,
+    variant: manifest::HelperVariant,
+) -> u8 {
     if conn.all_namespaces {
         eprintln!(
             "ktui helper manifest: -A has no meaning here; -n NS names the helper's namespace"
@@ -81,6 +95,7 @@ fn manifest_cmd(conn: &ConnArgs, node: Option<&str>, image: Option<&str>) -> u8 
         return EXIT_USAGE;
     }
     let mut spec = HelperSpec::new(node);
+    spec.variant = variant;
     if let Some(ns) = &conn.namespace {
         spec.namespace = ns.clone();
     }

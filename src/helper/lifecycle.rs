@@ -3,7 +3,8 @@
 //! `tests/helper_deploy.rs` drives against the fake API server.
 //!
 //! Sequence: [`preflight`] (node exists, its architecture, the namespace's Pod Security level) →
-//! reuse a running helper or replace a finished one → create the Namespace when it is missing
+//! reuse a running helper or replace a finished one (or one of another image, or one whose
+//! variant lacks capabilities the requested [`manifest::HelperVariant`] adds) → create the Namespace when it is missing
 //! (create-only: an existing namespace is never changed) → server-side apply of the
 //! ServiceAccount and Pod → wait until the pod is Running and Ready, failing fast on image pull
 //! and container errors → [`DeployedHelper::open`] execs `ktui-helper serve`.
@@ -199,11 +200,18 @@ pub async fn deploy(
             }
             let image = pod.container(CONTAINER).map(|c| c.image.as_str());
             let finished = matches!(pod.phase.as_str(), "Failed" | "Succeeded");
-            if finished || image != Some(spec.image.as_str()) {
-                progress(format!(
-                    "replacing the old helper pod {key} ({})",
+            let lacks = lacking(cluster, spec, &key).await?;
+            if finished || image != Some(spec.image.as_str()) || !lacks.is_empty() {
+                let why = if lacks.is_empty() || finished {
                     phase_text(pod)
-                ));
+                } else {
+                    format!(
+                        "it lacks {} for {}",
+                        lacks.join(", "),
+                        spec.variant.spec().purpose
+                    )
+                };
+                progress(format!("replacing the old helper pod {key} ({why})"));
                 cluster.delete(ObjectRef::pod(&key)).await?;
                 wait_gone(cluster, &key).await?;
             } else {
@@ -241,6 +249,38 @@ pub async fn deploy(
         warnings: pre.warnings,
         created,
     })
+}
+
+/// The capabilities `spec.variant` needs that the running helper pod `key` was not created
+/// with (its `ktui.dev/capabilities` annotation, or its variant label). The default helper is
+/// covered by every variant: nothing is looked up for it. A pod that cannot be listed is
+/// taken for a default helper (and replaced, which needs no more permission than deploying).
+async fn lacking(
+    cluster: &dyn Cluster,
+    spec: &HelperSpec,
+    key: &PodKey,
+) -> Result<Vec<&'static str>, DeployError> {
+    if spec.variant.is_default() {
+        return Ok(Vec::new());
+    }
+    let running = match cluster
+        .list_helper_pods(Scope::Namespace(spec.namespace.clone()))
+        .await
+    {
+        Ok(pods) => pods
+            .into_iter()
+            .find(|p| p.summary.key == *key)
+            .map(|p| manifest::HelperVariant::running_capabilities(&p.labels, &p.annotations))
+            .unwrap_or_default(),
+        // Not allowed to look: taken for a default helper.
+        Err(ClusterError::Forbidden { .. }) => manifest::HelperVariant::default()
+            .capability_names()
+            .into_iter()
+            .map(String::from)
+            .collect(),
+        Err(e) => return Err(e.into()),
+    };
+    Ok(spec.variant.missing_from(&running))
 }
 
 async fn wait_gone(cluster: &dyn Cluster, key: &PodKey) -> Result<(), DeployError> {

@@ -6,6 +6,7 @@
 //! ([`HelperSpec::validate`]) and every string is quoted by the emitter when it is not a plain,
 //! unambiguous YAML scalar, so the YAML parses back to exactly the applied objects.
 
+mod variant;
 mod yaml;
 
 use jiff::Timestamp;
@@ -14,6 +15,8 @@ use sha2::{Digest as _, Sha256};
 
 use crate::cluster::PodKey;
 use yaml::{Field, Item, Node, b, comment, f, item, map, num, s, seq};
+
+pub use variant::{ANNOTATION_CAPABILITIES, HelperVariant, HostPath, LABEL_VARIANT, VariantSpec};
 
 /// The helper's namespace unless `-n` names another.
 pub const DEFAULT_NAMESPACE: &str = "ktui-system";
@@ -41,7 +44,8 @@ pub const ANNOTATION_NODE: &str = "ktui.dev/node";
 pub const APP_NAME: &str = "ktui-helper";
 pub const MANAGER: &str = "ktui";
 
-/// The capabilities added after dropping ALL, each with why the helper needs it.
+/// The capabilities added after dropping ALL, each with why the helper needs it (the default
+/// helper's; a [`HelperVariant`] adds to them).
 pub const CAPABILITIES: &[(&str, &str)] = &[
     (
         "BPF",
@@ -69,8 +73,9 @@ pub const POWER: &str = "close to root on the node: it runs as root in the host'
     for reading conntrack, would also let it change the node's network configuration. Its host \
     mounts are read-only and it has no Kubernetes API permissions.";
 
-/// A read-only hostPath mount: (volume name, path, hostPath type, why).
-pub const HOST_PATHS: &[(&str, &str, &str, &str)] = &[
+/// A read-only hostPath mount: (volume name, path, hostPath type, why) (the default helper's;
+/// a [`HelperVariant`] adds to them or makes one writable).
+pub const HOST_PATHS: &[HostPath] = &[
     (
         "btf",
         "/sys/kernel/btf",
@@ -133,6 +138,8 @@ pub struct HelperSpec {
     pub created_by: String,
     pub created_at: Timestamp,
     pub deadline_secs: u32,
+    /// What the pod adds to the default helper (capabilities, mounts).
+    pub variant: HelperVariant,
 }
 
 impl HelperSpec {
@@ -145,6 +152,7 @@ impl HelperSpec {
             created_by: local_user(),
             created_at: Timestamp::now(),
             deadline_secs: DEFAULT_DEADLINE_SECS,
+            variant: HelperVariant::default(),
         }
     }
 
@@ -254,10 +262,22 @@ impl HelperSpec {
             labels.push(f(LABEL_NODE, s(label_value(node))));
         }
         labels.push(f(LABEL_CREATED_BY, s(label_value(&self.created_by))));
+        let variant = self.variant;
+        if !variant.is_default() {
+            labels.push(f(LABEL_VARIANT, s(variant.name())).note(
+                "Which helper variant this is (what it adds is in ktui.dev/capabilities): the console replaces a running helper that lacks what a feature needs.",
+            ));
+        }
         let mut annotations = vec![
             f(ANNOTATION_CREATED_AT, s(self.created_at_text())),
             f(ANNOTATION_CREATED_BY, s(&self.created_by)),
         ];
+        if !variant.is_default() {
+            annotations.push(f(
+                ANNOTATION_CAPABILITIES,
+                s(variant.capability_names().join(",")),
+            ));
+        }
         if let Some(node) = &self.node {
             annotations.push(f(ANNOTATION_NODE, s(node)));
         }
@@ -315,18 +335,24 @@ impl HelperSpec {
     }
 
     fn container_node(&self) -> Node {
-        let caps = seq(CAPABILITIES
-            .iter()
+        let variant = self.variant;
+        let caps = seq(variant
+            .capabilities()
             .map(|(cap, why)| item(s(*cap)).note(why))
             .collect());
-        let mounts = HOST_PATHS
-            .iter()
+        let mounts = variant
+            .host_paths()
             .map(|(name, path, _, _)| {
-                item(map(vec![
+                let writable = variant.writable(name);
+                let mount = item(map(vec![
                     f("name", s(*name)),
                     f("mountPath", s(*path)),
-                    f("readOnly", b(true)),
-                ]))
+                    f("readOnly", b(writable.is_none())),
+                ]));
+                match writable {
+                    Some(why) => mount.note(why),
+                    None => mount,
+                }
             })
             .chain([item(map(vec![
                 f("name", s("tmp")),
@@ -359,9 +385,7 @@ impl HelperSpec {
             f(
                 "securityContext",
                 map(vec![
-                    f("privileged", b(false)).note(
-                        "Not `privileged`, but do not read that as harmless: root + hostPID + SYS_PTRACE + NET_ADMIN in the host's network namespace + no seccomp filter is close to root on the node (the host's files are reachable through /proc/1/root).",
-                    ),
+                    f("privileged", b(false)).note(&self.privileged_note()),
                     f("allowPrivilegeEscalation", b(false)),
                     f("readOnlyRootFilesystem", b(true))
                         .note("Writes go to /tmp only (an emptyDir with a size limit)."),
@@ -382,13 +406,40 @@ impl HelperSpec {
                     ),
                 ]),
             ),
-            f("volumeMounts", seq(mounts)).note("Every host path is mounted read-only."),
+            f("volumeMounts", seq(mounts)).note(&self.mounts_note()),
         ])
     }
 
+    fn privileged_note(&self) -> String {
+        let base = "Not `privileged`, but do not read that as harmless: root + hostPID + SYS_PTRACE + NET_ADMIN in the host's network namespace + no seccomp filter is close to root on the node (the host's files are reachable through /proc/1/root).";
+        let more = self.variant.spec().power;
+        if more.is_empty() {
+            base.to_string()
+        } else {
+            format!("{base} {more}")
+        }
+    }
+
+    fn mounts_note(&self) -> String {
+        let writable: Vec<&str> = self
+            .variant
+            .host_paths()
+            .filter(|(name, ..)| self.variant.writable(name).is_some())
+            .map(|(_, path, ..)| *path)
+            .collect();
+        if writable.is_empty() {
+            "Every host path is mounted read-only.".to_string()
+        } else {
+            format!(
+                "Every host path is mounted read-only except {} (see its note).",
+                writable.join(", ")
+            )
+        }
+    }
+
     fn volumes(&self) -> Vec<Item> {
-        HOST_PATHS
-            .iter()
+        self.variant
+            .host_paths()
             .map(|(name, path, kind, why)| {
                 item(map(vec![
                     f("name", s(*name)),
@@ -440,9 +491,31 @@ impl HelperSpec {
         let node = self.node.as_deref().unwrap_or("(any: no --node given)");
         let ns = &self.namespace;
         let mut out = String::new();
+        let variant = self.variant;
+        let what = if variant.is_default() {
+            "ktui node helper".to_string()
+        } else {
+            format!(
+                "ktui node helper, {} variant (adds {} for {})",
+                variant.name(),
+                variant
+                    .spec()
+                    .capabilities
+                    .iter()
+                    .map(|(c, _)| *c)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                variant.spec().purpose
+            )
+        };
+        let power = if variant.spec().power.is_empty() {
+            POWER.to_string()
+        } else {
+            format!("{POWER} {}", variant.spec().power)
+        };
         let mut header = vec![
-            format!("ktui node helper for node {node}: what the ktui console creates."),
-            format!("What it can do: {POWER}"),
+            format!("{what} for node {node}: what the ktui console creates."),
+            format!("What it can do: {power}"),
             format!(
                 "Created by {} at {}; Kubernetes stops it after {} s.",
                 self.created_by,
@@ -482,7 +555,12 @@ impl HelperSpec {
 /// per object, for the console's confirmation dialog. Built from the constants the objects are
 /// built from (no clock, no environment: the dialog is a pure view); a test checks it against
 /// the objects.
-pub fn describe(node: &str, image: &str) -> Vec<String> {
+pub fn describe(node: &str, image: &str, variant: HelperVariant) -> Vec<String> {
+    let kind = if variant.is_default() {
+        String::new()
+    } else {
+        format!(" ({} variant)", variant.name())
+    };
     vec![
         format!(
             "Namespace {DEFAULT_NAMESPACE}, only if it is missing (Pod Security level \
@@ -490,7 +568,7 @@ pub fn describe(node: &str, image: &str) -> Vec<String> {
         ),
         format!("ServiceAccount {SERVICE_ACCOUNT} (no API permissions)"),
         format!(
-            "Pod {} on node {node}, image {image}; Kubernetes stops it after {} h",
+            "Pod {}{kind} on node {node}, image {image}; Kubernetes stops it after {} h",
             pod_name(node),
             DEFAULT_DEADLINE_SECS.div_ceil(3600)
         ),
@@ -612,6 +690,7 @@ mod tests {
             created_by: "jane.doe@example.com".into(),
             created_at: Timestamp::from_second(1_795_168_800).unwrap(),
             deadline_secs: DEFAULT_DEADLINE_SECS,
+            variant: HelperVariant::default(),
         }
     }
 
@@ -854,7 +933,7 @@ mod tests {
         spec.node = Some("demo-node-1".into());
         let objects = spec.objects();
         let (ns, sa, pod) = (&objects[0], &objects[1], &objects[2]);
-        let lines = describe("demo-node-1", &spec.image);
+        let lines = describe("demo-node-1", &spec.image, HelperVariant::default());
         assert_eq!(
             lines,
             [

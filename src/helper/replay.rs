@@ -81,6 +81,7 @@ pub fn hello(node: Option<String>) -> Hello {
         missing_capabilities: Vec::new(),
         capture: false,
         checkpoint_dir: false,
+        snapshot: false,
     }
 }
 

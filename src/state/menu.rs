@@ -19,15 +19,17 @@ pub enum MenuAction {
     Logs,
     Sockets,
     Export,
+    Checkpoint,
     Notes,
 }
 
 impl MenuAction {
-    pub const ALL: [MenuAction; 5] = [
+    pub const ALL: [MenuAction; 6] = [
         MenuAction::Detail,
         MenuAction::Logs,
         MenuAction::Sockets,
         MenuAction::Export,
+        MenuAction::Checkpoint,
         MenuAction::Notes,
     ];
 
@@ -37,6 +39,7 @@ impl MenuAction {
             MenuAction::Logs => "logs (previous instance after a restart)",
             MenuAction::Sockets => "socket events (node helper)",
             MenuAction::Export => "export: collect and sign an evidence bundle",
+            MenuAction::Checkpoint => "checkpoint: CRIU archive of a running container (kubelet)",
             MenuAction::Notes => "notes (the case's notes.md)",
         }
     }
@@ -48,6 +51,7 @@ impl MenuAction {
             MenuAction::Logs => Table::OpenLogs,
             MenuAction::Sockets => Table::OpenSockets,
             MenuAction::Export => Table::Export,
+            MenuAction::Checkpoint => Table::Checkpoint,
             MenuAction::Notes => Table::OpenNotes,
         }
     }
@@ -116,6 +120,12 @@ pub fn needs(action: MenuAction, pod: &PodKey, helper_ns: &str, helper_running: 
                 ),
                 (AccessCheck::new("get", "nodes", None), "without the node"),
             ],
+        },
+        // The API server's proxy to the kubelet (cluster-scoped); the kubelet then checks the
+        // API server's own identity, which no review of the user can tell.
+        MenuAction::Checkpoint => Needs {
+            required: vec![AccessCheck::new("create", "nodes/proxy", None)],
+            optional: Vec::new(),
         },
         MenuAction::Notes => Needs::default(),
     }

@@ -33,6 +33,7 @@ pub fn apply(state: &mut AppState, intent: Intent) -> Vec<Effect> {
         Intent::OpenNotes => super::notes::open(state),
         Intent::SaveNotes => super::notes::save(state),
         Intent::Export(key) => super::export::open(state, key),
+        Intent::Checkpoint(key) => super::checkpoint::open(state, key),
         Intent::RemoveHelper { node } => ask(state, Confirm::RemoveHelper { node }),
         Intent::Answer(answer) => match std::mem::take(&mut state.mode) {
             Mode::Confirm(confirm) => sockets::answer(state, confirm, answer),
@@ -136,15 +137,15 @@ fn on_table(state: &mut AppState, cmd: Table) -> Vec<Effect> {
                 return sockets::open(state, key);
             }
         }
-        Table::OpenMenu | Table::Export => {
+        Table::OpenMenu | Table::Export | Table::Checkpoint => {
             if let Some(row) = pods.selected_row() {
                 let key = row.pod_key().clone();
                 return apply(
                     state,
-                    if cmd == Table::OpenMenu {
-                        Intent::OpenMenu(key)
-                    } else {
-                        Intent::Export(key)
+                    match cmd {
+                        Table::OpenMenu => Intent::OpenMenu(key),
+                        Table::Export => Intent::Export(key),
+                        _ => Intent::Checkpoint(key),
                     },
                 );
             }
@@ -221,6 +222,10 @@ fn on_detail(state: &mut AppState, cmd: Detail) -> Vec<Effect> {
         Detail::Export => {
             let key = detail.key.clone();
             return apply(state, Intent::Export(key));
+        }
+        Detail::Checkpoint => {
+            let key = detail.key.clone();
+            return apply(state, Intent::Checkpoint(key));
         }
         Detail::OpenNotes => return super::notes::open(state),
         Detail::OpenLogs => {

@@ -33,6 +33,7 @@ pub fn on_key(state: &mut AppState, key: KeyEvent) -> Vec<Effect> {
         Mode::Help => Vec::new(), // any key closes help
         Mode::Menu(menu) => super::menu::on_key(state, menu, key),
         Mode::Export => super::export::on_key(state, key),
+        Mode::Checkpoint => super::checkpoint::on_key(state, key),
         Mode::Filter(area) => on_filter(state, area, key),
         Mode::Command(area) => on_command(state, area, key),
         Mode::LogSearch(area) => on_log_search(state, area, key),

@@ -9,6 +9,7 @@ use super::intents;
 use crate::action::Action;
 use crate::cluster::PodKey;
 use crate::effect::Effect;
+use crate::helper::manifest::HelperVariant;
 use crate::intent::Answer;
 use crate::keymap::Sockets;
 use crate::state::helper::{Consumer, HelperSource};
@@ -85,7 +86,13 @@ pub fn open(state: &mut AppState, key: PodKey) -> Vec<Effect> {
                 return vec![Effect::HelperSend(sub)];
             }
             state.helper.deploy_warning = Some(PREFLIGHT_PENDING.to_string());
-            let mut effects = intents::ask(state, Confirm::DeployHelper { node: node.clone() });
+            let mut effects = intents::ask(
+                state,
+                Confirm::DeployHelper {
+                    node: node.clone(),
+                    variant: HelperVariant::default(),
+                },
+            );
             if matches!(state.mode, Mode::Confirm(_)) {
                 // The dialog shows what the read-only checks find.
                 effects.push(Effect::PreflightHelper {
@@ -101,7 +108,7 @@ pub fn open(state: &mut AppState, key: PodKey) -> Vec<Effect> {
 /// The answer to a question about the cluster (from the dialog or a driver's policy).
 pub fn answer(state: &mut AppState, confirm: Confirm, answer: Answer) -> Vec<Effect> {
     match (confirm, answer) {
-        (Confirm::DeployHelper { node }, Answer::Yes) => {
+        (Confirm::DeployHelper { node, variant }, Answer::Yes) => {
             state.helper.target = Some(HelperTarget::Pod { node: node.clone() });
             state.helper.status = HelperStatus::Deploying("creating the helper pod".to_string());
             if !state.helper.deployed.contains(&node) {
@@ -112,6 +119,7 @@ pub fn answer(state: &mut AppState, confirm: Confirm, answer: Answer) -> Vec<Eff
                 Effect::DeployHelper {
                     node,
                     image: state.helper.image.clone(),
+                    variant,
                 },
             ]
         }
@@ -324,7 +332,7 @@ pub fn on_action(state: &mut AppState, action: Action) -> Vec<Effect> {
         }
         Action::HelperPreflighted { node, summary } => {
             // Only for the confirmation still on screen.
-            if matches!(&state.mode, Mode::Confirm(Confirm::DeployHelper { node: n }) if *n == node)
+            if matches!(&state.mode, Mode::Confirm(Confirm::DeployHelper { node: n, .. }) if *n == node)
             {
                 state.helper.deploy_warning = summary;
             }

@@ -281,6 +281,7 @@ fn a_repeated_error_is_one_toast_with_a_count() {
     assert_eq!(s.toasts.len(), 2);
 }
 
+mod checkpoint;
 mod keys_in_help;
 
 /// The helper session is evidence: on hello (and again at quit, with the final counters) update

@@ -20,14 +20,14 @@ struct Dialog<'a> {
 
 fn dialog<'a>(confirm: &Confirm, state: &AppState, theme: &Theme) -> Dialog<'a> {
     match confirm {
-        Confirm::DeployHelper { node } => {
+        Confirm::DeployHelper { node, variant } => {
             let bullet = |text: &str| Line::from(format!("  • {}", sanitize::line(text)));
             let mut body = vec![Line::from(format!(
                 "Create in context {}:",
                 sanitize::line(&state.info.context)
             ))];
             body.extend(
-                manifest::describe(node, &state.helper.image)
+                manifest::describe(node, &state.helper.image, *variant)
                     .iter()
                     .map(|l| bullet(l)),
             );
@@ -38,10 +38,23 @@ fn dialog<'a>(confirm: &Confirm, state: &AppState, theme: &Theme) -> Dialog<'a> 
                     theme.error,
                 )));
             }
+            let more = variant.spec().power;
             body.push(Line::from(Span::styled(
-                format!("What it can do: {}", manifest::POWER),
+                format!("What it can do: {}", manifest::POWER)
+                    + if more.is_empty() { "" } else { " " }
+                    + more,
                 theme.error,
             )));
+            // What a variant adds comes first: it is what differs from the usual helper.
+            let added = variant.confirmation_lines();
+            if !added.is_empty() {
+                body.push(Line::from(format!(
+                    "Added for {} ({} variant):",
+                    variant.spec().purpose,
+                    variant.name()
+                )));
+                body.extend(added.iter().map(|why| bullet(why)));
+            }
             body.push(Line::from("Capabilities, each for:"));
             body.extend(manifest::CAPABILITIES.iter().map(|(_, why)| bullet(why)));
             Dialog {

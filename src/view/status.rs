@@ -84,7 +84,12 @@ pub fn render_prompt(frame: &mut Frame<'_>, area: Rect, state: &AppState, theme:
             "filter (port:N proto:tcp state:X type:X, !negates) ",
             Some(t),
         ),
-        Mode::Normal | Mode::Help | Mode::Confirm(_) | Mode::Menu(_) | Mode::Export => ("", None),
+        Mode::Normal
+        | Mode::Help
+        | Mode::Confirm(_)
+        | Mode::Menu(_)
+        | Mode::Export
+        | Mode::Checkpoint => ("", None),
     };
     let line = match area_text {
         Some(t) => Line::from(vec![

@@ -1,6 +1,9 @@
 //! Capabilities the helper needs for eBPF, read from /proc/self/status.
 
+pub const CAP_DAC_READ_SEARCH: u32 = 2;
+pub const CAP_SYS_PTRACE: u32 = 19;
 pub const CAP_SYS_ADMIN: u32 = 21;
+pub const CAP_SYSLOG: u32 = 34;
 pub const CAP_PERFMON: u32 = 38;
 pub const CAP_BPF: u32 = 39;
 
@@ -48,6 +51,21 @@ impl Caps {
         missing
     }
 
+    /// Capabilities a live snapshot needs and this process lacks: SYS_PTRACE (other
+    /// processes' memory and /proc files), DAC_READ_SEARCH (files of other users),
+    /// SYSLOG (/dev/kmsg).
+    pub fn missing_for_snapshot(&self) -> Vec<String> {
+        [
+            (CAP_SYS_PTRACE, "CAP_SYS_PTRACE"),
+            (CAP_DAC_READ_SEARCH, "CAP_DAC_READ_SEARCH"),
+            (CAP_SYSLOG, "CAP_SYSLOG"),
+        ]
+        .iter()
+        .filter(|(cap, _)| !self.has(*cap))
+        .map(|(_, name)| name.to_string())
+        .collect()
+    }
+
     /// The error for missing capabilities, naming them; None when nothing is missing.
     pub fn ebpf_error(&self) -> Option<String> {
         let missing = self.missing_for_ebpf();
@@ -88,5 +106,17 @@ mod tests {
             effective: 1 << CAP_SYS_ADMIN,
         };
         assert!(sysadmin.missing_for_ebpf().is_empty());
+        assert!(root.missing_for_snapshot().is_empty());
+        assert_eq!(
+            none.missing_for_snapshot(),
+            ["CAP_SYS_PTRACE", "CAP_DAC_READ_SEARCH", "CAP_SYSLOG"]
+        );
+        let sockets = Caps {
+            effective: 1 << CAP_BPF | 1 << CAP_SYS_PTRACE,
+        };
+        assert_eq!(
+            sockets.missing_for_snapshot(),
+            ["CAP_DAC_READ_SEARCH", "CAP_SYSLOG"]
+        );
     }
 }

@@ -2,13 +2,15 @@
 
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+use clap::{ArgGroup, Args, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
 #[command(
     name = "ktui-helper",
     version = concat!(env!("CARGO_PKG_VERSION"), " (wire protocol v1)"),
-    about = "Node-side helper for ktui: eBPF socket events (trace, serve)"
+    about = "Node-side helper for ktui: eBPF socket events (trace, serve), live snapshots, file transfer (fetch, rm)"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -23,6 +25,34 @@ pub enum Command {
     Serve(ServeArgs),
     /// Sleep until SIGTERM/SIGINT (the helper pod's main process).
     Idle,
+    /// Write a live snapshot of a container (processes, memory, changed files, kernel log) as
+    /// a tar to stdout. The processes are not frozen: not atomic, not a CRIU image.
+    Snapshot(SnapshotArgs),
+    /// Send a file staged on the node (checkpoint archive, capture) on stdout in the bulk
+    /// framing, with the whole file's SHA-256.
+    Fetch(FetchArgs),
+    /// Remove a file staged on the node (after the console verified its copy).
+    Rm(RmArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct FetchArgs {
+    /// The file: under /var/lib/kubelet/checkpoints or /var/run/ktui/captures
+    /// ($KTUI_CHECKPOINT_DIR, $KTUI_CAPTURE_DIR).
+    pub path: String,
+    /// Start sending at this byte (resuming a cut transfer); the hash still covers the whole
+    /// file.
+    #[arg(long, value_name = "BYTES", default_value_t = 0)]
+    pub offset: u64,
+    /// Test hook: send the byte at this file offset inverted (the hash covers the true byte).
+    #[arg(long, hide = true, value_name = "BYTE")]
+    pub debug_flip_byte: Option<u64>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RmArgs {
+    /// The file, under the same directories as `fetch`.
+    pub path: String,
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -98,6 +128,61 @@ pub struct ServeArgs {
     pub capture: CaptureArgs,
 }
 
+/// `ktui-helper snapshot`: which processes, what the console knows about them, the caps.
+#[derive(Debug, Clone, Args)]
+#[command(group(ArgGroup::new("target").required(true).args(["container_id", "cgroup", "pid"])))]
+pub struct SnapshotArgs {
+    /// The container whose cgroup directory carries this id (12 to 64 hex digits, without
+    /// the `containerd://` prefix).
+    #[arg(long, value_name = "ID")]
+    pub container_id: Option<String>,
+    /// The container's cgroup directory (absolute, or relative to /sys/fs/cgroup).
+    #[arg(long, value_name = "PATH")]
+    pub cgroup: Option<PathBuf>,
+    /// This process and its descendants (host PID).
+    #[arg(long, value_name = "PID")]
+    pub pid: Option<u32>,
+    /// Recorded in snapshot.json: the pod's name.
+    #[arg(long, value_name = "NAME")]
+    pub pod: Option<String>,
+    /// Recorded in snapshot.json: the pod's namespace.
+    #[arg(long, value_name = "NS")]
+    pub namespace: Option<String>,
+    /// Recorded in snapshot.json: the pod's UID (read from the cgroup when not given).
+    #[arg(long, value_name = "UID")]
+    pub pod_uid: Option<String>,
+    /// Recorded in snapshot.json: the container's name.
+    #[arg(long, value_name = "NAME")]
+    pub container: Option<String>,
+    /// Recorded in snapshot.json: the container's image.
+    #[arg(long, value_name = "IMAGE")]
+    pub image: Option<String>,
+    /// Recorded in snapshot.json: the image's digest reference (status imageID).
+    #[arg(long, value_name = "REF")]
+    pub image_ref: Option<String>,
+    /// Recorded in snapshot.json: the container runtime (containerd, cri-o, ...).
+    #[arg(long, value_name = "NAME")]
+    pub runtime: Option<String>,
+    /// When the container started (RFC 3339 UTC, e.g. 2026-12-02T13:30:00Z): without a
+    /// reachable overlay upper directory, files changed after it are its changes (default:
+    /// the start of its first process).
+    #[arg(long, value_name = "TIME")]
+    pub created: Option<String>,
+    /// Copy at most this much process memory; the regions left out are listed.
+    #[arg(long, value_name = "BYTES", default_value_t = crate::snapshot::DEFAULT_MAX_MEMORY_BYTES)]
+    pub max_memory_bytes: u64,
+    /// Copy at most this much changed-file content; the files left out are listed.
+    #[arg(long, value_name = "BYTES", default_value_t = crate::snapshot::DEFAULT_MAX_ROOTFS_BYTES)]
+    pub max_rootfs_bytes: u64,
+    /// Write the tar to FILE instead of stdout (for debugging: it stages the snapshot, which
+    /// holds memory and environment secrets, on the node's disk).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Test hook: read memory through /proc/PID/mem instead of process_vm_readv.
+    #[arg(long, hide = true)]
+    pub debug_proc_mem: bool,
+}
+
 #[cfg(test)]
 mod tests {
     use clap::{CommandFactory as _, Parser as _};
@@ -125,6 +210,30 @@ mod tests {
         assert!(t.dns_only);
         assert!(t.capture.no_conntrack);
         assert!(Cli::try_parse_from(["ktui-helper", "trace", "--duration", "soon"]).is_err());
+        let cli = Cli::parse_from(["ktui-helper", "fetch", "/x/a.tar", "--offset", "42"]);
+        let Command::Fetch(f) = cli.command else {
+            panic!("not fetch")
+        };
+        assert_eq!(
+            (f.path.as_str(), f.offset, f.debug_flip_byte),
+            ("/x/a.tar", 42, None)
+        );
+        assert!(Cli::try_parse_from(["ktui-helper", "fetch", "/x", "--offset", "-1"]).is_err());
         assert!(Cli::try_parse_from(["ktui-helper", "trace", "--ports", "70000"]).is_err());
+    }
+
+    #[test]
+    fn snapshot_needs_exactly_one_target() {
+        let cli = Cli::parse_from(["ktui-helper", "snapshot", "--pid", "42", "--pod", "web-0"]);
+        let Command::Snapshot(s) = cli.command else {
+            panic!("not snapshot")
+        };
+        assert_eq!((s.pid, s.pod.as_deref()), (Some(42), Some("web-0")));
+        assert_eq!(s.max_memory_bytes, 1 << 30);
+        assert!(Cli::try_parse_from(["ktui-helper", "snapshot"]).is_err());
+        assert!(
+            Cli::try_parse_from(["ktui-helper", "snapshot", "--pid", "1", "--cgroup", "x"])
+                .is_err()
+        );
     }
 }

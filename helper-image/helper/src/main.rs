@@ -11,5 +11,8 @@ fn main() -> ExitCode {
         Command::Trace(args) => ktui_helper::trace::run(&args),
         Command::Serve(args) => ktui_helper::serve::run(&args),
         Command::Idle => ktui_helper::idle::run(),
+        Command::Snapshot(args) => ktui_helper::snapshot::run(&args),
+        Command::Fetch(args) => ktui_helper::fetch::run(&args),
+        Command::Rm(args) => ktui_helper::fetch::rm::run(&args.path),
     }
 }

@@ -324,6 +324,7 @@ pub fn run(args: &ServeArgs) -> ExitCode {
         missing_capabilities: missing,
         capture: false,
         checkpoint_dir: checkpoint_dir_readable(),
+        snapshot: caps::Caps::current().missing_for_snapshot().is_empty(),
     };
     let mut server = Server {
         out: out_tx,

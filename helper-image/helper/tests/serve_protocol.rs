@@ -120,6 +120,9 @@ fn bad_input_gets_errors_and_serving_goes_on() {
     assert_eq!(h.helper_version, env!("CARGO_PKG_VERSION"));
     assert!(!h.kernel.is_empty());
     assert!(!h.capture);
+    // Root (as the tests run in CI) has every capability a live snapshot needs.
+    let caps = ktui_helper::caps::Caps::current();
+    assert_eq!(h.snapshot, caps.missing_for_snapshot().is_empty());
 
     s.send_raw(b"this is not json\n");
     s.expect_error(ErrorCode::Malformed);

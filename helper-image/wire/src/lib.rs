@@ -5,8 +5,12 @@
 //! bound. The first line the helper writes is [`HelperMessage::Hello`]. No IO here: both sides
 //! feed bytes to a [`LineBuffer`] and call [`decode`] / [`encode`].
 //!
+//! Files (checkpoints, snapshots, pcaps) travel over their own exec stream in the [`bulk`]
+//! framing: length-prefixed raw chunks between a header and a trailer line with the SHA-256.
+//!
 //! The [`SocketEvent`] object is also the pinned line format of `ktui-helper trace`.
 
+pub mod bulk;
 mod codec;
 mod event;
 mod message;

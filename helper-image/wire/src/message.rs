@@ -38,6 +38,11 @@ pub struct Hello {
     pub capture: bool,
     /// The kubelet checkpoint directory is readable.
     pub checkpoint_dir: bool,
+    /// A live snapshot can read everything it is meant to: the helper's effective
+    /// capabilities include SYS_PTRACE, DAC_READ_SEARCH and SYSLOG (the snapshot variant of
+    /// the helper pod). Absent from older helpers: false.
+    #[serde(default)]
+    pub snapshot: bool,
 }
 
 /// What the console wants to see. Empty lists mean "everything".

@@ -358,7 +358,7 @@ pub fn node(name: &str, epoch: Timestamp) -> Value {
                 "operatingSystem": "linux",
                 "osImage": "Debian GNU/Linux 13 (trixie)",
                 "kernelVersion": "6.12.48-demo",
-                "containerRuntimeVersion": "containerd://2.1.4",
+                "containerRuntimeVersion": "containerd://1.7.24",
                 "kubeletVersion": "v1.33.0-demo",
             },
         },

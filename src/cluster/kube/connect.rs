@@ -30,6 +30,8 @@ pub struct ConnectOptions {
     pub exec_timeout: Duration,
     /// Bytes a list page (or one watch event) may have.
     pub response_limit: u64,
+    /// What a checkpoint waits beyond its timeout for the kubelet's answer.
+    pub checkpoint_grace: Duration,
 }
 
 impl Default for ConnectOptions {
@@ -40,6 +42,7 @@ impl Default for ConnectOptions {
             namespace: None,
             exec_timeout: DEFAULT_EXEC_TIMEOUT,
             response_limit: DEFAULT_RESPONSE_LIMIT,
+            checkpoint_grace: crate::checkpoint::kubelet::DEFAULT_GRACE,
         }
     }
 }

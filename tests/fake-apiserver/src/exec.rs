@@ -32,7 +32,9 @@ use tokio_rustls::server::TlsStream;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::Role;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 use crate::body::Body;
 use crate::resources::{POD, RESOURCES};
@@ -212,6 +214,15 @@ pub(crate) fn handle(
     Ok(resp)
 }
 
+/// The close frame kube-apiserver sends when the session ends: 1000 (normal). A close without a
+/// status (1005) is an error to kubectl ("next reader: websocket: close 1005 (no status)").
+fn normal_close() -> CloseFrame {
+    CloseFrame {
+        code: CloseCode::Normal,
+        reason: "".into(),
+    }
+}
+
 /// Close with SO_LINGER 0: the client gets a RST, as on a network drop.
 fn reset_tls(s: &TlsStream<TcpStream>) {
     let _ = s.get_ref().0.set_zero_linger();
@@ -325,7 +336,7 @@ where
         Err(e) => {
             let status = start_failure(&argv0, &e);
             let _ = ws.send(frame(ERROR, status.to_string().as_bytes())).await;
-            let _ = ws.close(None).await;
+            let _ = ws.close(Some(normal_close())).await;
             return;
         }
     };
@@ -396,7 +407,7 @@ where
         Ending::Exited => {
             let status = exit_status(&s.argv, child.wait().await);
             let _ = ws.send(frame(ERROR, status.to_string().as_bytes())).await;
-            let _ = ws.close(None).await;
+            let _ = ws.close(Some(normal_close())).await;
         }
         Ending::ClientGone | Ending::Dropped => {
             if matches!(ending, Ending::Dropped) {

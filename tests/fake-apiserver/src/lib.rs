@@ -13,10 +13,12 @@
 //! served types (Namespaces, ServiceAccounts, Pods, ...), with namespace,
 //! ServiceAccount and Pod Security admission; a simulated kubelet starts pods
 //! created through the API on existing Nodes ([`Kubelet`]). Pod exec over
-//! WebSocket runs a real local process ([`Store::map_exec`]).
+//! WebSocket runs a real local process ([`Store::map_exec`]). The kubelet checkpoint API behind
+//! the node proxy answers per node as configured ([`Store::set_checkpoint_kubelet`]).
 
 mod access;
 mod body;
+mod checkpoint;
 mod discovery;
 mod events;
 mod exec;
@@ -49,6 +51,7 @@ use tokio::sync::{Notify, watch as tokio_watch};
 use tokio::task::{JoinHandle, JoinSet};
 use tokio_rustls::TlsAcceptor;
 
+pub use checkpoint::{CheckpointKubelet, KubeletCheckpoint};
 pub use generate::{PODS_PER_DEPLOYMENT, populate_cluster};
 pub use routes::RequestRecord;
 pub use status::FORBIDDEN_USER;

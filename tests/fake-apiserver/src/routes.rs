@@ -266,6 +266,11 @@ pub(crate) async fn handle(
             serde_json::to_vec(&review).unwrap_or_default(),
         ));
     }
+    if method == Method::POST
+        && let Some(target) = crate::checkpoint::target(&record.path)
+    {
+        return Ok(crate::checkpoint::handle(&state, target, &record.query).await);
+    }
     let resp = if method == Method::POST && record.path == crate::access::PATH {
         crate::access::review(&state.store, &body).map(|v| {
             json_response(

@@ -12,6 +12,7 @@ use bytes::Bytes;
 use serde_json::{Map, Value};
 use tokio::sync::watch;
 
+use crate::checkpoint::CheckpointKubelet;
 use crate::events;
 use crate::resources::{self, CORE_EVENT, EVENTS_V1, NAMESPACE, RESOURCES, ResId};
 use crate::selector::{FieldSelector, LabelSelector};
@@ -215,6 +216,10 @@ pub(crate) struct Inner {
     /// The user a SelfSubjectReview reports; `None`: the API is not served (404), as before
     /// Kubernetes 1.28.
     pub self_subject: Option<String>,
+    /// Node → how its kubelet answers checkpoints (unlisted nodes: as containerd 1.7's).
+    pub checkpoint_kubelets: HashMap<String, CheckpointKubelet>,
+    /// (node, archive path) of every checkpoint the kubelets wrote.
+    pub checkpoints_written: Vec<(String, String)>,
 }
 
 /// A fixed answer to `GET path` (whatever the query), for tests of hostile or broken servers.
@@ -359,6 +364,8 @@ impl Inner {
             watches_frozen: false,
             canned: HashMap::new(),
             self_subject: None,
+            checkpoint_kubelets: HashMap::new(),
+            checkpoints_written: Vec::new(),
         }
     }
 
@@ -704,6 +711,18 @@ impl Store {
     /// How pods created through the API start (see [`Kubelet`]).
     pub fn set_kubelet(&self, kubelet: Kubelet) {
         self.mutate(|inner| inner.kubelet = kubelet);
+    }
+
+    /// How the kubelet of `node` answers checkpoint requests (see [`CheckpointKubelet`]).
+    pub fn set_checkpoint_kubelet(&self, node: &str, kubelet: CheckpointKubelet) {
+        self.mutate(|inner| {
+            inner.checkpoint_kubelets.insert(node.to_string(), kubelet);
+        });
+    }
+
+    /// (node, archive path) of every checkpoint written so far.
+    pub fn checkpoints_written(&self) -> Vec<(String, String)> {
+        self.lock().checkpoints_written.clone()
     }
 
     /// Pod exec of `argv0` (e.g. `/ktui-helper`) runs the local `program` with the remaining

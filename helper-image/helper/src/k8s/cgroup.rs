@@ -42,7 +42,7 @@ fn is_container_id(s: &str) -> bool {
 /// `cri-containerd-<id>.scope`, `crio-<id>.scope`, `docker-<id>.scope` (systemd driver),
 /// `crio-<id>` or a bare `<id>` (cgroupfs driver). CRI-O's `crio-conmon-<id>` is not a
 /// container.
-fn container_id_of(segment: &str) -> Option<String> {
+pub fn container_id_of(segment: &str) -> Option<String> {
     let name = segment.strip_suffix(".scope").unwrap_or(segment);
     if name.starts_with("crio-conmon-") {
         return None;

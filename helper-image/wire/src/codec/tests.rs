@@ -219,6 +219,25 @@ fn filters_default_when_fields_missing() {
     );
 }
 
+#[test]
+fn hello_from_an_older_helper_has_no_snapshot_readiness() {
+    let old = br#"{"v":1,"type":"hello","protocol":1,"helper_version":"0.1.0","kernel":"6.1","node":null,"probes":[],"ebpf":false,"ebpf_error":null,"missing_capabilities":[],"capture":false,"checkpoint_dir":true}"#;
+    let HelperMessage::Hello(h) = HelperMessage::decode(old).unwrap() else {
+        panic!("not hello")
+    };
+    assert!(h.checkpoint_dir && !h.snapshot);
+    let ready = crate::Hello {
+        snapshot: true,
+        ..h
+    };
+    let line = encode(&HelperMessage::Hello(ready.clone()));
+    assert!(line.contains(r#""snapshot":true"#), "{line}");
+    assert_eq!(
+        HelperMessage::decode(line.as_bytes()).unwrap(),
+        HelperMessage::Hello(ready)
+    );
+}
+
 proptest! {
     #[test]
     fn stats_round_trip(events in any::<u64>(), lost in any::<u64>(), s in any::<u64>()) {

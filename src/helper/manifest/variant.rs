@@ -1,0 +1,422 @@
+//! Helper variants: the default helper (sockets) plus what a feature adds to it — capabilities,
+//! host paths, a host path made writable — each with the reason the manifest's comments and the
+//! deploy confirmation show. A variant is one entry here ([`HelperVariant`] and its
+//! [`VariantSpec`]); the manifest and the confirmation are built from it.
+//!
+//! A pod of any variant but the default records it: the label [`LABEL_VARIANT`] and the
+//! annotation [`ANNOTATION_CAPABILITIES`] (every capability added after dropping ALL), so the
+//! console can tell that a running helper lacks what a feature needs and offer to replace it.
+//! The default pod carries neither (its manifest is unchanged): no label means the default.
+
+use std::collections::BTreeMap;
+
+use super::CAPABILITIES;
+
+pub const LABEL_VARIANT: &str = "ktui.dev/variant";
+pub const ANNOTATION_CAPABILITIES: &str = "ktui.dev/capabilities";
+
+/// A host path: (volume name, path, hostPath type, why).
+pub type HostPath = (&'static str, &'static str, &'static str, &'static str);
+
+/// Which helper pod to deploy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub enum HelperVariant {
+    /// Socket events, conntrack, logs, reading checkpoints: [`CAPABILITIES`] and the read-only
+    /// host paths only.
+    #[default]
+    Sockets,
+    /// Live snapshots of containers, and deleting a fetched checkpoint from the node.
+    Snapshot,
+}
+
+/// What a variant adds to the default helper.
+#[derive(Debug)]
+pub struct VariantSpec {
+    /// The label value and the name users see (`--snapshot`).
+    pub name: &'static str,
+    /// What it is for, for the confirmation: "Added for ...".
+    pub purpose: &'static str,
+    /// Capabilities added to [`CAPABILITIES`], each with why (`NAME: ...`, like those).
+    pub capabilities: &'static [(&'static str, &'static str)],
+    /// Host paths mounted in addition to the default ones (read-only unless in `writable`).
+    pub host_paths: &'static [HostPath],
+    /// Volumes (by name) mounted read-write instead of read-only, with why.
+    pub writable: &'static [(&'static str, &'static str)],
+    /// What more the pod can do, said plainly (after the default helper's `POWER`).
+    pub power: &'static str,
+}
+
+const SOCKETS: VariantSpec = VariantSpec {
+    name: "sockets",
+    purpose: "socket events",
+    capabilities: &[],
+    host_paths: &[],
+    writable: &[],
+    power: "",
+};
+
+const SNAPSHOT: VariantSpec = VariantSpec {
+    name: "snapshot",
+    purpose: "live snapshots",
+    capabilities: &[
+        (
+            "DAC_READ_SEARCH",
+            "DAC_READ_SEARCH: read other users' files for the live snapshot (the container's changed files in its overlay upper directory or under /proc/PID/root, whatever their owner and mode); it grants no write access.",
+        ),
+        (
+            "SYSLOG",
+            "SYSLOG: read /dev/kmsg for the container's kernel log lines in the live snapshot (OOM kills, segfaults of its processes).",
+        ),
+    ],
+    host_paths: &[(
+        "kmsg",
+        "/dev/kmsg",
+        "CharDevice",
+        "The kernel log, read (never written) for the container's kernel log lines in a live snapshot; where the runtime's device rules refuse the device to a non-privileged pod, the helper reads the same log through syslog(2) (SYSLOG).",
+    )],
+    writable: &[(
+        "checkpoints",
+        "Read-write in the snapshot variant only: after a checkpoint archive was fetched and its SHA-256 verified, the console deletes it from the node when the user asks (it holds process memory and secrets).",
+    )],
+    power: "The snapshot variant also reads the memory of any process (with SYS_PTRACE), every \
+        file on the node whatever its permissions (DAC_READ_SEARCH) and the kernel log (SYSLOG), \
+        and has one host mount read-write: /var/lib/kubelet/checkpoints, where it can delete \
+        files.",
+};
+
+impl HelperVariant {
+    /// Every variant, the default first.
+    pub const ALL: [HelperVariant; 2] = [HelperVariant::Sockets, HelperVariant::Snapshot];
+
+    pub fn spec(self) -> &'static VariantSpec {
+        match self {
+            HelperVariant::Sockets => &SOCKETS,
+            HelperVariant::Snapshot => &SNAPSHOT,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        self.spec().name
+    }
+
+    pub fn is_default(self) -> bool {
+        self == HelperVariant::default()
+    }
+
+    pub fn from_name(name: &str) -> Option<HelperVariant> {
+        Self::ALL.into_iter().find(|v| v.name() == name)
+    }
+
+    /// Every capability the pod adds after dropping ALL: the default ones, then this
+    /// variant's, each with why.
+    pub fn capabilities(self) -> impl Iterator<Item = &'static (&'static str, &'static str)> {
+        CAPABILITIES.iter().chain(self.spec().capabilities)
+    }
+
+    pub fn capability_names(self) -> Vec<&'static str> {
+        self.capabilities().map(|(c, _)| *c).collect()
+    }
+
+    /// Every host path mounted: the default ones, then this variant's.
+    pub fn host_paths(self) -> impl Iterator<Item = &'static HostPath> {
+        super::HOST_PATHS.iter().chain(self.spec().host_paths)
+    }
+
+    /// Why the volume is writable in this variant; None: read-only.
+    pub fn writable(self, volume: &str) -> Option<&'static str> {
+        self.spec()
+            .writable
+            .iter()
+            .find(|(v, _)| *v == volume)
+            .map(|(_, why)| *why)
+    }
+
+    /// The capabilities a helper pod runs with, from its labels and annotations: the
+    /// annotation when present, else its variant label's set, else the default set.
+    pub fn running_capabilities(
+        labels: &BTreeMap<String, String>,
+        annotations: &BTreeMap<String, String>,
+    ) -> Vec<String> {
+        if let Some(list) = annotations.get(ANNOTATION_CAPABILITIES) {
+            return list
+                .split(',')
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .map(String::from)
+                .collect();
+        }
+        let variant = labels
+            .get(LABEL_VARIANT)
+            .and_then(|v| HelperVariant::from_name(v))
+            .unwrap_or_default();
+        variant
+            .capability_names()
+            .into_iter()
+            .map(String::from)
+            .collect()
+    }
+
+    /// What this variant needs that a pod running with `running` lacks (empty: it will do).
+    pub fn missing_from(self, running: &[String]) -> Vec<&'static str> {
+        self.capability_names()
+            .into_iter()
+            .filter(|c| !running.iter().any(|r| r == c))
+            .collect()
+    }
+
+    /// The added capabilities and mounts with their reasons, for the deploy confirmation
+    /// (empty for the default helper).
+    pub fn confirmation_lines(self) -> Vec<String> {
+        let spec = self.spec();
+        let mut out: Vec<String> = spec
+            .capabilities
+            .iter()
+            .map(|(_, why)| (*why).to_string())
+            .collect();
+        out.extend(
+            spec.host_paths
+                .iter()
+                .map(|(_, path, _, why)| format!("{path} (read-only): {why}")),
+        );
+        out.extend(spec.writable.iter().filter_map(|(volume, why)| {
+            super::HOST_PATHS
+                .iter()
+                .chain(spec.host_paths)
+                .find(|(name, ..)| name == volume)
+                .map(|(_, path, ..)| format!("{path}: {why}"))
+        }));
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::helper::manifest::{HelperSpec, POWER};
+    use serde_json::Value;
+
+    fn spec(variant: HelperVariant) -> HelperSpec {
+        HelperSpec {
+            variant,
+            created_by: "jane".into(),
+            created_at: jiff::Timestamp::from_second(1_795_168_800).unwrap(),
+            ..HelperSpec::new(Some("worker-1"))
+        }
+    }
+
+    fn pod(spec: &HelperSpec) -> Value {
+        let yaml = spec.to_yaml();
+        let docs: Vec<Value> =
+            serde_saphyr::from_multiple(&yaml).unwrap_or_else(|e| panic!("{e}\n{yaml}"));
+        assert_eq!(docs, spec.objects(), "the YAML is what is applied:\n{yaml}");
+        docs.into_iter().find(|d| d["kind"] == "Pod").unwrap()
+    }
+
+    #[test]
+    fn the_snapshot_manifest_parses_back_and_is_never_privileged() {
+        let spec = spec(HelperVariant::Snapshot);
+        let pod = pod(&spec);
+        let c = &pod["spec"]["containers"][0];
+        let sc = &c["securityContext"];
+        assert_eq!(sc["privileged"], false);
+        assert_eq!(sc["allowPrivilegeEscalation"], false);
+        assert_eq!(sc["readOnlyRootFilesystem"], true);
+        assert_eq!(sc["capabilities"]["drop"], serde_json::json!(["ALL"]));
+        assert_eq!(
+            sc["capabilities"]["add"],
+            serde_json::json!([
+                "BPF",
+                "PERFMON",
+                "SYS_PTRACE",
+                "NET_ADMIN",
+                "DAC_READ_SEARCH",
+                "SYSLOG"
+            ])
+        );
+        assert_eq!(pod["metadata"]["labels"][LABEL_VARIANT], "snapshot");
+        assert_eq!(
+            pod["metadata"]["annotations"][ANNOTATION_CAPABILITIES],
+            "BPF,PERFMON,SYS_PTRACE,NET_ADMIN,DAC_READ_SEARCH,SYSLOG"
+        );
+        // What the pod records is what the console reads back from a running one.
+        let to_map = |v: &Value| -> BTreeMap<String, String> {
+            v.as_object()
+                .unwrap()
+                .iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
+                .collect()
+        };
+        let running = HelperVariant::running_capabilities(
+            &to_map(&pod["metadata"]["labels"]),
+            &to_map(&pod["metadata"]["annotations"]),
+        );
+        assert!(HelperVariant::Snapshot.missing_from(&running).is_empty());
+    }
+
+    #[test]
+    fn snapshot_mounts_kmsg_read_only_and_only_the_checkpoints_read_write() {
+        let pod = pod(&spec(HelperVariant::Snapshot));
+        let volumes = pod["spec"]["volumes"].as_array().unwrap();
+        let mounts = pod["spec"]["containers"][0]["volumeMounts"]
+            .as_array()
+            .unwrap();
+        let kmsg = volumes.iter().find(|v| v["name"] == "kmsg").unwrap();
+        assert_eq!(
+            kmsg["hostPath"],
+            serde_json::json!({"path": "/dev/kmsg", "type": "CharDevice"})
+        );
+        for v in volumes.iter().filter(|v| v.get("hostPath").is_some()) {
+            let m = mounts.iter().find(|m| m["name"] == v["name"]).unwrap();
+            assert_eq!(m["mountPath"], v["hostPath"]["path"]);
+            let rw = v["hostPath"]["path"] == "/var/lib/kubelet/checkpoints";
+            assert_eq!(m["readOnly"], !rw, "{m}");
+        }
+    }
+
+    #[test]
+    fn every_addition_is_justified_in_the_yaml() {
+        let yaml = spec(HelperVariant::Snapshot).to_yaml();
+        let lines: Vec<&str> = yaml.lines().collect();
+        let above = |pred: &dyn Fn(&str) -> bool| {
+            let at = lines.iter().position(|l| pred(l.trim())).unwrap();
+            lines[at - 1].trim().to_string()
+        };
+        for (cap, why) in HelperVariant::Snapshot.spec().capabilities {
+            assert_eq!(
+                above(&|l: &str| l == format!("- {cap}")),
+                format!("# {why}")
+            );
+        }
+        let rw = above(&|l: &str| l == "- name: checkpoints");
+        assert!(
+            rw.starts_with("# Read-write in the snapshot variant only"),
+            "{rw}"
+        );
+        // The volume (after the mounts) says why the device is there.
+        let at = lines
+            .iter()
+            .rposition(|l| l.trim() == "- name: kmsg")
+            .unwrap();
+        assert!(lines[at - 1].contains("syslog(2)"), "{}", lines[at - 1]);
+        assert!(
+            yaml.contains(&format!("# What it can do: {POWER} The snapshot variant")),
+            "{yaml}"
+        );
+        assert!(
+            yaml.lines()
+                .next()
+                .unwrap()
+                .contains("snapshot variant (adds DAC_READ_SEARCH, SYSLOG")
+        );
+        assert!(yaml.contains("read-only except /var/lib/kubelet/checkpoints"));
+    }
+
+    #[test]
+    fn the_default_manifest_carries_no_variant() {
+        let spec = spec(HelperVariant::Sockets);
+        let pod = pod(&spec);
+        assert!(pod["metadata"]["labels"].get(LABEL_VARIANT).is_none());
+        assert!(
+            pod["metadata"]["annotations"]
+                .get(ANNOTATION_CAPABILITIES)
+                .is_none()
+        );
+        assert!(
+            pod["spec"]["volumes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|v| v["name"] != "kmsg")
+        );
+        let yaml = spec.to_yaml();
+        assert!(
+            !yaml.contains("variant") && !yaml.contains("except"),
+            "{yaml}"
+        );
+        let lines = crate::helper::manifest::describe("worker-1", "img", HelperVariant::Snapshot);
+        assert!(
+            lines[2].starts_with("Pod ktui-helper-worker-1 (snapshot variant) on node worker-1")
+        );
+    }
+
+    fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn names_round_trip_and_the_default_adds_nothing() {
+        for v in HelperVariant::ALL {
+            assert_eq!(HelperVariant::from_name(v.name()), Some(v));
+        }
+        assert_eq!(HelperVariant::from_name("nope"), None);
+        let d = HelperVariant::default();
+        assert!(d.is_default() && d.spec().capabilities.is_empty());
+        assert!(d.spec().host_paths.is_empty() && d.spec().writable.is_empty());
+        assert!(d.confirmation_lines().is_empty());
+        assert_eq!(
+            d.capability_names(),
+            CAPABILITIES.iter().map(|(c, _)| *c).collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn snapshot_adds_dac_read_search_syslog_kmsg_and_a_writable_checkpoint_dir() {
+        let s = HelperVariant::Snapshot;
+        assert_eq!(
+            s.capability_names(),
+            [
+                "BPF",
+                "PERFMON",
+                "SYS_PTRACE",
+                "NET_ADMIN",
+                "DAC_READ_SEARCH",
+                "SYSLOG"
+            ]
+        );
+        for (cap, why) in s.spec().capabilities {
+            assert!(
+                why.starts_with(&format!("{cap}: ")) && why.len() > 40,
+                "{cap}"
+            );
+        }
+        let kmsg = s.host_paths().find(|h| h.1 == "/dev/kmsg").unwrap();
+        assert_eq!(kmsg.2, "CharDevice");
+        assert!(s.writable("checkpoints").is_some());
+        assert!(s.writable("kmsg").is_none() && s.writable("cgroup").is_none());
+        let lines = s.confirmation_lines();
+        assert_eq!(lines.len(), 4, "{lines:?}");
+        assert!(lines[2].starts_with("/dev/kmsg (read-only): "));
+        assert!(lines[3].starts_with("/var/lib/kubelet/checkpoints: Read-write"));
+        for word in ["DAC_READ_SEARCH", "SYSLOG", "/var/lib/kubelet/checkpoints"] {
+            assert!(s.spec().power.contains(word), "{word}");
+        }
+    }
+
+    #[test]
+    fn a_running_pod_says_what_it_has() {
+        let none = BTreeMap::new();
+        let default = HelperVariant::running_capabilities(&none, &none);
+        assert!(HelperVariant::Sockets.missing_from(&default).is_empty());
+        assert_eq!(
+            HelperVariant::Snapshot.missing_from(&default),
+            ["DAC_READ_SEARCH", "SYSLOG"]
+        );
+        let labelled = map(&[(LABEL_VARIANT, "snapshot")]);
+        let snap = HelperVariant::running_capabilities(&labelled, &none);
+        assert!(HelperVariant::Snapshot.missing_from(&snap).is_empty());
+        assert!(HelperVariant::Sockets.missing_from(&snap).is_empty());
+        // The annotation is what the pod was created with, whatever the label says.
+        let annotated = map(&[(
+            ANNOTATION_CAPABILITIES,
+            "BPF, PERFMON,SYS_PTRACE,NET_ADMIN,SYSLOG",
+        )]);
+        let caps = HelperVariant::running_capabilities(&labelled, &annotated);
+        assert_eq!(
+            HelperVariant::Snapshot.missing_from(&caps),
+            ["DAC_READ_SEARCH"]
+        );
+    }
+}
