@@ -23,8 +23,8 @@ pub enum InspectError {
     NotTar { archive: String, source: TarError },
 
     #[error(
-        "{archive} is truncated or corrupt: {source}; copy it again (`ktui checkpoint create \
-         --fetch` verifies the SHA-256 of what it copies)"
+        "{archive} is truncated or corrupt: {source}; copy it off the node again and check its \
+         SHA-256 against the one recorded when it was taken"
     )]
     Truncated { archive: String, source: TarError },
 
