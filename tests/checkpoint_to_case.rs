@@ -194,6 +194,16 @@ async fn fetch_brings_the_kubelet_archive_into_the_case_verified_and_leaves_the_
     // No terminal to ask on: the node's copy stays, and ktui says so.
     assert!(node_path.is_file());
     assert!(stderr.contains("is still on node worker-1"), "{stderr}");
+    // The fetched copy reads as the checkpoint it is.
+    let inspect = Command::new(env!("CARGO_BIN_EXE_ktui"))
+        .args(["checkpoint", "inspect", "--json"])
+        .arg(local)
+        .output()
+        .unwrap();
+    assert!(inspect.status.success(), "{}", text(&inspect.stderr));
+    let report: Value = serde_json::from_slice(&inspect.stdout).unwrap();
+    assert_eq!(report["kind"], "criu");
+    assert_eq!(report["container"]["name"], "ktapp");
     let custody = cli.custody();
     let fetch = custody.iter().find(|l| l["action"] == "fetch").unwrap();
     assert_eq!(fetch["result"], "ok", "{fetch}");
@@ -324,6 +334,38 @@ async fn a_live_snapshot_of_a_real_process_comes_into_the_case_with_its_secret()
             .any(|l| l.starts_with(&format!("memory/{pid}/"))),
         "the secret is in the process's memory dump: {hits}"
     );
+    // `ktui checkpoint inspect --grep` on the case's copy finds exactly those occurrences.
+    let mut want: Vec<(String, u64)> = hits
+        .lines()
+        .map(|l| {
+            let mut f = l.splitn(3, ':');
+            let file = f.next().unwrap().to_string();
+            (file, f.next().unwrap().parse().unwrap())
+        })
+        .collect();
+    want.sort();
+    let inspect = Command::new(env!("CARGO_BIN_EXE_ktui"))
+        .args(["checkpoint", "inspect", "--json", "--grep", &secret])
+        .arg(local)
+        .output()
+        .unwrap();
+    assert!(inspect.status.success(), "{}", text(&inspect.stderr));
+    let report: Value = serde_json::from_slice(&inspect.stdout).unwrap();
+    assert_eq!(report["kind"], "snapshot");
+    let mut got: Vec<(String, u64)> = report["matches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            assert_eq!(m["pid"], pid, "{m}");
+            (
+                m["file"].as_str().unwrap().to_string(),
+                m["offset"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    got.sort();
+    assert_eq!(got, want);
     let custody = cli.custody();
     let fetch = custody.iter().find(|l| l["action"] == "fetch").unwrap();
     assert_eq!(fetch["result"], "ok", "{fetch}");
