@@ -159,7 +159,8 @@ pub enum Command {
     /// Upload an existing bundle (NAME.tar.gz, .sha256, .minisig) to S3: the retry of a failed
     /// `export --s3`.
     Upload(UploadArgs),
-    /// Preserve a live container: a checkpoint through the kubelet (recorded in the case).
+    /// Container checkpoints: take one through the kubelet (recorded in the case), inspect an
+    /// archive, pack one as a restorable OCI image.
     Checkpoint(CheckpointArgs),
 }
 
@@ -174,6 +175,12 @@ pub enum CheckpointCommand {
     /// Ask the pod's kubelet for a CRIU checkpoint of a running container (through the API
     /// server's node proxy: needs create on nodes/proxy); prints the archive's path on the node.
     Create(crate::checkpoint::create::CreateArgs),
+    /// Show what a checkpoint archive (kubelet/CRI-O/Podman CRIU checkpoint, or a ktui live
+    /// snapshot) holds, without extracting it; --grep TEXT searches its memory.
+    Inspect(crate::checkpoint::inspect::InspectArgs),
+    /// Pack a CRIU checkpoint archive as an OCI image archive (`podman load`-able) that CRI-O
+    /// restores a container from.
+    Image(crate::checkpoint::image::ImageArgs),
 }
 
 #[derive(Debug, Args)]

@@ -73,6 +73,8 @@ fn main() -> ExitCode {
                     )
                     .await
                 }
+                CheckpointCommand::Inspect(a) => ktui::checkpoint::inspect::inspect_cmd(a),
+                CheckpointCommand::Image(a) => ktui::checkpoint::image::image_cmd(a),
             },
             Some(Command::Case(args)) => {
                 ktui::case::cmd::run(args, cli.cases_dir.as_deref(), cli.case.as_deref())

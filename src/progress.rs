@@ -22,6 +22,28 @@ impl StderrProgress {
         }
     }
 
+    /// Bytes done of a total not known in advance (a live snapshot): the count, redrawn on a
+    /// terminal at most once per MiB, a line per 64 MiB otherwise.
+    pub fn bytes(&mut self, done: u64) {
+        let step = if self.tty { 1 << 20 } else { 64 << 20 };
+        let mark = done / step;
+        if self.last == Some(mark) {
+            return;
+        }
+        self.last = Some(mark);
+        let line = format!(
+            "{}: {}",
+            crate::sanitize::line(&self.what),
+            human_bytes(done)
+        );
+        let mut err = std::io::stderr().lock();
+        if self.tty {
+            let _ = write!(err, "\r\x1b[2K{line}");
+        } else {
+            let _ = writeln!(err, "{line}");
+        }
+    }
+
     pub fn update(&mut self, done: u64, total: u64) {
         let percent = (done.saturating_mul(100)).checked_div(total).unwrap_or(100);
         let line = format!(

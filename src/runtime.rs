@@ -486,18 +486,7 @@ impl Runtime {
                     Some(match deployed {
                         Ok(d) => {
                             // What was created goes into custody (`ktui cleanup` reads it).
-                            let entries: Vec<crate::case::Entry> = d
-                                .created
-                                .iter()
-                                .map(|o| {
-                                    let action = if o.kind == "Pod" {
-                                        crate::case::Action::DeployHelper
-                                    } else {
-                                        crate::case::Action::CreateObject
-                                    };
-                                    crate::case::Entry::ok(action, keep::object_target(o), vec![])
-                                })
-                                .collect();
+                            let entries = keep::created_entries(&d.created);
                             if let Err(e) = keep::record(case, entries).await {
                                 let _ = tx.send(Action::EvidenceFailed {
                                     what: format!("the custody line of the helper on {node}"),

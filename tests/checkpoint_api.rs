@@ -478,16 +478,16 @@ async fn what_is_refused_before_asking_and_when_nothing_answers() {
         stderr.contains("kubectl logs --previous crashed -c app -n shop"),
         "{stderr}"
     );
-    // The placeholders of what other modules build.
+    // Neither a live snapshot nor a fetch of a dead process: refused before anything is asked.
     for flag in ["--snapshot", "--fetch"] {
         let out = cli
-            .run(&setup.kubeconfig, &["web-1", "-n", "shop", flag], &[])
+            .run(&setup.kubeconfig, &["crashed", "-n", "shop", flag], &[])
             .await;
         let stderr = text(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{stderr}");
         assert!(
-            stderr.contains(&format!("{flag} is not built yet")),
-            "{stderr}"
+            stderr.contains("a dead process cannot be checkpointed"),
+            "{flag}: {stderr}"
         );
     }
     assert!(

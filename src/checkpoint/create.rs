@@ -1,7 +1,9 @@
 //! `ktui checkpoint create POD [-n NS] [-c CONTAINER] [--timeout DUR] [--snapshot] [--fetch]`
 //! (pinned): ask the pod's kubelet for a checkpoint through the API server's node proxy, print
 //! the archive's path on the node (stdout), and record request and answer in the case (`--case
-//! ID`, else a new one, as `ktui export` does). Exit 0 done, 1 refused or failed (the precise
+//! ID`, else a new one, as `ktui export` does); with `--fetch`, then bring the archive into the
+//! case and print its local path and SHA-256; with `--snapshot`, take a live snapshot through
+//! the node helper instead (`to_case`). Exit 0 done, 1 refused or failed (the precise
 //! reason on stderr), 3 no cluster reachable.
 
 use std::path::Path;
@@ -30,16 +32,30 @@ pub struct CreateArgs {
     /// 30 s for the answer.
     #[arg(long, value_name = "DURATION", value_parser = crate::cli::parse_duration)]
     pub timeout: Option<Duration>,
-    /// Take a live snapshot through the node helper instead (processes, memory, changed files;
-    /// streamed into the case): for runtimes that cannot checkpoint. Not built yet in this
-    /// version (refused, exit 1).
-    // integrator: wire snapshot/fetch (and drop the "not built yet" sentences).
+    /// Take a live snapshot through the node helper instead (processes, memory of writable
+    /// and anonymous mappings, environment, open files and sockets, changed files, kernel log
+    /// lines), streamed into the case with its SHA-256 checked: for runtimes that cannot
+    /// checkpoint. Not a CRIU image (it cannot be restored); the processes are not frozen.
+    /// Needs the snapshot helper on the pod's node (see --deploy-helper).
     #[arg(long)]
     pub snapshot: bool,
-    /// Then fetch the archive into the case through the node helper (SHA-256 checked on both
-    /// ends) and print its local path and hash. Not built yet in this version (refused, exit 1).
-    #[arg(long)]
+    /// Then fetch the archive into the case through the node helper (SHA-256 computed on the
+    /// node and checked here, resumed after a cut) and print its local path and hash.
+    #[arg(long, conflicts_with = "snapshot")]
     pub fetch: bool,
+    /// With --snapshot or --fetch: deploy the helper on the pod's node, or replace one that
+    /// lacks what is needed (the snapshot variant adds DAC_READ_SEARCH, SYSLOG, /dev/kmsg and
+    /// a writable /var/lib/kubelet/checkpoints); without it, only a running helper is used.
+    #[arg(long)]
+    pub deploy_helper: bool,
+    /// The helper image --deploy-helper uses (default: what helper-image/build-image.sh tags).
+    #[arg(long, value_name = "IMAGE", env = "KTUI_HELPER_IMAGE")]
+    pub helper_image: Option<String>,
+    /// With --fetch: once the copy is verified, delete the archive from the node without
+    /// asking (it holds process memory; needs the snapshot helper's writable mount). Without
+    /// it, ktui asks on a terminal (default no) and otherwise says where the file is left.
+    #[arg(long, requires = "fetch")]
+    pub remove_from_node: bool,
 }
 
 /// Run the command; the exit code.
@@ -50,17 +66,6 @@ pub async fn create_cmd(
     cases_dir: Option<&Path>,
     case_id: Option<&str>,
 ) -> u8 {
-    // integrator: wire snapshot/fetch (a temporary refusal until the helper's snapshot and the
-    // bulk fetch land; nothing is asked of the cluster).
-    if let Some(flag) = [(args.snapshot, "--snapshot"), (args.fetch, "--fetch")]
-        .iter()
-        .find_map(|(on, flag)| on.then_some(*flag))
-    {
-        say(&format!(
-            "{flag} is not built yet in this ktui: run without it to checkpoint through the kubelet"
-        ));
-        return 1;
-    }
     match run(args, conn, demo, cases_dir, case_id).await {
         Ok(()) => 0,
         Err(code) => code,
@@ -110,6 +115,9 @@ async fn run(
         say(&e.to_string());
         1u8
     })?;
+    if args.snapshot {
+        return super::to_case::snapshot(cluster.as_ref(), &case, &plan, args).await;
+    }
     say(&format!(
         "asking the kubelet of node {} to checkpoint container {} of pod {key} (context {}); recording into case {} ({})",
         plan.node,
@@ -136,7 +144,15 @@ async fn run(
             return Err(code.max(1));
         }
     }
-    if code == 0 { Ok(()) } else { Err(code) }
+    if code != 0 {
+        return Err(code);
+    }
+    match (&outcome.result, args.fetch) {
+        (Ok(answer), true) => {
+            super::to_case::fetch(cluster.as_ref(), &case, &plan, &answer.node_path, args).await
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Print the outcome (the node path on stdout; the rest on stderr); its exit code.

@@ -45,6 +45,7 @@ impl SnapshotRequest {
         let mut argv = vec![
             BINARY.to_string(),
             "snapshot".to_string(),
+            "--bulk".to_string(),
             format!("--container-id={}", self.container_id),
         ];
         let text = [
@@ -107,6 +108,7 @@ mod tests {
             [
                 "/ktui-helper",
                 "snapshot",
+                "--bulk",
                 &format!("--container-id={CID}"),
                 "--runtime=containerd",
                 "--pod=web-0",

@@ -78,6 +78,22 @@ pub fn object_target(object: &crate::cluster::ObjectRef) -> crate::case::Target 
 
 /// Append custody lines (what ktui did in the cluster) to `case`, on a blocking thread.
 /// A run without a case records nothing.
+/// The custody lines of what a helper deploy created (`deploy_helper` for its pod,
+/// `create_object` for the rest): what `ktui cleanup` reads.
+pub fn created_entries(created: &[crate::cluster::ObjectRef]) -> Vec<crate::case::Entry> {
+    created
+        .iter()
+        .map(|o| {
+            let action = if o.kind == "Pod" {
+                crate::case::Action::DeployHelper
+            } else {
+                crate::case::Action::CreateObject
+            };
+            crate::case::Entry::ok(action, object_target(o), vec![])
+        })
+        .collect()
+}
+
 pub async fn record(
     case: Option<Case>,
     entries: Vec<crate::case::Entry>,

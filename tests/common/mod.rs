@@ -42,6 +42,12 @@ unsafe extern "C" {
     fn libc_geteuid() -> u32;
 }
 
+/// Why a test that needs root cannot run here (None: it can).
+pub fn needs_root(what: &str) -> Option<String> {
+    // SAFETY: geteuid has no preconditions.
+    (unsafe { libc_geteuid() } != 0).then(|| format!("needs root ({what})"))
+}
+
 /// Skip the test (true) when `why` is Some, saying so; under CI=true, fail instead.
 pub fn skip_unless(test: &str, why: Option<String>) -> bool {
     let Some(why) = why else { return false };

@@ -176,8 +176,12 @@ pub struct SnapshotArgs {
     pub max_rootfs_bytes: u64,
     /// Write the tar to FILE instead of stdout (for debugging: it stages the snapshot, which
     /// holds memory and environment secrets, on the node's disk).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "bulk")]
     pub out: Option<PathBuf>,
+    /// Frame stdout in the bulk transfer framing (header, length-prefixed chunks, a trailer
+    /// with the SHA-256 computed here, or the error): what the console asks for over exec.
+    #[arg(long)]
+    pub bulk: bool,
     /// Test hook: read memory through /proc/PID/mem instead of process_vm_readv.
     #[arg(long, hide = true)]
     pub debug_proc_mem: bool,

@@ -330,6 +330,52 @@ fn stdout_is_terminal() -> bool {
 }
 
 /// `ktui-helper snapshot`: the tar on stdout (or `--out FILE`), a summary line on stderr.
+/// The snapshot on stdout in the bulk framing (`--bulk`): `bulk_end` with the SHA-256 of the
+/// tar as sent, or `bulk_error` with what failed (the console keeps nothing of a failed one).
+fn run_bulk(opts: &SnapshotOptions) -> ExitCode {
+    let header = ktui_wire::bulk::BulkHeader {
+        name: "snapshot.tar".to_string(),
+        size: None,
+        offset: 0,
+    };
+    let started = crate::fetch::bulk_stdout()
+        .and_then(|out| ktui_wire::bulk::BulkWriter::start(out, &header));
+    let mut writer = match started {
+        Ok(w) => w,
+        Err(e) => {
+            eprintln!("ktui-helper snapshot: cannot write to stdout: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let mut sink = io::BufWriter::with_capacity(ktui_wire::bulk::MAX_CHUNK, &mut writer);
+    let result = write_snapshot(opts, &mut sink).and_then(|s| {
+        sink.flush().map_err(SnapshotError::Write)?;
+        Ok(s)
+    });
+    drop(sink);
+    match result {
+        Ok(summary) => match writer.finish() {
+            Ok(_) => {
+                eprintln!(
+                    "{}",
+                    serde_json::to_string(&summary).unwrap_or_else(|_| "{}".to_string())
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("ktui-helper snapshot: cannot finish the stream: {e}");
+                ExitCode::from(1)
+            }
+        },
+        Err(e) => {
+            eprintln!("ktui-helper snapshot: {e}");
+            // The console reads the reason from the trailer; stderr keeps it for the log.
+            let _ = writer.fail(&e.to_string());
+            ExitCode::from(1)
+        }
+    }
+}
+
 pub fn run(args: &SnapshotArgs) -> ExitCode {
     let fail = |e: &dyn std::fmt::Display| {
         eprintln!("ktui-helper snapshot: {e}");
@@ -350,6 +396,7 @@ pub fn run(args: &SnapshotArgs) -> ExitCode {
             }
             Err(e) => return fail(&format!("cannot create {}: {e}", path.display())),
         },
+        None if args.bulk => return run_bulk(&opts),
         None if stdout_is_terminal() => {
             return fail(&"stdout is a terminal: redirect it (> snapshot.tar) or pass --out FILE");
         }

@@ -117,6 +117,30 @@ impl HelperVariant {
         self.capabilities().map(|(c, _)| *c).collect()
     }
 
+    /// What this variant adds to the default helper, in one line for a message: `adds
+    /// DAC_READ_SEARCH, SYSLOG; /dev/kmsg read-only; /var/lib/kubelet/checkpoints read-write`.
+    pub fn additions_line(self) -> String {
+        let spec = self.spec();
+        if self.is_default() {
+            return "the default helper: BPF, PERFMON, SYS_PTRACE, NET_ADMIN, read-only mounts"
+                .to_string();
+        }
+        let mut parts = Vec::new();
+        if !spec.capabilities.is_empty() {
+            let caps: Vec<&str> = spec.capabilities.iter().map(|(c, _)| *c).collect();
+            parts.push(caps.join(", "));
+        }
+        for (_, path, _, _) in spec.host_paths {
+            parts.push(format!("{path} read-only"));
+        }
+        for (volume, _) in spec.writable {
+            if let Some((_, path, _, _)) = self.host_paths().find(|(v, ..)| v == volume) {
+                parts.push(format!("{path} read-write"));
+            }
+        }
+        format!("adds {}", parts.join("; "))
+    }
+
     /// Every host path mounted: the default ones, then this variant's.
     pub fn host_paths(self) -> impl Iterator<Item = &'static HostPath> {
         super::HOST_PATHS.iter().chain(self.spec().host_paths)

@@ -10,6 +10,7 @@
 //! its runtime request timeout, else `DeadlineExceeded`. Nodes not configured answer as a
 //! containerd 1.7 node does (its CRI has no checkpoint).
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use hyper::header::{CONTENT_TYPE, HeaderValue};
@@ -27,6 +28,9 @@ use crate::util;
 pub enum KubeletCheckpoint {
     /// Writes the archive: `200 {"items":["/var/lib/kubelet/checkpoints/checkpoint-<pod>_<ns>-<container>-<RFC 3339>.tar"]}`.
     Write,
+    /// Writes for real: copies `archive` (a real checkpoint, e.g. the fixture) into `dir` under
+    /// the kubelet's name and answers that path (for fetching it through a local helper).
+    WriteInto { dir: PathBuf, archive: PathBuf },
     /// Fails with this error (e.g. `rpc error: code = Unimplemented desc = method
     /// CheckpointContainer not implemented`): `500 checkpointing of NS/POD/CONTAINER failed (<error>)`.
     RuntimeFails(String),
@@ -191,6 +195,26 @@ pub(crate) async fn handle(
                 .checkpoints_written
                 .push((node.clone(), path.clone()));
             let mut resp = text(200, format!("{{\"items\":[\"{path}\"]}}"));
+            resp.headers_mut()
+                .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            resp
+        }
+        KubeletCheckpoint::WriteInto { dir, archive } => {
+            let path = dir.join(format!(
+                "checkpoint-{pod}_{ns}-{container}-{}.tar",
+                util::now_rfc3339()
+            ));
+            if let Err(e) = std::fs::copy(&archive, &path) {
+                return failed(&format!("writing {}: {e}", path.display()));
+            }
+            let path = path.display().to_string();
+            state
+                .store
+                .lock()
+                .checkpoints_written
+                .push((node.clone(), path.clone()));
+            let body = serde_json::json!({ "items": [path] }).to_string();
+            let mut resp = text(200, body);
             resp.headers_mut()
                 .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
             resp
