@@ -16,10 +16,11 @@ use ktui::action::Action;
 use ktui::app::App;
 use ktui::cluster::demo::DemoCluster;
 use ktui::cluster::{PodKey, Scope};
+use ktui::helper::manifest::HelperVariant;
 use ktui::helper::manifest::{self, BINARY, CONTAINER};
 use ktui::intent::Intent;
-use ktui::state::Mode;
 use ktui::state::checkpoint::{CheckpointPhase, CheckpointReport, HelperJob, Removal};
+use ktui::state::{Confirm, Mode};
 use ktui_fake_apiserver::Store;
 use sha2::{Digest as _, Sha256};
 
@@ -265,4 +266,196 @@ async fn s_says_what_a_live_snapshot_is_and_is_not_before_it_runs() {
         press(&mut app, "\x1b").await;
         assert!(app.state.checkpoint.is_none());
     }
+}
+
+const CID: &str = "2222222222222222222222222222222222222222222222222222222222222222";
+
+/// `shop/web-1` (container `app`, runtime id [`CID`]) and a ready helper of this console's
+/// image on the node, of the snapshot variant or the default one.
+fn snapshot_store(snapshot_variant: bool) -> Store {
+    let store = Store::new();
+    store.add_namespace("shop");
+    store.add_namespace(manifest::DEFAULT_NAMESPACE);
+    store.add_node(NODE, "amd64");
+    store.apply(serde_json::json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "web-1", "namespace": "shop", "uid": "uid-web-1"},
+        "spec": {"nodeName": NODE, "containers": [{"name": "app", "image": "web:1"}]},
+        "status": {"phase": "Running", "containerStatuses": [{
+            "name": "app", "image": "web:1",
+            "imageID": "web@sha256:1111111111111111111111111111111111111111111111111111111111111111",
+            "containerID": format!("containerd://{CID}"),
+            "ready": true, "started": true, "restartCount": 0,
+            "state": {"running": {"startedAt": "2026-11-20T09:00:00Z"}}}]},
+    }));
+    let mut labels = serde_json::json!({
+        "app.kubernetes.io/name": "ktui-helper", "app.kubernetes.io/managed-by": "ktui"
+    });
+    let mut annotations = serde_json::json!({});
+    if snapshot_variant {
+        labels["ktui.dev/variant"] = serde_json::json!("snapshot");
+        annotations["ktui.dev/capabilities"] =
+            serde_json::json!("BPF,PERFMON,SYS_PTRACE,NET_ADMIN,DAC_READ_SEARCH,SYSLOG");
+    }
+    let image = manifest::default_image();
+    store.apply(serde_json::json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": manifest::pod_name(NODE), "namespace": manifest::DEFAULT_NAMESPACE,
+                     "uid": "h-1", "labels": labels, "annotations": annotations},
+        "spec": {"nodeName": NODE, "containers": [{"name": CONTAINER, "image": image}]},
+        "status": {"phase": "Running", "containerStatuses": [{
+            "name": CONTAINER, "image": image, "imageID": "", "ready": true,
+            "restartCount": 0, "state": {"running": {}}}]}
+    }));
+    store
+}
+
+async fn console_on(store: Store) -> (common::Setup, App) {
+    let setup = common::Setup::start(store).await;
+    let mut app = App::builder(Arc::new(setup.cluster.clone()))
+        .case(Some(common::test_case()))
+        .scope(Scope::Namespace("shop".into()))
+        .build();
+    app.dispatch(Action::Resize(100, 30));
+    let key = PodKey::new("shop", "web-1");
+    common::app_until(&mut app, "the pod list", 20, |a| {
+        a.state.pods.pod(&key).is_some()
+    })
+    .await;
+    app.dispatch(Action::Intent(Intent::Checkpoint(key)));
+    app.settle(QUIET).await;
+    assert!(matches!(app.state.mode, Mode::Checkpoint));
+    (setup, app)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_default_helper_is_not_enough_for_a_live_snapshot_the_snapshot_variant_is_asked() {
+    let (_setup, mut app) = console_on(snapshot_store(false)).await;
+    press(&mut app, "s\n").await;
+    common::app_until(&mut app, "the deploy question", 20, |a| {
+        matches!(a.state.mode, Mode::Confirm(_))
+    })
+    .await;
+    assert!(
+        matches!(
+            &app.state.mode,
+            Mode::Confirm(Confirm::DeployHelper { node, variant: HelperVariant::Snapshot }) if node == NODE
+        ),
+        "{:?}",
+        app.state.mode
+    );
+    let text = common::screen(&mut app, 120, 40);
+    assert!(text.contains("DAC_READ_SEARCH"), "what it adds: {text}");
+    press(&mut app, "n").await;
+    let Some(CheckpointPhase::Transferred(r)) =
+        app.state.checkpoint.as_ref().map(|d| d.phase.clone())
+    else {
+        panic!("{:?}", app.state.checkpoint)
+    };
+    assert!(
+        r.result
+            .as_ref()
+            .is_err_and(|e| e.contains("was not deployed")),
+        "{r:?}"
+    );
+}
+
+/// A process (static busybox sh) holding `secret` in memory, read from a pipe: never on disk.
+struct Holder {
+    child: std::process::Child,
+}
+
+impl Drop for Holder {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s_takes_a_live_snapshot_of_a_real_process_into_the_case() {
+    use std::io::{BufRead as _, BufReader, Write as _};
+    use std::process::{Command, Stdio};
+    let test = "s_takes_a_live_snapshot_of_a_real_process_into_the_case";
+    let why = common::needs_root("reading another process's memory")
+        .or_else(|| common::missing_tool(&["busybox"]));
+    if common::skip_unless(test, why) {
+        return;
+    }
+    let secret = format!("ktui-console-secret-{}", std::process::id());
+    let mut child = Command::new("busybox")
+        .args(["sh", "-c", "read s; echo ready; while :; do sleep 1; done"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.as_mut().unwrap(), "{secret}").unwrap();
+    let mut ready = String::new();
+    BufReader::new(child.stdout.as_mut().unwrap())
+        .read_line(&mut ready)
+        .unwrap();
+    assert_eq!(ready.trim(), "ready");
+    let holder = Holder { child };
+    // The node: a containerd-on-systemd cgroup for CID holding the process.
+    let node = tempfile::tempdir().unwrap();
+    let cgroup = node.path().join(format!(
+        "cgroup/kubepods.slice/kubepods-pod_uid_web_1.slice/cri-containerd-{CID}.scope"
+    ));
+    std::fs::create_dir_all(&cgroup).unwrap();
+    std::fs::write(
+        cgroup.join("cgroup.procs"),
+        format!("{}\n", holder.child.id()),
+    )
+    .unwrap();
+    let wrapper = node.path().join("helper.sh");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\nexport KTUI_CGROUP_ROOT='{}'\nexec '{}' \"$@\"\n",
+            node.path().join("cgroup").display(),
+            common::helper_binary().display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let store = snapshot_store(true);
+    store.map_exec(BINARY, &wrapper);
+    let (_setup, mut app) = console_on(store).await;
+    press(&mut app, "s\n").await;
+    common::app_until(&mut app, "the live snapshot", 60, |a| {
+        matches!(
+            a.state.checkpoint.as_ref().map(|d| &d.phase),
+            Some(CheckpointPhase::Transferred(_))
+        )
+    })
+    .await;
+    let Some(CheckpointPhase::Transferred(r)) =
+        app.state.checkpoint.as_ref().map(|d| d.phase.clone())
+    else {
+        panic!()
+    };
+    let copy = r.result.clone().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        r.removal,
+        Removal::NotOffered,
+        "nothing was staged on the node"
+    );
+    assert!(
+        copy.entry
+            .path
+            .starts_with("artifacts/shop/web-1/snapshots/snapshot-web-1_shop-app-"),
+        "{}",
+        copy.entry.path
+    );
+    let (_, dir) = app.state.evidence.case.clone().unwrap();
+    let tar = std::fs::read(dir.join(&copy.entry.path)).unwrap();
+    assert_eq!(
+        copy.entry.sha256.as_deref(),
+        Some(hex::encode(Sha256::digest(&tar)).as_str())
+    );
+    let found = tar.windows(secret.len()).any(|w| w == secret.as_bytes());
+    assert!(found, "the process's memory holds the secret");
+    let text = common::screen(&mut app, 120, 40);
+    assert!(text.contains(&copy.entry.path), "{text}");
+    drop(holder);
 }
