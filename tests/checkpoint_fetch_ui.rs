@@ -459,3 +459,121 @@ async fn s_takes_a_live_snapshot_of_a_real_process_into_the_case() {
     assert!(text.contains(&copy.entry.path), "{text}");
     drop(holder);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn f_without_a_helper_asks_to_deploy_one_and_fetches_once_it_is_ready() {
+    let node = tempfile::tempdir().unwrap();
+    let checkpoints = node.path().join("checkpoints");
+    std::fs::create_dir_all(&checkpoints).unwrap();
+    let bytes: Vec<u8> = (0..512u32 << 10).map(|i| (i % 251) as u8).collect();
+    let node_path = checkpoints.join(ARCHIVE);
+    std::fs::write(&node_path, &bytes).unwrap();
+    let node_path = node_path.display().to_string();
+    // The deployed helper's `serve` (the session the console opens after a deploy) is not
+    // this test's subject: it exits at once.
+    let wrapper = node.path().join("helper.sh");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\n[ \"$1\" = serve ] && exit 3\nexport KTUI_CHECKPOINT_DIR='{}'\nexec '{}' \"$@\"\n",
+            checkpoints.display(),
+            common::helper_binary().display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let store = Store::new();
+    store.add_namespace("shop");
+    store.add_namespace(manifest::DEFAULT_NAMESPACE);
+    store.add_node(NODE, "amd64");
+    store.apply(serde_json::json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "web-1", "namespace": "shop", "uid": "uid-web-1"},
+        "spec": {"nodeName": NODE, "containers": [{"name": "app", "image": "web:1"}]},
+        "status": {"phase": "Running", "containerStatuses": [{
+            "name": "app", "image": "web:1", "imageID": "", "ready": true, "started": true,
+            "restartCount": 0, "state": {"running": {"startedAt": "2026-11-20T09:00:00Z"}}}]},
+    }));
+    store.map_exec(BINARY, &wrapper);
+    let (setup, mut app) = console_on(store).await;
+    app.state.checkpoint.as_mut().unwrap().phase = written("app", &node_path);
+    press(&mut app, "f").await;
+    common::app_until(&mut app, "the deploy question", 20, |a| {
+        matches!(a.state.mode, Mode::Confirm(_))
+    })
+    .await;
+    assert!(
+        matches!(&app.state.mode, Mode::Confirm(Confirm::DeployHelper { variant, .. }) if variant.is_default()),
+        "reading needs only the default helper: {:?}",
+        app.state.mode
+    );
+    press(&mut app, "y").await;
+    common::app_until(&mut app, "the fetch after the deploy", 60, |a| {
+        matches!(
+            a.state.checkpoint.as_ref().map(|d| &d.phase),
+            Some(CheckpointPhase::Transferred(_))
+        )
+    })
+    .await;
+    let Some(CheckpointPhase::Transferred(r)) =
+        app.state.checkpoint.as_ref().map(|d| d.phase.clone())
+    else {
+        panic!()
+    };
+    let copy = r.result.clone().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        copy.entry.sha256.as_deref(),
+        Some(hex::encode(Sha256::digest(&bytes)).as_str())
+    );
+    assert_eq!(copy.helper_pod.name, manifest::pod_name(NODE));
+    assert!(
+        setup
+            .store()
+            .get(
+                "Pod",
+                manifest::DEFAULT_NAMESPACE,
+                &manifest::pod_name(NODE)
+            )
+            .is_some(),
+        "the helper was created"
+    );
+    // No: the node's copy stays, and the toast says where.
+    press(&mut app, "n").await;
+    assert!(app.state.checkpoint.is_none());
+    assert!(std::path::Path::new(&node_path).exists());
+}
+
+#[tokio::test]
+async fn the_gauge_counts_the_bytes_received() {
+    use ktui::state::checkpoint::TransferJob;
+    let demo = DemoCluster::fixed();
+    let now = demo.epoch();
+    let mut app = App::builder(Arc::new(demo))
+        .case(Some(common::test_case()))
+        .scope(Scope::All)
+        .demo(true)
+        .now(now)
+        .build();
+    app.dispatch(Action::Resize(80, 24));
+    common::settle_work(&mut app, QUIET).await;
+    app.state.prepare_frame();
+    press(&mut app, "/ledger\nC").await;
+    let d = app.state.checkpoint.as_mut().unwrap();
+    let job = TransferJob {
+        pod: d.pod.clone(),
+        container: "worker".into(),
+        node: d.node.clone(),
+        image: manifest::default_image(),
+        job: HelperJob::Fetch {
+            node_path: format!("/var/lib/kubelet/checkpoints/{ARCHIVE}"),
+        },
+    };
+    d.phase = CheckpointPhase::Transfer {
+        job: Box::new(job),
+        done: 3 << 20,
+        total: Some(12 << 20),
+    };
+    let text = common::screen(&mut app, 80, 24);
+    assert!(text.contains("3 MiB / 12 MiB"), "{text}");
+    insta::assert_snapshot!("checkpoint_fetching_80x24", dialog_box(&text));
+}

@@ -420,7 +420,8 @@ pub fn on_transferred(state: &mut AppState, pod: PodKey, result: Result<Box<Fetc
                 crate::sanitize::line(&copy.entry.path),
                 copy.entry.sha256.as_deref().unwrap_or("?")
             );
-            if removal == Removal::Asking {
+            let hidden = state.checkpoint.as_ref().is_some_and(|d| !d.shown);
+            if removal == Removal::Asking && hidden {
                 text.push_str("; remove it from the node? (C on the pod to answer)");
             }
             state.toast(ToastLevel::Info, text);
