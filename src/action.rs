@@ -31,6 +31,12 @@ pub enum Action {
         what: String,
         error: crate::evidence::CaptureError,
     },
+    /// An archive was read for the inspect pane: its text view and the number of matches of
+    /// the search, or why it could not be read.
+    Inspected {
+        request: u64,
+        result: Result<(Vec<String>, Option<usize>), String>,
+    },
     /// The notes of `generation` are in the case (their SHA-256), or why not.
     NotesSaved {
         generation: u64,

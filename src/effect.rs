@@ -31,6 +31,13 @@ pub enum Effect {
         node: String,
         json: Vec<u8>,
     },
+    /// Read an archive for the inspect pane (`request` names the reading), searching its
+    /// memory images for `grep` when given.
+    InspectArchive {
+        request: u64,
+        path: std::path::PathBuf,
+        grep: Option<String>,
+    },
     /// Save the notes (`generation`: the edit they are at) into the case's `notes.md`.
     SaveNotes {
         generation: u64,

@@ -11,12 +11,16 @@ pub enum Intent {
     /// A pane's command, as the keymap names it: it acts on what that pane shows (the
     /// selected row, the open logs); ignored when that pane is not the one on screen.
     Table(keymap::Table),
+    Inspect(keymap::Inspect),
     Detail(keymap::Detail),
     Logs(keymap::Logs),
     Sockets(keymap::Sockets),
     Help,
     /// A command line without its colon: `ns all`, `ctx NAME`, `q`, `q!`.
     Command(String),
+    /// Read a checkpoint archive or live snapshot (a path in the case, or absolute) into the
+    /// inspect pane.
+    OpenInspect(std::path::PathBuf),
     OpenDetail(PodKey),
     /// Socket events of a pod; when no helper runs on its node, asks to deploy one there.
     OpenSockets(PodKey),

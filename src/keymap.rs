@@ -336,6 +336,7 @@ pub struct Keymaps {
     pub logs: PaneKeys<Logs>,
     pub sockets: PaneKeys<Sockets>,
     pub notes: PaneKeys<Notes>,
+    pub inspect: PaneKeys<Inspect>,
 }
 
 impl Default for Keymaps {
@@ -347,19 +348,21 @@ impl Default for Keymaps {
             logs: PaneKeys::new(&LOGS),
             sockets: PaneKeys::new(&SOCKETS),
             notes: PaneKeys::new(&NOTES),
+            inspect: PaneKeys::new(&INSPECT),
         }
     }
 }
 
 impl Keymaps {
     /// The sections of a keys file, `anywhere` first.
-    pub const SECTIONS: [&'static str; 6] = [
+    pub const SECTIONS: [&'static str; 7] = [
         GLOBAL.section,
         TABLE.section,
         DETAIL.section,
         LOGS.section,
         SOCKETS.section,
         NOTES.section,
+        INSPECT.section,
     ];
 
     /// A key means one thing per pane, a pane's key does not shadow one of every pane, and quit
@@ -381,6 +384,7 @@ impl Keymaps {
             (LOGS.section, self.logs.bound()),
             (SOCKETS.section, self.sockets.bound()),
             (NOTES.section, self.notes.bound()),
+            (INSPECT.section, self.inspect.bound()),
         ] {
             if let Some((key, command, global)) = bound.iter().find_map(|(k, c)| {
                 anywhere
@@ -400,7 +404,8 @@ impl Keymaps {
         self.detail.bound_twice()?;
         self.logs.bound_twice()?;
         self.sockets.bound_twice()?;
-        self.notes.bound_twice()
+        self.notes.bound_twice()?;
+        self.inspect.bound_twice()
     }
 
     /// A pane's footer: its hints with the keys in effect, two spaces apart. A hint whose
@@ -480,7 +485,10 @@ pub const GLOBAL: Keymap<Global> = Keymap {
 /// What the command line understands, (usage, what); NAME is a placeholder.
 pub const COMMANDS: &[(&str, &str)] = &[
     (":ns NAME  :ns all", "switch namespace / all namespaces"),
-    (":ctx NAME", "switch kubeconfig context"),
+    (
+        ":ctx NAME  :inspect FILE",
+        "switch context / read a checkpoint, snapshot",
+    ),
     (":q  :q!  :help", "quit / quit leaving helpers / help"),
 ];
 
@@ -872,6 +880,60 @@ pub const NOTES: Keymap<Notes> = Keymap {
     ],
 };
 
+commands! {
+    /// The inspect pane: a checkpoint archive or live snapshot, read from the case.
+    pub enum Inspect {
+        Back => "back",
+        Down => "down",
+        Up => "up",
+        PageDown => "page_down",
+        PageUp => "page_up",
+        Start => "start",
+        End => "end",
+        Search => "search_memory",
+    }
+}
+
+pub const INSPECT: Keymap<Inspect> = Keymap {
+    title: "Inspect",
+    section: "inspect",
+    lines: &[
+        Line {
+            bindings: &[bind(&[Esc, ch('q'), Backspace], Inspect::Back)],
+            what: "back",
+        },
+        Line {
+            bindings: &[
+                bind(&[ch('j'), Down], Inspect::Down),
+                bind(&[ch('k'), Up], Inspect::Up),
+            ],
+            what: "scroll down / up",
+        },
+        Line {
+            bindings: &[
+                bind(&[PageDown, ch(' ')], Inspect::PageDown),
+                bind(&[PageUp], Inspect::PageUp),
+            ],
+            what: "page down / up",
+        },
+        Line {
+            bindings: &[
+                bind(&[ch('g'), Home], Inspect::Start),
+                bind(&[ch('G'), End], Inspect::End),
+            ],
+            what: "start / end",
+        },
+        Line {
+            bindings: &[bind(&[ch('/')], Inspect::Search)],
+            what: "search the memory images for text (exact bytes)",
+        },
+    ],
+    footer: &[
+        hint(&[Pane(Inspect::Search)], "search memory"),
+        hint(&[Pane(Inspect::Back)], "back"),
+    ],
+};
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1084,6 +1146,7 @@ mod tests {
             ("logs".to_string(), labels(k.logs.help())),
             ("sockets".to_string(), labels(k.sockets.help())),
             ("notes".to_string(), labels(k.notes.help())),
+            ("inspect".to_string(), labels(k.inspect.help())),
             ("anywhere".to_string(), anywhere),
         ];
         assert_eq!(sections, expected);

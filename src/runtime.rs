@@ -290,6 +290,36 @@ impl Runtime {
                 });
                 self.track(what, task);
             }
+            Effect::InspectArchive {
+                request,
+                path,
+                grep,
+            } => {
+                let case_dir = self.case.as_ref().map(|c| c.dir().to_path_buf());
+                self.spawn(async move {
+                    let read = tokio::task::spawn_blocking(move || {
+                        use crate::checkpoint::inspect::{inspect, render_text};
+                        inspect(&path, grep.as_deref().map(str::as_bytes)).map(|mut report| {
+                            // An archive in the case is named by its path there.
+                            if let Some(rel) =
+                                case_dir.as_deref().and_then(|d| path.strip_prefix(d).ok())
+                            {
+                                report.archive = format!("the case's {}", rel.display());
+                            }
+                            let matches = report.matches.as_ref().map(Vec::len);
+                            let text = render_text(&report);
+                            (text.lines().map(str::to_string).collect(), matches)
+                        })
+                    })
+                    .await;
+                    let result = match read {
+                        Ok(Ok(view)) => Ok(view),
+                        Ok(Err(e)) => Err(e.to_string()),
+                        Err(e) => Err(format!("the reading was interrupted: {e}")),
+                    };
+                    Some(Action::Inspected { request, result })
+                });
+            }
             Effect::SaveNotes { generation, text } => {
                 let tx = self.tx.clone();
                 let Some(case) = self.case.clone() else {

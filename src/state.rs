@@ -3,6 +3,7 @@
 pub mod checkpoint;
 pub mod export;
 pub mod helper;
+pub mod inspect;
 pub mod logs;
 pub mod menu;
 pub mod notes;
@@ -34,6 +35,8 @@ pub enum Screen {
     Sockets,
     /// The case's notes (every key but the pane's own is typed into them).
     Notes,
+    /// A checkpoint archive or live snapshot read (`state.inspect`).
+    Inspect,
 }
 
 /// A question that needs a yes before anything changes in the cluster.
@@ -74,6 +77,8 @@ pub enum Mode {
     Export,
     /// The checkpoint dialog (`state.checkpoint`) is on screen and takes the keys.
     Checkpoint,
+    /// `/` in the inspect pane: the text to search the memory images for.
+    InspectSearch(TextArea<'static>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -136,6 +141,10 @@ pub struct AppState {
     pub notes: NotesState,
     /// Where Esc in the notes pane goes back to.
     pub notes_return: Screen,
+    /// The inspect pane's archive and reading.
+    pub inspect: Option<inspect::InspectState>,
+    /// Where Esc in the inspect pane goes back to.
+    pub inspect_return: Screen,
     /// What the API server said the user may do (the actions menu), briefly cached.
     pub access: AccessCache,
     pub toasts: Vec<Toast>,
@@ -172,6 +181,8 @@ impl AppState {
             checkpoint: None,
             notes: NotesState::default(),
             notes_return: Screen::Table,
+            inspect: None,
+            inspect_return: Screen::Table,
             access: AccessCache::default(),
             toasts: Vec::new(),
             size: (80, 24),

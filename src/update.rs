@@ -2,6 +2,7 @@
 
 mod checkpoint;
 mod export;
+mod inspect;
 mod intents;
 mod keys;
 mod menu;
@@ -46,6 +47,10 @@ fn dispatch(state: &mut AppState, action: Action) -> Vec<Effect> {
             state.now = now;
             state.toasts.retain(|t| t.until > now);
             notes::on_tick(state)
+        }
+        Action::Inspected { request, result } => {
+            inspect::on_inspected(state, request, result);
+            Vec::new()
         }
         Action::NotesSaved { generation, result } => {
             notes::on_saved(state, generation, result);

@@ -6,6 +6,7 @@ mod confirm;
 mod detail;
 mod export;
 mod help;
+mod inspect;
 mod logs;
 mod menu;
 mod notes;
@@ -37,6 +38,7 @@ pub fn view(frame: &mut Frame<'_>, state: &AppState, theme: &Theme) {
         Screen::Logs => logs::render(frame, main, state, theme),
         Screen::Sockets => sockets::render(frame, main, state, theme),
         Screen::Notes => notes::render(frame, main, state, theme),
+        Screen::Inspect => inspect::render(frame, main, state, theme),
     }
     status::render_prompt(frame, bottom, state, theme);
     render_toasts(frame, main, state, theme);

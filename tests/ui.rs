@@ -861,3 +861,56 @@ async fn export_from_the_dialog_collects_signs_and_says_where_the_bundle_is() {
     press(&mut app, "\n").await;
     assert!(app.state.export.is_none(), "Enter closes a finished export");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inspect_reads_an_archive_in_the_case_and_searches_its_memory() {
+    let case = common::test_case();
+    let rel = "artifacts/default/ktapp-6d8f9c7b5d-4xk2p/checkpoints/checkpoint-ktapp.tar";
+    let copy = case.dir().join(rel);
+    std::fs::create_dir_all(copy.parent().unwrap()).unwrap();
+    std::fs::copy(
+        "tests/fixtures/checkpoint/checkpoint-ktapp-6d8f9c7b5d-4xk2p_default-ktapp-2026-11-22T12:35:06Z.tar",
+        &copy,
+    )
+    .unwrap();
+    let demo = DemoCluster::fixed();
+    let now = demo.epoch();
+    let mut app = App::builder(Arc::new(demo))
+        .case(Some(case))
+        .scope(Scope::All)
+        .demo(true)
+        .now(now)
+        .build();
+    for (w, h) in [(80u16, 24u16), (120, 40)] {
+        app.dispatch(Action::Resize(w, h));
+        common::settle_work(&mut app, QUIET).await;
+        let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+        press(&mut app, &format!(":inspect {rel}\n")).await;
+        common::settle_work(&mut app, QUIET).await;
+        let text = screen(&mut app, &mut term);
+        assert_eq!(app.state.screen, Screen::Inspect, "{text}");
+        assert!(text.contains("Inspect · checkpoint-ktapp.tar"), "{text}");
+        assert!(text.contains("ktapp"), "{text}");
+        assert!(text.contains("the case's artifacts/default/"), "{text}");
+        // The memory search: the fixture's secret is twice in each of two pages images.
+        press(&mut app, "/KTUI_SECRET_7731\n").await;
+        common::settle_work(&mut app, QUIET).await;
+        let text = screen(&mut app, &mut term);
+        assert!(
+            text.contains("4 matches of \"KTUI_SECRET_7731\" in memory"),
+            "{text}"
+        );
+        assert!(text.contains("pages-2.img"), "{text}");
+        insta::assert_snapshot!(format!("inspect_search_{w}x{h}"), text);
+        press(&mut app, "\x1b").await;
+        assert_eq!(app.state.screen, Screen::Table);
+    }
+    // A file that is not an archive: the pane says why, nothing else breaks.
+    press(&mut app, ":inspect notes.md\n").await;
+    common::settle_work(&mut app, QUIET).await;
+    let failed = matches!(
+        app.state.inspect.as_ref().map(|i| &i.status),
+        Some(ktui::state::inspect::InspectStatus::Failed(_))
+    );
+    assert!(failed, "{:?}", app.state.inspect);
+}

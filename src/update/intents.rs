@@ -20,7 +20,15 @@ pub fn apply(state: &mut AppState, intent: Intent) -> Vec<Effect> {
         Intent::Detail(cmd) if state.screen == Screen::Detail => on_detail(state, cmd),
         Intent::Logs(cmd) if state.screen == Screen::Logs => on_logs(state, cmd),
         Intent::Sockets(cmd) if state.screen == Screen::Sockets => sockets::on_command(state, cmd),
-        Intent::Table(_) | Intent::Detail(_) | Intent::Logs(_) | Intent::Sockets(_) => Vec::new(),
+        Intent::Inspect(cmd) if state.screen == Screen::Inspect => {
+            super::inspect::on_command(state, cmd)
+        }
+        Intent::Table(_)
+        | Intent::Detail(_)
+        | Intent::Logs(_)
+        | Intent::Sockets(_)
+        | Intent::Inspect(_) => Vec::new(),
+        Intent::OpenInspect(file) => super::inspect::open(state, file),
         Intent::Help => {
             state.mode = Mode::Help;
             Vec::new()
@@ -93,6 +101,18 @@ fn run_command(state: &mut AppState, line: &str) -> Vec<Effect> {
             }
             state.toast(ToastLevel::Info, format!("switching to context {ctx}…"));
             vec![Effect::SwitchContext(ctx.to_string())]
+        }
+        ("inspect", Some(_)) => {
+            // The rest of the line is the file (a path may hold spaces).
+            let file = line.trim_start_matches("inspect").trim();
+            apply(state, Intent::OpenInspect(std::path::PathBuf::from(file)))
+        }
+        ("inspect", None) => {
+            state.toast(
+                ToastLevel::Error,
+                "say which archive: :inspect FILE (a path in the case, e.g. artifacts/NS/POD/snapshots/…tar, or absolute)",
+            );
+            Vec::new()
         }
         ("help" | "h", _) => {
             state.mode = Mode::Help;

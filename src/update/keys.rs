@@ -37,6 +37,7 @@ pub fn on_key(state: &mut AppState, key: KeyEvent) -> Vec<Effect> {
         Mode::Filter(area) => on_filter(state, area, key),
         Mode::Command(area) => on_command(state, area, key),
         Mode::LogSearch(area) => on_log_search(state, area, key),
+        Mode::InspectSearch(area) => super::inspect::on_search_key(state, area, key),
         Mode::SocketFilter(area) => {
             sockets::on_filter(state, area, key);
             Vec::new()
@@ -63,6 +64,7 @@ fn intent_of(keymaps: &Keymaps, screen: Screen, key: &KeyEvent) -> Option<Intent
         Screen::Logs => keymaps.logs.lookup(key).map(Intent::Logs),
         Screen::Sockets => keymaps.sockets.lookup(key).map(Intent::Sockets),
         Screen::Notes => None, // typed into the notes (`notes::on_key`)
+        Screen::Inspect => keymaps.inspect.lookup(key).map(Intent::Inspect),
     }
 }
 

@@ -25,6 +25,7 @@ fn sections(state: &AppState) -> Vec<(&'static str, Vec<(String, &'static str)>)
         Screen::Logs => (k.logs.map.title, k.logs.help()),
         Screen::Sockets => (k.sockets.map.title, k.sockets.help()),
         Screen::Notes => (k.notes.map.title, k.notes.help()),
+        Screen::Inspect => (k.inspect.map.title, k.inspect.help()),
     };
     let mut anywhere = k.global.help();
     anywhere.extend(

@@ -80,6 +80,7 @@ pub fn render_prompt(frame: &mut Frame<'_>, area: Rect, state: &AppState, theme:
         Mode::Filter(t) => ("/", Some(t)),
         Mode::Command(t) => (":", Some(t)),
         Mode::LogSearch(t) => ("search /", Some(t)),
+        Mode::InspectSearch(t) => ("search memory /", Some(t)),
         Mode::SocketFilter(t) => (
             "filter (port:N proto:tcp state:X type:X, !negates) ",
             Some(t),
@@ -106,6 +107,7 @@ pub fn render_prompt(frame: &mut Frame<'_>, area: Rect, state: &AppState, theme:
                 Screen::Logs => k.footer(&k.logs),
                 Screen::Sockets => k.footer(&k.sockets),
                 Screen::Notes => k.footer(&k.notes),
+                Screen::Inspect => k.footer(&k.inspect),
             };
             let mut spans = vec![Span::styled(hints, theme.muted)];
             if let Some(reason) = match &state.connection {
