@@ -457,6 +457,28 @@ async fn s_takes_a_live_snapshot_of_a_real_process_into_the_case() {
     assert!(found, "the process's memory holds the secret");
     let text = common::screen(&mut app, 120, 40);
     assert!(text.contains(&copy.entry.path), "{text}");
+    assert!(text.contains("i: inspect"), "{text}");
+    // `i` reads the copy into the inspect pane, and `/` finds the secret in its memory.
+    press(&mut app, "i").await;
+    common::settle_work(&mut app, QUIET).await;
+    assert_eq!(app.state.screen, ktui::state::Screen::Inspect);
+    press(&mut app, &format!("/{secret}\n")).await;
+    common::app_until(&mut app, "the memory search", 60, |a| {
+        a.state
+            .inspect
+            .as_ref()
+            .is_some_and(|i| i.status != ktui::state::inspect::InspectStatus::Reading)
+    })
+    .await;
+    let inspect = app.state.inspect.clone().unwrap();
+    assert_eq!(
+        inspect.status,
+        ktui::state::inspect::InspectStatus::Read,
+        "{inspect:?}"
+    );
+    assert!(inspect.matches.unwrap_or(0) >= 1, "{inspect:?}");
+    let text = common::screen(&mut app, 120, 40);
+    assert!(text.contains("matches of"), "{text}");
     drop(holder);
 }
 

@@ -215,6 +215,20 @@ fn keys(state: &mut AppState, key: KeyEvent) -> Option<Vec<Effect>> {
                     state.toast(ToastLevel::Info, text);
                     Vec::new()
                 }
+                // Inspect the copy in the case (keeping the node's copy when still asked).
+                KeyCode::Char('i') if report.removal != Removal::Removing => {
+                    let Ok(copy) = &report.result else {
+                        return Some(Vec::new());
+                    };
+                    let path = std::path::PathBuf::from(&copy.entry.path);
+                    let kept = asking.then(|| kept_text(&report.job));
+                    state.checkpoint = None;
+                    state.mode = Mode::Normal;
+                    if let Some(text) = kept {
+                        state.toast(ToastLevel::Info, text);
+                    }
+                    super::super::inspect::open(state, path)
+                }
                 KeyCode::Esc if report.removal == Removal::Removing => {
                     d.shown = false;
                     Vec::new()

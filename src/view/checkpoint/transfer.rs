@@ -190,9 +190,10 @@ fn result<'a>(r: &TransferReport, theme: &Theme) -> Vec<Line<'a>> {
 }
 
 fn keys(r: &TransferReport) -> &'static str {
-    match r.removal {
-        Removal::Asking => " y: remove from the node   n/⏎/esc: keep it there ",
-        Removal::Removing => " esc: hide (it goes on) ",
-        _ => " ⏎/esc: close ",
+    match (&r.removal, r.result.is_ok()) {
+        (Removal::Asking, _) => " y: remove from the node   n/⏎/esc: keep it there   i: inspect ",
+        (Removal::Removing, _) => " esc: hide (it goes on) ",
+        (_, true) => " i: inspect   ⏎/esc: close ",
+        (_, false) => " ⏎/esc: close ",
     }
 }
