@@ -98,12 +98,43 @@ impl Staged {
         size: u64,
         companions: &[Companion],
     ) -> Result<Vec<IndexEntry>> {
+        let file = self.file();
+        // The verified bytes at their final name: evidence, kept even when indexing fails.
+        let verified = std::fs::metadata(&file).is_ok_and(|m| m.is_file() && m.len() == size);
         let result = self.commit_inner(sha256, size, companions);
-        if let Err(e) = &result {
-            let _ = std::fs::remove_file(self.file());
-            self.case.inner.record_failure(&self.meta, e);
+        match result {
+            Ok(entries) => Ok(entries),
+            Err(e) if verified => {
+                // Out of the way of a later capture of the same name, under a name that says
+                // what it is (a live snapshot cannot be taken again).
+                let short = sha256.get(..12).unwrap_or(sha256);
+                let kept = file.with_file_name(format!(
+                    "{}.unindexed-{short}",
+                    file.file_name()
+                        .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+                ));
+                let where_ = match std::fs::rename(&file, &kept) {
+                    Ok(()) => kept,
+                    Err(_) => file,
+                };
+                let e = CaseError::io(
+                    "index",
+                    &self.case.inner.dir,
+                    where_.clone(),
+                    std::io::Error::other(format!(
+                        "{e}; the verified copy ({size} bytes, sha256 {sha256}) is kept, not indexed, at {}",
+                        where_.display()
+                    )),
+                );
+                self.case.inner.record_failure(&self.meta, &e);
+                Err(e)
+            }
+            Err(e) => {
+                let _ = std::fs::remove_file(&file);
+                self.case.inner.record_failure(&self.meta, &e);
+                Err(e)
+            }
         }
-        result
     }
 
     fn commit_inner(
@@ -284,5 +315,30 @@ mod tests {
         assert_eq!(last["result"], "error");
         // The claim is gone with it.
         assert_eq!(case.stage_artifact(&meta()).unwrap().file_name(), "a.tar");
+    }
+
+    #[test]
+    fn a_verified_file_that_cannot_be_indexed_is_kept_and_said_where() {
+        let tmp = tempfile::tempdir().unwrap();
+        let case = Case::open(tmp.path(), Some("t"), &CaseConfig::new("c", "s")).unwrap();
+        let staged = case.stage_artifact(&meta()).unwrap();
+        let file = staged.file();
+        std::fs::write(&file, b"archive").unwrap();
+        // Its companion's name is taken already: the commit fails after the file is verified.
+        std::fs::write(file.with_file_name("a.tar.fetch.json"), b"someone's").unwrap();
+        let companion = Companion {
+            suffix: ".fetch.json",
+            media_type: "application/json",
+            bytes: b"{}\n".to_vec(),
+        };
+        let sha = super::super::custody::sha256_hex(b"archive");
+        let err = staged.commit(&sha, 7, &[companion]).unwrap_err();
+        let kept = file.with_file_name(format!("a.tar.unindexed-{}", &sha[..12]));
+        assert_eq!(std::fs::read(&kept).unwrap(), b"archive", "{err}");
+        assert!(err.to_string().contains("is kept, not indexed"), "{err}");
+        assert!(err.to_string().contains(&sha), "{err}");
+        let last = custody(&case).pop().unwrap();
+        assert_eq!(last["result"], "error");
+        assert!(last.to_string().contains(&sha), "{last}");
     }
 }

@@ -145,6 +145,17 @@ pub fn build(archive: &Path, output: &Path, tag: Option<&str>) -> Result<Written
         });
     }
     let partial = partial_name(output);
+    // Someone else's file (another run's, the user's) is not ours to replace or remove.
+    if partial.exists() {
+        return Err(ImageError::Write {
+            path: partial.clone(),
+            source: io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                "a partial image of that name is there (another `ktui checkpoint image` running, \
+                 or left over): remove it or choose another -o",
+            ),
+        });
+    }
     let result = write_archive(archive, &partial, &report, &container, &tag).and_then(|w| {
         fs::rename(&partial, output).map_err(|source| ImageError::Write {
             path: output.to_path_buf(),

@@ -22,13 +22,22 @@ pub struct HelperNeed<'a> {
     pub purpose: &'a str,
 }
 
+/// The helper found (or deployed) on the node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeHelper {
+    pub pod: PodKey,
+    /// It has the snapshot variant's writable checkpoint directory: it can delete a fetched
+    /// archive from the node.
+    pub can_remove: bool,
+}
+
 /// The helper pod to exec in, or why there is none (what to run instead).
 pub async fn helper_for(
     cluster: &dyn Cluster,
     case: &Case,
     need: &HelperNeed<'_>,
     say: &mut (dyn FnMut(String) + Send),
-) -> Result<PodKey, String> {
+) -> Result<NodeHelper, String> {
     let spec = HelperSpec {
         image: need
             .image
@@ -37,7 +46,11 @@ pub async fn helper_for(
         ..HelperSpec::new(Some(need.node))
     };
     if need.deploy {
-        return deploy(cluster, case, &spec, need, say).await;
+        let pod = deploy(cluster, case, &spec, need, say).await?;
+        return Ok(NodeHelper {
+            pod,
+            can_remove: need.variant == HelperVariant::Snapshot,
+        });
     }
     let scope = Scope::Namespace(spec.namespace.clone());
     let pods = cluster
@@ -57,12 +70,9 @@ pub async fn helper_for(
             need.node, need.purpose
         ));
     };
-    let missing = need
-        .variant
-        .missing_from(&HelperVariant::running_capabilities(
-            &pod.labels,
-            &pod.annotations,
-        ));
+    let running = HelperVariant::running_capabilities(&pod.labels, &pod.annotations);
+    let missing = need.variant.missing_from(&running);
+    let can_remove = HelperVariant::Snapshot.missing_from(&running).is_empty();
     if !missing.is_empty() {
         return Err(format!(
             "the helper {} on node {} lacks {} for {}: {rerun} (it replaces the running helper)",
@@ -78,7 +88,10 @@ pub async fn helper_for(
         .map(|c| c.image.clone())
         .unwrap_or_default();
     match lifecycle::readiness(&pod.summary, &image) {
-        Readiness::Ready => Ok(pod.summary.key.clone()),
+        Readiness::Ready => Ok(NodeHelper {
+            pod: pod.summary.key.clone(),
+            can_remove,
+        }),
         Readiness::Starting(how) => Err(format!(
             "the helper {} on node {} is not ready yet ({how}): try again in a moment",
             pod.summary.key, need.node

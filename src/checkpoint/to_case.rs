@@ -6,7 +6,7 @@
 use std::io::{BufRead as _, IsTerminal as _, Write as _};
 
 use super::create::CreateArgs;
-use super::node_helper::{HelperNeed, helper_for};
+use super::node_helper::{HelperNeed, NodeHelper, helper_for};
 use super::take::Plan;
 use crate::case::Case;
 use crate::cluster::{Cluster, ContainerState, PodKey};
@@ -60,7 +60,8 @@ pub async fn snapshot(
         HelperVariant::Snapshot,
         "a live snapshot",
     )
-    .await?;
+    .await?
+    .pod;
     say(&format!(
         "taking a live snapshot of container {} of pod {} on node {} through {helper}: processes \
          are not frozen (the read is not atomic), it is not a CRIU image and cannot be restored, \
@@ -104,7 +105,8 @@ pub async fn fetch(
     } else {
         HelperVariant::Sockets
     };
-    let helper = need_helper(cluster, case, plan, args, variant, "fetching the archive").await?;
+    let found = need_helper(cluster, case, plan, args, variant, "fetching the archive").await?;
+    let helper = found.pod;
     let ev = evidence(case, plan, &helper);
     let mut bar = StderrProgress::new(format!("fetching {node_path}"));
     let mut progress = |done: u64, total: Option<u64>| match total {
@@ -126,12 +128,14 @@ pub async fn fetch(
         ))
     })?;
     print_fetched(case, &got);
-    let remove = args.remove_from_node || ask_remove(node_path, &plan.node);
+    // Deleting is offered only where it can work: the helper's checkpoint directory is
+    // writable in the snapshot variant alone.
+    let remove = args.remove_from_node || (found.can_remove && ask_remove(node_path, &plan.node));
     if !remove {
         say(&format!(
             "the archive is still on node {} at {node_path}: it holds process memory and \
-             secrets — remove it when it is no longer needed (ktui checkpoint create --fetch \
-             --remove-from-node, or on the node)",
+             secrets — remove it when it is no longer needed (on the node, or with the \
+             snapshot helper: ktui checkpoint create --fetch --remove-from-node --deploy-helper)",
             plan.node
         ));
         return Ok(());
@@ -152,7 +156,7 @@ async fn need_helper(
     args: &CreateArgs,
     variant: HelperVariant,
     purpose: &str,
-) -> Result<PodKey, u8> {
+) -> Result<NodeHelper, u8> {
     let need = HelperNeed {
         node: &plan.node,
         variant,

@@ -108,7 +108,14 @@ impl PageLayout {
         let page_no = offset / self.page;
         let i = self.runs.partition_point(|&(first, _, _)| first <= page_no);
         let &(first, vaddr, n) = self.runs.get(i.checked_sub(1)?)?;
-        (page_no < first + n).then(|| vaddr + (page_no - first) * self.page + offset % self.page)
+        // Values from the archive's pagemap: checked, a wrapped address is worse than none.
+        if page_no >= first.checked_add(n)? {
+            return None;
+        }
+        (page_no - first)
+            .checked_mul(self.page)?
+            .checked_add(offset % self.page)?
+            .checked_add(vaddr)
     }
 }
 

@@ -228,7 +228,11 @@ fn process_tree(out: &mut String, r: &Report) {
         let branch = if depth == 0 {
             String::new()
         } else {
-            format!("{}└─ ", "   ".repeat(depth - 1))
+            // A hostile tree can be 400,000 deep: the indent stops growing (depth shown).
+            match depth {
+                ..=MAX_INDENT => format!("{}└─ ", "   ".repeat(depth - 1)),
+                _ => format!("{}└─({depth}) ", "   ".repeat(MAX_INDENT - 1)),
+            }
         };
         let mut line = format!("  {branch}{} {}", p.pid, opt(&p.comm));
         if let Some(state) = p.state.as_deref().filter(|st| *st != "Alive") {
@@ -265,6 +269,9 @@ fn rootfs(out: &mut String, r: &Report) {
         let _ = writeln!(out, "  deleted: {}", s(p));
     }
 }
+
+/// Deepest indent of the process tree (deeper levels are numbered instead).
+const MAX_INDENT: usize = 16;
 
 fn matches(out: &mut String, r: &Report) {
     let (Some(g), Some(list)) = (&r.grep, &r.matches) else {
