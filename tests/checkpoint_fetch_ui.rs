@@ -119,11 +119,15 @@ async fn f_fetches_the_archive_into_the_case_and_y_removes_it_from_the_node() {
             "name": "app", "image": "web:1", "imageID": "", "ready": true, "started": true,
             "restartCount": 0, "state": {"running": {"startedAt": "2026-11-20T09:00:00Z"}}}]},
     }));
-    // A ready helper of this console's image runs on the node: no deploy is asked.
+    // A ready helper of this console's image runs on the node: no deploy is asked. It is the
+    // snapshot variant, whose checkpoint directory is writable: removing is offered.
     let image = manifest::default_image();
     store.apply(serde_json::json!({
         "apiVersion": "v1", "kind": "Pod",
-        "metadata": {"name": manifest::pod_name(NODE), "namespace": manifest::DEFAULT_NAMESPACE, "uid": "h-1"},
+        "metadata": {"name": manifest::pod_name(NODE), "namespace": manifest::DEFAULT_NAMESPACE, "uid": "h-1",
+                     "labels": {"app.kubernetes.io/name": "ktui-helper", "app.kubernetes.io/managed-by": "ktui",
+                                "ktui.dev/variant": "snapshot"},
+                     "annotations": {"ktui.dev/capabilities": "BPF,PERFMON,SYS_PTRACE,NET_ADMIN,DAC_READ_SEARCH,SYSLOG"}},
         "spec": {"nodeName": NODE, "containers": [{"name": CONTAINER, "image": image}]},
         "status": {"phase": "Running", "containerStatuses": [{
             "name": CONTAINER, "image": image, "imageID": "", "ready": true,
@@ -559,8 +563,13 @@ async fn f_without_a_helper_asks_to_deploy_one_and_fetches_once_it_is_ready() {
             .is_some(),
         "the helper was created"
     );
-    // No: the node's copy stays, and the toast says where.
-    press(&mut app, "n").await;
+    // The default helper mounts the checkpoint directory read-only: removing is not offered,
+    // the dialog says where the copy stays and how to remove it.
+    assert_eq!(r.removal, Removal::Manual, "{r:?}");
+    let text = common::screen(&mut app, 120, 40);
+    assert!(text.contains("mounts that directory read-only"), "{text}");
+    assert!(!text.contains("y/N"), "{text}");
+    press(&mut app, "\n").await;
     assert!(app.state.checkpoint.is_none());
     assert!(std::path::Path::new(&node_path).exists());
 }

@@ -1,7 +1,7 @@
 //! Reading one bulk stream into a [`Sink`], and streams of unknown size (no resume).
 
 use std::path::Path;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use ktui_wire::bulk::{BulkDecoder, BulkEvent, BulkHeader, BulkTrailer};
 use tokio::io::{AsyncRead, AsyncReadExt as _};
@@ -13,6 +13,9 @@ use crate::sanitize;
 
 /// Bytes per read from the stream.
 const READ: usize = 1 << 20;
+/// The slowest disk a resumed fetch's prefix is assumed to be read and hashed from on the node
+/// (before its first chunk comes, the idle timeout is stretched by the prefix at this rate).
+const PREFIX_HASH_BYTES_PER_SEC: u64 = 32 << 20;
 
 /// How a stream ended.
 #[derive(Debug)]
@@ -67,9 +70,17 @@ pub(super) async fn pump<S: AsyncRead + Unpin + ?Sized>(
         cause,
     };
     let ended = loop {
-        let n = match tokio::time::timeout(options.idle_timeout, stream.read(&mut buf)).await {
+        let wait = match decoder.header() {
+            // A resumed fetch: the helper hashes the prefix it does not send before its first
+            // chunk (tens of GB take minutes): not a stall.
+            Some(h) if h.offset > 0 && decoder.content_bytes() == 0 => {
+                options.idle_timeout + Duration::from_secs(h.offset / PREFIX_HASH_BYTES_PER_SEC)
+            }
+            _ => options.idle_timeout,
+        };
+        let n = match tokio::time::timeout(wait, stream.read(&mut buf)).await {
             Err(_) => {
-                break Ended::Cut(format!("no data for {} s", options.idle_timeout.as_secs()));
+                break Ended::Cut(format!("no data for {} s", wait.as_secs()));
             }
             Ok(Err(e)) => {
                 let cause = sanitize::line(&e.to_string()).into_owned();

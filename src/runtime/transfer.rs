@@ -188,9 +188,26 @@ async fn transfer(
     ] {
         let _ = tx.send(Action::EvidenceCaptured(EvidenceItem::written(kind, entry)));
     }
+    // Deleting the node's copy is offered only where the helper can (snapshot variant).
+    let can_remove = match cluster
+        .list_helper_pods(Scope::Namespace(helper_pod.namespace.clone()))
+        .await
+    {
+        Ok(pods) => pods.iter().any(|p| {
+            p.summary.key == helper_pod
+                && HelperVariant::Snapshot
+                    .missing_from(&HelperVariant::running_capabilities(
+                        &p.labels,
+                        &p.annotations,
+                    ))
+                    .is_empty()
+        }),
+        Err(_) => false,
+    };
     Ok(Some(FetchedCopy {
         entry: fetched.entry,
         helper_pod,
+        can_remove,
     }))
 }
 

@@ -130,6 +130,9 @@ pub struct FetchedCopy {
     pub entry: IndexEntry,
     /// The helper pod it came through.
     pub helper_pod: PodKey,
+    /// That helper has the snapshot variant's writable checkpoint directory: it can delete the
+    /// node's copy (the default helper mounts it read-only).
+    pub can_remove: bool,
 }
 
 /// Removing the node's copy of a fetched archive (asked, default no).
@@ -139,6 +142,8 @@ pub enum Removal {
     NotOffered,
     /// "remove the archive from the node? y/N"
     Asking,
+    /// The helper cannot delete it (read-only mount): said where it is, to remove by hand.
+    Manual,
     Removing,
     Removed,
     /// Still on the node: why (says what to do).

@@ -145,7 +145,7 @@ pub enum CheckpointError {
     ContainerNotFound { at: At },
     /// The container is not running: nothing to checkpoint.
     #[error(
-        "{at} on node {node} is not running ({state}): a dead process cannot be checkpointed. Read what it left: its logs (`l` in the console; `kubectl logs --previous {pod} -c {container} -n {ns}`), which the console also keeps in the case when it sees the crash",
+        "{at} on node {node} is not running ({state}): a dead process cannot be checkpointed. Read what it left: its logs (`l` in the console; `kubectl logs --previous {pod} -c {container} -n {ns}`), which the console also keeps in the case when it sees the crash; its configuration and image can be examined in a copy of the pod (`kubectl debug {pod} -n {ns} --copy-to={pod}-copy`; it keeps the labels, so Services send it traffic: relabel and isolate it)",
         pod = .at.pod.name, container = .at.container, ns = .at.pod.namespace, node = .at.node
     )]
     NotRunning { at: At, state: String },

@@ -306,7 +306,8 @@ pub fn on_transferred(state: &mut AppState, pod: PodKey, result: Result<Box<Fetc
     };
     let result = result.map(|c| *c);
     let removal = match (&job.job, &result) {
-        (HelperJob::Fetch { .. }, Ok(_)) => Removal::Asking,
+        (HelperJob::Fetch { .. }, Ok(c)) if c.can_remove => Removal::Asking,
+        (HelperJob::Fetch { .. }, Ok(_)) => Removal::Manual,
         _ => Removal::NotOffered,
     };
     match &result {

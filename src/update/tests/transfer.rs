@@ -75,6 +75,7 @@ fn one_transfer(effects: &[Effect]) -> TransferJob {
 
 fn copy(path: &str) -> Box<FetchedCopy> {
     Box::new(FetchedCopy {
+        can_remove: true,
         entry: IndexEntry {
             path: path.into(),
             sha256: Some(SHA.into()),

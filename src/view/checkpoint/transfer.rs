@@ -184,6 +184,13 @@ fn result<'a>(r: &TransferReport, theme: &Theme) -> Vec<Line<'a>> {
             format!("Still on node {node} at {}: {}", s(node_path), s(e)),
             theme.error,
         )),
+        Removal::Manual => Line::from(Span::styled(
+            format!(
+                "The archive is still on node {node} at {} and holds process memory: this helper mounts that directory read-only, so remove it on the node (or through the snapshot helper) once it is no longer needed.",
+                s(node_path)
+            ),
+            theme.accent,
+        )),
         Removal::NotOffered => Line::from(""),
     });
     lines
