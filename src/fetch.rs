@@ -191,6 +191,11 @@ fn size_words(n: Option<u64>) -> String {
 }
 
 impl FetchError {
+    /// The API server could not be reached (the exec failed for that).
+    pub fn unreachable(&self) -> bool {
+        matches!(self, FetchError::Exec { cause, .. } if matches!(**cause, ClusterError::Unreachable { .. }))
+    }
+
     fn local(doing: &'static str, path: &Path, source: std::io::Error) -> Self {
         FetchError::Local {
             doing,

@@ -22,6 +22,23 @@ pub struct HelperNeed<'a> {
     pub purpose: &'a str,
 }
 
+/// Why no helper can be used (what to run instead), and whether the API server was gone.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct NoHelper {
+    pub message: String,
+    pub unreachable: bool,
+}
+
+impl From<String> for NoHelper {
+    fn from(message: String) -> Self {
+        NoHelper {
+            message,
+            unreachable: false,
+        }
+    }
+}
+
 /// The helper found (or deployed) on the node.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NodeHelper {
@@ -37,7 +54,7 @@ pub async fn helper_for(
     case: &Case,
     need: &HelperNeed<'_>,
     say: &mut (dyn FnMut(String) + Send),
-) -> Result<NodeHelper, String> {
+) -> Result<NodeHelper, NoHelper> {
     let spec = HelperSpec {
         image: need
             .image
@@ -46,7 +63,9 @@ pub async fn helper_for(
         ..HelperSpec::new(Some(need.node))
     };
     if need.deploy {
-        let pod = deploy(cluster, case, &spec, need, say).await?;
+        let pod = deploy(cluster, case, &spec, need, say)
+            .await
+            .map_err(NoHelper::from)?;
         return Ok(NodeHelper {
             pod,
             can_remove: need.variant == HelperVariant::Snapshot,
@@ -56,7 +75,10 @@ pub async fn helper_for(
     let pods = cluster
         .list_helper_pods(scope)
         .await
-        .map_err(|e| format!("cannot look for the helper on node {}: {e}", need.node))?;
+        .map_err(|e| NoHelper {
+            unreachable: matches!(e, crate::cluster::ClusterError::Unreachable { .. }),
+            message: format!("cannot look for the helper on node {}: {e}", need.node),
+        })?;
     let rerun = format!(
         "rerun with --deploy-helper to deploy it ({}), or take it from the console",
         need.variant.additions_line()
@@ -65,22 +87,22 @@ pub async fn helper_for(
         .iter()
         .find(|p| !p.deleting && lifecycle::on_node(p, need.node))
     else {
-        return Err(format!(
+        return Err(NoHelper::from(format!(
             "no ktui helper runs on node {} for {}: {rerun}",
             need.node, need.purpose
-        ));
+        )));
     };
     let running = HelperVariant::running_capabilities(&pod.labels, &pod.annotations);
     let missing = need.variant.missing_from(&running);
     let can_remove = HelperVariant::Snapshot.missing_from(&running).is_empty();
     if !missing.is_empty() {
-        return Err(format!(
+        return Err(NoHelper::from(format!(
             "the helper {} on node {} lacks {} for {}: {rerun} (it replaces the running helper)",
             pod.summary.key,
             need.node,
             missing.join(", "),
             need.purpose
-        ));
+        )));
     }
     let image = pod
         .summary
@@ -92,14 +114,14 @@ pub async fn helper_for(
             pod: pod.summary.key.clone(),
             can_remove,
         }),
-        Readiness::Starting(how) => Err(format!(
+        Readiness::Starting(how) => Err(NoHelper::from(format!(
             "the helper {} on node {} is not ready yet ({how}): try again in a moment",
             pod.summary.key, need.node
-        )),
-        Readiness::Failed(why) => Err(format!(
+        ))),
+        Readiness::Failed(why) => Err(NoHelper::from(format!(
             "the helper on node {} cannot be used: {why}; {rerun}",
             need.node
-        )),
+        ))),
     }
 }
 

@@ -12,11 +12,13 @@ use crate::case::Case;
 use crate::cluster::{Cluster, ContainerState, PodKey};
 use crate::fetch::FetchOptions;
 use crate::fetch::evidence::{
-    CaseFetched, Evidence, fetch_checkpoint, fetch_snapshot, remove_from_node, snapshot_name,
+    CaseFetched, Evidence, EvidenceError, fetch_checkpoint, fetch_snapshot, remove_from_node,
+    snapshot_name,
 };
 use crate::helper::manifest::{CONTAINER, HelperVariant};
 use crate::helper::snapshot::SnapshotRequest;
 use crate::progress::StderrProgress;
+use crate::triage_cmd::EXIT_NO_CLUSTER;
 
 /// What the container's status says, for `snapshot.json` (never invented: unknown is absent).
 pub fn snapshot_request(plan: &Plan) -> Result<SnapshotRequest, String> {
@@ -84,7 +86,7 @@ pub async fn snapshot(
         &mut progress,
     )
     .await
-    .map_err(|e| said(&format!("the live snapshot failed: {e}")))?;
+    .map_err(|e| failed(&format!("the live snapshot failed: {e}"), &e))?;
     print_fetched(case, &got);
     Ok(())
 }
@@ -122,10 +124,10 @@ pub async fn fetch(
     )
     .await
     .map_err(|e| {
-        said(&format!(
-            "fetching {node_path} from node {} failed: {e}",
-            plan.node
-        ))
+        failed(
+            &format!("fetching {node_path} from node {} failed: {e}", plan.node),
+            &e,
+        )
     })?;
     print_fetched(case, &got);
     // Deleting is offered only where it can work: the helper's checkpoint directory is
@@ -167,7 +169,10 @@ async fn need_helper(
     let mut progress = |line: String| say(&line);
     helper_for(cluster, case, &need, &mut progress)
         .await
-        .map_err(|e| said(&e))
+        .map_err(|e| {
+            say(&e.message);
+            if e.unreachable { EXIT_NO_CLUSTER } else { 1 }
+        })
 }
 
 fn evidence<'a>(case: &'a Case, plan: &'a Plan, helper: &'a PodKey) -> Evidence<'a> {
@@ -213,6 +218,15 @@ fn ask_remove(node_path: &str, node: &str) -> bool {
     let mut answer = String::new();
     stdin.lock().read_line(&mut answer).is_ok()
         && matches!(answer.trim(), "y" | "Y" | "yes" | "YES")
+}
+
+/// Say `text` (stderr); the exit code: 3 when the API server could not be reached, else 1.
+fn failed(text: &str, e: &EvidenceError) -> u8 {
+    say(text);
+    match e {
+        EvidenceError::Fetch(f) if f.unreachable() => EXIT_NO_CLUSTER,
+        _ => 1,
+    }
 }
 
 /// Say `text` (stderr); exit code 1.
