@@ -44,6 +44,14 @@ impl StderrProgress {
         }
     }
 
+    /// Bytes done, of `total` when it is known.
+    pub fn report(&mut self, done: u64, total: Option<u64>) {
+        match total {
+            Some(t) => self.update(done, t),
+            None => self.bytes(done),
+        }
+    }
+
     pub fn update(&mut self, done: u64, total: u64) {
         let percent = (done.saturating_mul(100)).checked_div(total).unwrap_or(100);
         let line = format!(

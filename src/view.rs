@@ -52,6 +52,22 @@ pub fn view(frame: &mut Frame<'_>, state: &AppState, theme: &Theme) {
     }
 }
 
+/// A dialog's rectangle: at most 100 columns, as tall as `text` wrapped inside its border plus
+/// `extra_rows` (a gauge), cut to `area`, cleared.
+pub(crate) fn dialog_overlay(
+    frame: &mut Frame<'_>,
+    area: Rect,
+    text: &ratatui::widgets::Paragraph<'_>,
+    extra_rows: u16,
+) -> Rect {
+    let width = 100.min(area.width);
+    let height = u16::try_from(text.line_count(width.saturating_sub(2)))
+        .unwrap_or(u16::MAX)
+        .saturating_add(2 + extra_rows)
+        .min(area.height);
+    overlay(frame, area, width, height)
+}
+
 /// A `width`×`height` rectangle (cut to `area`) in the middle of `area`, cleared: where a
 /// dialog or an overlay is drawn.
 pub(crate) fn overlay(frame: &mut Frame<'_>, area: Rect, width: u16, height: u16) -> Rect {

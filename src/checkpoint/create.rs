@@ -181,6 +181,6 @@ fn report(outcome: &Outcome) -> u8 {
 }
 
 /// A line on stderr, sanitised.
-fn say(text: &str) {
+pub(super) fn say(text: &str) {
     eprintln!("ktui checkpoint: {}", crate::sanitize::line(text));
 }

@@ -5,7 +5,7 @@
 
 use std::io::{BufRead as _, IsTerminal as _, Write as _};
 
-use super::create::CreateArgs;
+use super::create::{CreateArgs, say};
 use super::node_helper::{HelperNeed, NodeHelper, helper_for};
 use super::take::Plan;
 use crate::case::Case;
@@ -73,10 +73,7 @@ pub async fn snapshot(
     let ev = evidence(case, plan, &helper);
     let name = snapshot_name(&plan.pod, &plan.container.name, jiff::Timestamp::now());
     let mut bar = StderrProgress::new("live snapshot");
-    let mut progress = |done: u64, total: Option<u64>| match total {
-        Some(t) => bar.update(done, t),
-        None => bar.bytes(done),
-    };
+    let mut progress = |done, total| bar.report(done, total);
     let got = fetch_snapshot(
         cluster,
         &ev,
@@ -111,10 +108,7 @@ pub async fn fetch(
     let helper = found.pod;
     let ev = evidence(case, plan, &helper);
     let mut bar = StderrProgress::new(format!("fetching {node_path}"));
-    let mut progress = |done: u64, total: Option<u64>| match total {
-        Some(t) => bar.update(done, t),
-        None => bar.bytes(done),
-    };
+    let mut progress = |done, total| bar.report(done, total);
     let got = fetch_checkpoint(
         cluster,
         &ev,
@@ -233,8 +227,4 @@ fn failed(text: &str, e: &EvidenceError) -> u8 {
 fn said(text: &str) -> u8 {
     say(text);
     1
-}
-
-fn say(text: &str) {
-    eprintln!("ktui checkpoint: {}", crate::sanitize::line(text));
 }

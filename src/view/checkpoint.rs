@@ -157,16 +157,11 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &AppState, theme: &Theme
             (body, keys, None)
         }
     };
-    let width = 100.min(area.width);
     let text = Paragraph::new(body)
         .wrap(Wrap { trim: false })
         .style(theme.base);
     let gauge_rows = u16::from(gauge.is_some());
-    let height = u16::try_from(text.line_count(width.saturating_sub(2)))
-        .unwrap_or(u16::MAX)
-        .saturating_add(2 + gauge_rows)
-        .min(area.height);
-    let rect = super::overlay(frame, area, width, height);
+    let rect = super::dialog_overlay(frame, area, &text, gauge_rows);
     let block = Block::bordered()
         .title(Span::styled(
             format!(" Checkpoint {} ", s(&d.pod.to_string())),

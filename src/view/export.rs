@@ -152,16 +152,11 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &AppState, theme: &Theme
     body.push(Line::from(""));
     body.extend(fields(dialog, theme));
     body.extend(result(dialog, theme));
-    let width = 100.min(area.width);
     let text = Paragraph::new(body)
         .wrap(Wrap { trim: false })
         .style(theme.base);
     let gauge_rows = u16::from(dialog.running());
-    let height = u16::try_from(text.line_count(width.saturating_sub(2)))
-        .unwrap_or(u16::MAX)
-        .saturating_add(2 + gauge_rows)
-        .min(area.height);
-    let rect = super::overlay(frame, area, width, height);
+    let rect = super::dialog_overlay(frame, area, &text, gauge_rows);
     let keys = match dialog.phase {
         ExportPhase::Editing => " ⏎: export   tab: next field   esc: cancel ",
         ExportPhase::Running { .. } => " esc: hide (the export goes on) ",
