@@ -8,10 +8,12 @@ cd "$(dirname "$0")/.."
 # programs; iproute2/iptables for network-namespace tests; podman/buildah/busybox-static for the
 # helper image (runc: bookworm's crun refuses hybrid cgroup hosts; file/binutils: the image
 # script checks the binary is static); minisign checks ktui's signatures (tests/sign_minisign.rs);
-# python3-venv/python3-pip hold moto_server, the S3-compatible server of tests/s3.rs.
+# python3-venv/python3-pip hold moto_server, the S3-compatible server of tests/s3.rs; tshark
+# (with capinfos, editcap, text2pcap) and tcpdump check ktui's pcaps and packet summaries.
 need_apt=()
 for pkg in gcc pkg-config clang-14 llvm-14 libbpf-dev bpftool iproute2 iptables podman buildah \
-           busybox-static uidmap runc file binutils minisign python3-venv python3-pip; do
+           busybox-static uidmap runc file binutils minisign python3-venv python3-pip \
+           tshark tcpdump; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$pkg")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then

@@ -85,7 +85,10 @@ impl Standing {
         match msg {
             ConsoleMessage::Subscribe { .. } => self.subscription = Some(msg.clone()),
             ConsoleMessage::Unsubscribe { .. } => self.subscription = None,
-            ConsoleMessage::Ping { .. } => {}
+            // Captures are not resent on reconnect yet (issue 9 integration).
+            ConsoleMessage::Ping { .. }
+            | ConsoleMessage::CaptureStart { .. }
+            | ConsoleMessage::CaptureStop { .. } => {}
         }
     }
 

@@ -307,6 +307,13 @@ pub fn on_action(state: &mut AppState, action: Action) -> Vec<Effect> {
                         state.helper.hello = Some(h);
                     }
                     HelperMessage::Subscribed { .. } | HelperMessage::Pong { .. } => {}
+                    // The packets pane is not built yet (issue 9 integration).
+                    HelperMessage::CaptureQueued { .. }
+                    | HelperMessage::CaptureStarted { .. }
+                    | HelperMessage::Packet { .. }
+                    | HelperMessage::CaptureStats { .. }
+                    | HelperMessage::CaptureFile { .. }
+                    | HelperMessage::CaptureDone { .. } => {}
                 }
             }
         }

@@ -203,6 +203,13 @@ impl Server {
                     Err(e) => self.error(ErrorCode::BadRequest, e, Some(id)),
                 }
             }
+            ConsoleMessage::CaptureStart { id, .. } | ConsoleMessage::CaptureStop { id } => {
+                self.error(
+                    ErrorCode::Unavailable,
+                    "packet capture is not built into this helper yet".to_string(),
+                    Some(id),
+                );
+            }
             ConsoleMessage::Unsubscribe { id } => {
                 self.active = None;
                 if let Some(engine) = self.engine.as_mut()

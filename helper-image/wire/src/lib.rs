@@ -11,10 +11,15 @@
 //! The [`SocketEvent`] object is also the pinned line format of `ktui-helper trace`.
 
 pub mod bulk;
+mod capture;
 mod codec;
 mod event;
 mod message;
 
+pub use capture::{
+    CaptureEnd, CaptureInterface, CaptureMode, CaptureSpec, CaptureStats, CaptureTarget,
+    DEFAULT_SNAPLEN, HEADERS_ONLY_SNAPLEN, PacketLine,
+};
 pub use codec::{
     LineBuffer, WireError, decode, decode_value, encode, encode_socket, encode_socket_into,
 };

@@ -1,8 +1,13 @@
 //! The messages. Helper → console: `hello` (first line), `socket`, `stats`, `error`, `pong`,
-//! `subscribed`. Console → helper: `subscribe`, `unsubscribe`, `ping`.
+//! `subscribed`, and the capture messages (`capture_queued`, `capture_started`, `packet`,
+//! `capture_stats`, `capture_file`, `capture_done`). Console → helper: `subscribe`,
+//! `unsubscribe`, `ping`, `capture_start`, `capture_stop`.
 
 use serde::{Deserialize, Serialize};
 
+use crate::capture::{
+    CaptureEnd, CaptureInterface, CaptureMode, CaptureSpec, CaptureStats, PacketLine,
+};
 use crate::event::{Proto, SocketEvent};
 
 /// One probe the helper tried to attach, and how.
@@ -121,19 +126,89 @@ pub struct ErrorReply {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum HelperMessage {
     Hello(Hello),
-    Socket { event: Box<SocketEvent> },
+    Socket {
+        event: Box<SocketEvent>,
+    },
     Stats(Stats),
     Error(ErrorReply),
-    Subscribed { id: u64 },
-    Pong { id: u64 },
+    Subscribed {
+        id: u64,
+    },
+    Pong {
+        id: u64,
+    },
+    /// All capture slots are busy: this one waits (1 = next to start).
+    CaptureQueued {
+        id: u64,
+        position: u32,
+    },
+    CaptureStarted {
+        id: u64,
+        mode: CaptureMode,
+        /// In file order (pcapng interface ids).
+        interfaces: Vec<CaptureInterface>,
+        /// `pcap` (one interface) or `pcapng` (several).
+        format: String,
+        /// The directory on the node the files are written to.
+        dir: String,
+    },
+    Packet {
+        id: u64,
+        p: PacketLine,
+    },
+    CaptureStats {
+        id: u64,
+        stats: CaptureStats,
+    },
+    /// A file is complete on the node (rotated, or the last one): fetch it, then remove it.
+    CaptureFile {
+        id: u64,
+        /// 1-based, in capture order.
+        seq: u32,
+        /// Absolute path on the node (under the capture directory).
+        path: String,
+        bytes: u64,
+        packets: u64,
+        /// SHA-256 of the whole file, hex.
+        sha256: String,
+        /// Frame numbers (`n`) of the first and last packet in it; None when empty.
+        first_n: Option<u64>,
+        last_n: Option<u64>,
+        /// No file follows.
+        last: bool,
+    },
+    /// The capture's last message (after its last `capture_file`).
+    CaptureDone {
+        id: u64,
+        end: CaptureEnd,
+        stats: CaptureStats,
+        /// Why, when `end` is `error` or `target_gone`.
+        message: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ConsoleMessage {
-    Subscribe { id: u64, filters: Filters },
-    Unsubscribe { id: u64 },
-    Ping { id: u64 },
+    Subscribe {
+        id: u64,
+        filters: Filters,
+    },
+    Unsubscribe {
+        id: u64,
+    },
+    Ping {
+        id: u64,
+    },
+    CaptureStart {
+        id: u64,
+        spec: CaptureSpec,
+    },
+    /// Stop the capture (or drop it from the queue): the open file is closed and reported
+    /// first, then `capture_done`.
+    CaptureStop {
+        id: u64,
+    },
 }
 
 impl HelperMessage {
@@ -146,14 +221,39 @@ impl HelperMessage {
             HelperMessage::Error(_) => "error",
             HelperMessage::Subscribed { .. } => "subscribed",
             HelperMessage::Pong { .. } => "pong",
+            HelperMessage::CaptureQueued { .. } => "capture_queued",
+            HelperMessage::CaptureStarted { .. } => "capture_started",
+            HelperMessage::Packet { .. } => "packet",
+            HelperMessage::CaptureStats { .. } => "capture_stats",
+            HelperMessage::CaptureFile { .. } => "capture_file",
+            HelperMessage::CaptureDone { .. } => "capture_done",
         }
     }
 }
 
 /// Type names the console accepts from the helper.
-pub const HELPER_TYPES: &[&str] = &["hello", "socket", "stats", "error", "subscribed", "pong"];
+pub const HELPER_TYPES: &[&str] = &[
+    "hello",
+    "socket",
+    "stats",
+    "error",
+    "subscribed",
+    "pong",
+    "capture_queued",
+    "capture_started",
+    "packet",
+    "capture_stats",
+    "capture_file",
+    "capture_done",
+];
 /// Type names the helper accepts from the console.
-pub const CONSOLE_TYPES: &[&str] = &["subscribe", "unsubscribe", "ping"];
+pub const CONSOLE_TYPES: &[&str] = &[
+    "subscribe",
+    "unsubscribe",
+    "ping",
+    "capture_start",
+    "capture_stop",
+];
 
 impl HelperMessage {
     /// Decode one line from the helper.
