@@ -308,8 +308,17 @@ pub enum HelperCommand {
         /// The snapshot variant: adds DAC_READ_SEARCH and SYSLOG, /dev/kmsg, and mounts
         /// /var/lib/kubelet/checkpoints read-write (live snapshots; deleting fetched
         /// checkpoints from the node).
-        #[arg(long)]
+        #[arg(long, conflicts_with_all = ["capture", "capture_netns"])]
         snapshot: bool,
+        /// The capture variant: adds NET_RAW (an AF_PACKET socket on the host side of the
+        /// pod's veth) and a writable emptyDir /var/run/ktui/captures (sizeLimit 2Gi) for the
+        /// rotated pcap files (packet capture).
+        #[arg(long, conflicts_with = "capture_netns")]
+        capture: bool,
+        /// The capture-netns variant: the capture variant plus SYS_ADMIN, to setns into a pod
+        /// network namespace that has no host veth (ipvlan, macvlan, some eBPF datapaths).
+        #[arg(long)]
+        capture_netns: bool,
         // `--namespace NS` (the global flag) names the helper's namespace here (default
         // ktui-system): one flag, one meaning per command, no clash with the global one.
     },

@@ -150,6 +150,86 @@ fn manifest_snapshot_prints_the_snapshot_variant() {
 }
 
 #[test]
+fn manifest_capture_prints_the_capture_variants() {
+    let out = ktui(&["helper", "manifest", "--capture", "--node", "worker-7"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let yaml = text(&out.stdout);
+    let docs: Vec<Value> = serde_saphyr::from_multiple(&yaml).unwrap();
+    let pod = docs.iter().find(|d| d["kind"] == "Pod").unwrap();
+    assert_eq!(pod["metadata"]["labels"]["ktui.dev/variant"], "capture");
+    let c = &pod["spec"]["containers"][0];
+    assert_eq!(c["securityContext"]["privileged"], false);
+    assert_eq!(
+        c["securityContext"]["capabilities"]["add"],
+        serde_json::json!(["BPF", "PERFMON", "SYS_PTRACE", "NET_ADMIN", "NET_RAW"])
+    );
+    let captures = pod["spec"]["volumes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == "captures")
+        .unwrap();
+    assert_eq!(captures["emptyDir"]["sizeLimit"], "2Gi");
+    let mount = c["volumeMounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "captures")
+        .unwrap();
+    assert_eq!(mount["mountPath"], "/var/run/ktui/captures");
+    assert!(
+        yaml.contains("# NET_RAW: open an AF_PACKET socket on the host side of the pod's veth"),
+        "{yaml}"
+    );
+    assert!(!yaml.contains("SYS_ADMIN"), "{yaml}");
+
+    let out = ktui(&[
+        "helper",
+        "manifest",
+        "--capture-netns",
+        "--node",
+        "worker-7",
+    ])
+    .output()
+    .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let yaml = text(&out.stdout);
+    let docs: Vec<Value> = serde_saphyr::from_multiple(&yaml).unwrap();
+    let pod = docs.iter().find(|d| d["kind"] == "Pod").unwrap();
+    assert_eq!(
+        pod["metadata"]["labels"]["ktui.dev/variant"],
+        "capture-netns"
+    );
+    assert_eq!(
+        pod["spec"]["containers"][0]["securityContext"]["capabilities"]["add"],
+        serde_json::json!([
+            "BPF",
+            "PERFMON",
+            "SYS_PTRACE",
+            "NET_ADMIN",
+            "NET_RAW",
+            "SYS_ADMIN"
+        ])
+    );
+    assert!(
+        yaml.contains("# SYS_ADMIN: setns(2) into a pod's network namespace"),
+        "{yaml}"
+    );
+
+    // One variant at a time.
+    for args in [
+        &["helper", "manifest", "--capture", "--snapshot"][..],
+        &["helper", "manifest", "--capture", "--capture-netns"][..],
+    ] {
+        let out = ktui(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(out.stdout.is_empty());
+    }
+}
+
+#[test]
 fn manifest_rejects_bad_values_with_usage_exit() {
     for args in [
         &["helper", "manifest", "--node", "Bad Node"][..],

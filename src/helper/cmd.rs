@@ -26,11 +26,15 @@ pub async fn run_with(conn: &ConnArgs, args: &HelperArgs, demo: bool) -> u8 {
             node,
             image,
             snapshot,
+            capture,
+            capture_netns,
         } => {
-            let variant = if *snapshot {
-                manifest::HelperVariant::Snapshot
-            } else {
-                manifest::HelperVariant::default()
+            use manifest::HelperVariant;
+            let variant = match (*snapshot, *capture, *capture_netns) {
+                (true, ..) => HelperVariant::Snapshot,
+                (_, true, _) => HelperVariant::Capture,
+                (.., true) => HelperVariant::CaptureNetns,
+                _ => HelperVariant::default(),
             };
             manifest_cmd(conn, node.as_deref(), image.as_deref(), variant)
         }

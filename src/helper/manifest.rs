@@ -16,7 +16,10 @@ use sha2::{Digest as _, Sha256};
 use crate::cluster::PodKey;
 use yaml::{Field, Item, Node, b, comment, f, item, map, num, s, seq};
 
-pub use variant::{ANNOTATION_CAPABILITIES, HelperVariant, HostPath, LABEL_VARIANT, VariantSpec};
+pub use variant::{
+    ANNOTATION_CAPABILITIES, CAPTURE_DIR, CAPTURE_DIR_LIMIT, EmptyDir, HelperVariant, HostPath,
+    LABEL_VARIANT, VariantSpec,
+};
 
 /// The helper's namespace unless `-n` names another.
 pub const DEFAULT_NAMESPACE: &str = "ktui-system";
@@ -358,6 +361,9 @@ impl HelperSpec {
                 f("name", s("tmp")),
                 f("mountPath", s("/tmp")),
             ]))])
+            .chain(variant.empty_dirs().iter().map(|(name, path, _, why)| {
+                item(map(vec![f("name", s(*name)), f("mountPath", s(*path))])).note(why)
+            }))
             .collect();
         map(vec![
             f("name", s(CONTAINER)),
@@ -387,8 +393,7 @@ impl HelperSpec {
                 map(vec![
                     f("privileged", b(false)).note(&self.privileged_note()),
                     f("allowPrivilegeEscalation", b(false)),
-                    f("readOnlyRootFilesystem", b(true))
-                        .note("Writes go to /tmp only (an emptyDir with a size limit)."),
+                    f("readOnlyRootFilesystem", b(true)).note(&self.writes_note()),
                     f("runAsUser", num(0)).note(
                         "Root in the container: Kubernetes grants capabilities to root processes only (no ambient capabilities).",
                     ),
@@ -418,6 +423,18 @@ impl HelperSpec {
         } else {
             format!("{base} {more}")
         }
+    }
+
+    fn writes_note(&self) -> String {
+        let dirs = self.variant.empty_dirs();
+        if dirs.is_empty() {
+            return "Writes go to /tmp only (an emptyDir with a size limit).".to_string();
+        }
+        let paths: Vec<&str> = dirs.iter().map(|(_, path, ..)| *path).collect();
+        format!(
+            "Writes go to /tmp and {} only (emptyDirs with size limits).",
+            paths.join(", ")
+        )
     }
 
     fn mounts_note(&self) -> String {
@@ -455,6 +472,12 @@ impl HelperSpec {
                 f("emptyDir", map(vec![f("sizeLimit", s("256Mi"))])),
             ]))
             .note("Scratch space; the root filesystem is read-only.")])
+            .chain(self.variant.empty_dirs().iter().map(|(name, _, limit, _)| {
+                item(map(vec![
+                    f("name", s(*name)),
+                    f("emptyDir", map(vec![f("sizeLimit", s(*limit))])),
+                ]))
+            }))
             .collect()
     }
 

@@ -1,6 +1,6 @@
 //! Helper variants: the default helper (sockets) plus what a feature adds to it — capabilities,
-//! host paths, a host path made writable — each with the reason the manifest's comments and the
-//! deploy confirmation show. A variant is one entry here ([`HelperVariant`] and its
+//! host paths, a host path made writable, a size-limited scratch directory — each with the
+//! reason the manifest's comments and the deploy confirmation show. A variant is one entry here ([`HelperVariant`] and its
 //! [`VariantSpec`]); the manifest and the confirmation are built from it.
 //!
 //! A pod of any variant but the default records it: the label [`LABEL_VARIANT`] and the
@@ -18,6 +18,14 @@ pub const ANNOTATION_CAPABILITIES: &str = "ktui.dev/capabilities";
 /// A host path: (volume name, path, hostPath type, why).
 pub type HostPath = (&'static str, &'static str, &'static str, &'static str);
 
+/// A writable emptyDir of the pod: (volume name, mount path, size limit, why).
+pub type EmptyDir = (&'static str, &'static str, &'static str, &'static str);
+
+/// Where the capture variants' helper writes pcap files (`$KTUI_CAPTURE_DIR` in the helper).
+pub const CAPTURE_DIR: &str = "/var/run/ktui/captures";
+/// The size limit of [`CAPTURE_DIR`] (the kubelet evicts the pod beyond it).
+pub const CAPTURE_DIR_LIMIT: &str = "2Gi";
+
 /// Which helper pod to deploy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub enum HelperVariant {
@@ -27,6 +35,12 @@ pub enum HelperVariant {
     Sockets,
     /// Live snapshots of containers, and deleting a fetched checkpoint from the node.
     Snapshot,
+    /// Packet capture on the host side of a pod's veth (NET_RAW), into a size-limited
+    /// capture directory.
+    Capture,
+    /// Packet capture also inside a pod's network namespace (setns: SYS_ADMIN), for pods
+    /// without a host veth (ipvlan, macvlan, some eBPF datapaths).
+    CaptureNetns,
 }
 
 /// What a variant adds to the default helper.
@@ -42,6 +56,8 @@ pub struct VariantSpec {
     pub host_paths: &'static [HostPath],
     /// Volumes (by name) mounted read-write instead of read-only, with why.
     pub writable: &'static [(&'static str, &'static str)],
+    /// Writable emptyDirs added to the pod (besides `/tmp`).
+    pub empty_dirs: &'static [EmptyDir],
     /// What more the pod can do, said plainly (after the default helper's `POWER`).
     pub power: &'static str,
 }
@@ -52,6 +68,7 @@ const SOCKETS: VariantSpec = VariantSpec {
     capabilities: &[],
     host_paths: &[],
     writable: &[],
+    empty_dirs: &[],
     power: "",
 };
 
@@ -78,20 +95,73 @@ const SNAPSHOT: VariantSpec = VariantSpec {
         "checkpoints",
         "Read-write in the snapshot variant only: after a checkpoint archive was fetched and its SHA-256 verified, the console deletes it from the node when the user asks (it holds process memory and secrets).",
     )],
+    empty_dirs: &[],
     power: "The snapshot variant also reads the memory of any process (with SYS_PTRACE), every \
         file on the node whatever its permissions (DAC_READ_SEARCH) and the kernel log (SYSLOG), \
         and has one host mount read-write: /var/lib/kubelet/checkpoints, where it can delete \
         files.",
 };
 
+const NET_RAW: (&str, &str) = (
+    "NET_RAW",
+    "NET_RAW: open an AF_PACKET socket on the host side of the pod's veth (the helper runs in the node's network namespace) to capture the pod's packets; raw sockets only, no network configuration.",
+);
+
+const CAPTURE_DIRS: &[EmptyDir] = &[(
+    "captures",
+    CAPTURE_DIR,
+    CAPTURE_DIR_LIMIT,
+    "The capture variants' only writable directory besides /tmp: the helper writes a capture's rotated pcap files here (an emptyDir, at most 2Gi: the kubelet evicts the pod beyond it); the console fetches each file into the case, verifies its SHA-256 and deletes it here. It goes with the pod.",
+)];
+
+const CAPTURE_POWER: &str = "The capture variant also reads every packet on the node's \
+    interfaces (NET_RAW in the host's network namespace), payloads included, and writes pcap \
+    files to its own emptyDir, /var/run/ktui/captures (at most 2Gi).";
+
+const CAPTURE: VariantSpec = VariantSpec {
+    name: "capture",
+    purpose: "packet capture",
+    capabilities: &[NET_RAW],
+    host_paths: &[],
+    writable: &[],
+    empty_dirs: CAPTURE_DIRS,
+    power: CAPTURE_POWER,
+};
+
+const CAPTURE_NETNS: VariantSpec = VariantSpec {
+    name: "capture-netns",
+    purpose: "packet capture inside pod network namespaces",
+    capabilities: &[
+        NET_RAW,
+        (
+            "SYS_ADMIN",
+            "SYS_ADMIN: setns(2) into a pod's network namespace (on a dedicated thread) where the pod has no host-side veth (ipvlan, macvlan, some eBPF datapaths), to open the capture socket there. SYS_ADMIN is broad (mounts, namespaces, much of the kernel's administration): use this variant only where the capture variant cannot reach the pod.",
+        ),
+    ],
+    host_paths: &[],
+    writable: &[],
+    empty_dirs: CAPTURE_DIRS,
+    power: "The capture-netns variant also reads every packet on the node's interfaces and in \
+        any pod's network namespace (NET_RAW, and SYS_ADMIN to enter the namespace), payloads \
+        included, writes pcap files to its own emptyDir, /var/run/ktui/captures (at most 2Gi), \
+        and with SYS_ADMIN can mount, enter namespaces and administer much of the kernel.",
+};
+
 impl HelperVariant {
     /// Every variant, the default first.
-    pub const ALL: [HelperVariant; 2] = [HelperVariant::Sockets, HelperVariant::Snapshot];
+    pub const ALL: [HelperVariant; 4] = [
+        HelperVariant::Sockets,
+        HelperVariant::Snapshot,
+        HelperVariant::Capture,
+        HelperVariant::CaptureNetns,
+    ];
 
     pub fn spec(self) -> &'static VariantSpec {
         match self {
             HelperVariant::Sockets => &SOCKETS,
             HelperVariant::Snapshot => &SNAPSHOT,
+            HelperVariant::Capture => &CAPTURE,
+            HelperVariant::CaptureNetns => &CAPTURE_NETNS,
         }
     }
 
@@ -118,7 +188,8 @@ impl HelperVariant {
     }
 
     /// What this variant adds to the default helper, in one line for a message: `adds
-    /// DAC_READ_SEARCH, SYSLOG; /dev/kmsg read-only; /var/lib/kubelet/checkpoints read-write`.
+    /// DAC_READ_SEARCH, SYSLOG; /dev/kmsg read-only; /var/lib/kubelet/checkpoints read-write`,
+    /// `adds NET_RAW; /var/run/ktui/captures writable (emptyDir, 2Gi)`.
     pub fn additions_line(self) -> String {
         let spec = self.spec();
         if self.is_default() {
@@ -137,6 +208,9 @@ impl HelperVariant {
             if let Some((_, path, _, _)) = self.host_paths().find(|(v, ..)| v == volume) {
                 parts.push(format!("{path} read-write"));
             }
+        }
+        for (_, path, limit, _) in spec.empty_dirs {
+            parts.push(format!("{path} writable (emptyDir, {limit})"));
         }
         format!("adds {}", parts.join("; "))
     }
@@ -209,8 +283,50 @@ impl HelperVariant {
                 .find(|(name, ..)| name == volume)
                 .map(|(_, path, ..)| format!("{path}: {why}"))
         }));
+        out.extend(
+            spec.empty_dirs
+                .iter()
+                .map(|(_, path, limit, why)| format!("{path} (emptyDir, {limit}): {why}")),
+        );
         out
     }
+
+    /// Each addition's reason cut to its first clause, for a short list: `NET_RAW: open an
+    /// AF_PACKET socket on the host side of the pod's veth`.
+    pub fn brief_lines(self) -> Vec<String> {
+        let spec = self.spec();
+        let mut out: Vec<String> = spec
+            .capabilities
+            .iter()
+            .map(|(_, why)| briefly(why).to_string())
+            .collect();
+        out.extend(
+            spec.host_paths
+                .iter()
+                .map(|(_, path, _, why)| format!("{path} (read-only): {}", briefly(why))),
+        );
+        out.extend(
+            spec.empty_dirs.iter().map(|(_, path, limit, why)| {
+                format!("{path} (emptyDir, {limit}): {}", briefly(why))
+            }),
+        );
+        out
+    }
+
+    /// The writable emptyDirs this variant adds (besides `/tmp`).
+    pub fn empty_dirs(self) -> &'static [EmptyDir] {
+        self.spec().empty_dirs
+    }
+}
+
+/// A reason's first clause: up to the first ` (`, `; ` or `. `.
+pub fn briefly(why: &str) -> &str {
+    let end = [" (", "; ", ". "]
+        .iter()
+        .filter_map(|sep| why.find(sep))
+        .min()
+        .unwrap_or(why.len());
+    why[..end].trim_end_matches('.')
 }
 
 #[cfg(test)]
@@ -360,6 +476,131 @@ mod tests {
         let lines = crate::helper::manifest::describe("worker-1", "img", HelperVariant::Snapshot);
         assert!(
             lines[2].starts_with("Pod ktui-helper-worker-1 (snapshot variant) on node worker-1")
+        );
+    }
+
+    #[test]
+    fn capture_adds_net_raw_and_a_size_limited_capture_dir_only() {
+        let spec = spec(HelperVariant::Capture);
+        let pod = pod(&spec);
+        let c = &pod["spec"]["containers"][0];
+        let sc = &c["securityContext"];
+        assert_eq!(sc["privileged"], false);
+        assert_eq!(sc["readOnlyRootFilesystem"], true);
+        assert_eq!(
+            sc["capabilities"]["add"],
+            serde_json::json!(["BPF", "PERFMON", "SYS_PTRACE", "NET_ADMIN", "NET_RAW"])
+        );
+        assert_eq!(pod["metadata"]["labels"][LABEL_VARIANT], "capture");
+        assert_eq!(
+            pod["metadata"]["annotations"][ANNOTATION_CAPABILITIES],
+            "BPF,PERFMON,SYS_PTRACE,NET_ADMIN,NET_RAW"
+        );
+        let volumes = pod["spec"]["volumes"].as_array().unwrap();
+        let captures = volumes.iter().find(|v| v["name"] == "captures").unwrap();
+        assert_eq!(
+            captures["emptyDir"],
+            serde_json::json!({"sizeLimit": "2Gi"})
+        );
+        let mounts = c["volumeMounts"].as_array().unwrap();
+        let m = mounts.iter().find(|m| m["name"] == "captures").unwrap();
+        assert_eq!(m["mountPath"], CAPTURE_DIR);
+        assert!(m.get("readOnly").is_none() || m["readOnly"] == false, "{m}");
+        // Every host path stays read-only: the capture directory is the pod's own.
+        for v in volumes.iter().filter(|v| v.get("hostPath").is_some()) {
+            let m = mounts.iter().find(|m| m["name"] == v["name"]).unwrap();
+            assert_eq!(m["readOnly"], true, "{m}");
+        }
+        let yaml = spec.to_yaml();
+        let lines: Vec<&str> = yaml.lines().collect();
+        let at = lines.iter().position(|l| l.trim() == "- NET_RAW").unwrap();
+        assert!(
+            lines[at - 1].contains("# NET_RAW: open an AF_PACKET socket on the host side"),
+            "{}",
+            lines[at - 1]
+        );
+        let at = lines
+            .iter()
+            .position(|l| l.trim() == "- name: captures")
+            .unwrap();
+        assert!(
+            lines[at - 1].contains("# The capture variants' only writable directory besides /tmp"),
+            "{}",
+            lines[at - 1]
+        );
+        assert!(
+            yaml.contains("Writes go to /tmp and /var/run/ktui/captures only"),
+            "{yaml}"
+        );
+        assert!(
+            yaml.lines()
+                .next()
+                .unwrap()
+                .contains("capture variant (adds NET_RAW for packet capture)"),
+            "{yaml}"
+        );
+        assert!(!yaml.contains("SYS_ADMIN"), "{yaml}");
+    }
+
+    #[test]
+    fn capture_netns_adds_sys_admin_on_top_of_capture() {
+        let n = HelperVariant::CaptureNetns;
+        assert_eq!(
+            n.capability_names(),
+            [
+                "BPF",
+                "PERFMON",
+                "SYS_PTRACE",
+                "NET_ADMIN",
+                "NET_RAW",
+                "SYS_ADMIN"
+            ]
+        );
+        assert_eq!(n.empty_dirs(), HelperVariant::Capture.empty_dirs());
+        let why = n.confirmation_lines();
+        assert!(why[0].starts_with("NET_RAW: "), "{why:?}");
+        assert!(
+            why[1].starts_with("SYS_ADMIN: setns(2) into a pod's network namespace"),
+            "{why:?}"
+        );
+        assert!(why[1].contains("ipvlan, macvlan"), "{why:?}");
+        assert!(why[2].starts_with("/var/run/ktui/captures (emptyDir, 2Gi): "));
+        assert_eq!(
+            n.additions_line(),
+            "adds NET_RAW, SYS_ADMIN; /var/run/ktui/captures writable (emptyDir, 2Gi)"
+        );
+        assert_eq!(
+            HelperVariant::Capture.additions_line(),
+            "adds NET_RAW; /var/run/ktui/captures writable (emptyDir, 2Gi)"
+        );
+        // A capture-netns helper will do for a capture; a capture helper not for the fallback,
+        // and neither for a snapshot (nor a snapshot helper for a capture).
+        let names = |v: HelperVariant| -> Vec<String> {
+            v.capability_names().into_iter().map(String::from).collect()
+        };
+        assert!(HelperVariant::Capture.missing_from(&names(n)).is_empty());
+        assert_eq!(
+            n.missing_from(&names(HelperVariant::Capture)),
+            ["SYS_ADMIN"]
+        );
+        assert_eq!(
+            HelperVariant::Capture.missing_from(&names(HelperVariant::Snapshot)),
+            ["NET_RAW"]
+        );
+        let yaml = spec(n).to_yaml();
+        assert!(yaml.contains("# SYS_ADMIN: setns(2)"), "{yaml}");
+        assert!(yaml.contains("capture-netns variant"), "{yaml}");
+    }
+
+    #[test]
+    fn brief_lines_keep_the_first_clause() {
+        assert_eq!(
+            HelperVariant::CaptureNetns.brief_lines(),
+            [
+                "NET_RAW: open an AF_PACKET socket on the host side of the pod's veth",
+                "SYS_ADMIN: setns(2) into a pod's network namespace",
+                "/var/run/ktui/captures (emptyDir, 2Gi): The capture variants' only writable directory besides /tmp: the helper writes a capture's rotated pcap files here",
+            ]
         );
     }
 
