@@ -1,4 +1,4 @@
-//! Bulk transfers off the node: checkpoint archives, live snapshots and (later) pcaps come to
+//! Bulk transfers off the node: checkpoint archives, live snapshots and pcaps come to
 //! this machine through the helper over a dedicated exec stream in the `ktui_wire::bulk`
 //! framing, the SHA-256 computed on the node and re-computed here while the content is written.
 //!
@@ -10,12 +10,16 @@
 //! - [`receive_stream`] / [`restart_stream`]: a stream of unknown size (a live snapshot): no
 //!   resume, a cut restarts it whole.
 //! - [`remove_node_file`]: `ktui-helper rm PATH` after a verified copy.
+//! - [`HelperExec`]: where those commands run — by exec in the helper pod ([`PodExec`]), or
+//!   the local helper binary with `--helper local` ([`LocalExec`]); the `_via` forms take one.
 //! - [`evidence`]: the same into the case, indexed, with `fetch` custody lines.
 //!
 //! Each call starts afresh: a `.partial` left by an earlier call is replaced.
 
 pub mod evidence;
+mod exec;
 mod file;
+pub mod pcap;
 mod receive;
 mod remove;
 mod sink;
@@ -26,12 +30,13 @@ use std::time::Duration;
 use ktui_wire::bulk::BulkError;
 
 use crate::case::error::human_bytes;
-use crate::cluster::{ClusterError, PodKey};
+use crate::cluster::PodKey;
 use crate::helper::manifest::BINARY;
 
-pub use file::{fetch_file, fetch_file_with};
+pub use exec::{ExecError, HelperExec, LocalExec, PodExec};
+pub use file::{fetch_file, fetch_file_via, fetch_file_with};
 pub use receive::{receive_stream, restart_stream};
-pub use remove::{RemoveError, remove_node_file, rm_argv};
+pub use remove::{RemoveError, remove_node_file, remove_node_file_via, rm_argv};
 
 /// `(bytes done, total bytes when known)`, called as content arrives.
 pub type Progress<'a> = &'a mut (dyn FnMut(u64, Option<u64>) + Send);
@@ -100,11 +105,9 @@ pub struct Fetched {
 /// Why a transfer failed; every message says what to do. Text from the helper is sanitised.
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
-    #[error("cannot start `{BINARY} fetch` in helper pod {pod}: {cause}")]
-    Exec {
-        pod: PodKey,
-        cause: Box<ClusterError>,
-    },
+    /// `ktui-helper fetch` did not start (in the helper pod, or locally).
+    #[error(transparent)]
+    Exec(ExecError),
     /// The helper's own `bulk_error` (its message says what is wrong).
     #[error("the helper could not send {what}: {message}")]
     Helper { what: String, message: String },
@@ -178,6 +181,18 @@ pub enum FetchError {
         human_bytes(*.room)
     )]
     NoRoom { what: String, room: u64 },
+    /// The file on the node is not the one the helper announced when it closed it (a pcap's
+    /// `capture_file`): it changed after it was closed.
+    #[error(
+        "{what} on the node is not the file the helper announced: it reported SHA-256 {announced} when it closed it, the node's copy hashes to {node} now. It changed on the node after it was closed; the copy received is kept as {} for examination and was not accepted",
+        partial.display()
+    )]
+    NotAnnounced {
+        what: String,
+        announced: String,
+        node: String,
+        partial: PathBuf,
+    },
     #[error("{} already exists: evidence is never overwritten; move it away or choose another name", path.display())]
     Exists { path: PathBuf },
     #[error(
@@ -193,7 +208,7 @@ fn size_words(n: Option<u64>) -> String {
 impl FetchError {
     /// The API server could not be reached (the exec failed for that).
     pub fn unreachable(&self) -> bool {
-        matches!(self, FetchError::Exec { cause, .. } if matches!(**cause, ClusterError::Unreachable { .. }))
+        matches!(self, FetchError::Exec(e) if e.unreachable())
     }
 
     fn local(doing: &'static str, path: &Path, source: std::io::Error) -> Self {

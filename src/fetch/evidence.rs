@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use super::{
     FetchError, FetchOptions, Fetched, Progress, RemoveError, Transfer, fetch_file_with,
-    receive_stream, remove_node_file, restart_stream,
+    receive_stream, restart_stream,
 };
 use crate::case::{
     Action, ArtifactMeta, ArtifactPath, ArtifactRef, Case, CaseError, Companion, Entry, IndexEntry,
@@ -169,7 +169,7 @@ fn transfer<'a>(ev: &Evidence<'a>, dir: &'a std::path::Path, name: &'a str) -> T
 }
 
 /// The options with the limit lowered to the room left in the case.
-fn room(staged: &Staged, options: &FetchOptions) -> FetchOptions {
+pub(super) fn room(staged: &Staged, options: &FetchOptions) -> FetchOptions {
     let room = staged.room();
     FetchOptions {
         limit: Some(options.limit.map_or(room, |l| l.min(room))),
@@ -177,7 +177,7 @@ fn room(staged: &Staged, options: &FetchOptions) -> FetchOptions {
     }
 }
 
-async fn blocking<T: Send + 'static>(
+pub(super) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, EvidenceError> {
     tokio::task::spawn_blocking(f)
@@ -185,7 +185,7 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| EvidenceError::Interrupted(e.to_string()))
 }
 
-async fn stage(case: &Case, meta: ArtifactMeta) -> Result<Staged, EvidenceError> {
+pub(super) async fn stage(case: &Case, meta: ArtifactMeta) -> Result<Staged, EvidenceError> {
     let case = case.clone();
     Ok(blocking(move || case.stage_artifact(&meta)).await??)
 }
@@ -215,6 +215,19 @@ async fn commit(
     node_path: Option<&str>,
     result: Result<Fetched, FetchError>,
 ) -> Result<CaseFetched, EvidenceError> {
+    let helper = ev.helper_pod.to_string();
+    commit_from(ev.node, &helper, staged, node_path, result).await
+}
+
+/// Commit a fetched copy from `helper` on `node` (a pod, or `local`): the transfer record
+/// beside it, one `fetch` custody line for both; a failure is recorded instead.
+pub(super) async fn commit_from(
+    node: &str,
+    helper: &str,
+    staged: Staged,
+    node_path: Option<&str>,
+    result: Result<Fetched, FetchError>,
+) -> Result<CaseFetched, EvidenceError> {
     let fetched = match result {
         Ok(f) => f,
         Err(e) => {
@@ -227,10 +240,10 @@ async fn commit(
     let record = Record {
         kind: "ktui-fetch",
         version: 1,
-        node: ev.node,
+        node,
         node_path,
         node_name: &fetched.name,
-        helper_pod: ev.helper_pod.to_string(),
+        helper_pod: helper.to_string(),
         local_path: &local_path,
         bytes: fetched.bytes,
         sha256_node: &fetched.node_sha256,
@@ -270,16 +283,26 @@ pub async fn remove_from_node(
     node_path: &str,
     archive: &IndexEntry,
 ) -> Result<String, EvidenceError> {
-    let removed = remove_node_file(
+    let exec = super::PodExec {
         cluster,
-        ev.helper_pod.clone(),
-        ev.helper_container,
-        node_path,
-    )
-    .await;
+        pod: ev.helper_pod.clone(),
+        container: ev.helper_container,
+    };
+    remove_via(&exec, ev.case, ev.node, node_path, archive).await
+}
+
+/// [`remove_from_node`] through `exec` (a helper pod, or the local helper) on `node`.
+pub async fn remove_via(
+    exec: &dyn super::HelperExec,
+    case: &Case,
+    node: &str,
+    node_path: &str,
+    archive: &IndexEntry,
+) -> Result<String, EvidenceError> {
+    let removed = super::remove_node_file_via(exec, node_path).await;
     let entry = Entry {
         action: Action::from(REMOVE_ACTION),
-        target: Target::Node(ev.node.to_string()),
+        target: Target::Node(node.to_string()),
         outcome: match &removed {
             Ok(_) => Ok(()),
             Err(e) => Err(format!("{node_path}: {e}")),
@@ -289,7 +312,7 @@ pub async fn remove_from_node(
             sha256: archive.sha256.clone().unwrap_or_default(),
         }],
     };
-    let case = ev.case.clone();
+    let case = case.clone();
     blocking(move || case.record(&entry)).await??;
     removed.map_err(EvidenceError::Remove)
 }

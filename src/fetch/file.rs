@@ -8,9 +8,10 @@ use ktui_wire::bulk::{BulkError, BulkTrailer};
 use super::receive::{Ended, Expect, accept, helper_failed, pump, settle, sink_error};
 use super::sink::Sink;
 use super::{
-    FetchError, FetchOptions, Fetched, Progress, Transfer, fetch_argv, local_paths, shown,
+    FetchError, FetchOptions, Fetched, HelperExec, PodExec, Progress, Transfer, fetch_argv,
+    local_paths, shown,
 };
-use crate::cluster::{Cluster, ClusterError, PodKey};
+use crate::cluster::{Cluster, PodKey};
 
 /// Longest wait between attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(8);
@@ -56,8 +57,48 @@ pub async fn fetch_file_with(
     options: &FetchOptions,
     progress: Progress<'_>,
 ) -> Result<Fetched, FetchError> {
-    let (final_path, partial) = local_paths(transfer.dest_dir, transfer.final_name)?;
-    let outcome = attempts(cluster, transfer, node_path, options, progress, &partial).await;
+    let exec = PodExec {
+        cluster,
+        pod: transfer.helper_pod.clone(),
+        container: transfer.container,
+    };
+    fetch_file_via(
+        &exec,
+        transfer.dest_dir,
+        transfer.final_name,
+        node_path,
+        None,
+        options,
+        progress,
+    )
+    .await
+}
+
+/// [`fetch_file_with`] through `exec` (a helper pod, or the local helper), into
+/// `dest_dir/final_name`. `announced`: the SHA-256 the helper gave for the file before (a
+/// pcap's `capture_file`); the node's hash must equal it too, else the `.partial` is kept and
+/// the copy refused ([`FetchError::NotAnnounced`]).
+pub async fn fetch_file_via(
+    exec: &dyn HelperExec,
+    dest_dir: &Path,
+    final_name: &str,
+    node_path: &str,
+    announced: Option<&str>,
+    options: &FetchOptions,
+    progress: Progress<'_>,
+) -> Result<Fetched, FetchError> {
+    let (final_path, partial) = local_paths(dest_dir, final_name)?;
+    let outcome = attempts(exec, node_path, options, progress, &partial).await;
+    if let (Ok(state), Some(announced)) = (&outcome, announced)
+        && !state.sha256.eq_ignore_ascii_case(announced)
+    {
+        return Err(FetchError::NotAnnounced {
+            what: shown(node_path),
+            announced: shown(announced),
+            node: state.sha256.clone(),
+            partial,
+        });
+    }
     match outcome {
         Ok(mut state) => {
             accept(
@@ -91,14 +132,8 @@ struct Complete {
     sha256: String,
 }
 
-/// Whether a failed exec may succeed when tried again (the network, not a refusal).
-fn transient(e: &ClusterError) -> bool {
-    matches!(e, ClusterError::Unreachable { .. })
-}
-
 async fn attempts(
-    cluster: &dyn Cluster,
-    transfer: &Transfer<'_>,
+    exec: &dyn HelperExec,
     node_path: &str,
     options: &FetchOptions,
     progress: Progress<'_>,
@@ -119,14 +154,8 @@ async fn attempts(
             resumed_at.push(offset);
         }
         let argv = fetch_argv(node_path, offset);
-        let exec = cluster
-            .exec(
-                transfer.helper_pod.clone(),
-                transfer.container.to_string(),
-                argv,
-            )
-            .await;
-        let (header, ended, written) = match exec {
+        let opened = exec.start(argv).await;
+        let (header, ended, written) = match opened {
             Ok(mut stream) => {
                 let expect = Expect {
                     what: node_path,
@@ -136,17 +165,15 @@ async fn attempts(
                 let pumped = pump(&mut stream, &mut sink, &expect, options, &mut *progress).await;
                 settle(pumped, sink.finish().await, node_path, options)?
             }
-            Err(cause) if transient(&cause) => {
+            // The network, not a refusal: it may work when tried again.
+            Err(cause) if cause.unreachable() => {
                 let written = sink.finish().await;
                 let written = written.map_err(|e| sink_error(e, node_path, options))?;
                 (None, Ended::Cut(cause.to_string()), written)
             }
             Err(cause) => {
                 let _ = sink.finish().await;
-                return Err(FetchError::Exec {
-                    pod: transfer.helper_pod.clone(),
-                    cause: Box::new(cause),
-                });
+                return Err(FetchError::Exec(cause));
             }
         };
         if let Some(h) = &header {

@@ -307,9 +307,12 @@ pub async fn restart_stream(
                 argv.clone(),
             )
             .await;
-        let mut stream = stream.map_err(|cause| FetchError::Exec {
-            pod: transfer.helper_pod.clone(),
-            cause: Box::new(cause),
+        let mut stream = stream.map_err(|cause| {
+            FetchError::Exec(super::ExecError::Pod {
+                verb: argv.get(1).cloned().unwrap_or_default(),
+                pod: transfer.helper_pod.clone(),
+                cause: Box::new(cause),
+            })
         })?;
         let received = receive_stream(
             &mut stream,

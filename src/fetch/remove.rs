@@ -3,7 +3,7 @@
 use ktui_wire::bulk::{RemoveErrorKind, RemoveReply};
 use tokio::io::AsyncReadExt as _;
 
-use crate::cluster::{Cluster, ClusterError, PodKey};
+use crate::cluster::{Cluster, PodKey};
 use crate::helper::manifest::BINARY;
 use crate::sanitize;
 
@@ -13,11 +13,9 @@ const MAX_REPLY: usize = 16 * 1024;
 /// Why a file was not removed from the node. Messages from the helper are sanitised.
 #[derive(Debug, thiserror::Error)]
 pub enum RemoveError {
-    #[error("cannot start `{BINARY} rm` in helper pod {pod}: {cause}")]
-    Exec {
-        pod: PodKey,
-        cause: Box<ClusterError>,
-    },
+    /// `ktui-helper rm` did not start (in the helper pod, or locally).
+    #[error(transparent)]
+    Exec(super::ExecError),
     /// The helper refused the path (outside its directories).
     #[error("the helper refused to remove it: {message}")]
     Refused { message: String },
@@ -46,17 +44,23 @@ pub async fn remove_node_file(
     container: &str,
     node_path: &str,
 ) -> Result<String, RemoveError> {
-    let mut stream = cluster
-        .exec(
-            helper_pod.clone(),
-            container.to_string(),
-            rm_argv(node_path),
-        )
+    let exec = super::PodExec {
+        cluster,
+        pod: helper_pod,
+        container,
+    };
+    remove_node_file_via(&exec, node_path).await
+}
+
+/// [`remove_node_file`] through `exec` (a helper pod, or the local helper).
+pub async fn remove_node_file_via(
+    exec: &dyn super::HelperExec,
+    node_path: &str,
+) -> Result<String, RemoveError> {
+    let mut stream = exec
+        .start(rm_argv(node_path))
         .await
-        .map_err(|cause| RemoveError::Exec {
-            pod: helper_pod,
-            cause: Box::new(cause),
-        })?;
+        .map_err(RemoveError::Exec)?;
     let bad = |cause: String| RemoveError::BadReply {
         path: node_path.to_string(),
         cause: sanitize::line(&cause).into_owned(),
