@@ -79,6 +79,39 @@ pub enum Action {
         pod: PodKey,
         result: Result<String, String>,
     },
+    /// Whether a helper able to run capture `capture` is ready on its node: `Ok(Ok)`, or why
+    /// not (deploying it is the answer), or why nobody could tell.
+    CaptureHelperChecked {
+        capture: u64,
+        result: Result<Result<(), String>, String>,
+    },
+    /// Bytes of a capture file arrived from the node.
+    CaptureFileProgress {
+        capture: u64,
+        wire_id: u64,
+        seq: u32,
+        done: u64,
+        total: Option<u64>,
+    },
+    /// A capture file is in the case (its path there, SHA-256), or why not (what stays where).
+    CaptureFileFetched {
+        capture: u64,
+        wire_id: u64,
+        seq: u32,
+        result: Result<(String, String), String>,
+    },
+    /// The node's copy of a fetched capture file was removed, or why it is still there.
+    CaptureFileRemoved {
+        capture: u64,
+        wire_id: u64,
+        seq: u32,
+        result: Result<(), String>,
+    },
+    /// A capture's record is in the case (path, SHA-256), or why not.
+    CaptureRecorded {
+        capture: u64,
+        result: Result<(String, String), String>,
+    },
     /// What the access checks answered (in the order asked).
     AccessChecked {
         checks: Vec<crate::cluster::AccessCheck>,

@@ -64,6 +64,25 @@ pub enum Effect {
         node_path: String,
         copy: Box<crate::state::checkpoint::FetchedCopy>,
     },
+    /// Whether a ready helper with what `variant` adds runs on `node`
+    /// (`Action::CaptureHelperChecked`).
+    CheckCaptureHelper {
+        capture: u64,
+        node: String,
+        image: String,
+        variant: crate::helper::manifest::HelperVariant,
+    },
+    /// Fetch a capture file into the case through its helper (verified against the SHA-256
+    /// announced and the fetch's own), then remove it from the node (`Action::CaptureFile*`).
+    FetchCaptureFile(Box<crate::state::packets::PcapFetch>),
+    /// Write a capture's record (`artifacts/<ns>/<pod>/pcaps/<name>`) into the case.
+    WriteCaptureRecord {
+        capture: u64,
+        pod: PodKey,
+        node: String,
+        name: String,
+        json: Vec<u8>,
+    },
     /// Ask the API server which of these the user may do (SelfSubjectAccessReview).
     CheckAccess(Vec<crate::cluster::AccessCheck>),
     SwitchContext(String),

@@ -28,6 +28,10 @@ pub enum EvidenceKind {
     LiveSnapshot,
     /// The record of a transfer off the node (`<file>.fetch.json`).
     FetchRecord,
+    /// A pcap file of a capture (`pcaps/<label>-<id>-<seq>.pcap`).
+    Pcap,
+    /// A capture's record (`pcaps/<label>-<id>.capture.json`).
+    CaptureRecord,
 }
 
 impl EvidenceKind {
@@ -42,6 +46,8 @@ impl EvidenceKind {
             EvidenceKind::CheckpointArchive => "checkpoint-archive",
             EvidenceKind::LiveSnapshot => "live-snapshot",
             EvidenceKind::FetchRecord => "fetch-record",
+            EvidenceKind::Pcap => "pcap",
+            EvidenceKind::CaptureRecord => "capture-record",
         }
     }
 }

@@ -15,6 +15,7 @@ pub enum Intent {
     Detail(keymap::Detail),
     Logs(keymap::Logs),
     Sockets(keymap::Sockets),
+    Packets(keymap::Packets),
     Help,
     /// A command line without its colon: `ns all`, `ctx NAME`, `q`, `q!`.
     Command(String),
@@ -24,6 +25,13 @@ pub enum Intent {
     OpenDetail(PodKey),
     /// Socket events of a pod; when no helper runs on its node, asks to deploy one there.
     OpenSockets(PodKey),
+    /// The packets pane of a pod; with no capture of it yet, the capture's confirmation.
+    OpenPackets(PodKey),
+    /// Capture a pod's packets: the confirmation (what, where, limits, the helper's added
+    /// capabilities), then the capture (a driver's policy answers with the defaults).
+    StartCapture(PodKey),
+    /// Stop the pod's capture: its last file comes into the case first.
+    StopCapture(PodKey),
     /// The actions menu of a pod.
     OpenMenu(PodKey),
     /// Run an entry of the open actions menu on its pod.

@@ -335,6 +335,7 @@ pub struct Keymaps {
     pub detail: PaneKeys<Detail>,
     pub logs: PaneKeys<Logs>,
     pub sockets: PaneKeys<Sockets>,
+    pub packets: PaneKeys<Packets>,
     pub notes: PaneKeys<Notes>,
     pub inspect: PaneKeys<Inspect>,
 }
@@ -347,6 +348,7 @@ impl Default for Keymaps {
             detail: PaneKeys::new(&DETAIL),
             logs: PaneKeys::new(&LOGS),
             sockets: PaneKeys::new(&SOCKETS),
+            packets: PaneKeys::new(&PACKETS),
             notes: PaneKeys::new(&NOTES),
             inspect: PaneKeys::new(&INSPECT),
         }
@@ -355,12 +357,13 @@ impl Default for Keymaps {
 
 impl Keymaps {
     /// The sections of a keys file, `anywhere` first.
-    pub const SECTIONS: [&'static str; 7] = [
+    pub const SECTIONS: [&'static str; 8] = [
         GLOBAL.section,
         TABLE.section,
         DETAIL.section,
         LOGS.section,
         SOCKETS.section,
+        PACKETS.section,
         NOTES.section,
         INSPECT.section,
     ];
@@ -383,6 +386,7 @@ impl Keymaps {
             (DETAIL.section, self.detail.bound()),
             (LOGS.section, self.logs.bound()),
             (SOCKETS.section, self.sockets.bound()),
+            (PACKETS.section, self.packets.bound()),
             (NOTES.section, self.notes.bound()),
             (INSPECT.section, self.inspect.bound()),
         ] {
@@ -404,6 +408,7 @@ impl Keymaps {
         self.detail.bound_twice()?;
         self.logs.bound_twice()?;
         self.sockets.bound_twice()?;
+        self.packets.bound_twice()?;
         self.notes.bound_twice()?;
         self.inspect.bound_twice()
     }
@@ -513,6 +518,7 @@ commands! {
         OpenDetail => "open_detail",
         OpenLogs => "open_logs",
         OpenSockets => "open_sockets",
+        OpenPackets => "open_packets",
         OpenMenu => "open_menu",
         Export => "export",
         Checkpoint => "checkpoint",
@@ -562,8 +568,11 @@ pub const TABLE: Keymap<Table> = Keymap {
             what: "logs (previous instance after a restart)",
         },
         Line {
-            bindings: &[bind(&[ch('t')], Table::OpenSockets)],
-            what: "socket events of the pod (node helper)",
+            bindings: &[
+                bind(&[ch('t')], Table::OpenSockets),
+                bind(&[ch('p')], Table::OpenPackets),
+            ],
+            what: "socket events / packets of the pod (node helper)",
         },
         Line {
             bindings: &[
@@ -624,6 +633,7 @@ commands! {
         Top => "top",
         OpenLogs => "open_logs",
         OpenSockets => "open_sockets",
+        OpenPackets => "open_packets",
         OpenMenu => "open_menu",
         Export => "export",
         Checkpoint => "checkpoint",
@@ -662,8 +672,11 @@ pub const DETAIL: Keymap<Detail> = Keymap {
             what: "logs (previous instance after a restart)",
         },
         Line {
-            bindings: &[bind(&[ch('t')], Detail::OpenSockets)],
-            what: "socket events of the pod (node helper)",
+            bindings: &[
+                bind(&[ch('t')], Detail::OpenSockets),
+                bind(&[ch('p')], Detail::OpenPackets),
+            ],
+            what: "socket events / packets of the pod (node helper)",
         },
         Line {
             bindings: &[
@@ -854,6 +867,81 @@ pub const SOCKETS: Keymap<Sockets> = Keymap {
 };
 
 commands! {
+    /// The packets pane: a pod's captures.
+    pub enum Packets {
+        Back => "back",
+        StartStop => "start_stop",
+        TogglePause => "toggle_pause",
+        Older => "older",
+        Newer => "newer",
+        PageOlder => "page_older",
+        PageNewer => "page_newer",
+        Follow => "follow",
+        EditFilter => "edit_filter",
+        ToggleFlows => "toggle_flows",
+        Clear => "clear",
+    }
+}
+
+pub const PACKETS: Keymap<Packets> = Keymap {
+    title: "Packets",
+    section: "packets",
+    lines: &[
+        Line {
+            bindings: &[bind(&[Esc, ch('q'), Backspace], Packets::Back)],
+            what: "back to the list (a capture goes on)",
+        },
+        Line {
+            bindings: &[bind(&[ch('s')], Packets::StartStop)],
+            what: "start a capture (asks first) / stop it",
+        },
+        Line {
+            bindings: &[bind(&[ch('p'), ch(' ')], Packets::TogglePause)],
+            what: "pause / resume the lines (held meanwhile)",
+        },
+        Line {
+            bindings: &[
+                bind(&[ch('k'), Up], Packets::Older),
+                bind(&[ch('j'), Down], Packets::Newer),
+            ],
+            what: "scroll back / forward",
+        },
+        Line {
+            bindings: &[
+                bind(&[PageUp], Packets::PageOlder),
+                bind(&[PageDown], Packets::PageNewer),
+            ],
+            what: "20 lines back / forward",
+        },
+        Line {
+            bindings: &[bind(&[ch('f'), ch('G'), End], Packets::Follow)],
+            what: "follow the newest packets",
+        },
+        Line {
+            bindings: &[bind(&[ch('/')], Packets::EditFilter)],
+            what: "filter: host:IP port:N proto:udp dns !…",
+        },
+        Line {
+            bindings: &[bind(&[ch('v')], Packets::ToggleFlows)],
+            what: "top flows / packet lines",
+        },
+        Line {
+            bindings: &[bind(&[ch('c')], Packets::Clear)],
+            what: "clear the lines and flows (the pcap keeps all)",
+        },
+    ],
+    footer: &[
+        hint(&[Pane(Packets::StartStop)], "capture/stop"),
+        hint(&[Pane(Packets::TogglePause)], "pause"),
+        hint(&[Pane(Packets::EditFilter)], "filter"),
+        hint(&[Pane(Packets::ToggleFlows)], "flows"),
+        hint(&[Pane(Packets::Newer), Pane(Packets::Older)], "scroll"),
+        hint(&[Pane(Packets::Follow)], "follow"),
+        hint(&[Pane(Packets::Back)], "back"),
+    ],
+};
+
+commands! {
     /// The notes pane: every other key is typed into the notes.
     pub enum Notes {
         Back => "back",
@@ -975,6 +1063,7 @@ mod tests {
             k.detail.bound(),
             k.logs.bound(),
             k.sockets.bound(),
+            k.packets.bound(),
         ]
         .concat()
         .into_iter()
@@ -1007,6 +1096,7 @@ mod tests {
         check(&k.detail);
         check(&k.logs);
         check(&k.sockets);
+        check(&k.packets);
     }
 
     #[test]
@@ -1068,6 +1158,10 @@ mod tests {
         assert_eq!(
             k.footer(&k.sockets),
             "p:pause  /:filter  n:pod/node  s:summary  j/k:scroll  f:follow  c:clear  X:remove helper  esc:back"
+        );
+        assert_eq!(
+            k.footer(&k.packets),
+            "s:capture/stop  p:pause  /:filter  v:flows  j/k:scroll  f:follow  esc:back"
         );
     }
 
@@ -1145,6 +1239,7 @@ mod tests {
             ("detail".to_string(), labels(k.detail.help())),
             ("logs".to_string(), labels(k.logs.help())),
             ("sockets".to_string(), labels(k.sockets.help())),
+            ("packets".to_string(), labels(k.packets.help())),
             ("notes".to_string(), labels(k.notes.help())),
             ("inspect".to_string(), labels(k.inspect.help())),
             ("anywhere".to_string(), anywhere),

@@ -1,6 +1,7 @@
 //! Executes effects as tokio tasks and feeds their results back as actions. The same runtime
 //! serves the interactive console and the tests.
 
+mod capture;
 mod checkpoint;
 mod export;
 pub mod helper;
@@ -380,6 +381,45 @@ impl Runtime {
                     *job,
                     node_path,
                     *copy,
+                    self.tx.clone(),
+                ));
+                self.track(what, task);
+            }
+            Effect::CheckCaptureHelper {
+                capture,
+                node,
+                image,
+                variant,
+            } => {
+                self.spawn(async move {
+                    Some(capture::check_helper(cluster, capture, node, image, variant).await)
+                });
+            }
+            Effect::FetchCaptureFile(job) => {
+                let what = format!("fetching {} into the case", job.node_path);
+                let task = tokio::spawn(capture::fetch(
+                    cluster,
+                    self.case.clone(),
+                    *job,
+                    self.tx.clone(),
+                ));
+                self.track(what, task);
+            }
+            Effect::WriteCaptureRecord {
+                capture,
+                pod,
+                node,
+                name,
+                json,
+            } => {
+                let what = format!("writing the record of capture {name}");
+                let task = tokio::spawn(capture::record(
+                    self.case.clone(),
+                    capture,
+                    pod,
+                    node,
+                    name,
+                    json,
                     self.tx.clone(),
                 ));
                 self.track(what, task);

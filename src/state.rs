@@ -7,6 +7,7 @@ pub mod inspect;
 pub mod logs;
 pub mod menu;
 pub mod notes;
+pub mod packets;
 pub mod pods;
 pub mod sockets;
 
@@ -19,6 +20,7 @@ use helper::{HelperSession, HelperSource};
 use logs::LogsState;
 use menu::{AccessCache, MenuState};
 use notes::NotesState;
+use packets::PacketsState;
 use pods::PodsState;
 use sockets::SocketsState;
 
@@ -37,6 +39,8 @@ pub enum Screen {
     Notes,
     /// A checkpoint archive or live snapshot read (`state.inspect`).
     Inspect,
+    /// Packet captures of a pod (`state.packets`).
+    Packets,
 }
 
 /// A question that needs a yes before anything changes in the cluster.
@@ -79,6 +83,10 @@ pub enum Mode {
     Checkpoint,
     /// `/` in the inspect pane: the text to search the memory images for.
     InspectSearch(TextArea<'static>),
+    /// The capture's confirmation (`state.packets.form`) is on screen and takes the keys.
+    CaptureForm,
+    /// `/` in the packets pane.
+    PacketFilter(TextArea<'static>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,6 +134,8 @@ pub struct AppState {
     pub helper: HelperSession,
     /// The sockets pane: a view over the session's socket stream.
     pub sockets: SocketsState,
+    /// The packets pane and its captures.
+    pub packets: PacketsState,
     /// The keys in effect (built-in, or rebound by a keys file): lookup, `?` help and the footer.
     pub keymaps: crate::keymap::Keymaps,
     /// Who answers the questions before the cluster is changed (the user, or a policy).
@@ -173,6 +183,7 @@ impl AppState {
                 HelperSource::Cluster
             }),
             sockets: SocketsState::default(),
+            packets: PacketsState::default(),
             keymaps: crate::keymap::Keymaps::default(),
             confirm_policy: crate::intent::ConfirmPolicy::Ask,
             quit_after_remove: false,

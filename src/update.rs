@@ -7,6 +7,7 @@ mod intents;
 mod keys;
 mod menu;
 mod notes;
+pub(crate) mod packets;
 pub(crate) mod sockets;
 
 use crate::action::Action;
@@ -83,7 +84,34 @@ fn dispatch(state: &mut AppState, action: Action) -> Vec<Effect> {
             checkpoint::transfer::on_removed(state, pod, result);
             Vec::new()
         }
+        Action::CaptureHelperChecked { capture, result } => {
+            packets::on_helper_checked(state, capture, result)
+        }
+        Action::CaptureFileProgress {
+            capture,
+            wire_id,
+            seq,
+            done,
+            total,
+        } => {
+            packets::on_progress(state, capture, wire_id, seq, done, total);
+            Vec::new()
+        }
+        Action::CaptureFileFetched {
+            capture,
+            wire_id,
+            seq,
+            result,
+        } => packets::on_fetched(state, capture, wire_id, seq, result),
+        Action::CaptureFileRemoved {
+            capture,
+            wire_id,
+            seq,
+            result,
+        } => packets::on_removed(state, capture, wire_id, seq, result),
+        Action::CaptureRecorded { capture, result } => packets::on_recorded(state, capture, result),
         Action::HelperDeployed { node, image_id } => {
+            packets::on_deployed(state, &node);
             let mut effects = checkpoint::transfer::on_deployed(state, &node);
             effects.extend(sockets::on_action(
                 state,
@@ -93,6 +121,7 @@ fn dispatch(state: &mut AppState, action: Action) -> Vec<Effect> {
         }
         Action::HelperDeployFailed(error) => {
             checkpoint::transfer::on_deploy_failed(state, &error.to_string());
+            packets::on_deploy_failed(state, &error.to_string());
             sockets::on_action(state, Action::HelperDeployFailed(error))
         }
         checked @ Action::AccessChecked { .. } => menu::on_checked(state, checked),

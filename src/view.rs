@@ -10,6 +10,7 @@ mod inspect;
 mod logs;
 mod menu;
 mod notes;
+mod packets;
 mod sockets;
 mod status;
 mod table;
@@ -39,6 +40,7 @@ pub fn view(frame: &mut Frame<'_>, state: &AppState, theme: &Theme) {
         Screen::Sockets => sockets::render(frame, main, state, theme),
         Screen::Notes => notes::render(frame, main, state, theme),
         Screen::Inspect => inspect::render(frame, main, state, theme),
+        Screen::Packets => packets::render(frame, main, state, theme),
     }
     status::render_prompt(frame, bottom, state, theme);
     render_toasts(frame, main, state, theme);
@@ -48,6 +50,7 @@ pub fn view(frame: &mut Frame<'_>, state: &AppState, theme: &Theme) {
         Mode::Menu(m) => menu::render(frame, area, m, state, theme),
         Mode::Export => export::render(frame, area, state, theme),
         Mode::Checkpoint => checkpoint::render(frame, area, state, theme),
+        Mode::CaptureForm => packets::form::render(frame, area, state, theme),
         _ => {}
     }
 }

@@ -408,6 +408,7 @@ async fn help_is_per_pane_and_fits_80x24() {
         ("/ledger\n\n", "Pod detail", k.detail.help()),
         ("/checkout\nl", "Logs", k.logs.help()),
         ("/checkout\nt", "Sockets", k.sockets.help()),
+        ("/checkout\np", "Packets", k.packets.help()),
     ];
     for (keys, heading, rows) in panes {
         let (mut app, mut term) = harness(80, 24).await;

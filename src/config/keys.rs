@@ -9,7 +9,7 @@
 //! toggle_pause = ["P"]
 //! ```
 //!
-//! Sections are `anywhere`, `table`, `detail`, `logs`, `sockets`, `notes` and `inspect`; commands are named as in
+//! Sections are `anywhere`, `table`, `detail`, `logs`, `sockets`, `packets`, `notes` and `inspect`; commands are named as in
 //! `keymap` (`Command::name`); keys are spelled as [`KEY_SYNTAX`] says. A command given here
 //! answers only to the keys given (its built-in ones stop working for it). What is typed into a
 //! filter or the command line, and the y / n / Esc of a question, stay as they are.
@@ -91,6 +91,7 @@ pub fn parse(path: &str, text: &str) -> Result<Keymaps, KeysError> {
             p if p == k.detail.map.section => rebind(path, &mut k.detail, section)?,
             p if p == k.logs.map.section => rebind(path, &mut k.logs, section)?,
             p if p == k.sockets.map.section => rebind(path, &mut k.sockets, section)?,
+            p if p == k.packets.map.section => rebind(path, &mut k.packets, section)?,
             p if p == k.notes.map.section => rebind(path, &mut k.notes, section)?,
             p if p == k.inspect.map.section => rebind(path, &mut k.inspect, section)?,
             _ => {

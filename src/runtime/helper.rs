@@ -85,7 +85,8 @@ impl Standing {
         match msg {
             ConsoleMessage::Subscribe { .. } => self.subscription = Some(msg.clone()),
             ConsoleMessage::Unsubscribe { .. } => self.subscription = None,
-            // Captures are not resent on reconnect yet (issue 9 integration).
+            // Capture requests are asked for again under new ids by the reducer after every
+            // hello (`HelperSession::restand_captures`): a capture's files are named by its id.
             ConsoleMessage::Ping { .. }
             | ConsoleMessage::CaptureStart { .. }
             | ConsoleMessage::CaptureStop { .. } => {}

@@ -1,12 +1,13 @@
 //! The helper session, apart from any pane: where the helper runs, the connection's status,
 //! its hello and loss counters, the helper pods this run deployed, and the requests the
-//! console has standing with it (keyed by id, sent again on every (re)connect). The sockets
-//! pane is a view over its socket stream; later panes (packets, checkpoints) are others.
+//! console has standing with it (keyed by id, sent again on every (re)connect: the covering
+//! subscription by the runtime, the capture requests by the reducer under new ids). The
+//! sockets pane is a view over its socket stream, the packets pane over its captures.
 
 use std::collections::BTreeMap;
 
 use jiff::Timestamp;
-use ktui_wire::{ConsoleMessage, Filters, Hello, Stats};
+use ktui_wire::{CaptureSpec, ConsoleMessage, Filters, Hello, Stats};
 
 /// Where the helper runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,8 +90,13 @@ pub struct HelperSession {
     pub deploy_warning: Option<String>,
     /// Nodes where this run deployed a helper pod (asked about on exit).
     pub deployed: Vec<String>,
+    /// Why the deploy question is asked (a helper lacking what a feature needs), shown in it.
+    pub deploy_reason: Option<String>,
     /// Standing socket subscriptions by consumer: (request id, filters).
     subscriptions: BTreeMap<Consumer, (u64, Filters)>,
+    /// Standing capture requests by id: sent again, under new ids, on every new stream (the
+    /// helper's captures end with the stream that asked for them).
+    captures: BTreeMap<u64, CaptureSpec>,
     next_id: u64,
 }
 
@@ -110,7 +116,9 @@ impl HelperSession {
             bad_lines: 0,
             deploy_warning: None,
             deployed: Vec::new(),
+            deploy_reason: None,
             subscriptions: BTreeMap::new(),
+            captures: BTreeMap::new(),
             next_id: 1,
         }
     }
@@ -134,6 +142,34 @@ impl HelperSession {
 
     pub fn subscription(&self, consumer: Consumer) -> Option<&Filters> {
         self.subscriptions.get(&consumer).map(|(_, f)| f)
+    }
+
+    /// Stand a capture request: its id and the message that asks for it.
+    pub fn stand_capture(&mut self, spec: CaptureSpec) -> (u64, ConsoleMessage) {
+        let id = self.next_id();
+        self.captures.insert(id, spec.clone());
+        (id, ConsoleMessage::CaptureStart { id, spec })
+    }
+
+    /// The capture request `id` no longer stands (stopped, over, refused); whether it stood.
+    pub fn end_capture(&mut self, id: u64) -> bool {
+        self.captures.remove(&id).is_some()
+    }
+
+    pub fn capture_stands(&self, id: u64) -> bool {
+        self.captures.contains_key(&id)
+    }
+
+    /// A new stream said hello: every standing capture is asked for again under a fresh id
+    /// (the old ids ended with the old stream); (old id, new id, the message), in id order.
+    pub fn restand_captures(&mut self) -> Vec<(u64, u64, ConsoleMessage)> {
+        let old = std::mem::take(&mut self.captures);
+        old.into_iter()
+            .map(|(was, spec)| {
+                let (id, msg) = self.stand_capture(spec);
+                (was, id, msg)
+            })
+            .collect()
     }
 
     /// What the helper must be told now: the one subscription that covers every standing one
@@ -256,6 +292,33 @@ mod tests {
         s.unsubscribe(Consumer::SocketsPane);
         s.unsubscribe(Consumer::Driver);
         assert!(matches!(s.standing(), ConsoleMessage::Unsubscribe { .. }));
+    }
+
+    #[test]
+    fn standing_captures_are_asked_for_again_under_new_ids() {
+        let mut s = HelperSession::new(HelperSource::Local);
+        s.subscribe(Consumer::SocketsPane, pod("a"));
+        let spec = |path: &str| {
+            CaptureSpec::new(ktui_wire::CaptureTarget::Netns {
+                path: path.to_string(),
+            })
+        };
+        let (a, msg) = s.stand_capture(spec("/run/netns/a"));
+        assert!(matches!(msg, ConsoleMessage::CaptureStart { id, .. } if id == a));
+        let (b, _) = s.stand_capture(spec("/run/netns/b"));
+        assert!(s.end_capture(a) && !s.end_capture(a));
+        let again = s.restand_captures();
+        assert_eq!(again.len(), 1);
+        let (was, now, msg) = &again[0];
+        assert_eq!(*was, b);
+        assert!(*now > b && s.capture_stands(*now) && !s.capture_stands(b));
+        let ConsoleMessage::CaptureStart { id, spec: sent } = msg else {
+            panic!("{msg:?}");
+        };
+        assert_eq!(id, now);
+        assert_eq!(sent, &spec("/run/netns/b"));
+        // The subscription is not a capture: it stands apart.
+        assert!(matches!(s.standing(), ConsoleMessage::Subscribe { .. }));
     }
 
     #[test]

@@ -18,16 +18,18 @@ pub enum MenuAction {
     Detail,
     Logs,
     Sockets,
+    Packets,
     Export,
     Checkpoint,
     Notes,
 }
 
 impl MenuAction {
-    pub const ALL: [MenuAction; 6] = [
+    pub const ALL: [MenuAction; 7] = [
         MenuAction::Detail,
         MenuAction::Logs,
         MenuAction::Sockets,
+        MenuAction::Packets,
         MenuAction::Export,
         MenuAction::Checkpoint,
         MenuAction::Notes,
@@ -38,6 +40,7 @@ impl MenuAction {
             MenuAction::Detail => "detail: states, env, volumes, events",
             MenuAction::Logs => "logs (previous instance after a restart)",
             MenuAction::Sockets => "socket events (node helper)",
+            MenuAction::Packets => "packets: capture into pcaps in the case (node helper, NET_RAW)",
             MenuAction::Export => "export: collect and sign an evidence bundle",
             MenuAction::Checkpoint => "checkpoint: CRIU archive of a running container (kubelet)",
             MenuAction::Notes => "notes (the case's notes.md)",
@@ -50,6 +53,7 @@ impl MenuAction {
             MenuAction::Detail => Table::OpenDetail,
             MenuAction::Logs => Table::OpenLogs,
             MenuAction::Sockets => Table::OpenSockets,
+            MenuAction::Packets => Table::OpenPackets,
             MenuAction::Export => Table::Export,
             MenuAction::Checkpoint => Table::Checkpoint,
             MenuAction::Notes => Table::OpenNotes,
@@ -93,7 +97,9 @@ pub fn needs(action: MenuAction, pod: &PodKey, helper_ns: &str, helper_running: 
             required: vec![AccessCheck::new("get", "pods/log", ns)],
             optional: Vec::new(),
         },
-        MenuAction::Sockets => {
+        // Packets need the same as sockets: exec into the helper (deploying or replacing it
+        // with the capture variant creates a pod).
+        MenuAction::Sockets | MenuAction::Packets => {
             let mut required = vec![AccessCheck::new("create", "pods/exec", Some(helper_ns))];
             if !helper_running {
                 required.push(AccessCheck::new("create", "pods", Some(helper_ns)));

@@ -42,6 +42,8 @@ pub struct SocketsState {
     /// Rows from the newest shown at the bottom (0 = following the tail).
     pub scroll_back: usize,
     pub show_summary: bool,
+    /// The pane was opened this run: its subscription stands with every new session.
+    pub opened: bool,
 }
 
 impl Default for SocketsState {
@@ -64,6 +66,7 @@ impl SocketsState {
             paused: false,
             scroll_back: 0,
             show_summary: true,
+            opened: false,
         }
     }
 

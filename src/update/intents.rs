@@ -20,6 +20,9 @@ pub fn apply(state: &mut AppState, intent: Intent) -> Vec<Effect> {
         Intent::Detail(cmd) if state.screen == Screen::Detail => on_detail(state, cmd),
         Intent::Logs(cmd) if state.screen == Screen::Logs => on_logs(state, cmd),
         Intent::Sockets(cmd) if state.screen == Screen::Sockets => sockets::on_command(state, cmd),
+        Intent::Packets(cmd) if state.screen == Screen::Packets => {
+            super::packets::on_command(state, cmd)
+        }
         Intent::Inspect(cmd) if state.screen == Screen::Inspect => {
             super::inspect::on_command(state, cmd)
         }
@@ -27,6 +30,7 @@ pub fn apply(state: &mut AppState, intent: Intent) -> Vec<Effect> {
         | Intent::Detail(_)
         | Intent::Logs(_)
         | Intent::Sockets(_)
+        | Intent::Packets(_)
         | Intent::Inspect(_) => Vec::new(),
         Intent::OpenInspect(file) => super::inspect::open(state, file),
         Intent::Help => {
@@ -36,6 +40,9 @@ pub fn apply(state: &mut AppState, intent: Intent) -> Vec<Effect> {
         Intent::Command(line) => run_command(state, line.trim()),
         Intent::OpenDetail(key) => open_detail(state, key),
         Intent::OpenSockets(key) => sockets::open(state, key),
+        Intent::OpenPackets(key) => super::packets::open(state, key),
+        Intent::StartCapture(key) => super::packets::ask(state, key),
+        Intent::StopCapture(key) => super::packets::stop(state, &key),
         Intent::OpenMenu(key) => super::menu::open(state, key),
         Intent::RunMenuEntry(action) => super::menu::run(state, action),
         Intent::OpenNotes => super::notes::open(state),
@@ -170,6 +177,12 @@ fn on_table(state: &mut AppState, cmd: Table) -> Vec<Effect> {
                 );
             }
         }
+        Table::OpenPackets => {
+            if let Some(row) = pods.selected_row() {
+                let key = row.pod_key().clone();
+                return super::packets::open(state, key);
+            }
+        }
         Table::OpenNotes => return super::notes::open(state),
         Table::Down => pods.select_next(1),
         Table::Up => pods.select_prev(1),
@@ -234,6 +247,10 @@ fn on_detail(state: &mut AppState, cmd: Detail) -> Vec<Effect> {
         Detail::OpenSockets => {
             let key = detail.key.clone();
             return sockets::open(state, key);
+        }
+        Detail::OpenPackets => {
+            let key = detail.key.clone();
+            return super::packets::open(state, key);
         }
         Detail::OpenMenu => {
             let key = detail.key.clone();

@@ -12,8 +12,11 @@ use crate::state::{AppState, Confirm, Mode, Screen};
 
 pub fn on_key(state: &mut AppState, key: KeyEvent) -> Vec<Effect> {
     if state.keymaps.global.lookup(&key) == Some(Global::Quit) {
-        // A second Ctrl-C while asked about helpers quits without removing them.
-        if matches!(state.mode, Mode::Confirm(Confirm::QuitWithHelpers { .. })) {
+        // A second Ctrl-C while asked about helpers, or while the quit waits for captures to
+        // be in the case, quits at once (leaving helpers, and files on the node).
+        if matches!(state.mode, Mode::Confirm(Confirm::QuitWithHelpers { .. }))
+            || state.packets.quit_pending
+        {
             return intents::apply(state, Intent::QuitNow);
         }
         state.mode = Mode::Normal;
@@ -34,6 +37,11 @@ pub fn on_key(state: &mut AppState, key: KeyEvent) -> Vec<Effect> {
         Mode::Menu(menu) => super::menu::on_key(state, menu, key),
         Mode::Export => super::export::on_key(state, key),
         Mode::Checkpoint => super::checkpoint::on_key(state, key),
+        Mode::CaptureForm => super::packets::on_form_key(state, key),
+        Mode::PacketFilter(area) => {
+            super::packets::on_filter(state, area, key);
+            Vec::new()
+        }
         Mode::Filter(area) => on_filter(state, area, key),
         Mode::Command(area) => on_command(state, area, key),
         Mode::LogSearch(area) => on_log_search(state, area, key),
@@ -65,6 +73,7 @@ fn intent_of(keymaps: &Keymaps, screen: Screen, key: &KeyEvent) -> Option<Intent
         Screen::Sockets => keymaps.sockets.lookup(key).map(Intent::Sockets),
         Screen::Notes => None, // typed into the notes (`notes::on_key`)
         Screen::Inspect => keymaps.inspect.lookup(key).map(Intent::Inspect),
+        Screen::Packets => keymaps.packets.lookup(key).map(Intent::Packets),
     }
 }
 

@@ -114,6 +114,7 @@ pub fn run(state: &mut AppState, action: MenuAction) -> Vec<Effect> {
             }
         },
         MenuAction::Sockets => sockets::open(state, pod),
+        MenuAction::Packets => super::packets::open(state, pod),
         MenuAction::Export => intents::apply(state, Intent::Export(pod)),
         MenuAction::Checkpoint => intents::apply(state, Intent::Checkpoint(pod)),
         MenuAction::Notes => notes::open(state),

@@ -38,11 +38,36 @@ fn subscribe_pane(state: &mut AppState) -> ConsoleMessage {
     state.helper.standing()
 }
 
-fn connect(state: &mut AppState, target: HelperTarget) -> Vec<Effect> {
+/// Start a session with `target`: the pane's subscription stands only once the sockets pane
+/// was opened (the packets pane needs the session, not the node's socket events).
+pub(crate) fn connect(state: &mut AppState, target: HelperTarget) -> Vec<Effect> {
     state.helper.target = Some(target.clone());
     state.helper.status = HelperStatus::Connecting;
-    let standing = subscribe_pane(state);
+    let standing = if state.sockets.opened {
+        subscribe_pane(state)
+    } else {
+        state.helper.standing()
+    };
     vec![Effect::ConnectHelper { target, standing }]
+}
+
+/// Why the session cannot leave its helper now: captures running through it.
+fn captures_block(state: &mut AppState, doing: &str) -> bool {
+    let Some(target) = state.helper.target.clone() else {
+        return false;
+    };
+    let n = state.packets.busy_on(&target);
+    if n == 0 {
+        return false;
+    }
+    state.toast(
+        ToastLevel::Error,
+        format!(
+            "{n} capture(s) run through the {}: stop them before {doing} (their files are still on its node)",
+            crate::sanitize::line(&target.label())
+        ),
+    );
+    true
 }
 
 /// `t` on a pod: show its socket events, starting (or asking to deploy) a helper if needed.
@@ -52,6 +77,14 @@ pub fn open(state: &mut AppState, key: PodKey) -> Vec<Effect> {
     };
     let uid = pod.uid.clone();
     let node = pod.node.clone();
+    let leaving = match (&state.helper.source, &node, &state.helper.target) {
+        (HelperSource::Cluster, Some(n), Some(HelperTarget::Pod { node: current })) => n != current,
+        _ => false,
+    };
+    if leaving && captures_block(state, "tracing a pod on another node") {
+        return Vec::new();
+    }
+    state.sockets.opened = true;
     state.screen = Screen::Sockets;
     match state.helper.source {
         HelperSource::DemoReplay => {
@@ -108,8 +141,18 @@ pub fn open(state: &mut AppState, key: PodKey) -> Vec<Effect> {
 /// The answer to a question about the cluster (from the dialog or a driver's policy).
 pub fn answer(state: &mut AppState, confirm: Confirm, answer: Answer) -> Vec<Effect> {
     match (confirm, answer) {
+        (Confirm::DeployHelper { node, .. }, Answer::Yes)
+            if captures_block(state, "deploying a helper (the session would end)") =>
+        {
+            state.helper.deploy_reason = None;
+            super::checkpoint::transfer::on_deploy_answer(state, &node, false);
+            super::packets::on_deploy_answer(state, &node, false);
+            Vec::new()
+        }
         (Confirm::DeployHelper { node, variant }, Answer::Yes) => {
+            state.helper.deploy_reason = None;
             super::checkpoint::transfer::on_deploy_answer(state, &node, true);
+            super::packets::on_deploy_answer(state, &node, true);
             state.helper.target = Some(HelperTarget::Pod { node: node.clone() });
             state.helper.status = HelperStatus::Deploying("creating the helper pod".to_string());
             if !state.helper.deployed.contains(&node) {
@@ -125,7 +168,9 @@ pub fn answer(state: &mut AppState, confirm: Confirm, answer: Answer) -> Vec<Eff
             ]
         }
         (Confirm::DeployHelper { node, .. }, Answer::No | Answer::Cancel) => {
+            state.helper.deploy_reason = None;
             super::checkpoint::transfer::on_deploy_answer(state, &node, false);
+            super::packets::on_deploy_answer(state, &node, false);
             if state.helper.target.is_none() {
                 state.screen = Screen::Table;
             }
@@ -147,6 +192,18 @@ pub fn answer(state: &mut AppState, confirm: Confirm, answer: Answer) -> Vec<Eff
 
 fn remove(state: &mut AppState, node: String) -> Vec<Effect> {
     let mut effects = Vec::new();
+    let target = HelperTarget::Pod { node: node.clone() };
+    let busy = state.packets.busy_on(&target);
+    if busy > 0 {
+        state.toast(
+            ToastLevel::Error,
+            format!(
+                "{busy} capture(s) run through the helper on node {}: stop them before removing it (its capture directory goes with it)",
+                crate::sanitize::line(&node)
+            ),
+        );
+        return effects;
+    }
     if state.helper.target == Some(HelperTarget::Pod { node: node.clone() }) {
         state.helper.status = HelperStatus::Removing(node.clone());
         effects.push(Effect::DisconnectHelper);
@@ -155,14 +212,21 @@ fn remove(state: &mut AppState, node: String) -> Vec<Effect> {
     effects
 }
 
-/// Quitting: ask first when this run left helper pods running.
+/// Quitting: captures first bring their files into the case; then ask when this run left
+/// helper pods running.
 pub fn quit(state: &mut AppState) -> Vec<Effect> {
+    let (mut effects, wait) = super::packets::before_quit(state);
+    if wait {
+        return effects;
+    }
     if state.helper.deployed.is_empty() {
         state.quit = true;
-        return vec![Effect::Quit];
+        effects.push(Effect::Quit);
+        return effects;
     }
     let nodes = state.helper.deployed.clone();
-    intents::ask(state, Confirm::QuitWithHelpers { nodes })
+    effects.extend(intents::ask(state, Confirm::QuitWithHelpers { nodes }));
+    effects
 }
 
 pub fn on_command(state: &mut AppState, cmd: Sockets) -> Vec<Effect> {
@@ -278,6 +342,7 @@ pub fn on_action(state: &mut AppState, action: Action) -> Vec<Effect> {
         Action::HelperConnected(hello) => {
             state.sockets.close_gap(state.now);
             state.helper.status = HelperStatus::Connected;
+            let mut effects = super::packets::on_connected(state);
             if !hello.ebpf {
                 let why = hello
                     .ebpf_error
@@ -287,11 +352,12 @@ pub fn on_action(state: &mut AppState, action: Action) -> Vec<Effect> {
                     state.toast(ToastLevel::Error, format!("helper cannot trace: {why}"));
                 }
             }
-            let kept = record_session(state, &hello);
+            effects.extend(record_session(state, &hello));
             state.helper.hello = Some(*hello);
-            return kept.into_iter().collect();
+            return effects;
         }
         Action::HelperMessages(messages) => {
+            let mut effects = Vec::new();
             for m in messages {
                 match m {
                     HelperMessage::Socket { mut event } => {
@@ -300,22 +366,29 @@ pub fn on_action(state: &mut AppState, action: Action) -> Vec<Effect> {
                     }
                     HelperMessage::Stats(stats) => state.helper.set_stats(stats, state.now),
                     HelperMessage::Error(e) => {
-                        state.toast(ToastLevel::Error, format!("helper: {}", e.message));
+                        // An answer to a capture request ends that capture (it says why).
+                        if let Some(more) = super::packets::on_error(state, &e) {
+                            effects.extend(more);
+                        } else {
+                            state.toast(ToastLevel::Error, format!("helper: {}", e.message));
+                        }
                         state.helper.last_error = Some(e.message);
                     }
                     HelperMessage::Hello(h) => {
                         state.helper.hello = Some(h);
                     }
                     HelperMessage::Subscribed { .. } | HelperMessage::Pong { .. } => {}
-                    // The packets pane is not built yet (issue 9 integration).
-                    HelperMessage::CaptureQueued { .. }
+                    capture @ (HelperMessage::CaptureQueued { .. }
                     | HelperMessage::CaptureStarted { .. }
                     | HelperMessage::Packet { .. }
                     | HelperMessage::CaptureStats { .. }
                     | HelperMessage::CaptureFile { .. }
-                    | HelperMessage::CaptureDone { .. } => {}
+                    | HelperMessage::CaptureDone { .. }) => {
+                        effects.extend(super::packets::on_message(state, capture));
+                    }
                 }
             }
+            return effects;
         }
         Action::HelperBadLine(line) => {
             state.helper.bad_lines += 1;
@@ -327,6 +400,10 @@ pub fn on_action(state: &mut AppState, action: Action) -> Vec<Effect> {
             retry_in,
         } => {
             let reason = error.to_string();
+            let mut effects = Vec::new();
+            if state.helper.status == HelperStatus::Connected || retry_in.is_none() {
+                effects = super::packets::on_stream_lost(state, &reason, retry_in.is_none());
+            }
             if state.helper.status == HelperStatus::Connected {
                 state.sockets.open_gap(state.now, reason.clone());
                 state.helper.lost();
@@ -338,6 +415,7 @@ pub fn on_action(state: &mut AppState, action: Action) -> Vec<Effect> {
                 None => HelperStatus::Failed(reason),
                 Some(_) => HelperStatus::Reconnecting { attempt, reason },
             };
+            return effects;
         }
         Action::HelperPreflighted { node, summary } => {
             // Only for the confirmation still on screen.

@@ -283,6 +283,7 @@ fn a_repeated_error_is_one_toast_with_a_count() {
 
 mod checkpoint;
 mod keys_in_help;
+mod packets;
 mod transfer;
 
 /// The helper session is evidence: on hello (and again at quit, with the final counters) update

@@ -31,6 +31,16 @@ fn dialog<'a>(confirm: &Confirm, state: &AppState, theme: &Theme) -> Dialog<'a> 
                     .iter()
                     .map(|l| bullet(l)),
             );
+            // Why it is asked (a helper there lacks what a feature needs: it is replaced).
+            if let Some(why) = &state.helper.deploy_reason {
+                body.push(Line::from(Span::styled(
+                    format!(
+                        "Why: {}; a helper pod there is replaced",
+                        sanitize::line(why)
+                    ),
+                    theme.accent,
+                )));
+            }
             // Before the long part: a small screen cuts the dialog's end, never the warning.
             if let Some(w) = &state.helper.deploy_warning {
                 body.push(Line::from(Span::styled(

@@ -26,6 +26,7 @@ fn sections(state: &AppState) -> Vec<(&'static str, Vec<(String, &'static str)>)
         Screen::Sockets => (k.sockets.map.title, k.sockets.help()),
         Screen::Notes => (k.notes.map.title, k.notes.help()),
         Screen::Inspect => (k.inspect.map.title, k.inspect.help()),
+        Screen::Packets => (k.packets.map.title, k.packets.help()),
     };
     let mut anywhere = k.global.help();
     anywhere.extend(

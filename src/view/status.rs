@@ -85,12 +85,17 @@ pub fn render_prompt(frame: &mut Frame<'_>, area: Rect, state: &AppState, theme:
             "filter (port:N proto:tcp state:X type:X, !negates) ",
             Some(t),
         ),
+        Mode::PacketFilter(t) => (
+            "filter (host:IP port:N proto:udp flags:RST vlan:N dns trunc, !negates) ",
+            Some(t),
+        ),
         Mode::Normal
         | Mode::Help
         | Mode::Confirm(_)
         | Mode::Menu(_)
         | Mode::Export
-        | Mode::Checkpoint => ("", None),
+        | Mode::Checkpoint
+        | Mode::CaptureForm => ("", None),
     };
     let line = match area_text {
         Some(t) => Line::from(vec![
@@ -108,6 +113,7 @@ pub fn render_prompt(frame: &mut Frame<'_>, area: Rect, state: &AppState, theme:
                 Screen::Sockets => k.footer(&k.sockets),
                 Screen::Notes => k.footer(&k.notes),
                 Screen::Inspect => k.footer(&k.inspect),
+                Screen::Packets => k.footer(&k.packets),
             };
             let mut spans = vec![Span::styled(hints, theme.muted)];
             if let Some(reason) = match &state.connection {

@@ -111,7 +111,7 @@ const CAPTURE_DIRS: &[EmptyDir] = &[(
     "captures",
     CAPTURE_DIR,
     CAPTURE_DIR_LIMIT,
-    "The capture variants' only writable directory besides /tmp: the helper writes a capture's rotated pcap files here (an emptyDir, at most 2Gi: the kubelet evicts the pod beyond it); the console fetches each file into the case, verifies its SHA-256 and deletes it here. It goes with the pod.",
+    "Where the helper writes a capture's rotated pcap files (an emptyDir of at most 2Gi: the kubelet evicts the pod beyond it; the capture variants' only writable directory besides /tmp); the console fetches each file into the case, verifies its SHA-256 and deletes it here. It goes with the pod.",
 )];
 
 const CAPTURE_POWER: &str = "The capture variant also reads every packet on the node's \
@@ -524,7 +524,7 @@ mod tests {
             .position(|l| l.trim() == "- name: captures")
             .unwrap();
         assert!(
-            lines[at - 1].contains("# The capture variants' only writable directory besides /tmp"),
+            lines[at - 1].contains("# Where the helper writes a capture's rotated pcap files"),
             "{}",
             lines[at - 1]
         );
@@ -599,7 +599,7 @@ mod tests {
             [
                 "NET_RAW: open an AF_PACKET socket on the host side of the pod's veth",
                 "SYS_ADMIN: setns(2) into a pod's network namespace",
-                "/var/run/ktui/captures (emptyDir, 2Gi): The capture variants' only writable directory besides /tmp: the helper writes a capture's rotated pcap files here",
+                "/var/run/ktui/captures (emptyDir, 2Gi): Where the helper writes a capture's rotated pcap files",
             ]
         );
     }

@@ -27,14 +27,16 @@ enum Pane {
     Detail,
     Logs,
     Sockets,
+    Packets,
 }
 
-const PANES: [Pane; 5] = [
+const PANES: [Pane; 6] = [
     Pane::Crashed,
     Pane::AllPods,
     Pane::Detail,
     Pane::Logs,
     Pane::Sockets,
+    Pane::Packets,
 ];
 
 fn press(s: &mut AppState, code: KeyCode, modifiers: KeyModifiers) -> Vec<Effect> {
@@ -128,6 +130,53 @@ fn on(pane: Pane) -> AppState {
             update(&mut s, Action::HelperMessages(events));
             s.sockets.scroll_back = 5;
         }
+        Pane::Packets => {
+            s.helper.source = HelperSource::Local;
+            s.evidence.case = Some(("case".into(), std::path::PathBuf::from("/nonexistent")));
+            select(&mut s, "checkout");
+            char_key(&mut s, 'p');
+            press(&mut s, KeyCode::Enter, KeyModifiers::NONE);
+            let effects = update(
+                &mut s,
+                Action::HelperConnected(Box::new(crate::helper::client::test_hello())),
+            );
+            let Some(Effect::HelperSend(ktui_wire::ConsoleMessage::CaptureStart { id, .. })) =
+                effects.first().cloned()
+            else {
+                panic!("{effects:?}")
+            };
+            let mut lines = vec![HelperMessage::CaptureStarted {
+                id,
+                mode: ktui_wire::CaptureMode::Netns,
+                interfaces: vec![ktui_wire::CaptureInterface {
+                    name: "eth0".into(),
+                    linktype: 1,
+                }],
+                format: "pcap".into(),
+                dir: "/tmp/captures".into(),
+            }];
+            lines.extend((1..=200u64).map(|n| HelperMessage::Packet {
+                id,
+                p: ktui_wire::PacketLine {
+                    n,
+                    ts: format!("1763632800.{n:09}"),
+                    len: 74,
+                    caplen: 74,
+                    src: Some("10.244.1.75".into()),
+                    dst: Some("10.96.14.2".into()),
+                    proto: Some("tcp".into()),
+                    sport: Some(40000 + u16::try_from(n).unwrap()),
+                    dport: Some(5432),
+                    tcp_flags: Some("SYN".into()),
+                    icmp_type: None,
+                    vlan: None,
+                    dns_qname: None,
+                    truncated: false,
+                },
+            }));
+            update(&mut s, Action::HelperMessages(lines));
+            s.packets.scroll_back = 5;
+        }
     }
     update(&mut s, Action::Pods(PodEvent::ResyncDone));
     s.prepare_frame();
@@ -141,6 +190,7 @@ fn screen_of(pane: Pane) -> Screen {
         Pane::Detail => Screen::Detail,
         Pane::Logs => Screen::Logs,
         Pane::Sockets => Screen::Sockets,
+        Pane::Packets => Screen::Packets,
     }
 }
 
