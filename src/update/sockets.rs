@@ -101,7 +101,9 @@ pub fn open(state: &mut AppState, key: PodKey) -> Vec<Effect> {
             if state.helper.target.is_none() {
                 return connect(state, HelperTarget::Local);
             }
-            Vec::new()
+            // The session may have been started for a capture, without the subscription.
+            let sub = subscribe_pane(state);
+            vec![Effect::HelperSend(sub)]
         }
         HelperSource::Cluster => {
             let Some(node) = node else {

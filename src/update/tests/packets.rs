@@ -726,3 +726,24 @@ fn the_demo_replay_cannot_capture() {
             .any(|t| t.text.contains("needs a live helper"))
     );
 }
+
+/// The session a capture started carries no socket subscription; opening the sockets pane
+/// later adds it to the same session (no second session).
+#[test]
+fn sockets_opened_after_a_capture_subscribe_on_the_same_session() {
+    let (mut s, pod, _) = cluster_state();
+    s.helper.source = HelperSource::Local;
+    super::key(&mut s, 'p');
+    let effects = press(&mut s, KeyCode::Enter);
+    let [Effect::ConnectHelper { standing, .. }] = effects.as_slice() else {
+        panic!("{effects:?}")
+    };
+    assert!(matches!(standing, ConsoleMessage::Unsubscribe { .. }));
+    update(&mut s, hello());
+    press(&mut s, KeyCode::Esc);
+    let effects = update(&mut s, Action::Intent(Intent::OpenSockets(pod)));
+    assert!(
+        matches!(effects.as_slice(), [Effect::HelperSend(ConsoleMessage::Subscribe { .. })]),
+        "{effects:?}"
+    );
+}
