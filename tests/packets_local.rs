@@ -34,7 +34,10 @@ async fn a_local_capture_lands_its_pcaps_and_record_in_the_case() {
     std::fs::create_dir_all(&captures).unwrap();
     let script = node.path().join("standin-helper");
     std::fs::copy(
-        concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/standin_capture_helper.py"),
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/standin_capture_helper.py"
+        ),
         &script,
     )
     .unwrap();
@@ -46,10 +49,7 @@ async fn a_local_capture_lands_its_pcaps_and_record_in_the_case() {
         std::env::set_var("REAL_HELPER", &real);
         std::env::set_var("KTUI_CAPTURE_DIR", &captures);
         std::env::set_var("KTUI_CHECKPOINT_DIR", node.path().join("checkpoints"));
-        std::env::set_var(
-            "STANDIN_PROTOCOL",
-            ktui_wire::PROTOCOL_VERSION.to_string(),
-        );
+        std::env::set_var("STANDIN_PROTOCOL", ktui_wire::PROTOCOL_VERSION.to_string());
     }
 
     let demo = DemoCluster::new(jiff::Timestamp::now(), false);
@@ -64,7 +64,9 @@ async fn a_local_capture_lands_its_pcaps_and_record_in_the_case() {
     })
     .await;
     let pod = app.state.pods.selected_row().unwrap().pod_key().clone();
-    app.dispatch(Action::Intent(ktui::intent::Intent::OpenPackets(pod.clone())));
+    app.dispatch(Action::Intent(ktui::intent::Intent::OpenPackets(
+        pod.clone(),
+    )));
     for c in "/var/run/netns/standin".chars() {
         key(&mut app, KeyCode::Char(c));
     }
@@ -80,19 +82,27 @@ async fn a_local_capture_lands_its_pcaps_and_record_in_the_case() {
     assert_eq!(c.ring.received, 30);
     let text = common::screen(&mut app, 120, 40);
     assert!(text.contains("Capturing on eth0"), "{text}");
-    assert!(text.contains("1-0001.pcap") || text.contains("-0001.pcap"), "{text}");
+    assert!(
+        text.contains("1-0001.pcap") || text.contains("-0001.pcap"),
+        "{text}"
+    );
 
     key(&mut app, KeyCode::Char('s'));
     common::app_until(&mut app, "the capture's record", 30, |a| {
-        a.state
-            .packets
-            .shown()
-            .is_some_and(|c| matches!(c.record, RecordStatus::Written { .. } | RecordStatus::Failed(_)))
+        a.state.packets.shown().is_some_and(|c| {
+            matches!(
+                c.record,
+                RecordStatus::Written { .. } | RecordStatus::Failed(_)
+            )
+        })
     })
     .await;
     common::settle_work(&mut app, Duration::from_millis(100)).await;
     let c = app.state.packets.shown().unwrap().clone();
-    let RecordStatus::Written { path: record_path, .. } = &c.record else {
+    let RecordStatus::Written {
+        path: record_path, ..
+    } = &c.record
+    else {
         panic!("{:?}", c.record)
     };
     let (_, case_dir) = app.state.evidence.case.clone().unwrap();
@@ -116,7 +126,11 @@ async fn a_local_capture_lands_its_pcaps_and_record_in_the_case() {
             .arg(case_dir.join(path))
             .output();
         if let Ok(out) = out {
-            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
             let frames = String::from_utf8_lossy(&out.stdout).lines().count() as u64;
             assert_eq!(frames, f.packets, "{path}");
         } else if common::skip_unless(

@@ -366,3 +366,47 @@ fn help_on_the_packets_pane_fits_80x24_with_the_footer() {
     assert!(last.starts_with("s:capture/stop  p:pause"), "{text}");
     insta::assert_snapshot!("help_packets_80x24", text);
 }
+
+/// No capture helper on the node: the deploy question names the capture variant, what it adds
+/// and why, and why it is asked (the running helper lacks it and is replaced).
+#[test]
+fn the_deploy_question_for_the_capture_variant() {
+    for (w, h) in [(80, 24), (120, 40)] {
+        let (mut s, pod, node) = state(HelperSource::Cluster);
+        update(
+            &mut s,
+            Action::Intent(ktui::intent::Intent::OpenPackets(pod)),
+        );
+        key(&mut s, KeyCode::Enter);
+        let why = format!("the helper on node {node} lacks NET_RAW for packet capture");
+        update(
+            &mut s,
+            Action::CaptureHelperChecked {
+                capture: 1,
+                result: Ok(Err(why.clone())),
+            },
+        );
+        update(
+            &mut s,
+            Action::HelperPreflighted {
+                node: node.clone(),
+                summary: None,
+            },
+        );
+        let text = draw(&mut s, w, h);
+        for needle in [
+            "Deploy the ktui helper?",
+            "(capture variant)",
+            "lacks NET_RAW",
+            "Added for packet capture (capture variant):",
+            "NET_RAW: open an AF_PACKET socket",
+        ] {
+            assert!(
+                text.replace('\n', " ").contains(needle) || w == 80,
+                "{needle} at {w}x{h}:\n{text}"
+            );
+        }
+        assert!(text.contains("Why: the helper on node"), "{text}");
+        insta::assert_snapshot!(format!("capture_deploy_confirm_{w}x{h}"), text);
+    }
+}

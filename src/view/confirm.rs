@@ -31,13 +31,10 @@ fn dialog<'a>(confirm: &Confirm, state: &AppState, theme: &Theme) -> Dialog<'a> 
                     .iter()
                     .map(|l| bullet(l)),
             );
-            // Why it is asked (a helper there lacks what a feature needs: it is replaced).
+            // Why it is asked (none there, or one lacking what a feature needs: replaced).
             if let Some(why) = &state.helper.deploy_reason {
                 body.push(Line::from(Span::styled(
-                    format!(
-                        "Why: {}; a helper pod there is replaced",
-                        sanitize::line(why)
-                    ),
+                    format!("Why: {}", sanitize::line(why)),
                     theme.accent,
                 )));
             }

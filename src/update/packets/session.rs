@@ -121,7 +121,7 @@ pub fn on_helper_checked(
     match result {
         Ok(Ok(())) => through(state, id, target),
         Ok(Err(why)) => {
-            let busy = state.packets.busy_on(&target) - 1;
+            let busy = state.packets.busy_on(&target).saturating_sub(1);
             if busy > 0 {
                 let why = format!(
                     "{why}: replacing it would delete its capture directory with the files of {busy} running capture(s); stop them first"
@@ -132,7 +132,13 @@ pub fn on_helper_checked(
             if let Some(c) = state.packets.by_id(id) {
                 c.phase = Phase::Deploying(format!("{}: asking to deploy it", s(&why)));
             }
-            state.helper.deploy_reason = Some(why);
+            // The deploy replaces a helper that runs another image or lacks the capabilities.
+            let replaced = why.contains(" lacks ") || why.contains("another image");
+            state.helper.deploy_reason = Some(if replaced {
+                format!("{why}: the running helper pod is replaced (its session ends)")
+            } else {
+                why
+            });
             state.helper.deploy_warning = Some(sockets::PREFLIGHT_PENDING.to_string());
             let mut effects = intents::ask(
                 state,

@@ -743,7 +743,10 @@ fn sockets_opened_after_a_capture_subscribe_on_the_same_session() {
     press(&mut s, KeyCode::Esc);
     let effects = update(&mut s, Action::Intent(Intent::OpenSockets(pod)));
     assert!(
-        matches!(effects.as_slice(), [Effect::HelperSend(ConsoleMessage::Subscribe { .. })]),
+        matches!(
+            effects.as_slice(),
+            [Effect::HelperSend(ConsoleMessage::Subscribe { .. })]
+        ),
         "{effects:?}"
     );
 }
