@@ -112,7 +112,10 @@ fn capturing() -> (AppState, u64) {
         .find(|p| p.workload.name == "checkout")
         .unwrap();
     let (key, node) = (pod.key.clone(), pod.node.clone().unwrap());
-    update(&mut s, Action::Intent(ktui::intent::Intent::OpenPackets(key)));
+    update(
+        &mut s,
+        Action::Intent(ktui::intent::Intent::OpenPackets(key)),
+    );
     update(
         &mut s,
         Action::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)),

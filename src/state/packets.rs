@@ -105,11 +105,12 @@ impl PacketsState {
         self.captures.iter().find(|c| &c.pod == pod && c.active())
     }
 
-    /// Captures not over, or still bringing files into the case, through `target`.
+    /// Captures asked of the helper at `target` that are not over, or still bringing files
+    /// into the case (one waiting for its helper asked nothing of it yet).
     pub fn busy_on(&self, target: &HelperTarget) -> usize {
         self.captures
             .iter()
-            .filter(|c| &c.helper == target && !c.finished())
+            .filter(|c| &c.helper == target && !c.segments.is_empty() && !c.finished())
             .count()
     }
 

@@ -121,7 +121,7 @@ pub fn on_helper_checked(
     match result {
         Ok(Ok(())) => through(state, id, target),
         Ok(Err(why)) => {
-            let busy = state.packets.busy_on(&target).saturating_sub(1);
+            let busy = state.packets.busy_on(&target);
             if busy > 0 {
                 let why = format!(
                     "{why}: replacing it would delete its capture directory with the files of {busy} running capture(s); stop them first"

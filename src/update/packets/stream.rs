@@ -51,15 +51,24 @@ pub fn on_connected(state: &mut AppState) -> Vec<Effect> {
         c.phase = Phase::Requested;
         effects.push(Effect::HelperSend(msg));
     }
-    let waiting: Vec<u64> = state
+    let waiting: Vec<(u64, bool)> = state
         .packets
         .captures
         .iter()
-        .filter(|c| c.helper == target && c.phase == Phase::Connecting)
-        .map(|c| c.id)
+        .filter(|c| c.phase == Phase::Connecting)
+        .map(|c| (c.id, c.helper == target))
         .collect();
-    for id in waiting {
-        effects.extend(send_start(state, id));
+    for (id, ours) in waiting {
+        if ours {
+            effects.extend(send_start(state, id));
+        } else {
+            // The session went to another helper before this one said hello.
+            let why = format!(
+                "not started: the helper session went to the {} first; ask again",
+                crate::sanitize::line(&target.label())
+            );
+            super::session::fail(state, id, EndReason::NotStarted, why);
+        }
     }
     // A request that was stopping when its stream went is over (its end never came).
     let stopping: Vec<u64> = state

@@ -750,3 +750,60 @@ fn sockets_opened_after_a_capture_subscribe_on_the_same_session() {
         "{effects:?}"
     );
 }
+
+/// The sockets pane's session runs on the node with the default helper: a capture there asks
+/// to replace it by the capture variant, and the yes goes through (the capture waiting for it
+/// has asked nothing of the running helper).
+#[test]
+fn a_capture_replaces_the_sockets_helper_of_its_node_after_a_yes() {
+    let (mut s, _, node) = cluster_state();
+    s.helper.target = Some(HelperTarget::Pod { node: node.clone() });
+    s.helper.status = HelperStatus::Connected;
+    s.sockets.opened = true;
+    super::key(&mut s, 'p');
+    press(&mut s, KeyCode::Enter);
+    update(
+        &mut s,
+        Action::CaptureHelperChecked {
+            capture: 1,
+            result: Ok(Err(format!(
+                "the helper on node {node} lacks NET_RAW for packet capture"
+            ))),
+        },
+    );
+    assert!(
+        s.helper
+            .deploy_reason
+            .as_deref()
+            .unwrap()
+            .contains("is replaced")
+    );
+    let effects = super::key(&mut s, 'y');
+    assert!(
+        effects.iter().any(|e| matches!(
+            e,
+            Effect::DeployHelper {
+                variant: HelperVariant::Capture,
+                ..
+            }
+        )),
+        "{effects:?} {:?}",
+        s.toasts
+    );
+    let effects = update(
+        &mut s,
+        Action::HelperDeployed {
+            node,
+            image_id: None,
+        },
+    );
+    // The new session keeps the sockets pane's subscription.
+    assert!(matches!(
+        effects.as_slice(),
+        [Effect::ConnectHelper {
+            standing: ConsoleMessage::Subscribe { .. },
+            ..
+        }]
+    ));
+    start_sent(&update(&mut s, hello()));
+}
