@@ -410,3 +410,72 @@ fn the_deploy_question_for_the_capture_variant() {
         insta::assert_snapshot!(format!("capture_deploy_confirm_{w}x{h}"), text);
     }
 }
+
+/// Queued behind the helper's other captures: its place in line; stopped and settled: the end,
+/// the totals and the record in the case.
+#[test]
+fn queued_then_ended_with_its_record() {
+    let (mut s, pod, node) = state(HelperSource::Cluster);
+    update(
+        &mut s,
+        Action::Intent(ktui::intent::Intent::OpenPackets(pod)),
+    );
+    key(&mut s, KeyCode::Enter);
+    s.helper.target = Some(HelperTarget::Pod { node });
+    s.helper.status = HelperStatus::Connected;
+    let effects = update(
+        &mut s,
+        Action::CaptureHelperChecked {
+            capture: 1,
+            result: Ok(Ok(())),
+        },
+    );
+    let Some(Effect::HelperSend(ConsoleMessage::CaptureStart { id, .. })) = effects.first() else {
+        panic!("{effects:?}")
+    };
+    let id = *id;
+    update(
+        &mut s,
+        Action::HelperMessages(vec![HelperMessage::CaptureQueued { id, position: 2 }]),
+    );
+    let text = draw(&mut s, 120, 40);
+    assert!(
+        text.contains("Queued on node demo-node-1: number 2 in line"),
+        "{text}"
+    );
+    // Stopped while queued: the helper ends it; no file, the record says so.
+    key(&mut s, KeyCode::Char('s'));
+    let effects = update(
+        &mut s,
+        Action::HelperMessages(vec![HelperMessage::CaptureDone {
+            id,
+            end: ktui_wire::CaptureEnd::Stopped,
+            stats: CaptureStats::default(),
+            message: None,
+        }]),
+    );
+    assert!(
+        matches!(effects.as_slice(), [Effect::WriteCaptureRecord { .. }]),
+        "{effects:?}"
+    );
+    update(
+        &mut s,
+        Action::CaptureRecorded {
+            capture: 1,
+            result: Ok((
+                "artifacts/shop/checkout-6c9f8b7d54-7fb9x/pcaps/x-1.capture.json".into(),
+                "9f".repeat(32),
+            )),
+        },
+    );
+    s.toasts.clear();
+    let text = draw(&mut s, 120, 40);
+    assert!(
+        text.contains("Ended (stopped) after 0s: 0 packets"),
+        "{text}"
+    );
+    assert!(
+        text.contains("✓ record x-1.capture.json (sha256 9f9f9f"),
+        "{text}"
+    );
+}
