@@ -14,7 +14,6 @@
 //!         | [tcp | udp | sctp] [dir] portrange A-B
 //!         | [ip | ip6] proto N                             0-255
 //!         | [ip | ip6 | arp | rarp] dir ADDR               (= dir host ADDR)
-//!         | (tcp | udp | sctp) dir N                       (= dir port N)
 //!         | tcp | udp | sctp | icmp | icmp6 | arp | rarp | ip | ip6
 //! dir    := src | dst | src or dst | src and dst           (either order)
 //! ```

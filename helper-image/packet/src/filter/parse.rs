@@ -306,12 +306,12 @@ impl<'a> Parser<'a> {
                 return Err(expected_prim(&t));
             }
             None if is_keyword(w) => return Err(self.expected_kind(qual, dir, &t)),
-            // `src 10.0.0.1` is `src host 10.0.0.1`, `tcp dst 80` is `tcp dst port 80`.
+            // `src 10.0.0.1` is `src host 10.0.0.1` (as in tcpdump, for addresses only).
             None if dir.is_some() || qual.is_some() => {
-                if w.parse::<IpAddr>().is_ok() {
+                if w.parse::<IpAddr>().is_ok()
+                    && !matches!(qual, Some(Qual::Tcp | Qual::Udp | Qual::Sctp))
+                {
                     Kind::Host
-                } else if matches!(qual, Some(Qual::Tcp | Qual::Udp | Qual::Sctp)) {
-                    Kind::Port
                 } else {
                     return Err(self.expected_kind(qual, dir, &t));
                 }
