@@ -165,13 +165,67 @@ impl Link {
     }
 }
 
-/// Lower a whole expression.
+/// Lower a whole expression. In an `or`, neighbouring primitives that differ only in their
+/// value (`host a or host b`, `port 53 or 80`) become one test of the field against each value,
+/// as libpcap's optimiser arranges them: fewer instructions, and each field is loaded once.
 pub(super) fn lower(e: &Expr, link: Link) -> Node {
     match e {
-        Expr::Prim(p) => primitive(*p, link),
+        Expr::Prim(p) => lower_run(std::slice::from_ref(p), link),
         Expr::Not(e) => not(lower(e, link)),
         Expr::And(v) => all(v.iter().map(|e| lower(e, link)).collect()),
-        Expr::Or(v) => any(v.iter().map(|e| lower(e, link)).collect()),
+        Expr::Or(v) => {
+            let mut out = Vec::new();
+            let mut run: Vec<Prim> = Vec::new();
+            for e in v {
+                match e {
+                    Expr::Prim(p) if run.last().is_some_and(|q| same_field(q, p)) => run.push(*p),
+                    _ => {
+                        if !run.is_empty() {
+                            out.push(lower_run(&run, link));
+                            run.clear();
+                        }
+                        match e {
+                            Expr::Prim(p) => run.push(*p),
+                            e => out.push(lower(e, link)),
+                        }
+                    }
+                }
+            }
+            if !run.is_empty() {
+                out.push(lower_run(&run, link));
+            }
+            any(out)
+        }
+    }
+}
+
+/// Whether two primitives compare the same field the same way, so that it is loaded once for
+/// both: IPv4 addresses under equal prefixes and single ports (what libpcap's optimiser merges;
+/// it keeps IPv6 addresses and port ranges apart, which matters for frames cut inside them).
+fn same_field(a: &Prim, b: &Prim) -> bool {
+    match (*a, *b) {
+        (
+            Prim::Net {
+                l3,
+                dir,
+                net: IpNet::V4 { prefix, .. },
+            },
+            Prim::Net {
+                l3: l3b,
+                dir: dirb,
+                net: IpNet::V4 { prefix: pb, .. },
+            },
+        ) => l3 == l3b && dir == dirb && prefix == pb,
+        (
+            Prim::Port { l4, dir, lo, hi },
+            Prim::Port {
+                l4: l4b,
+                dir: dirb,
+                lo: lb,
+                hi: hb,
+            },
+        ) => l4 == l4b && dir == dirb && lo == hi && lb == hb,
+        _ => false,
     }
 }
 
@@ -199,67 +253,102 @@ fn word(load: Load, value: u32, mask: u32) -> Node {
     }
 }
 
-fn primitive(p: Prim, link: Link) -> Node {
-    match p {
+/// One primitive, or several that [`same_field`] groups (the first one's qualifiers).
+fn lower_run(run: &[Prim], link: Link) -> Node {
+    let Some(first) = run.first() else {
+        return Node::Const(false);
+    };
+    match *first {
         Prim::EtherType(et) => link.ethertype(et),
         Prim::Proto { family, n } => match family {
             Family::V4 => ip_proto(link, n),
             Family::V6 => ip6_proto(link, n),
             Family::Any => any(vec![ip_proto(link, n), ip6_proto(link, n)]),
         },
-        Prim::Net { l3, dir, net } => match net {
-            IpNet::V4 { addr, prefix } => {
-                let mask = u32::MAX.checked_shl(32 - u32::from(prefix)).unwrap_or(0);
-                let addr = u32::from(addr);
-                // IPv4 source and destination; ARP/RARP sender and target protocol address
-                // (Ethernet/IPv4 ARP layout, as libpcap assumes).
-                let ip = || {
-                    all(vec![
-                        link.ethertype(ETH_IP),
-                        by_dir(dir, 12, 16, |o| word(link.at(Size::W, o), addr, mask)),
-                    ])
-                };
-                let arp = |ets: &[u16]| {
-                    all(vec![
-                        any(ets.iter().map(|&et| link.ethertype(et)).collect()),
-                        by_dir(dir, 14, 24, |o| word(link.at(Size::W, o), addr, mask)),
-                    ])
-                };
-                match l3 {
-                    L3::Any => any(vec![ip(), arp(&[ETH_ARP, ETH_RARP])]),
-                    L3::Ip => ip(),
-                    L3::Arp => arp(&[ETH_ARP]),
-                    L3::Rarp => arp(&[ETH_RARP]),
-                    // The parser refuses a v4 address with `ip6`.
-                    L3::Ip6 => Node::Const(false),
-                }
+        Prim::Net { l3, dir, net } => {
+            let nets = run.iter().filter_map(|p| match p {
+                Prim::Net { net, .. } => Some(*net),
+                _ => None,
+            });
+            match net {
+                IpNet::V4 { .. } => nets4(link, l3, dir, &nets.collect::<Vec<_>>()),
+                IpNet::V6 { .. } => match l3 {
+                    L3::Any | L3::Ip6 => nets6(link, dir, &nets.collect::<Vec<_>>()),
+                    // The parser refuses a v6 address with `ip`, `arp` or `rarp`.
+                    _ => Node::Const(false),
+                },
             }
-            IpNet::V6 { addr, prefix } => {
-                let bits = u128::from(addr);
-                let mask = u128::MAX.checked_shl(128 - u32::from(prefix)).unwrap_or(0);
-                let words = |base: u32| {
-                    all((0..4u32)
+        }
+        Prim::Port { l4, dir, .. } => {
+            let ranges: Vec<(u16, u16)> = run
+                .iter()
+                .filter_map(|p| match p {
+                    Prim::Port { lo, hi, .. } => Some((*lo, *hi)),
+                    _ => None,
+                })
+                .collect();
+            any(vec![
+                port4(link, l4, dir, &ranges),
+                port6(link, l4, dir, &ranges),
+            ])
+        }
+    }
+}
+
+/// IPv4 source / destination; ARP and RARP sender / target protocol address (Ethernet/IPv4
+/// ARP layout, as libpcap assumes), in any of `nets`.
+fn nets4(link: Link, l3: L3, dir: Dir, nets: &[IpNet]) -> Node {
+    let in_nets = |off: u32| {
+        any(nets
+            .iter()
+            .filter_map(|n| match *n {
+                IpNet::V4 { addr, prefix } => {
+                    let mask = u32::MAX.checked_shl(32 - u32::from(prefix)).unwrap_or(0);
+                    Some(word(link.at(Size::W, off), u32::from(addr), mask))
+                }
+                IpNet::V6 { .. } => None,
+            })
+            .collect())
+    };
+    let ip = || all(vec![link.ethertype(ETH_IP), by_dir(dir, 12, 16, in_nets)]);
+    let arp = |ets: &[u16]| {
+        all(vec![
+            any(ets.iter().map(|&et| link.ethertype(et)).collect()),
+            by_dir(dir, 14, 24, in_nets),
+        ])
+    };
+    match l3 {
+        L3::Any => any(vec![ip(), arp(&[ETH_ARP, ETH_RARP])]),
+        L3::Ip => ip(),
+        L3::Arp => arp(&[ETH_ARP]),
+        L3::Rarp => arp(&[ETH_RARP]),
+        // The parser refuses a v4 address with `ip6`.
+        L3::Ip6 => Node::Const(false),
+    }
+}
+
+/// IPv6 source / destination in any of `nets`, word by word under the prefix.
+fn nets6(link: Link, dir: Dir, nets: &[IpNet]) -> Node {
+    let in_nets = |base: u32| {
+        any(nets
+            .iter()
+            .filter_map(|n| match *n {
+                IpNet::V6 { addr, prefix } => {
+                    let bits = u128::from(addr);
+                    let mask = u128::MAX.checked_shl(128 - u32::from(prefix)).unwrap_or(0);
+                    Some(all((0..4u32)
                         .map(|i| {
                             let shift = 96 - 32 * i;
-                            let w = (bits >> shift) as u32;
-                            let m = (mask >> shift) as u32;
+                            let (w, m) = ((bits >> shift) as u32, (mask >> shift) as u32);
                             word(link.at(Size::W, base + 4 * i), w, m)
                         })
-                        .collect())
-                };
-                match l3 {
-                    L3::Any | L3::Ip6 => {
-                        all(vec![link.ethertype(ETH_IP6), by_dir(dir, 8, 24, words)])
-                    }
-                    _ => Node::Const(false),
+                        .collect()))
                 }
-            }
-        },
-        Prim::Port { l4, dir, lo, hi } => any(vec![
-            port4(link, l4, dir, lo, hi),
-            port6(link, l4, dir, lo, hi),
-        ]),
-    }
+                IpNet::V4 { .. } => None,
+            })
+            .collect())
+    };
+    all(vec![link.ethertype(ETH_IP6), by_dir(dir, 8, 24, in_nets)])
 }
 
 /// `ip proto n`: the IPv4 protocol field (fragments included, as in tcpdump).
@@ -284,6 +373,13 @@ fn ip6_proto(link: Link, n: u8) -> Node {
         ])
     };
     all(vec![link.ethertype(ETH_IP6), any(vec![nh(n), inner])])
+}
+
+fn in_ranges(load: Load, ranges: &[(u16, u16)]) -> Node {
+    any(ranges
+        .iter()
+        .map(|&(lo, hi)| in_range(load, lo, hi))
+        .collect())
 }
 
 fn in_range(load: Load, lo: u16, hi: u16) -> Node {
@@ -314,16 +410,15 @@ fn transports(link: Link, l4: L4, at: u32) -> Node {
 }
 
 /// Ports over IPv4: TCP/UDP/SCTP, not a non-first fragment, ports after the IHL-sized header.
-fn port4(link: Link, l4: L4, dir: Dir, lo: u16, hi: u16) -> Node {
+fn port4(link: Link, l4: L4, dir: Dir, ranges: &[(u16, u16)]) -> Node {
     let port = |off: u32| {
-        in_range(
+        in_ranges(
             Load::AfterIpv4 {
                 size: Size::H,
                 ihl_at: link.nl,
                 off: link.nl + off,
             },
-            lo,
-            hi,
+            ranges,
         )
     };
     all(vec![
@@ -336,10 +431,10 @@ fn port4(link: Link, l4: L4, dir: Dir, lo: u16, hi: u16) -> Node {
 
 /// Ports over IPv6: the fixed header's next header only (no extension-header walk, as in
 /// tcpdump), ports right after the 40-byte header.
-fn port6(link: Link, l4: L4, dir: Dir, lo: u16, hi: u16) -> Node {
+fn port6(link: Link, l4: L4, dir: Dir, ranges: &[(u16, u16)]) -> Node {
     all(vec![
         link.ethertype(ETH_IP6),
         transports(link, l4, 6),
-        by_dir(dir, 40, 42, |o| in_range(link.at(Size::H, o), lo, hi)),
+        by_dir(dir, 40, 42, |o| in_ranges(link.at(Size::H, o), ranges)),
     ])
 }
