@@ -51,13 +51,26 @@
 //!
 //! The program returns the snaplen for a match and 0 otherwise. [`run`] interprets classic BPF
 //! in user space and [`check`] applies the kernel's attach-time checks.
+//!
+//! # Attaching (notes for the socket's owner)
+//! - Create the AF_PACKET socket with protocol 0, attach (SO_ATTACH_FILTER), then bind with
+//!   ETH_P_ALL: a socket of protocol 0 receives nothing, so no frame gets in unfiltered.
+//! - The program is for frames as a SOCK_RAW socket of the interface sees them (`LinkType` of
+//!   its ARPHRD type); a SOCK_DGRAM (cooked) socket sees no link header and needs `Raw`.
+//! - The kernel charges the filter, converted to eBPF, to `net.core.optmem_max` (131072 here):
+//!   beyond ~1000 loads (~2500 instructions of `or`-ed primitives that share nothing) the
+//!   attach fails with ENOMEM. libpcap then filters in user space; [`run`] does the same.
+//! - An accepted frame is trimmed to the returned snaplen by the kernel (`recv` reports the
+//!   trimmed length; TPACKET rings keep the original in `tp_len`).
 
 mod ast;
 mod bpf;
 mod codegen;
 mod lex;
 mod lower;
+mod node;
 mod parse;
+mod value;
 
 pub use bpf::{InvalidProgram, MAX_INSNS, check, dump, run};
 
@@ -138,7 +151,7 @@ impl Filter {
         match (&self.expr, lower::Link::of(link)) {
             (_, None) => false,
             (None, Some(_)) => true,
-            (Some(e), Some(l)) => lower::lower(e, l) != lower::Node::Const(false),
+            (Some(e), Some(l)) => lower::lower(e, l) != node::Node::Const(false),
         }
     }
 
@@ -159,7 +172,7 @@ impl Filter {
         };
         let node = match &self.expr {
             Some(e) => lower::lower(e, l),
-            None => lower::Node::Const(true),
+            None => node::Node::Const(true),
         };
         let accept = if snaplen == 0 {
             DEFAULT_SNAPLEN

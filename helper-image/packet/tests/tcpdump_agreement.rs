@@ -123,8 +123,10 @@ fn accepts_exactly_what_tcpdump_keeps() {
         return;
     }
     let (files, missing) = fixture_files();
-    if skip_unless(test, missing) {
-        return;
+    // This crate's own captures cover every link type; the shared ones come with the
+    // repository's tests/fixtures/pcap.
+    if let Some(why) = missing {
+        note_skip(&format!("{test} (shared fixtures only): {why}"));
     }
     let mut exprs: Vec<String> = EXPRS.iter().map(|e| e.to_string()).collect();
     exprs.extend(long_chains());

@@ -8,7 +8,7 @@ use super::BpfInsn;
 use super::bpf::{
     self, ABS, ALU, AND, IND, JA, JEQ, JGE, JGT, JMP, JSET, K, LD, LDX, MSH, insn, ret,
 };
-use super::lower::{Cmp, Load, Node, Size, Test};
+use super::node::{Cmp, Load, Node, Size, Test};
 
 type Label = usize;
 
