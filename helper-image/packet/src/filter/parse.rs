@@ -137,7 +137,64 @@ struct Parser<'a> {
     last: Option<Quals>,
 }
 
+/// tcpdump primitives this language does not have.
+const NOT_HERE: &[&str] = &[
+    "ether",
+    "vlan",
+    "mpls",
+    "pppoed",
+    "pppoes",
+    "geneve",
+    "less",
+    "greater",
+    "len",
+    "broadcast",
+    "multicast",
+    "gateway",
+    "inbound",
+    "outbound",
+    "ifname",
+    "on",
+    "link",
+    "fddi",
+    "tr",
+    "wlan",
+    "decnet",
+    "iso",
+    "atalk",
+    "aarp",
+    "ipx",
+    "netbeui",
+    "stp",
+    "llc",
+    "igmp",
+    "igrp",
+    "pim",
+    "vrrp",
+    "carp",
+    "ah",
+    "esp",
+    "protochain",
+];
+
 fn expected_prim(t: &Token<'_>) -> FilterError {
+    if let Tok::Word(w) = t.tok
+        && NOT_HERE.contains(&w)
+    {
+        let why = if w == "vlan" {
+            " (the capture socket receives frames with their VLAN tag already removed: filter on \
+             what is inside, e.g. `host` or `port`)"
+        } else {
+            ""
+        };
+        return FilterError::new(
+            t.at,
+            format!(
+                "tcpdump's `{w}` is not part of this filter language{why}; it has host, net, \
+                 port, portrange, proto, tcp, udp, sctp, icmp, icmp6, arp, rarp, ip and ip6"
+            ),
+        );
+    }
     FilterError::new(
         t.at,
         format!(
@@ -317,6 +374,7 @@ impl<'a> Parser<'a> {
                     return Err(self.expected_kind(qual, dir, &t));
                 }
             }
+            None if NOT_HERE.contains(&w) => return Err(expected_prim(&t)),
             // A bare value repeats the last primitive's qualifiers.
             None => match self.last {
                 Some(last) => {

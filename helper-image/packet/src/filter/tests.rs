@@ -116,6 +116,14 @@ fn errors_name_the_offset_and_what_was_expected() {
         ("port 53 | udp", 8, "\"||\""),
         ("host fe80::1%eth0", 12, "unexpected character '%'"),
         ("HOST 10.0.0.1", 0, "expected a primitive"),
+        ("vlan and host 10.0.0.1", 0, "VLAN tag already removed"),
+        (
+            "tcp or ether host 1:2:3:4:5:6",
+            7,
+            "tcpdump's `ether` is not part",
+        ),
+        ("greater 100", 0, "tcpdump's `greater` is not part"),
+        ("port 53 or vlan", 11, "tcpdump's `vlan` is not part"),
     ];
     for &(text, at, needle) in cases {
         let e = err(text);
