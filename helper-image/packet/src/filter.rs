@@ -46,8 +46,10 @@
 //! Ethernet (EtherType at 12), Linux cooked v1 (16-byte header, protocol at 14), v2 (20-byte
 //! header, protocol at 0), raw IP (the version nibble tells IPv4 from IPv6), IPv4, IPv6. Others
 //! are an error. No VLAN handling: an AF_PACKET socket receives the VLAN tag out of band
-//! (`tp_vlan_tci`), so the frames the filter sees have none; a pcap with in-frame 802.1Q tags
-//! needs tcpdump's `vlan` prefix, which this language does not have.
+//! (`tp_vlan_tci`), so the frames the filter sees have none and a live filter matches tagged
+//! traffic by what it carries. In a pcap the tags are back in the frames, where (as for
+//! tcpdump without its `vlan` prefix, which this language does not have) they match nothing
+//! but the protocol-free parts of an expression (`not ip`).
 //!
 //! The program returns the snaplen for a match and 0 otherwise. [`run`] interprets classic BPF
 //! in user space and [`check`] applies the kernel's attach-time checks.
@@ -56,7 +58,8 @@
 //! - Create the AF_PACKET socket with protocol 0, attach (SO_ATTACH_FILTER), then bind with
 //!   ETH_P_ALL: a socket of protocol 0 receives nothing, so no frame gets in unfiltered.
 //! - The program is for frames as a SOCK_RAW socket of the interface sees them (`LinkType` of
-//!   its ARPHRD type); a SOCK_DGRAM (cooked) socket sees no link header and needs `Raw`.
+//!   its ARPHRD type); a SOCK_DGRAM (cooked) socket sees no link header and needs `Raw`
+//!   (then only IP can match: ARP is not told apart without the protocol).
 //! - The kernel charges the filter, converted to eBPF, to `net.core.optmem_max` (131072 here):
 //!   beyond ~1000 loads (~2500 instructions of `or`-ed primitives that share nothing) the
 //!   attach fails with ENOMEM. libpcap then filters in user space; [`run`] does the same.
