@@ -28,6 +28,9 @@ use std::time::{Duration, Instant};
 use ktui_wire::HelperMessage;
 
 const BIN: &str = env!("CARGO_BIN_EXE_ktui-helper");
+/// Wait after the flood before stopping a capturer: libpcap's ring blocks are handed over
+/// after tcpdump's 1 s timeout, and a stop loses a block not yet handed over.
+const SETTLE: Duration = Duration::from_millis(1500);
 
 fn sh(cmd: &str) {
     let ok = Command::new("sh")
@@ -174,6 +177,7 @@ fn ktui(pair: &Pair, rate: u64, secs: f64, all_summaries: bool) -> (u64, Run) {
         (summaries, done.expect("capture_done"))
     });
     let sent = flood(pair, rate, secs);
+    std::thread::sleep(SETTLE);
     // SAFETY: signalling our own child.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     child.wait().unwrap();
@@ -215,6 +219,7 @@ fn tcpdump(pair: &Pair, rate: u64, secs: f64, buffer_kib: Option<u32>) -> (u64, 
     let first = err.next().unwrap().unwrap();
     assert!(first.contains("listening"), "{first}");
     let sent = flood(pair, rate, secs);
+    std::thread::sleep(SETTLE);
     // SAFETY: signalling our own child (ip exec's into tcpdump).
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     child.wait().unwrap();

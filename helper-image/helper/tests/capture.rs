@@ -693,3 +693,230 @@ fn capabilities_decide_the_capture_point() {
     };
     assert!(e.message.contains("does not exist"), "{}", e.message);
 }
+
+/// `ktui-helper capture ARGS` started in the background; its lines come on the receiver.
+fn cli_background(
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> (
+    std::process::Child,
+    std::sync::mpsc::Receiver<HelperMessage>,
+) {
+    let mut child = Command::new(BIN)
+        .arg("capture")
+        .args(args)
+        .envs(env.iter().copied())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead as _;
+        for l in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+            let _ = tx.send(HelperMessage::decode(l.as_bytes()).unwrap());
+        }
+    });
+    (child, rx)
+}
+
+fn next_of(
+    rx: &std::sync::mpsc::Receiver<HelperMessage>,
+    what: &str,
+    pred: impl Fn(&HelperMessage) -> bool,
+) -> HelperMessage {
+    loop {
+        let m = rx
+            .recv_timeout(std::time::Duration::from_secs(20))
+            .unwrap_or_else(|_| panic!("waiting for {what}"));
+        if pred(&m) {
+            return m;
+        }
+    }
+}
+
+#[test]
+fn a_deleted_veth_ends_the_capture_as_target_gone() {
+    if !ready("a_deleted_veth_ends_the_capture_as_target_gone") {
+        return;
+    }
+    let hv = HostVethNs::new(69);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().display().to_string();
+    let path = NetnsPair::path(&hv.ns);
+    let (mut child, rx) =
+        cli_background(&["--netns", &path, "--dir", &d, "--duration", "30s"], &[]);
+    let started = next_of(&rx, "capture_started", |m| {
+        matches!(m, HelperMessage::CaptureStarted { .. })
+    });
+    assert!(matches!(
+        started,
+        HelperMessage::CaptureStarted {
+            mode: CaptureMode::HostVeth,
+            ..
+        }
+    ));
+    sh(&format!("ip link del {}", hv.host_if));
+    let file = next_of(&rx, "capture_file", |m| {
+        matches!(m, HelperMessage::CaptureFile { .. })
+    });
+    assert!(matches!(
+        file,
+        HelperMessage::CaptureFile { last: true, .. }
+    ));
+    let done = next_of(&rx, "capture_done", |m| {
+        matches!(m, HelperMessage::CaptureDone { .. })
+    });
+    let HelperMessage::CaptureDone { end, message, .. } = done else {
+        unreachable!()
+    };
+    assert_eq!(end, CaptureEnd::TargetGone, "{message:?}");
+    assert!(message.is_some_and(|m| m.contains("gone")));
+    assert!(child.wait().unwrap().success());
+}
+
+#[test]
+fn max_bytes_stops_before_the_limit() {
+    if !ready("max_bytes_stops_before_the_limit") {
+        return;
+    }
+    let pair = NetnsPair::new("mb", 70);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().display().to_string();
+    let (addr_a, addr_b) = (ip(&pair.addr_a), ip(&pair.addr_b));
+    let a = pair.a.clone();
+    let sender = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        in_netns(&a, move || {
+            let u = std::net::UdpSocket::bind((addr_a, 0)).unwrap();
+            for _ in 0..30 {
+                let _ = u.send_to(&[3u8; 200], (addr_b, 9));
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+        })
+        .join()
+        .unwrap();
+    });
+    let iface = format!("kvmba{}", std::process::id() % 100000);
+    let args = [
+        "--netns",
+        &NetnsPair::path(&pair.a),
+        "-i",
+        &iface,
+        "--max-bytes",
+        "2000",
+        "--duration",
+        "20s",
+        "--dir",
+        &d,
+    ];
+    let (msgs, status) = cli_capture(&args, &[], &[]);
+    sender.join().unwrap();
+    assert!(status.success());
+    let HelperMessage::CaptureDone { end, stats, .. } = msgs.last().unwrap() else {
+        panic!("{msgs:#?}")
+    };
+    assert_eq!(*end, CaptureEnd::MaxBytes);
+    // Frames here are at most 242 bytes (the datagrams; ICMP errors quote less).
+    assert!(stats.bytes <= 2000 && stats.bytes > 2000 - 242, "{stats:?}");
+    let HelperMessage::CaptureFile { path, packets, .. } = &msgs[msgs.len() - 2] else {
+        panic!()
+    };
+    assert_eq!(
+        (capinfos_packets(path), *packets),
+        (stats.packets, stats.packets)
+    );
+}
+
+/// The cgroup2 mount: /sys/fs/cgroup (unified) or /sys/fs/cgroup/unified (hybrid).
+fn cgroup2_root() -> Option<std::path::PathBuf> {
+    ["/sys/fs/cgroup", "/sys/fs/cgroup/unified"]
+        .into_iter()
+        .map(std::path::PathBuf::from)
+        .find(|p| p.join("cgroup.procs").is_file() && p.join("cgroup.controllers").is_file())
+}
+
+#[test]
+fn a_pod_is_found_through_its_cgroup_and_its_end_ends_the_capture() {
+    if !ready("a_pod_is_found_through_its_cgroup_and_its_end_ends_the_capture") {
+        return;
+    }
+    let Some(root) = cgroup2_root() else {
+        skip_unless(
+            "a_pod_is_found_through_its_cgroup",
+            Some("no cgroup2 mount".into()),
+        );
+        return;
+    };
+    let pair = NetnsPair::new("pod", 71);
+    let pid = std::process::id();
+    let uid = format!("{pid:08x}-ca97-4abc-8def-0123456789ab");
+    let cid = format!("{pid:08x}{}", "d".repeat(56));
+    let pod_dir = root.join("kubepods").join(format!("pod{uid}"));
+    let ctr_dir = pod_dir.join(&cid);
+    std::fs::create_dir_all(&ctr_dir).unwrap();
+    let _cleanup = RemoveDirs(vec![
+        root.join("kubepods"),
+        pod_dir.clone(),
+        ctr_dir.clone(),
+    ]);
+    // The pod's process: a sleep inside namespace A, moved into the container's cgroup.
+    let mut sleeper = Command::new("ip")
+        .args(["netns", "exec", &pair.a, "sleep", "60"])
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    std::fs::write(ctr_dir.join("cgroup.procs"), sleeper.id().to_string()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().display().to_string();
+    let root_s = root.display().to_string();
+    let (mut child, rx) = cli_background(
+        &["--pod-uid", &uid, "--dir", &d, "--duration", "30s"],
+        &[("KTUI_CGROUP_ROOT", root_s.as_str())],
+    );
+    let started = next_of(&rx, "capture_started", |m| {
+        matches!(
+            m,
+            HelperMessage::CaptureStarted { .. } | HelperMessage::Error(_)
+        )
+    });
+    let HelperMessage::CaptureStarted {
+        mode, interfaces, ..
+    } = started
+    else {
+        panic!("{started:?}")
+    };
+    assert_eq!(mode, CaptureMode::Netns);
+    assert!(
+        interfaces.iter().any(|i| i.name.starts_with("kvpoda")),
+        "{interfaces:?}"
+    );
+    // The pod's last process ends: the capture ends as target_gone.
+    sleeper.kill().unwrap();
+    sleeper.wait().unwrap();
+    let done = next_of(&rx, "capture_done", |m| {
+        matches!(m, HelperMessage::CaptureDone { .. })
+    });
+    assert!(
+        matches!(
+            done,
+            HelperMessage::CaptureDone {
+                end: CaptureEnd::TargetGone,
+                ..
+            }
+        ),
+        "{done:?}"
+    );
+    assert!(child.wait().unwrap().success());
+}
+
+/// Directories removed deepest first (cgroups: once their processes are gone).
+struct RemoveDirs(Vec<std::path::PathBuf>);
+
+impl Drop for RemoveDirs {
+    fn drop(&mut self) {
+        for d in self.0.iter().rev() {
+            let _ = std::fs::remove_dir(d);
+        }
+    }
+}

@@ -17,7 +17,7 @@ use super::files::{ClosedFile, FileFormat, FileSet, FileSetSpec, sanitize_label}
 use super::frames::Framer;
 use super::link::LinkKind;
 use super::point::{self, Point};
-use super::ring::{MAX_SNAPLEN, PacketSocket};
+use super::ring::{BLOCK_COUNT, BLOCK_TIMEOUT_MS, MAX_SNAPLEN, PacketSocket};
 use super::rtnl::Link;
 use super::summaries::Summaries;
 use super::target::Target;
@@ -292,12 +292,14 @@ impl Prepared {
         let mut next_stats = start + Duration::from_secs(1);
         let mut next_alive = start + ALIVE_EVERY;
         loop {
-            if let Some(end) = stop.requested() {
-                return (end, None);
-            }
             let now = Instant::now();
-            if deadline.is_some_and(|d| now >= d) {
-                return (CaptureEnd::Duration, None);
+            let ending = stop.requested().or_else(|| {
+                deadline
+                    .is_some_and(|d| now >= d)
+                    .then_some(CaptureEnd::Duration)
+            });
+            if let Some(end) = ending {
+                return self.last_blocks(spec, out).unwrap_or((end, None));
             }
             if now >= next_stats {
                 next_stats += Duration::from_secs(1);
@@ -345,6 +347,25 @@ impl Prepared {
                 return end;
             }
         }
+    }
+
+    /// What arrived before the stop: the kernel hands over the block it is filling within
+    /// its timeout; every block ready then is written (a limit may still end it first).
+    fn last_blocks(
+        &mut self,
+        spec: &CaptureSpec,
+        out: &SyncSender<String>,
+    ) -> Option<(CaptureEnd, Option<String>)> {
+        std::thread::sleep(Duration::from_millis(u64::from(BLOCK_TIMEOUT_MS) + 10));
+        for _ in 0..BLOCK_COUNT {
+            if !matches!(self.sock.wait(0), Ok(true)) {
+                break;
+            }
+            if let Some(end) = self.drain(spec, out) {
+                return Some(end);
+            }
+        }
+        None
     }
 
     /// One block from the ring; Some when the capture has to end.

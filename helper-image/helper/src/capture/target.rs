@@ -21,6 +21,8 @@ pub struct Target {
     pub what: String,
     /// The file to re-check (a pod's process's namespace link, or the namespace file).
     check: PathBuf,
+    /// For a pod: its UID and where to look for another of its processes.
+    pod: Option<(String, Roots)>,
 }
 
 impl Target {
@@ -44,11 +46,12 @@ impl Target {
                     inode,
                     what: format!("network namespace {path:?}"),
                     check: p.to_path_buf(),
+                    pod: None,
                 })
             }
             CaptureTarget::Pod { uid } => {
                 let proc_root = roots.proc.clone();
-                let mut resolver = Resolver::new(roots);
+                let mut resolver = Resolver::new(roots.clone());
                 let (pid, inode) =
                     resolver.process_of_pod(uid, Instant::now()).ok_or_else(|| {
                         CaptureError::TargetNotFound(format!(
@@ -74,15 +77,30 @@ impl Target {
                     inode,
                     what: format!("pod {uid:?}"),
                     check,
+                    pod: Some((uid.clone(), roots)),
                 })
             }
         }
     }
 
     /// The namespace is still in use by what was asked for: the namespace file still names
-    /// it, or the pod's process is still in it.
-    pub fn alive(&self) -> bool {
-        std::fs::metadata(&self.check).is_ok_and(|m| m.ino() == self.inode)
+    /// it, or a process of the pod is still in it (when the one found first ended, e.g. a
+    /// restarted container, another is looked for).
+    pub fn alive(&mut self) -> bool {
+        if std::fs::metadata(&self.check).is_ok_and(|m| m.ino() == self.inode) {
+            return true;
+        }
+        let Some((uid, roots)) = &self.pod else {
+            return false;
+        };
+        let mut resolver = Resolver::new(roots.clone());
+        match resolver.process_of_pod(uid, Instant::now()) {
+            Some((pid, inode)) if inode == self.inode => {
+                self.check = roots.proc.join(pid.to_string()).join("ns/net");
+                true
+            }
+            _ => false,
+        }
     }
 }
 
