@@ -300,7 +300,22 @@ fn a_namespace_with_a_host_veth_is_captured_from_the_host_side() {
             .iter()
             .any(|p| p.src.as_deref() == Some(&hv.ns_addr.to_string()))
     );
-    drop(serve);
+    // SIGTERM with a capture running: its file is closed and reported, then done(shutdown).
+    serve.start_capture(8, netns_spec(&NetnsPair::path(&hv.ns), None));
+    serve.until("capture_started 8", |m| {
+        matches!(m, HelperMessage::CaptureStarted { id: 8, .. })
+    });
+    let (status, seen) = serve.terminate();
+    assert!(status.success());
+    let msgs = of(&seen, 8);
+    check_order(&msgs);
+    assert!(matches!(
+        msgs.last(),
+        Some(HelperMessage::CaptureDone {
+            end: CaptureEnd::Shutdown,
+            ..
+        })
+    ));
 }
 
 #[test]

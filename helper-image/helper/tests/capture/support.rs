@@ -137,6 +137,13 @@ impl Serve {
             .collect()
     }
 
+    /// SIGTERM (the pod is deleted) and wait for the exit; every message seen.
+    pub fn terminate(self) -> (std::process::ExitStatus, Vec<HelperMessage>) {
+        // SAFETY: signalling our own child.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        self.close()
+    }
+
     /// Close stdin (the console went away) and wait for the exit; every message seen.
     pub fn close(mut self) -> (std::process::ExitStatus, Vec<HelperMessage>) {
         drop(self.stdin.take());
