@@ -1,7 +1,7 @@
 //! One capture file being written with pcap-file: classic pcap with nanosecond timestamps
 //! (magic a1b23c4d) and the interface's link type, or pcapng (one interface description
-//! block per interface, if_tsresol 9, enhanced packet blocks). Every byte is hashed
-//! (SHA-256) as it is accepted, counted, and the file is fsynced on close.
+//! block per interface, if_tsresol 9, enhanced packet blocks). Every byte is counted as it
+//! is accepted and hashed (SHA-256) on its way to the file, which is fsynced on close.
 
 use std::borrow::Cow;
 use std::fs::File;
@@ -64,15 +64,25 @@ impl HashingFile {
     }
 }
 
+impl HashingFile {
+    /// The buffered bytes to the hash and the file (one hash update per buffer: the record
+    /// writer hands over a few bytes at a time).
+    fn spill(&mut self) -> io::Result<()> {
+        self.hasher.update(&self.buf);
+        self.file.write_all(&self.buf)?;
+        self.buf.clear();
+        Ok(())
+    }
+}
+
 impl Write for HashingFile {
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
-        self.hasher.update(data);
         self.written += data.len() as u64;
         if self.buf.len() + data.len() > BUF {
-            self.file.write_all(&self.buf)?;
-            self.buf.clear();
+            self.spill()?;
         }
         if data.len() >= BUF {
+            self.hasher.update(data);
             self.file.write_all(data)?;
         } else {
             self.buf.extend_from_slice(data);
@@ -81,8 +91,7 @@ impl Write for HashingFile {
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        self.file.write_all(&self.buf)?;
-        self.buf.clear();
+        self.spill()?;
         self.file.flush()
     }
 }
