@@ -4,7 +4,8 @@
 //! - [`target`]: the namespace (explicit file, or a pod through its cgroup's process);
 //! - [`point`]: where to capture (host veth with NET_RAW, else inside the namespace with
 //!   SYS_ADMIN through a setns thread), over [`rtnl`];
-//! - [`ring`]: the AF_PACKET TPACKET_V3 socket, [`bpf`] its filter;
+//! - [`ring`]: the AF_PACKET TPACKET_V3 socket, [`bpf`] its filter, [`plan`] what is bound
+//!   and how the files are laid out;
 //! - [`link`] and [`vlan`]: frames as pcap expects them (link types, VLAN tags put back);
 //! - [`files`] and [`writer`]: pcap / pcapng files, rotation, SHA-256 as written;
 //! - [`summaries`]: rate-capped live summaries; [`session`]: the capture loop;
@@ -17,6 +18,7 @@ pub mod files;
 pub mod frames;
 pub mod link;
 pub mod manager;
+pub mod plan;
 pub mod point;
 pub mod ring;
 pub mod rtnl;

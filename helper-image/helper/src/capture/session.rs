@@ -7,7 +7,7 @@
 use std::sync::mpsc::SyncSender;
 use std::time::{Duration, Instant};
 
-use ktui_packet::filter::{BpfInsn, Filter};
+use ktui_packet::filter::Filter;
 use ktui_wire::{
     CaptureEnd, CaptureInterface, CaptureMode, CaptureSpec, CaptureStats, ErrorReply, HelperMessage,
 };
@@ -15,14 +15,13 @@ use ktui_wire::{
 use super::error::{CaptureError, Result};
 use super::files::{ClosedFile, FileFormat, FileSet, FileSetSpec, sanitize_label};
 use super::frames::Framer;
-use super::link::LinkKind;
+use super::plan::plan;
 use super::point::{self, Point};
 use super::ring::{BLOCK_COUNT, BLOCK_TIMEOUT_MS, MAX_SNAPLEN, PacketSocket};
 use super::rtnl::Link;
 use super::summaries::Summaries;
 use super::target::Target;
-use super::writer::FileInterface;
-use super::{Env, StopFlag, bpf};
+use super::{Env, StopFlag};
 
 const POLL_MS: i32 = 100;
 const ALIVE_EVERY: Duration = Duration::from_secs(2);
@@ -115,74 +114,6 @@ struct Prepared {
     framer: Framer,
     summaries: Option<Summaries>,
     stats: CaptureStats,
-}
-
-/// What the socket is bound to and how the files are laid out.
-struct Plan {
-    program: Vec<BpfInsn>,
-    format: FileFormat,
-    interfaces: Vec<FileInterface>,
-    /// 0 = every interface.
-    ifindex: i32,
-    /// The bound link, or the namespace's links in file order (for the framer).
-    links: Vec<Link>,
-}
-
-fn compile(filter: Option<&Filter>, kind: LinkKind, snaplen: u32) -> Result<Vec<BpfInsn>> {
-    match filter {
-        None => Ok(bpf::accept_all(snaplen)),
-        Some(f) => f
-            .compile(kind.link_type(), snaplen)
-            .map_err(|e| CaptureError::BadRequest(format!("filter {:?}: {e}", f.text))),
-    }
-}
-
-fn file_interface(l: &Link) -> FileInterface {
-    FileInterface {
-        name: l.name.clone(),
-        linktype: LinkKind::of_hatype(l.hatype).linktype(),
-    }
-}
-
-fn plan(point: &mut Point, filter: Option<&Filter>, snaplen: u32) -> Result<Plan> {
-    if let Some(l) = &point.link {
-        let kind = LinkKind::of_hatype(l.hatype);
-        if filter.is_some() && kind == LinkKind::Cooked {
-            return Err(CaptureError::BadRequest(format!(
-                "interface {:?} has hardware type {} (written as Linux cooked capture): filters are not supported on it; capture it without a filter",
-                l.name, l.hatype
-            )));
-        }
-        return Ok(Plan {
-            program: compile(filter, kind, snaplen)?,
-            format: FileFormat::Pcap {
-                linktype: kind.linktype(),
-            },
-            interfaces: vec![file_interface(l)],
-            ifindex: l.index,
-            links: vec![l.clone()],
-        });
-    }
-    let program = match filter {
-        None => bpf::accept_all(snaplen),
-        Some(_) => {
-            let eth = compile(filter, LinkKind::Ethernet, snaplen)?;
-            let raw = compile(filter, LinkKind::Raw, snaplen).ok();
-            bpf::by_hatype(Some(&eth), raw.as_deref())
-        }
-    };
-    let mut links = point
-        .rtnl
-        .links()
-        .map_err(|e| CaptureError::io("listing the namespace's interfaces", e))?;
-    links.sort_by_key(|l| l.index);
-    Ok(Plan {
-        program,
-        format: FileFormat::PcapNg,
-        interfaces: links.iter().map(file_interface).collect(),
-        ifindex: 0,
-        links,
-    })
 }
 
 fn prepare(id: u64, spec: &CaptureSpec, env: &Env) -> Result<Prepared> {
