@@ -63,7 +63,7 @@ impl Env {
 
 /// Whether the helper can capture at all (NET_RAW effective).
 pub fn available(caps: Caps) -> bool {
-    caps.has(point::CAP_NET_RAW)
+    caps.has(crate::caps::CAP_NET_RAW)
 }
 
 /// Asks a running capture to end, and why.

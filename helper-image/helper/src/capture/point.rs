@@ -20,9 +20,7 @@ use super::error::{CaptureError, Result};
 use super::ring;
 use super::rtnl::{Link, Rtnl};
 use super::target::{Target, own_netns};
-use crate::caps::{CAP_SYS_ADMIN, Caps};
-
-pub const CAP_NET_RAW: u32 = 13;
+use crate::caps::{CAP_NET_RAW, CAP_SYS_ADMIN, Caps};
 
 /// The socket to capture with, before it is set up, and what it sees.
 pub struct Point {
