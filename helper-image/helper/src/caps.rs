@@ -1,6 +1,9 @@
-//! Capabilities the helper needs for eBPF, read from /proc/self/status.
+//! Capabilities the helper needs (eBPF, snapshots, packet capture), read from
+//! /proc/self/status.
 
 pub const CAP_DAC_READ_SEARCH: u32 = 2;
+/// AF_PACKET sockets (packet capture).
+pub const CAP_NET_RAW: u32 = 13;
 pub const CAP_SYS_PTRACE: u32 = 19;
 pub const CAP_SYS_ADMIN: u32 = 21;
 pub const CAP_SYSLOG: u32 = 34;

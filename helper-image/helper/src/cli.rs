@@ -33,6 +33,65 @@ pub enum Command {
     Fetch(FetchArgs),
     /// Remove a file staged on the node (after the console verified its copy).
     Rm(RmArgs),
+    /// Capture packets in a network namespace into pcap files under $KTUI_CAPTURE_DIR,
+    /// printing the wire protocol's capture messages (capture_started, packet,
+    /// capture_stats, capture_file, capture_done) as JSON lines on stdout until a limit or
+    /// SIGINT/SIGTERM.
+    Capture(PacketCaptureArgs),
+}
+
+/// `ktui-helper capture`: one capture, as `capture_start` would run it.
+#[derive(Debug, Clone, Args)]
+#[command(group(ArgGroup::new("target").required(true).args(["netns", "pod_uid"])))]
+pub struct PacketCaptureArgs {
+    /// A network namespace file (/var/run/netns/NAME, /proc/PID/ns/net).
+    #[arg(long, value_name = "PATH")]
+    pub netns: Option<String>,
+    /// A pod on this node, by UID (found through its cgroup's processes).
+    #[arg(long, value_name = "UID")]
+    pub pod_uid: Option<String>,
+    /// An interface in the namespace (default: every interface, written as pcapng).
+    #[arg(short = 'i', long, value_name = "IFACE")]
+    pub interface: Option<String>,
+    /// Bytes kept of each frame.
+    #[arg(long, value_name = "N", default_value_t = ktui_wire::DEFAULT_SNAPLEN, conflicts_with = "headers_only")]
+    pub snaplen: u32,
+    /// Keep headers only (snaplen 128): no payloads in the file.
+    #[arg(long)]
+    pub headers_only: bool,
+    /// Filter expression (host / net / port / proto with and, or, not), in the kernel.
+    #[arg(long, value_name = "EXPR")]
+    pub filter: Option<String>,
+    /// Stop after N packets.
+    #[arg(long, value_name = "N")]
+    pub max_packets: Option<u64>,
+    /// Stop before the captured bytes would pass N.
+    #[arg(long, value_name = "N")]
+    pub max_bytes: Option<u64>,
+    /// Stop after this long (5s, 2m, ...).
+    #[arg(long, value_parser = parse_duration)]
+    pub duration: Option<Duration>,
+    /// Start a new file before one would pass this many bytes (tcpdump -C, in bytes).
+    #[arg(short = 'C', long = "rotate-bytes", value_name = "BYTES")]
+    pub rotate_bytes: Option<u64>,
+    /// Keep at most N files of this capture on the node (tcpdump -W); older ones are deleted.
+    #[arg(short = 'W', long = "rotate-files", value_name = "N")]
+    pub rotate_files: Option<u32>,
+    /// Write the files here instead of $KTUI_CAPTURE_DIR (default /var/run/ktui/captures).
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Do not print `packet` summaries.
+    #[arg(long)]
+    pub no_summaries: bool,
+    /// At most N `packet` summaries per second (the rest are counted as sampled out).
+    #[arg(long, value_name = "N")]
+    pub summaries_per_sec: Option<u32>,
+    /// The file name label (`<label>-<id>-<seq>.pcap`).
+    #[arg(long, value_name = "LABEL")]
+    pub label: Option<String>,
+    /// The capture id in messages and file names.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub id: u64,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -224,6 +283,51 @@ mod tests {
         );
         assert!(Cli::try_parse_from(["ktui-helper", "fetch", "/x", "--offset", "-1"]).is_err());
         assert!(Cli::try_parse_from(["ktui-helper", "trace", "--ports", "70000"]).is_err());
+    }
+
+    #[test]
+    fn capture_needs_one_target_and_parses_its_limits() {
+        let cli = Cli::parse_from([
+            "ktui-helper",
+            "capture",
+            "--netns",
+            "/run/netns/a",
+            "-i",
+            "eth0",
+            "--headers-only",
+            "-C",
+            "1000",
+            "-W",
+            "3",
+            "--duration",
+            "2s",
+            "--filter",
+            "port 53",
+        ]);
+        let Command::Capture(c) = cli.command else {
+            panic!("not capture")
+        };
+        assert_eq!(c.netns.as_deref(), Some("/run/netns/a"));
+        assert_eq!((c.rotate_bytes, c.rotate_files), (Some(1000), Some(3)));
+        assert_eq!(c.duration, Some(Duration::from_secs(2)));
+        assert!(c.headers_only && c.filter.as_deref() == Some("port 53"));
+        assert!(Cli::try_parse_from(["ktui-helper", "capture"]).is_err());
+        assert!(
+            Cli::try_parse_from(["ktui-helper", "capture", "--netns", "x", "--pod-uid", "u"])
+                .is_err()
+        );
+        assert!(
+            Cli::try_parse_from([
+                "ktui-helper",
+                "capture",
+                "--netns",
+                "x",
+                "--snaplen",
+                "9",
+                "--headers-only"
+            ])
+            .is_err()
+        );
     }
 
     #[test]

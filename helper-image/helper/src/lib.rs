@@ -17,6 +17,7 @@
 
 pub mod btf;
 pub mod caps;
+pub mod capture;
 pub mod cli;
 pub mod conntrack;
 pub mod dns;

@@ -14,5 +14,6 @@ fn main() -> ExitCode {
         Command::Snapshot(args) => ktui_helper::snapshot::run(&args),
         Command::Fetch(args) => ktui_helper::fetch::run(&args),
         Command::Rm(args) => ktui_helper::fetch::rm::run(&args.path),
+        Command::Capture(args) => ktui_helper::capture::cli::run(&args),
     }
 }

@@ -1,7 +1,9 @@
 //! `ktui-helper serve`: the wire protocol on stdin/stdout. First line `hello`; then
 //! `subscribe` / `unsubscribe` / `ping` from the console; `socket` events and a `stats`
-//! message every second to it. Bad input gets an `error` reply and serving goes on. Stops on
-//! stdin EOF or SIGTERM/SIGINT, detaching every program (nothing is pinned).
+//! message every second to it. `capture_start` / `capture_stop` run packet captures through
+//! the [`Manager`] (their own threads, a bounded number at once, a queue beyond). Bad input
+//! gets an `error` reply and serving goes on. Stops on stdin EOF or SIGTERM/SIGINT: captures
+//! are stopped (files closed and reported), every program detached (nothing is pinned).
 
 use std::collections::{BTreeSet, HashSet};
 use std::io::Read as _;
@@ -17,6 +19,7 @@ use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
 use crate::caps::{self, Caps};
+use crate::capture::manager::Manager;
 use crate::cli::ServeArgs;
 use crate::engine::Engine;
 use crate::guard::UserFilter;
@@ -36,6 +39,8 @@ enum Input {
     Bad(ErrorReply),
     Eof,
     Signal,
+    /// A capture's thread sent its last message.
+    CaptureEnded(u64),
 }
 
 /// The running kernel's release (`uname -r`).
@@ -167,6 +172,7 @@ struct Server {
     resolver: Resolver,
     /// Why there is no engine (sent in reply to subscribe).
     unavailable: Option<(ErrorCode, String)>,
+    captures: Manager,
 }
 
 impl Server {
@@ -203,13 +209,8 @@ impl Server {
                     Err(e) => self.error(ErrorCode::BadRequest, e, Some(id)),
                 }
             }
-            ConsoleMessage::CaptureStart { id, .. } | ConsoleMessage::CaptureStop { id } => {
-                self.error(
-                    ErrorCode::Unavailable,
-                    "packet capture is not built into this helper yet".to_string(),
-                    Some(id),
-                );
-            }
+            ConsoleMessage::CaptureStart { id, spec } => self.captures.start(id, spec),
+            ConsoleMessage::CaptureStop { id } => self.captures.stop(id),
             ConsoleMessage::Unsubscribe { id } => {
                 self.active = None;
                 if let Some(engine) = self.engine.as_mut()
@@ -329,16 +330,25 @@ pub fn run(args: &ServeArgs) -> ExitCode {
         ebpf: engine.is_some(),
         ebpf_error: unavailable.as_ref().map(|(_, e)| e.clone()),
         missing_capabilities: missing,
-        capture: false,
+        capture: crate::capture::available(caps),
         checkpoint_dir: checkpoint_dir_readable(),
         snapshot: caps::Caps::current().missing_for_snapshot().is_empty(),
     };
+    let ended = in_tx.clone();
+    let captures = Manager::new(
+        crate::capture::Env::from_env(),
+        out_tx.clone(),
+        std::sync::Arc::new(move |id| {
+            let _ = ended.send(Input::CaptureEnded(id));
+        }),
+    );
     let mut server = Server {
         out: out_tx,
         engine,
         unavailable,
         active: None,
         resolver: Resolver::new(Roots::from_env()),
+        captures,
     };
     server.send(&HelperMessage::Hello(hello));
 
@@ -355,6 +365,7 @@ pub fn run(args: &ServeArgs) -> ExitCode {
         match in_rx.recv_timeout(wait) {
             Ok(Input::Message(m)) => server.handle(m),
             Ok(Input::Bad(reply)) => server.send(&HelperMessage::Error(reply)),
+            Ok(Input::CaptureEnded(id)) => server.captures.ended(id),
             Ok(Input::Eof) | Ok(Input::Signal) | Err(RecvTimeoutError::Disconnected) => break,
             Err(RecvTimeoutError::Timeout) => {}
         }
@@ -370,6 +381,7 @@ pub fn run(args: &ServeArgs) -> ExitCode {
     if let Some(h) = signal_handle {
         h.close();
     }
+    server.captures.shutdown();
     if let Some(engine) = server.engine.take() {
         let stats = engine.shutdown();
         server.send(&HelperMessage::Stats(stats));

@@ -119,9 +119,10 @@ fn bad_input_gets_errors_and_serving_goes_on() {
     assert_eq!(h.protocol, ktui_wire::PROTOCOL_VERSION);
     assert_eq!(h.helper_version, env!("CARGO_PKG_VERSION"));
     assert!(!h.kernel.is_empty());
-    assert!(!h.capture);
-    // Root (as the tests run in CI) has every capability a live snapshot needs.
+    // Root (as the tests run in CI) has every capability a live snapshot needs, and
+    // NET_RAW for packet capture.
     let caps = ktui_helper::caps::Caps::current();
+    assert_eq!(h.capture, ktui_helper::capture::available(caps));
     assert_eq!(h.snapshot, caps.missing_for_snapshot().is_empty());
 
     s.send_raw(b"this is not json\n");

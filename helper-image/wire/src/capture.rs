@@ -53,6 +53,7 @@ pub struct CaptureSpec {
     #[serde(default = "yes")]
     pub summaries: bool,
     /// At most this many `packet` summaries per second; the rest are counted as sampled out.
+    /// None: the helper's default, 1,000 per second.
     #[serde(default)]
     pub summaries_per_sec: Option<u32>,
     /// A label for the file names (`<label>-<seq>.pcap`), sanitised by the helper.

@@ -140,7 +140,8 @@ pub fn messages(buf: &[u8]) -> impl Iterator<Item = (u16, u32, &[u8])> {
     })
 }
 
-fn attr(buf: &mut Vec<u8>, ty: u16, data: &[u8]) {
+/// Append one attribute (padded to 4 bytes).
+pub fn attr(buf: &mut Vec<u8>, ty: u16, data: &[u8]) {
     let len = 4 + data.len();
     buf.extend_from_slice(&(len as u16).to_ne_bytes());
     buf.extend_from_slice(&ty.to_ne_bytes());

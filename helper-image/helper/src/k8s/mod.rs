@@ -278,6 +278,38 @@ impl Resolver {
             .collect()
     }
 
+    /// A process of this pod (by UID) as of a fresh index walk, and its network namespace
+    /// inode: the first process of the first of its container cgroups that has one. None
+    /// when the pod has no running process on this node.
+    pub fn process_of_pod(&mut self, uid: &str, now: Instant) -> Option<(u32, u64)> {
+        self.walk(now);
+        let mut dirs: Vec<&PathBuf> = self
+            .index
+            .values()
+            .filter(|p| {
+                p.strip_prefix(&self.roots.cgroup)
+                    .ok()
+                    .and_then(|rel| rel.to_str())
+                    .and_then(cgroup::parse_path)
+                    .is_some_and(|cp| cp.pod_uid == uid && cp.container_id.is_some())
+            })
+            .collect();
+        dirs.sort();
+        dirs.into_iter().find_map(|dir| {
+            let procs = std::fs::read_to_string(dir.join("cgroup.procs")).ok()?;
+            let pid: u32 = procs.lines().next()?.trim().parse().ok()?;
+            let ns = std::fs::metadata(self.roots.proc.join(pid.to_string()).join("ns/net"))
+                .ok()?
+                .ino();
+            Some((pid, ns))
+        })
+    }
+
+    /// The host's network namespace inode, when known.
+    pub fn host_netns(&self) -> Option<u64> {
+        self.host_netns
+    }
+
     /// Re-index the cgroup tree (at most once per negative TTL).
     fn walk(&mut self, now: Instant) {
         if let Some(last) = self.last_walk

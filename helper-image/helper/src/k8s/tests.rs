@@ -289,3 +289,19 @@ fn a_namespace_shared_by_two_pods_is_ambiguous() {
     let mut r = Resolver::new(t.roots.clone());
     assert_eq!(r.resolve(None, None, Some(shared), Instant::now()), None);
 }
+
+#[test]
+fn a_pods_process_is_found_through_its_container_cgroup() {
+    let t = tree();
+    let dir = systemd_containerd(&t, UID1, &cid(14));
+    mkdir(&dir);
+    fs::write(dir.join("cgroup.procs"), "814\n815\n").unwrap();
+    fs::create_dir_all(t.roots.proc.join("814/ns")).unwrap();
+    fs::write(t.roots.proc.join("814/ns/net"), "pod netns").unwrap();
+    let ns = fs::metadata(t.roots.proc.join("814/ns/net")).unwrap().ino();
+    // The pod-level cgroup (no container id) has no process of its own.
+    let mut r = Resolver::new(t.roots.clone());
+    assert_eq!(r.process_of_pod(UID1, Instant::now()), Some((814, ns)));
+    assert_eq!(r.process_of_pod(UID2, Instant::now()), None);
+    assert!(r.host_netns().is_some());
+}

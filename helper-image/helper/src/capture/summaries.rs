@@ -1,0 +1,197 @@
+//! Live `packet` summaries: rate-capped (a token bucket refilled each second, so bursts up to
+//! one second's worth pass), batched per ring block and offered to the stdout writer without
+//! ever waiting: a batch that does not fit is counted as sampled out.
+
+use std::sync::mpsc::{SyncSender, TrySendError};
+use std::time::{Duration, Instant};
+
+use ktui_packet::{Addr, Proto, Summary};
+use ktui_wire::{HelperMessage, PacketLine};
+
+/// Summaries per second when the request does not say (a console pane shows far fewer).
+pub const DEFAULT_SUMMARIES_PER_SEC: u32 = 1000;
+const FLAGS: [&str; 8] = ["FIN", "SYN", "RST", "PSH", "ACK", "URG", "ECE", "CWR"];
+
+fn addr(a: &Addr) -> String {
+    match a {
+        Addr::V4(ip) => ip.to_string(),
+        Addr::V6(ip) => ip.to_string(),
+        Addr::Mac(m) => m
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<Vec<_>>()
+            .join(":"),
+    }
+}
+
+fn proto(p: &Proto) -> String {
+    match p {
+        Proto::Tcp => "tcp".into(),
+        Proto::Udp => "udp".into(),
+        Proto::Icmp => "icmp".into(),
+        Proto::Icmpv6 => "icmpv6".into(),
+        Proto::Arp => "arp".into(),
+        Proto::Ip(n) => n.to_string(),
+        Proto::Other => "other".into(),
+    }
+}
+
+/// The pinned JSON line of a summary (the parser's `Summary::to_line` replaces this at
+/// merge). `ts_ns` is nanoseconds since the epoch.
+pub fn to_line(s: &Summary, n: u64, ts_ns: u64) -> PacketLine {
+    PacketLine {
+        n,
+        ts: format!("{}.{:09}", ts_ns / 1_000_000_000, ts_ns % 1_000_000_000),
+        len: s.len,
+        caplen: s.caplen,
+        src: s.src.as_ref().map(addr),
+        dst: s.dst.as_ref().map(addr),
+        proto: s.proto.as_ref().map(proto),
+        sport: s.sport,
+        dport: s.dport,
+        tcp_flags: s.tcp_flags.map(|f| {
+            FLAGS
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| f & (1 << i) != 0)
+                .map(|(_, n)| *n)
+                .collect::<Vec<_>>()
+                .join(",")
+        }),
+        icmp_type: s.icmp_type,
+        vlan: s.vlan,
+        dns_qname: s.dns_qname.clone(),
+        truncated: s.truncated,
+    }
+}
+
+/// Summaries of one capture on their way to the writer.
+pub struct Summaries {
+    id: u64,
+    tx: SyncSender<String>,
+    per_sec: u32,
+    tokens: u32,
+    refilled: Instant,
+    batch: String,
+    batch_lines: u64,
+    pub summarized: u64,
+    pub sampled_out: u64,
+}
+
+impl Summaries {
+    pub fn new(id: u64, tx: SyncSender<String>, per_sec: Option<u32>) -> Summaries {
+        let per_sec = per_sec.unwrap_or(DEFAULT_SUMMARIES_PER_SEC);
+        Summaries {
+            id,
+            tx,
+            per_sec,
+            tokens: per_sec,
+            refilled: Instant::now(),
+            batch: String::new(),
+            batch_lines: 0,
+            summarized: 0,
+            sampled_out: 0,
+        }
+    }
+
+    /// Whether the next packet may be summarised (else it is counted as sampled out).
+    pub fn admit(&mut self, now: Instant) -> bool {
+        if now.saturating_duration_since(self.refilled) >= Duration::from_secs(1) {
+            self.tokens = self.per_sec;
+            self.refilled = now;
+        }
+        if self.tokens == 0 {
+            self.sampled_out += 1;
+            return false;
+        }
+        self.tokens -= 1;
+        true
+    }
+
+    pub fn push(&mut self, p: PacketLine) {
+        self.batch
+            .push_str(&ktui_wire::encode(&HelperMessage::Packet {
+                id: self.id,
+                p,
+            }));
+        self.batch_lines += 1;
+        if self.batch_lines >= crate::pipeline::BATCH_LINES as u64 {
+            self.flush();
+        }
+    }
+
+    /// Offer the pending lines to the writer; when it is full they are sampled out.
+    pub fn flush(&mut self) {
+        if self.batch_lines == 0 {
+            return;
+        }
+        let lines = std::mem::take(&mut self.batch_lines);
+        match self.tx.try_send(std::mem::take(&mut self.batch)) {
+            Ok(()) => self.summarized += lines,
+            Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
+                self.sampled_out += lines;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::Ipv4Addr;
+
+    use super::*;
+
+    #[test]
+    fn a_summary_becomes_the_pinned_line() {
+        let s = Summary {
+            len: 74,
+            caplen: 74,
+            src: Some(Addr::V4(Ipv4Addr::new(10, 0, 0, 1))),
+            dst: Some(Addr::Mac([0xff, 0, 0x0a, 1, 2, 3])),
+            proto: Some(Proto::Tcp),
+            sport: Some(1),
+            dport: Some(2),
+            tcp_flags: Some(0x12),
+            ..Summary::default()
+        };
+        let l = to_line(&s, 3, 1_700_000_000_000_000_042);
+        assert_eq!(l.ts, "1700000000.000000042");
+        assert_eq!(l.tcp_flags.as_deref(), Some("SYN,ACK"));
+        assert_eq!(l.dst.as_deref(), Some("ff:00:0a:01:02:03"));
+        assert_eq!(l.proto.as_deref(), Some("tcp"));
+        let none = to_line(
+            &Summary {
+                tcp_flags: Some(0),
+                proto: Some(Proto::Ip(47)),
+                ..s
+            },
+            1,
+            0,
+        );
+        assert_eq!(none.tcp_flags.as_deref(), Some(""));
+        assert_eq!(none.proto.as_deref(), Some("47"));
+        assert_eq!(none.ts, "0.000000000");
+    }
+
+    #[test]
+    fn the_cap_and_a_full_writer_count_as_sampled_out() {
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        let mut s = Summaries::new(9, tx, Some(3));
+        let now = Instant::now();
+        let admitted = (0..5).filter(|_| s.admit(now)).count();
+        assert_eq!((admitted, s.sampled_out), (3, 2));
+        for n in 0..3 {
+            s.push(to_line(&Summary::default(), n, 0));
+        }
+        s.flush();
+        assert_eq!(s.summarized, 3);
+        // The channel holds one batch: the next is sampled out, not waited for.
+        assert!(s.admit(now + Duration::from_secs(1)));
+        s.push(to_line(&Summary::default(), 4, 0));
+        s.flush();
+        assert_eq!((s.summarized, s.sampled_out), (3, 3));
+        let batch = rx.recv().unwrap();
+        assert_eq!(batch.lines().count(), 3);
+        assert!(batch.starts_with("{\"v\":1,\"type\":\"packet\",\"id\":9,\"p\":{\"n\":0,"));
+    }
+}
