@@ -1,16 +1,19 @@
-//! TEMPORARY (issue 9): a capture from the console against a cluster — the fake API server (real
-//! HTTPS, WebSocket exec, processes) — whose node runs a default helper: the capture's
-//! confirmation, then the deploy question for the capture variant (why: the helper lacks
-//! NET_RAW), the helper replaced by the capture variant (its pod records NET_RAW and carries the
-//! capture emptyDir), `ktui-helper serve` exec'd in it — a scripted stand-in while the real
-//! helper's capture is built (tests/fixtures/standin_capture_helper.py; its `fetch` and `rm` are
-//! the real helper) — and the files fetched into the case by exec, verified and removed from the
-//! node. To be replaced by the real helper's end-to-end test.
+//! A capture from the console against a cluster — the fake API server (real HTTPS, WebSocket
+//! exec, processes) — whose node runs a default helper: the capture's confirmation, then the
+//! deploy question for the capture variant (why: the helper lacks NET_RAW), the helper replaced
+//! by the capture variant (its pod records NET_RAW and carries the capture emptyDir), the real
+//! `ktui-helper serve` exec'd in it, finding the pod through its cgroup (a process in a network
+//! namespace, moved into a cgroup named for the pod as the kubelet lays them out) and capturing
+//! there; the file fetched into the case by exec, verified, removed from the node, the record
+//! written. Needs root (namespaces, cgroups, AF_PACKET): skipped outside CI saying why, failing
+//! under CI=true.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 
 use std::os::unix::fs::PermissionsExt as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,18 +23,132 @@ use ktui::app::App;
 use ktui::cluster::{PodKey, Scope};
 use ktui::helper::manifest::{self, BINARY, CONTAINER, HelperVariant};
 use ktui::intent::Intent;
-use ktui::state::packets::capture::{FileStatus, NodeCopy, RecordStatus};
+use ktui::state::packets::capture::{FileStatus, NodeCopy, Phase, RecordStatus};
 use ktui::state::{Confirm, Mode};
 use ktui_fake_apiserver::Store;
 
 const NODE: &str = "worker-1";
+const PORT: u16 = 18_096;
+const DATAGRAMS: u64 = 25;
 
 fn key(app: &mut App, code: KeyCode) {
     app.dispatch(Action::Key(KeyEvent::new(code, KeyModifiers::NONE)));
 }
 
+fn typed(app: &mut App, text: &str) {
+    for c in text.chars() {
+        key(app, KeyCode::Char(c));
+    }
+}
+
+fn sh(cmd: &str) {
+    let out = Command::new("sh").arg("-c").arg(cmd).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{cmd}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Namespaces `a` and `b` joined by a veth pair (10.79.9.1 / .2); deleted on drop.
+struct Pair {
+    a: String,
+    b: String,
+    veth_a: String,
+}
+
+impl Pair {
+    fn new() -> Pair {
+        let pid = std::process::id();
+        let (a, b) = (format!("ktuipca{pid}"), format!("ktuipcb{pid}"));
+        let (va, vb) = (
+            format!("kca{}", pid % 100_000),
+            format!("kcb{}", pid % 100_000),
+        );
+        for ns in [&a, &b] {
+            let _ = Command::new("ip").args(["netns", "del", ns]).output();
+        }
+        sh(&format!(
+            "ip netns add {a} && ip netns add {b} && \
+             ip link add {va} netns {a} type veth peer name {vb} netns {b} && \
+             ip -n {a} addr add 10.79.9.1/24 dev {va} && ip -n {b} addr add 10.79.9.2/24 dev {vb} && \
+             ip -n {a} link set {va} up && ip -n {b} link set {vb} up && \
+             ip -n {a} link set lo up && ip -n {b} link set lo up"
+        ));
+        Pair { a, b, veth_a: va }
+    }
+}
+
+impl Drop for Pair {
+    fn drop(&mut self) {
+        for ns in [&self.a, &self.b] {
+            let _ = Command::new("ip").args(["netns", "del", ns]).output();
+        }
+    }
+}
+
+/// The cgroup2 mount: /sys/fs/cgroup (unified) or /sys/fs/cgroup/unified (hybrid).
+fn cgroup2_root() -> Option<PathBuf> {
+    ["/sys/fs/cgroup", "/sys/fs/cgroup/unified"]
+        .into_iter()
+        .map(PathBuf::from)
+        .find(|p| p.join("cgroup.procs").is_file() && p.join("cgroup.controllers").is_file())
+}
+
+/// The pod's process (a sleep in namespace `ns`) in a cgroup named for the pod and a
+/// container; killed and the cgroups removed on drop.
+struct PodProcess {
+    child: std::process::Child,
+    dirs: Vec<PathBuf>,
+}
+
+impl PodProcess {
+    fn start(root: &Path, ns: &str, uid: &str) -> PodProcess {
+        let pod_dir = root.join("kubepods").join(format!("pod{uid}"));
+        let cid = format!("{:08x}{}", std::process::id(), "c".repeat(56));
+        let ctr_dir = pod_dir.join(cid);
+        std::fs::create_dir_all(&ctr_dir).unwrap();
+        let child = Command::new("ip")
+            .args(["netns", "exec", ns, "sleep", "120"])
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(200));
+        std::fs::write(ctr_dir.join("cgroup.procs"), child.id().to_string()).unwrap();
+        PodProcess {
+            child,
+            dirs: vec![root.join("kubepods"), pod_dir, ctr_dir],
+        }
+    }
+}
+
+impl Drop for PodProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        for d in self.dirs.iter().rev() {
+            let _ = std::fs::remove_dir(d);
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_capture_replaces_a_default_helper_by_the_capture_variant_and_fetches_by_exec() {
+    let test = "a_capture_replaces_a_default_helper_by_the_capture_variant_and_fetches_by_exec";
+    let why = common::needs_root("network namespaces, cgroups and AF_PACKET")
+        .or_else(|| common::missing_tool(&["ip", "python3"]))
+        .or_else(|| {
+            cgroup2_root()
+                .is_none()
+                .then(|| "no cgroup2 mount".to_string())
+        });
+    if common::skip_unless(test, why) {
+        return;
+    }
+    let root = cgroup2_root().unwrap();
+    let pair = Pair::new();
+    let uid = format!("{:08x}-ca97-4abc-8def-0123456789ab", std::process::id());
+    let _pod_process = PodProcess::start(&root, &pair.a, &uid);
     let node = tempfile::tempdir().unwrap();
     let captures = node.path().join("captures");
     std::fs::create_dir_all(&captures).unwrap();
@@ -39,12 +156,11 @@ async fn a_capture_replaces_a_default_helper_by_the_capture_variant_and_fetches_
     std::fs::write(
         &wrapper,
         format!(
-            "#!/bin/sh\nexport KTUI_CAPTURE_DIR='{}'\nexport KTUI_CHECKPOINT_DIR='{}'\nexport REAL_HELPER='{}'\nexport STANDIN_PROTOCOL={}\nexec python3 '{}' \"$@\"\n",
+            "#!/bin/sh\nexport KTUI_CAPTURE_DIR='{}'\nexport KTUI_CHECKPOINT_DIR='{}'\nexport KTUI_CGROUP_ROOT='{}'\nexec '{}' \"$@\"\n",
             captures.display(),
             node.path().join("checkpoints").display(),
+            root.display(),
             common::helper_binary().display(),
-            ktui_wire::PROTOCOL_VERSION,
-            concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/standin_capture_helper.py"),
         ),
     )
     .unwrap();
@@ -56,7 +172,7 @@ async fn a_capture_replaces_a_default_helper_by_the_capture_variant_and_fetches_
     store.add_node(NODE, "amd64");
     store.apply(serde_json::json!({
         "apiVersion": "v1", "kind": "Pod",
-        "metadata": {"name": "web-1", "namespace": "shop", "uid": "uid-web-1"},
+        "metadata": {"name": "web-1", "namespace": "shop", "uid": uid},
         "spec": {"nodeName": NODE, "containers": [{"name": "app", "image": "web:1"}]},
         "status": {"phase": "Running", "containerStatuses": [{
             "name": "app", "image": "web:1", "imageID": "", "ready": true, "started": true,
@@ -86,6 +202,10 @@ async fn a_capture_replaces_a_default_helper_by_the_capture_variant_and_fetches_
     .await;
     app.dispatch(Action::Intent(Intent::OpenPackets(pod.clone())));
     assert!(matches!(app.state.mode, Mode::CaptureForm));
+    // The pod's interface, and only the datagrams below.
+    typed(&mut app, &pair.veth_a);
+    key(&mut app, KeyCode::Tab);
+    typed(&mut app, &format!("udp and port {PORT}"));
     key(&mut app, KeyCode::Enter);
     common::app_until(&mut app, "the deploy question", 20, |a| {
         matches!(a.state.mode, Mode::Confirm(_))
@@ -102,13 +222,17 @@ async fn a_capture_replaces_a_default_helper_by_the_capture_variant_and_fetches_
     let text = common::screen(&mut app, 120, 40);
     assert!(text.contains("lacks NET_RAW"), "why it is asked:\n{text}");
     key(&mut app, KeyCode::Char('y'));
-    common::app_until(&mut app, "the first file in the case", 60, |a| {
+    common::app_until(&mut app, "the capture to start", 60, |a| {
         a.state
             .packets
             .shown()
-            .is_some_and(|c| c.files_in_case() >= 1)
+            .is_some_and(|c| c.phase == Phase::Running || c.end.is_some())
     })
     .await;
+    let c = app.state.packets.shown().unwrap();
+    assert_eq!(c.phase, Phase::Running, "{:?} {:?}", c.end, c.note);
+    let started = c.segments[0].started.clone().unwrap();
+    assert_eq!(started.interfaces[0].name, pair.veth_a);
     // The helper pod now is the capture variant.
     let helper = setup
         .store()
@@ -135,6 +259,20 @@ async fn a_capture_replaces_a_default_helper_by_the_capture_variant_and_fetches_
         "{helper}"
     );
 
+    sh(&format!(
+        "ip netns exec {} python3 -c \"import socket,time
+s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)
+for i in range({DATAGRAMS}):
+    s.sendto(b'ktui-%03d' % i, ('10.79.9.2', {PORT})); time.sleep(0.005)\"",
+        pair.a
+    ));
+    common::app_until(&mut app, "the summaries", 20, |a| {
+        a.state
+            .packets
+            .shown()
+            .is_some_and(|c| c.ring.received >= DATAGRAMS)
+    })
+    .await;
     key(&mut app, KeyCode::Char('s'));
     common::app_until(&mut app, "the capture's record", 60, |a| {
         a.state.packets.shown().is_some_and(|c| {
@@ -145,31 +283,42 @@ async fn a_capture_replaces_a_default_helper_by_the_capture_variant_and_fetches_
         })
     })
     .await;
-    let c = app.state.packets.shown().unwrap().clone();
-    assert!(
-        matches!(c.record, RecordStatus::Written { .. }),
-        "{:?}",
-        c.record
-    );
-    let (_, case_dir) = app.state.evidence.case.clone().unwrap();
-    for f in &c.files {
-        let FileStatus::InCase { path, node, .. } = &f.status else {
-            panic!("{f:?}")
-        };
-        assert_eq!(node, &NodeCopy::Removed);
-        let record: serde_json::Value = serde_json::from_slice(
-            &std::fs::read(case_dir.join(format!("{path}.fetch.json"))).unwrap(),
-        )
-        .unwrap();
-        assert_eq!(
-            record["helper_pod"],
-            format!("ktui-system/{}", manifest::pod_name(NODE))
-        );
-        assert_eq!(record["node"], NODE);
-    }
-    assert_eq!(c.files.len(), 2);
-    assert_eq!(std::fs::read_dir(&captures).unwrap().count(), 0);
-    let custody = std::fs::read_to_string(case_dir.join("custody.jsonl")).unwrap();
-    assert!(custody.contains("\"deploy_helper\""), "{custody}");
     common::settle_work(&mut app, Duration::from_millis(100)).await;
+    let c = app.state.packets.shown().unwrap().clone();
+    let RecordStatus::Written { path: record, .. } = &c.record else {
+        panic!("{:?}", c.record)
+    };
+    let (_, case_dir) = app.state.evidence.case.clone().unwrap();
+    assert_eq!(c.files.len(), 1, "{:?}", c.files);
+    let f = &c.files[0];
+    let FileStatus::InCase { path, node, .. } = &f.status else {
+        panic!("{f:?}")
+    };
+    assert_eq!(node, &NodeCopy::Removed);
+    assert_eq!(f.packets, DATAGRAMS);
+    let fetch: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(case_dir.join(format!("{path}.fetch.json"))).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        fetch["helper_pod"],
+        format!("ktui-system/{}", manifest::pod_name(NODE))
+    );
+    assert_eq!(fetch["node"], NODE);
+    assert_eq!(fetch["sha256_node"], f.sha256.clone().unwrap().as_str());
+    assert_eq!(std::fs::read_dir(&captures).unwrap().count(), 0);
+    let record: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(case_dir.join(record)).unwrap()).unwrap();
+    assert_eq!(record["spec"]["target"]["uid"], uid.as_str());
+    assert_eq!(record["variant"], "capture");
+    assert_eq!(record["stats"]["packets"], DATAGRAMS);
+    let custody = std::fs::read_to_string(case_dir.join("custody.jsonl")).unwrap();
+    for action in [
+        "\"deploy_helper\"",
+        "\"fetch\"",
+        "\"remove_node_file\"",
+        "\"capture_record\"",
+    ] {
+        assert!(custody.contains(action), "{action}:\n{custody}");
+    }
 }
