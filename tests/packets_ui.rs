@@ -479,3 +479,26 @@ fn queued_then_ended_with_its_record() {
         "{text}"
     );
 }
+
+/// A filter the capture filter parser refuses: its error under the field, as typed; Enter
+/// does not start the capture.
+#[test]
+fn a_bad_filter_is_shown_and_refused() {
+    let (mut s, pod, _) = state(HelperSource::Cluster);
+    update(
+        &mut s,
+        Action::Intent(ktui::intent::Intent::OpenPackets(pod)),
+    );
+    key(&mut s, KeyCode::Tab);
+    for c in "host 10.0.0.7 and".chars() {
+        key(&mut s, KeyCode::Char(c));
+    }
+    assert!(key(&mut s, KeyCode::Enter).is_empty(), "not started");
+    let text = draw(&mut s, 80, 24);
+    assert!(
+        text.contains("⚠ filter error at byte 17: expected a primitive"),
+        "{text}"
+    );
+    assert!(s.packets.form.as_ref().unwrap().error.is_some());
+    insta::assert_snapshot!("capture_confirm_bad_filter_80x24", text);
+}

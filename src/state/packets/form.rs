@@ -192,7 +192,9 @@ impl CaptureForm {
     /// field is wrong and why.
     pub fn spec(&self, label: &str) -> Result<CaptureSpec, String> {
         if let Some(e) = &self.filter_error {
-            return Err(format!("the filter does not parse: {e}"));
+            return Err(format!(
+                "the filter does not parse ({e}): fix it, or clear it for everything"
+            ));
         }
         let target = self.target.trim();
         let target = if target.is_empty() {
@@ -410,6 +412,30 @@ mod tests {
             &|f| f.filter_error = Some("filter error at byte 5: expected a port".into()),
             "the filter does not parse: filter error at byte 5",
         );
+    }
+
+    #[test]
+    fn the_filter_is_checked_by_the_capture_filter_parser() {
+        let mut f = form(false);
+        f.filter = "udp and port 53".into();
+        f.check_filter();
+        assert_eq!(f.filter_error, None);
+        f.filter = "tcp and".into();
+        f.check_filter();
+        let e = f.filter_error.clone().unwrap();
+        assert!(
+            e.starts_with("filter error at byte 7: expected a primitive"),
+            "{e}"
+        );
+        assert!(
+            f.spec("x")
+                .unwrap_err()
+                .contains("the filter does not parse")
+        );
+        f.filter = "  ".into();
+        f.check_filter();
+        assert_eq!(f.filter_error, None, "empty: everything");
+        assert_eq!(f.spec("x").unwrap().filter, None);
     }
 
     #[test]

@@ -120,6 +120,11 @@ fn body<'a>(state: &AppState, form: &CaptureForm, theme: &Theme) -> Vec<Line<'a>
             )));
         }
     }
+    // Why Enter did not start, next to the fields (a small screen cuts the end, not this);
+    // a filter that does not parse says so under it already.
+    if let Some(e) = form.error.as_ref().filter(|_| form.filter_error.is_none()) {
+        lines.push(Line::from(Span::styled(format!("⚠ {}", s(e)), theme.error)));
+    }
     lines.push(Line::from(Span::styled(
         if form.headers_only {
             "Headers only: each frame is cut after 128 bytes (Ethernet, VLAN, IP and TCP/UDP headers); payloads are not kept."
@@ -159,9 +164,6 @@ fn body<'a>(state: &AppState, form: &CaptureForm, theme: &Theme) -> Vec<Line<'a>
         s(&form.pod.namespace),
         s(&form.pod.name)
     )));
-    if let Some(e) = &form.error {
-        lines.push(Line::from(Span::styled(format!("⚠ {}", s(e)), theme.error)));
-    }
     lines
 }
 
