@@ -410,7 +410,7 @@ mod tests {
         bad(&|f| f.target = "netns-a".into(), "target \"netns-a\"");
         bad(
             &|f| f.filter_error = Some("filter error at byte 5: expected a port".into()),
-            "the filter does not parse: filter error at byte 5",
+            "the filter does not parse (filter error at byte 5",
         );
     }
 
