@@ -268,6 +268,26 @@ pub fn stop(state: &mut AppState, pod: &PodKey) -> Vec<Effect> {
     effects
 }
 
+/// Whether the helper session must stay with its helper: captures run through it (said in a
+/// toast, with what to do before `doing`).
+pub fn blocks_session(state: &mut AppState, doing: &str) -> bool {
+    let Some(target) = state.helper.target.clone() else {
+        return false;
+    };
+    let n = state.packets.busy_on(&target);
+    if n == 0 {
+        return false;
+    }
+    state.toast(
+        ToastLevel::Error,
+        format!(
+            "{n} capture(s) run through the {}: stop them before {doing} (their files are still on its node)",
+            crate::sanitize::line(&target.label())
+        ),
+    );
+    true
+}
+
 /// The pane's keys.
 pub fn on_command(state: &mut AppState, cmd: Packets) -> Vec<Effect> {
     let p = &mut state.packets;

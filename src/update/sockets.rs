@@ -51,25 +51,6 @@ pub(crate) fn connect(state: &mut AppState, target: HelperTarget) -> Vec<Effect>
     vec![Effect::ConnectHelper { target, standing }]
 }
 
-/// Why the session cannot leave its helper now: captures running through it.
-fn captures_block(state: &mut AppState, doing: &str) -> bool {
-    let Some(target) = state.helper.target.clone() else {
-        return false;
-    };
-    let n = state.packets.busy_on(&target);
-    if n == 0 {
-        return false;
-    }
-    state.toast(
-        ToastLevel::Error,
-        format!(
-            "{n} capture(s) run through the {}: stop them before {doing} (their files are still on its node)",
-            crate::sanitize::line(&target.label())
-        ),
-    );
-    true
-}
-
 /// `t` on a pod: show its socket events, starting (or asking to deploy) a helper if needed.
 pub fn open(state: &mut AppState, key: PodKey) -> Vec<Effect> {
     let Some(pod) = state.pods.pod(&key) else {
@@ -81,7 +62,7 @@ pub fn open(state: &mut AppState, key: PodKey) -> Vec<Effect> {
         (HelperSource::Cluster, Some(n), Some(HelperTarget::Pod { node: current })) => n != current,
         _ => false,
     };
-    if leaving && captures_block(state, "tracing a pod on another node") {
+    if leaving && super::packets::blocks_session(state, "tracing a pod on another node") {
         return Vec::new();
     }
     state.sockets.opened = true;
@@ -144,7 +125,10 @@ pub fn open(state: &mut AppState, key: PodKey) -> Vec<Effect> {
 pub fn answer(state: &mut AppState, confirm: Confirm, answer: Answer) -> Vec<Effect> {
     match (confirm, answer) {
         (Confirm::DeployHelper { node, .. }, Answer::Yes)
-            if captures_block(state, "deploying a helper (the session would end)") =>
+            if super::packets::blocks_session(
+                state,
+                "deploying a helper (the session would end)",
+            ) =>
         {
             state.helper.deploy_reason = None;
             super::checkpoint::transfer::on_deploy_answer(state, &node, false);
