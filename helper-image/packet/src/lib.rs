@@ -8,5 +8,5 @@ pub mod filter;
 mod summary;
 
 pub use summary::{
-    Addr, LinkType, Proto, ProtoName, Summary, dns, push_flags, summarize, transport,
+    Addr, LinkType, Proto, ProtoName, Summary, dns, push_flags, summarize, transport, ts_text,
 };

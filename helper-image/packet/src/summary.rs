@@ -230,11 +230,9 @@ impl Summary {
     /// The pinned `ktui pcap summary --json` object for frame `n` captured at `ts_ns`
     /// nanoseconds since the epoch.
     pub fn to_line(&self, n: u64, ts_ns: i128) -> PacketLine {
-        let mut ts = Vec::with_capacity(24);
-        json::push_ts(&mut ts, ts_ns);
         PacketLine {
             n,
-            ts: String::from_utf8_lossy(&ts).into_owned(),
+            ts: ts_text(ts_ns),
             len: self.len,
             caplen: self.caplen,
             src: self.src.map(|a| a.to_string()),
@@ -255,6 +253,14 @@ impl Summary {
     pub fn write_json_line(&self, n: u64, ts_ns: i128, out: &mut Vec<u8>) {
         json::write_line(self, n, ts_ns, out);
     }
+}
+
+/// `ts_ns` nanoseconds since the epoch as the pinned `ts`: seconds with exactly 9 decimals.
+pub fn ts_text(ts_ns: i128) -> String {
+    let mut ts = Vec::with_capacity(24);
+    json::push_ts(&mut ts, ts_ns);
+    // Only ASCII digits, '-' and '.' were written.
+    String::from_utf8_lossy(&ts).into_owned()
 }
 
 /// The comma list of flag names set in `bits`, in the pinned order.

@@ -8,10 +8,11 @@
 //!   [`TCP_FLAGS`] (tshark reads the window field before it shows the flags); DNS over TCP
 //!   needs the whole header, options included.
 //! - UDP: ports from [`UDP_PORTS`].
-//! - ICMP / ICMPv6: the type from [`ICMP_TYPE`] (the fixed 8-byte header).
+//! - ICMP: the type from [`ICMP_TYPE`] bytes (tshark reads type, code, checksum and the first
+//!   two bytes after them before it shows any); ICMPv6: from [`ICMPV6_TYPE`].
 //! - DNS: the name once the whole first question (name, type, class) is there ([`super::dns`]).
 
-use etherparse::{Icmpv4Slice, Icmpv6Slice, TcpHeaderSlice, UdpHeaderSlice};
+use etherparse::{TcpHeaderSlice, UdpHeaderSlice};
 
 use super::{Summary, dns};
 
@@ -19,7 +20,8 @@ pub const TCP_PORTS: usize = 4;
 pub const TCP_SEQ: usize = 8;
 pub const TCP_FLAGS: usize = 16;
 pub const UDP_PORTS: usize = 4;
-pub const ICMP_TYPE: usize = 8;
+pub const ICMP_TYPE: usize = 6;
+pub const ICMPV6_TYPE: usize = 1;
 
 /// The DNS port: a UDP datagram or TCP segment from or to it is read as DNS.
 pub const DNS_PORT: u16 = 53;
@@ -30,16 +32,9 @@ pub(super) fn read(s: &mut Summary, number: u8, data: &[u8], declared: Option<us
     match number {
         6 => tcp(s, data, declared),
         17 => udp(s, data),
-        1 => {
-            if let Ok(icmp) = Icmpv4Slice::from_slice(data) {
-                s.icmp_type = Some(icmp.type_u8());
-            }
-        }
-        58 => {
-            if let Ok(icmp) = Icmpv6Slice::from_slice(data) {
-                s.icmp_type = Some(icmp.type_u8());
-            }
-        }
+        // The type is the first byte; etherparse's ICMP slices want the whole 8-byte header.
+        1 if data.len() >= ICMP_TYPE => s.icmp_type = Some(data[0]),
+        58 if data.len() >= ICMPV6_TYPE => s.icmp_type = Some(data[0]),
         _ => {}
     }
 }
@@ -120,7 +115,7 @@ fn be16(b: &[u8], at: usize) -> u16 {
 mod tests {
     use super::super::testframe::*;
     use super::super::*;
-    use super::{ICMP_TYPE, TCP_FLAGS, TCP_PORTS};
+    use super::{ICMP_TYPE, ICMPV6_TYPE, TCP_FLAGS, TCP_PORTS};
 
     fn cut(link: LinkType, f: &[u8], keep: usize) -> Summary {
         summarize(link, &f[..keep], f.len() as u32)
@@ -170,6 +165,12 @@ mod tests {
         let f = ipv4(1, &icmp(8));
         assert_eq!(cut(LinkType::Raw, &f, 20 + ICMP_TYPE - 1).icmp_type, None);
         assert_eq!(cut(LinkType::Raw, &f, 20 + ICMP_TYPE).icmp_type, Some(8));
+        let f = ipv6(58, &icmp(135));
+        assert_eq!(cut(LinkType::Raw, &f, 40).icmp_type, None);
+        assert_eq!(
+            cut(LinkType::Raw, &f, 40 + ICMPV6_TYPE).icmp_type,
+            Some(135)
+        );
     }
 
     #[test]
