@@ -372,6 +372,43 @@ mod tests {
     }
 
     #[test]
+    fn random_bytes_on_every_link_type_never_panic() {
+        let mut rng = 0x853c_49e6_748f_ea9bu64;
+        let mut next = move || {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng
+        };
+        let links = [
+            LinkType::Ethernet,
+            LinkType::LinuxSll,
+            LinkType::LinuxSll2,
+            LinkType::Raw,
+            LinkType::Ipv4,
+            LinkType::Ipv6,
+        ];
+        for i in 0..60_000 {
+            let len = (next() % 160) as usize;
+            let mut frame: Vec<u8> = (0..len).map(|_| next() as u8).collect();
+            // Steer some frames into the deeper layers: plausible EtherTypes / versions.
+            if i % 3 == 0 && len > 20 {
+                frame[12..14].copy_from_slice(&[0x81, 0x00]);
+                frame[16..18].copy_from_slice(if i % 2 == 0 {
+                    &[0x08, 0x00]
+                } else {
+                    &[0x86, 0xdd]
+                });
+                frame[18] = if i % 2 == 0 { 0x45 } else { 0x60 };
+            }
+            let s = summarize(links[i % links.len()], &frame, len as u32 + (i as u32 % 3));
+            if let Some(name) = &s.dns_qname {
+                assert!(name.bytes().all(|b| (0x21..=0x7e).contains(&b)), "{name:?}");
+            }
+        }
+    }
+
+    #[test]
     fn every_prefix_of_every_frame_is_summarised_without_panic() {
         for (link, frame) in all_frames() {
             for cut in 0..=frame.len() {
