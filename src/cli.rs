@@ -162,6 +162,9 @@ pub enum Command {
     /// Container checkpoints: take one through the kubelet (recorded in the case), inspect an
     /// archive, pack one as a restorable OCI image.
     Checkpoint(CheckpointArgs),
+    /// Packet captures: `pcap summary FILE` prints one line per packet (or --flows) of a pcap
+    /// or pcapng file, as text or --json.
+    Pcap(crate::pcap::PcapArgs),
 }
 
 #[derive(Debug, Args)]

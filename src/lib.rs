@@ -21,6 +21,7 @@ pub mod helper;
 pub mod intent;
 pub mod keymap;
 pub mod logging;
+pub mod pcap;
 pub mod progress;
 pub mod runtime;
 pub mod sanitize;

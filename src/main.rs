@@ -16,6 +16,10 @@ use ktui::triage_cmd::EXIT_NO_CLUSTER;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Reading a capture file needs neither the async runtime nor TLS.
+    if let Some(Command::Pcap(args)) = &cli.command {
+        return ExitCode::from(ktui::pcap::run(args));
+    }
     ktui::tls::install_crypto_provider();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -76,6 +80,7 @@ fn main() -> ExitCode {
                 CheckpointCommand::Inspect(a) => ktui::checkpoint::inspect::inspect_cmd(a),
                 CheckpointCommand::Image(a) => ktui::checkpoint::image::image_cmd(a),
             },
+            Some(Command::Pcap(args)) => ktui::pcap::run(args),
             Some(Command::Case(args)) => {
                 ktui::case::cmd::run(args, cli.cases_dir.as_deref(), cli.case.as_deref())
             }

@@ -118,7 +118,8 @@ fn demo_console_in_a_real_terminal() {
     s.send(b"\x1b");
     s.send(b"?");
     s.wait_for("help", |t| {
-        t.contains("this help (any key closes it)") && t.contains("socket events / packets of the pod")
+        t.contains("this help (any key closes it)")
+            && t.contains("socket events / packets of the pod")
     });
     s.send(b"x");
     s.send(b"q");

@@ -7,4 +7,6 @@
 pub mod filter;
 mod summary;
 
-pub use summary::{Addr, LinkType, Proto, Summary, summarize};
+pub use summary::{
+    Addr, LinkType, Proto, ProtoName, Summary, dns, push_flags, summarize, transport, ts_text,
+};

@@ -5,64 +5,14 @@
 use std::sync::mpsc::{SyncSender, TrySendError};
 use std::time::{Duration, Instant};
 
-use ktui_packet::{Addr, Proto, Summary};
+use ktui_packet::Summary;
 use ktui_wire::{HelperMessage, PacketLine};
 
 /// Summaries per second when the request does not say (a console pane shows far fewer).
 pub const DEFAULT_SUMMARIES_PER_SEC: u32 = 1000;
-const FLAGS: [&str; 8] = ["FIN", "SYN", "RST", "PSH", "ACK", "URG", "ECE", "CWR"];
-
-fn addr(a: &Addr) -> String {
-    match a {
-        Addr::V4(ip) => ip.to_string(),
-        Addr::V6(ip) => ip.to_string(),
-        Addr::Mac(m) => m
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect::<Vec<_>>()
-            .join(":"),
-    }
-}
-
-fn proto(p: &Proto) -> String {
-    match p {
-        Proto::Tcp => "tcp".into(),
-        Proto::Udp => "udp".into(),
-        Proto::Icmp => "icmp".into(),
-        Proto::Icmpv6 => "icmpv6".into(),
-        Proto::Arp => "arp".into(),
-        Proto::Ip(n) => n.to_string(),
-        Proto::Other => "other".into(),
-    }
-}
-
-/// The pinned JSON line of a summary (the parser's `Summary::to_line` replaces this at
-/// merge). `ts_ns` is nanoseconds since the epoch.
+/// The pinned JSON line of a summary. `ts_ns` is nanoseconds since the epoch.
 pub fn to_line(s: &Summary, n: u64, ts_ns: u64) -> PacketLine {
-    PacketLine {
-        n,
-        ts: format!("{}.{:09}", ts_ns / 1_000_000_000, ts_ns % 1_000_000_000),
-        len: s.len,
-        caplen: s.caplen,
-        src: s.src.as_ref().map(addr),
-        dst: s.dst.as_ref().map(addr),
-        proto: s.proto.as_ref().map(proto),
-        sport: s.sport,
-        dport: s.dport,
-        tcp_flags: s.tcp_flags.map(|f| {
-            FLAGS
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| f & (1 << i) != 0)
-                .map(|(_, n)| *n)
-                .collect::<Vec<_>>()
-                .join(",")
-        }),
-        icmp_type: s.icmp_type,
-        vlan: s.vlan,
-        dns_qname: s.dns_qname.clone(),
-        truncated: s.truncated,
-    }
+    s.to_line(n, i128::from(ts_ns))
 }
 
 /// Summaries of one capture on their way to the writer.
@@ -138,6 +88,8 @@ impl Summaries {
 #[cfg(test)]
 mod tests {
     use std::net::Ipv4Addr;
+
+    use ktui_packet::{Addr, Proto};
 
     use super::*;
 
