@@ -139,11 +139,11 @@ fn accepts_exactly_what_tcpdump_keeps() {
             continue;
         }
         let link = frames[0].link;
-        assert!(
-            frames.iter().all(|f| f.link == link),
-            "{}: several link types",
-            path.display()
-        );
+        // A pcapng of several link types (tests/fixtures/pcap/own/multi.pcapng): a program is
+        // compiled for one link type, so such a file is not one comparison.
+        if !frames.iter().all(|f| f.link == link) {
+            continue;
+        }
         captures.push((path, LinkType::from_linktype(link), frames));
     }
     let links: std::collections::BTreeSet<u32> =
