@@ -29,6 +29,7 @@ pub mod guard;
 pub mod idle;
 pub mod k8s;
 pub mod netfmt;
+pub mod netlink;
 pub mod pipeline;
 pub mod probes;
 pub mod seed;

@@ -5,14 +5,10 @@
 //! keeps the namespace it was created in.
 
 use std::io;
-use std::os::fd::{AsRawFd as _, BorrowedFd, FromRawFd as _, OwnedFd};
+use std::os::fd::{AsRawFd as _, BorrowedFd};
 
-use crate::conntrack::message::{attr, attrs, error_of, messages};
+use crate::netlink::{self, NLM_F_DUMP, attr, attrs, find};
 
-const NLMSG_ERROR: u16 = 2;
-const NLMSG_DONE: u16 = 3;
-const NLM_F_REQUEST: u16 = 0x1;
-const NLM_F_DUMP: u16 = 0x300;
 const RTM_NEWLINK: u16 = 16;
 const RTM_GETLINK: u16 = 18;
 const RTM_NEWNSID: u16 = 88;
@@ -27,7 +23,6 @@ const NETNSA_NSID: u16 = 1;
 const NETNSA_FD: u16 = 3;
 /// `struct ifinfomsg`: family, pad, type (ARPHRD_*), index, flags, change.
 const IFINFOMSG_LEN: usize = 16;
-const RECV_BUF: usize = 64 * 1024;
 
 /// One network interface as rtnetlink reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,23 +41,7 @@ pub struct Link {
 
 /// A NETLINK_ROUTE socket in the namespace of the thread that opened it.
 pub struct Rtnl {
-    fd: OwnedFd,
-    seq: u32,
-    buf: Vec<u8>,
-}
-
-fn header(buf: &mut Vec<u8>, ty: u16, flags: u16, seq: u32) {
-    buf.extend_from_slice(&[0; 4]);
-    buf.extend_from_slice(&ty.to_ne_bytes());
-    buf.extend_from_slice(&(NLM_F_REQUEST | flags).to_ne_bytes());
-    buf.extend_from_slice(&seq.to_ne_bytes());
-    buf.extend_from_slice(&0u32.to_ne_bytes());
-}
-
-fn finish(mut buf: Vec<u8>) -> Vec<u8> {
-    let len = buf.len() as u32;
-    buf[0..4].copy_from_slice(&len.to_ne_bytes());
-    buf
+    sock: netlink::Socket,
 }
 
 /// An RTM_GETLINK request: a dump (index 0, no attributes), by index, or by name (optionally
@@ -73,36 +52,29 @@ pub fn getlink_request(
     name: Option<&str>,
     target_nsid: Option<i32>,
 ) -> Vec<u8> {
-    let mut buf = Vec::with_capacity(64);
     let dump = index == 0 && name.is_none();
-    header(
-        &mut buf,
-        RTM_GETLINK,
-        if dump { NLM_F_DUMP } else { 0 },
-        seq,
-    );
-    buf.extend_from_slice(&[0; 4]);
-    buf.extend_from_slice(&index.to_ne_bytes());
-    buf.extend_from_slice(&[0; 8]);
-    if let Some(name) = name {
-        let mut z = name.as_bytes().to_vec();
-        z.push(0);
-        attr(&mut buf, IFLA_IFNAME, &z);
-    }
-    if let Some(nsid) = target_nsid {
-        attr(&mut buf, IFLA_TARGET_NETNSID, &nsid.to_ne_bytes());
-    }
-    finish(buf)
+    netlink::request(RTM_GETLINK, if dump { NLM_F_DUMP } else { 0 }, seq, |buf| {
+        buf.extend_from_slice(&[0; 4]);
+        buf.extend_from_slice(&index.to_ne_bytes());
+        buf.extend_from_slice(&[0; 8]);
+        if let Some(name) = name {
+            let mut z = name.as_bytes().to_vec();
+            z.push(0);
+            attr(buf, IFLA_IFNAME, &z);
+        }
+        if let Some(nsid) = target_nsid {
+            attr(buf, IFLA_TARGET_NETNSID, &nsid.to_ne_bytes());
+        }
+    })
 }
 
 /// An RTM_GETNSID request for the namespace `ns_fd` refers to.
 pub fn getnsid_request(seq: u32, ns_fd: i32) -> Vec<u8> {
-    let mut buf = Vec::with_capacity(32);
-    header(&mut buf, RTM_GETNSID, 0, seq);
-    // struct rtgenmsg (one byte), aligned to 4.
-    buf.extend_from_slice(&[libc::AF_UNSPEC as u8, 0, 0, 0]);
-    attr(&mut buf, NETNSA_FD, &(ns_fd as u32).to_ne_bytes());
-    finish(buf)
+    netlink::request(RTM_GETNSID, 0, seq, |buf| {
+        // struct rtgenmsg (one byte), aligned to 4.
+        buf.extend_from_slice(&[libc::AF_UNSPEC as u8, 0, 0, 0]);
+        attr(buf, NETNSA_FD, &(ns_fd as u32).to_ne_bytes());
+    })
 }
 
 fn s32(p: &[u8]) -> Option<i32> {
@@ -133,9 +105,7 @@ pub fn parse_link(payload: &[u8]) -> Option<Link> {
             IFLA_LINK => link.link = s32(p),
             IFLA_LINK_NETNSID => link.link_netnsid = s32(p),
             IFLA_LINKINFO => {
-                link.kind = attrs(p)
-                    .find(|(t, _)| *t == IFLA_INFO_KIND)
-                    .map(|(_, k)| string(k));
+                link.kind = find(p, IFLA_INFO_KIND).map(string);
             }
             _ => {}
         }
@@ -145,153 +115,56 @@ pub fn parse_link(payload: &[u8]) -> Option<Link> {
 
 /// One RTM_NEWNSID payload's id; None when the namespace has none here (-1).
 pub fn parse_nsid(payload: &[u8]) -> Option<i32> {
-    let (_, p) = attrs(payload.get(4..)?).find(|(t, _)| *t == NETNSA_NSID)?;
-    s32(p).filter(|id| *id >= 0)
+    s32(find(payload.get(4..)?, NETNSA_NSID)?).filter(|id| *id >= 0)
 }
 
 impl Rtnl {
     /// A socket in the calling thread's network namespace.
     pub fn open() -> io::Result<Rtnl> {
-        // SAFETY: socket(2) with constant arguments; the descriptor is owned right below.
-        let fd = unsafe {
-            libc::socket(
-                libc::AF_NETLINK,
-                libc::SOCK_RAW | libc::SOCK_CLOEXEC,
-                libc::NETLINK_ROUTE,
-            )
-        };
-        if fd < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: a fresh descriptor nothing else owns.
-        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
-        let timeout = libc::timeval {
-            tv_sec: 2,
-            tv_usec: 0,
-        };
-        // SAFETY: setsockopt with a timeval we own and its size.
-        let rc = unsafe {
-            libc::setsockopt(
-                fd.as_raw_fd(),
-                libc::SOL_SOCKET,
-                libc::SO_RCVTIMEO,
-                (&raw const timeout).cast(),
-                size_of::<libc::timeval>() as libc::socklen_t,
-            )
-        };
-        if rc != 0 {
-            return Err(io::Error::last_os_error());
-        }
         Ok(Rtnl {
-            fd,
-            seq: 0,
-            buf: vec![0; RECV_BUF],
+            sock: netlink::Socket::open(libc::NETLINK_ROUTE, 2)?,
         })
-    }
-
-    fn next_seq(&mut self) -> u32 {
-        self.seq = self.seq.wrapping_add(1);
-        self.seq
-    }
-
-    fn send(&self, msg: &[u8]) -> io::Result<()> {
-        loop {
-            // SAFETY: send(2) from a buffer we own, with its length.
-            let n = unsafe { libc::send(self.fd.as_raw_fd(), msg.as_ptr().cast(), msg.len(), 0) };
-            if n >= 0 {
-                return Ok(());
-            }
-            let e = io::Error::last_os_error();
-            if e.kind() != io::ErrorKind::Interrupted {
-                return Err(e);
-            }
-        }
-    }
-
-    fn recv(&mut self) -> io::Result<usize> {
-        loop {
-            // SAFETY: recv(2) into our buffer, with its length.
-            let n = unsafe {
-                libc::recv(
-                    self.fd.as_raw_fd(),
-                    self.buf.as_mut_ptr().cast(),
-                    self.buf.len(),
-                    0,
-                )
-            };
-            if n >= 0 {
-                return Ok(n as usize);
-            }
-            let e = io::Error::last_os_error();
-            if e.kind() != io::ErrorKind::Interrupted {
-                return Err(e);
-            }
-        }
-    }
-
-    /// Send `req` and collect the payloads of messages of type `want` until the answer is
-    /// complete (NLMSG_DONE for a dump, the first message otherwise).
-    fn exchange(
-        &mut self,
-        req: &[u8],
-        seq: u32,
-        want: u16,
-        dump: bool,
-    ) -> io::Result<Vec<Vec<u8>>> {
-        self.send(req)?;
-        let mut out = Vec::new();
-        loop {
-            let n = self.recv()?;
-            for (ty, s, payload) in messages(&self.buf[..n]) {
-                if s != seq {
-                    continue;
-                }
-                match ty {
-                    NLMSG_DONE => return Ok(out),
-                    NLMSG_ERROR => {
-                        return match error_of(payload) {
-                            Some(e) => Err(e),
-                            None => Ok(out),
-                        };
-                    }
-                    t if t == want => {
-                        out.push(payload.to_vec());
-                        if !dump {
-                            return Ok(out);
-                        }
-                    }
-                    _ => {}
-                }
-            }
-        }
     }
 
     /// Every link of this namespace.
     pub fn links(&mut self) -> io::Result<Vec<Link>> {
-        let seq = self.next_seq();
+        let seq = self.sock.next_seq();
+        let mut links = Vec::new();
         let req = getlink_request(seq, 0, None, None);
-        let payloads = self.exchange(&req, seq, RTM_NEWLINK, true)?;
-        Ok(payloads.iter().filter_map(|p| parse_link(p)).collect())
+        self.sock.exchange(&req, seq, true, |ty, p| {
+            if ty == RTM_NEWLINK {
+                links.extend(parse_link(p));
+            }
+        })?;
+        Ok(links)
     }
 
     /// The link with this index here; None when there is none (ENODEV).
     pub fn link(&mut self, index: i32) -> io::Result<Option<Link>> {
-        let seq = self.next_seq();
-        let req = getlink_request(seq, index, None, None);
-        match self.exchange(&req, seq, RTM_NEWLINK, false) {
-            Ok(p) => Ok(p.first().and_then(|p| parse_link(p))),
-            Err(e) if e.raw_os_error() == Some(libc::ENODEV) => Ok(None),
-            Err(e) => Err(e),
-        }
+        self.one_link(index, None, None)
     }
 
     /// The link called `name`, here or (with `nsid`) in the namespace with that id here.
     /// Asking another namespace needs CAP_NET_ADMIN over it.
     pub fn link_by_name(&mut self, name: &str, nsid: Option<i32>) -> io::Result<Option<Link>> {
-        let seq = self.next_seq();
-        let req = getlink_request(seq, 0, Some(name), nsid);
-        match self.exchange(&req, seq, RTM_NEWLINK, false) {
-            Ok(p) => Ok(p.first().and_then(|p| parse_link(p))),
+        self.one_link(0, Some(name), nsid)
+    }
+
+    fn one_link(
+        &mut self,
+        index: i32,
+        name: Option<&str>,
+        nsid: Option<i32>,
+    ) -> io::Result<Option<Link>> {
+        let seq = self.sock.next_seq();
+        let mut found = None;
+        let req = getlink_request(seq, index, name, nsid);
+        match self.sock.exchange(&req, seq, false, |ty, p| {
+            if ty == RTM_NEWLINK {
+                found = parse_link(p);
+            }
+        }) {
+            Ok(()) => Ok(found),
             Err(e) if e.raw_os_error() == Some(libc::ENODEV) => Ok(None),
             Err(e) => Err(e),
         }
@@ -299,16 +172,22 @@ impl Rtnl {
 
     /// The id this namespace gives the namespace `ns` refers to; None when it has none.
     pub fn nsid_of(&mut self, ns: BorrowedFd<'_>) -> io::Result<Option<i32>> {
-        let seq = self.next_seq();
+        let seq = self.sock.next_seq();
+        let mut found = None;
         let req = getnsid_request(seq, ns.as_raw_fd());
-        let payloads = self.exchange(&req, seq, RTM_NEWNSID, false)?;
-        Ok(payloads.first().and_then(|p| parse_nsid(p)))
+        self.sock.exchange(&req, seq, false, |ty, p| {
+            if ty == RTM_NEWNSID {
+                found = parse_nsid(p);
+            }
+        })?;
+        Ok(found)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::netlink::NLM_F_REQUEST;
 
     #[test]
     fn requests_have_the_kernel_layout() {

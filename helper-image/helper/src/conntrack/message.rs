@@ -1,20 +1,12 @@
-//! The netlink, nfnetlink and ctnetlink encodings the conntrack socket needs
-//! (include/uapi/linux/netlink.h, netfilter/nfnetlink.h, netfilter/nfnetlink_conntrack.h):
-//! messages and attributes read from the kernel's answers into entries, and the two
-//! requests (a dump, a GET by tuple) written. Pure functions, tested on a real dump.
-
-use std::io;
+//! The nfnetlink and ctnetlink encodings the conntrack socket needs (netfilter/nfnetlink.h,
+//! netfilter/nfnetlink_conntrack.h; netlink itself is [`crate::netlink`]): attributes read
+//! from the kernel's answers into entries, and the two requests (a dump, a GET by tuple)
+//! written. Pure functions, tested on a real dump.
 
 use super::{Entry, TCP_STATES, Tuple, mapped, udp_state};
 use crate::netfmt::{AF_INET, AF_INET6, IPPROTO_TCP, IPPROTO_UDP};
+use crate::netlink::{attr, attrs, find, nested};
 
-const NLMSG_HDRLEN: usize = 16;
-pub const NLMSG_ERROR: u16 = 2;
-pub const NLMSG_DONE: u16 = 3;
-const NLM_F_REQUEST: u16 = 0x1;
-pub const NLM_F_DUMP: u16 = 0x300;
-const NLA_F_NESTED: u16 = 0x8000;
-const NLA_TYPE_MASK: u16 = 0x3fff;
 /// nfnetlink message type: subsystem in the high byte.
 const CT_GET: u16 = (1 << 8) | 1;
 
@@ -37,31 +29,6 @@ const CTA_PROTOINFO_TCP_STATE: u16 = 1;
 pub const NFNLGRP_CONNTRACK_DESTROY: u32 = 3;
 const IPS_SEEN_REPLY: u32 = 1 << 1;
 const IPS_ASSURED: u32 = 1 << 2;
-
-fn align4(n: usize) -> usize {
-    (n + 3) & !3
-}
-
-/// Netlink attributes: (type without the nested/byte-order flags, payload). Ends at the first
-/// malformed one.
-pub fn attrs(buf: &[u8]) -> impl Iterator<Item = (u16, &[u8])> {
-    let mut rest = buf;
-    std::iter::from_fn(move || {
-        let head = rest.get(..4)?;
-        let len = usize::from(u16::from_ne_bytes([head[0], head[1]]));
-        let ty = u16::from_ne_bytes([head[2], head[3]]) & NLA_TYPE_MASK;
-        let payload = rest.get(4..len.max(4))?;
-        if len < 4 {
-            return None;
-        }
-        rest = rest.get(align4(len)..).unwrap_or_default();
-        Some((ty, payload))
-    })
-}
-
-fn find(buf: &[u8], ty: u16) -> Option<&[u8]> {
-    attrs(buf).find(|(t, _)| *t == ty).map(|(_, p)| p)
-}
 
 fn be16(p: &[u8]) -> Option<u16> {
     Some(u16::from_be_bytes(p.get(..2)?.try_into().ok()?))
@@ -122,56 +89,13 @@ pub fn entry(buf: &[u8]) -> Option<Entry> {
     Some(Entry { orig, reply, state })
 }
 
-/// A netlink message: (type, sequence number, payload).
-pub fn messages(buf: &[u8]) -> impl Iterator<Item = (u16, u32, &[u8])> {
-    let mut rest = buf;
-    std::iter::from_fn(move || {
-        let head = rest.get(..NLMSG_HDRLEN)?;
-        let len = u32::from_ne_bytes(head[0..4].try_into().ok()?) as usize;
-        let ty = u16::from_ne_bytes([head[4], head[5]]);
-        let seq = u32::from_ne_bytes(head[8..12].try_into().ok()?);
-        // A length shorter than its own header would never advance: the rest is garbage.
-        if len < NLMSG_HDRLEN {
-            return None;
-        }
-        let payload = rest.get(NLMSG_HDRLEN..len)?;
-        rest = rest.get(align4(len)..).unwrap_or_default();
-        Some((ty, seq, payload))
-    })
-}
-
-/// Append one attribute (padded to 4 bytes).
-pub fn attr(buf: &mut Vec<u8>, ty: u16, data: &[u8]) {
-    let len = 4 + data.len();
-    buf.extend_from_slice(&(len as u16).to_ne_bytes());
-    buf.extend_from_slice(&ty.to_ne_bytes());
-    buf.extend_from_slice(data);
-    buf.resize(align4(buf.len()), 0);
-}
-
-fn nested(buf: &mut Vec<u8>, ty: u16, body: impl FnOnce(&mut Vec<u8>)) {
-    let start = buf.len();
-    buf.extend_from_slice(&[0; 2]);
-    buf.extend_from_slice(&(ty | NLA_F_NESTED).to_ne_bytes());
-    body(buf);
-    let len = (buf.len() - start) as u16;
-    buf[start..start + 2].copy_from_slice(&len.to_ne_bytes());
-}
-
 /// A ctnetlink GET request (`flags` besides NLM_F_REQUEST) for `family`.
 pub fn request(seq: u32, flags: u16, family: u16, body: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
-    let mut buf = Vec::with_capacity(128);
-    buf.extend_from_slice(&[0; 4]);
-    buf.extend_from_slice(&CT_GET.to_ne_bytes());
-    buf.extend_from_slice(&(NLM_F_REQUEST | flags).to_ne_bytes());
-    buf.extend_from_slice(&seq.to_ne_bytes());
-    buf.extend_from_slice(&0u32.to_ne_bytes());
-    // nfgenmsg: family, NFNETLINK_V0, res_id (big endian) 0.
-    buf.extend_from_slice(&[family as u8, 0, 0, 0]);
-    body(&mut buf);
-    let len = buf.len() as u32;
-    buf[0..4].copy_from_slice(&len.to_ne_bytes());
-    buf
+    crate::netlink::request(CT_GET, flags, seq, |buf| {
+        // nfgenmsg: family, NFNETLINK_V0, res_id (big endian) 0.
+        buf.extend_from_slice(&[family as u8, 0, 0, 0]);
+        body(buf);
+    })
 }
 
 /// The GET request for the entry `t` is one direction of.
@@ -197,17 +121,12 @@ pub fn get_request(seq: u32, t: &Tuple) -> Vec<u8> {
     })
 }
 
-/// The error an NLMSG_ERROR payload carries; None for an acknowledgement (error 0).
-pub fn error_of(payload: &[u8]) -> Option<io::Error> {
-    let code = i32::from_ne_bytes(payload.get(..4)?.try_into().ok()?);
-    (code != 0).then(|| io::Error::from_raw_os_error(-code))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::conntrack::procfs;
     use crate::conntrack::tests::v4;
+    use crate::netlink::{NLA_F_NESTED, NLM_F_REQUEST, NLMSG_DONE, messages};
 
     fn fixture() -> Vec<u8> {
         let hex: String = include_str!("../../tests/fixtures/conntrack/ctnetlink-dump-ipv4.hex")
