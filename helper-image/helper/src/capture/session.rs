@@ -354,7 +354,7 @@ impl Prepared {
             {
                 let summary = ktui_packet::summarize(pkt.link, pkt.data, pkt.orig_len);
                 let ts_ns = u64::from(frame.sec) * 1_000_000_000 + u64::from(frame.nsec);
-                s.push(super::summaries::to_line(&summary, n, ts_ns));
+                s.push(&summary, n, ts_ns);
             }
             if spec.max_packets.is_some_and(|max| n >= max) {
                 end = Some((CaptureEnd::MaxPackets, None));

@@ -1,28 +1,29 @@
 //! Live `packet` summaries: rate-capped (a token bucket refilled each second, so bursts up to
 //! one second's worth pass), batched per ring block and offered to the stdout writer without
 //! ever waiting: a batch that does not fit is counted as sampled out.
+//!
+//! Each line is written straight into the batch: the message's start (the same for every
+//! packet of a capture), then the summary's pinned object as [`Summary::write_json_line`]
+//! writes it; the same bytes as `ktui_wire::encode(&HelperMessage::Packet { id, p:
+//! summary.to_line(..) })`, without building the [`ktui_wire::PacketLine`]'s strings.
 
 use std::sync::mpsc::{SyncSender, TrySendError};
 use std::time::{Duration, Instant};
 
 use ktui_packet::Summary;
-use ktui_wire::{HelperMessage, PacketLine};
 
 /// Summaries per second when the request does not say (a console pane shows far fewer).
 pub const DEFAULT_SUMMARIES_PER_SEC: u32 = 1000;
-/// The pinned JSON line of a summary. `ts_ns` is nanoseconds since the epoch.
-pub fn to_line(s: &Summary, n: u64, ts_ns: u64) -> PacketLine {
-    s.to_line(n, i128::from(ts_ns))
-}
 
 /// Summaries of one capture on their way to the writer.
 pub struct Summaries {
-    id: u64,
     tx: SyncSender<String>,
     per_sec: u32,
     tokens: u32,
     refilled: Instant,
-    batch: String,
+    /// `{"v":1,"type":"packet","id":ID,"p":`: every line of this capture starts so.
+    head: Vec<u8>,
+    batch: Vec<u8>,
     batch_lines: u64,
     pub summarized: u64,
     pub sampled_out: u64,
@@ -31,13 +32,17 @@ pub struct Summaries {
 impl Summaries {
     pub fn new(id: u64, tx: SyncSender<String>, per_sec: Option<u32>) -> Summaries {
         let per_sec = per_sec.unwrap_or(DEFAULT_SUMMARIES_PER_SEC);
+        let head = format!(
+            "{{\"v\":{},\"type\":\"packet\",\"id\":{id},\"p\":",
+            ktui_wire::PROTOCOL_VERSION
+        );
         Summaries {
-            id,
             tx,
             per_sec,
             tokens: per_sec,
             refilled: Instant::now(),
-            batch: String::new(),
+            head: head.into_bytes(),
+            batch: Vec::new(),
             batch_lines: 0,
             summarized: 0,
             sampled_out: 0,
@@ -58,12 +63,13 @@ impl Summaries {
         true
     }
 
-    pub fn push(&mut self, p: PacketLine) {
-        self.batch
-            .push_str(&ktui_wire::encode(&HelperMessage::Packet {
-                id: self.id,
-                p,
-            }));
+    /// The `packet` line of frame `n`, captured at `ts_ns` nanoseconds since the epoch.
+    pub fn push(&mut self, s: &Summary, n: u64, ts_ns: u64) {
+        self.batch.extend_from_slice(&self.head);
+        s.write_json_line(n, i128::from(ts_ns), &mut self.batch);
+        // The summary object ends its line: the message's own brace goes before the newline.
+        self.batch.pop();
+        self.batch.extend_from_slice(b"}\n");
         self.batch_lines += 1;
         if self.batch_lines >= crate::pipeline::BATCH_LINES as u64 {
             self.flush();
@@ -76,7 +82,11 @@ impl Summaries {
             return;
         }
         let lines = std::mem::take(&mut self.batch_lines);
-        match self.tx.try_send(std::mem::take(&mut self.batch)) {
+        let Ok(chunk) = String::from_utf8(std::mem::take(&mut self.batch)) else {
+            self.sampled_out += lines;
+            return;
+        };
+        match self.tx.try_send(chunk) {
             Ok(()) => self.summarized += lines,
             Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
                 self.sampled_out += lines;
@@ -90,8 +100,14 @@ mod tests {
     use std::net::Ipv4Addr;
 
     use ktui_packet::{Addr, Proto};
+    use ktui_wire::{HelperMessage, PacketLine};
 
     use super::*;
+
+    /// The pinned JSON line of a summary. `ts_ns` is nanoseconds since the epoch.
+    fn to_line(s: &Summary, n: u64, ts_ns: u64) -> PacketLine {
+        s.to_line(n, i128::from(ts_ns))
+    }
 
     #[test]
     fn a_summary_becomes_the_pinned_line() {
@@ -133,17 +149,74 @@ mod tests {
         let admitted = (0..5).filter(|_| s.admit(now)).count();
         assert_eq!((admitted, s.sampled_out), (3, 2));
         for n in 0..3 {
-            s.push(to_line(&Summary::default(), n, 0));
+            s.push(&Summary::default(), n, 0);
         }
         s.flush();
         assert_eq!(s.summarized, 3);
         // The channel holds one batch: the next is sampled out, not waited for.
         assert!(s.admit(now + Duration::from_secs(1)));
-        s.push(to_line(&Summary::default(), 4, 0));
+        s.push(&Summary::default(), 4, 0);
         s.flush();
         assert_eq!((s.summarized, s.sampled_out), (3, 3));
         let batch = rx.recv().unwrap();
         assert_eq!(batch.lines().count(), 3);
         assert!(batch.starts_with("{\"v\":1,\"type\":\"packet\",\"id\":9,\"p\":{\"n\":0,"));
+    }
+
+    #[test]
+    fn lines_are_the_bytes_encode_writes() {
+        let full = Summary {
+            len: 1514,
+            caplen: 128,
+            src: Some(Addr::V6("fd00::1".parse().unwrap())),
+            dst: Some(Addr::V6("2001:db8::ff".parse().unwrap())),
+            proto: Some(Proto::Udp),
+            sport: Some(65535),
+            dport: Some(53),
+            icmp_type: Some(255),
+            vlan: Some(4095),
+            dns_qname: Some("we\"ird\\na\u{7f}me.ktui.test".into()),
+            truncated: true,
+            ..Summary::default()
+        };
+        let cases = [
+            (Summary::default(), 1, 0),
+            (full.clone(), u64::MAX, u64::MAX),
+            (
+                Summary {
+                    src: Some(Addr::V4(Ipv4Addr::new(10, 0, 0, 1))),
+                    dst: Some(Addr::Mac([0xff, 0, 0x0a, 1, 2, 3])),
+                    proto: Some(Proto::Tcp),
+                    tcp_flags: Some(0x12),
+                    dns_qname: None,
+                    ..full
+                },
+                7,
+                1_700_000_000_000_000_042,
+            ),
+            (
+                Summary {
+                    proto: Some(Proto::Ip(47)),
+                    tcp_flags: Some(0),
+                    ..Summary::default()
+                },
+                2,
+                5,
+            ),
+        ];
+        for id in [0, 9, u64::MAX] {
+            let (tx, rx) = std::sync::mpsc::sync_channel(1);
+            let mut s = Summaries::new(id, tx, None);
+            let mut expected = String::new();
+            for (summary, n, ts) in &cases {
+                s.push(summary, *n, *ts);
+                expected.push_str(&ktui_wire::encode(&HelperMessage::Packet {
+                    id,
+                    p: to_line(summary, *n, *ts),
+                }));
+            }
+            s.flush();
+            assert_eq!(rx.recv().unwrap(), expected);
+        }
     }
 }
