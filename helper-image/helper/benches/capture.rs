@@ -20,86 +20,44 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[path = "../tests/common/mod.rs"]
+mod common;
+
 use std::io::{BufRead as _, BufReader};
 use std::net::{Ipv4Addr, UdpSocket};
 use std::os::fd::AsRawFd as _;
 use std::process::{Command, Stdio};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use common::{BIN, NetnsPair, in_netns, sh};
 use ktui_wire::HelperMessage;
 
-const BIN: &str = env!("CARGO_BIN_EXE_ktui-helper");
 /// Wait after the flood before stopping a capturer: libpcap's ring blocks are handed over
 /// after tcpdump's 1 s timeout, and a stop loses a block not yet handed over.
 const SETTLE: Duration = Duration::from_millis(1500);
 
-fn sh(cmd: &str) {
-    let ok = Command::new("sh")
-        .arg("-c")
-        .arg(cmd)
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "{cmd}");
-}
-
-struct Pair {
-    a: String,
-    b: String,
-    veth_a: String,
-}
-
-impl Pair {
-    fn new() -> Pair {
-        let pid = std::process::id();
-        let (a, b) = (format!("ktuibencha{pid}"), format!("ktuibenchb{pid}"));
-        let (va, vb) = (
-            format!("kbva{}", pid % 100000),
-            format!("kbvb{}", pid % 100000),
-        );
+/// The two namespaces (10.77.90.1 in A, .2 in B), without IPv6 (no router solicitations or
+/// other chatter in the counts).
+fn pair() -> NetnsPair {
+    let pair = NetnsPair::new("bench", 90);
+    for ns in [&pair.a, &pair.b] {
         sh(&format!(
-            "ip netns add {a} && ip netns add {b} && \
-             ip link add {va} netns {a} type veth peer name {vb} netns {b} && \
-             ip -n {a} addr add 10.77.90.1/24 dev {va} && ip -n {b} addr add 10.77.90.2/24 dev {vb} && \
-             ip -n {a} link set {va} up && ip -n {b} link set {vb} up && \
-             ip netns exec {a} sysctl -qw net.ipv6.conf.all.disable_ipv6=1 && \
-             ip netns exec {b} sysctl -qw net.ipv6.conf.all.disable_ipv6=1"
+            "ip netns exec {ns} sysctl -qw net.ipv6.conf.all.disable_ipv6=1"
         ));
-        Pair { a, b, veth_a: va }
     }
-}
-
-impl Drop for Pair {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.a]).output();
-        let _ = Command::new("ip").args(["netns", "del", &self.b]).output();
-    }
-}
-
-fn enter(ns: &str) {
-    let f = std::fs::File::open(format!("/run/netns/{ns}")).unwrap();
-    // SAFETY: setns on a namespace fd we own, for the calling thread only.
-    assert_eq!(unsafe { libc::setns(f.as_raw_fd(), libc::CLONE_NEWNET) }, 0);
+    pair
 }
 
 /// A socket bound in B (so no ICMP errors come back; never read: B's kernel drops what
 /// overflows it, spending nothing on a reader) and a sender in A (sendmmsg, 64 datagrams a
 /// call) at `rate` packets/s (0 = flat out) for `secs`; the number sent.
-fn flood(pair: &Pair, rate: u64, secs: f64) -> u64 {
-    let b = pair.b.clone();
-    let sink = std::thread::spawn(move || {
-        enter(&b);
+fn flood(pair: &NetnsPair, rate: u64, secs: f64) -> u64 {
+    let sink = in_netns(&pair.b, || {
         UdpSocket::bind((Ipv4Addr::new(10, 77, 90, 2), 9000)).unwrap()
     })
     .join()
     .unwrap();
-    let a = pair.a.clone();
-    let sent = Arc::new(AtomicU64::new(0));
-    let sent_w = sent.clone();
-    let send = std::thread::spawn(move || {
-        enter(&a);
+    let sent = in_netns(&pair.a, move || {
         let u = UdpSocket::bind((Ipv4Addr::new(10, 77, 90, 1), 0)).unwrap();
         u.connect((Ipv4Addr::new(10, 77, 90, 2), 9000)).unwrap();
         let mut payload = [0x5au8; 64];
@@ -131,11 +89,12 @@ fn flood(pair: &Pair, rate: u64, secs: f64) -> u64 {
                 n += r as u64;
             }
         }
-        sent_w.store(n, Ordering::Relaxed);
-    });
-    send.join().unwrap();
+        n
+    })
+    .join()
+    .unwrap();
     drop(sink);
-    sent.load(Ordering::Relaxed)
+    sent
 }
 
 /// Stop a capturer with SIGINT and wait for it; its CPU time (user + system).
@@ -162,13 +121,13 @@ struct Run {
     cpu: Duration,
 }
 
-fn ktui(pair: &Pair, rate: u64, secs: f64, all_summaries: bool) -> (u64, Run) {
+fn ktui(pair: &NetnsPair, rate: u64, secs: f64, all_summaries: bool) -> (u64, Run) {
     let dir = tempfile::tempdir().unwrap();
     let mut cmd = Command::new(BIN);
     cmd.args([
         "capture",
         "--netns",
-        &format!("/run/netns/{}", pair.a),
+        &NetnsPair::path(&pair.a),
         "-i",
         &pair.veth_a,
     ]);
@@ -212,7 +171,7 @@ fn ktui(pair: &Pair, rate: u64, secs: f64, all_summaries: bool) -> (u64, Run) {
     )
 }
 
-fn tcpdump(pair: &Pair, rate: u64, secs: f64, buffer_kib: Option<u32>) -> (u64, Run) {
+fn tcpdump(pair: &NetnsPair, rate: u64, secs: f64, buffer_kib: Option<u32>) -> (u64, Run) {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("t.pcap");
     let mut cmd = Command::new("ip");
@@ -280,7 +239,7 @@ fn main() {
         .split(',')
         .map(|r| r.parse().unwrap())
         .collect();
-    let pair = Pair::new();
+    let pair = pair();
     println!("live capture, UDP flood of 106-byte frames on a veth, {secs} s per run");
     println!(
         "{:<28} {:>9} {:>9} {:>9} {:>7} {:>10} {:>9} {:>8} {:>12}",

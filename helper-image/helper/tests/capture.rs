@@ -325,7 +325,7 @@ fn a_port_53_filter_keeps_exactly_the_dns_packets() {
     }
     let pair = NetnsPair::new("flt", 63);
     let mut serve = Serve::start();
-    let iface = format!("kvflta{}", std::process::id() % 100000);
+    let iface = pair.veth_a.clone();
     let mut filtered = netns_spec(&NetnsPair::path(&pair.a), Some(&iface));
     filtered.filter = Some("port 53".into());
     serve.start_capture(1, filtered);
@@ -380,27 +380,10 @@ fn rotation_makes_sequential_hashed_files_and_rm_removes_them() {
     let pair = NetnsPair::new("rot", 64);
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().display().to_string();
-    let iface = format!("kvrota{}", std::process::id() % 100000);
-    let (addr_a, addr_b) = (ip(&pair.addr_a), ip(&pair.addr_b));
-    let (a, b) = (pair.a.clone(), pair.b.clone());
+    let iface = pair.veth_a.clone();
     // 60 datagrams of 300 bytes from A to B (where a socket receives them) while the CLI
     // captures 40 packets.
-    let sender = std::thread::spawn(move || {
-        let recv = in_netns(&b, move || {
-            std::net::UdpSocket::bind((addr_b, 9999)).unwrap()
-        });
-        let _receiver = recv.join().unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(500));
-        in_netns(&a, move || {
-            let u = std::net::UdpSocket::bind((addr_a, 0)).unwrap();
-            for _ in 0..60 {
-                u.send_to(&[7u8; 300], (addr_b, 9999)).unwrap();
-                std::thread::sleep(std::time::Duration::from_millis(5));
-            }
-        })
-        .join()
-        .unwrap();
-    });
+    let sender = udp_burst(&pair, 60, 300, 9999, true);
     let a_path = NetnsPair::path(&pair.a);
     let args = [
         "--netns",
@@ -479,26 +462,12 @@ fn the_file_limit_drops_the_oldest_and_counts_them() {
     let pair = NetnsPair::new("w", 65);
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().display().to_string();
-    let (addr_a, addr_b) = (ip(&pair.addr_a), ip(&pair.addr_b));
-    let a = pair.a.clone();
-    let sender = std::thread::spawn(move || {
-        std::thread::sleep(std::time::Duration::from_millis(500));
-        in_netns(&a, move || {
-            let u = std::net::UdpSocket::bind((addr_a, 0)).unwrap();
-            for _ in 0..40 {
-                let _ = u.send_to(&[1u8; 400], (addr_b, 9));
-                std::thread::sleep(std::time::Duration::from_millis(5));
-            }
-        })
-        .join()
-        .unwrap();
-    });
-    let iface = format!("kvwa{}", std::process::id() % 100000);
+    let sender = udp_burst(&pair, 40, 400, 9, false);
     let args = [
         "--netns",
         &NetnsPair::path(&pair.a),
         "-i",
-        &iface,
+        &pair.veth_a,
         "-C",
         "1000",
         "-W",
@@ -713,10 +682,7 @@ fn capabilities_decide_the_capture_point() {
 fn cli_background(
     args: &[&str],
     env: &[(&str, &str)],
-) -> (
-    std::process::Child,
-    std::sync::mpsc::Receiver<HelperMessage>,
-) {
+) -> (std::process::Child, std::sync::mpsc::Receiver<String>) {
     let mut child = Command::new(BIN)
         .arg("capture")
         .args(args)
@@ -724,26 +690,20 @@ fn cli_background(
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let out = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        use std::io::BufRead as _;
-        for l in std::io::BufReader::new(out).lines().map_while(Result::ok) {
-            let _ = tx.send(HelperMessage::decode(l.as_bytes()).unwrap());
-        }
-    });
+    let rx = lines(child.stdout.take().unwrap());
     (child, rx)
 }
 
 fn next_of(
-    rx: &std::sync::mpsc::Receiver<HelperMessage>,
+    rx: &std::sync::mpsc::Receiver<String>,
     what: &str,
     pred: impl Fn(&HelperMessage) -> bool,
 ) -> HelperMessage {
     loop {
-        let m = rx
+        let l = rx
             .recv_timeout(std::time::Duration::from_secs(20))
             .unwrap_or_else(|_| panic!("waiting for {what}"));
+        let m = HelperMessage::decode(l.as_bytes()).unwrap();
         if pred(&m) {
             return m;
         }
@@ -798,26 +758,12 @@ fn max_bytes_stops_before_the_limit() {
     let pair = NetnsPair::new("mb", 70);
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().display().to_string();
-    let (addr_a, addr_b) = (ip(&pair.addr_a), ip(&pair.addr_b));
-    let a = pair.a.clone();
-    let sender = std::thread::spawn(move || {
-        std::thread::sleep(std::time::Duration::from_millis(500));
-        in_netns(&a, move || {
-            let u = std::net::UdpSocket::bind((addr_a, 0)).unwrap();
-            for _ in 0..30 {
-                let _ = u.send_to(&[3u8; 200], (addr_b, 9));
-                std::thread::sleep(std::time::Duration::from_millis(5));
-            }
-        })
-        .join()
-        .unwrap();
-    });
-    let iface = format!("kvmba{}", std::process::id() % 100000);
+    let sender = udp_burst(&pair, 30, 200, 9, false);
     let args = [
         "--netns",
         &NetnsPair::path(&pair.a),
         "-i",
-        &iface,
+        &pair.veth_a,
         "--max-bytes",
         "2000",
         "--duration",

@@ -4,7 +4,7 @@
 
 #![allow(dead_code)]
 
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::io::{Read as _, Write as _};
 use std::net::{Ipv4Addr, TcpListener, TcpStream, UdpSocket};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc;
@@ -60,15 +60,7 @@ impl Serve {
             .spawn()
             .expect("spawn ktui-helper serve");
         let stdin = child.stdin.take();
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
+        let rx = lines(child.stdout.take().unwrap());
         let first = rx.recv_timeout(Duration::from_secs(60)).expect("hello");
         let HelperMessage::Hello(hello) = HelperMessage::decode(first.as_bytes()).unwrap() else {
             panic!("first line is not hello: {first}")
@@ -344,22 +336,42 @@ pub fn traffic(
     std::thread::sleep(Duration::from_millis(300));
 }
 
-/// One frame as tshark reads it, in PacketLine terms (outermost headers).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Truth {
-    pub n: u64,
-    pub ts: String,
-    pub len: u32,
-    pub caplen: u32,
-    pub src: Option<String>,
-    pub dst: Option<String>,
-    pub proto: Option<String>,
-    pub sport: Option<u16>,
-    pub dport: Option<u16>,
-    pub tcp_flags: Option<String>,
-    pub icmp_type: Option<u8>,
-    pub dns_qname: Option<String>,
+/// `count` datagrams of `size` bytes from namespace A to B's `port`, 5 ms apart, starting
+/// half a second from now (once the capture started), on a thread of their own. With
+/// `receive`, a socket in B is bound to the port first (else B answers with ICMP errors).
+pub fn udp_burst(
+    pair: &NetnsPair,
+    count: usize,
+    size: usize,
+    port: u16,
+    receive: bool,
+) -> std::thread::JoinHandle<()> {
+    let addr_a: Ipv4Addr = pair.addr_a.parse().unwrap();
+    let addr_b: Ipv4Addr = pair.addr_b.parse().unwrap();
+    let (a, b) = (pair.a.clone(), pair.b.clone());
+    std::thread::spawn(move || {
+        let _receiver = receive.then(|| {
+            in_netns(&b, move || UdpSocket::bind((addr_b, port)).unwrap())
+                .join()
+                .unwrap()
+        });
+        std::thread::sleep(Duration::from_millis(500));
+        in_netns(&a, move || {
+            let u = UdpSocket::bind((addr_a, 0)).unwrap();
+            let payload = vec![7u8; size];
+            for _ in 0..count {
+                let _ = u.send_to(&payload, (addr_b, port));
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        })
+        .join()
+        .unwrap();
+    })
 }
+
+/// One frame as tshark reads it, in PacketLine terms (outermost headers; tshark is not asked
+/// for `vlan` and `truncated`: None and false).
+pub type Truth = PacketLine;
 
 const FLAGS: [&str; 8] = ["FIN", "SYN", "RST", "PSH", "ACK", "URG", "ECE", "CWR"];
 
@@ -472,7 +484,9 @@ pub fn tshark(file: &std::path::Path, filter: Option<&str>) -> Vec<Truth> {
                         .join(",")
                 }),
                 icmp_type: f(17).or(f(18)).map(|t| t.parse().unwrap()),
+                vlan: None,
                 dns_qname: f(19),
+                truncated: false,
             }
         })
         .collect()
@@ -480,19 +494,10 @@ pub fn tshark(file: &std::path::Path, filter: Option<&str>) -> Vec<Truth> {
 
 /// The summary's view of the same fields.
 pub fn as_truth(p: &PacketLine) -> Truth {
-    Truth {
-        n: p.n,
-        ts: p.ts.clone(),
-        len: p.len,
-        caplen: p.caplen,
-        src: p.src.clone(),
-        dst: p.dst.clone(),
-        proto: p.proto.clone(),
-        sport: p.sport,
-        dport: p.dport,
-        tcp_flags: p.tcp_flags.clone(),
-        icmp_type: p.icmp_type,
-        dns_qname: p.dns_qname.clone(),
+    PacketLine {
+        vlan: None,
+        truncated: false,
+        ..p.clone()
     }
 }
 

@@ -69,7 +69,8 @@ pub struct Trace {
     pub probes: serde_json::Value,
 }
 
-fn lines<R: std::io::Read + Send + 'static>(r: R) -> mpsc::Receiver<String> {
+/// The lines `r` gives, read on a thread of their own.
+pub fn lines<R: std::io::Read + Send + 'static>(r: R) -> mpsc::Receiver<String> {
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(r).lines().map_while(Result::ok) {
@@ -216,13 +217,15 @@ pub fn sh(cmd: &str) {
     );
 }
 
-/// Two network namespaces joined by a veth pair: `<a>` has 10.77.<n>.1/24, `<b>` 10.77.<n>.2/24.
-/// Deleted on drop.
+/// Two network namespaces joined by a veth pair: `<a>` has 10.77.<n>.1/24 on `veth_a`, `<b>`
+/// 10.77.<n>.2/24 on `veth_b`. Deleted on drop.
 pub struct NetnsPair {
     pub a: String,
     pub b: String,
     pub addr_a: String,
     pub addr_b: String,
+    pub veth_a: String,
+    pub veth_b: String,
 }
 
 impl NetnsPair {
@@ -248,6 +251,8 @@ impl NetnsPair {
             b,
             addr_a,
             addr_b,
+            veth_a: va,
+            veth_b: vb,
         }
     }
 
