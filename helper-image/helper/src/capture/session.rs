@@ -78,9 +78,7 @@ pub fn run(
             dir: env.dir.display().to_string(),
         },
     );
-    let (end, message) = prepared.run_loop(spec, out, stop);
-    let mut end = end;
-    let mut message = message;
+    let (mut end, mut message) = prepared.run_loop(spec, out, stop);
     match prepared.files.close() {
         Ok(Some(f)) => prepared.report(out, &f, true),
         Ok(None) => {}

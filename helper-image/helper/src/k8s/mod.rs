@@ -295,14 +295,7 @@ impl Resolver {
             })
             .collect();
         dirs.sort();
-        dirs.into_iter().find_map(|dir| {
-            let procs = std::fs::read_to_string(dir.join("cgroup.procs")).ok()?;
-            let pid: u32 = procs.lines().next()?.trim().parse().ok()?;
-            let ns = std::fs::metadata(self.roots.proc.join(pid.to_string()).join("ns/net"))
-                .ok()?
-                .ino();
-            Some((pid, ns))
-        })
+        dirs.into_iter().find_map(|dir| self.first_process(dir))
     }
 
     /// The host's network namespace inode, when known.
@@ -378,11 +371,15 @@ impl Resolver {
 
     /// The network namespace of the first process in a cgroup.
     fn netns_of_cgroup(&self, dir: &Path) -> Option<u64> {
+        self.first_process(dir).map(|(_, ns)| ns)
+    }
+
+    /// The first process in a cgroup and its network namespace inode.
+    fn first_process(&self, dir: &Path) -> Option<(u32, u64)> {
         let procs = std::fs::read_to_string(dir.join("cgroup.procs")).ok()?;
-        let pid = procs.lines().next()?.trim();
-        std::fs::metadata(self.roots.proc.join(pid).join("ns/net"))
-            .ok()
-            .map(|m| m.ino())
+        let pid: u32 = procs.lines().next()?.trim().parse().ok()?;
+        let ns = std::fs::metadata(self.roots.proc.join(pid.to_string()).join("ns/net")).ok()?;
+        Some((pid, ns.ino()))
     }
 }
 
