@@ -789,14 +789,6 @@ fn max_bytes_stops_before_the_limit() {
     );
 }
 
-/// The cgroup2 mount: /sys/fs/cgroup (unified) or /sys/fs/cgroup/unified (hybrid).
-fn cgroup2_root() -> Option<std::path::PathBuf> {
-    ["/sys/fs/cgroup", "/sys/fs/cgroup/unified"]
-        .into_iter()
-        .map(std::path::PathBuf::from)
-        .find(|p| p.join("cgroup.procs").is_file() && p.join("cgroup.controllers").is_file())
-}
-
 #[test]
 fn a_pod_is_found_through_its_cgroup_and_its_end_ends_the_capture() {
     if !ready("a_pod_is_found_through_its_cgroup_and_its_end_ends_the_capture") {
@@ -816,7 +808,7 @@ fn a_pod_is_found_through_its_cgroup_and_its_end_ends_the_capture() {
     let pod_dir = root.join("kubepods").join(format!("pod{uid}"));
     let ctr_dir = pod_dir.join(&cid);
     std::fs::create_dir_all(&ctr_dir).unwrap();
-    let _cleanup = RemoveDirs(vec![
+    let _cleanup = CgroupDirs(vec![
         root.join("kubepods"),
         pod_dir.clone(),
         ctr_dir.clone(),
@@ -869,15 +861,4 @@ fn a_pod_is_found_through_its_cgroup_and_its_end_ends_the_capture() {
         "{done:?}"
     );
     assert!(child.wait().unwrap().success());
-}
-
-/// Directories removed deepest first (cgroups: once their processes are gone).
-struct RemoveDirs(Vec<std::path::PathBuf>);
-
-impl Drop for RemoveDirs {
-    fn drop(&mut self) {
-        for d in self.0.iter().rev() {
-            let _ = std::fs::remove_dir(d);
-        }
-    }
 }

@@ -7,31 +7,13 @@ mod common;
 
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::os::unix::fs::MetadataExt as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use ktui_wire::{ConsoleMessage, Filters, HelperMessage, SocketEvent, Stats};
 
 use common::*;
-
-/// The cgroup2 mount: /sys/fs/cgroup (unified) or /sys/fs/cgroup/unified (hybrid).
-fn cgroup2_root() -> Option<PathBuf> {
-    ["/sys/fs/cgroup", "/sys/fs/cgroup/unified"]
-        .into_iter()
-        .map(PathBuf::from)
-        .find(|p| p.join("cgroup.procs").is_file() && p.join("cgroup.controllers").is_file())
-}
-
-struct CgroupDirs(Vec<PathBuf>);
-
-impl Drop for CgroupDirs {
-    fn drop(&mut self) {
-        for d in self.0.iter().rev() {
-            let _ = std::fs::remove_dir(d);
-        }
-    }
-}
 
 #[test]
 fn pod_identity_from_a_real_cgroup() {

@@ -80,15 +80,12 @@ impl Serve {
     /// Close stdin and expect a clean exit.
     fn close(mut self) -> Vec<HelperMessage> {
         drop(self.stdin.take());
-        let deadline = Instant::now() + Duration::from_secs(15);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                assert!(status.success(), "serve exits 0 on stdin EOF: {status}");
-                break;
-            }
-            assert!(Instant::now() < deadline, "serve did not exit on stdin EOF");
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        let status = wait_exit(
+            &mut self.child,
+            Duration::from_secs(15),
+            "serve did not exit on stdin EOF",
+        );
+        assert!(status.success(), "serve exits 0 on stdin EOF: {status}");
         self.lines
             .try_iter()
             .map(|l| HelperMessage::decode(l.as_bytes()).unwrap())
@@ -330,14 +327,11 @@ fn serve_stops_on_sigterm_and_leaves_nothing_attached() {
     assert!(bpf_progs_of(pid) > 0);
     // SAFETY: signalling our own child.
     unsafe { libc::kill(pid as i32, libc::SIGTERM) };
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let status = loop {
-        if let Some(st) = s.child.try_wait().unwrap() {
-            break st;
-        }
-        assert!(Instant::now() < deadline, "serve ignored SIGTERM");
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let status = wait_exit(
+        &mut s.child,
+        Duration::from_secs(10),
+        "serve ignored SIGTERM",
+    );
     assert!(status.success(), "{status}");
     // ... and nothing is pinned afterwards.
     let pinned = std::fs::read_dir("/sys/fs/bpf")

@@ -139,14 +139,11 @@ impl Serve {
     /// Close stdin (the console went away) and wait for the exit; every message seen.
     pub fn close(mut self) -> (std::process::ExitStatus, Vec<HelperMessage>) {
         drop(self.stdin.take());
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let status = loop {
-            if let Some(s) = self.child.try_wait().unwrap() {
-                break s;
-            }
-            assert!(Instant::now() < deadline, "serve did not exit on stdin EOF");
-            std::thread::sleep(Duration::from_millis(50));
-        };
+        let status = wait_exit(
+            &mut self.child,
+            Duration::from_secs(30),
+            "serve did not exit on stdin EOF",
+        );
         let mut rest = Vec::new();
         while let Ok(l) = self.rx.recv_timeout(Duration::from_secs(2)) {
             rest.push(HelperMessage::decode(l.as_bytes()).unwrap());

@@ -145,14 +145,11 @@ impl Trace {
         std::process::ExitStatus,
         Vec<String>,
     ) {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        let status = loop {
-            if let Some(s) = self.child.try_wait().unwrap() {
-                break s;
-            }
-            assert!(Instant::now() < deadline, "trace did not exit");
-            std::thread::sleep(Duration::from_millis(50));
-        };
+        let status = wait_exit(
+            &mut self.child,
+            Duration::from_secs(60),
+            "trace did not exit",
+        );
         let mut events = Vec::new();
         while let Ok(l) = self.stdout.recv_timeout(Duration::from_secs(5)) {
             events.push(serde_json::from_str(&l).unwrap_or_else(|e| panic!("line {l:?}: {e}")));
@@ -174,6 +171,38 @@ impl Trace {
         // SAFETY: signalling our own child.
         unsafe { libc::kill(self.child.id() as i32, libc::SIGINT) };
         self.finish()
+    }
+}
+
+/// Wait for `child` to exit, for at most `timeout` (else fail with `what`); its status.
+pub fn wait_exit(child: &mut Child, timeout: Duration, what: &str) -> std::process::ExitStatus {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            return s;
+        }
+        assert!(Instant::now() < deadline, "{what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The cgroup2 mount: /sys/fs/cgroup (unified) or /sys/fs/cgroup/unified (hybrid).
+pub fn cgroup2_root() -> Option<std::path::PathBuf> {
+    ["/sys/fs/cgroup", "/sys/fs/cgroup/unified"]
+        .into_iter()
+        .map(std::path::PathBuf::from)
+        .find(|p| p.join("cgroup.procs").is_file() && p.join("cgroup.controllers").is_file())
+}
+
+/// Directories removed on drop, deepest (last) first: cgroups made for a test, once their
+/// processes are gone.
+pub struct CgroupDirs(pub Vec<std::path::PathBuf>);
+
+impl Drop for CgroupDirs {
+    fn drop(&mut self) {
+        for d in self.0.iter().rev() {
+            let _ = std::fs::remove_dir(d);
+        }
     }
 }
 
