@@ -35,7 +35,6 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use ktui_wire::CaptureEnd;
 
 use crate::caps::Caps;
-use crate::fetch::roots::DEFAULT_CAPTURE_DIR;
 use crate::k8s::Roots;
 
 pub use error::CaptureError;
@@ -52,9 +51,7 @@ pub struct Env {
 impl Env {
     pub fn from_env() -> Env {
         Env {
-            dir: std::env::var_os("KTUI_CAPTURE_DIR")
-                .filter(|v| !v.is_empty())
-                .map_or_else(|| PathBuf::from(DEFAULT_CAPTURE_DIR), PathBuf::from),
+            dir: crate::fetch::roots::capture_dir(),
             roots: Roots::from_env(),
             caps: Caps::current(),
         }

@@ -16,14 +16,20 @@ pub struct Root {
     pub dir: PathBuf,
 }
 
+fn dir(var: &str, default: &str) -> PathBuf {
+    std::env::var_os(var)
+        .filter(|v| !v.is_empty())
+        .map_or_else(|| PathBuf::from(default), PathBuf::from)
+}
+
+/// `$KTUI_CAPTURE_DIR`, default [`DEFAULT_CAPTURE_DIR`]: where captures write their files.
+pub fn capture_dir() -> PathBuf {
+    dir("KTUI_CAPTURE_DIR", DEFAULT_CAPTURE_DIR)
+}
+
 /// The allowed roots: `$KTUI_CHECKPOINT_DIR` (default [`DEFAULT_CHECKPOINT_DIR`]) and
-/// `$KTUI_CAPTURE_DIR` (default [`DEFAULT_CAPTURE_DIR`]); tests point them elsewhere.
+/// [`capture_dir`]; tests point them elsewhere.
 pub fn allowed_roots() -> Vec<Root> {
-    let dir = |var: &str, default: &str| {
-        std::env::var_os(var)
-            .filter(|v| !v.is_empty())
-            .map_or_else(|| PathBuf::from(default), PathBuf::from)
-    };
     vec![
         Root {
             what: "checkpoint",
@@ -31,7 +37,7 @@ pub fn allowed_roots() -> Vec<Root> {
         },
         Root {
             what: "capture",
-            dir: dir("KTUI_CAPTURE_DIR", DEFAULT_CAPTURE_DIR),
+            dir: capture_dir(),
         },
     ]
 }
