@@ -101,24 +101,34 @@ pub fn open(state: &mut AppState, key: PodKey) -> Vec<Effect> {
                 let sub = subscribe_pane(state);
                 return vec![Effect::HelperSend(sub)];
             }
-            state.helper.deploy_warning = Some(PREFLIGHT_PENDING.to_string());
-            let mut effects = intents::ask(
-                state,
-                Confirm::DeployHelper {
-                    node: node.clone(),
-                    variant: HelperVariant::default(),
-                },
-            );
-            if matches!(state.mode, Mode::Confirm(_)) {
-                // The dialog shows what the read-only checks find.
-                effects.push(Effect::PreflightHelper {
-                    node,
-                    image: state.helper.image.clone(),
-                });
-            }
-            effects
+            ask_deploy(state, node, HelperVariant::default())
         }
     }
+}
+
+/// Ask to deploy the `variant` helper on `node` (the sockets pane, a transfer, a capture): the
+/// confirmation, and while it is on screen the read-only checks whose findings it shows.
+pub(crate) fn ask_deploy(
+    state: &mut AppState,
+    node: String,
+    variant: HelperVariant,
+) -> Vec<Effect> {
+    state.helper.deploy_warning = Some(PREFLIGHT_PENDING.to_string());
+    let mut effects = intents::ask(
+        state,
+        Confirm::DeployHelper {
+            node: node.clone(),
+            variant,
+        },
+    );
+    if matches!(state.mode, Mode::Confirm(_)) {
+        // The dialog shows what the read-only checks find.
+        effects.push(Effect::PreflightHelper {
+            node,
+            image: state.helper.image.clone(),
+        });
+    }
+    effects
 }
 
 /// The answer to a question about the cluster (from the dialog or a driver's policy).
