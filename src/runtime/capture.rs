@@ -4,7 +4,7 @@
 //! then removed from the node; the capture's record is written once it is over.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio::sync::mpsc::UnboundedSender;
 
@@ -76,20 +76,15 @@ pub async fn fetch(
         exec,
     };
     let ptx = tx.clone();
-    let mut last: Option<Instant> = None;
-    let mut progress = move |done: u64, total: Option<u64>| {
-        let finished = total.is_some_and(|t| done >= t);
-        if finished || last.is_none_or(|at| at.elapsed() >= PROGRESS_EVERY) {
-            last = Some(Instant::now());
-            let _ = ptx.send(Action::CaptureFileProgress {
-                capture,
-                wire_id,
-                seq,
-                done,
-                total,
-            });
-        }
-    };
+    let mut progress = super::throttled(PROGRESS_EVERY, move |done, total| {
+        let _ = ptx.send(Action::CaptureFileProgress {
+            capture,
+            wire_id,
+            seq,
+            done,
+            total,
+        });
+    });
     let fetched = fetch_pcap(
         &src,
         &job.node_path,
