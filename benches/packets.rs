@@ -5,17 +5,16 @@
 //! Run: `cargo bench --bench packets`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[path = "../tests/common/packets.rs"]
+mod packets;
+
 use std::time::{Duration, Instant};
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ktui::action::Action;
-use ktui::cluster::demo::DemoCluster;
-use ktui::cluster::{ContextInfo, PodEvent, Scope};
-use ktui::effect::Effect;
 use ktui::state::AppState;
-use ktui::state::helper::{HelperSource, HelperStatus, HelperTarget};
+use ktui::state::helper::HelperSource;
 use ktui::update::update;
-use ktui_wire::{CaptureInterface, CaptureMode, ConsoleMessage, HelperMessage, PacketLine};
+use ktui_wire::{HelperMessage, PacketLine};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
@@ -92,59 +91,9 @@ fn line(n: u64) -> PacketLine {
 
 /// The console with a capture of checkout running through its node's helper.
 fn capturing() -> (AppState, u64) {
-    let demo = DemoCluster::fixed();
-    let mut s = AppState::new(ContextInfo::default(), Scope::All, false, demo.epoch());
-    s.helper.source = HelperSource::Cluster;
-    s.evidence.case = Some(("bench".into(), std::path::PathBuf::from("/nonexistent")));
-    update(&mut s, Action::Pods(PodEvent::Resync));
-    for p in demo.pods() {
-        update(
-            &mut s,
-            Action::Pods(PodEvent::Applied(Box::new(p.detail.summary.clone()))),
-        );
-    }
-    update(&mut s, Action::Pods(PodEvent::ResyncDone));
+    let (mut s, key, node) = packets::demo_state("", "bench", HelperSource::Cluster);
     update(&mut s, Action::Resize(200, 50));
-    let pod = demo
-        .pods()
-        .iter()
-        .map(|p| &p.detail.summary)
-        .find(|p| p.workload.name == "checkout")
-        .unwrap();
-    let (key, node) = (pod.key.clone(), pod.node.clone().unwrap());
-    update(
-        &mut s,
-        Action::Intent(ktui::intent::Intent::OpenPackets(key)),
-    );
-    update(
-        &mut s,
-        Action::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)),
-    );
-    s.helper.target = Some(HelperTarget::Pod { node });
-    s.helper.status = HelperStatus::Connected;
-    let effects = update(
-        &mut s,
-        Action::CaptureHelperChecked {
-            capture: 1,
-            result: Ok(Ok(())),
-        },
-    );
-    let Some(Effect::HelperSend(ConsoleMessage::CaptureStart { id, .. })) = effects.first() else {
-        panic!("{effects:?}")
-    };
-    let id = *id;
-    update(
-        &mut s,
-        Action::HelperMessages(vec![HelperMessage::CaptureStarted {
-            id,
-            mode: CaptureMode::HostVeth,
-            interfaces: vec![CaptureInterface {
-                name: "veth7c1e2a".into(),
-                linktype: 1,
-            }],
-            format: "pcap".into(),
-            dir: "/var/run/ktui/captures".into(),
-        }]),
-    );
+    let (id, _) = packets::requested(&mut s, key, &node);
+    update(&mut s, Action::HelperMessages(vec![packets::started(id)]));
     (s, id)
 }

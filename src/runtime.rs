@@ -628,6 +628,23 @@ impl Runtime {
 }
 
 /// The cluster of the moment (`:ctx` swaps it).
+/// A transfer's progress callback that calls `report` at most once per `every` (and always
+/// once the total is reached): transfers report bytes per chunk, the console needs a few
+/// updates a second.
+fn throttled(
+    every: Duration,
+    mut report: impl FnMut(u64, Option<u64>) + Send,
+) -> impl FnMut(u64, Option<u64>) + Send {
+    let mut last: Option<std::time::Instant> = None;
+    move |done, total| {
+        let finished = total.is_some_and(|t| done >= t);
+        if finished || last.is_none_or(|at| at.elapsed() >= every) {
+            last = Some(std::time::Instant::now());
+            report(done, total);
+        }
+    }
+}
+
 fn current(slot: &RwLock<Arc<dyn Cluster>>) -> Arc<dyn Cluster> {
     match slot.read() {
         Ok(c) => c.clone(),

@@ -7,7 +7,6 @@
 
 mod common;
 
-use std::os::unix::fs::PermissionsExt as _;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,7 +16,7 @@ use ktui::app::App;
 use ktui::cluster::demo::DemoCluster;
 use ktui::cluster::{PodKey, Scope};
 use ktui::helper::manifest::HelperVariant;
-use ktui::helper::manifest::{self, BINARY, CONTAINER};
+use ktui::helper::manifest::{self, BINARY};
 use ktui::intent::Intent;
 use ktui::state::checkpoint::{CheckpointPhase, CheckpointReport, HelperJob, Removal};
 use ktui::state::{Confirm, Mode};
@@ -27,6 +26,11 @@ use sha2::{Digest as _, Sha256};
 const QUIET: Duration = Duration::from_millis(150);
 const NODE: &str = "worker-1";
 const ARCHIVE: &str = "checkpoint-web-1_shop-app-2026-12-02T100000Z.tar";
+/// The snapshot variant's label and capabilities annotation on a helper pod.
+const SNAPSHOT_VARIANT: (&str, &str) = (
+    "snapshot",
+    "BPF,PERFMON,SYS_PTRACE,NET_ADMIN,DAC_READ_SEARCH,SYSLOG",
+);
 
 async fn press(app: &mut App, keys: &str) {
     for c in keys.chars() {
@@ -94,45 +98,27 @@ async fn f_fetches_the_archive_into_the_case_and_y_removes_it_from_the_node() {
     let node_path = checkpoints.join(ARCHIVE);
     std::fs::write(&node_path, &bytes).unwrap();
     let node_path = node_path.display().to_string();
-    let wrapper = node.path().join("helper.sh");
-    std::fs::write(
-        &wrapper,
-        format!(
-            "#!/bin/sh\nexport KTUI_CHECKPOINT_DIR='{}'\nexport KTUI_CAPTURE_DIR='{}'\nexec '{}' \"$@\"\n",
-            checkpoints.display(),
-            node.path().join("captures").display(),
-            common::helper_binary().display()
-        ),
-    )
-    .unwrap();
-    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let wrapper = common::helper_wrapper(
+        node.path(),
+        "",
+        &[
+            ("KTUI_CHECKPOINT_DIR", &checkpoints),
+            ("KTUI_CAPTURE_DIR", &node.path().join("captures")),
+        ],
+    );
 
     let store = Store::new();
     store.add_namespace("shop");
     store.add_namespace(manifest::DEFAULT_NAMESPACE);
     store.add_node(NODE, "amd64");
-    store.apply(serde_json::json!({
-        "apiVersion": "v1", "kind": "Pod",
-        "metadata": {"name": "web-1", "namespace": "shop", "uid": "uid-web-1"},
-        "spec": {"nodeName": NODE, "containers": [{"name": "app", "image": "web:1"}]},
-        "status": {"phase": "Running", "containerStatuses": [{
-            "name": "app", "image": "web:1", "imageID": "", "ready": true, "started": true,
-            "restartCount": 0, "state": {"running": {"startedAt": "2026-11-20T09:00:00Z"}}}]},
-    }));
+    store.apply(common::web_pod(NODE, "uid-web-1"));
     // A ready helper of this console's image runs on the node: no deploy is asked. It is the
     // snapshot variant, whose checkpoint directory is writable: removing is offered.
-    let image = manifest::default_image();
-    store.apply(serde_json::json!({
-        "apiVersion": "v1", "kind": "Pod",
-        "metadata": {"name": manifest::pod_name(NODE), "namespace": manifest::DEFAULT_NAMESPACE, "uid": "h-1",
-                     "labels": {"app.kubernetes.io/name": "ktui-helper", "app.kubernetes.io/managed-by": "ktui",
-                                "ktui.dev/variant": "snapshot"},
-                     "annotations": {"ktui.dev/capabilities": "BPF,PERFMON,SYS_PTRACE,NET_ADMIN,DAC_READ_SEARCH,SYSLOG"}},
-        "spec": {"nodeName": NODE, "containers": [{"name": CONTAINER, "image": image}]},
-        "status": {"phase": "Running", "containerStatuses": [{
-            "name": CONTAINER, "image": image, "imageID": "", "ready": true,
-            "restartCount": 0, "state": {"running": {}}}]}
-    }));
+    store.apply(common::helper_pod(
+        NODE,
+        &manifest::default_image(),
+        Some(SNAPSHOT_VARIANT),
+    ));
     store.map_exec(BINARY, &wrapper);
     let setup = common::Setup::start(store).await;
     let mut app = App::builder(Arc::new(setup.cluster.clone()))
@@ -292,25 +278,11 @@ fn snapshot_store(snapshot_variant: bool) -> Store {
             "ready": true, "started": true, "restartCount": 0,
             "state": {"running": {"startedAt": "2026-11-20T09:00:00Z"}}}]},
     }));
-    let mut labels = serde_json::json!({
-        "app.kubernetes.io/name": "ktui-helper", "app.kubernetes.io/managed-by": "ktui"
-    });
-    let mut annotations = serde_json::json!({});
-    if snapshot_variant {
-        labels["ktui.dev/variant"] = serde_json::json!("snapshot");
-        annotations["ktui.dev/capabilities"] =
-            serde_json::json!("BPF,PERFMON,SYS_PTRACE,NET_ADMIN,DAC_READ_SEARCH,SYSLOG");
-    }
-    let image = manifest::default_image();
-    store.apply(serde_json::json!({
-        "apiVersion": "v1", "kind": "Pod",
-        "metadata": {"name": manifest::pod_name(NODE), "namespace": manifest::DEFAULT_NAMESPACE,
-                     "uid": "h-1", "labels": labels, "annotations": annotations},
-        "spec": {"nodeName": NODE, "containers": [{"name": CONTAINER, "image": image}]},
-        "status": {"phase": "Running", "containerStatuses": [{
-            "name": CONTAINER, "image": image, "imageID": "", "ready": true,
-            "restartCount": 0, "state": {"running": {}}}]}
-    }));
+    store.apply(common::helper_pod(
+        NODE,
+        &manifest::default_image(),
+        snapshot_variant.then_some(SNAPSHOT_VARIANT),
+    ));
     store
 }
 
@@ -411,17 +383,11 @@ async fn s_takes_a_live_snapshot_of_a_real_process_into_the_case() {
         format!("{}\n", holder.child.id()),
     )
     .unwrap();
-    let wrapper = node.path().join("helper.sh");
-    std::fs::write(
-        &wrapper,
-        format!(
-            "#!/bin/sh\nexport KTUI_CGROUP_ROOT='{}'\nexec '{}' \"$@\"\n",
-            node.path().join("cgroup").display(),
-            common::helper_binary().display()
-        ),
-    )
-    .unwrap();
-    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let wrapper = common::helper_wrapper(
+        node.path(),
+        "",
+        &[("KTUI_CGROUP_ROOT", &node.path().join("cgroup"))],
+    );
     let store = snapshot_store(true);
     store.map_exec(BINARY, &wrapper);
     let (_setup, mut app) = console_on(store).await;
@@ -497,29 +463,16 @@ async fn f_without_a_helper_asks_to_deploy_one_and_fetches_once_it_is_ready() {
     let node_path = node_path.display().to_string();
     // The deployed helper's `serve` (the session the console opens after a deploy) is not
     // this test's subject: it exits at once.
-    let wrapper = node.path().join("helper.sh");
-    std::fs::write(
-        &wrapper,
-        format!(
-            "#!/bin/sh\n[ \"$1\" = serve ] && exit 3\nexport KTUI_CHECKPOINT_DIR='{}'\nexec '{}' \"$@\"\n",
-            checkpoints.display(),
-            common::helper_binary().display()
-        ),
-    )
-    .unwrap();
-    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let wrapper = common::helper_wrapper(
+        node.path(),
+        "[ \"$1\" = serve ] && exit 3\n",
+        &[("KTUI_CHECKPOINT_DIR", &checkpoints)],
+    );
     let store = Store::new();
     store.add_namespace("shop");
     store.add_namespace(manifest::DEFAULT_NAMESPACE);
     store.add_node(NODE, "amd64");
-    store.apply(serde_json::json!({
-        "apiVersion": "v1", "kind": "Pod",
-        "metadata": {"name": "web-1", "namespace": "shop", "uid": "uid-web-1"},
-        "spec": {"nodeName": NODE, "containers": [{"name": "app", "image": "web:1"}]},
-        "status": {"phase": "Running", "containerStatuses": [{
-            "name": "app", "image": "web:1", "imageID": "", "ready": true, "started": true,
-            "restartCount": 0, "state": {"running": {"startedAt": "2026-11-20T09:00:00Z"}}}]},
-    }));
+    store.apply(common::web_pod(NODE, "uid-web-1"));
     store.map_exec(BINARY, &wrapper);
     let (setup, mut app) = console_on(store).await;
     app.state.checkpoint.as_mut().unwrap().phase = written("app", &node_path);

@@ -8,12 +8,11 @@
 mod common;
 
 use std::io::{BufRead as _, BufReader, Write as _};
-use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use common::{Setup, helper_binary, needs_root, skip_unless};
-use ktui::helper::manifest::{BINARY, CONTAINER};
+use common::{Setup, needs_root, skip_unless};
+use ktui::helper::manifest::BINARY;
 use ktui_fake_apiserver::{CheckpointKubelet, KubeletCheckpoint, Store};
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
@@ -44,24 +43,11 @@ fn store(variant: Option<&str>) -> Store {
             "ready": true, "started": true, "restartCount": 0,
             "state": {"running": {"startedAt": "2026-11-20T09:00:00Z"}}}]}
     }));
-    let mut labels = json!({
-        "app.kubernetes.io/name": "ktui-helper", "app.kubernetes.io/managed-by": "ktui"
-    });
-    let mut annotations = json!({});
-    if let Some(v) = variant {
-        labels["ktui.dev/variant"] = json!(v);
-        annotations["ktui.dev/capabilities"] =
-            json!("BPF,PERFMON,SYS_PTRACE,NET_ADMIN,DAC_READ_SEARCH,SYSLOG");
-    }
-    store.apply(json!({
-        "apiVersion": "v1", "kind": "Pod",
-        "metadata": {"name": "ktui-helper-worker-1", "namespace": "ktui-system", "uid": "h-1",
-                     "labels": labels, "annotations": annotations},
-        "spec": {"nodeName": NODE, "containers": [{"name": CONTAINER, "image": "ktui-helper:t"}]},
-        "status": {"phase": "Running", "containerStatuses": [{
-            "name": CONTAINER, "image": "ktui-helper:t", "imageID": "", "ready": true,
-            "restartCount": 0, "state": {"running": {}}}]}
-    }));
+    store.apply(common::helper_pod(
+        NODE,
+        "ktui-helper:t",
+        variant.map(|v| (v, "BPF,PERFMON,SYS_PTRACE,NET_ADMIN,DAC_READ_SEARCH,SYSLOG")),
+    ));
     store
 }
 
@@ -96,17 +82,14 @@ impl Node {
     }
 
     fn wrapper(&self) -> PathBuf {
-        let script = self.dir.path().join("helper.sh");
-        let body = format!(
-            "#!/bin/sh\nexport KTUI_CHECKPOINT_DIR='{ck}'\nexport KTUI_CGROUP_ROOT='{cg}'\n\
-             exec '{bin}' \"$@\"\n",
-            ck = self.checkpoints().display(),
-            cg = self.cgroups().display(),
-            bin = helper_binary().display(),
-        );
-        std::fs::write(&script, body).unwrap();
-        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
-        script
+        common::helper_wrapper(
+            self.dir.path(),
+            "",
+            &[
+                ("KTUI_CHECKPOINT_DIR", &self.checkpoints()),
+                ("KTUI_CGROUP_ROOT", &self.cgroups()),
+            ],
+        )
     }
 }
 

@@ -34,6 +34,18 @@ fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
+/// `ktui helper manifest ARGS...`, which must succeed: its YAML and the Pod document in it.
+fn manifest_pod(args: &[&str]) -> (String, Value) {
+    let out = ktui(&[&["helper", "manifest"], args].concat())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let yaml = text(&out.stdout);
+    let docs: Vec<Value> = serde_saphyr::from_multiple(&yaml).unwrap();
+    let pod = docs.into_iter().find(|d| d["kind"] == "Pod").unwrap();
+    (yaml, pod)
+}
+
 #[test]
 fn manifest_prints_parseable_yaml_with_the_flags_applied() {
     let out = ktui(&[
@@ -112,13 +124,7 @@ fn manifest_prints_parseable_yaml_with_the_flags_applied() {
 
 #[test]
 fn manifest_snapshot_prints_the_snapshot_variant() {
-    let out = ktui(&["helper", "manifest", "--snapshot", "--node", "worker-7"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let yaml = text(&out.stdout);
-    let docs: Vec<Value> = serde_saphyr::from_multiple(&yaml).unwrap();
-    let pod = docs.iter().find(|d| d["kind"] == "Pod").unwrap();
+    let (yaml, pod) = manifest_pod(&["--snapshot", "--node", "worker-7"]);
     assert_eq!(pod["metadata"]["labels"]["ktui.dev/variant"], "snapshot");
     let c = &pod["spec"]["containers"][0];
     assert_eq!(c["securityContext"]["privileged"], false);
@@ -151,13 +157,7 @@ fn manifest_snapshot_prints_the_snapshot_variant() {
 
 #[test]
 fn manifest_capture_prints_the_capture_variants() {
-    let out = ktui(&["helper", "manifest", "--capture", "--node", "worker-7"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let yaml = text(&out.stdout);
-    let docs: Vec<Value> = serde_saphyr::from_multiple(&yaml).unwrap();
-    let pod = docs.iter().find(|d| d["kind"] == "Pod").unwrap();
+    let (yaml, pod) = manifest_pod(&["--capture", "--node", "worker-7"]);
     assert_eq!(pod["metadata"]["labels"]["ktui.dev/variant"], "capture");
     let c = &pod["spec"]["containers"][0];
     assert_eq!(c["securityContext"]["privileged"], false);
@@ -185,19 +185,7 @@ fn manifest_capture_prints_the_capture_variants() {
     );
     assert!(!yaml.contains("SYS_ADMIN"), "{yaml}");
 
-    let out = ktui(&[
-        "helper",
-        "manifest",
-        "--capture-netns",
-        "--node",
-        "worker-7",
-    ])
-    .output()
-    .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let yaml = text(&out.stdout);
-    let docs: Vec<Value> = serde_saphyr::from_multiple(&yaml).unwrap();
-    let pod = docs.iter().find(|d| d["kind"] == "Pod").unwrap();
+    let (yaml, pod) = manifest_pod(&["--capture-netns", "--node", "worker-7"]);
     assert_eq!(
         pod["metadata"]["labels"]["ktui.dev/variant"],
         "capture-netns"

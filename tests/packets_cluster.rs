@@ -11,17 +11,18 @@
 
 mod common;
 
-use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use common::netns::Pair;
+use common::{key, press};
+use crossterm::event::KeyCode;
 use ktui::action::Action;
 use ktui::app::App;
 use ktui::cluster::{PodKey, Scope};
-use ktui::helper::manifest::{self, BINARY, CONTAINER, HelperVariant};
+use ktui::helper::manifest::{self, BINARY, HelperVariant};
 use ktui::intent::Intent;
 use ktui::state::packets::capture::{FileStatus, NodeCopy, Phase, RecordStatus};
 use ktui::state::{Confirm, Mode};
@@ -30,63 +31,6 @@ use ktui_fake_apiserver::Store;
 const NODE: &str = "worker-1";
 const PORT: u16 = 18_096;
 const DATAGRAMS: u64 = 25;
-
-fn key(app: &mut App, code: KeyCode) {
-    app.dispatch(Action::Key(KeyEvent::new(code, KeyModifiers::NONE)));
-}
-
-fn typed(app: &mut App, text: &str) {
-    for c in text.chars() {
-        key(app, KeyCode::Char(c));
-    }
-}
-
-fn sh(cmd: &str) {
-    let out = Command::new("sh").arg("-c").arg(cmd).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{cmd}: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// Namespaces `a` and `b` joined by a veth pair (10.79.9.1 / .2); deleted on drop.
-struct Pair {
-    a: String,
-    b: String,
-    veth_a: String,
-}
-
-impl Pair {
-    fn new() -> Pair {
-        let pid = std::process::id();
-        let (a, b) = (format!("ktuipca{pid}"), format!("ktuipcb{pid}"));
-        let (va, vb) = (
-            format!("kca{}", pid % 100_000),
-            format!("kcb{}", pid % 100_000),
-        );
-        for ns in [&a, &b] {
-            let _ = Command::new("ip").args(["netns", "del", ns]).output();
-        }
-        sh(&format!(
-            "ip netns add {a} && ip netns add {b} && \
-             ip link add {va} netns {a} type veth peer name {vb} netns {b} && \
-             ip -n {a} addr add 10.79.9.1/24 dev {va} && ip -n {b} addr add 10.79.9.2/24 dev {vb} && \
-             ip -n {a} link set {va} up && ip -n {b} link set {vb} up && \
-             ip -n {a} link set lo up && ip -n {b} link set lo up"
-        ));
-        Pair { a, b, veth_a: va }
-    }
-}
-
-impl Drop for Pair {
-    fn drop(&mut self) {
-        for ns in [&self.a, &self.b] {
-            let _ = Command::new("ip").args(["netns", "del", ns]).output();
-        }
-    }
-}
 
 /// The cgroup2 mount: /sys/fs/cgroup (unified) or /sys/fs/cgroup/unified (hybrid).
 fn cgroup2_root() -> Option<PathBuf> {
@@ -146,49 +90,29 @@ async fn a_capture_replaces_a_default_helper_by_the_capture_variant_and_fetches_
         return;
     }
     let root = cgroup2_root().unwrap();
-    let pair = Pair::new();
+    let pair = Pair::new("ktuipc", "kc", "10.79.9");
     let uid = format!("{:08x}-ca97-4abc-8def-0123456789ab", std::process::id());
     let _pod_process = PodProcess::start(&root, &pair.a, &uid);
     let node = tempfile::tempdir().unwrap();
     let captures = node.path().join("captures");
     std::fs::create_dir_all(&captures).unwrap();
-    let wrapper = node.path().join("helper.sh");
-    std::fs::write(
-        &wrapper,
-        format!(
-            "#!/bin/sh\nexport KTUI_CAPTURE_DIR='{}'\nexport KTUI_CHECKPOINT_DIR='{}'\nexport KTUI_CGROUP_ROOT='{}'\nexec '{}' \"$@\"\n",
-            captures.display(),
-            node.path().join("checkpoints").display(),
-            root.display(),
-            common::helper_binary().display(),
-        ),
-    )
-    .unwrap();
-    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let wrapper = common::helper_wrapper(
+        node.path(),
+        "",
+        &[
+            ("KTUI_CAPTURE_DIR", &captures),
+            ("KTUI_CHECKPOINT_DIR", &node.path().join("checkpoints")),
+            ("KTUI_CGROUP_ROOT", &root),
+        ],
+    );
 
     let store = Store::new();
     store.add_namespace("shop");
     store.add_namespace(manifest::DEFAULT_NAMESPACE);
     store.add_node(NODE, "amd64");
-    store.apply(serde_json::json!({
-        "apiVersion": "v1", "kind": "Pod",
-        "metadata": {"name": "web-1", "namespace": "shop", "uid": uid},
-        "spec": {"nodeName": NODE, "containers": [{"name": "app", "image": "web:1"}]},
-        "status": {"phase": "Running", "containerStatuses": [{
-            "name": "app", "image": "web:1", "imageID": "", "ready": true, "started": true,
-            "restartCount": 0, "state": {"running": {"startedAt": "2026-11-20T09:00:00Z"}}}]},
-    }));
+    store.apply(common::web_pod(NODE, &uid));
     // The default helper runs there: it lacks NET_RAW.
-    let image = manifest::default_image();
-    store.apply(serde_json::json!({
-        "apiVersion": "v1", "kind": "Pod",
-        "metadata": {"name": manifest::pod_name(NODE), "namespace": manifest::DEFAULT_NAMESPACE, "uid": "h-1",
-                     "labels": {"app.kubernetes.io/name": "ktui-helper", "app.kubernetes.io/managed-by": "ktui"}},
-        "spec": {"nodeName": NODE, "containers": [{"name": CONTAINER, "image": image}]},
-        "status": {"phase": "Running", "containerStatuses": [{
-            "name": CONTAINER, "image": image, "imageID": "", "ready": true,
-            "restartCount": 0, "state": {"running": {}}}]}
-    }));
+    store.apply(common::helper_pod(NODE, &manifest::default_image(), None));
     store.map_exec(BINARY, &wrapper);
     let setup = common::Setup::start(store).await;
     let mut app = App::builder(Arc::new(setup.cluster.clone()))
@@ -203,9 +127,9 @@ async fn a_capture_replaces_a_default_helper_by_the_capture_variant_and_fetches_
     app.dispatch(Action::Intent(Intent::OpenPackets(pod.clone())));
     assert!(matches!(app.state.mode, Mode::CaptureForm));
     // The pod's interface, and only the datagrams below.
-    typed(&mut app, &pair.veth_a);
+    press(&mut app, &pair.veth_a);
     key(&mut app, KeyCode::Tab);
-    typed(&mut app, &format!("udp and port {PORT}"));
+    press(&mut app, &format!("udp and port {PORT}"));
     key(&mut app, KeyCode::Enter);
     common::app_until(&mut app, "the deploy question", 20, |a| {
         matches!(a.state.mode, Mode::Confirm(_))
@@ -259,13 +183,7 @@ async fn a_capture_replaces_a_default_helper_by_the_capture_variant_and_fetches_
         "{helper}"
     );
 
-    sh(&format!(
-        "ip netns exec {} python3 -c \"import socket,time
-s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)
-for i in range({DATAGRAMS}):
-    s.sendto(b'ktui-%03d' % i, ('10.79.9.2', {PORT})); time.sleep(0.005)\"",
-        pair.a
-    ));
+    pair.send_datagrams(PORT, DATAGRAMS);
     common::app_until(&mut app, "the summaries", 20, |a| {
         a.state
             .packets

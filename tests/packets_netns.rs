@@ -12,7 +12,9 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use common::netns::Pair;
+use common::{key, press};
+use crossterm::event::KeyCode;
 use ktui::action::Action;
 use ktui::app::App;
 use ktui::cluster::Scope;
@@ -24,63 +26,6 @@ use sha2::{Digest as _, Sha256};
 
 const PORT: u16 = 18_095;
 const DATAGRAMS: u64 = 40;
-
-fn sh(cmd: &str) {
-    let out = Command::new("sh").arg("-c").arg(cmd).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{cmd}: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// Namespaces `a` (10.78.<n>.1) and `b` (10.78.<n>.2) joined by a veth pair; deleted on drop.
-struct Pair {
-    a: String,
-    b: String,
-    veth_a: String,
-}
-
-impl Pair {
-    fn new() -> Pair {
-        let pid = std::process::id();
-        let (a, b) = (format!("ktuipka{pid}"), format!("ktuipkb{pid}"));
-        let (va, vb) = (
-            format!("kpa{}", pid % 100_000),
-            format!("kpb{}", pid % 100_000),
-        );
-        for ns in [&a, &b] {
-            let _ = Command::new("ip").args(["netns", "del", ns]).output();
-        }
-        sh(&format!(
-            "ip netns add {a} && ip netns add {b} && \
-             ip link add {va} netns {a} type veth peer name {vb} netns {b} && \
-             ip -n {a} addr add 10.78.9.1/24 dev {va} && ip -n {b} addr add 10.78.9.2/24 dev {vb} && \
-             ip -n {a} link set {va} up && ip -n {b} link set {vb} up && \
-             ip -n {a} link set lo up && ip -n {b} link set lo up"
-        ));
-        Pair { a, b, veth_a: va }
-    }
-}
-
-impl Drop for Pair {
-    fn drop(&mut self) {
-        for ns in [&self.a, &self.b] {
-            let _ = Command::new("ip").args(["netns", "del", ns]).output();
-        }
-    }
-}
-
-fn key(app: &mut App, code: KeyCode) {
-    app.dispatch(Action::Key(KeyEvent::new(code, KeyModifiers::NONE)));
-}
-
-fn typed(app: &mut App, text: &str) {
-    for c in text.chars() {
-        key(app, KeyCode::Char(c));
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_capture_in_a_real_network_namespace_lands_in_the_case() {
@@ -101,7 +46,7 @@ async fn a_capture_in_a_real_network_namespace_lands_in_the_case() {
         std::env::set_var("KTUI_CAPTURE_DIR", &captures);
         std::env::set_var("KTUI_CHECKPOINT_DIR", dir.path().join("checkpoints"));
     }
-    let pair = Pair::new();
+    let pair = Pair::new("ktuipk", "kp", "10.78.9");
 
     let demo = DemoCluster::new(jiff::Timestamp::now(), false);
     let mut app = App::builder(Arc::new(demo))
@@ -119,11 +64,11 @@ async fn a_capture_in_a_real_network_namespace_lands_in_the_case() {
         pod.clone(),
     )));
     // Target: the namespace file; interface: the veth; filter: the datagrams' port.
-    typed(&mut app, &format!("/run/netns/{}", pair.a));
+    press(&mut app, &format!("/run/netns/{}", pair.a));
     key(&mut app, KeyCode::Tab);
-    typed(&mut app, &pair.veth_a);
+    press(&mut app, &pair.veth_a);
     key(&mut app, KeyCode::Tab);
-    typed(&mut app, &format!("udp and port {PORT}"));
+    press(&mut app, &format!("udp and port {PORT}"));
     assert_eq!(
         app.state.packets.form.as_ref().unwrap().filter_error,
         None,
@@ -149,13 +94,7 @@ async fn a_capture_in_a_real_network_namespace_lands_in_the_case() {
     assert_eq!(started.interfaces[0].name, pair.veth_a);
 
     // Datagrams from a to b (nothing listens in b: the ICMP answers are filtered out).
-    sh(&format!(
-        "ip netns exec {} python3 -c \"import socket,time
-s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)
-for i in range({DATAGRAMS}):
-    s.sendto(b'ktui-%03d' % i, ('10.78.9.2', {PORT})); time.sleep(0.005)\"",
-        pair.a
-    ));
+    pair.send_datagrams(PORT, DATAGRAMS);
     common::app_until(&mut app, "the summaries", 20, |a| {
         a.state
             .packets

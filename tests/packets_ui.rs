@@ -4,50 +4,25 @@
 //! sequences) reaches the screen sanitised.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[path = "common/packets.rs"]
+mod packets;
+
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
 use ktui::action::Action;
-use ktui::cluster::demo::DemoCluster;
-use ktui::cluster::{ContextInfo, PodEvent, PodKey, Scope};
+use ktui::cluster::PodKey;
 use ktui::config::theme::Theme;
 use ktui::effect::Effect;
 use ktui::state::AppState;
-use ktui::state::helper::{HelperSource, HelperStatus, HelperTarget};
+use ktui::state::helper::HelperSource;
 use ktui::update::update;
-use ktui_wire::{
-    CaptureInterface, CaptureMode, CaptureStats, ConsoleMessage, Hello, HelperMessage, PacketLine,
-};
-
-const DIR: &str = "/var/run/ktui/captures";
+use ktui_wire::{CaptureStats, Hello, HelperMessage, PacketLine};
+use packets::DIR;
 
 fn state(source: HelperSource) -> (AppState, PodKey, String) {
-    let demo = DemoCluster::fixed();
-    let info = ContextInfo {
-        context: "prod-eu".into(),
-        ..ContextInfo::default()
-    };
-    let mut s = AppState::new(info, Scope::All, false, demo.epoch());
-    s.helper.source = source;
-    s.evidence.case = Some(("inc-42".into(), std::path::PathBuf::from("/nonexistent")));
-    update(&mut s, Action::Pods(PodEvent::Resync));
-    for p in demo.pods() {
-        update(
-            &mut s,
-            Action::Pods(PodEvent::Applied(Box::new(p.detail.summary.clone()))),
-        );
-    }
-    update(&mut s, Action::Pods(PodEvent::ResyncDone));
-    s.prepare_frame();
-    let pod = demo
-        .pods()
-        .iter()
-        .map(|p| &p.detail.summary)
-        .find(|p| p.workload.name == "checkout")
-        .unwrap();
-    let (key, node) = (pod.key.clone(), pod.node.clone().unwrap());
-    (s, key, node)
+    packets::demo_state("prod-eu", "inc-42", source)
 }
 
 fn key(s: &mut AppState, code: KeyCode) -> Vec<Effect> {
@@ -115,36 +90,10 @@ fn line(n: u64) -> PacketLine {
 /// the case, one fetching, one waiting), a gap behind it.
 fn running() -> (AppState, u64) {
     let (mut s, pod, node) = state(HelperSource::Cluster);
-    update(
-        &mut s,
-        Action::Intent(ktui::intent::Intent::OpenPackets(pod)),
-    );
-    key(&mut s, KeyCode::Enter);
-    s.helper.target = Some(HelperTarget::Pod { node: node.clone() });
-    s.helper.status = HelperStatus::Connected;
     s.helper.hello = Some(hello());
-    let effects = update(
-        &mut s,
-        Action::CaptureHelperChecked {
-            capture: 1,
-            result: Ok(Ok(())),
-        },
-    );
-    let Some(Effect::HelperSend(ConsoleMessage::CaptureStart { id, spec })) = effects.first()
-    else {
-        panic!("{effects:?}")
-    };
-    let (id, label) = (*id, spec.label.clone().unwrap());
-    let mut msgs = vec![HelperMessage::CaptureStarted {
-        id,
-        mode: CaptureMode::HostVeth,
-        interfaces: vec![CaptureInterface {
-            name: "veth7c1e2a".into(),
-            linktype: 1,
-        }],
-        format: "pcap".into(),
-        dir: DIR.into(),
-    }];
+    let (id, spec) = packets::requested(&mut s, pod, &node);
+    let label = spec.label.clone().unwrap();
+    let mut msgs = vec![packets::started(id)];
     msgs.extend((1..=40).map(|n| HelperMessage::Packet { id, p: line(n) }));
     let stats = |packets: u64| CaptureStats {
         packets,
@@ -416,24 +365,7 @@ fn the_deploy_question_for_the_capture_variant() {
 #[test]
 fn queued_then_ended_with_its_record() {
     let (mut s, pod, node) = state(HelperSource::Cluster);
-    update(
-        &mut s,
-        Action::Intent(ktui::intent::Intent::OpenPackets(pod)),
-    );
-    key(&mut s, KeyCode::Enter);
-    s.helper.target = Some(HelperTarget::Pod { node });
-    s.helper.status = HelperStatus::Connected;
-    let effects = update(
-        &mut s,
-        Action::CaptureHelperChecked {
-            capture: 1,
-            result: Ok(Ok(())),
-        },
-    );
-    let Some(Effect::HelperSend(ConsoleMessage::CaptureStart { id, .. })) = effects.first() else {
-        panic!("{effects:?}")
-    };
-    let id = *id;
+    let (id, _) = packets::requested(&mut s, pod, &node);
     update(
         &mut s,
         Action::HelperMessages(vec![HelperMessage::CaptureQueued { id, position: 2 }]),

@@ -64,13 +64,18 @@ pub enum EvidenceError {
     Interrupted(String),
 }
 
-/// `artifacts/<ns>/<pod>/checkpoints/<base name of node_path>`.
-pub fn checkpoint_meta(ev: &Evidence<'_>, node_path: &str) -> Result<ArtifactMeta, EvidenceError> {
-    let name = node_path
+/// The base name of a node path, when it is a plain file name.
+pub(super) fn base_name(node_path: &str) -> Result<&str, EvidenceError> {
+    node_path
         .rsplit('/')
         .next()
         .filter(|n| !n.is_empty() && *n != "." && *n != "..")
-        .ok_or_else(|| EvidenceError::NoFileName(node_path.to_string()))?;
+        .ok_or_else(|| EvidenceError::NoFileName(node_path.to_string()))
+}
+
+/// `artifacts/<ns>/<pod>/checkpoints/<base name of node_path>`.
+pub fn checkpoint_meta(ev: &Evidence<'_>, node_path: &str) -> Result<ArtifactMeta, EvidenceError> {
+    let name = base_name(node_path)?;
     meta(ev, &format!("checkpoints/{name}"), node_path)
 }
 
@@ -177,7 +182,7 @@ pub(super) fn room(staged: &Staged, options: &FetchOptions) -> FetchOptions {
     }
 }
 
-pub(super) async fn blocking<T: Send + 'static>(
+async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, EvidenceError> {
     tokio::task::spawn_blocking(f)

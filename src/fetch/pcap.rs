@@ -3,9 +3,12 @@
 //! SHA-256 the helper announced in `capture_file` as well as the fetch's own trailer, indexed
 //! with its transfer record (`<file>.fetch.json`) under one `fetch` custody line, then removed
 //! from the node (a `remove_node_file` custody line). The capture's record
-//! (`<label>-<id>.capture.json`) goes next to the pcaps.
+//! (`<label>-<id>.capture.json`, [`RECORD_ACTION`]) goes next to the pcaps
+//! (`runtime::keep::capture_record`).
 
-use super::evidence::{CaseFetched, EvidenceError, blocking, commit_from, remove_via, room, stage};
+use super::evidence::{
+    CaseFetched, EvidenceError, base_name, commit_from, remove_via, room, stage,
+};
 use super::{FetchOptions, HelperExec, Progress, fetch_file_via};
 use crate::case::{Action, ArtifactMeta, ArtifactPath, Case, IndexEntry, Source};
 use crate::cluster::PodKey;
@@ -27,15 +30,6 @@ pub struct PcapSource<'a> {
     pub node: &'a str,
     /// The helper that wrote them.
     pub exec: &'a dyn HelperExec,
-}
-
-/// The base name of a node path, when it is a plain file name.
-fn base_name(node_path: &str) -> Result<&str, EvidenceError> {
-    node_path
-        .rsplit('/')
-        .next()
-        .filter(|n| !n.is_empty() && *n != "." && *n != "..")
-        .ok_or_else(|| EvidenceError::NoFileName(node_path.to_string()))
 }
 
 /// `artifacts/<ns>/<pod>/pcaps/<rest>`.
@@ -96,26 +90,4 @@ pub async fn remove_pcap(
     copy: &IndexEntry,
 ) -> Result<String, EvidenceError> {
     remove_via(src.exec, src.case, src.node, node_path, copy).await
-}
-
-/// Write a capture's record (`pcaps/<name>`, JSON) into the case.
-pub async fn write_record(
-    case: &Case,
-    pod: &PodKey,
-    node: &str,
-    name: &str,
-    bytes: Vec<u8>,
-) -> Result<IndexEntry, EvidenceError> {
-    let meta = ArtifactMeta::new(
-        pcaps_path(pod, name)?,
-        "application/json",
-        Source::Helper {
-            node: node.to_string(),
-            path: "capture".to_string(),
-        },
-        Action::from(RECORD_ACTION),
-    )
-    .for_pod(&pod.namespace, &pod.name, None);
-    let case = case.clone();
-    Ok(blocking(move || case.write_artifact(&meta, &bytes)).await??)
 }

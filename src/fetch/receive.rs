@@ -7,8 +7,11 @@ use ktui_wire::bulk::{BulkDecoder, BulkEvent, BulkHeader, BulkTrailer};
 use tokio::io::{AsyncRead, AsyncReadExt as _};
 
 use super::sink::{BATCH, Sink, SinkError, Written};
-use super::{FetchError, FetchOptions, Fetched, Progress, Transfer, local_paths, shown};
-use crate::cluster::{BoxByteStream, Cluster};
+use super::{
+    FetchError, FetchOptions, Fetched, HelperExec as _, PodExec, Progress, Transfer, local_paths,
+    shown,
+};
+use crate::cluster::Cluster;
 use crate::sanitize;
 
 /// Bytes per read from the stream.
@@ -299,21 +302,13 @@ pub async fn restart_stream(
     let started = Instant::now();
     let name = transfer.final_name;
     let mut restarts = 0;
+    let exec = PodExec {
+        cluster,
+        pod: transfer.helper_pod.clone(),
+        container: transfer.container,
+    };
     loop {
-        let stream: Result<BoxByteStream, _> = cluster
-            .exec(
-                transfer.helper_pod.clone(),
-                transfer.container.to_string(),
-                argv.clone(),
-            )
-            .await;
-        let mut stream = stream.map_err(|cause| {
-            FetchError::Exec(super::ExecError::Pod {
-                verb: argv.get(1).cloned().unwrap_or_default(),
-                pod: transfer.helper_pod.clone(),
-                cause: Box::new(cause),
-            })
-        })?;
+        let mut stream = exec.start(argv.clone()).await.map_err(FetchError::Exec)?;
         let received = receive_stream(
             &mut stream,
             transfer.dest_dir,

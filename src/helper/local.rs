@@ -2,11 +2,11 @@
 //! commands (`fetch`, `rm`) the same way.
 
 use std::future::Future as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
 use tokio::io::{AsyncBufReadExt as _, BufReader, Join};
-use tokio::process::{ChildStdin, ChildStdout, Command};
+use tokio::process::{Child, ChildStderr, ChildStdin, ChildStdout, Command};
 
 use crate::helper::client::HelperError;
 
@@ -32,29 +32,9 @@ pub fn helper_binary() -> PathBuf {
 /// background; closing the stream (EOF on its stdin) stops it. Its stderr goes to the log.
 pub fn spawn() -> Result<Join<ChildStdout, ChildStdin>, HelperError> {
     let bin = helper_binary();
-    let mut child = Command::new(&bin)
-        .arg("serve")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .map_err(|e| HelperError::Spawn {
-            bin: bin.display().to_string(),
-            cause: e.to_string(),
-        })?;
-    let (Some(stdout), Some(stdin)) = (child.stdout.take(), child.stdin.take()) else {
-        return Err(HelperError::NoStdio {
-            bin: bin.display().to_string(),
-        });
-    };
+    let (mut child, stdout, stdin) = start(&bin, &["serve"], &bin.display().to_string())?;
     if let Some(stderr) = child.stderr.take() {
-        tokio::spawn(async move {
-            let mut lines = BufReader::new(stderr).lines();
-            while let Ok(Some(line)) = lines.next_line().await {
-                tracing::info!(target: "ktui::helper", "{line}");
-            }
-        });
+        log_stderr(stderr, |_| {});
     }
     tokio::spawn(async move {
         match child.wait().await {
@@ -63,6 +43,46 @@ pub fn spawn() -> Result<Join<ChildStdout, ChildStdin>, HelperError> {
         }
     });
     Ok(tokio::io::join(stdout, stdin))
+}
+
+/// `bin args...` with its stdin, stdout and stderr piped, killed when dropped: the child and
+/// its stdout and stdin (`shown` names it in the errors).
+fn start<S: AsRef<std::ffi::OsStr>>(
+    bin: &Path,
+    args: &[S],
+    shown: &str,
+) -> Result<(Child, ChildStdout, ChildStdin), HelperError> {
+    let mut child = Command::new(bin)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| HelperError::Spawn {
+            bin: shown.to_string(),
+            cause: e.to_string(),
+        })?;
+    let (Some(stdout), Some(stdin)) = (child.stdout.take(), child.stdin.take()) else {
+        return Err(HelperError::NoStdio {
+            bin: shown.to_string(),
+        });
+    };
+    Ok((child, stdout, stdin))
+}
+
+/// The child's stderr to the log, line by line, each also given to `each`.
+fn log_stderr(
+    stderr: ChildStderr,
+    mut each: impl FnMut(String) + Send + 'static,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut lines = BufReader::new(stderr).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            tracing::info!(target: "ktui::helper", "{line}");
+            each(line);
+        }
+    })
 }
 
 /// Stderr lines of a one-shot command kept for its failure message.
@@ -88,33 +108,16 @@ pub fn command(args: &[String]) -> Result<LocalCommand, HelperError> {
         bin.display(),
         args.first().map_or("", String::as_str)
     );
-    let mut child = Command::new(&bin)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .map_err(|e| HelperError::Spawn {
-            bin: shown.clone(),
-            cause: e.to_string(),
-        })?;
-    let (Some(stdout), Some(stdin)) = (child.stdout.take(), child.stdin.take()) else {
-        return Err(HelperError::NoStdio { bin: shown });
-    };
+    let (mut child, stdout, stdin) = start(&bin, args, &shown)?;
     let tail = std::sync::Arc::new(std::sync::Mutex::new(std::collections::VecDeque::new()));
     let reader = child.stderr.take().map(|stderr| {
         let tail = tail.clone();
-        tokio::spawn(async move {
-            let mut lines = BufReader::new(stderr).lines();
-            while let Ok(Some(line)) = lines.next_line().await {
-                tracing::info!(target: "ktui::helper", "{line}");
-                if let Ok(mut t) = tail.lock() {
-                    if t.len() == STDERR_TAIL {
-                        t.pop_front();
-                    }
-                    t.push_back(line);
+        log_stderr(stderr, move |line| {
+            if let Ok(mut t) = tail.lock() {
+                if t.len() == STDERR_TAIL {
+                    t.pop_front();
                 }
+                t.push_back(line);
             }
         })
     });

@@ -4,7 +4,7 @@
 //! then removed from the node; the capture's record is written once it is over.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio::sync::mpsc::UnboundedSender;
 
@@ -12,7 +12,7 @@ use crate::action::Action;
 use crate::case::Case;
 use crate::cluster::{Cluster, PodKey};
 use crate::evidence::{EvidenceItem, EvidenceKind};
-use crate::fetch::pcap::{PcapSource, fetch_pcap, remove_pcap, write_record};
+use crate::fetch::pcap::{PcapSource, fetch_pcap, remove_pcap};
 use crate::fetch::{FetchOptions, HelperExec, LocalExec, PodExec};
 use crate::helper::manifest::{CONTAINER, HelperSpec, HelperVariant};
 use crate::state::helper::HelperTarget;
@@ -76,20 +76,15 @@ pub async fn fetch(
         exec,
     };
     let ptx = tx.clone();
-    let mut last: Option<Instant> = None;
-    let mut progress = move |done: u64, total: Option<u64>| {
-        let finished = total.is_some_and(|t| done >= t);
-        if finished || last.is_none_or(|at| at.elapsed() >= PROGRESS_EVERY) {
-            last = Some(Instant::now());
-            let _ = ptx.send(Action::CaptureFileProgress {
-                capture,
-                wire_id,
-                seq,
-                done,
-                total,
-            });
-        }
-    };
+    let mut progress = super::throttled(PROGRESS_EVERY, move |done, total| {
+        let _ = ptx.send(Action::CaptureFileProgress {
+            capture,
+            wire_id,
+            seq,
+            done,
+            total,
+        });
+    });
     let fetched = fetch_pcap(
         &src,
         &job.node_path,
@@ -148,13 +143,12 @@ pub async fn record(
         None => Err("no case is open".to_string()),
         Some(case) => {
             let bytes = with_recorder(&case, json);
-            match write_record(&case, &pod, &node, &name, bytes).await {
-                Ok(entry) => {
-                    let _ = tx.send(Action::EvidenceCaptured(EvidenceItem::written(
-                        EvidenceKind::CaptureRecord,
-                        &entry,
-                    )));
-                    Ok((entry.path, entry.sha256.unwrap_or_default()))
+            let meta = super::keep::capture_record(&pod, &node, &name);
+            match super::keep::keep(Some(case), EvidenceKind::CaptureRecord, meta, bytes).await {
+                Ok(item) => {
+                    let kept = (item.path.clone(), item.sha256.clone());
+                    let _ = tx.send(Action::EvidenceCaptured(item));
+                    Ok(kept)
                 }
                 Err(e) => Err(e.to_string()),
             }

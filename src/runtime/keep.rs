@@ -66,6 +66,21 @@ pub fn helper_session(node: &str) -> Result<ArtifactMeta, CaptureError> {
     ))
 }
 
+/// `artifacts/<ns>/<pod>/pcaps/<name>`: a capture's record (`<label>-<id>.capture.json`),
+/// beside its pcaps.
+pub fn capture_record(pod: &PodKey, node: &str, name: &str) -> Result<ArtifactMeta, CaptureError> {
+    Ok(ArtifactMeta::new(
+        ArtifactPath::pod(&pod.namespace, &pod.name, &format!("pcaps/{name}"))?,
+        "application/json",
+        Source::Helper {
+            node: node.to_string(),
+            path: "capture".to_string(),
+        },
+        Custody::from(crate::fetch::pcap::RECORD_ACTION),
+    )
+    .for_pod(&pod.namespace, &pod.name, None))
+}
+
 /// The custody target naming a cluster object.
 pub fn object_target(object: &crate::cluster::ObjectRef) -> crate::case::Target {
     crate::case::Target::Object {

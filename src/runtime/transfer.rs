@@ -5,7 +5,7 @@
 //! progress as `Action::TransferProgress` and the end as `Action::Transferred`.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use jiff::Timestamp;
 use tokio::sync::mpsc::UnboundedSender;
@@ -155,18 +155,13 @@ async fn transfer(
         helper_container: CONTAINER,
     };
     let (ptx, pod) = (tx.clone(), job.pod.clone());
-    let mut last: Option<Instant> = None;
-    let mut progress = move |done: u64, total: Option<u64>| {
-        let finished = total.is_some_and(|t| done >= t);
-        if finished || last.is_none_or(|at| at.elapsed() >= PROGRESS_EVERY) {
-            last = Some(Instant::now());
-            let _ = ptx.send(Action::TransferProgress {
-                pod: pod.clone(),
-                done,
-                total,
-            });
-        }
-    };
+    let mut progress = super::throttled(PROGRESS_EVERY, move |done, total| {
+        let _ = ptx.send(Action::TransferProgress {
+            pod: pod.clone(),
+            done,
+            total,
+        });
+    });
     let options = FetchOptions::default();
     let (fetched, kind) = match &job.job {
         HelperJob::Fetch { node_path } => (

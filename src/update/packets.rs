@@ -16,7 +16,7 @@ use crate::effect::Effect;
 use crate::intent::ConfirmPolicy;
 use crate::keymap::Packets;
 use crate::state::helper::{HelperSource, HelperTarget};
-use crate::state::packets::capture::{Capture, End, EndReason, Phase, Rate, RecordStatus, label};
+use crate::state::packets::capture::{Capture, EndReason, Phase, Rate, RecordStatus, label};
 use crate::state::packets::flows::Flows;
 use crate::state::packets::form::{CaptureForm, Field};
 use crate::state::packets::ring::Ring;
@@ -237,14 +237,11 @@ pub fn stop(state: &mut AppState, pod: &PodKey) -> Vec<Effect> {
     let now = state.now;
     let mut effects = Vec::new();
     match c.phase.clone() {
-        Phase::Helper(_) | Phase::Deploying(_) | Phase::Connecting => {
-            c.phase = Phase::Ended;
-            c.end = Some(End {
-                at: now,
-                reason: EndReason::NotStarted,
-                message: Some("stopped before it started".to_string()),
-            });
-        }
+        Phase::Helper(_) | Phase::Deploying(_) | Phase::Connecting => c.mark_ended(
+            now,
+            EndReason::NotStarted,
+            Some("stopped before it started".to_string()),
+        ),
         Phase::Requested | Phase::Queued { .. } | Phase::Running => {
             if let Some(seg) = c.live() {
                 let wire = seg.wire_id;

@@ -101,24 +101,34 @@ pub fn open(state: &mut AppState, key: PodKey) -> Vec<Effect> {
                 let sub = subscribe_pane(state);
                 return vec![Effect::HelperSend(sub)];
             }
-            state.helper.deploy_warning = Some(PREFLIGHT_PENDING.to_string());
-            let mut effects = intents::ask(
-                state,
-                Confirm::DeployHelper {
-                    node: node.clone(),
-                    variant: HelperVariant::default(),
-                },
-            );
-            if matches!(state.mode, Mode::Confirm(_)) {
-                // The dialog shows what the read-only checks find.
-                effects.push(Effect::PreflightHelper {
-                    node,
-                    image: state.helper.image.clone(),
-                });
-            }
-            effects
+            ask_deploy(state, node, HelperVariant::default())
         }
     }
+}
+
+/// Ask to deploy the `variant` helper on `node` (the sockets pane, a transfer, a capture): the
+/// confirmation, and while it is on screen the read-only checks whose findings it shows.
+pub(crate) fn ask_deploy(
+    state: &mut AppState,
+    node: String,
+    variant: HelperVariant,
+) -> Vec<Effect> {
+    state.helper.deploy_warning = Some(PREFLIGHT_PENDING.to_string());
+    let mut effects = intents::ask(
+        state,
+        Confirm::DeployHelper {
+            node: node.clone(),
+            variant,
+        },
+    );
+    if matches!(state.mode, Mode::Confirm(_)) {
+        // The dialog shows what the read-only checks find.
+        effects.push(Effect::PreflightHelper {
+            node,
+            image: state.helper.image.clone(),
+        });
+    }
+    effects
 }
 
 /// The answer to a question about the cluster (from the dialog or a driver's policy).
@@ -130,15 +140,11 @@ pub fn answer(state: &mut AppState, confirm: Confirm, answer: Answer) -> Vec<Eff
                 "deploying a helper (the session would end)",
             ) =>
         {
-            state.helper.deploy_reason = None;
-            super::checkpoint::transfer::on_deploy_answer(state, &node, false);
-            super::packets::on_deploy_answer(state, &node, false);
+            deploy_answered(state, &node, false);
             Vec::new()
         }
         (Confirm::DeployHelper { node, variant }, Answer::Yes) => {
-            state.helper.deploy_reason = None;
-            super::checkpoint::transfer::on_deploy_answer(state, &node, true);
-            super::packets::on_deploy_answer(state, &node, true);
+            deploy_answered(state, &node, true);
             state.helper.target = Some(HelperTarget::Pod { node: node.clone() });
             state.helper.status = HelperStatus::Deploying("creating the helper pod".to_string());
             if !state.helper.deployed.contains(&node) {
@@ -154,9 +160,7 @@ pub fn answer(state: &mut AppState, confirm: Confirm, answer: Answer) -> Vec<Eff
             ]
         }
         (Confirm::DeployHelper { node, .. }, Answer::No | Answer::Cancel) => {
-            state.helper.deploy_reason = None;
-            super::checkpoint::transfer::on_deploy_answer(state, &node, false);
-            super::packets::on_deploy_answer(state, &node, false);
+            deploy_answered(state, &node, false);
             if state.helper.target.is_none() {
                 state.screen = Screen::Table;
             }
@@ -174,6 +178,14 @@ pub fn answer(state: &mut AppState, confirm: Confirm, answer: Answer) -> Vec<Eff
         }
         (Confirm::QuitWithHelpers { .. }, Answer::Cancel) => Vec::new(),
     }
+}
+
+/// The deploy question about `node` answered (its reason goes with it): the transfer and the
+/// captures waiting for that helper go on (`yes`) or end.
+fn deploy_answered(state: &mut AppState, node: &str, yes: bool) {
+    state.helper.deploy_reason = None;
+    super::checkpoint::transfer::on_deploy_answer(state, node, yes);
+    super::packets::on_deploy_answer(state, node, yes);
 }
 
 fn remove(state: &mut AppState, node: String) -> Vec<Effect> {

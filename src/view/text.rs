@@ -82,6 +82,19 @@ pub fn elide_end(s: &str, cells: usize) -> String {
     format!("{}…", prefix(s, cells - 1))
 }
 
+/// `addr:port`, `[v6]:port` (or the address alone) as `state::sockets::summary::endpoint`
+/// writes it, the address cut in the middle to `addr_cells` (whether it is IPv6 told before
+/// the cut): ports are never cut. `addr` is shown as given (sanitise it first).
+pub fn endpoint(addr: &str, port: Option<u16>, addr_cells: usize) -> String {
+    let v6 = addr.contains(':');
+    let addr = elide_middle(addr, addr_cells);
+    match (port, v6) {
+        (Some(p), true) => format!("[{addr}]:{p}"),
+        (Some(p), false) => format!("{addr}:{p}"),
+        (None, _) => addr,
+    }
+}
+
 /// `s` cut to `cells` with `…` in the middle (names and addresses: both ends tell them apart,
 /// e.g. a pod's generated suffix).
 pub fn elide_middle(s: &str, cells: usize) -> String {

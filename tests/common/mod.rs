@@ -1,6 +1,8 @@
 //! Shared by the end-to-end tests that run the real helper.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod netns;
+
 use std::path::PathBuf;
 
 /// `target/<profile>/ktui-helper`, built when missing.
@@ -225,4 +227,91 @@ pub fn run_in(dir: &std::path::Path, cmd: &str, args: &[&str]) -> (bool, String)
         out.status.success(),
         String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
     )
+}
+
+/// `dir/helper.sh`, executable: runs the real helper binary after the shell lines `first`
+/// (`""`, or `[ "$1" = serve ] && exit 3\n`) with `env` exported — what the fake API server
+/// runs for the helper's exec (`Store::map_exec`).
+pub fn helper_wrapper(
+    dir: &std::path::Path,
+    first: &str,
+    env: &[(&str, &std::path::Path)],
+) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt as _;
+    let exports: String = env
+        .iter()
+        .map(|(k, v)| format!("export {k}='{}'\n", v.display()))
+        .collect();
+    let script = dir.join("helper.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\n{first}{exports}exec '{}' \"$@\"\n",
+            helper_binary().display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    script
+}
+
+/// A running, Ready helper pod of `image` on `node`, where the console looks for it
+/// (`ktui-system/ktui-helper-<node>`). `variant`: the variant label and the capabilities
+/// annotation it records (None: the default helper).
+pub fn helper_pod(node: &str, image: &str, variant: Option<(&str, &str)>) -> serde_json::Value {
+    let mut labels = serde_json::json!({
+        "app.kubernetes.io/name": "ktui-helper", "app.kubernetes.io/managed-by": "ktui"
+    });
+    let mut annotations = serde_json::json!({});
+    if let Some((name, capabilities)) = variant {
+        labels["ktui.dev/variant"] = serde_json::json!(name);
+        annotations["ktui.dev/capabilities"] = serde_json::json!(capabilities);
+    }
+    let container = ktui::helper::manifest::CONTAINER;
+    serde_json::json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": ktui::helper::manifest::pod_name(node),
+                     "namespace": ktui::helper::manifest::DEFAULT_NAMESPACE,
+                     "uid": "h-1", "labels": labels, "annotations": annotations},
+        "spec": {"nodeName": node, "containers": [{"name": container, "image": image}]},
+        "status": {"phase": "Running", "containerStatuses": [{
+            "name": container, "image": image, "imageID": "", "ready": true,
+            "restartCount": 0, "state": {"running": {}}}]}
+    })
+}
+
+/// `shop/web-1` (its container `app` running, Ready) on `node`, with `uid`.
+pub fn web_pod(node: &str, uid: &str) -> serde_json::Value {
+    serde_json::json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "web-1", "namespace": "shop", "uid": uid},
+        "spec": {"nodeName": node, "containers": [{"name": "app", "image": "web:1"}]},
+        "status": {"phase": "Running", "containerStatuses": [{
+            "name": "app", "image": "web:1", "imageID": "", "ready": true, "started": true,
+            "restartCount": 0, "state": {"running": {"startedAt": "2026-11-20T09:00:00Z"}}}]},
+    })
+}
+
+/// A key (no modifiers) into the app.
+pub fn key(app: &mut ktui::app::App, code: crossterm::event::KeyCode) {
+    use crossterm::event::{KeyEvent, KeyModifiers};
+    app.dispatch(ktui::action::Action::Key(KeyEvent::new(
+        code,
+        KeyModifiers::NONE,
+    )));
+}
+
+/// Run `cmd` with `sh -c`; fail with its output unless it succeeds.
+pub fn sh(cmd: &str) {
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(cmd)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{cmd}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

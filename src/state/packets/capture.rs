@@ -257,6 +257,32 @@ impl Capture {
         !self.active() && self.files.iter().all(FileState::settled)
     }
 
+    /// A request to the helper under `wire_id` (the first, or one sent again after a
+    /// reconnect): its segment begins, the capture waits for the answer.
+    pub fn request(&mut self, wire_id: u64, at: Timestamp) {
+        self.segments.push(Segment {
+            wire_id,
+            requested_at: at,
+            started: None,
+            stats: CaptureStats::default(),
+            ended: None,
+            last_seq: 0,
+            last_file: false,
+        });
+        self.phase = Phase::Requested;
+    }
+
+    /// Over, for `reason`: nothing flows any more (its files may still be on their way).
+    pub fn mark_ended(&mut self, at: Timestamp, reason: EndReason, message: Option<String>) {
+        self.phase = Phase::Ended;
+        self.rate.reset();
+        self.end = Some(End {
+            at,
+            reason,
+            message,
+        });
+    }
+
     /// The request now in flight with the helper (not ended).
     pub fn live(&mut self) -> Option<&mut Segment> {
         self.segments.last_mut().filter(|s| s.ended.is_none())

@@ -9,7 +9,7 @@ use super::session::{fail, s};
 use super::stream::recover;
 use crate::effect::Effect;
 use crate::state::helper::HelperTarget;
-use crate::state::packets::capture::{End, EndReason, FileState, FileStatus, Phase, Started};
+use crate::state::packets::capture::{EndReason, FileState, FileStatus, Phase, Started};
 use crate::state::{AppState, ToastLevel};
 
 /// A capture message from the helper (or an error about a capture request).
@@ -135,13 +135,7 @@ pub fn on_message(state: &mut AppState, msg: HelperMessage) -> Vec<Effect> {
                 seg.ended = Some((now, EndReason::Helper(end).as_str().to_string()));
             }
             if live {
-                c.phase = Phase::Ended;
-                c.rate.reset();
-                c.end = Some(End {
-                    at: now,
-                    reason: EndReason::Helper(end),
-                    message: message.clone(),
-                });
+                c.mark_ended(now, EndReason::Helper(end), message.clone());
                 let text = format!(
                     "capture #{} of {} ended ({}){}",
                     c.id,

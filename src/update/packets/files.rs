@@ -3,15 +3,12 @@
 //! from the node; and its record, written once it is over and every file has settled. A quit
 //! waiting for captures goes on when the last of them is in the case.
 
+use super::session::s;
 use crate::effect::Effect;
 use crate::state::packets::PcapFetch;
 use crate::state::packets::capture::{FileStatus, NodeCopy, RecordStatus};
 use crate::state::packets::record::record;
 use crate::state::{AppState, ToastLevel};
-
-fn s(text: &str) -> String {
-    crate::sanitize::line(text).into_owned()
-}
 
 /// What capture `id` needs next: its next file's fetch, its record; then the quit that waits.
 pub(super) fn after(state: &mut AppState, id: u64) -> Vec<Effect> {

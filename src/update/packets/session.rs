@@ -5,9 +5,9 @@
 use super::files;
 use crate::effect::Effect;
 use crate::state::helper::{HelperStatus, HelperTarget};
-use crate::state::packets::capture::{End, EndReason, Phase, Segment};
-use crate::state::{AppState, Confirm, Mode, ToastLevel};
-use crate::update::{intents, sockets};
+use crate::state::packets::capture::{EndReason, Phase};
+use crate::state::{AppState, ToastLevel};
+use crate::update::sockets;
 
 pub(super) fn s(text: &str) -> String {
     crate::sanitize::line(text).into_owned()
@@ -20,13 +20,7 @@ pub(super) fn fail(state: &mut AppState, id: u64, reason: EndReason, message: St
         return;
     };
     let text = format!("capture #{} of {}: {}", c.id, c.pod, s(&message));
-    c.phase = Phase::Ended;
-    c.rate.reset();
-    c.end = Some(End {
-        at: now,
-        reason,
-        message: Some(message.clone()),
-    });
+    c.mark_ended(now, reason, Some(message.clone()));
     c.note = Some(message);
     state.toast(ToastLevel::Error, text);
 }
@@ -90,16 +84,7 @@ pub(super) fn send_start(state: &mut AppState, id: u64) -> Vec<Effect> {
     let Some(c) = state.packets.by_id(id) else {
         return Vec::new();
     };
-    c.segments.push(Segment {
-        wire_id,
-        requested_at: now,
-        started: None,
-        stats: Default::default(),
-        ended: None,
-        last_seq: 0,
-        last_file: false,
-    });
-    c.phase = Phase::Requested;
+    c.request(wire_id, now);
     vec![Effect::HelperSend(msg)]
 }
 
@@ -139,21 +124,7 @@ pub fn on_helper_checked(
             } else {
                 why
             });
-            state.helper.deploy_warning = Some(sockets::PREFLIGHT_PENDING.to_string());
-            let mut effects = intents::ask(
-                state,
-                Confirm::DeployHelper {
-                    node: node.clone(),
-                    variant,
-                },
-            );
-            if matches!(state.mode, Mode::Confirm(_)) {
-                effects.push(Effect::PreflightHelper {
-                    node,
-                    image: state.helper.image.clone(),
-                });
-            }
-            effects
+            sockets::ask_deploy(state, node, variant)
         }
         Err(e) => {
             let why = format!("cannot look for the helper on node {}: {e}", s(&node));

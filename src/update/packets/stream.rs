@@ -8,9 +8,7 @@ use super::files;
 use super::session::send_start;
 use crate::effect::Effect;
 use crate::state::AppState;
-use crate::state::packets::capture::{
-    Capture, End, EndReason, FileState, FileStatus, Gap, Phase, Segment,
-};
+use crate::state::packets::capture::{Capture, EndReason, FileState, FileStatus, Gap, Phase};
 
 /// A new stream said hello: what stood is asked for again under new ids (the cut requests
 /// end as cut, the gap waits for the new request's start); waiting captures are sent.
@@ -39,16 +37,7 @@ pub fn on_connected(state: &mut AppState) -> Vec<Effect> {
                 after: Some(id),
             }),
         }
-        c.segments.push(Segment {
-            wire_id: id,
-            requested_at: now,
-            started: None,
-            stats: Default::default(),
-            ended: None,
-            last_seq: 0,
-            last_file: false,
-        });
-        c.phase = Phase::Requested;
+        c.request(id, now);
         effects.push(Effect::HelperSend(msg));
     }
     let waiting: Vec<(u64, bool)> = state
@@ -109,13 +98,7 @@ pub fn end_cut(state: &mut AppState, id: u64, reason: EndReason, message: Option
     for g in c.gaps.iter_mut().filter(|g| g.to.is_none()) {
         g.to = Some(now);
     }
-    c.phase = Phase::Ended;
-    c.rate.reset();
-    c.end = Some(End {
-        at: now,
-        reason,
-        message,
-    });
+    c.mark_ended(now, reason, message);
 }
 
 /// Queue the file request `seg` had open when it was cut, by the name it must have.

@@ -125,6 +125,25 @@ fn start_sent(effects: &[Effect]) -> (u64, ktui_wire::CaptureSpec) {
     starts[0].clone()
 }
 
+/// `p` and Enter on the selected pod, already connected to its node's helper: the request
+/// goes at once (its id).
+fn requested(s: &mut AppState, node: &str) -> u64 {
+    super::key(s, 'p');
+    press(s, KeyCode::Enter);
+    s.helper.target = Some(HelperTarget::Pod {
+        node: node.to_string(),
+    });
+    s.helper.status = HelperStatus::Connected;
+    let (w1, _) = start_sent(&update(
+        s,
+        Action::CaptureHelperChecked {
+            capture: 1,
+            result: Ok(Ok(())),
+        },
+    ));
+    w1
+}
+
 fn fetched(s: &mut AppState, job: &PcapFetch) -> Vec<Effect> {
     update(
         s,
@@ -574,18 +593,7 @@ fn a_reconnect_asks_again_under_a_new_id_and_records_the_gap() {
 #[test]
 fn a_refusal_for_the_setns_fallback_points_at_the_netns_variant() {
     let (mut s, _, node) = cluster_state();
-    super::key(&mut s, 'p');
-    press(&mut s, KeyCode::Enter);
-    // Connected to that node's helper already: the request goes at once.
-    s.helper.target = Some(HelperTarget::Pod { node: node.clone() });
-    s.helper.status = HelperStatus::Connected;
-    let (w1, _) = start_sent(&update(
-        &mut s,
-        Action::CaptureHelperChecked {
-            capture: 1,
-            result: Ok(Ok(())),
-        },
-    ));
+    let w1 = requested(&mut s, &node);
     messages(
         &mut s,
         vec![HelperMessage::Error(ErrorReply {
@@ -624,17 +632,7 @@ fn a_refusal_for_the_setns_fallback_points_at_the_netns_variant() {
 #[test]
 fn quitting_waits_for_the_captures_files() {
     let (mut s, _, node) = cluster_state();
-    super::key(&mut s, 'p');
-    press(&mut s, KeyCode::Enter);
-    s.helper.target = Some(HelperTarget::Pod { node: node.clone() });
-    s.helper.status = HelperStatus::Connected;
-    let (w1, _) = start_sent(&update(
-        &mut s,
-        Action::CaptureHelperChecked {
-            capture: 1,
-            result: Ok(Ok(())),
-        },
-    ));
+    let w1 = requested(&mut s, &node);
     messages(&mut s, vec![started(w1)]);
     // Another node's sockets would end this session: refused while the capture runs.
     let other = crate::cluster::demo::DemoCluster::fixed()
@@ -691,17 +689,7 @@ fn quitting_waits_for_the_captures_files() {
 #[test]
 fn a_second_ctrl_c_does_not_wait() {
     let (mut s, _, node) = cluster_state();
-    super::key(&mut s, 'p');
-    press(&mut s, KeyCode::Enter);
-    s.helper.target = Some(HelperTarget::Pod { node });
-    s.helper.status = HelperStatus::Connected;
-    let (w1, _) = start_sent(&update(
-        &mut s,
-        Action::CaptureHelperChecked {
-            capture: 1,
-            result: Ok(Ok(())),
-        },
-    ));
+    let w1 = requested(&mut s, &node);
     messages(&mut s, vec![started(w1)]);
     let ctrl_c = || Action::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL));
     update(&mut s, ctrl_c());

@@ -13,7 +13,7 @@ use crate::config::theme::Theme;
 use crate::state::AppState;
 use crate::state::packets::capture::Capture;
 use crate::state::packets::flows::End;
-use crate::view::text::{elide_end, elide_middle};
+use crate::view::text::{elide_end, endpoint};
 use ktui_wire::PacketLine;
 
 /// `10:00:01.123456` (UTC) from the line's epoch seconds.
@@ -41,17 +41,9 @@ fn end(addr: Option<&str>, port: Option<u16>, cells: usize) -> String {
         return "-".to_string();
     };
     let v6 = addr.contains(':');
-    let port = port.map(|p| p.to_string());
-    let room = cells.saturating_sub(
-        port.as_ref()
-            .map_or(0, |p| p.len() + 1 + 2 * usize::from(v6)),
-    );
-    let addr = elide_middle(&addr, room.max(4));
-    match (port, v6) {
-        (Some(p), true) => format!("[{addr}]:{p}"),
-        (Some(p), false) => format!("{addr}:{p}"),
-        (None, _) => addr,
-    }
+    let room =
+        cells.saturating_sub(port.map_or(0, |p| p.to_string().len() + 1 + 2 * usize::from(v6)));
+    endpoint(&addr, port, room.max(4))
 }
 
 /// What else the headers say: flags, ICMP type, VLAN, the DNS name, the length.

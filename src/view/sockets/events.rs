@@ -9,7 +9,7 @@ use ratatui::widgets::{Row, Table};
 use super::{clock, errno_name, rcode_name, s};
 use crate::config::theme::Theme;
 use crate::state::sockets::{Entry, SocketsState, summary};
-use crate::view::text::{elide_end, elide_middle, width};
+use crate::view::text::{elide_end, endpoint, width};
 use ktui_wire::SocketEvent;
 
 /// TIME (`10:00:00.123`) and TYPE (`tcp_retransmit`).
@@ -30,7 +30,6 @@ const MIN_ADDR: usize = 4;
 struct End {
     addr: Option<String>,
     port: Option<u16>,
-    v6: bool,
 }
 
 impl End {
@@ -38,7 +37,6 @@ impl End {
         Self {
             addr: addr.as_deref().map(s),
             port,
-            v6: addr.as_deref().is_some_and(|a| a.contains(':')),
         }
     }
 
@@ -48,14 +46,9 @@ impl End {
 
     /// `addr:port`, `[v6]:port`, the address cut in the middle to `cells`.
     fn text(&self, cells: usize) -> String {
-        let Some(addr) = &self.addr else {
-            return "-".to_string();
-        };
-        let addr = elide_middle(addr, cells);
-        match (self.port, self.v6) {
-            (Some(p), true) => format!("[{addr}]:{p}"),
-            (Some(p), false) => format!("{addr}:{p}"),
-            (None, _) => addr,
+        match &self.addr {
+            Some(addr) => endpoint(addr, self.port, cells),
+            None => "-".to_string(),
         }
     }
 }

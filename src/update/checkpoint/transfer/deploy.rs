@@ -6,9 +6,8 @@ use crate::cluster::PodKey;
 use crate::effect::Effect;
 use crate::helper::manifest::HelperVariant;
 use crate::state::checkpoint::{CheckpointPhase, TransferJob};
-use crate::state::{AppState, Confirm, Mode};
-use crate::update::intents;
-use crate::update::sockets::PREFLIGHT_PENDING;
+use crate::state::{AppState, Mode};
+use crate::update::sockets::ask_deploy;
 
 /// The dialog's transfer for `pod`, when one is in flight.
 fn in_flight<'a>(state: &'a mut AppState, pod: &PodKey) -> Option<&'a mut CheckpointPhase> {
@@ -40,21 +39,7 @@ pub fn on_needs_helper(
     *asked = true;
     *step = format!("{}: asking to deploy it", crate::sanitize::line(&why));
     let node = job.node.clone();
-    state.helper.deploy_warning = Some(PREFLIGHT_PENDING.to_string());
-    let mut effects = intents::ask(
-        state,
-        Confirm::DeployHelper {
-            node: node.clone(),
-            variant,
-        },
-    );
-    if matches!(state.mode, Mode::Confirm(_)) {
-        effects.push(Effect::PreflightHelper {
-            node,
-            image: state.helper.image.clone(),
-        });
-    }
-    effects
+    ask_deploy(state, node, variant)
 }
 
 /// The job waiting for the helper deploy on `node`, if any.
