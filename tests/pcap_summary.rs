@@ -247,7 +247,12 @@ fn summary_json(file: &Path) -> Vec<Value> {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    out.stdout
+    json_lines(&out.stdout)
+}
+
+/// Each line of `--json` output, parsed.
+fn json_lines(stdout: &[u8]) -> Vec<Value> {
+    stdout
         .split(|&b| b == b'\n')
         .filter(|l| !l.is_empty())
         .map(|l| serde_json::from_slice(l).unwrap())
@@ -579,11 +584,7 @@ fn flows_json(file: &Path) -> Vec<Value> {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    out.stdout
-        .split(|&b| b == b'\n')
-        .filter(|l| !l.is_empty())
-        .map(|l| serde_json::from_slice(l).unwrap())
-        .collect()
+    json_lines(&out.stdout)
 }
 
 #[test]

@@ -15,7 +15,7 @@ use ktui_packet::{Addr, Proto, Summary, ts_text};
 use serde::Serialize;
 
 use super::out::Out;
-use super::text::push_utc;
+use super::text::{pad, push_endpoint, push_utc};
 
 pub const MAX_FLOWS: usize = 1_000_000;
 
@@ -195,12 +195,20 @@ impl FlowTable {
         );
         for f in &self.flows {
             let buf = out.buf();
+            pad(
+                buf,
+                |o| {
+                    let _ = write!(o, "{}", f.proto.name());
+                },
+                6,
+            );
+            for e in [f.a, f.b] {
+                buf.push(b' ');
+                pad(buf, |o| push_endpoint(o, e.addr, e.port), 23);
+            }
             let _ = write!(
                 buf,
-                "{:<6} {:<23} {:<23} {:>8} {:>8} {:>8} {:>11} {:>11} {:>11}  ",
-                f.proto.name().to_string(),
-                endpoint(f.a),
-                endpoint(f.b),
+                " {:>8} {:>8} {:>8} {:>11} {:>11} {:>11}  ",
                 f.packets[0] + f.packets[1],
                 f.packets[0],
                 f.packets[1],
@@ -250,15 +258,6 @@ impl FlowTable {
             );
         }
         Ok(())
-    }
-}
-
-fn endpoint(e: Endpoint) -> String {
-    match (e.addr, e.port) {
-        (None, _) => "-".into(),
-        (Some(a @ Addr::V6(_)), Some(p)) => format!("[{a}]:{p}"),
-        (Some(a), Some(p)) => format!("{a}:{p}"),
-        (Some(a), None) => a.to_string(),
     }
 }
 

@@ -88,6 +88,15 @@ enum Damage {
     Corrupt(String),
 }
 
+/// `part` needed `need` bytes; the file ended after `have`.
+fn truncated(part: Part, need: u64, have: usize) -> Damage {
+    Damage::Truncated {
+        part,
+        need,
+        have: have as u64,
+    }
+}
+
 impl From<std::io::Error> for Damage {
     fn from(e: std::io::Error) -> Damage {
         Damage::Io(e)
@@ -176,11 +185,6 @@ impl<R: Read> Reader<R> {
 
     pub fn format(&self) -> Format {
         self.format
-    }
-
-    /// Frames read so far.
-    pub fn frames(&self) -> u64 {
-        self.frames
     }
 
     /// The next packet; None at the end of the file. After an error, always None.

@@ -10,24 +10,32 @@ use std::io::Write as _;
 
 use ktui_packet::{Addr, Summary, push_flags};
 
+const PROTO_WIDTH: usize = 6;
 const ENDPOINT_WIDTH: usize = 21;
 
 pub fn write_line(s: &Summary, n: u64, ts_ns: i128, out: &mut Vec<u8>) {
     let _ = write!(out, "{n:>7} ");
     push_utc(out, ts_ns);
-    let proto = s
-        .proto
-        .map(|p| p.name().to_string())
-        .unwrap_or_else(|| "-".into());
-    let _ = write!(out, " {proto:<6} ");
+    out.push(b' ');
+    pad(
+        out,
+        |o| match s.proto {
+            Some(p) => {
+                let _ = write!(o, "{}", p.name());
+            }
+            None => o.push(b'-'),
+        },
+        PROTO_WIDTH,
+    );
+    out.push(b' ');
     pad(out, |o| push_endpoint(o, s.src, s.sport), ENDPOINT_WIDTH);
     out.extend_from_slice(" → ".as_bytes());
     pad(out, |o| push_endpoint(o, s.dst, s.dport), ENDPOINT_WIDTH);
     let _ = write!(out, " {:>5}", s.len);
     if let Some(bits) = s.tcp_flags {
-        let mut flags = String::new();
-        push_flags(&mut flags, bits);
-        let _ = write!(out, " [{flags}]");
+        out.extend_from_slice(b" [");
+        push_flags(out, bits);
+        out.push(b']');
     }
     if let Some(t) = s.icmp_type {
         let _ = write!(out, " type {t}");
@@ -44,15 +52,17 @@ pub fn write_line(s: &Summary, n: u64, ts_ns: i128, out: &mut Vec<u8>) {
     out.push(b'\n');
 }
 
-/// Writes with `f`, then pads with spaces to `width` bytes.
-fn pad(out: &mut Vec<u8>, f: impl FnOnce(&mut Vec<u8>), width: usize) {
+/// Writes with `f`, then pads with spaces to `width` bytes (everything written is ASCII but
+/// the DNS name, which is never padded).
+pub fn pad(out: &mut Vec<u8>, f: impl FnOnce(&mut Vec<u8>), width: usize) {
     let start = out.len();
     f(out);
     let used = out.len() - start;
     out.extend(std::iter::repeat_n(b' ', width.saturating_sub(used)));
 }
 
-fn push_endpoint(out: &mut Vec<u8>, addr: Option<Addr>, port: Option<u16>) {
+/// `address:port`, `[v6]:port`, the address alone, or `-` when there is none.
+pub fn push_endpoint(out: &mut Vec<u8>, addr: Option<Addr>, port: Option<u16>) {
     match (addr, port) {
         (None, _) => out.push(b'-'),
         (Some(a @ Addr::V6(_)), Some(p)) => {

@@ -16,7 +16,7 @@ mod ip;
 mod json;
 mod link;
 #[cfg(test)]
-mod testframe;
+pub(crate) mod testframe;
 pub mod transport;
 
 use std::fmt;
@@ -221,9 +221,10 @@ impl Summary {
     /// `tcp_flags` as the pinned comma list (`"SYN,ACK"`, `""` for none), None when not TCP.
     pub fn tcp_flags_text(&self) -> Option<String> {
         self.tcp_flags.map(|bits| {
-            let mut out = String::new();
+            let mut out = Vec::with_capacity(31);
             push_flags(&mut out, bits);
-            out
+            // Only ASCII names and commas were written.
+            String::from_utf8(out).unwrap_or_default()
         })
     }
 
@@ -260,21 +261,27 @@ pub fn ts_text(ts_ns: i128) -> String {
     let mut ts = Vec::with_capacity(24);
     json::push_ts(&mut ts, ts_ns);
     // Only ASCII digits, '-' and '.' were written.
-    String::from_utf8_lossy(&ts).into_owned()
+    String::from_utf8(ts).unwrap_or_default()
 }
 
-/// The comma list of flag names set in `bits`, in the pinned order.
-pub fn push_flags(out: &mut String, bits: u8) {
+/// Appends the comma list of flag names set in `bits`, in the pinned order (the `--json`
+/// line, [`Summary::tcp_flags_text`] and the console's text line all write it here).
+pub fn push_flags(out: &mut Vec<u8>, bits: u8) {
     let mut first = true;
     for (bit, name) in TCP_FLAG_NAMES {
         if bits & bit != 0 {
             if !first {
-                out.push(',');
+                out.push(b',');
             }
-            out.push_str(name);
+            out.extend_from_slice(name.as_bytes());
             first = false;
         }
     }
+}
+
+/// A big-endian u16 at `at` (the caller has checked the bounds).
+fn be16(b: &[u8], at: usize) -> u16 {
+    u16::from_be_bytes([b[at], b[at + 1]])
 }
 
 #[cfg(test)]
@@ -356,14 +363,7 @@ mod tests {
 
     #[test]
     fn empty_frame_is_other_without_addresses() {
-        for link in [
-            LinkType::Ethernet,
-            LinkType::LinuxSll,
-            LinkType::LinuxSll2,
-            LinkType::Raw,
-            LinkType::Ipv4,
-            LinkType::Ipv6,
-        ] {
+        for link in LINKS {
             let s = summarize(link, &[], 0);
             assert_eq!(s.proto, Some(Proto::Other), "{link:?}");
             assert_eq!((s.src, s.dst), (None, None), "{link:?}");
@@ -373,21 +373,7 @@ mod tests {
 
     #[test]
     fn random_bytes_on_every_link_type_never_panic() {
-        let mut rng = 0x853c_49e6_748f_ea9bu64;
-        let mut next = move || {
-            rng ^= rng << 13;
-            rng ^= rng >> 7;
-            rng ^= rng << 17;
-            rng
-        };
-        let links = [
-            LinkType::Ethernet,
-            LinkType::LinuxSll,
-            LinkType::LinuxSll2,
-            LinkType::Raw,
-            LinkType::Ipv4,
-            LinkType::Ipv6,
-        ];
+        let mut next = xorshift(0x853c_49e6_748f_ea9b);
         for i in 0..60_000 {
             let len = (next() % 160) as usize;
             let mut frame: Vec<u8> = (0..len).map(|_| next() as u8).collect();
@@ -401,7 +387,7 @@ mod tests {
                 });
                 frame[18] = if i % 2 == 0 { 0x45 } else { 0x60 };
             }
-            let s = summarize(links[i % links.len()], &frame, len as u32 + (i as u32 % 3));
+            let s = summarize(LINKS[i % LINKS.len()], &frame, len as u32 + (i as u32 % 3));
             if let Some(name) = &s.dns_qname {
                 assert!(name.bytes().all(|b| (0x21..=0x7e).contains(&b)), "{name:?}");
             }

@@ -264,44 +264,38 @@ fn echo(family: i32, dst: &str) {
         let sum = !(((sum & 0xffff) + (sum >> 16)) as u16);
         msg[2..4].copy_from_slice(&sum.to_be_bytes());
     }
-    let addr: std::net::IpAddr = dst.parse().unwrap();
-    let rc = match addr {
+    let rc = match dst.parse::<std::net::IpAddr>().unwrap() {
         std::net::IpAddr::V4(a) => {
             // SAFETY: zeroed sockaddr_in is valid; family and address set below.
             let mut sa: libc::sockaddr_in = unsafe { std::mem::zeroed() };
             sa.sin_family = libc::AF_INET as u16;
             sa.sin_addr.s_addr = u32::from_ne_bytes(a.octets());
-            // SAFETY: msg and sa are valid for the lengths passed.
-            unsafe {
-                libc::sendto(
-                    fd.as_raw_fd(),
-                    msg.as_ptr().cast(),
-                    msg.len(),
-                    0,
-                    (&raw const sa).cast(),
-                    std::mem::size_of::<libc::sockaddr_in>() as u32,
-                )
-            }
+            send_to(&fd, &msg, &sa)
         }
         std::net::IpAddr::V6(a) => {
             // SAFETY: zeroed sockaddr_in6 is valid; family and address set below.
             let mut sa: libc::sockaddr_in6 = unsafe { std::mem::zeroed() };
             sa.sin6_family = libc::AF_INET6 as u16;
             sa.sin6_addr.s6_addr = a.octets();
-            // SAFETY: msg and sa are valid for the lengths passed.
-            unsafe {
-                libc::sendto(
-                    fd.as_raw_fd(),
-                    msg.as_ptr().cast(),
-                    msg.len(),
-                    0,
-                    (&raw const sa).cast(),
-                    std::mem::size_of::<libc::sockaddr_in6>() as u32,
-                )
-            }
+            send_to(&fd, &msg, &sa)
         }
     };
     assert!(rc > 0, "echo to {dst}: {}", std::io::Error::last_os_error());
+}
+
+/// sendto(2) of `msg` to the socket address `sa` (a `sockaddr_in` or `sockaddr_in6`).
+fn send_to<T>(fd: &OwnedFd, msg: &[u8], sa: &T) -> isize {
+    // SAFETY: msg and sa are valid for the lengths passed.
+    unsafe {
+        libc::sendto(
+            fd.as_raw_fd(),
+            msg.as_ptr().cast(),
+            msg.len(),
+            0,
+            (sa as *const T).cast(),
+            std::mem::size_of::<T>() as u32,
+        )
+    }
 }
 
 /// What the test itself reads from a frame, independently of the compiler.
@@ -508,42 +502,25 @@ fn kernel_refuses_an_invalid_program() {
     }
     let pair = Pair::new(2);
     let dev = pair.dev_b.clone();
-    let err = in_netns(&pair.b, move || {
-        let bad = [
-            BpfInsn {
-                code: 0x15,
-                jt: 5,
-                jf: 0,
-                k: 0,
-            },
-            BpfInsn {
-                code: 0x06,
-                jt: 0,
-                jf: 0,
-                k: 0,
-            },
-        ];
-        packet_socket(&dev, Some(&bad)).map(|_| ())
-    })
-    .join()
-    .unwrap()
-    .unwrap_err();
+    // `jeq #0 jt 5` in a program of two instructions, then `ret #0`.
+    let bad = [
+        BpfInsn {
+            code: 0x15,
+            jt: 5,
+            jf: 0,
+            k: 0,
+        },
+        BpfInsn {
+            code: 0x06,
+            jt: 0,
+            jf: 0,
+            k: 0,
+        },
+    ];
+    let err = in_netns(&pair.b, move || packet_socket(&dev, Some(&bad)).map(|_| ()))
+        .join()
+        .unwrap()
+        .unwrap_err();
     assert_eq!(err.raw_os_error(), Some(libc::EINVAL), "{err}");
-    assert!(
-        ktui_packet::filter::check(&[
-            BpfInsn {
-                code: 0x15,
-                jt: 5,
-                jf: 0,
-                k: 0
-            },
-            BpfInsn {
-                code: 0x06,
-                jt: 0,
-                jf: 0,
-                k: 0
-            },
-        ])
-        .is_err()
-    );
+    assert!(ktui_packet::filter::check(&bad).is_err());
 }

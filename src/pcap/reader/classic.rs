@@ -7,7 +7,7 @@ use std::io::Read;
 use ktui_packet::LinkType;
 
 use super::input::Input;
-use super::{Damage, Endian, Format, MAX_CAPLEN, Part, Raw};
+use super::{Damage, Endian, Format, MAX_CAPLEN, Part, Raw, truncated};
 
 const FILE_HEADER: usize = 24;
 
@@ -56,11 +56,7 @@ impl Classic {
     pub fn read_file_header<R: Read>(&mut self, input: &mut Input<R>) -> Result<(), Damage> {
         let have = input.fill(FILE_HEADER)?;
         if have < FILE_HEADER {
-            return Err(Damage::Truncated {
-                part: Part::FileHeader,
-                need: FILE_HEADER as u64,
-                have: have as u64,
-            });
+            return Err(truncated(Part::FileHeader, FILE_HEADER as u64, have));
         }
         let h = input.peek(FILE_HEADER);
         let (major, minor) = (self.endian.u16(h, 4), self.endian.u16(h, 6));
@@ -83,11 +79,7 @@ impl Classic {
             return Ok(None);
         }
         if have < hlen {
-            return Err(Damage::Truncated {
-                part: Part::RecordHeader,
-                need: hlen as u64,
-                have: have as u64,
-            });
+            return Err(truncated(Part::RecordHeader, hlen as u64, have));
         }
         let h = input.peek(hlen);
         let e = self.endian;
@@ -102,11 +94,7 @@ impl Classic {
         let need = hlen + caplen as usize;
         let have = input.fill(need)?;
         if have < need {
-            return Err(Damage::Truncated {
-                part: Part::PacketData,
-                need: u64::from(caplen),
-                have: (have - hlen) as u64,
-            });
+            return Err(truncated(Part::PacketData, u64::from(caplen), have - hlen));
         }
         let scale = if self.nanos { 1 } else { 1_000 };
         let raw = Raw {

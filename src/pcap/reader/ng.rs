@@ -10,7 +10,7 @@ use std::io::Read;
 use ktui_packet::LinkType;
 
 use super::input::Input;
-use super::{Damage, Endian, MAX_BLOCK, MAX_CAPLEN, MAX_INTERFACES, Part, Raw};
+use super::{Damage, Endian, MAX_BLOCK, MAX_CAPLEN, MAX_INTERFACES, Part, Raw, truncated};
 
 pub const SHB_MAGIC: &[u8] = &[0x0a, 0x0d, 0x0d, 0x0a];
 const SHB: u32 = 0x0a0d_0d0a;
@@ -158,9 +158,8 @@ impl Ng {
                     self.interface(endian, body)?;
                     None
                 }
-                EPB => Some(self.enhanced(endian, body, body_at)?),
                 SPB => Some(self.simple(endian, body, body_at)?),
-                _ => Some(self.obsolete(endian, body, body_at)?),
+                _ => Some(self.timed(block_type, endian, body, body_at)?),
             };
             input.consume(need);
             if let Some(raw) = packet {
@@ -239,30 +238,29 @@ impl Ng {
         })
     }
 
-    fn enhanced(&self, endian: Endian, body: &[u8], body_at: usize) -> Result<Raw, Damage> {
+    /// An enhanced (EPB) or obsolete (OPB) packet block: interface id (4 bytes, or in an OPB 2
+    /// and a drop count), 64-bit timestamp, captured and original length, the data.
+    fn timed(
+        &self,
+        block_type: u32,
+        endian: Endian,
+        body: &[u8],
+        body_at: usize,
+    ) -> Result<Raw, Damage> {
+        let enhanced = block_type == EPB;
         if body.len() < 20 {
-            return Err(short_body("enhanced packet", body.len(), 20));
+            let kind = if enhanced {
+                "enhanced packet"
+            } else {
+                "obsolete packet"
+            };
+            return Err(short_body(kind, body.len(), 20));
         }
-        let iface = self.lookup(endian.u32(body, 0))?;
-        let ticks = u64::from(endian.u32(body, 4)) << 32 | u64::from(endian.u32(body, 8));
-        let caplen = endian.u32(body, 12);
-        let len = endian.u32(body, 16);
-        packet(
-            iface,
-            caplen,
-            len,
-            body.len() - 20,
-            body_at + 20,
-            iface.ts_ns(ticks),
-            endian.u32(body, 0),
-        )
-    }
-
-    fn obsolete(&self, endian: Endian, body: &[u8], body_at: usize) -> Result<Raw, Damage> {
-        if body.len() < 20 {
-            return Err(short_body("obsolete packet", body.len(), 20));
-        }
-        let id = u32::from(endian.u16(body, 0));
+        let id = if enhanced {
+            endian.u32(body, 0)
+        } else {
+            u32::from(endian.u16(body, 0))
+        };
         let iface = self.lookup(id)?;
         let ticks = u64::from(endian.u32(body, 4)) << 32 | u64::from(endian.u32(body, 8));
         let caplen = endian.u32(body, 12);
@@ -322,14 +320,6 @@ fn packet(
         caplen: caplen as usize,
         interface,
     })
-}
-
-fn truncated(part: Part, need: u64, have: usize) -> Damage {
-    Damage::Truncated {
-        part,
-        need,
-        have: have as u64,
-    }
 }
 
 fn short_body(kind: &str, len: usize, min: usize) -> Damage {

@@ -304,14 +304,8 @@ mod tests {
 
     #[test]
     fn random_programs_never_panic() {
-        // A small xorshift: the interpreter and the checker take any instruction words.
-        let mut s = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = || {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            s
-        };
+        // The interpreter and the checker take any instruction words.
+        let mut next = crate::summary::testframe::xorshift(0x9e37_79b9_7f4a_7c15);
         let frame: Vec<u8> = (0..64).map(|i| i as u8).collect();
         for _ in 0..20_000 {
             let n = (next() % 12) as usize + 1;

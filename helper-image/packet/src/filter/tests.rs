@@ -1,6 +1,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use super::*;
+use crate::summary::testframe::LINKS;
 
 fn canon(text: &str) -> String {
     Filter::parse(text)
@@ -274,15 +275,6 @@ fn programs_beyond_the_kernel_limit_are_an_error() {
         check(&prog).unwrap();
     }
 }
-
-const LINKS: [LinkType; 6] = [
-    LinkType::Ethernet,
-    LinkType::LinuxSll,
-    LinkType::LinuxSll2,
-    LinkType::Raw,
-    LinkType::Ipv4,
-    LinkType::Ipv6,
-];
 
 #[test]
 fn ipv4_ports_skip_options_and_later_fragments() {

@@ -5,7 +5,7 @@
 
 use std::io::Write as _;
 
-use super::{Addr, Proto, Summary, TCP_FLAG_NAMES, static_name};
+use super::{Addr, Proto, Summary, push_flags, static_name};
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
@@ -45,16 +45,7 @@ pub(super) fn write_line(s: &Summary, n: u64, ts_ns: i128, out: &mut Vec<u8>) {
         None => out.extend_from_slice(b"null"),
         Some(bits) => {
             out.push(b'"');
-            let mut first = true;
-            for (bit, name) in TCP_FLAG_NAMES {
-                if bits & bit != 0 {
-                    if !first {
-                        out.push(b',');
-                    }
-                    out.extend_from_slice(name.as_bytes());
-                    first = false;
-                }
-            }
+            push_flags(out, bits);
             out.push(b'"');
         }
     }
@@ -248,13 +239,7 @@ mod tests {
     /// (nulls everywhere, extreme numbers, names needing JSON escapes), from a seeded generator.
     #[test]
     fn random_summaries_match_serde_json() {
-        let mut rng = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move || {
-            rng ^= rng << 13;
-            rng ^= rng >> 7;
-            rng ^= rng << 17;
-            rng
-        };
+        let mut next = xorshift(0x9e37_79b9_7f4a_7c15);
         let names = [
             "",
             "a.b",

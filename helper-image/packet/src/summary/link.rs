@@ -9,7 +9,7 @@
 
 use etherparse::{EtherType, Ethernet2HeaderSlice, SingleVlanHeaderSlice, ether_type};
 
-use super::{Addr, Proto, Summary, ip};
+use super::{Addr, Proto, Summary, be16, ip};
 
 /// VLAN tags followed before giving up on a frame (QinQ is two; more is malformed or hostile).
 pub const MAX_VLAN_TAGS: usize = 8;
@@ -103,10 +103,6 @@ fn ether_type_chain(s: &mut Summary, mut et: EtherType, mut rest: &[u8]) {
             _ => return,
         }
     }
-}
-
-fn be16(b: &[u8], at: usize) -> u16 {
-    u16::from_be_bytes([b[at], b[at + 1]])
 }
 
 #[cfg(test)]

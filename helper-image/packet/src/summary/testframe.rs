@@ -1,10 +1,31 @@
 //! Hand-built frames for the unit tests (header fields written byte by byte, checksums zero:
-//! the parser does not check them).
+//! the parser does not check them), and what the parser's and the filter's tests share: the
+//! link types both understand and a seeded random generator.
 #![allow(clippy::unwrap_used)]
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use super::LinkType;
+
+/// Every link type the parser reads past the link header and the filter compiles for.
+pub const LINKS: [LinkType; 6] = [
+    LinkType::Ethernet,
+    LinkType::LinuxSll,
+    LinkType::LinuxSll2,
+    LinkType::Raw,
+    LinkType::Ipv4,
+    LinkType::Ipv6,
+];
+
+/// A xorshift64 generator from `seed` (not 0): the same numbers on every run.
+pub fn xorshift(mut seed: u64) -> impl FnMut() -> u64 {
+    move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    }
+}
 
 pub const ETH_IPV4: u16 = 0x0800;
 pub const A4: Ipv4Addr = Ipv4Addr::new(10, 66, 0, 1);

@@ -14,7 +14,7 @@
 
 use etherparse::{TcpHeaderSlice, UdpHeaderSlice};
 
-use super::{Summary, dns};
+use super::{Summary, be16, dns};
 
 pub const TCP_PORTS: usize = 4;
 pub const TCP_SEQ: usize = 8;
@@ -40,6 +40,12 @@ pub(super) fn read(s: &mut Summary, number: u8, data: &[u8], declared: Option<us
 }
 
 fn tcp(s: &mut Summary, data: &[u8], declared: Option<usize>) {
+    // The payload length: what the IP header declares beyond the TCP header.
+    let payload = |header_len: usize| {
+        declared
+            .and_then(|d| d.checked_sub(header_len))
+            .and_then(|n| u32::try_from(n).ok())
+    };
     match TcpHeaderSlice::from_slice(data) {
         Ok(h) => {
             s.sport = Some(h.source_port());
@@ -47,9 +53,7 @@ fn tcp(s: &mut Summary, data: &[u8], declared: Option<usize>) {
             s.tcp_seq = Some(h.sequence_number());
             s.tcp_flags = Some(data[13]);
             let header_len = h.slice().len();
-            s.tcp_payload = declared
-                .and_then(|d| d.checked_sub(header_len))
-                .and_then(|n| u32::try_from(n).ok());
+            s.tcp_payload = payload(header_len);
             if is_dns(s) {
                 let segment = data.get(header_len..).unwrap_or_default();
                 dns::from_tcp(s, segment);
@@ -68,9 +72,7 @@ fn tcp(s: &mut Summary, data: &[u8], declared: Option<usize>) {
                 s.tcp_flags = Some(data[13]);
                 let header_len = usize::from(data[12] >> 4) * 4;
                 if header_len >= 20 {
-                    s.tcp_payload = declared
-                        .and_then(|d| d.checked_sub(header_len))
-                        .and_then(|n| u32::try_from(n).ok());
+                    s.tcp_payload = payload(header_len);
                 }
             }
         }
@@ -105,10 +107,6 @@ fn udp(s: &mut Summary, data: &[u8]) {
 
 fn is_dns(s: &Summary) -> bool {
     s.sport == Some(DNS_PORT) || s.dport == Some(DNS_PORT)
-}
-
-fn be16(b: &[u8], at: usize) -> u16 {
-    u16::from_be_bytes([b[at], b[at + 1]])
 }
 
 #[cfg(test)]

@@ -68,6 +68,7 @@ pub fn check(prog: &[BpfInsn]) -> Result<(), InvalidProgram> {
         if !allowed(code) {
             return bad(pc, "unknown opcode");
         }
+        // The opcode is one of the kernel's: what is left to check is the operands.
         match class(code) {
             LD | LDX => {
                 let ld = class(code) == LD;
@@ -95,9 +96,6 @@ pub fn check(prog: &[BpfInsn]) -> Result<(), InvalidProgram> {
                 }
             }
             ST | STX => {
-                if code != ST && code != STX {
-                    return bad(pc, "unknown store");
-                }
                 if k >= MEMWORDS {
                     return bad(pc, "scratch memory index is 16 or more");
                 }
@@ -137,18 +135,9 @@ pub fn check(prog: &[BpfInsn]) -> Result<(), InvalidProgram> {
                 }
                 _ => return bad(pc, "unknown jump"),
             },
-            RET => {
-                if code != RET | K && code != RET | A {
-                    return bad(pc, "unknown return");
-                }
-                targets = [None, None];
-            }
-            MISC => {
-                if code != MISC | TAX && code != MISC | TXA {
-                    return bad(pc, "unknown MISC operation");
-                }
-            }
-            _ => return bad(pc, "unknown instruction class"),
+            RET => targets = [None, None],
+            // TAX, TXA.
+            _ => {}
         }
         for t in targets.into_iter().flatten() {
             if t < n && written[pc].is_some() {
