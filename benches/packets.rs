@@ -73,7 +73,7 @@ fn line(n: u64) -> PacketLine {
     let flow = n % 65_536;
     PacketLine {
         n,
-        ts: format!("1763632800.{:09}", n % 1_000_000_000),
+        ts: Some(format!("1763632800.{:09}", n % 1_000_000_000)),
         len: 1514,
         caplen: 1514,
         src: Some(format!("10.244.{}.{}", flow / 256, flow % 256)),

@@ -66,7 +66,7 @@ fn line(n: u64) -> PacketLine {
     let dns = n.is_multiple_of(4);
     PacketLine {
         n,
-        ts: format!("1763632800.{:09}", n * 1_250_000),
+        ts: Some(format!("1763632800.{:09}", n * 1_250_000)),
         len: if dns { 92 } else { 1514 },
         caplen: if dns { 92 } else { 1514 },
         src: Some("10.244.1.75".into()),

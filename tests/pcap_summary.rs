@@ -204,17 +204,14 @@ fn expected(truth: &Csv, t: &[String], extra: &Csv, x: &[String]) -> BTreeMap<&'
     };
     let len: u64 = truth.get(t, "frame.len").parse().unwrap();
     let caplen: u64 = truth.get(t, "frame.cap_len").parse().unwrap();
-    // A pcapng simple packet block has no time: tshark prints none, ktui 0 (as libpcap).
-    let ts = match truth.get(t, "frame.time_epoch") {
-        "" => "0.000000000".to_string(),
-        ts => ts.to_string(),
-    };
+    // A pcapng simple packet block has no time: tshark prints none, ktui null.
+    let ts = str_or_null(Some(truth.get(t, "frame.time_epoch")).filter(|ts| !ts.is_empty()));
     BTreeMap::from([
         (
             "n",
             Value::from(truth.get(t, "frame.number").parse::<u64>().unwrap()),
         ),
-        ("ts", Value::String(ts)),
+        ("ts", ts),
         ("len", Value::from(len)),
         ("caplen", Value::from(caplen)),
         ("src", str_or_null(src)),

@@ -15,7 +15,7 @@ use ktui_packet::{Addr, Proto, Summary, ts_text};
 use serde::Serialize;
 
 use super::out::Out;
-use super::text::{pad, push_endpoint, push_utc};
+use super::text::{UTC_WIDTH, pad, push_endpoint, push_utc};
 
 pub const MAX_FLOWS: usize = 1_000_000;
 
@@ -105,8 +105,9 @@ pub struct Flow {
     pub b: Endpoint,
     pub packets: [u64; 2],
     pub bytes: [u64; 2],
-    pub first_ns: i128,
-    pub last_ns: i128,
+    /// First and last seen (`None` while every packet of the flow came without time).
+    pub first_ns: Option<i128>,
+    pub last_ns: Option<i128>,
     pub tcp: Option<TcpStats>,
 }
 
@@ -128,7 +129,8 @@ impl FlowTable {
         &self.flows
     }
 
-    pub fn add(&mut self, s: &Summary, ts_ns: i128) {
+    /// Count one packet; a packet without time (`None`) leaves first and last seen alone.
+    pub fn add(&mut self, s: &Summary, ts_ns: Option<i128>) {
         let proto = s.proto.unwrap_or(Proto::Other);
         let src = Endpoint {
             addr: s.src,
@@ -170,8 +172,10 @@ impl FlowTable {
         let dir = usize::from(src != flow.a);
         flow.packets[dir] += 1;
         flow.bytes[dir] += u64::from(s.len);
-        flow.first_ns = flow.first_ns.min(ts_ns);
-        flow.last_ns = flow.last_ns.max(ts_ns);
+        if let Some(ts) = ts_ns {
+            flow.first_ns = Some(flow.first_ns.map_or(ts, |f| f.min(ts)));
+            flow.last_ns = Some(flow.last_ns.map_or(ts, |l| l.max(ts)));
+        }
         if let Some(tcp) = &mut flow.tcp {
             tcp.add(dir, s);
         }
@@ -216,9 +220,15 @@ impl FlowTable {
                 f.bytes[0],
                 f.bytes[1],
             );
-            push_utc(buf, f.first_ns);
-            buf.extend_from_slice(b"  ");
-            push_utc(buf, f.last_ns);
+            for (i, at) in [f.first_ns, f.last_ns].into_iter().enumerate() {
+                if i > 0 {
+                    buf.extend_from_slice(b"  ");
+                }
+                match at {
+                    Some(at) => push_utc(buf, at),
+                    None => pad(buf, |o| o.push(b'-'), UTC_WIDTH),
+                }
+            }
             if let Some(t) = &f.tcp {
                 let _ = write!(
                     buf,
@@ -275,9 +285,10 @@ pub struct FlowLine {
     pub bytes: u64,
     pub bytes_a_to_b: u64,
     pub bytes_b_to_a: u64,
-    /// Epoch seconds with 9 decimals, as the packet lines' `ts`.
-    pub first: String,
-    pub last: String,
+    /// Epoch seconds with 9 decimals, as the packet lines' `ts` (null: no packet of the flow
+    /// had a time).
+    pub first: Option<String>,
+    pub last: Option<String>,
     pub tcp: Option<TcpLine>,
 }
 
@@ -303,8 +314,8 @@ impl From<&Flow> for FlowLine {
             bytes: f.bytes[0] + f.bytes[1],
             bytes_a_to_b: f.bytes[0],
             bytes_b_to_a: f.bytes[1],
-            first: ts_text(f.first_ns),
-            last: ts_text(f.last_ns),
+            first: f.first_ns.map(ts_text),
+            last: f.last_ns.map(ts_text),
             tcp: f.tcp.as_ref().map(|t| TcpLine {
                 handshake: t.handshake,
                 fins: t.fins,
@@ -361,7 +372,7 @@ mod tests {
             seg(true, ACK | RST, c.wrapping_add(151), 0),
         ];
         for (i, p) in packets.iter().enumerate() {
-            t.add(p, 1_000 + i as i128);
+            t.add(p, Some(1_000 + i as i128));
         }
         assert_eq!(t.flows().len(), 1);
         let f = &t.flows()[0];
@@ -371,7 +382,7 @@ mod tests {
         );
         assert_eq!(f.packets, [7, 3]);
         assert_eq!(f.bytes[1], 3 * 54);
-        assert_eq!((f.first_ns, f.last_ns), (1_000, 1_009));
+        assert_eq!((f.first_ns, f.last_ns), (Some(1_000), Some(1_009)));
         let tcp = f.tcp.as_ref().unwrap();
         assert!(tcp.handshake);
         assert_eq!((tcp.resets, tcp.fins, tcp.repeats), (1, 1, 2));
@@ -382,17 +393,17 @@ mod tests {
         // Data to 124, a bare ACK at 125 (the FIN at 124 was not captured first), then the
         // FIN at 124: tshark calls it a retransmission.
         let mut t = FlowTable::new();
-        t.add(&seg(false, ACK | 0x08, 100, 24), 0);
-        t.add(&seg(false, ACK, 125, 0), 1);
-        t.add(&seg(false, ACK | FIN, 124, 0), 2);
+        t.add(&seg(false, ACK | 0x08, 100, 24), Some(0));
+        t.add(&seg(false, ACK, 125, 0), Some(1));
+        t.add(&seg(false, ACK | FIN, 124, 0), Some(2));
         assert_eq!(t.flows()[0].tcp.as_ref().unwrap().repeats, 1);
     }
 
     #[test]
     fn no_handshake_without_the_syn_ack() {
         let mut t = FlowTable::new();
-        t.add(&seg(true, SYN, 1, 0), 0);
-        t.add(&seg(false, RST | ACK, 0, 0), 1);
+        t.add(&seg(true, SYN, 1, 0), Some(0));
+        t.add(&seg(false, RST | ACK, 0, 0), Some(1));
         let tcp = t.flows()[0].tcp.clone().unwrap();
         assert!(!tcp.handshake);
         assert_eq!(tcp.resets, 1);
@@ -404,18 +415,18 @@ mod tests {
         let mut udp = seg(true, 0, 0, 0);
         udp.proto = Some(Proto::Udp);
         udp.tcp_flags = None;
-        t.add(&udp, 5);
-        t.add(&seg(true, SYN, 0, 0), 6);
+        t.add(&udp, Some(5));
+        t.add(&seg(true, SYN, 0, 0), Some(6));
         let mut other_port = udp.clone();
         other_port.sport = Some(40001);
-        t.add(&other_port, 7);
+        t.add(&other_port, Some(7));
         assert_eq!(t.flows().len(), 3);
         assert!(t.flows()[0].tcp.is_none());
         // Beyond MAX_FLOWS nothing more is held.
         for i in 0..(MAX_FLOWS as u32) {
             let mut p = udp.clone();
             p.src = Some(Addr::V4(Ipv4Addr::from(i)));
-            t.add(&p, 8);
+            t.add(&p, Some(8));
         }
         assert_eq!(t.flows().len(), MAX_FLOWS);
         assert_eq!(t.untracked_packets, 3);
@@ -424,7 +435,7 @@ mod tests {
     #[test]
     fn json_lines() {
         let mut t = FlowTable::new();
-        t.add(&seg(true, SYN, 1, 0), 1_700_000_000_000_000_001);
+        t.add(&seg(true, SYN, 1, 0), Some(1_700_000_000_000_000_001));
         let mut out = Out::new(Vec::new());
         t.write_json(&mut out).unwrap();
         let line = serde_json::to_string(&FlowLine::from(&t.flows()[0])).unwrap();

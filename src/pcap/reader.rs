@@ -55,8 +55,9 @@ pub struct Packet<'a> {
     /// 1-based frame number.
     pub n: u64,
     pub link: LinkType,
-    /// Nanoseconds since the epoch (0 for a pcapng simple packet block, which has no time).
-    pub ts_ns: i128,
+    /// Nanoseconds since the epoch (`None` for a pcapng simple packet block, which has no
+    /// time).
+    pub ts_ns: Option<i128>,
     /// Original length on the wire.
     pub len: u32,
     /// The captured bytes.
@@ -68,7 +69,7 @@ pub struct Packet<'a> {
 /// A packet record located in the buffer, before it is borrowed as a [`Packet`].
 struct Raw {
     link: LinkType,
-    ts_ns: i128,
+    ts_ns: Option<i128>,
     len: u32,
     start: usize,
     caplen: usize,
@@ -311,7 +312,7 @@ mod tests {
     use super::testfile::*;
     use super::*;
 
-    type Got = (u64, LinkType, i128, u32, Vec<u8>);
+    type Got = (u64, LinkType, Option<i128>, u32, Vec<u8>);
 
     fn read_all(bytes: &[u8]) -> (Vec<Got>, Option<PcapError>) {
         let mut r = match Reader::new(bytes, "t.pcap".into()) {

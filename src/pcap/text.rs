@@ -12,10 +12,16 @@ use ktui_packet::{Addr, Summary, push_flags};
 
 const PROTO_WIDTH: usize = 6;
 const ENDPOINT_WIDTH: usize = 21;
+/// `YYYY-MM-DD HH:MM:SS.nnnnnnnnn`.
+pub const UTC_WIDTH: usize = 29;
 
-pub fn write_line(s: &Summary, n: u64, ts_ns: i128, out: &mut Vec<u8>) {
+pub fn write_line(s: &Summary, n: u64, ts_ns: Option<i128>, out: &mut Vec<u8>) {
     let _ = write!(out, "{n:>7} ");
-    push_utc(out, ts_ns);
+    match ts_ns {
+        Some(ts_ns) => push_utc(out, ts_ns),
+        // A frame without time (pcapng simple packet block): as wide as a time.
+        None => pad(out, |o| o.push(b'-'), UTC_WIDTH),
+    }
     out.push(b' ');
     pad(
         out,
@@ -115,7 +121,7 @@ mod tests {
 
     fn line(s: &Summary, n: u64, ts: i128) -> String {
         let mut out = Vec::new();
-        write_line(s, n, ts, &mut out);
+        write_line(s, n, Some(ts), &mut out);
         String::from_utf8(out).unwrap()
     }
 

@@ -229,11 +229,11 @@ impl Summary {
     }
 
     /// The pinned `ktui pcap summary --json` object for frame `n` captured at `ts_ns`
-    /// nanoseconds since the epoch.
-    pub fn to_line(&self, n: u64, ts_ns: i128) -> PacketLine {
+    /// nanoseconds since the epoch (`None`: the frame has no time, and `ts` is null).
+    pub fn to_line(&self, n: u64, ts_ns: Option<i128>) -> PacketLine {
         PacketLine {
             n,
-            ts: ts_text(ts_ns),
+            ts: ts_ns.map(ts_text),
             len: self.len,
             caplen: self.caplen,
             src: self.src.map(|a| a.to_string()),
@@ -251,7 +251,7 @@ impl Summary {
 
     /// Appends `serde_json::to_string(&self.to_line(n, ts_ns))` and a newline to `out`, byte
     /// for byte, without allocating (except to grow `out`).
-    pub fn write_json_line(&self, n: u64, ts_ns: i128, out: &mut Vec<u8>) {
+    pub fn write_json_line(&self, n: u64, ts_ns: Option<i128>, out: &mut Vec<u8>) {
         json::write_line(self, n, ts_ns, out);
     }
 }

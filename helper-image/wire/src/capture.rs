@@ -147,8 +147,9 @@ pub enum CaptureEnd {
 pub struct PacketLine {
     /// 1-based frame number in the capture (across rotated files).
     pub n: u64,
-    /// Epoch seconds with 9 decimals.
-    pub ts: String,
+    /// Epoch seconds with 9 decimals; `None` (null) when the frame has no time (a pcapng
+    /// simple packet block).
+    pub ts: Option<String>,
     pub len: u32,
     pub caplen: u32,
     pub src: Option<String>,

@@ -99,7 +99,7 @@ impl Classic {
         let scale = if self.nanos { 1 } else { 1_000 };
         let raw = Raw {
             link: self.link,
-            ts_ns: i128::from(secs) * 1_000_000_000 + i128::from(frac) * scale,
+            ts_ns: Some(i128::from(secs) * 1_000_000_000 + i128::from(frac) * scale),
             len,
             start: input.pos() + hlen,
             caplen: caplen as usize,
@@ -116,7 +116,7 @@ mod tests {
     use super::super::*;
 
     /// Frame number, time, original length, captured length, link type.
-    type Got = (u64, i128, u32, usize, LinkType);
+    type Got = (u64, Option<i128>, u32, usize, LinkType);
 
     fn frames(bytes: &[u8]) -> Result<Vec<Got>> {
         let mut r = Reader::new(bytes, "c.pcap".into())?;
@@ -155,14 +155,14 @@ mod tests {
                     vec![
                         (
                             1,
-                            1_700_000_000_000_000_000 + 123_456 * scale,
+                            Some(1_700_000_000_000_000_000 + 123_456 * scale),
                             60,
                             60,
                             LinkType::LinuxSll
                         ),
                         (
                             2,
-                            1_700_000_001_000_000_000 + 999_999 * scale,
+                            Some(1_700_000_001_000_000_000 + 999_999 * scale),
                             1500,
                             40,
                             LinkType::LinuxSll
@@ -187,7 +187,10 @@ mod tests {
             }
             let got = frames(&f).unwrap();
             assert_eq!(got.len(), 3);
-            assert_eq!(got[2], (3, 10_000_005_000, 20, 20, LinkType::Ethernet));
+            assert_eq!(
+                got[2],
+                (3, Some(10_000_005_000), 20, 20, LinkType::Ethernet)
+            );
         }
     }
 

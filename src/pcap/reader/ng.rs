@@ -271,12 +271,12 @@ impl Ng {
             len,
             body.len() - 20,
             body_at + 20,
-            iface.ts_ns(ticks),
+            Some(iface.ts_ns(ticks)),
             id,
         )
     }
 
-    /// A simple packet block: interface 0, no timestamp (0, as libpcap reports it), the
+    /// A simple packet block: interface 0, no timestamp (`None`; libpcap reports 0), the
     /// captured length implied by the block and the interface's snaplen.
     fn simple(&self, endian: Endian, body: &[u8], body_at: usize) -> Result<Raw, Damage> {
         if body.len() < 4 {
@@ -288,7 +288,7 @@ impl Ng {
         if iface.snaplen != 0 {
             caplen = caplen.min(iface.snaplen);
         }
-        packet(iface, caplen, len, body.len() - 4, body_at + 4, 0, 0)
+        packet(iface, caplen, len, body.len() - 4, body_at + 4, None, 0)
     }
 }
 
@@ -298,7 +298,7 @@ fn packet(
     len: u32,
     room: usize,
     start: usize,
-    ts_ns: i128,
+    ts_ns: Option<i128>,
     interface: u32,
 ) -> Result<Raw, Damage> {
     if caplen > MAX_CAPLEN {
@@ -381,7 +381,7 @@ mod tests {
     use super::*;
 
     /// Frame number, link type, time, original length, data, interface.
-    type Got = (u64, LinkType, i128, u32, Vec<u8>, u32);
+    type Got = (u64, LinkType, Option<i128>, u32, Vec<u8>, u32);
 
     fn frames(bytes: &[u8]) -> Result<Vec<Got>> {
         let mut r = Reader::new(bytes, "n.pcapng".into())?;
@@ -409,12 +409,12 @@ mod tests {
         assert_eq!(got[0].0, 1);
         assert_eq!(
             (got[0].1, got[0].2, got[0].3, got[0].5),
-            (LinkType::LinuxSll2, 1_700_000_000_123_456_789, 40, 1)
+            (LinkType::LinuxSll2, Some(1_700_000_000_123_456_789), 40, 1)
         );
         // Default resolution is microseconds.
         assert_eq!(
             (got[1].1, got[1].2),
-            (LinkType::Ethernet, 1_700_000_000_000_001_000)
+            (LinkType::Ethernet, Some(1_700_000_000_000_001_000))
         );
         assert_eq!(got[3].0, 4);
         assert_eq!(got[3].4, vec![0xbb; 14]);
@@ -439,8 +439,9 @@ mod tests {
         f.extend(epb(e, 1, 3 << 19, &[0; 14], 14)); // 1.5 s
         f.extend(epb(e, 1, 1, &[0; 14], 14)); // 1/2^20 s = 953.674... ns
         f.extend(epb(e, 2, 2_000_000_000_007, &[0; 14], 14)); // 2 s + 7 ps, +100 s
-        let ts: Vec<i128> = frames(&f).unwrap().iter().map(|p| p.2).collect();
-        assert_eq!(ts, vec![1_500_000_000, 1_500_000_000, 953, 102_000_000_000]);
+        let ts: Vec<Option<i128>> = frames(&f).unwrap().iter().map(|p| p.2).collect();
+        let want = [1_500_000_000, 1_500_000_000, 953, 102_000_000_000];
+        assert_eq!(ts, want.map(Some));
     }
 
     #[test]
@@ -453,11 +454,12 @@ mod tests {
         let got = frames(&f).unwrap();
         assert_eq!(
             (got[0].1, got[0].2, got[0].3, got[0].4.len()),
-            (LinkType::Raw, 0, 1500, 20)
+            (LinkType::Raw, None, 1500, 20),
+            "a simple packet block has no time"
         );
         assert_eq!(
             (got[1].2, got[1].3, got[1].4.len()),
-            (77_000_000_000, 10, 10)
+            (Some(77_000_000_000), 10, 10)
         );
     }
 

@@ -123,7 +123,7 @@ mod tests {
     ) -> PacketLine {
         PacketLine {
             n,
-            ts: "1700000000.000000000".into(),
+            ts: Some("1700000000.000000000".into()),
             len,
             caplen: len,
             src: Some(src.into()),

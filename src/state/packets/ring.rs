@@ -151,7 +151,7 @@ mod tests {
     pub(crate) fn line(n: u64, proto: &str, sport: u16, dport: u16) -> PacketLine {
         PacketLine {
             n,
-            ts: format!("1700000000.{n:09}"),
+            ts: Some(format!("1700000000.{n:09}")),
             len: 74,
             caplen: 74,
             src: Some("10.0.0.1".into()),

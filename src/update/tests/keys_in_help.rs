@@ -159,7 +159,7 @@ fn on(pane: Pane) -> AppState {
                 id,
                 p: ktui_wire::PacketLine {
                     n,
-                    ts: format!("1763632800.{n:09}"),
+                    ts: Some(format!("1763632800.{n:09}")),
                     len: 74,
                     caplen: 74,
                     src: Some("10.244.1.75".into()),

@@ -58,7 +58,7 @@ fn cluster_state() -> (AppState, PodKey, String) {
 fn line(n: u64, dport: u16) -> PacketLine {
     PacketLine {
         n,
-        ts: format!("1763632800.{:09}", n * 1000),
+        ts: Some(format!("1763632800.{:09}", n * 1000)),
         len: 90,
         caplen: 90,
         src: Some("10.244.1.75".into()),

@@ -17,7 +17,10 @@ use crate::view::text::{elide_end, endpoint};
 use ktui_wire::PacketLine;
 
 /// `10:00:01.123456` (UTC) from the line's epoch seconds.
-pub(super) fn packet_time(ts: &str) -> String {
+pub(super) fn packet_time(ts: Option<&str>) -> String {
+    let Some(ts) = ts else {
+        return "-".to_string();
+    };
     let (secs, frac) = ts.split_once('.').unwrap_or((ts, ""));
     let Some(t) = secs
         .parse::<i64>()
@@ -116,7 +119,7 @@ pub(super) fn render_lines(
         .iter()
         .map(|p| {
             Row::new(vec![
-                packet_time(&p.ts),
+                packet_time(p.ts.as_deref()),
                 elide_end(&s(p.proto.as_deref().unwrap_or("-")), 6),
                 end(p.src.as_deref(), p.sport, end_cells),
                 end(p.dst.as_deref(), p.dport, end_cells),

@@ -448,7 +448,7 @@ pub fn tshark(file: &std::path::Path, filter: Option<&str>) -> Vec<Truth> {
             let ip = f(4).is_some() || f(6).is_some();
             Truth {
                 n: num(0).unwrap(),
-                ts: f(1).unwrap(),
+                ts: Some(f(1).unwrap()),
                 len: num(2).unwrap() as u32,
                 caplen: num(3).unwrap() as u32,
                 src: f(4).or(f(6)).or(if ip { None } else { f(8) }),

@@ -9,12 +9,17 @@ use super::{Addr, Proto, Summary, push_flags, static_name};
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
-pub(super) fn write_line(s: &Summary, n: u64, ts_ns: i128, out: &mut Vec<u8>) {
+pub(super) fn write_line(s: &Summary, n: u64, ts_ns: Option<i128>, out: &mut Vec<u8>) {
     out.extend_from_slice(b"{\"n\":");
     push_u64(out, n);
-    out.extend_from_slice(b",\"ts\":\"");
-    push_ts(out, ts_ns);
-    out.extend_from_slice(b"\",\"len\":");
+    match ts_ns {
+        Some(ts_ns) => {
+            out.extend_from_slice(b",\"ts\":\"");
+            push_ts(out, ts_ns);
+            out.extend_from_slice(b"\",\"len\":");
+        }
+        None => out.extend_from_slice(b",\"ts\":null,\"len\":"),
+    }
     push_u64(out, u64::from(s.len));
     out.extend_from_slice(b",\"caplen\":");
     push_u64(out, u64::from(s.caplen));
@@ -187,11 +192,11 @@ mod tests {
     use super::super::*;
     use super::*;
 
-    fn serde_line(s: &Summary, n: u64, ts: i128) -> String {
+    fn serde_line(s: &Summary, n: u64, ts: Option<i128>) -> String {
         serde_json::to_string(&s.to_line(n, ts)).unwrap() + "\n"
     }
 
-    fn fast_line(s: &Summary, n: u64, ts: i128) -> String {
+    fn fast_line(s: &Summary, n: u64, ts: Option<i128>) -> String {
         let mut out = Vec::new();
         s.write_json_line(n, ts, &mut out);
         String::from_utf8(out).unwrap()
@@ -224,7 +229,7 @@ mod tests {
             for cut in 0..=frame.len() {
                 n += 1;
                 let s = summarize(link, &frame[..cut], frame.len() as u32);
-                let ts = 1_795_349_209_556_955_000i128 + i128::from(n as u32) * 7_919;
+                let ts = Some(1_795_349_209_556_955_000i128 + i128::from(n as u32) * 7_919);
                 assert_eq!(
                     fast_line(&s, n, ts),
                     serde_line(&s, n, ts),
@@ -292,7 +297,8 @@ mod tests {
                 tcp_payload: None,
             };
             let n = if i % 3 == 0 { u64::MAX - i } else { i };
-            let ts = i128::from(next() as i64) * 1_000;
+            // Every seventh frame has no time (a pcapng simple packet block): `"ts":null`.
+            let ts = (i % 7 != 0).then(|| i128::from(next() as i64) * 1_000);
             assert_eq!(fast_line(&s, n, ts), serde_line(&s, n, ts), "{s:?}");
         }
     }
