@@ -128,6 +128,8 @@ pub struct AppState {
     pub pods: PodsState,
     pub screen: Screen,
     pub mode: Mode,
+    /// Lines a confirmation dialog taller than the screen is scrolled by (reset when one opens).
+    pub confirm_scroll: u16,
     pub detail: Option<DetailState>,
     pub logs: Option<LogsState>,
     /// The helper session (connection, hello, counters, standing requests).
@@ -175,6 +177,7 @@ impl AppState {
             pods: PodsState::default(),
             screen: Screen::Table,
             mode: Mode::Normal,
+            confirm_scroll: 0,
             detail: None,
             logs: None,
             helper: HelperSession::new(if demo {

@@ -181,7 +181,25 @@ async fn deploy_asks_first_and_says_what_it_creates() {
     }
     assert!(!text.contains("not privileged"), "{text}");
     insta::assert_snapshot!("deploy_confirm_120x40", text);
-    insta::assert_snapshot!("deploy_confirm_80x24", screen(&mut app, 80, 24));
+    let small = screen(&mut app, 80, 24);
+    insta::assert_snapshot!("deploy_confirm_80x24", small);
+    // Cut at 80x24: the border says so, and j scrolls to the end (the last capability).
+    assert!(small.contains("▼ more: j/k"), "{small}");
+    let last = "to show Service VIP";
+    assert!(!small.contains(last), "{small}");
+    for _ in 0..40 {
+        press(&mut app, "j");
+    }
+    let end = screen(&mut app, 80, 24);
+    assert!(end.contains(last) && end.contains("▲ end"), "{end}");
+    assert!(
+        end.contains("y: create and connect"),
+        "the keys stay: {end}"
+    );
+    for _ in 0..40 {
+        press(&mut app, "k");
+    }
+    assert_eq!(screen(&mut app, 80, 24), small, "k scrolls back to the top");
     // The default helper's dialog names no variant and adds nothing.
     assert!(
         !text.contains("variant") && !text.contains("Added for"),

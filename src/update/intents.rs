@@ -71,6 +71,7 @@ pub(crate) fn ask(state: &mut AppState, confirm: Confirm) -> Vec<Effect> {
     match state.confirm_policy {
         ConfirmPolicy::Ask => {
             state.mode = Mode::Confirm(confirm);
+            state.confirm_scroll = 0;
             Vec::new()
         }
         ConfirmPolicy::AssumeYes => sockets::answer(state, confirm, Answer::Yes),

@@ -54,7 +54,19 @@ pub fn on_key(state: &mut AppState, key: KeyEvent) -> Vec<Effect> {
             state.mode = Mode::Confirm(confirm);
             match answer_of(&key) {
                 Some(answer) => intents::apply(state, Intent::Answer(answer)),
-                None => Vec::new(), // any other key: keep asking
+                None => {
+                    // A dialog taller than the screen scrolls (the view clamps); any other
+                    // key keeps asking.
+                    let by: i32 = match key.code {
+                        KeyCode::Char('j') | KeyCode::Down => 1,
+                        KeyCode::Char('k') | KeyCode::Up => -1,
+                        KeyCode::PageDown | KeyCode::Char(' ') => 10,
+                        KeyCode::PageUp => -10,
+                        _ => 0,
+                    };
+                    state.confirm_scroll = state.confirm_scroll.saturating_add_signed(by as i16);
+                    Vec::new()
+                }
             }
         }
     }

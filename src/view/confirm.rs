@@ -107,20 +107,24 @@ pub fn render(
     let text = Paragraph::new(body)
         .wrap(Wrap { trim: false })
         .style(theme.base);
-    // Wrapped lines, plus the two borders; cut (never the keys) when the screen is too small.
-    let lines = text.line_count(width.saturating_sub(2));
-    let height = u16::try_from(lines)
-        .unwrap_or(u16::MAX)
-        .saturating_add(2)
-        .min(area.height);
+    // Wrapped lines, plus the two borders; a screen too small scrolls the text (never the
+    // keys), and the border says there is more and how to see it.
+    let lines = u16::try_from(text.line_count(width.saturating_sub(2))).unwrap_or(u16::MAX);
+    let height = lines.saturating_add(2).min(area.height);
+    let shown = height.saturating_sub(2);
+    let scroll = state.confirm_scroll.min(lines.saturating_sub(shown));
+    let mut block = Block::bordered()
+        .title(Span::styled(title, theme.title))
+        .title_bottom(Span::styled(keys, theme.accent))
+        .border_style(theme.error);
+    if lines > shown {
+        let more = match (scroll > 0, scroll + shown < lines) {
+            (false, _) => " ▼ more: j/k ",
+            (true, true) => " ▲▼ j/k ",
+            (true, false) => " ▲ end ",
+        };
+        block = block.title_bottom(Line::from(Span::styled(more, theme.accent)).right_aligned());
+    }
     let rect = super::overlay(frame, area, width, height);
-    frame.render_widget(
-        text.block(
-            Block::bordered()
-                .title(Span::styled(title, theme.title))
-                .title_bottom(Span::styled(keys, theme.accent))
-                .border_style(theme.error),
-        ),
-        rect,
-    );
+    frame.render_widget(text.scroll((scroll, 0)).block(block), rect);
 }
