@@ -795,3 +795,52 @@ fn a_capture_replaces_the_sockets_helper_of_its_node_after_a_yes() {
     ));
     start_sent(&update(&mut s, hello()));
 }
+
+/// What a driver without keys (record mode, a test) sends: `StartCapture` opens the same
+/// confirmation as `p` for the pod it names (not the selected one), `StopCapture` stops that
+/// pod's capture (its last file first), and says so when there is none.
+#[test]
+fn start_and_stop_capture_intents_name_their_pod() {
+    let (mut s, pod, node) = cluster_state();
+    select(&mut s, "frontend");
+    let effects = update(&mut s, Action::Intent(Intent::StartCapture(pod.clone())));
+    assert!(effects.is_empty(), "{effects:?}");
+    assert!(matches!(s.mode, Mode::CaptureForm));
+    assert_eq!(s.packets.form.as_ref().unwrap().pod, pod);
+    let effects = press(&mut s, KeyCode::Enter);
+    assert!(
+        matches!(effects.as_slice(), [Effect::CheckCaptureHelper { node: n, .. }] if *n == node),
+        "{effects:?}"
+    );
+    s.helper.target = Some(HelperTarget::Pod { node: node.clone() });
+    s.helper.status = HelperStatus::Connected;
+    let (wire, _) = start_sent(&update(
+        &mut s,
+        Action::CaptureHelperChecked {
+            capture: 1,
+            result: Ok(Ok(())),
+        },
+    ));
+    messages(&mut s, vec![started(wire)]);
+    assert_eq!(
+        s.packets.active_of(&pod).map(|c| c.phase.clone()),
+        Some(Phase::Running)
+    );
+
+    let effects = update(&mut s, Action::Intent(Intent::StopCapture(pod.clone())));
+    assert!(
+        effects.iter().any(
+            |e| matches!(e, Effect::HelperSend(ConsoleMessage::CaptureStop { id }) if *id == wire)
+        ),
+        "{effects:?}"
+    );
+    assert_eq!(s.packets.by_id(1).unwrap().phase, Phase::Stopping);
+
+    let other = PodKey::new("shop", "no-such-pod");
+    assert!(update(&mut s, Action::Intent(Intent::StopCapture(other))).is_empty());
+    let toast = s.toasts.last().map(|t| t.text.clone()).unwrap_or_default();
+    assert!(
+        toast.contains("no capture of shop/no-such-pod is running"),
+        "{toast}"
+    );
+}
