@@ -90,8 +90,8 @@ async fn run() {
     );
     println!(
         "pane holds {} events (capacity {}), evicted {}",
-        app.state.sockets.entries.len(),
-        app.state.sockets.capacity,
-        app.state.sockets.evicted
+        app.state.sockets.ring.lines.len(),
+        app.state.sockets.ring.capacity(),
+        app.state.sockets.ring.evicted
     );
 }

@@ -9,6 +9,7 @@ pub mod menu;
 pub mod notes;
 pub mod packets;
 pub mod pods;
+pub mod ring;
 pub mod sockets;
 
 use jiff::Timestamp;

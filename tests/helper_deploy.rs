@@ -545,7 +545,8 @@ async fn image_pull_failure_fails_fast_and_a_finished_helper_is_replaced() {
 fn connects_to(app: &ktui::app::App, port: u16) -> Vec<ktui_wire::SocketEvent> {
     app.state
         .sockets
-        .entries
+        .ring
+        .lines
         .iter()
         .filter_map(|e| match e {
             ktui::state::sockets::Entry::Event(ev)
@@ -662,7 +663,8 @@ async fn console_deploys_streams_reconnects_and_removes() {
     let gaps: Vec<bool> = app
         .state
         .sockets
-        .entries
+        .ring
+        .lines
         .iter()
         .filter_map(|e| match e {
             ktui::state::sockets::Entry::Gap { to, .. } => Some(to.is_some()),

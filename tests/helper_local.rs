@@ -93,7 +93,7 @@ async fn local_helper_live_dns_suspects_and_rcodes() {
     let client_port = client.local_addr().unwrap().port();
     let mut id = 0x4b00u16;
     let seen = |app: &App, name: &str| {
-        app.state.sockets.entries.iter().any(|e| match e {
+        app.state.sockets.ring.lines.iter().any(|e| match e {
             ktui::state::sockets::Entry::Event(ev) => {
                 ev.sport == Some(client_port)
                     && ev.dns.as_ref().and_then(|d| d.qname.as_deref()) == Some(name)

@@ -325,7 +325,7 @@ async fn without_privileges_the_pane_names_what_is_missing() {
     let text = screen(&mut app, 120, 40);
     assert!(text.contains("The helper cannot trace"), "{text}");
     assert!(text.contains("Missing: CAP_BPF, CAP_PERFMON"), "{text}");
-    assert!(app.state.sockets.entries.is_empty());
+    assert!(app.state.sockets.ring.lines.is_empty());
 }
 
 #[tokio::test]
@@ -403,7 +403,8 @@ async fn demo_replays_the_recording_labelled() {
     let events = app
         .state
         .sockets
-        .entries
+        .ring
+        .lines
         .iter()
         .filter(|e| matches!(e, ktui::state::sockets::Entry::Event(_)))
         .count();
@@ -443,7 +444,8 @@ async fn pod_names_missing_from_the_helper_come_from_the_pod_cache() {
     let named: Vec<(Option<String>, Option<String>)> = app
         .state
         .sockets
-        .entries
+        .ring
+        .lines
         .iter()
         .filter_map(|en| match en {
             ktui::state::sockets::Entry::Event(ev) => ev

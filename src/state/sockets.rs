@@ -3,7 +3,7 @@
 
 pub mod summary;
 
-use std::collections::VecDeque;
+use super::ring::Ring;
 
 use jiff::Timestamp;
 use ktui_wire::SocketEvent;
@@ -27,18 +27,12 @@ pub enum Entry {
 
 #[derive(Debug)]
 pub struct SocketsState {
-    pub entries: VecDeque<Entry>,
-    pub capacity: usize,
-    /// Events that arrived while paused (shown on resume; bounded like the pane).
-    held: VecDeque<Entry>,
-    /// Events that fell out of the pane's ring or the held queue.
-    pub evicted: u64,
-    pub received: u64,
+    /// The pane's events and gaps (events that arrive while paused are held, bounded alike).
+    pub ring: Ring<Entry>,
     pub summary: Summary,
     /// Only this pod's events (by pod UID); None = the whole node.
     pub pod: Option<(PodKey, String)>,
     pub filter: String,
-    pub paused: bool,
     /// Rows from the newest shown at the bottom (0 = following the tail).
     pub scroll_back: usize,
     pub show_summary: bool,
@@ -55,39 +49,20 @@ impl Default for SocketsState {
 impl SocketsState {
     pub fn new(capacity: usize) -> Self {
         Self {
-            entries: VecDeque::new(),
-            capacity: capacity.max(1),
-            held: VecDeque::new(),
-            evicted: 0,
-            received: 0,
+            ring: Ring::new(capacity),
             summary: Summary::default(),
             pod: None,
             filter: String::new(),
-            paused: false,
             scroll_back: 0,
             show_summary: true,
             opened: false,
         }
     }
 
-    fn push_bounded(queue: &mut VecDeque<Entry>, cap: usize, entry: Entry, evicted: &mut u64) {
-        if queue.len() == cap {
-            queue.pop_front();
-            *evicted += 1;
-        }
-        queue.push_back(entry);
-    }
-
     /// Take one event from the helper.
     pub fn ingest(&mut self, event: SocketEvent) {
-        self.received += 1;
         self.summary.add(&event);
-        let entry = Entry::Event(Box::new(event));
-        if self.paused {
-            Self::push_bounded(&mut self.held, self.capacity, entry, &mut self.evicted);
-        } else {
-            Self::push_bounded(&mut self.entries, self.capacity, entry, &mut self.evicted);
-        }
+        self.ring.ingest(Entry::Event(Box::new(event)));
     }
 
     /// The stream dropped: mark the gap (closed when the stream resumes).
@@ -97,12 +72,13 @@ impl SocketsState {
             to: None,
             reason,
         };
-        Self::push_bounded(&mut self.entries, self.capacity, gap, &mut self.evicted);
+        self.ring.push(gap);
     }
 
     pub fn close_gap(&mut self, to: Timestamp) {
         if let Some(Entry::Gap { to: end @ None, .. }) = self
-            .entries
+            .ring
+            .lines
             .iter_mut()
             .rev()
             .find(|e| matches!(e, Entry::Gap { .. }))
@@ -112,16 +88,7 @@ impl SocketsState {
     }
 
     pub fn set_paused(&mut self, paused: bool) {
-        self.paused = paused;
-        if !paused {
-            while let Some(e) = self.held.pop_front() {
-                Self::push_bounded(&mut self.entries, self.capacity, e, &mut self.evicted);
-            }
-        }
-    }
-
-    pub fn held(&self) -> usize {
-        self.held.len()
+        self.ring.set_paused(paused);
     }
 
     /// Does an entry pass the pod scope and the text filter?
@@ -140,7 +107,8 @@ impl SocketsState {
     /// Up to `rows` visible entries ending `scroll_back` rows before the newest.
     pub fn window(&self, rows: usize) -> Vec<&Entry> {
         let mut out: Vec<&Entry> = self
-            .entries
+            .ring
+            .lines
             .iter()
             .rev()
             .filter(|e| self.visible(e))
@@ -222,26 +190,18 @@ mod tests {
     }
 
     #[test]
-    fn ring_is_bounded_and_counts_evictions() {
+    fn events_go_through_the_ring_and_the_summary() {
         let mut s = SocketsState::new(3);
         for p in 0..5 {
             s.ingest(ev(p));
         }
-        assert_eq!(s.entries.len(), 3);
-        assert_eq!(s.evicted, 2);
-        assert_eq!(s.received, 5);
-    }
-
-    #[test]
-    fn pause_holds_events_until_resumed() {
-        let mut s = SocketsState::new(10);
-        s.ingest(ev(1));
+        assert_eq!(s.ring.lines.len(), 3);
+        assert_eq!((s.ring.evicted, s.ring.received), (2, 5));
         s.set_paused(true);
-        s.ingest(ev(2));
-        assert_eq!(s.entries.len(), 1);
-        assert_eq!(s.held(), 1);
+        s.ingest(ev(9));
+        assert_eq!(s.ring.held(), 1);
         s.set_paused(false);
-        assert_eq!(s.entries.len(), 2);
+        assert_eq!(s.ring.held(), 0);
     }
 
     #[test]
@@ -261,6 +221,6 @@ mod tests {
         let t = Timestamp::UNIX_EPOCH;
         s.open_gap(t, "stream closed".into());
         s.close_gap(t + jiff::SignedDuration::from_secs(3));
-        assert!(matches!(s.entries[0], Entry::Gap { to: Some(_), .. }));
+        assert!(matches!(s.ring.lines[0], Entry::Gap { to: Some(_), .. }));
     }
 }

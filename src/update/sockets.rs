@@ -232,7 +232,7 @@ pub fn on_command(state: &mut AppState, cmd: Sockets) -> Vec<Effect> {
     match cmd {
         Sockets::Back => state.screen = Screen::Table,
         Sockets::TogglePause => {
-            let paused = !s.paused;
+            let paused = !s.ring.paused;
             s.set_paused(paused);
         }
         Sockets::Older => s.scroll_back += 1,
@@ -242,7 +242,7 @@ pub fn on_command(state: &mut AppState, cmd: Sockets) -> Vec<Effect> {
         Sockets::Follow => s.scroll_back = 0,
         Sockets::ToggleSummary => s.show_summary = !s.show_summary,
         Sockets::Clear => {
-            s.entries.clear();
+            s.ring.lines.clear();
             s.summary = Default::default();
         }
         Sockets::EditFilter => {

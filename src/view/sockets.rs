@@ -79,15 +79,15 @@ fn title<'a>(st: &SocketsState, hs: &HelperSession, theme: &Theme) -> Line<'a> {
             theme.muted,
         ));
     }
-    if st.evicted > 0 {
+    if st.ring.evicted > 0 {
         spans.push(Span::styled(
-            format!("  pane-evicted {}", st.evicted),
+            format!("  pane-evicted {}", st.ring.evicted),
             theme.muted,
         ));
     }
-    if st.paused {
+    if st.ring.paused {
         spans.push(Span::styled(
-            format!("  [paused, {} held]", st.held()),
+            format!("  [paused, {} held]", st.ring.held()),
             theme.accent,
         ));
     }

@@ -1,8 +1,6 @@
-//! The live summaries of one capture: the last N packet lines (older ones counted as
-//! evicted), held aside while the pane is paused (bounded the same way), and the pane's
+//! The live summaries of one capture: the last N packet lines in a [`crate::state::ring::Ring`]
+//! (older ones counted as evicted, held aside while the pane is paused), and the pane's
 //! display filter.
-
-use std::collections::VecDeque;
 
 use ktui_wire::PacketLine;
 
@@ -10,17 +8,8 @@ use ktui_wire::PacketLine;
 /// has every packet; the pane shows the recent ones).
 pub const DEFAULT_LINES: usize = 5_000;
 
-#[derive(Debug, Clone)]
-pub struct Ring {
-    pub lines: VecDeque<PacketLine>,
-    held: VecDeque<PacketLine>,
-    capacity: usize,
-    /// Summaries that fell out of the ring (or of the held queue while paused).
-    pub evicted: u64,
-    /// Summaries received.
-    pub received: u64,
-    pub paused: bool,
-}
+/// A capture's summaries.
+pub type Ring = crate::state::ring::Ring<PacketLine>;
 
 impl Default for Ring {
     fn default() -> Self {
@@ -29,56 +18,6 @@ impl Default for Ring {
 }
 
 impl Ring {
-    pub fn new(capacity: usize) -> Self {
-        Self {
-            lines: VecDeque::new(),
-            held: VecDeque::new(),
-            capacity: capacity.max(1),
-            evicted: 0,
-            received: 0,
-            paused: false,
-        }
-    }
-
-    pub fn capacity(&self) -> usize {
-        self.capacity
-    }
-
-    fn push(queue: &mut VecDeque<PacketLine>, cap: usize, line: PacketLine, evicted: &mut u64) {
-        if queue.len() == cap {
-            queue.pop_front();
-            *evicted += 1;
-        }
-        queue.push_back(line);
-    }
-
-    pub fn ingest(&mut self, line: PacketLine) {
-        self.received += 1;
-        if self.paused {
-            Self::push(&mut self.held, self.capacity, line, &mut self.evicted);
-        } else {
-            Self::push(&mut self.lines, self.capacity, line, &mut self.evicted);
-        }
-    }
-
-    pub fn set_paused(&mut self, paused: bool) {
-        self.paused = paused;
-        if !paused {
-            while let Some(l) = self.held.pop_front() {
-                Self::push(&mut self.lines, self.capacity, l, &mut self.evicted);
-            }
-        }
-    }
-
-    pub fn held(&self) -> usize {
-        self.held.len()
-    }
-
-    pub fn clear(&mut self) {
-        self.lines.clear();
-        self.held.clear();
-    }
-
     /// Up to `rows` lines passing `filter`, ending `scroll_back` matching lines before the
     /// newest, oldest first.
     pub fn window(&self, filter: &str, scroll_back: usize, rows: usize) -> Vec<&PacketLine> {
@@ -165,32 +104,6 @@ mod tests {
             dns_qname: (dport == 53).then(|| "api.example.com".to_string()),
             truncated: false,
         }
-    }
-
-    #[test]
-    fn the_ring_keeps_the_last_lines_and_counts_the_rest() {
-        let mut r = Ring::new(3);
-        for n in 1..=5 {
-            r.ingest(line(n, "tcp", 1000, 443));
-        }
-        assert_eq!(r.lines.len(), 3);
-        assert_eq!(r.lines.front().map(|l| l.n), Some(3));
-        assert_eq!((r.evicted, r.received), (2, 5));
-        r.set_paused(true);
-        for n in 6..=10 {
-            r.ingest(line(n, "tcp", 1000, 443));
-        }
-        assert_eq!(
-            r.lines.back().map(|l| l.n),
-            Some(5),
-            "paused: nothing moves"
-        );
-        assert_eq!(r.held(), 3, "the held queue is bounded too");
-        assert_eq!(r.evicted, 4);
-        r.set_paused(false);
-        assert_eq!(r.lines.iter().map(|l| l.n).collect::<Vec<_>>(), [8, 9, 10]);
-        assert_eq!(r.evicted, 7);
-        assert_eq!(r.received, 10);
     }
 
     #[test]
