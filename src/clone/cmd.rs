@@ -1,0 +1,1 @@
+//! `ktui clone`: to be written.

@@ -1,0 +1,1 @@
+//! The create / remove flow: to be written.

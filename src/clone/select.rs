@@ -1,0 +1,1 @@
+//! Selector checks: to be written.
