@@ -41,6 +41,8 @@ pub const ANN_SNAPSHOTS: &str = "ktui.dev/snapshots";
 /// Annotation on a ConfigMap copied into a forensic namespace: `<namespace>/<name>` of the
 /// original.
 pub const ANN_COPIED_FROM: &str = "ktui.dev/copied-from";
+/// Annotation on such a copy: the name of the clone it was copied for (what removes it).
+pub const ANN_COPIED_FOR: &str = "ktui.dev/copied-for";
 
 /// The default dedup window.
 pub const DEFAULT_DEDUP_WINDOW: SignedDuration = SignedDuration::from_hours(1);

@@ -687,3 +687,57 @@ async fn the_command_offers_the_existing_clone_and_exits_0() {
     assert!(setup.store().get("Pod", "shop", &name).is_none());
     assert_eq!(setup.store().count("NetworkPolicy"), 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn into_a_forensic_namespace_the_config_maps_are_copied_and_removed_with_the_clone() {
+    let s = store();
+    s.add_namespace("forensics");
+    let setup = Setup::start(s).await;
+    let mut req = request("web-1");
+    req.options.forensic_namespace = Some("forensics".into());
+    let p = flow::prepare(&setup.cluster, None, &req).await.unwrap();
+    assert_eq!(p.plan.namespace, "forensics");
+    assert_eq!(p.plan.copied_config_maps.len(), 1, "{:?}", p.warnings);
+    setup.server.clear_requests();
+    flow::create(&setup.cluster, None, &p).await.unwrap();
+    assert_eq!(
+        writes(&setup.server.requests()),
+        vec![
+            "POST /apis/networking.k8s.io/v1/namespaces/forensics/networkpolicies".to_string(),
+            "POST /api/v1/namespaces/forensics/configmaps".to_string(),
+            "POST /api/v1/namespaces/forensics/configmaps".to_string(),
+            "POST /api/v1/namespaces/forensics/pods".to_string(),
+        ]
+    );
+    let store = setup.store();
+    let copy = store.get("ConfigMap", "forensics", "web-config").unwrap();
+    assert_eq!(copy["data"]["flags"], "a=1");
+    assert_eq!(copy["metadata"]["labels"]["ktui.dev/forensic"], "true");
+    assert_eq!(
+        copy["metadata"]["annotations"]["ktui.dev/copied-from"],
+        "shop/web-config"
+    );
+    assert_ne!(
+        copy["metadata"]["uid"],
+        store.get("ConfigMap", "shop", "web-config").unwrap()["metadata"]["uid"]
+    );
+    assert_eq!(store.count("Secret"), 0, "no Secret is ever copied");
+
+    let removed = flow::remove(&setup.cluster, None, "forensics", &p.plan.name, false)
+        .await
+        .unwrap();
+    let names: Vec<String> = removed.deleted.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        names,
+        vec![
+            format!("Pod forensics/{}", p.plan.name),
+            "ConfigMap forensics/web-config".to_string(),
+            format!("ConfigMap forensics/{}-logs", p.plan.name),
+            format!("NetworkPolicy forensics/{}-isolate", p.plan.name),
+        ]
+    );
+    assert!(
+        store.get("ConfigMap", "shop", "web-config").is_some(),
+        "the original stays"
+    );
+}

@@ -1,7 +1,8 @@
 //! [`super::remove`]: read every object of the clone first (each must carry the forensic
 //! label, else nothing is deleted), then delete the Pod, wait until it is gone (a terminating
-//! pod still runs), then its ConfigMaps, its NetworkPolicy and, when asked, its
-//! VolumeSnapshots; a custody line each.
+//! pod still runs), then its ConfigMaps (the copies made for it, its log ConfigMap), its
+//! NetworkPolicy and, when asked, its VolumeSnapshots; a custody line each. What it finds by
+//! name, not by reading the pod: a clone whose pod is gone still has the rest removed.
 
 use std::time::Duration;
 
@@ -10,6 +11,7 @@ use serde_json::Value;
 use super::record;
 use super::{CloneError, Removed, SNAPSHOT_API, is_forensic, snapshot_names};
 use crate::case::Case;
+use crate::clone::{ANN_COPIED_FOR, LABEL_FORENSIC};
 use crate::cluster::{Cluster, ClusterError, ObjectRef, PodKey};
 
 /// How long a deleted clone pod may take to terminate before its isolation is given up on.
@@ -42,51 +44,33 @@ async fn read(cluster: &dyn Cluster, r: &ObjectRef) -> Result<Option<Value>, Clo
     }
 }
 
-/// The ConfigMaps a pod reads (volumes, projected volumes, envFrom, env).
-fn config_maps(pod: &Value) -> Vec<String> {
-    let mut names: Vec<String> = Vec::new();
-    let mut add = |v: Option<&Value>| {
-        if let Some(n) = v.and_then(Value::as_str)
-            && !names.iter().any(|x| x == n)
-        {
-            names.push(n.to_string());
-        }
-    };
-    let spec = pod.get("spec");
-    let each = |key: &str| -> Vec<Value> {
-        spec.and_then(|s| s.get(key))
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default()
-    };
-    for v in each("volumes") {
-        add(v.pointer("/configMap/name"));
-        for s in v
-            .pointer("/projected/sources")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            add(s.pointer("/configMap/name"));
-        }
-    }
-    for c in each("initContainers")
+/// The ConfigMaps copied for clone `name` into `namespace` (`ktui.dev/copied-for`).
+async fn copies(
+    cluster: &dyn Cluster,
+    namespace: &str,
+    name: &str,
+) -> Result<Vec<ObjectRef>, CloneError> {
+    let found = cluster
+        .list_json(
+            "v1",
+            "ConfigMap",
+            Some(namespace.to_string()),
+            Some(format!("{LABEL_FORENSIC}=true")),
+        )
+        .await
+        .map_err(|cause| {
+            CloneError::read(format!("the ConfigMaps of namespace {namespace}"), cause)
+        })?;
+    Ok(found
         .iter()
-        .chain(each("containers").iter())
-    {
-        for f in c
-            .get("envFrom")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            add(f.pointer("/configMapRef/name"));
-        }
-        for e in c.get("env").and_then(Value::as_array).into_iter().flatten() {
-            add(e.pointer("/valueFrom/configMapKeyRef/name"));
-        }
-    }
-    names
+        .filter(|cm| {
+            cm.pointer("/metadata/annotations")
+                .and_then(|a| a.get(ANN_COPIED_FOR))
+                .and_then(Value::as_str)
+                == Some(name)
+        })
+        .filter_map(|cm| ObjectRef::of(cm).ok())
+        .collect())
 }
 
 /// One of the clone's own objects: to delete when ktui's, an error when not, gone when absent.
@@ -124,22 +108,11 @@ pub(super) async fn run(
         Some(_) => targets.push(pod_ref.clone()),
         None => already_gone.push(pod_ref.clone()),
     }
-    // The clone's own objects must be ktui's; ConfigMaps it merely reads (the source's, in the
-    // same namespace) are not the clone's and stay.
-    let log_cm = format!("{name}-logs");
-    let mut cms = pod.as_ref().map(config_maps).unwrap_or_default();
-    if !cms.contains(&log_cm) {
-        cms.push(log_cm.clone());
-    }
-    for cm in cms {
-        let r = ObjectRef::new("v1", "ConfigMap", Some(namespace), cm.clone());
-        let found = read(cluster, &r).await?;
-        if cm == log_cm {
-            claim(r, found, &mut targets, &mut already_gone)?;
-        } else if found.as_ref().is_some_and(is_forensic) {
-            targets.push(r);
-        }
-    }
+    // Copies made for it (labelled, so ktui's), then its own log ConfigMap, which must be.
+    targets.extend(copies(cluster, namespace, name).await?);
+    let log_cm = ObjectRef::new("v1", "ConfigMap", Some(namespace), format!("{name}-logs"));
+    let found = read(cluster, &log_cm).await?;
+    claim(log_cm, found, &mut targets, &mut already_gone)?;
     let np = ObjectRef::new(
         "networking.k8s.io/v1",
         "NetworkPolicy",
@@ -204,20 +177,4 @@ pub(super) async fn run(
         already_gone,
         snapshots_kept,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn the_config_maps_a_pod_reads() {
-        let pod = json!({"spec": {
-            "volumes": [{"name": "a", "configMap": {"name": "cfg"}},
-                {"name": "p", "projected": {"sources": [{"configMap": {"name": "proj"}}, {"secret": {"name": "s"}}]}}],
-            "initContainers": [{"name": "i", "envFrom": [{"configMapRef": {"name": "init-env"}}]}],
-            "containers": [{"name": "c", "env": [{"name": "X", "valueFrom": {"configMapKeyRef": {"name": "cfg", "key": "x"}}}]}]}});
-        assert_eq!(config_maps(&pod), vec!["cfg", "proj", "init-env"]);
-    }
 }

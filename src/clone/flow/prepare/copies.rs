@@ -1,12 +1,12 @@
 //! `--forensic-namespace`: the ConfigMaps the pod uses, copied into the clone's namespace
 //! (Secrets never are: the spec drops their references). A copy is the source's data with a
 //! fresh identity: no uid, resourceVersion, owners or managed fields, the clone's namespace,
-//! ktui's labels, and where it came from.
+//! ktui's labels, where it came from and which clone it is for (what removes it).
 
 use serde_json::{Map, Value};
 
 use crate::clone::flow::CloneError;
-use crate::clone::{ANN_COPIED_FROM, ClonePlan, LABEL_FORENSIC};
+use crate::clone::{ANN_COPIED_FOR, ANN_COPIED_FROM, ClonePlan, LABEL_FORENSIC};
 use crate::cluster::{Cluster, ClusterError, ObjectRef, PodKey};
 use crate::helper::manifest::{LABEL_MANAGED_BY, MANAGER};
 
@@ -22,7 +22,7 @@ pub(super) async fn config_maps(
     for name in &plan.copy_config_maps {
         let r = ObjectRef::new("v1", "ConfigMap", Some(&source.namespace), name.clone());
         match cluster.get_json(r.clone()).await {
-            Ok(found) => copies.push(copy(found, &plan.namespace, &source.namespace)),
+            Ok(found) => copies.push(copy(found, plan, &source.namespace)),
             Err(ClusterError::NotFound { .. }) => warnings.push(format!(
                 "ConfigMap {} used by the pod does not exist: not copied to namespace {}",
                 r, plan.namespace
@@ -38,8 +38,8 @@ pub(super) async fn config_maps(
     Ok(copies)
 }
 
-/// The copy of `found` (a ConfigMap as the API returned it) for `namespace`.
-fn copy(found: Value, namespace: &str, from_namespace: &str) -> Value {
+/// The copy of `found` (a ConfigMap as the API returned it) for the plan's clone.
+fn copy(found: Value, plan: &ClonePlan, from_namespace: &str) -> Value {
     let Value::Object(mut obj) = found else {
         return Value::Null;
     };
@@ -64,7 +64,7 @@ fn copy(found: Value, namespace: &str, from_namespace: &str) -> Value {
     ] {
         meta.remove(drop);
     }
-    meta.insert("namespace".into(), namespace.into());
+    meta.insert("namespace".into(), plan.namespace.clone().into());
     let labels = meta
         .entry("labels")
         .or_insert_with(|| Value::Object(Map::new()));
@@ -81,6 +81,7 @@ fn copy(found: Value, namespace: &str, from_namespace: &str) -> Value {
             ANN_COPIED_FROM.into(),
             format!("{from_namespace}/{}", name.as_str().unwrap_or_default()).into(),
         );
+        a.insert(ANN_COPIED_FOR.into(), plan.name.clone().into());
     }
     obj.insert("metadata".into(), Value::Object(meta));
     obj.insert("apiVersion".into(), "v1".into());
@@ -102,14 +103,26 @@ mod tests {
                 "managedFields": [{}], "labels": {"app": "web"},
                 "annotations": {"kubectl.kubernetes.io/last-applied-configuration": "{}", "team": "a"}},
             "data": {"flags": "x=1"}, "binaryData": {"blob": "AAE="}, "immutable": true});
-        let c = copy(found, "forensics", "shop");
+        let plan = ClonePlan {
+            name: "web-1-forensic-1a2b3c4d".into(),
+            namespace: "forensics".into(),
+            network_policy: Value::Null,
+            log_config_map: Value::Null,
+            copied_config_maps: vec![],
+            copy_config_maps: vec!["app-config".into()],
+            snapshots: vec![],
+            pod: Value::Null,
+            notes: vec![],
+        };
+        let c = copy(found, &plan, "shop");
         assert_eq!(
             c,
             json!({"apiVersion": "v1", "kind": "ConfigMap",
                 "metadata": {"name": "app-config", "namespace": "forensics",
                     "labels": {"app": "web", "ktui.dev/forensic": "true",
                         "app.kubernetes.io/managed-by": "ktui"},
-                    "annotations": {"team": "a", "ktui.dev/copied-from": "shop/app-config"}},
+                    "annotations": {"team": "a", "ktui.dev/copied-from": "shop/app-config",
+                        "ktui.dev/copied-for": "web-1-forensic-1a2b3c4d"}},
                 "data": {"flags": "x=1"}, "binaryData": {"blob": "AAE="}, "immutable": true})
         );
     }
