@@ -262,8 +262,16 @@ impl Built {
         let mut copy_config_maps = BTreeSet::new();
         let mut dropped = BTreeSet::new();
         let mut volumes = Vec::new();
+        let tokens = token_volumes(spec);
         for v in items(spec, "/volumes") {
             let name = text(v, "name").unwrap_or_default().to_string();
+            if tokens.contains(&name) {
+                notes.push(format!(
+                    "volume {name} dropped: it holds a service account token (mounted at {SA_DIR})"
+                ));
+                dropped.insert(name);
+                continue;
+            }
             match plan_volume(v, elsewhere, &mut claims, &mut copy_config_maps) {
                 VolumePlan::Keep(v) => volumes.push(v),
                 VolumePlan::Noted(v, why) => {
@@ -361,6 +369,35 @@ impl Built {
             kept_annotations,
         })
     }
+}
+
+/// Where Kubernetes mounts a pod's service account token.
+const SA_DIR: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
+
+/// Volumes holding a service account token, whatever their kind: mounted at (or under) the
+/// token directory in any container, or a Secret named `<serviceAccountName>-token-...`
+/// (the token Secrets of clusters before 1.24).
+fn token_volumes(spec: &Value) -> BTreeSet<String> {
+    let mut out: BTreeSet<String> = ["/containers", "/initContainers"]
+        .iter()
+        .flat_map(|p| items(spec, p))
+        .flat_map(|c| items(c, "/volumeMounts"))
+        .filter(|m| text(m, "mountPath").is_some_and(|p| p.starts_with(SA_DIR)))
+        .filter_map(|m| text(m, "name").map(str::to_string))
+        .collect();
+    let sa = text(spec, "serviceAccountName")
+        .or_else(|| text(spec, "serviceAccount"))
+        .unwrap_or("default");
+    out.extend(
+        items(spec, "/volumes")
+            .filter(|v| {
+                v.pointer("/secret/secretName")
+                    .and_then(Value::as_str)
+                    .is_some_and(|n| n.starts_with(&format!("{sa}-token-")))
+            })
+            .filter_map(|v| text(v, "name").map(str::to_string)),
+    );
+    out
 }
 
 /// The tolerations the DefaultTolerationSeconds admission adds (and controllers copy): they
