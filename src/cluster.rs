@@ -615,6 +615,22 @@ pub trait Cluster: Send + Sync {
     /// `ClusterError::NotFound` when it does not exist.
     fn get_json(&self, object: ObjectRef) -> BoxFuture<'static, Result<serde_json::Value>>;
 
+    /// Every object of one kind as the API returns it (each with `apiVersion` and `kind`):
+    /// in `namespace`, or in every namespace (and for cluster-scoped kinds) with `None`; only
+    /// those matching `label_selector` (`a=b,c!=d`) when given. What a clone checks selectors
+    /// against, and how existing clones are found.
+    fn list_json(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: Option<String>,
+        label_selector: Option<String>,
+    ) -> BoxFuture<'static, Result<Vec<serde_json::Value>>>;
+
+    /// Whether the API server serves `kind` in `api_version` (discovery): whether
+    /// `snapshot.storage.k8s.io/v1` `VolumeSnapshot` exists, say, where CRDs may be absent.
+    fn serves(&self, api_version: &str, kind: &str) -> BoxFuture<'static, Result<bool>>;
+
     /// The core/v1 Events about one pod as the API returns them (each with `apiVersion` and
     /// `kind`), oldest first.
     fn pod_events_json(&self, key: PodKey) -> BoxFuture<'static, Result<Vec<serde_json::Value>>>;

@@ -11,6 +11,7 @@ pub mod case;
 pub mod checkpoint;
 pub mod cleanup;
 pub mod cli;
+pub mod clone;
 pub mod cluster;
 pub mod collect;
 pub mod config;

@@ -98,6 +98,19 @@ impl Cluster for SlowLogs {
         self.inner.access(checks)
     }
 
+    fn list_json(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: Option<String>,
+        label_selector: Option<String>,
+    ) -> BoxFuture<'static, Result<Vec<serde_json::Value>>> {
+        self.inner
+            .list_json(api_version, kind, namespace, label_selector)
+    }
+    fn serves(&self, api_version: &str, kind: &str) -> BoxFuture<'static, Result<bool>> {
+        self.inner.serves(api_version, kind)
+    }
     fn get_json(&self, object: ObjectRef) -> BoxFuture<'static, Result<serde_json::Value>> {
         self.inner.get_json(object)
     }

@@ -40,6 +40,49 @@ pub struct DemoCluster {
     epoch: Timestamp,
     live: bool,
     pods: Arc<Vec<DemoPod>>,
+    /// What `ktui clone` created in the demo (kept in memory, gone when ktui exits).
+    created: Arc<std::sync::Mutex<Vec<serde_json::Value>>>,
+}
+
+/// The kinds a forensic clone creates, which the demo keeps in memory; every other write is
+/// refused (the demo has no API server).
+const DEMO_WRITABLE: &[(&str, &str)] = &[
+    ("v1", "Pod"),
+    ("v1", "ConfigMap"),
+    ("networking.k8s.io/v1", "NetworkPolicy"),
+    ("snapshot.storage.k8s.io/v1", "VolumeSnapshot"),
+];
+
+/// The label every forensic clone carries: the only pods the demo lets `create` add.
+const FORENSIC_LABEL: &str = "ktui.dev/forensic";
+
+fn demo_writable(object: &ObjectRef, json: &serde_json::Value) -> bool {
+    DEMO_WRITABLE
+        .iter()
+        .any(|(av, k)| *av == object.api_version && *k == object.kind)
+        && (object.kind != "Pod"
+            || json
+                .pointer("/metadata/labels")
+                .and_then(|l| l.get(FORENSIC_LABEL))
+                .is_some())
+}
+
+/// `a=b,c` (equality and existence terms only) against an object's labels.
+fn demo_selects(selector: &str, json: &serde_json::Value) -> bool {
+    let labels = json.pointer("/metadata/labels");
+    selector.split(',').filter(|t| !t.is_empty()).all(|term| {
+        let (key, want) = match term.split_once('=') {
+            Some((k, v)) => (k.trim_end_matches('='), Some(v)),
+            None => (term, None),
+        };
+        let have = labels
+            .and_then(|l| l.get(key))
+            .and_then(serde_json::Value::as_str);
+        match want {
+            Some(v) => have == Some(v),
+            None => have.is_some(),
+        }
+    })
 }
 
 impl DemoCluster {
@@ -49,6 +92,7 @@ impl DemoCluster {
             epoch,
             live,
             pods: Arc::new(data::pods(epoch)),
+            created: Arc::default(),
         }
     }
 
@@ -234,14 +278,50 @@ impl Cluster for DemoCluster {
         unavailable("applying objects (deploying the node helper)")
     }
 
+    /// A clone's objects are kept in memory; any other create is refused.
     fn create(&self, object: serde_json::Value) -> BoxFuture<'static, Result<bool>> {
-        let what =
-            ObjectRef::of(&object).map_or_else(|_| "an object".to_string(), |r| r.to_string());
-        unavailable(&format!("creating {what}"))
+        let r = match ObjectRef::of(&object) {
+            Ok(r) => r,
+            Err(e) => return async move { Err(e) }.boxed(),
+        };
+        if !demo_writable(&r, &object) {
+            return unavailable(&format!("creating {r}"));
+        }
+        let exists = self.object_json(&r).is_some();
+        if !exists {
+            let mut object = object;
+            if let Some(meta) = object.get_mut("metadata").and_then(|m| m.as_object_mut()) {
+                let stamp = self.epoch.strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
+                meta.entry("creationTimestamp").or_insert(stamp.into());
+                meta.entry("uid").or_insert(
+                    format!(
+                        "demo-{}",
+                        crate::case::custody::sha256_hex(r.to_string().as_bytes())
+                            .get(..12)
+                            .unwrap_or_default()
+                    )
+                    .into(),
+                );
+            }
+            self.created
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(object);
+        }
+        async move { Ok(!exists) }.boxed()
     }
 
+    /// Deletes what a clone created in the demo; the simulated pods cannot be deleted.
     fn delete(&self, object: ObjectRef) -> BoxFuture<'static, Result<bool>> {
-        unavailable(&format!("deleting {object}"))
+        let mut created = self.created.lock().unwrap_or_else(|e| e.into_inner());
+        let before = created.len();
+        created.retain(|o| ObjectRef::of(o).ok().as_ref() != Some(&object));
+        let removed = created.len() != before;
+        drop(created);
+        if !removed && self.object_json(&object).is_some() {
+            return unavailable(&format!("deleting {object}"));
+        }
+        async move { Ok(removed) }.boxed()
     }
 
     fn exec(
@@ -280,6 +360,56 @@ impl Cluster for DemoCluster {
     fn access(&self, checks: Vec<AccessCheck>) -> BoxFuture<'static, Result<Vec<bool>>> {
         let all = vec![true; checks.len()];
         Box::pin(async move { Ok(all) })
+    }
+
+    /// The demo's pods, their owners, and what clones created; other kinds are empty.
+    fn list_json(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: Option<String>,
+        label_selector: Option<String>,
+    ) -> BoxFuture<'static, Result<Vec<serde_json::Value>>> {
+        let in_ns = |ns: &str| namespace.as_deref().is_none_or(|want| want == ns);
+        let mut found: Vec<serde_json::Value> = match (api_version, kind) {
+            ("v1", "Pod") => self
+                .pods
+                .iter()
+                .filter(|p| in_ns(&p.detail.summary.key.namespace))
+                .map(json::pod)
+                .collect(),
+            _ => Vec::new(),
+        };
+        let created = self.created.lock().unwrap_or_else(|e| e.into_inner());
+        found.extend(
+            created
+                .iter()
+                .filter(|o| {
+                    ObjectRef::of(o).is_ok_and(|r| {
+                        r.api_version == api_version
+                            && r.kind == kind
+                            && r.namespace.as_deref().is_none_or(in_ns)
+                    })
+                })
+                .cloned(),
+        );
+        drop(created);
+        if let Some(sel) = &label_selector {
+            found.retain(|o| demo_selects(sel, o));
+        }
+        async move { Ok(found) }.boxed()
+    }
+
+    /// The demo serves the kinds it keeps, VolumeSnapshot included.
+    fn serves(&self, api_version: &str, kind: &str) -> BoxFuture<'static, Result<bool>> {
+        let served = DEMO_WRITABLE
+            .iter()
+            .any(|(av, k)| *av == api_version && *k == kind)
+            || matches!(
+                (api_version, kind),
+                ("v1", _) | ("apps/v1", _) | ("batch/v1", _)
+            );
+        async move { Ok(served) }.boxed()
     }
 
     fn get_json(&self, object: ObjectRef) -> BoxFuture<'static, Result<serde_json::Value>> {
@@ -359,6 +489,14 @@ impl Cluster for DemoCluster {
 impl DemoCluster {
     /// A demo object as the API would send it.
     fn object_json(&self, o: &ObjectRef) -> Option<serde_json::Value> {
+        let created = self.created.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(found) = created
+            .iter()
+            .find(|c| ObjectRef::of(c).ok().as_ref() == Some(o))
+        {
+            return Some(found.clone());
+        }
+        drop(created);
         let ns = o.namespace.as_deref().unwrap_or_default();
         let in_ns = |p: &&DemoPod| p.detail.summary.key.namespace == ns;
         match (o.api_version.as_str(), o.kind.as_str()) {

@@ -325,6 +325,40 @@ impl Cluster for KubeCluster {
         async move { access::review(&this, checks).await }.boxed()
     }
 
+    fn list_json(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: Option<String>,
+        label_selector: Option<String>,
+    ) -> BoxFuture<'static, Result<Vec<serde_json::Value>>> {
+        let this = self.clone();
+        let (api_version, kind) = (api_version.to_string(), kind.to_string());
+        async move {
+            let ctx = |verb: &str, resource: &str, ns: Option<&str>| this.ctx(verb, resource, ns);
+            apply::list_json(
+                this.client.clone(),
+                ctx,
+                &api_version,
+                &kind,
+                namespace.as_deref(),
+                label_selector.as_deref(),
+            )
+            .await
+        }
+        .boxed()
+    }
+
+    fn serves(&self, api_version: &str, kind: &str) -> BoxFuture<'static, Result<bool>> {
+        let this = self.clone();
+        let (api_version, kind) = (api_version.to_string(), kind.to_string());
+        async move {
+            let ctx = |verb: &str, resource: &str, ns: Option<&str>| this.ctx(verb, resource, ns);
+            apply::serves(this.client.clone(), ctx, &api_version, &kind).await
+        }
+        .boxed()
+    }
+
     fn get_json(&self, object: ObjectRef) -> BoxFuture<'static, Result<serde_json::Value>> {
         let this = self.clone();
         async move {

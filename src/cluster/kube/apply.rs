@@ -42,6 +42,7 @@ const KNOWN: &[(&str, &str, &str, bool)] = &[
         true,
     ),
     ("apps/v1", "Deployment", "deployments", true),
+    ("apps/v1", "ReplicaSet", "replicasets", true),
 ];
 
 /// The REST resource of a kind and whether it is namespaced.
@@ -185,6 +186,85 @@ pub(super) async fn list(
         .await
         .map_err(|e| map_err(e, &ctx))?;
     Ok(list.items.into_iter().map(|o| info(o.metadata)).collect())
+}
+
+/// Every object of a kind (in `namespace`, or everywhere / cluster-scoped with `None`), whole,
+/// each with its `apiVersion` and `kind` (a list answer leaves them out of its items), read
+/// page by page; only those matching `label_selector` when one is given.
+pub(super) async fn list_json(
+    client: Client,
+    ctx: impl Fn(&str, &str, Option<&str>) -> ApiContext,
+    api_version: &str,
+    kind: &str,
+    namespace: Option<&str>,
+    label_selector: Option<&str>,
+) -> Result<Vec<serde_json::Value>> {
+    let (ar, namespaced) = resource_for(&client, api_version, kind).await?;
+    let namespace = namespace.filter(|_| namespaced);
+    let ctx = ctx("list", &ar.plural, namespace);
+    let url = api(&client, &ar, namespace).resource_url().to_string();
+    let mut items = Vec::new();
+    let mut continue_token: Option<String> = None;
+    loop {
+        let mut params = ListParams::default().limit(500);
+        if let Some(sel) = label_selector {
+            params = params.labels(sel);
+        }
+        if let Some(token) = &continue_token {
+            params = params.continue_token(token);
+        }
+        let request = kube::core::Request::new(&url).list(&params).map_err(|e| {
+            ClusterError::InvalidObject {
+                verb: "list".to_string(),
+                object: format!("{kind} ({api_version})"),
+                cause: e.to_string(),
+            }
+        })?;
+        let mut page: serde_json::Value = client
+            .request(request)
+            .await
+            .map_err(|e| map_err(e, &ctx))?;
+        if let Some(list) = page
+            .get_mut("items")
+            .and_then(serde_json::Value::as_array_mut)
+        {
+            for mut item in list.drain(..) {
+                if let Some(obj) = item.as_object_mut() {
+                    obj.insert("apiVersion".into(), api_version.into());
+                    obj.insert("kind".into(), kind.into());
+                }
+                items.push(item);
+            }
+        }
+        continue_token = page
+            .pointer("/metadata/continue")
+            .and_then(serde_json::Value::as_str)
+            .filter(|t| !t.is_empty())
+            .map(str::to_string);
+        if continue_token.is_none() {
+            return Ok(items);
+        }
+    }
+}
+
+/// Whether discovery lists `kind` in `api_version` (a 404 for the group: not served).
+pub(super) async fn serves(
+    client: Client,
+    ctx: impl Fn(&str, &str, Option<&str>) -> ApiContext,
+    api_version: &str,
+    kind: &str,
+) -> Result<bool> {
+    let ctx = ctx("get", api_version, None);
+    let listed = if api_version.contains('/') {
+        client.list_api_group_resources(api_version).await
+    } else {
+        client.list_core_api_resources(api_version).await
+    };
+    match listed {
+        Ok(list) => Ok(list.resources.iter().any(|r| r.kind == kind)),
+        Err(kube::Error::Api(status)) if status.code == 404 => Ok(false),
+        Err(e) => Err(map_err(e, &ctx)),
+    }
 }
 
 /// Apply every object in order, stopping at the first failure.
