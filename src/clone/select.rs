@@ -1,1 +1,7 @@
-//! Selector checks: to be written.
+//! SEAM STUB (clone-ui only, replaced by merging `clone-spec`).
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cni {
+    pub name: String,
+    pub enforces: bool,
+}
