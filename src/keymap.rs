@@ -522,6 +522,7 @@ commands! {
         OpenMenu => "open_menu",
         Export => "export",
         Checkpoint => "checkpoint",
+        Clone => "clone",
         OpenNotes => "open_notes",
         EditFilter => "edit_filter",
         ClearFilter => "clear_filter",
@@ -584,6 +585,10 @@ pub const TABLE: Keymap<Table> = Keymap {
             what: "actions menu / export, sign / checkpoint / notes",
         },
         Line {
+            bindings: &[bind(&[ch('c')], Table::Clone)],
+            what: "forensic clone of the crash, isolated (on a clone: remove it)",
+        },
+        Line {
             bindings: &[bind(&[ch('/')], Table::EditFilter)],
             what: "filter: substring, ! negates; Enter keeps",
         },
@@ -637,6 +642,7 @@ commands! {
         OpenMenu => "open_menu",
         Export => "export",
         Checkpoint => "checkpoint",
+        Clone => "clone",
         OpenNotes => "open_notes",
     }
 }
@@ -686,6 +692,10 @@ pub const DETAIL: Keymap<Detail> = Keymap {
                 bind(&[ch('n')], Detail::OpenNotes),
             ],
             what: "actions menu / export, sign / checkpoint / notes",
+        },
+        Line {
+            bindings: &[bind(&[ch('c')], Detail::Clone)],
+            what: "forensic clone of the crash, isolated (on a clone: remove it)",
         },
     ],
     footer: &[

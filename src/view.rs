@@ -1,6 +1,7 @@
 //! `view(&AppState, &Theme)`: draws one frame. Reads state only.
 
 mod checkpoint;
+mod clone;
 mod columns;
 mod confirm;
 mod detail;
@@ -50,6 +51,7 @@ pub fn view(frame: &mut Frame<'_>, state: &AppState, theme: &Theme) {
         Mode::Menu(m) => menu::render(frame, area, m, state, theme),
         Mode::Export => export::render(frame, area, state, theme),
         Mode::Checkpoint => checkpoint::render(frame, area, state, theme),
+        Mode::Clone => clone::render(frame, area, state, theme),
         Mode::CaptureForm => packets::form::render(frame, area, state, theme),
         _ => {}
     }
