@@ -1,14 +1,19 @@
 //! `ktui cleanup --case ID [--yes]`: every object the case's custody says ktui created in the
 //! cluster (helper pods, the namespace it created, later clones and their NetworkPolicies) and
 //! has not removed since, listed, then deleted after a confirmation. An object that no longer
-//! carries ktui's `managed-by` label is left alone (someone else owns it now), and a namespace
-//! only goes when nothing but ktui's objects is in it. Each deletion is a custody line.
+//! carries ktui's `managed-by` label — or, for a forensic clone and its NetworkPolicy and
+//! ConfigMaps, the `ktui.dev/forensic: "true"` label — is left alone (someone else owns it
+//! now), and a namespace only goes when nothing but ktui's objects is in it. A clone pod is
+//! waited for until it is gone (it runs while it terminates) before what isolates it goes.
+//! Each deletion is a custody line.
 
 use std::path::Path;
 
 use crate::case::custody::{self, Record};
 use crate::case::{Action, Case, CaseConfig, Entry, Target};
 use crate::cli::{CleanupArgs, ConnArgs};
+use crate::clone::LABEL_FORENSIC;
+use crate::clone::flow::wait_gone;
 use crate::cluster::kube::KubeCluster;
 use crate::cluster::{Cluster, ClusterError, ObjectRef};
 use crate::helper::cmd::remove::{Consent, ask, remove_namespace_objects};
@@ -153,6 +158,17 @@ pub async fn cleanup_cmd(
     u8::from(failed)
 }
 
+/// How long a deleted clone pod may take to go before cleanup moves on.
+const POD_GONE: std::time::Duration = std::time::Duration::from_secs(90);
+
+/// ktui's labels: `managed-by: ktui` (helpers, namespaces, a clone's NetworkPolicy and
+/// ConfigMaps), or `ktui.dev/forensic: "true"` (a clone pod carries only its two ktui.dev
+/// labels).
+fn is_ktuis(labels: &std::collections::BTreeMap<String, String>) -> bool {
+    labels.get(LABEL_MANAGED_BY).map(String::as_str) == Some(MANAGER)
+        || labels.get(LABEL_FORENSIC).map(String::as_str) == Some("true")
+}
+
 fn target(o: &ObjectRef) -> Target {
     crate::runtime::keep::object_target(o)
 }
@@ -161,7 +177,7 @@ fn target(o: &ObjectRef) -> Target {
 /// line to append (None: left alone) and whether it went well.
 async fn delete_one(cluster: &dyn Cluster, object: &ObjectRef) -> (Option<Entry>, bool) {
     let shown = sanitize::line(&object.to_string()).into_owned();
-    match cluster.object_info(object.clone()).await {
+    let clone_pod = match cluster.object_info(object.clone()).await {
         Err(ClusterError::NotFound { .. }) => {
             println!("{shown}: already gone");
             return (
@@ -180,17 +196,27 @@ async fn delete_one(cluster: &dyn Cluster, object: &ObjectRef) -> (Option<Entry>
             );
             return (None, false);
         }
-        Ok(info) if info.labels.get(LABEL_MANAGED_BY).map(String::as_str) != Some(MANAGER) => {
+        Ok(info) if !is_ktuis(&info.labels) => {
             println!(
-                "{shown}: left alone: it no longer carries {LABEL_MANAGED_BY}={MANAGER} (someone else owns it now)"
+                "{shown}: left alone: it no longer carries {LABEL_MANAGED_BY}={MANAGER} or \
+                 {LABEL_FORENSIC}=true (someone else owns it now)"
             );
             return (None, true);
         }
-        Ok(_) => {}
-    }
+        Ok(info) => {
+            object.kind == "Pod"
+                && info.labels.get(LABEL_FORENSIC).map(String::as_str) == Some("true")
+        }
+    };
     match cluster.delete(object.clone()).await {
         Ok(_) => {
             println!("deleted {shown}");
+            if clone_pod && !wait_gone(cluster, object, POD_GONE).await {
+                eprintln!(
+                    "ktui cleanup: {shown} is still terminating: what comes next (its \
+                     NetworkPolicy) is deleted anyway; check it is gone"
+                );
+            }
             (
                 Some(Entry::ok(Action::DeleteObject, target(object), vec![])),
                 true,
@@ -227,6 +253,25 @@ mod tests {
             "artifacts": [], "prev": "0",
         }))
         .unwrap()
+    }
+
+    #[test]
+    fn a_clone_is_ktuis_by_its_forensic_label() {
+        let labels = |kv: &[(&str, &str)]| {
+            kv.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        assert!(is_ktuis(&labels(&[
+            ("ktui.dev/forensic", "true"),
+            ("ktui.dev/source-pod", "web")
+        ])));
+        assert!(is_ktuis(&labels(&[(
+            "app.kubernetes.io/managed-by",
+            "ktui"
+        )])));
+        assert!(!is_ktuis(&labels(&[("ktui.dev/forensic", "false")])));
+        assert!(!is_ktuis(&labels(&[("app", "web")])));
     }
 
     #[test]

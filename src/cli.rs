@@ -13,6 +13,7 @@ Examples:
   ktui triage -A --json        crash list as JSON lines, from the cluster
   kubectl get pods -A -o json | ktui triage --from-file - --json
                                crash list from a saved dump (no kubeconfig read)
+  ktui clone web-1 -n shop     an isolated forensic copy of a crashed pod (--dry-run shows it)
 
 Keys: ? help, / filter, Enter detail, l logs, a all pods, s sort, : command (:ns NAME, :ctx NAME), q quit.
 Environment: KUBECONFIG (several files merged), KTUI_LOG (log filter, e.g. debug; log file in
@@ -165,6 +166,10 @@ pub enum Command {
     /// Packet captures: `pcap summary FILE` prints one line per packet (or --flows) of a pcap
     /// or pcapng file, as text or --json.
     Pcap(crate::pcap::PcapArgs),
+    /// Forensic clone of a crashed pod: an isolated (deny-all NetworkPolicy), relabelled,
+    /// token-less copy that sleeps with a toolkit shell, its previous log in a ConfigMap,
+    /// deduplicated across a crash storm, recorded in the case; --remove NAME deletes one.
+    Clone(crate::clone::cmd::CloneArgs),
 }
 
 #[derive(Debug, Args)]
@@ -382,6 +387,59 @@ mod tests {
             panic!("not a case command")
         };
         assert!(matches!(args.command, CaseCommand::Show { id: None }));
+    }
+
+    #[test]
+    fn clone_flags_are_pinned() {
+        let clone = |args: &[&str]| {
+            let mut all = vec!["ktui", "clone"];
+            all.extend_from_slice(args);
+            Cli::try_parse_from(all)
+        };
+        let cli = clone(&[
+            "web-1",
+            "-n",
+            "shop",
+            "--same-node",
+            "--forensic-namespace",
+            "forensics",
+            "--dedup-window",
+            "30m",
+            "--snapshot-class",
+            "csi",
+            "--toolkit-image",
+            "reg/t:1",
+            "--dry-run",
+            "-o",
+            "json",
+            "-c",
+            "app",
+        ])
+        .unwrap();
+        let Some(Command::Clone(args)) = cli.command else {
+            panic!("not a clone command")
+        };
+        assert_eq!(args.pod.as_deref(), Some("web-1"));
+        assert_eq!(cli.conn.namespace.as_deref(), Some("shop"));
+        assert!(args.same_node && args.dry_run);
+        assert_eq!(args.dedup_window, std::time::Duration::from_secs(1800));
+        assert_eq!(args.output, crate::clone::cmd::Format::Json);
+        let cli = clone(&["--remove", "web-1-forensic-1a2b3c4d", "-n", "shop", "--yes"]).unwrap();
+        let Some(Command::Clone(args)) = cli.command else {
+            panic!("not a clone command")
+        };
+        assert_eq!(args.remove.as_deref(), Some("web-1-forensic-1a2b3c4d"));
+        assert!(args.yes && args.pod.is_none());
+        assert!(clone(&[]).is_err(), "POD or --remove is required");
+        assert!(
+            clone(&["web-1", "--yes"]).is_err(),
+            "--yes goes with --remove"
+        );
+        assert!(
+            clone(&["web-1", "-o", "json"]).is_err(),
+            "-o goes with --dry-run"
+        );
+        assert!(clone(&["--remove", "x", "--dry-run"]).is_err());
     }
 
     #[test]

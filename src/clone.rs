@@ -38,6 +38,12 @@ pub const ANN_CREATED_AT: &str = "ktui.dev/created-at";
 /// Annotation with the VolumeSnapshots taken of the source's claims (comma list).
 pub const ANN_SNAPSHOTS: &str = "ktui.dev/snapshots";
 
+/// Annotation on a ConfigMap copied into a forensic namespace: `<namespace>/<name>` of the
+/// original.
+pub const ANN_COPIED_FROM: &str = "ktui.dev/copied-from";
+/// Annotation on such a copy: the name of the clone it was copied for (what removes it).
+pub const ANN_COPIED_FOR: &str = "ktui.dev/copied-for";
+
 /// The default dedup window.
 pub const DEFAULT_DEDUP_WINDOW: SignedDuration = SignedDuration::from_hours(1);
 
@@ -109,6 +115,9 @@ pub struct ClonePlan {
     pub log_config_map: Value,
     /// ConfigMaps the pod uses, copied into the forensic namespace (full objects).
     pub copied_config_maps: Vec<Value>,
+    /// The ConfigMaps to copy into the forensic namespace, by name (FLOW fetches them into
+    /// `copied_config_maps`).
+    pub copy_config_maps: Vec<String>,
     /// One VolumeSnapshot per claim, when snapshots were chosen.
     pub snapshots: Vec<Value>,
     /// The clone itself; created last.

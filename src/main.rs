@@ -81,6 +81,16 @@ fn main() -> ExitCode {
                 CheckpointCommand::Image(a) => ktui::checkpoint::image::image_cmd(a),
             },
             Some(Command::Pcap(args)) => ktui::pcap::run(args),
+            Some(Command::Clone(args)) => {
+                ktui::clone::cmd::clone_cmd(
+                    args,
+                    &cli.conn,
+                    cli.demo,
+                    cli.cases_dir.as_deref(),
+                    cli.case.as_deref(),
+                )
+                .await
+            }
             Some(Command::Case(args)) => {
                 ktui::case::cmd::run(args, cli.cases_dir.as_deref(), cli.case.as_deref())
             }

@@ -18,3 +18,8 @@ pub fn build(
 ) -> Result<ClonePlan, SpecError> {
     todo!("clone spec builder")
 }
+
+/// `<pod>-forensic-<first 8 hex of the signature>`, at most 63 characters (SPEC writes it).
+pub fn clone_name(_pod: &str, _signature: &str) -> String {
+    todo!("clone spec builder")
+}

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::action::Action;
-use crate::case::Case;
+use crate::case::{Case, IndexEntry};
 use crate::clone::{CloneOptions, flow};
 use crate::cluster::{Cluster, ObjectRef, PodKey};
 use crate::evidence::{EvidenceItem, EvidenceKind};
@@ -23,8 +23,28 @@ pub async fn prepare(
     options: CloneOptions,
     tx: UnboundedSender<Action>,
 ) {
+    let started = jiff::Timestamp::now();
     let result = look(cluster.as_ref(), case.as_ref(), pod, container, options).await;
+    if let (Ok(CloneLook::Source(p)), Some(case)) = (&result, case) {
+        let path = p.0.source.log.as_ref().and_then(|l| l.case_path.clone());
+        if let Some(entry) = fetched_log(case, path, started).await {
+            let _ = tx.send(Action::EvidenceCaptured(EvidenceItem::written(
+                EvidenceKind::ContainerLogs,
+                &entry,
+            )));
+        }
+    }
     let _ = tx.send(Action::ClonePrepared { request, result });
+}
+
+/// The previous log the reading wrote into the case (fetched now, not found there): its index
+/// entry, to count it as evidence like any capture.
+async fn fetched_log(case: Case, path: Option<String>, started: jiff::Timestamp) -> Option<IndexEntry> {
+    let path = path?;
+    let index = tokio::task::spawn_blocking(move || case.index()).await.ok()?.ok()?;
+    index
+        .into_iter()
+        .find(|e| e.path == path && e.captured_at >= started)
 }
 
 async fn look(

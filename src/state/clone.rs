@@ -84,14 +84,14 @@ impl ForensicPod {
         })
     }
 
-    /// What removing it deletes (besides the snapshots, asked separately): the objects the
-    /// clone was created with, by their fixed names.
+    /// What removing it deletes, in order (the snapshots are asked separately): the objects
+    /// the clone was created with, by their fixed names.
     pub fn deletes(&self) -> Vec<String> {
         let name = &self.key.name;
         vec![
-            format!("Pod {name}"),
+            format!("Pod {name} (waited for until it is gone: it stays isolated while it terminates)"),
+            format!("ConfigMap {name}-logs, and the ConfigMaps copied for it"),
             format!("NetworkPolicy {name}-isolate"),
-            format!("ConfigMap {name}-logs"),
         ]
     }
 }
@@ -422,6 +422,7 @@ pub(crate) mod tests {
             log_config_map: json!({"kind": "ConfigMap", "metadata": {"name": "web-1-forensic-0123abcd-logs",
                 "annotations": {"ktui.dev/log-truncated": "true"}}}),
             copied_config_maps: Vec::new(),
+            copy_config_maps: Vec::new(),
             snapshots: Vec::new(),
             pod: json!({"kind": "Pod", "metadata": {"name": "web-1-forensic-0123abcd"},
                 "spec": {"nodeName": "worker-1",
@@ -493,10 +494,10 @@ pub(crate) mod tests {
         assert_eq!(f.snapshots, ["c-data", "other/c-logs"]);
         assert_eq!(f.source_pod.as_deref(), Some("web-1"));
         assert!(f.created_at.is_some());
-        assert_eq!(
-            f.deletes(),
-            ["Pod c", "NetworkPolicy c-isolate", "ConfigMap c-logs"]
-        );
+        let deletes = f.deletes();
+        assert!(deletes[0].starts_with("Pod c "), "{deletes:?}");
+        assert!(deletes[1].starts_with("ConfigMap c-logs,"), "{deletes:?}");
+        assert_eq!(deletes[2], "NetworkPolicy c-isolate");
         let other = json!({"metadata": {"name": "c", "namespace": "shop",
             "labels": {"ktui.dev/forensic": "false", "app": "web"}}});
         assert_eq!(ForensicPod::of(&other), None);

@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::resources::{RESOURCES, ResourceType, group_versions};
+use crate::resources::{RESOURCES, ResourceType, Served, group_versions};
 
 const VERBS: [&str; 7] = [
     "create", "delete", "get", "list", "patch", "update", "watch",
@@ -27,11 +27,15 @@ pub(crate) fn version() -> Value {
     })
 }
 
-fn in_group_version(group: &str, version: &str) -> impl Iterator<Item = &'static ResourceType> {
+fn in_group_version(
+    group: &str,
+    version: &str,
+    served: Served,
+) -> impl Iterator<Item = &'static ResourceType> {
     let (group, version) = (group.to_string(), version.to_string());
     RESOURCES
         .iter()
-        .filter(move |r| r.group == group && r.version == version)
+        .filter(move |r| r.group == group && r.version == version && served.serves(r))
 }
 
 /// The kind a subresource answers with.
@@ -44,9 +48,9 @@ fn subresource_kind(r: &ResourceType, sub: &str) -> (&'static str, &'static str,
 }
 
 /// `GET /api/v1`, `GET /apis/{group}/{version}`; `None` if not served.
-pub(crate) fn resource_list(group: &str, version: &str) -> Option<Value> {
+pub(crate) fn resource_list(group: &str, version: &str, served: Served) -> Option<Value> {
     let mut resources = Vec::new();
-    for r in in_group_version(group, version) {
+    for r in in_group_version(group, version, served) {
         resources.push(json!({
             "name": r.plural,
             "singularName": r.singular,
@@ -97,8 +101,8 @@ pub(crate) fn core_versions(server_address: &str) -> Value {
 }
 
 /// `GET /apis` (legacy).
-pub(crate) fn group_list() -> Value {
-    let groups: Vec<Value> = group_versions()
+pub(crate) fn group_list(served: Served) -> Value {
+    let groups: Vec<Value> = group_versions(served)
         .into_iter()
         .filter(|(g, _)| !g.is_empty())
         .map(|(g, v)| {
@@ -109,12 +113,12 @@ pub(crate) fn group_list() -> Value {
     json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
 }
 
-fn aggregated_group(group: &str) -> Value {
-    let versions: Vec<Value> = group_versions()
+fn aggregated_group(group: &str, served: Served) -> Value {
+    let versions: Vec<Value> = group_versions(served)
         .into_iter()
         .filter(|(g, _)| *g == group)
         .map(|(g, v)| {
-            let resources: Vec<Value> = in_group_version(g, v)
+            let resources: Vec<Value> = in_group_version(g, v, served)
                 .map(|r| {
                     let subresources: Vec<Value> = r
                         .subresources
@@ -152,17 +156,20 @@ fn aggregated_group(group: &str) -> Value {
 
 /// Aggregated discovery (`Accept: ...;as=APIGroupDiscoveryList`) for `/api`
 /// (`core == true`) or `/apis`.
-pub(crate) fn aggregated(core: bool) -> Value {
+pub(crate) fn aggregated(core: bool, served: Served) -> Value {
     let items: Vec<Value> = if core {
-        vec![aggregated_group("")]
+        vec![aggregated_group("", served)]
     } else {
         let mut groups: Vec<&str> = Vec::new();
-        for (g, _) in group_versions() {
+        for (g, _) in group_versions(served) {
             if !g.is_empty() && !groups.contains(&g) {
                 groups.push(g);
             }
         }
-        groups.into_iter().map(aggregated_group).collect()
+        groups
+            .into_iter()
+            .map(|g| aggregated_group(g, served))
+            .collect()
     };
     json!({
         "kind": "APIGroupDiscoveryList",

@@ -11,10 +11,13 @@
 //!
 //! Writes: create (`POST`), server-side apply (`PATCH`) and delete of the
 //! served types (Namespaces, ServiceAccounts, Pods, ...), with namespace,
-//! ServiceAccount and Pod Security admission; a simulated kubelet starts pods
+//! ServiceAccount and Pod Security admission (and policy-webhook refusals injected with
+//! [`Store::deny_admission`]); a simulated kubelet starts pods
 //! created through the API on existing Nodes ([`Kubelet`]). Pod exec over
 //! WebSocket runs a real local process ([`Store::map_exec`]). The kubelet checkpoint API behind
-//! the node proxy answers per node as configured ([`Store::set_checkpoint_kubelet`]).
+//! the node proxy answers per node as configured ([`Store::set_checkpoint_kubelet`]). Optional
+//! APIs (`snapshot.storage.k8s.io/v1`) are discovered and served only when switched on
+//! ([`Store::serve_snapshots`]).
 
 mod access;
 mod body;

@@ -16,6 +16,32 @@ pub(crate) struct ResourceType {
     pub fields: &'static [(&'static str, &'static str)],
     /// Subresources advertised in discovery (and, for `log`/`status`, served).
     pub subresources: &'static [&'static str],
+    /// Whether the type is always served, or only when the store says so.
+    pub gate: Gate,
+}
+
+/// When a type is served: always (built into kube-apiserver), or only while the store serves
+/// an optional API (a CRD a cluster may not have installed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Gate {
+    Always,
+    /// `snapshot.storage.k8s.io/v1` (the external-snapshotter CRDs): `Store::serve_snapshots`.
+    Snapshots,
+}
+
+/// Which optional APIs are served now (from the store).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Served {
+    pub snapshots: bool,
+}
+
+impl Served {
+    pub fn serves(self, r: &ResourceType) -> bool {
+        match r.gate {
+            Gate::Always => true,
+            Gate::Snapshots => self.snapshots,
+        }
+    }
 }
 
 impl ResourceType {
@@ -114,6 +140,7 @@ macro_rules! res {
             namespaced: $namespaced,
             fields: $fields,
             subresources: $sub,
+            gate: Gate::Always,
         }
     };
 }
@@ -281,6 +308,52 @@ pub(crate) static RESOURCES: &[ResourceType] = &[
         COMMON_FIELDS,
         &[]
     ),
+    res!(
+        "networking.k8s.io",
+        "NetworkPolicy",
+        "networkpolicies",
+        "networkpolicy",
+        &["netpol"],
+        true,
+        COMMON_FIELDS,
+        &[]
+    ),
+    res!(
+        "policy",
+        "PodDisruptionBudget",
+        "poddisruptionbudgets",
+        "poddisruptionbudget",
+        &["pdb"],
+        true,
+        COMMON_FIELDS,
+        STATUS
+    ),
+    ResourceType {
+        gate: Gate::Snapshots,
+        ..res!(
+            "snapshot.storage.k8s.io",
+            "VolumeSnapshot",
+            "volumesnapshots",
+            "volumesnapshot",
+            &["vs"],
+            true,
+            COMMON_FIELDS,
+            STATUS
+        )
+    },
+    ResourceType {
+        gate: Gate::Snapshots,
+        ..res!(
+            "snapshot.storage.k8s.io",
+            "VolumeSnapshotClass",
+            "volumesnapshotclasses",
+            "volumesnapshotclass",
+            &["vsclass", "vsclasses"],
+            false,
+            COMMON_FIELDS,
+            &[]
+        )
+    },
 ];
 
 pub(crate) const POD: ResId = 0;
@@ -320,10 +393,10 @@ pub(crate) fn by_name(name: &str) -> Option<ResId> {
     })
 }
 
-/// The distinct group/versions, in table order: `("", "v1")`, `("apps", "v1")`, ...
-pub(crate) fn group_versions() -> Vec<(&'static str, &'static str)> {
+/// The distinct group/versions served, in table order: `("", "v1")`, `("apps", "v1")`, ...
+pub(crate) fn group_versions(served: Served) -> Vec<(&'static str, &'static str)> {
     let mut out: Vec<(&'static str, &'static str)> = Vec::new();
-    for r in RESOURCES {
+    for r in RESOURCES.iter().filter(|r| served.serves(r)) {
         if !out.contains(&(r.group, r.version)) {
             out.push((r.group, r.version));
         }
@@ -353,5 +426,16 @@ mod tests {
         assert_eq!(RESOURCES[EVENTS_V1].group, "events.k8s.io");
         assert_eq!(RESOURCES[NODE].kind, "Node");
         assert_eq!(by_name("serviceaccounts"), Some(SERVICE_ACCOUNT));
+    }
+
+    #[test]
+    fn snapshot_types_are_served_only_when_switched_on() {
+        let snapshots = ("snapshot.storage.k8s.io", "v1");
+        assert!(!group_versions(Served::default()).contains(&snapshots));
+        assert!(group_versions(Served { snapshots: true }).contains(&snapshots));
+        let vs = by_api_version_kind("snapshot.storage.k8s.io/v1", "VolumeSnapshot").unwrap();
+        assert!(!Served::default().serves(&RESOURCES[vs]));
+        let np = by_api_version_kind("networking.k8s.io/v1", "NetworkPolicy").unwrap();
+        assert!(Served::default().serves(&RESOURCES[np]));
     }
 }

@@ -305,7 +305,9 @@ fn route_write(
         _ => return Err(Status::page_not_found()),
     };
     let query = Query::parse(&rec.query);
-    let target = parse_target(group, version, rest).ok_or_else(Status::page_not_found)?;
+    let target = parse_target(group, version, rest)
+        .filter(|t| state.store.lock().served.serves(&RESOURCES[t.res()]))
+        .ok_or_else(Status::page_not_found)?;
     let (code, bytes) = match (method, target) {
         (&Method::POST, Target::Collection { res, namespace }) => {
             if RESOURCES[res].namespaced && namespace.is_none() {
@@ -372,12 +374,13 @@ fn route(
         return Err(Status::method_not_allowed(method.as_str()));
     }
     let query = Query::parse(&rec.query);
+    let served = state.store.lock().served;
     match segs.as_slice() {
         ["version"] => Ok(value_response(&discovery::version())),
         ["api"] if aggregated => Ok(json_response(
             StatusCode::OK,
             discovery::AGGREGATED_CONTENT_TYPE,
-            serde_json::to_vec(&discovery::aggregated(true)).unwrap_or_default(),
+            serde_json::to_vec(&discovery::aggregated(true, served)).unwrap_or_default(),
         )),
         ["api"] => Ok(value_response(&discovery::core_versions(
             &state.addr.to_string(),
@@ -385,13 +388,13 @@ fn route(
         ["apis"] if aggregated => Ok(json_response(
             StatusCode::OK,
             discovery::AGGREGATED_CONTENT_TYPE,
-            serde_json::to_vec(&discovery::aggregated(false)).unwrap_or_default(),
+            serde_json::to_vec(&discovery::aggregated(false, served)).unwrap_or_default(),
         )),
-        ["apis"] => Ok(value_response(&discovery::group_list())),
-        ["api", version] => discovery::resource_list("", version)
+        ["apis"] => Ok(value_response(&discovery::group_list(served))),
+        ["api", version] => discovery::resource_list("", version, served)
             .map(|v| value_response(&v))
             .ok_or_else(Status::page_not_found),
-        ["apis", group, version] => discovery::resource_list(group, version)
+        ["apis", group, version] => discovery::resource_list(group, version, served)
             .map(|v| value_response(&v))
             .ok_or_else(Status::page_not_found),
         ["api", version, rest @ ..] => resource(state, conn, "", version, rest, &query),
@@ -417,6 +420,16 @@ enum Target<'a> {
         name: &'a str,
         sub: &'a str,
     },
+}
+
+impl Target<'_> {
+    fn res(&self) -> ResId {
+        match self {
+            Target::Collection { res, .. }
+            | Target::Object { res, .. }
+            | Target::Subresource { res, .. } => *res,
+        }
+    }
 }
 
 fn parse_target<'a>(group: &str, version: &str, rest: &[&'a str]) -> Option<Target<'a>> {
@@ -479,7 +492,9 @@ fn resource(
         ["watch", tail @ ..] => (tail, true),
         _ => (rest, false),
     };
-    let target = parse_target(group, version, rest).ok_or_else(Status::page_not_found)?;
+    let target = parse_target(group, version, rest)
+        .filter(|t| state.store.lock().served.serves(&RESOURCES[t.res()]))
+        .ok_or_else(Status::page_not_found)?;
     match target {
         Target::Collection { res, namespace } => {
             let watch = watch_path || query.flag("watch");

@@ -131,6 +131,13 @@ struct ForbidRule {
     namespace: Option<String>,
 }
 
+/// An admission controller (a policy webhook) refusing creates of one resource.
+struct AdmissionDenial {
+    resource: String,
+    namespace: Option<String>,
+    message: String,
+}
+
 /// Why [`Store::try_apply`] refused an object.
 #[derive(Debug)]
 pub enum ApplyError {
@@ -220,6 +227,9 @@ pub(crate) struct Inner {
     pub checkpoint_kubelets: HashMap<String, CheckpointKubelet>,
     /// (node, archive path) of every checkpoint the kubelets wrote.
     pub checkpoints_written: Vec<(String, String)>,
+    /// Optional APIs served now (VolumeSnapshots).
+    pub served: resources::Served,
+    admission_denials: Vec<AdmissionDenial>,
 }
 
 /// A fixed answer to `GET path` (whatever the query), for tests of hostile or broken servers.
@@ -366,6 +376,8 @@ impl Inner {
             self_subject: None,
             checkpoint_kubelets: HashMap::new(),
             checkpoints_written: Vec::new(),
+            served: resources::Served::default(),
+            admission_denials: Vec::new(),
         }
     }
 
@@ -443,6 +455,19 @@ impl Inner {
                     Some(ns) => namespace == Some(ns),
                 }
         })
+    }
+
+    /// The message of an admission denial for creating `resource` (a plural) in `namespace`.
+    pub fn admission_denial(&self, resource: &str, namespace: Option<&str>) -> Option<&str> {
+        self.admission_denials
+            .iter()
+            .find(|d| {
+                d.resource == resource
+                    && d.namespace
+                        .as_deref()
+                        .is_none_or(|ns| namespace == Some(ns))
+            })
+            .map(|d| d.message.as_str())
     }
 
     /// Fills in namespace/uid/creationTimestamp/resourceVersion; returns the key.
@@ -930,6 +955,26 @@ impl Store {
                 namespace: Some(String::new()),
             });
         });
+    }
+
+    /// Refuses every create of `resource` (a plural: `pods`) in `namespace` (`None`: every
+    /// namespace) at admission, as a policy webhook does: 403 `pods "x" is forbidden:
+    /// <message>`, after RBAC and before anything is stored.
+    pub fn deny_admission(&self, resource: &str, namespace: Option<&str>, message: &str) {
+        self.mutate(|inner| {
+            inner.admission_denials.push(AdmissionDenial {
+                resource: resource.to_string(),
+                namespace: namespace.map(str::to_string),
+                message: message.to_string(),
+            });
+        });
+    }
+
+    /// Serve the `snapshot.storage.k8s.io/v1` API (VolumeSnapshot, VolumeSnapshotClass: the
+    /// external-snapshotter CRDs) or not: without it (the default) discovery does not list the
+    /// group and its paths answer 404, as on a cluster without the CRDs.
+    pub fn serve_snapshots(&self, on: bool) {
+        self.mutate(|inner| inner.served.snapshots = on);
     }
 
     /// Removes every `forbid` rule.

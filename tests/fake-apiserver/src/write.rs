@@ -92,6 +92,14 @@ fn admit_create(
             ns_labels = l.clone();
         }
     }
+    // A policy webhook's refusal (after the namespace lifecycle check, as in kube-apiserver).
+    let denial = store
+        .lock()
+        .admission_denial(RESOURCES[res].plural, namespace)
+        .map(str::to_string);
+    if let Some(why) = denial {
+        return Err(Status::admission_forbidden(&RESOURCES[res], name, &why));
+    }
     if res == POD {
         let spec = obj.get("spec");
         if let Some(sa) = spec

@@ -335,6 +335,91 @@ async fn unknown_paths_are_404_status() {
 }
 
 #[tokio::test]
+async fn snapshot_api_is_served_only_when_switched_on() {
+    let store = Store::new();
+    store.add_namespace("shop");
+    let server = server_with(store.clone()).await;
+    let mut client = Client::connect(&server).await;
+    let group_names = |groups: &Value| -> Vec<String> {
+        groups["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| g["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let (_, groups) = client.get_json("/apis").await;
+    assert!(!group_names(&groups).contains(&"snapshot.storage.k8s.io".to_string()));
+    assert!(group_names(&groups).contains(&"networking.k8s.io".to_string()));
+    for path in [
+        "/apis/snapshot.storage.k8s.io/v1",
+        "/apis/snapshot.storage.k8s.io/v1/namespaces/shop/volumesnapshots",
+        "/apis/snapshot.storage.k8s.io/v1/volumesnapshotclasses",
+    ] {
+        let (status, _) = client.get_json(path).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
+    }
+    store.serve_snapshots(true);
+    store.apply(json!({
+        "apiVersion": "snapshot.storage.k8s.io/v1", "kind": "VolumeSnapshotClass",
+        "metadata": {"name": "csi", "annotations": {"snapshot.storage.kubernetes.io/is-default-class": "true"}},
+        "driver": "csi.example.com", "deletionPolicy": "Delete",
+    }));
+    let (_, groups) = client.get_json("/apis").await;
+    assert!(group_names(&groups).contains(&"snapshot.storage.k8s.io".to_string()));
+    let (status, kinds) = client.get_json("/apis/snapshot.storage.k8s.io/v1").await;
+    assert_eq!(status, StatusCode::OK);
+    let kinds: Vec<&str> = kinds["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["kind"].as_str())
+        .collect();
+    assert!(kinds.contains(&"VolumeSnapshot") && kinds.contains(&"VolumeSnapshotClass"));
+    let (status, classes) = client
+        .get_json("/apis/snapshot.storage.k8s.io/v1/volumesnapshotclasses")
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(classes["kind"], "VolumeSnapshotClassList");
+    assert_eq!(classes["items"][0]["metadata"]["name"], "csi");
+}
+
+#[tokio::test]
+async fn network_policies_list_by_label() {
+    let store = Store::new();
+    store.add_namespace("shop");
+    for (name, forensic) in [("deny-web", true), ("allow-dns", false)] {
+        let mut labels = json!({"team": "shop"});
+        if forensic {
+            labels["ktui.dev/forensic"] = json!("true");
+        }
+        store.apply(json!({
+            "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+            "metadata": {"name": name, "namespace": "shop", "labels": labels},
+            "spec": {"podSelector": {}, "policyTypes": ["Ingress"]},
+        }));
+    }
+    let server = server_with(store).await;
+    let mut client = Client::connect(&server).await;
+    let (status, list) = client
+        .get_json("/apis/networking.k8s.io/v1/namespaces/shop/networkpolicies?labelSelector=ktui.dev%2Fforensic%3Dtrue")
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(list["kind"], "NetworkPolicyList");
+    let names: Vec<&str> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|i| i["metadata"]["name"].as_str())
+        .collect();
+    assert_eq!(names, vec!["deny-web"]);
+    let (status, _) = client
+        .get_json("/apis/policy/v1/namespaces/shop/poddisruptionbudgets")
+        .await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
 async fn watch_sees_added_modified_deleted() {
     let store = Store::new();
     store.apply(pod("default", "existing", "n1"));
