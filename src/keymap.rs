@@ -580,13 +580,10 @@ pub const TABLE: Keymap<Table> = Keymap {
                 bind(&[ch('m')], Table::OpenMenu),
                 bind(&[ch('e')], Table::Export),
                 bind(&[ch('C')], Table::Checkpoint),
+                bind(&[ch('c')], Table::Clone),
                 bind(&[ch('n')], Table::OpenNotes),
             ],
-            what: "actions menu / export, sign / checkpoint / notes",
-        },
-        Line {
-            bindings: &[bind(&[ch('c')], Table::Clone)],
-            what: "forensic clone of the crash, isolated (on a clone: remove it)",
+            what: "menu / export, sign / checkpoint / clone / notes",
         },
         Line {
             bindings: &[bind(&[ch('/')], Table::EditFilter)],
@@ -689,13 +686,10 @@ pub const DETAIL: Keymap<Detail> = Keymap {
                 bind(&[ch('m')], Detail::OpenMenu),
                 bind(&[ch('e')], Detail::Export),
                 bind(&[ch('C')], Detail::Checkpoint),
+                bind(&[ch('c')], Detail::Clone),
                 bind(&[ch('n')], Detail::OpenNotes),
             ],
-            what: "actions menu / export, sign / checkpoint / notes",
-        },
-        Line {
-            bindings: &[bind(&[ch('c')], Detail::Clone)],
-            what: "forensic clone of the crash, isolated (on a clone: remove it)",
+            what: "menu / export, sign / checkpoint / clone / notes",
         },
     ],
     footer: &[

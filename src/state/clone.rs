@@ -11,7 +11,7 @@ use jiff::Timestamp;
 use serde_json::Value;
 
 use crate::clone::flow::{self, Existing, Prepared};
-use crate::clone::{select, toolkit};
+use crate::clone::toolkit;
 use crate::cluster::{ObjectRef, PodKey};
 use crate::state::pods::CrashTally;
 
@@ -158,8 +158,6 @@ pub struct CloneSummary {
     /// Every warning the flow found: selectors still matching, allow policies, the CNI caveat,
     /// a local toolkit image, no snapshot API or class, what could not be checked.
     pub warnings: Vec<String>,
-    /// The CNI seen in kube-system (None: not recognised, or not readable).
-    pub cni: Option<select::Cni>,
     pub log: Option<StampedLog>,
     pub existing: Option<Existing>,
 }
@@ -234,7 +232,6 @@ impl CloneSummary {
             creates,
             notes: plan.notes.clone(),
             warnings: prepared.warnings.clone(),
-            cni: prepared.cni.clone(),
             log,
             existing: prepared.existing.clone(),
         }
