@@ -70,7 +70,10 @@ pub enum Effect {
     },
     /// Delete a clone's pod, NetworkPolicy and log ConfigMap, and its VolumeSnapshots when
     /// `with_snapshots` (`Action::CloneRemoved`).
-    RemoveClone { clone: PodKey, with_snapshots: bool },
+    RemoveClone {
+        clone: PodKey,
+        with_snapshots: bool,
+    },
     /// Through the helper of the job's node (one that is ready and has what the job's variant
     /// adds, else `Action::TransferNeedsHelper`): fetch the kubelet's archive, or take a live
     /// snapshot, into the case (`Action::TransferProgress`, then `Action::Transferred`).

@@ -39,9 +39,16 @@ pub async fn prepare(
 
 /// The previous log the reading wrote into the case (fetched now, not found there): its index
 /// entry, to count it as evidence like any capture.
-async fn fetched_log(case: Case, path: Option<String>, started: jiff::Timestamp) -> Option<IndexEntry> {
+async fn fetched_log(
+    case: Case,
+    path: Option<String>,
+    started: jiff::Timestamp,
+) -> Option<IndexEntry> {
     let path = path?;
-    let index = tokio::task::spawn_blocking(move || case.index()).await.ok()?.ok()?;
+    let index = tokio::task::spawn_blocking(move || case.index())
+        .await
+        .ok()?
+        .ok()?;
     index
         .into_iter()
         .find(|e| e.path == path && e.captured_at >= started)

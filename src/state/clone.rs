@@ -89,7 +89,9 @@ impl ForensicPod {
     pub fn deletes(&self) -> Vec<String> {
         let name = &self.key.name;
         vec![
-            format!("Pod {name} (waited for until it is gone: it stays isolated while it terminates)"),
+            format!(
+                "Pod {name} (waited for until it is gone: it stays isolated while it terminates)"
+            ),
             format!("ConfigMap {name}-logs, and the ConfigMaps copied for it"),
             format!("NetworkPolicy {name}-isolate"),
         ]
@@ -291,8 +293,9 @@ fn planned(
             "snapshot of claim {}",
             str_at(object, "/spec/source/persistentVolumeClaimName")
         ),
-        "Pod" => "the clone: containers asleep, no ServiceAccount token, restartPolicy Never"
-            .to_string(),
+        "Pod" => {
+            "the clone: containers asleep, no ServiceAccount token, restartPolicy Never".to_string()
+        }
         _ => String::new(),
     };
     PlannedObject { kind, name, what }
@@ -344,7 +347,9 @@ pub struct RemovalAsk {
 #[derive(Debug, Clone, PartialEq)]
 pub enum ClonePhase {
     /// Reading the cluster: the pod, its previous log, existing clones, selectors, the CNI.
-    Preparing { since: Timestamp },
+    Preparing {
+        since: Timestamp,
+    },
     /// Asking: what is created where, every warning; or the existing clone, offered instead.
     Confirm(Box<CloneReady>),
     Creating {
@@ -360,7 +365,10 @@ pub enum ClonePhase {
     },
     Removed(Box<RemovedClone>),
     /// What failed (the flow's words: the step, the missing RBAC verb, what was rolled back).
-    Failed { doing: String, message: String },
+    Failed {
+        doing: String,
+        message: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -373,6 +381,8 @@ pub struct CloneDialog {
     pub container: Option<String>,
     /// Pin the clone to the source's node (`n` toggles it, reading the plan again).
     pub same_node: bool,
+    /// Read without dedup: another clone beside the one that exists was asked for (`f`).
+    pub anyway: bool,
     pub phase: ClonePhase,
     /// On screen (Esc hides a running create or removal; it goes on).
     pub shown: bool,
@@ -385,7 +395,9 @@ impl CloneDialog {
     pub fn running(&self) -> bool {
         matches!(
             self.phase,
-            ClonePhase::Preparing { .. } | ClonePhase::Creating { .. } | ClonePhase::Removing { .. }
+            ClonePhase::Preparing { .. }
+                | ClonePhase::Creating { .. }
+                | ClonePhase::Removing { .. }
         )
     }
 }
@@ -465,7 +477,10 @@ pub(crate) mod tests {
         assert_eq!(s.source, PodKey::new("shop", "web-1"));
         assert_eq!(s.node.as_deref(), Some("worker-1"));
         assert_eq!(
-            s.creates.iter().map(|o| o.kind.as_str()).collect::<Vec<_>>(),
+            s.creates
+                .iter()
+                .map(|o| o.kind.as_str())
+                .collect::<Vec<_>>(),
             ["NetworkPolicy", "ConfigMap", "Pod"]
         );
         assert_eq!(s.creates[1].what, "the previous log of app");
@@ -473,7 +488,10 @@ pub(crate) mod tests {
         let log = s.log.as_ref().unwrap();
         assert!(log.truncated && log.size == 5 && log.sha256 == "f00d");
         assert_eq!(s.warnings, ["Service shop/web still selects the clone"]);
-        assert_eq!(s.toolkit_image.as_deref(), Some("localhost/ktui-helper:dev"));
+        assert_eq!(
+            s.toolkit_image.as_deref(),
+            Some("localhost/ktui-helper:dev")
+        );
         assert_eq!(s.source_node, None);
         assert_eq!(
             s.exec_line(),

@@ -459,7 +459,10 @@ mod tests {
                 restarts: 126
             }
         );
-        assert_eq!(s.signature_tally("no such signature"), CrashTally::default());
+        assert_eq!(
+            s.signature_tally("no such signature"),
+            CrashTally::default()
+        );
     }
 
     #[test]

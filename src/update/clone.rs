@@ -1,21 +1,21 @@
 //! The clone dialog: `c` (or the menu's entry) reads the cluster for a clone of the pod's crash
 //! (`Effect::PrepareClone`); the plan comes back as a confirmation (Enter creates) — or, when a
 //! clone of the same crash signature exists, that clone is offered (Enter selects it, `f`
-//! creates another anyway, `x` asks to remove it); on a clone itself, the removal question
+//! reads the whole plan again without dedup to confirm another beside it, `x` asks to remove
+//! it); on a clone itself, the removal question
 //! (`s` adds its VolumeSnapshots, Enter removes). One clone dialog at a time; Esc hides a
 //! running create or removal (it goes on) and cancels the rest.
 
-use std::sync::Arc;
-
 use crossterm::event::{KeyCode, KeyEvent};
+use jiff::SignedDuration;
 
 use crate::clone::{CloneOptions, DEFAULT_DEDUP_WINDOW};
 use crate::cluster::PodKey;
 use crate::effect::Effect;
 use crate::intent::ConfirmPolicy;
 use crate::state::clone::{
-    CloneDialog, CloneLook, ClonePhase, CloneReady, CloneSummary, CreatedClone, PreparedClone,
-    RemovalAsk, RemovedClone,
+    CloneDialog, CloneLook, ClonePhase, CloneReady, CloneSummary, CreatedClone, RemovalAsk,
+    RemovedClone,
 };
 use crate::state::menu::{MenuAction, needs};
 use crate::state::pods::Row;
@@ -75,16 +75,18 @@ pub fn open(state: &mut AppState, pod: PodKey) -> Vec<Effect> {
     } else {
         vec![Effect::CheckAccess(ask)]
     };
-    effects.extend(look(state, pod, container, false));
+    effects.extend(look(state, pod, container, false, false));
     effects
 }
 
-/// Read the cluster for `pod` (a new reading: an older one's answer is dropped).
+/// Read the cluster for `pod` (a new reading: an older one's answer is dropped); `anyway`:
+/// without dedup (`f`: another clone beside the one that exists), as `--dedup-window 0` does.
 fn look(
     state: &mut AppState,
     pod: PodKey,
     container: Option<String>,
     same_node: bool,
+    anyway: bool,
 ) -> Vec<Effect> {
     state.clone.requests += 1;
     let request = state.clone.requests;
@@ -93,6 +95,7 @@ fn look(
         request,
         container: container.clone(),
         same_node,
+        anyway,
         phase: ClonePhase::Preparing { since: state.now },
         shown: true,
         scroll: 0,
@@ -103,7 +106,11 @@ fn look(
     let options = CloneOptions {
         forensic_namespace: None,
         same_node,
-        dedup_window: DEFAULT_DEDUP_WINDOW,
+        dedup_window: if anyway {
+            SignedDuration::ZERO
+        } else {
+            DEFAULT_DEDUP_WINDOW
+        },
         snapshot_class: None,
         toolkit_image: state.helper.image.clone(),
     };
@@ -150,33 +157,41 @@ pub fn on_key(state: &mut AppState, key: KeyEvent) -> Vec<Effect> {
         (_, KeyCode::PageUp) => dialog.scroll = dialog.scroll.saturating_sub(10),
         (_, KeyCode::Home | KeyCode::Char('g')) => dialog.scroll = 0,
         (ClonePhase::Confirm(_), KeyCode::Enter) => match existing {
-            None => return create(state, false),
+            None => return create(state),
             Some((key, created_at, _)) => select_existing(state, key, created_at),
         },
+        // The whole plan read again without dedup, to confirm like any other.
         (ClonePhase::Confirm(_), KeyCode::Char('f')) => {
             if let Some((_, _, true)) = existing {
-                return create(state, true);
+                let (pod, container, same_node) = (
+                    dialog.pod.clone(),
+                    dialog.container.clone(),
+                    dialog.same_node,
+                );
+                return look(state, pod, container, same_node, true);
             }
         }
         (ClonePhase::Confirm(_), KeyCode::Char('x')) => {
             if let Some((key, _, _)) = existing {
                 state.clone.known.insert(key.clone());
-                return look(state, key, None, false);
+                return look(state, key, None, false, false);
             }
         }
         (ClonePhase::Confirm(_), KeyCode::Char('n')) => {
-            let (pod, container, same_node) =
-                (dialog.pod.clone(), dialog.container.clone(), !dialog.same_node);
-            return look(state, pod, container, same_node);
+            let (pod, container, same_node, anyway) = (
+                dialog.pod.clone(),
+                dialog.container.clone(),
+                !dialog.same_node,
+                dialog.anyway,
+            );
+            return look(state, pod, container, same_node, anyway);
         }
         (ClonePhase::Created(created), KeyCode::Char('x')) => {
             let key = created.key.clone();
-            return look(state, key, None, false);
+            return look(state, key, None, false, false);
         }
-        (ClonePhase::RemoveConfirm(ask), KeyCode::Char('s')) => {
-            if !ask.clone.snapshots.is_empty() {
-                ask.with_snapshots = !ask.with_snapshots;
-            }
+        (ClonePhase::RemoveConfirm(ask), KeyCode::Char('s')) if !ask.clone.snapshots.is_empty() => {
+            ask.with_snapshots = !ask.with_snapshots;
         }
         (ClonePhase::RemoveConfirm(_), KeyCode::Enter | KeyCode::Char('y')) => {
             return remove(state);
@@ -197,9 +212,8 @@ pub fn on_key(state: &mut AppState, key: KeyEvent) -> Vec<Effect> {
     Vec::new()
 }
 
-/// Enter on the question (or `f`, `force`, past the existing clone dedup offered): create
-/// what the plan says.
-fn create(state: &mut AppState, force: bool) -> Vec<Effect> {
+/// Enter on the question: create what the plan says.
+fn create(state: &mut AppState) -> Vec<Effect> {
     let now = state.now;
     let Some(dialog) = state.clone.dialog.as_mut() else {
         return Vec::new();
@@ -209,15 +223,7 @@ fn create(state: &mut AppState, force: bool) -> Vec<Effect> {
         dialog.phase = phase;
         return Vec::new();
     };
-    // The flow refuses a plan with an existing clone: forcing is saying to make one anyway.
-    let prepared = match &ready.prepared.0.existing {
-        Some(_) if force => {
-            let mut anyway = (*ready.prepared.0).clone();
-            anyway.existing = None;
-            PreparedClone(Arc::new(anyway))
-        }
-        _ => ready.prepared.clone(),
-    };
+    let prepared = ready.prepared.clone();
     dialog.phase = ClonePhase::Creating { ready, since: now };
     dialog.scroll = 0;
     vec![Effect::CreateClone {
@@ -286,9 +292,12 @@ pub fn on_prepared(
     result: Result<CloneLook, String>,
 ) -> Vec<Effect> {
     let policy = state.confirm_policy;
-    let Some(dialog) = state.clone.dialog.as_mut().filter(|d| {
-        d.request == request && matches!(d.phase, ClonePhase::Preparing { .. })
-    }) else {
+    let Some(dialog) = state
+        .clone
+        .dialog
+        .as_mut()
+        .filter(|d| d.request == request && matches!(d.phase, ClonePhase::Preparing { .. }))
+    else {
         return Vec::new(); // cancelled, or read again since
     };
     match result {
@@ -324,7 +333,7 @@ pub fn on_prepared(
                 tally,
             }));
             match (policy, existing) {
-                (ConfirmPolicy::AssumeYes, None) => create(state, false),
+                (ConfirmPolicy::AssumeYes, None) => create(state),
                 (ConfirmPolicy::AssumeYes, Some(key)) => {
                     state.clone.dialog = None;
                     state.toast(
@@ -382,9 +391,11 @@ pub fn on_removed(state: &mut AppState, clone: PodKey, result: Result<Box<Remove
         }
         Err(e) => state.toast(ToastLevel::Error, format!("removing clone {clone}: {e}")),
     }
-    let Some(dialog) = state.clone.dialog.as_mut().filter(|d| {
-        matches!(&d.phase, ClonePhase::Removing { ask, .. } if ask.clone.key == clone)
-    }) else {
+    let Some(dialog) =
+        state.clone.dialog.as_mut().filter(
+            |d| matches!(&d.phase, ClonePhase::Removing { ask, .. } if ask.clone.key == clone),
+        )
+    else {
         return;
     };
     dialog.phase = match result {

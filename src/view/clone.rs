@@ -57,7 +57,8 @@ impl<'t> Body<'t> {
             } else {
                 Span::raw(" ".repeat(indent))
             };
-            self.lines.push(Line::from(vec![head, Span::styled(row, style)]));
+            self.lines
+                .push(Line::from(vec![head, Span::styled(row, style)]));
         }
     }
 
@@ -68,7 +69,11 @@ impl<'t> Body<'t> {
         let rows = wrap_items(&[s(command)], self.width.saturating_sub(indent + 2).max(16));
         let last = rows.len().saturating_sub(1);
         for (i, row) in rows.into_iter().enumerate() {
-            let pad = if i == 0 { pad.clone() } else { format!("{pad}  ") };
+            let pad = if i == 0 {
+                pad.clone()
+            } else {
+                format!("{pad}  ")
+            };
             let end = if i < last { " \\" } else { "" };
             self.lines.push(Line::from(vec![
                 Span::raw(pad),
@@ -121,7 +126,7 @@ fn question(b: &mut Body<'_>, d: &CloneDialog, r: &CloneReady, state: &AppState)
             r.tally.restarts
         ));
         let offer = if c.can_force() {
-            "⏎ selects it instead of making another; f creates another anyway; x removes it"
+            "⏎ selects it instead of making another; f plans one of this pod beside it (asked again); x removes it"
         } else {
             "it is the clone of this very pod: ⏎ selects it; x removes it (then c makes a new one)"
         };
@@ -168,9 +173,19 @@ fn question(b: &mut Body<'_>, d: &CloneDialog, r: &CloneReady, state: &AppState)
     b.text("Creates, in order:", theme.base);
     for (i, o) in c.creates.iter().enumerate() {
         let number = format!("  {}. ", i + 1);
-        b.hang(&number, theme.base, &format!("{} {}", o.kind, o.name), theme.accent);
+        b.hang(
+            &number,
+            theme.base,
+            &format!("{} {}", o.kind, o.name),
+            theme.accent,
+        );
         if !o.what.is_empty() {
-            b.hang(&" ".repeat(number.len() + 2), theme.base, &o.what, theme.muted);
+            b.hang(
+                &" ".repeat(number.len() + 2),
+                theme.base,
+                &o.what,
+                theme.muted,
+            );
         }
     }
     if !c.notes.is_empty() {
@@ -231,7 +246,10 @@ fn question(b: &mut Body<'_>, d: &CloneDialog, r: &CloneReady, state: &AppState)
 fn created(b: &mut Body<'_>, c: &CreatedClone, state: &AppState) {
     let theme = b.theme;
     b.text(
-        &format!("Created clone {} in namespace {}:", c.key.name, c.key.namespace),
+        &format!(
+            "Created clone {} in namespace {}:",
+            c.key.name, c.key.namespace
+        ),
         theme.info,
     );
     for o in &c.created {
@@ -341,7 +359,7 @@ fn phase(b: &mut Body<'_>, d: &CloneDialog, state: &AppState) -> (String, &'stat
         ClonePhase::Confirm(r) => {
             question(b, d, r, state);
             let keys = if r.summary.can_force() {
-                " ⏎: select it   f: create another   x: remove it   esc: cancel "
+                " ⏎: select it   f: plan another   x: remove it   esc: cancel "
             } else if r.summary.existing.is_some() {
                 " ⏎: select it   x: remove it   esc: cancel "
             } else {

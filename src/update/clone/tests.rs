@@ -136,14 +136,21 @@ fn c_reads_the_cluster_then_enter_creates_and_the_result_closes() {
         panic!("{effects:?}")
     };
     assert_eq!(asked, &pod);
-    assert_eq!(container.as_deref(), Some("checkout"), "the row's container");
+    assert_eq!(
+        container.as_deref(),
+        Some("checkout"),
+        "the row's container"
+    );
     assert!(!options.same_node && options.forensic_namespace.is_none());
     assert_eq!(options.toolkit_image, s.helper.image);
     // The permissions the dialog names are asked (with their API groups).
     assert!(effects.iter().any(|e| matches!(e, Effect::CheckAccess(checks)
         if checks.iter().any(|c| c.resource == "networkpolicies" && c.group == "networking.k8s.io"))));
     let request = reading(&effects);
-    assert!(press(&mut s, KeyCode::Enter).is_empty(), "nothing to confirm yet");
+    assert!(
+        press(&mut s, KeyCode::Enter).is_empty(),
+        "nothing to confirm yet"
+    );
     let plan = plan(&pod, &signature, None);
     assert!(prepared(&mut s, request, CloneLook::Source(plan.clone())).is_empty());
     let ClonePhase::Confirm(ready) = phase(&s) else {
@@ -256,13 +263,43 @@ fn a_clone_of_the_same_crash_is_offered_and_f_makes_another_only_beside_it() {
             .known
             .contains(&PodKey::new("shop", other.name.clone()))
     );
+    // f: the whole plan read again without dedup (its log, its checks), to confirm.
     let effects = ch(&mut s, 'f');
-    let [Effect::CreateClone { prepared: forced, .. }] = effects.as_slice() else {
+    let [
+        Effect::PrepareClone {
+            request: again,
+            container,
+            options,
+            ..
+        },
+    ] = effects.as_slice()
+    else {
         panic!("{effects:?}")
     };
-    assert_eq!(forced.0.existing, None, "the flow refuses a plan with one");
-    assert_eq!(forced.0.plan, offered.0.plan);
-    assert_eq!(offered.0.existing, Some(other), "the reading is not changed");
+    assert_eq!(options.dedup_window, SignedDuration::ZERO);
+    assert_eq!(container.as_deref(), Some("checkout"));
+    let again = *again;
+    let beside = plan(&pod, &signature, None);
+    prepared(&mut s, again, CloneLook::Source(beside.clone()));
+    assert!(matches!(phase(&s), ClonePhase::Confirm(r) if r.summary.existing.is_none()));
+    // n keeps reading without dedup.
+    let effects = ch(&mut s, 'n');
+    assert!(matches!(effects.as_slice(),
+        [Effect::PrepareClone { options, .. }] if options.dedup_window == SignedDuration::ZERO && options.same_node));
+    let again = reading(&effects);
+    prepared(&mut s, again, CloneLook::Source(beside.clone()));
+    assert_eq!(
+        press(&mut s, KeyCode::Enter),
+        vec![Effect::CreateClone {
+            pod: pod.clone(),
+            prepared: beside,
+        }]
+    );
+    assert_eq!(
+        offered.0.existing,
+        Some(other),
+        "the first reading is not changed"
+    );
 
     // The clone of this very pod: its name is taken, so f does nothing; Enter selects it,
     // which is not in the list here (its shell is said).
@@ -277,7 +314,10 @@ fn a_clone_of_the_same_crash_is_offered_and_f_makes_another_only_beside_it() {
     );
     assert!(ch(&mut s, 'f').is_empty());
     assert!(matches!(phase(&s), ClonePhase::Confirm(_)));
-    assert!(press(&mut s, KeyCode::Enter).is_empty(), "Enter creates nothing");
+    assert!(
+        press(&mut s, KeyCode::Enter).is_empty(),
+        "Enter creates nothing"
+    );
     assert!(s.clone.dialog.is_none());
     let toast = s.toasts.last().unwrap();
     assert!(
@@ -295,7 +335,10 @@ fn enter_on_the_offered_clone_selects_its_row() {
     let mut row = s.pods.pod(&pod).unwrap().clone();
     row.key = PodKey::new("shop", "checkout-6c9f8b7d54-k2mzq-forensic-0123abcd");
     row.containers.iter_mut().for_each(|c| c.restarts = 0);
-    update(&mut s, Action::Pods(PodEvent::Applied(Box::new(row.clone()))));
+    update(
+        &mut s,
+        Action::Pods(PodEvent::Applied(Box::new(row.clone()))),
+    );
     let request = reading(&ch(&mut s, 'c'));
     let existing = Existing {
         name: row.key.name.clone(),
@@ -357,7 +400,11 @@ fn on_a_clone_c_asks_to_remove_it_and_s_adds_its_snapshots() {
     );
     assert!(s.clone.dialog.is_none());
     assert!(!s.clone.known.contains(&key));
-    assert!(s.toasts.iter().any(|t| t.text == format!("removed clone {key}")));
+    assert!(
+        s.toasts
+            .iter()
+            .any(|t| t.text == format!("removed clone {key}"))
+    );
 
     // Without snapshots, s changes nothing; n keeps the clone.
     let request = reading(&ch(&mut s, 'c'));
@@ -384,7 +431,9 @@ fn failures_say_what_failed() {
             result: Err("cannot read pod shop/x: forbidden".into()),
         },
     );
-    assert!(matches!(phase(&s), ClonePhase::Failed { message, .. } if message.contains("forbidden")));
+    assert!(
+        matches!(phase(&s), ClonePhase::Failed { message, .. } if message.contains("forbidden"))
+    );
     press(&mut s, KeyCode::Enter);
     let request = reading(&ch(&mut s, 'c'));
     prepared(
