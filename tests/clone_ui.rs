@@ -414,3 +414,43 @@ async fn n_pins_the_clone_to_the_node_and_untrusted_text_is_drawn_harmless() {
     );
     assert!(!text.contains('\u{1b}') && !text.contains('\u{7}'));
 }
+
+#[tokio::test]
+async fn enter_on_the_offered_clone_selects_its_row_marked_as_a_clone() {
+    use ktui::cluster::PodEvent;
+    let (mut app, _demo) = harness(120, 40).await;
+    press(&mut app, "/checkout\nc").await;
+    press(&mut app, "\n").await;
+    let Some(ClonePhase::Created(created)) = phase(&app) else {
+        panic!("{:?}", phase(&app))
+    };
+    let key = created.key.clone();
+    press(&mut app, "\n").await;
+    // The demo's watch does not list what a clone created: its pod arrives as a real cluster's
+    // watch would send it.
+    let source = first_source(&key);
+    let mut row = app.state.pods.pod(&source).unwrap().clone();
+    row.key = key.clone();
+    row.uid = "demo-clone-uid".into();
+    app.dispatch(Action::Pods(PodEvent::Applied(Box::new(row))));
+    press(&mut app, "c").await;
+    assert!(matches!(
+        phase(&app),
+        Some(ClonePhase::Confirm(r)) if r.summary.existing.as_ref().is_some_and(|e| e.name == key.name)
+    ));
+    press(&mut app, "\n").await;
+    assert!(app.state.clone.dialog.is_none());
+    assert!(app.state.pods.show_all);
+    app.state.prepare_frame();
+    assert_eq!(
+        app.state.pods.selected_row().map(|r| r.pod_key()),
+        Some(&key)
+    );
+    let text = common::screen(&mut app, 120, 40);
+    // Its row, marked (the name cut in the middle to fit the column).
+    assert!(
+        text.lines()
+            .any(|l| l.contains("⧉ checkout-") && l.contains(&key.name[key.name.len() - 8..])),
+        "{text}"
+    );
+}
