@@ -248,6 +248,16 @@ fn every_pinned_flag_is_accepted() {
     );
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("--yes"), "{}", text(&out.stderr));
+    // A pod that does not exist is said, and opens no case.
+    let empty = tempfile::tempdir().unwrap();
+    let out = ktui(&["clone", "--demo", "nope", "-n", "shop"], empty.path());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("cannot read pod shop/nope"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(std::fs::read_dir(empty.path()).unwrap().count(), 0);
     // Usage errors are clap's.
     let out = ktui(&["clone", "--demo", POD, "-o", "json"], cases.path());
     assert_eq!(out.status.code(), Some(2));

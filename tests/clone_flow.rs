@@ -111,7 +111,27 @@ async fn prepared(setup: &Setup, case: Option<&Case>, pod: &str) -> Prepared {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn creates_the_policy_then_the_log_config_map_then_the_pod() {
-    let setup = Setup::start(store()).await;
+    let s = store();
+    // An allow-all policy that selects every pod, a deny-only one, and Calico.
+    s.apply(
+        json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+        "metadata": {"name": "allow-all", "namespace": "shop"},
+        "spec": {"podSelector": {}, "ingress": [{}], "policyTypes": ["Ingress"]}}),
+    );
+    s.apply(
+        json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+        "metadata": {"name": "deny-web", "namespace": "shop"},
+        "spec": {"podSelector": {}, "policyTypes": ["Ingress"]}}),
+    );
+    s.add_namespace("kube-system");
+    s.apply(json!({"apiVersion": "apps/v1", "kind": "DaemonSet",
+        "metadata": {"name": "calico-node", "namespace": "kube-system"},
+        "spec": {"selector": {"matchLabels": {"k8s-app": "calico-node"}}}}));
+    // A Service whose selector the clone would still match.
+    s.apply(json!({"apiVersion": "v1", "kind": "Service",
+        "metadata": {"name": "forensics-catch-all", "namespace": "shop"},
+        "spec": {"selector": {"ktui.dev/forensic": "true"}}}));
+    let setup = Setup::start(s).await;
     let p = prepared(&setup, None, "web-1").await;
     assert!(p.existing.is_none());
     assert_eq!(p.source.container, "app");
@@ -134,10 +154,38 @@ async fn creates_the_policy_then_the_log_config_map_then_the_pod() {
     assert!(read(
         &|r| r.path == "/apis/apps/v1/namespaces/kube-system/daemonsets"
     ));
-    assert!(
-        p.warnings.iter().any(|w| w.contains("CNI")),
-        "the CNI caveat is said: {:?}",
+    let warned = |text: &str| p.warnings.iter().filter(|w| w.contains(text)).count();
+    assert_eq!(
+        warned("NetworkPolicy allow-all allows traffic"),
+        1,
+        "{:?}",
         p.warnings
+    );
+    assert_eq!(
+        warned("deny-web"),
+        0,
+        "a deny-only policy is no warning: {:?}",
+        p.warnings
+    );
+    assert_eq!(
+        warned("Service forensics-catch-all still selects the clone"),
+        1,
+        "{:?}",
+        p.warnings
+    );
+    assert_eq!(warned("Service web"), 0, "{:?}", p.warnings);
+    assert_eq!(
+        warned("is Calico, which enforces NetworkPolicies"),
+        1,
+        "{:?}",
+        p.warnings
+    );
+    assert_eq!(
+        p.cni,
+        Some(ktui::clone::select::Cni {
+            name: "Calico".into(),
+            enforces: true
+        })
     );
 
     setup.server.clear_requests();

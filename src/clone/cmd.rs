@@ -212,6 +212,13 @@ async fn clone(
         container: args.container.clone(),
         options: options(args)?,
     };
+    // A pod that cannot be read opens no case.
+    if let Err(cause) = cluster.get_json(ObjectRef::pod(&request.pod)).await {
+        return Err(fail(&CloneError::read(
+            format!("pod {}", request.pod),
+            cause,
+        )));
+    }
     let case = if args.dry_run {
         None
     } else {

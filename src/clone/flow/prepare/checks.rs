@@ -185,9 +185,8 @@ pub(super) async fn selectors(
         .pointer("/metadata/name")
         .and_then(Value::as_str)
         .unwrap_or_default();
-    let mut checked = objects;
-    checked.extend(policies.iter().cloned());
-    warnings.extend(select::still_selecting(&labels, &checked));
+    // A policy that selects the clone matters only when it allows something.
+    warnings.extend(select::still_selecting(&labels, &objects));
     warnings.extend(select::allow_policies(&labels, own, &policies));
     Ok(warnings)
 }
