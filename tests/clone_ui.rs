@@ -267,6 +267,8 @@ async fn a_second_c_on_the_same_crash_offers_the_clone_that_exists() {
         "{dialog}"
     );
     assert!(dialog.contains("clone of this very pod"), "{dialog}");
+    let small = dialog_box(&common::screen(&mut app, 80, 24), "Clone shop/checkout-");
+    insta::assert_snapshot!("clone_offered_80x24", without_age(&small));
     // Neither f nor Enter creates one more: Enter points at the one there is.
     press(&mut app, "f").await;
     assert!(matches!(phase(&app), Some(ClonePhase::Confirm(_))));

@@ -136,6 +136,15 @@ fn question(b: &mut Body<'_>, d: &CloneDialog, r: &CloneReady, state: &AppState)
             4,
             &exec_line(&PodKey::new(&e.namespace, &e.name), &c.shell_container),
         );
+        // Nothing is planned past the offer: no log was read, nothing checked.
+        b.text(
+            &format!(
+                "Nothing is created for {}: the clone there stands for its crash.",
+                c.source
+            ),
+            theme.muted,
+        );
+        return;
     }
     b.field(
         "Clone",
