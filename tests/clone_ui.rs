@@ -456,3 +456,71 @@ async fn enter_on_the_offered_clone_selects_its_row_marked_as_a_clone() {
         "{text}"
     );
 }
+
+/// The console through `KubeCluster` against the fake API server, where the user may not
+/// create pods: the dialog says so before, and after Enter the failure names the step, the
+/// permission and what was rolled back; nothing of the clone is left.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_pod_create_says_the_permission_and_what_was_rolled_back() {
+    use ktui::cluster::PodKey;
+    use ktui::intent::Intent;
+    use ktui_fake_apiserver::Store;
+    let store = Store::new();
+    store.add_namespace("shop");
+    store.add_node("worker-1", "amd64");
+    store.apply(serde_json::json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "web-1", "namespace": "shop", "uid": "uid-web-1",
+            "labels": {"app": "web"}},
+        "spec": {"nodeName": "worker-1",
+            "containers": [{"name": "app", "image": "registry.example/shop/web:1.4"}]},
+        "status": {"phase": "Running", "containerStatuses": [{
+            "name": "app", "image": "registry.example/shop/web:1.4",
+            "imageID": "registry.example/shop/web@sha256:1111111111111111111111111111111111111111111111111111111111111111",
+            "ready": false, "started": false, "restartCount": 7,
+            "state": {"waiting": {"reason": "CrashLoopBackOff", "message": "back-off 5m0s"}},
+            "lastState": {"terminated": {"exitCode": 1, "reason": "Error",
+                "startedAt": "2026-11-20T09:58:01Z", "finishedAt": "2026-11-20T09:58:10Z"}}}]},
+    }));
+    store.set_logs("shop", "web-1", "app", true, b"panic: no database\n");
+    store.forbid("create", "pods", Some("shop"));
+    let setup = common::Setup::start(store).await;
+    let mut app = App::builder(Arc::new(setup.cluster.clone()))
+        .case(Some(common::test_case()))
+        .scope(Scope::Namespace("shop".into()))
+        .helper_image(Some(TOOLKIT.to_string()))
+        .build();
+    let key = PodKey::new("shop", "web-1");
+    common::app_until(&mut app, "the pod list", 20, |a| {
+        a.state.pods.pod(&key).is_some()
+    })
+    .await;
+    app.dispatch(Action::Intent(Intent::Clone(key.clone())));
+    common::app_until(&mut app, "the plan and the access answers", 20, |a| {
+        matches!(phase(a), Some(ClonePhase::Confirm(_)))
+            && !a.state.toasts.iter().any(|t| t.text.contains("checking"))
+    })
+    .await;
+    let dialog = dialog_box(&common::screen(&mut app, 120, 40), "Clone shop/web-1");
+    assert!(
+        dialog.contains("you lack create pods in shop: the API server will refuse it"),
+        "{dialog}"
+    );
+    common::press(&mut app, "\n");
+    common::app_until(&mut app, "the create's end", 20, |a| {
+        matches!(phase(a), Some(ClonePhase::Failed { .. }))
+    })
+    .await;
+    let text = common::screen(&mut app, 120, 40);
+    let dialog = dialog_box(&text, "Clone shop/web-1");
+    for needle in [
+        "Failed creating the clone of shop/web-1:",
+        "missing permission: create pods in shop",
+        "rolled back: deleted ConfigMap",
+        "nothing of the clone is left",
+    ] {
+        assert!(dialog.contains(needle), "{needle}:\n{dialog}");
+    }
+    assert_eq!(setup.store().count("NetworkPolicy"), 0);
+    assert_eq!(setup.store().count("Pod"), 1, "only the source");
+}

@@ -425,7 +425,11 @@ fn phase(b: &mut Body<'_>, d: &CloneDialog, state: &AppState) -> (String, &'stat
         }
         ClonePhase::Failed { doing, message } => {
             b.text(&format!("Failed {doing}:"), theme.base);
-            b.text(message, theme.error);
+            // The flow joins what failed, the permission, the rollback with `; `: a line each.
+            for (i, part) in message.split("; ").enumerate() {
+                let style = if i == 0 { theme.error } else { theme.base };
+                b.hang(if i == 0 { "" } else { "  " }, style, part, style);
+            }
             (format!(" Clone {pod} "), " ⏎/esc: close ")
         }
     }
