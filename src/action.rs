@@ -55,6 +55,22 @@ pub enum Action {
         pod: PodKey,
         report: Box<crate::state::checkpoint::CheckpointReport>,
     },
+    /// What the cluster said about the pod a clone was asked of: a plan (or the existing clone
+    /// of its crash), that it is a clone itself, or why nothing could be read.
+    ClonePrepared {
+        request: u64,
+        result: Result<crate::state::clone::CloneLook, String>,
+    },
+    /// The clone of `pod` was created, or what failed (and what was rolled back).
+    CloneCreated {
+        pod: PodKey,
+        result: Result<Box<crate::state::clone::CreatedClone>, String>,
+    },
+    /// The clone `clone` was removed, or what failed.
+    CloneRemoved {
+        clone: PodKey,
+        result: Result<Box<crate::state::clone::RemovedClone>, String>,
+    },
     /// No helper ready on the node of `pod`'s transfer (or one lacking what `variant` adds):
     /// `why`, in words.
     TransferNeedsHelper {

@@ -54,6 +54,26 @@ pub enum Effect {
     /// Ask the kubelet of the plan's node for a checkpoint of its container, and record the
     /// request and answer in the case.
     Checkpoint(Box<crate::checkpoint::take::Plan>),
+    /// Read what a forensic clone of `pod` takes (`clone::flow::prepare`), or, when `pod` is a
+    /// clone itself, what removing it deletes (`Action::ClonePrepared`).
+    PrepareClone {
+        request: u64,
+        pod: PodKey,
+        container: Option<String>,
+        options: crate::clone::CloneOptions,
+    },
+    /// Create the clone prepared, in order, removing what was created if a step fails; its
+    /// records go into the case (`Action::CloneCreated`, `Action::EvidenceCaptured`).
+    CreateClone {
+        pod: PodKey,
+        prepared: crate::state::clone::PreparedClone,
+    },
+    /// Delete a clone's pod, NetworkPolicy and log ConfigMap, and its VolumeSnapshots when
+    /// `with_snapshots` (`Action::CloneRemoved`).
+    RemoveClone {
+        clone: PodKey,
+        with_snapshots: bool,
+    },
     /// Through the helper of the job's node (one that is ready and has what the job's variant
     /// adds, else `Action::TransferNeedsHelper`): fetch the kubelet's archive, or take a live
     /// snapshot, into the case (`Action::TransferProgress`, then `Action::Transferred`).

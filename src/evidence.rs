@@ -32,6 +32,8 @@ pub enum EvidenceKind {
     Pcap,
     /// A capture's record (`pcaps/<label>-<id>.capture.json`).
     CaptureRecord,
+    /// What a forensic clone created and why (`clone/<name>.<kind>.json`, `<name>.clone.json`).
+    CloneRecord,
 }
 
 impl EvidenceKind {
@@ -48,6 +50,7 @@ impl EvidenceKind {
             EvidenceKind::FetchRecord => "fetch-record",
             EvidenceKind::Pcap => "pcap",
             EvidenceKind::CaptureRecord => "capture-record",
+            EvidenceKind::CloneRecord => "clone-record",
         }
     }
 }

@@ -41,6 +41,10 @@ pub enum Intent {
     /// Checkpoint a container of a pod through its kubelet: the dialog (node, container, what is
     /// written where), then the request (a driver's policy answers the dialog).
     Checkpoint(PodKey),
+    /// A forensic clone of a pod's crash: the cluster read, then the confirmation (what is
+    /// created in order, every warning; an existing clone of the crash offered instead), then
+    /// the create. On a clone itself: the question to remove it.
+    Clone(PodKey),
     /// The notes pane.
     OpenNotes,
     /// Save the notes now.

@@ -522,6 +522,7 @@ commands! {
         OpenMenu => "open_menu",
         Export => "export",
         Checkpoint => "checkpoint",
+        Clone => "clone",
         OpenNotes => "open_notes",
         EditFilter => "edit_filter",
         ClearFilter => "clear_filter",
@@ -579,9 +580,10 @@ pub const TABLE: Keymap<Table> = Keymap {
                 bind(&[ch('m')], Table::OpenMenu),
                 bind(&[ch('e')], Table::Export),
                 bind(&[ch('C')], Table::Checkpoint),
+                bind(&[ch('c')], Table::Clone),
                 bind(&[ch('n')], Table::OpenNotes),
             ],
-            what: "actions menu / export, sign / checkpoint / notes",
+            what: "menu / export, sign / checkpoint / clone / notes",
         },
         Line {
             bindings: &[bind(&[ch('/')], Table::EditFilter)],
@@ -637,6 +639,7 @@ commands! {
         OpenMenu => "open_menu",
         Export => "export",
         Checkpoint => "checkpoint",
+        Clone => "clone",
         OpenNotes => "open_notes",
     }
 }
@@ -683,9 +686,10 @@ pub const DETAIL: Keymap<Detail> = Keymap {
                 bind(&[ch('m')], Detail::OpenMenu),
                 bind(&[ch('e')], Detail::Export),
                 bind(&[ch('C')], Detail::Checkpoint),
+                bind(&[ch('c')], Detail::Clone),
                 bind(&[ch('n')], Detail::OpenNotes),
             ],
-            what: "actions menu / export, sign / checkpoint / notes",
+            what: "menu / export, sign / checkpoint / clone / notes",
         },
     ],
     footer: &[

@@ -3,6 +3,7 @@
 
 mod capture;
 mod checkpoint;
+mod clone;
 mod export;
 pub mod helper;
 pub mod keep;
@@ -350,6 +351,49 @@ impl Runtime {
                     cluster,
                     self.case.clone(),
                     *plan,
+                    self.tx.clone(),
+                ));
+                self.track(what, task);
+            }
+            Effect::PrepareClone {
+                request,
+                pod,
+                container,
+                options,
+            } => {
+                let what = format!("reading what a clone of {pod} takes");
+                let task = tokio::spawn(clone::prepare(
+                    cluster,
+                    self.case.clone(),
+                    request,
+                    pod,
+                    container,
+                    options,
+                    self.tx.clone(),
+                ));
+                self.track(what, task);
+            }
+            Effect::CreateClone { pod, prepared } => {
+                let what = format!("creating the clone of {pod}");
+                let task = tokio::spawn(clone::create(
+                    cluster,
+                    self.case.clone(),
+                    pod,
+                    prepared,
+                    self.tx.clone(),
+                ));
+                self.track(what, task);
+            }
+            Effect::RemoveClone {
+                clone,
+                with_snapshots,
+            } => {
+                let what = format!("removing clone {clone}");
+                let task = tokio::spawn(clone::remove(
+                    cluster,
+                    self.case.clone(),
+                    clone,
+                    with_snapshots,
                     self.tx.clone(),
                 ));
                 self.track(what, task);

@@ -1,6 +1,7 @@
 //! The console's one state tree. Views only read it; `update` is the only writer.
 
 pub mod checkpoint;
+pub mod clone;
 pub mod export;
 pub mod helper;
 pub mod inspect;
@@ -82,6 +83,8 @@ pub enum Mode {
     Export,
     /// The checkpoint dialog (`state.checkpoint`) is on screen and takes the keys.
     Checkpoint,
+    /// The clone dialog (`state.clone.dialog`) is on screen and takes the keys.
+    Clone,
     /// `/` in the inspect pane: the text to search the memory images for.
     InspectSearch(TextArea<'static>),
     /// The capture's confirmation (`state.packets.form`) is on screen and takes the keys.
@@ -150,6 +153,8 @@ pub struct AppState {
     pub export: Option<export::ExportDialog>,
     /// The checkpoint dialog and the checkpoint it started (one at a time).
     pub checkpoint: Option<checkpoint::CheckpointDialog>,
+    /// The forensic clone dialog (one at a time) and the clones this console knows of.
+    pub clone: clone::CloneState,
     /// The case's notes (the notes pane).
     pub notes: NotesState,
     /// Where Esc in the notes pane goes back to.
@@ -194,6 +199,7 @@ impl AppState {
             evidence: EvidenceSet::default(),
             export: None,
             checkpoint: None,
+            clone: clone::CloneState::default(),
             notes: NotesState::default(),
             notes_return: Screen::Table,
             inspect: None,

@@ -1,6 +1,7 @@
 //! `update(&mut AppState, Action) -> Vec<Effect>`: the console's only writer. No IO here.
 
 mod checkpoint;
+mod clone;
 mod export;
 mod inspect;
 mod intents;
@@ -67,6 +68,15 @@ fn dispatch(state: &mut AppState, action: Action) -> Vec<Effect> {
         }
         Action::Checkpointed { pod, report } => {
             checkpoint::on_done(state, pod, report);
+            Vec::new()
+        }
+        Action::ClonePrepared { request, result } => clone::on_prepared(state, request, result),
+        Action::CloneCreated { pod, result } => {
+            clone::on_created(state, pod, result);
+            Vec::new()
+        }
+        Action::CloneRemoved { clone, result } => {
+            clone::on_removed(state, clone, result);
             Vec::new()
         }
         Action::TransferNeedsHelper { pod, variant, why } => {

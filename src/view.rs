@@ -1,6 +1,7 @@
 //! `view(&AppState, &Theme)`: draws one frame. Reads state only.
 
 mod checkpoint;
+mod clone;
 mod columns;
 mod confirm;
 mod detail;
@@ -50,6 +51,7 @@ pub fn view(frame: &mut Frame<'_>, state: &AppState, theme: &Theme) {
         Mode::Menu(m) => menu::render(frame, area, m, state, theme),
         Mode::Export => export::render(frame, area, state, theme),
         Mode::Checkpoint => checkpoint::render(frame, area, state, theme),
+        Mode::Clone => clone::render(frame, area, state, theme),
         Mode::CaptureForm => packets::form::render(frame, area, state, theme),
         _ => {}
     }
@@ -93,7 +95,12 @@ fn render_toasts(frame: &mut Frame<'_>, area: Rect, state: &AppState, theme: &Th
         if toast.count > 1 {
             text.push_str(&format!(" (×{})", toast.count));
         }
-        let lines = (text.chars().count() as u16).div_ceil(width.saturating_sub(2).max(1)) + 2;
+        let text = Paragraph::new(text)
+            .wrap(Wrap { trim: false })
+            .style(theme.base);
+        // As many rows as the words wrap to (a long word moves whole to the next row).
+        let rows = text.line_count(width.saturating_sub(2).max(1));
+        let lines = u16::try_from(rows).unwrap_or(u16::MAX).saturating_add(2);
         if y < area.y + lines {
             break;
         }
@@ -104,12 +111,6 @@ fn render_toasts(frame: &mut Frame<'_>, area: Rect, state: &AppState, theme: &Th
             ToastLevel::Error => theme.error,
         };
         frame.render_widget(Clear, rect);
-        frame.render_widget(
-            Paragraph::new(text)
-                .wrap(Wrap { trim: false })
-                .style(theme.base)
-                .block(Block::bordered().border_style(style)),
-            rect,
-        );
+        frame.render_widget(text.block(Block::bordered().border_style(style)), rect);
     }
 }

@@ -20,17 +20,19 @@ pub enum MenuAction {
     Sockets,
     Packets,
     Export,
+    Clone,
     Checkpoint,
     Notes,
 }
 
 impl MenuAction {
-    pub const ALL: [MenuAction; 7] = [
+    pub const ALL: [MenuAction; 8] = [
         MenuAction::Detail,
         MenuAction::Logs,
         MenuAction::Sockets,
         MenuAction::Packets,
         MenuAction::Export,
+        MenuAction::Clone,
         MenuAction::Checkpoint,
         MenuAction::Notes,
     ];
@@ -43,6 +45,9 @@ impl MenuAction {
             MenuAction::Packets => "packets: capture into pcaps in the case (node helper, NET_RAW)",
             MenuAction::Export => "export: collect and sign an evidence bundle",
             MenuAction::Checkpoint => "checkpoint: CRIU archive of a running container (kubelet)",
+            MenuAction::Clone => {
+                "clone: isolated forensic copy (NetworkPolicy deny-all, no token, logs stamped)"
+            }
             MenuAction::Notes => "notes (the case's notes.md)",
         }
     }
@@ -56,6 +61,7 @@ impl MenuAction {
             MenuAction::Packets => Table::OpenPackets,
             MenuAction::Export => Table::Export,
             MenuAction::Checkpoint => Table::Checkpoint,
+            MenuAction::Clone => Table::Clone,
             MenuAction::Notes => Table::OpenNotes,
         }
     }
@@ -133,7 +139,55 @@ pub fn needs(action: MenuAction, pod: &PodKey, helper_ns: &str, helper_running: 
             required: vec![AccessCheck::new("create", "nodes/proxy", None)],
             optional: Vec::new(),
         },
+        MenuAction::Clone => clone_needs(ns),
         MenuAction::Notes => Needs::default(),
+    }
+}
+
+/// A forensic clone, in the pod's namespace: it reads the pod and its previous log, creates the
+/// isolating NetworkPolicy, the log ConfigMap and the Pod; the rest makes it better informed.
+fn clone_needs(ns: Option<&str>) -> Needs {
+    fn in_group(
+        verb: &'static str,
+        group: &'static str,
+        resource: &'static str,
+        ns: Option<&str>,
+    ) -> AccessCheck {
+        AccessCheck {
+            group,
+            ..AccessCheck::new(verb, resource, ns)
+        }
+    }
+    Needs {
+        required: vec![
+            AccessCheck::new("get", "pods", ns),
+            AccessCheck::new("get", "pods/log", ns),
+            in_group("create", "networking.k8s.io", "networkpolicies", ns),
+            AccessCheck::new("create", "configmaps", ns),
+            AccessCheck::new("create", "pods", ns),
+        ],
+        optional: vec![
+            (
+                AccessCheck::new("list", "pods", ns),
+                "no dedup: an existing clone of the crash is not found",
+            ),
+            (
+                in_group("list", "networking.k8s.io", "networkpolicies", ns),
+                "allow policies that would still reach the clone are not found",
+            ),
+            (
+                AccessCheck::new("list", "services", ns),
+                "Services still selecting the clone are not found",
+            ),
+            (
+                in_group("create", "snapshot.storage.k8s.io", "volumesnapshots", ns),
+                "no snapshots of its claims, if it mounts any",
+            ),
+            (
+                in_group("list", "apps", "daemonsets", Some("kube-system")),
+                "the CNI is not named",
+            ),
+        ],
     }
 }
 

@@ -219,6 +219,20 @@ impl PodsState {
         self.records.get(key).map_or(&[], Vec::as_slice)
     }
 
+    /// What the table knows of one crash signature, whatever the filter: how many records
+    /// (pods, containers) share it, and their restarts added up (a record without a restart
+    /// count is one crash). What a forensic clone of that signature stands for.
+    pub fn signature_tally(&self, signature: &str) -> CrashTally {
+        self.records
+            .values()
+            .flatten()
+            .filter(|r| r.signature == signature)
+            .fold(CrashTally::default(), |t, r| CrashTally {
+                records: t.records + 1,
+                restarts: t.restarts + u64::from(r.restarts.unwrap_or(1).max(1)),
+            })
+    }
+
     pub fn selected_row(&self) -> Option<&Row> {
         self.rows.get(self.selected)
     }
@@ -368,6 +382,15 @@ impl PodsState {
     }
 }
 
+/// One crash signature as the table knows it ([`PodsState::signature_tally`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CrashTally {
+    /// Records sharing the signature (one per crashed container of a pod).
+    pub records: usize,
+    /// Their restarts added up.
+    pub restarts: u64,
+}
+
 /// What the REASON of a runtime-restart row says.
 pub const RUNTIME_RESTART: &str = "runtime restart";
 
@@ -420,6 +443,26 @@ mod tests {
             .collect();
         assert_eq!(checkout.len(), 1);
         assert!(matches!(checkout[0], Row::Crash { repeats: 3, .. }));
+        let Row::Crash { record, .. } = checkout[0] else {
+            unreachable!()
+        };
+        let signature = record.signature.clone();
+        // Whatever the filter hides: the three pods of the storm, 41 + 42 + 43 restarts.
+        let mut s = s;
+        s.filter.text = "nothing matches this".into();
+        s.mark_dirty();
+        s.refresh();
+        assert_eq!(
+            s.signature_tally(&signature),
+            CrashTally {
+                records: 3,
+                restarts: 126
+            }
+        );
+        assert_eq!(
+            s.signature_tally("no such signature"),
+            CrashTally::default()
+        );
     }
 
     #[test]

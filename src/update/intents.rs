@@ -49,6 +49,7 @@ pub fn apply(state: &mut AppState, intent: Intent) -> Vec<Effect> {
         Intent::SaveNotes => super::notes::save(state),
         Intent::Export(key) => super::export::open(state, key),
         Intent::Checkpoint(key) => super::checkpoint::open(state, key),
+        Intent::Clone(key) => super::clone::open(state, key),
         Intent::RemoveHelper { node } => ask(state, Confirm::RemoveHelper { node }),
         Intent::Answer(answer) => match std::mem::take(&mut state.mode) {
             Mode::Confirm(confirm) => sockets::answer(state, confirm, answer),
@@ -165,7 +166,7 @@ fn on_table(state: &mut AppState, cmd: Table) -> Vec<Effect> {
                 return sockets::open(state, key);
             }
         }
-        Table::OpenMenu | Table::Export | Table::Checkpoint => {
+        Table::OpenMenu | Table::Export | Table::Checkpoint | Table::Clone => {
             if let Some(row) = pods.selected_row() {
                 let key = row.pod_key().clone();
                 return apply(
@@ -173,6 +174,7 @@ fn on_table(state: &mut AppState, cmd: Table) -> Vec<Effect> {
                     match cmd {
                         Table::OpenMenu => Intent::OpenMenu(key),
                         Table::Export => Intent::Export(key),
+                        Table::Clone => Intent::Clone(key),
                         _ => Intent::Checkpoint(key),
                     },
                 );
@@ -264,6 +266,10 @@ fn on_detail(state: &mut AppState, cmd: Detail) -> Vec<Effect> {
         Detail::Checkpoint => {
             let key = detail.key.clone();
             return apply(state, Intent::Checkpoint(key));
+        }
+        Detail::Clone => {
+            let key = detail.key.clone();
+            return apply(state, Intent::Clone(key));
         }
         Detail::OpenNotes => return super::notes::open(state),
         Detail::OpenLogs => {

@@ -37,6 +37,7 @@ pub fn on_key(state: &mut AppState, key: KeyEvent) -> Vec<Effect> {
         Mode::Menu(menu) => super::menu::on_key(state, menu, key),
         Mode::Export => super::export::on_key(state, key),
         Mode::Checkpoint => super::checkpoint::on_key(state, key),
+        Mode::Clone => super::clone::on_key(state, key),
         Mode::CaptureForm => super::packets::on_form_key(state, key),
         Mode::PacketFilter(area) => {
             super::packets::on_filter(state, area, key);

@@ -117,6 +117,7 @@ pub fn run(state: &mut AppState, action: MenuAction) -> Vec<Effect> {
         MenuAction::Packets => super::packets::open(state, pod),
         MenuAction::Export => intents::apply(state, Intent::Export(pod)),
         MenuAction::Checkpoint => intents::apply(state, Intent::Checkpoint(pod)),
+        MenuAction::Clone => intents::apply(state, Intent::Clone(pod)),
         MenuAction::Notes => notes::open(state),
     }
 }

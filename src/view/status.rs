@@ -95,6 +95,7 @@ pub fn render_prompt(frame: &mut Frame<'_>, area: Rect, state: &AppState, theme:
         | Mode::Menu(_)
         | Mode::Export
         | Mode::Checkpoint
+        | Mode::Clone
         | Mode::CaptureForm => ("", None),
     };
     let line = match area_text {

@@ -204,6 +204,16 @@ fn pod_columns(wide: bool) -> Vec<Column> {
     columns
 }
 
+/// What this console knows to be a forensic clone is marked `⧉`.
+fn pod_name(state: &AppState, key: &crate::cluster::PodKey) -> String {
+    let name = sanitize::line(&key.name);
+    if state.clone.known.contains(key) {
+        format!("⧉ {name}")
+    } else {
+        name.into_owned()
+    }
+}
+
 /// The cells of one row (sanitised, not yet cut to width) and its style.
 fn cells(row: &Row, state: &AppState, theme: &Theme, wide: bool) -> (Vec<String>, Style) {
     let pods = &state.pods;
@@ -230,7 +240,7 @@ fn cells(row: &Row, state: &AppState, theme: &Theme, wide: bool) -> (Vec<String>
                 .map_or_else(|| "-".to_string(), |pod| s(&current(record, pod).label()));
             let mut cells = vec![
                 s(&record.pod.namespace),
-                s(&record.pod.name),
+                pod_name(state, &record.pod),
                 s(record.container.as_deref().unwrap_or("-")),
                 reason,
                 now,
@@ -251,7 +261,7 @@ fn cells(row: &Row, state: &AppState, theme: &Theme, wide: bool) -> (Vec<String>
             let troubled = !pods.records_of(key).is_empty();
             let mut cells = vec![
                 s(&key.namespace),
-                s(&key.name),
+                pod_name(state, key),
                 columns.map_or_else(|| "-".to_string(), |c| c.ready_label()),
                 s(columns.map_or("-", |c| c.status.as_str())),
                 opt(columns.map(|c| c.restarts)),
