@@ -133,9 +133,31 @@ pub async fn cleanup_cmd(
     // Namespaces last: what is in them goes first.
     let (namespaces, others): (Vec<_>, Vec<_>) =
         objects.into_iter().partition(|o| o.kind == "Namespace");
+    // Clone pods still there after their delete: their NetworkPolicy stays, so a clone is
+    // never left running unisolated.
+    let mut running_clones: Vec<ObjectRef> = Vec::new();
     for object in others.into_iter().rev() {
+        if object.kind == "NetworkPolicy"
+            && let Some(pod) = running_clones.iter().find(|p| {
+                p.namespace == object.namespace
+                    && object.name.strip_suffix("-isolate") == Some(p.name.as_str())
+            })
+        {
+            say(&sanitize::line(&format!(
+                "{object}: kept, because clone pod {} is still there (it stays isolated); run                  ktui cleanup again once it is gone",
+                pod.name
+            )));
+            failed = true;
+            continue;
+        }
         let (line, ok) = delete_one(&cluster, &object).await;
         failed |= !ok;
+        if object.kind == "Pod"
+            && let Ok(info) = cluster.object_info(object.clone()).await
+            && info.labels.get(LABEL_FORENSIC).map(String::as_str) == Some("true")
+        {
+            running_clones.push(object.clone());
+        }
         if let Some(entry) = line
             && let Err(e) = case.record(&entry)
         {
@@ -213,8 +235,9 @@ async fn delete_one(cluster: &dyn Cluster, object: &ObjectRef) -> (Option<Entry>
             println!("deleted {shown}");
             if clone_pod && !wait_gone(cluster, object, POD_GONE).await {
                 eprintln!(
-                    "ktui cleanup: {shown} is still terminating: what comes next (its \
-                     NetworkPolicy) is deleted anyway; check it is gone"
+                    "ktui cleanup: {shown} is still terminating after {}s: its NetworkPolicy \
+                     is kept",
+                    POD_GONE.as_secs()
                 );
             }
             (

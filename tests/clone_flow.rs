@@ -758,7 +758,19 @@ async fn into_a_forensic_namespace_the_config_maps_are_copied_and_removed_with_t
         ]
     );
     let store = setup.store();
-    let copy = store.get("ConfigMap", "forensics", "web-config").unwrap();
+    // The copy has a name of its own (another clone may copy a ConfigMap of the same name),
+    // and the clone reads it under that name.
+    let copy_name = ktui::clone::spec::copy_name(&p.plan.name, "web-config");
+    let copy = store.get("ConfigMap", "forensics", &copy_name).unwrap();
+    let pod = store.get("Pod", "forensics", &p.plan.name).unwrap();
+    assert!(
+        pod["spec"]["volumes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|v| v["configMap"]["name"] == copy_name.as_str()),
+        "{pod}"
+    );
     assert_eq!(copy["data"]["flags"], "a=1");
     assert_eq!(copy["metadata"]["labels"]["ktui.dev/forensic"], "true");
     assert_eq!(
@@ -779,7 +791,7 @@ async fn into_a_forensic_namespace_the_config_maps_are_copied_and_removed_with_t
         names,
         vec![
             format!("Pod forensics/{}", p.plan.name),
-            "ConfigMap forensics/web-config".to_string(),
+            format!("ConfigMap forensics/{copy_name}"),
             format!("ConfigMap forensics/{}-logs", p.plan.name),
             format!("NetworkPolicy forensics/{}-isolate", p.plan.name),
         ]

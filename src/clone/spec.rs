@@ -29,6 +29,24 @@ const MANAGED_BY: (&str, &str) = (
     crate::helper::manifest::MANAGER,
 );
 
+/// The CA bundle every namespace holds: read where the clone runs, never copied.
+const ROOT_CA: &str = "kube-root-ca.crt";
+
+/// The name of the copy of ConfigMap `cm` made for clone `clone` in a forensic namespace.
+pub fn copy_name(clone: &str, cm: &str) -> String {
+    names::joined(clone, cm, 253)
+}
+
+/// The annotations that keep each service mesh's webhook from injecting its proxy (and the
+/// proxy's token) into the clone.
+const MESH_OFF: &[(&str, &str)] = &[
+    ("sidecar.istio.io/inject", "false"),
+    ("linkerd.io/inject", "disabled"),
+    ("kuma.io/sidecar-injection", "disabled"),
+    ("consul.hashicorp.com/connect-inject", "false"),
+    ("openservicemesh.io/sidecar-injection", "disabled"),
+];
+
 /// Why no plan could be built.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SpecError {
@@ -107,7 +125,16 @@ pub fn build(
     let mut owned_labels = clone_labels.clone();
     owned_labels[MANAGED_BY.0] = MANAGED_BY.1.into();
 
-    let pod = pod::Built::from(&source.pod, source, options, &mut notes)?;
+    let mut pod = pod::Built::from(&source.pod, source, options, &mut notes)?;
+    // Copies get names of their own in the forensic namespace (another clone may copy a
+    // ConfigMap of the same name), and the pod reads them under those names.
+    pod.copy_config_maps.retain(|cm| cm != ROOT_CA);
+    let renames: std::collections::BTreeMap<String, String> = pod
+        .copy_config_maps
+        .iter()
+        .map(|cm| (cm.clone(), copy_name(&name, cm)))
+        .collect();
+    pod::rename_config_maps(&mut pod.spec, &renames);
     let snapshot_objects = match snapshots {
         Some(choice) => evidence::snapshots(
             &name,
@@ -139,8 +166,9 @@ pub fn build(
     }
     pod_ann.extend(pod.kept_annotations.clone());
     // Mesh injection off: a webhook must not add a proxy that would route around the policy.
-    pod_ann.insert("sidecar.istio.io/inject".into(), "false".into());
-    pod_ann.insert("linkerd.io/inject".into(), "disabled".into());
+    for (key, off) in MESH_OFF {
+        pod_ann.insert((*key).into(), (*off).into());
+    }
 
     let network_policy =
         evidence::network_policy(&name, &namespace, &clone_labels, &owned_labels, &stamp_ann);

@@ -106,9 +106,20 @@ async fn rollback(cluster: &dyn Cluster, case: Option<&Case>, created: &[ObjectR
                 Err(e.to_string())
             }
         };
+        let pod_failed = outcome.is_err() && r.kind == "Pod";
         let pod_deleted = outcome.is_ok() && r.kind == "Pod";
         if let Err(e) = record::custody(case, vec![record::deleted(r, outcome)]).await {
             tracing::warn!(error = %e, object = %r, "a rollback's custody line could not be written");
+        }
+        if pod_failed {
+            // The clone may still run: what isolates it stays.
+            let why = format!(
+                "kept because pod {} could not be deleted: it stays isolated",
+                r.name
+            );
+            done.left
+                .extend(pending.map(|rest| (rest.clone(), why.clone())));
+            break;
         }
         if pod_deleted && !super::wait_gone(cluster, r, super::remove::TERMINATION).await {
             let why = format!("kept while pod {} terminates, so it stays isolated", r.name);

@@ -4,7 +4,6 @@
 use base64::Engine as _;
 use serde_json::{Map, Value, json};
 
-use super::names::joined;
 use crate::clone::{CloneSource, SnapshotChoice};
 
 /// A ConfigMap holds at most 1 MiB of data; the log keeps its tail below this, leaving room
@@ -141,6 +140,20 @@ fn tail(log: &[u8], room: usize) -> &[u8] {
     &log[start..]
 }
 
+/// `<clone>-<claim>` when it fits in 253 characters (a VolumeSnapshot's name is a DNS
+/// subdomain), else `<clone>-<8 hex of the claim's SHA-256>`: the clone's name, which ends in
+/// the signature, is never cut, so two clones of one pod never share a snapshot name.
+fn snapshot_name(clone: &str, claim: &str) -> String {
+    if clone.len() + 1 + claim.len() <= 253 {
+        format!("{clone}-{claim}")
+    } else {
+        format!(
+            "{clone}-{}",
+            &crate::case::custody::sha256_hex(claim.as_bytes())[..8]
+        )
+    }
+}
+
 /// One VolumeSnapshot per claim, in the claims' namespace (where a VolumeSnapshot must be).
 pub(super) fn snapshots(
     name: &str,
@@ -162,7 +175,7 @@ pub(super) fn snapshots(
             json!({
                 "apiVersion": "snapshot.storage.k8s.io/v1",
                 "kind": "VolumeSnapshot",
-                "metadata": metadata(&joined(name, claim, 63), claims_namespace, labels, &ann),
+                "metadata": metadata(&snapshot_name(name, claim), claims_namespace, labels, &ann),
                 "spec": spec,
             })
         })

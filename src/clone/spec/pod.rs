@@ -36,7 +36,6 @@ const KEPT_ANNOTATION_PREFIXES: &[&str] = &[
 /// Pod spec fields copied as they are.
 const KEPT_SPEC: &[&str] = &[
     "securityContext",
-    "serviceAccountName",
     "imagePullSecrets",
     "nodeSelector",
     "affinity",
@@ -113,7 +112,6 @@ const KEPT_CONTAINER: &[&str] = &[
     "terminationMessagePath",
     "terminationMessagePolicy",
     "imagePullPolicy",
-    "volumeDevices",
 ];
 
 /// The clone pod's spec and what the plan needs to know about it.
@@ -241,13 +239,17 @@ impl Built {
         }
         out.insert("restartPolicy".into(), "Never".into());
         out.insert("automountServiceAccountToken".into(), false.into());
+        // The namespace's default account, never the source's: webhooks keyed on an account
+        // (cloud workload identity) would inject a projected token into the clone.
+        if let Some(sa) = text(spec, "serviceAccountName").or_else(|| text(spec, "serviceAccount"))
+            && sa != "default"
+        {
+            notes.push(format!(
+                "serviceAccountName {sa} dropped: the clone runs as the namespace's default \
+                 account with no token (an identity webhook keyed on {sa} would inject one)"
+            ));
+        }
         if elsewhere {
-            if let Some(sa) = out.remove("serviceAccountName") {
-                notes.push(format!(
-                    "serviceAccountName {sa} dropped: it lives in the source's namespace (the \
-                     clone runs as the forensic namespace's default, with no token)"
-                ));
-            }
             if out.remove("imagePullSecrets").is_some() {
                 notes.push(
                     "imagePullSecrets dropped: Secrets are not copied into the forensic namespace \
@@ -339,6 +341,12 @@ impl Built {
             "initContainers".into(),
             json!([toolkit::init_container(&options.toolkit_image)]),
         );
+        // A per-container confinement annotation must name a container of the pod: the API
+        // server refuses one for a container the clone left out.
+        let kept_names: BTreeSet<String> = containers
+            .iter()
+            .filter_map(|c| text(c, "name").map(str::to_string))
+            .collect();
         out.insert("containers".into(), containers.into());
 
         let kept_annotations = pod
@@ -346,7 +354,13 @@ impl Built {
             .and_then(Value::as_object)
             .map(|a| {
                 a.iter()
-                    .filter(|(k, _)| KEPT_ANNOTATION_PREFIXES.iter().any(|p| k.starts_with(p)))
+                    .filter(|(k, _)| {
+                        KEPT_ANNOTATION_PREFIXES.iter().any(|p| {
+                            k.strip_prefix(p).is_some_and(|c| {
+                                c.is_empty() || c == "pod" || kept_names.contains(c)
+                            })
+                        })
+                    })
                     .map(|(k, v)| (k.clone(), v.clone()))
                     .collect()
             })
@@ -398,6 +412,50 @@ fn token_volumes(spec: &Value) -> BTreeSet<String> {
             .filter_map(|v| text(v, "name").map(str::to_string)),
     );
     out
+}
+
+/// Point every reference to a ConfigMap in `renames` (volumes, projected sources, env, envFrom)
+/// at its new name.
+pub(super) fn rename_config_maps(
+    spec: &mut Value,
+    renames: &std::collections::BTreeMap<String, String>,
+) {
+    if renames.is_empty() {
+        return;
+    }
+    let rename = |v: Option<&mut Value>| {
+        if let Some(v) = v
+            && let Some(new) = v.as_str().and_then(|n| renames.get(n))
+        {
+            *v = new.clone().into();
+        }
+    };
+    if let Some(Value::Array(volumes)) = spec.get_mut("volumes") {
+        for v in volumes {
+            rename(v.pointer_mut("/configMap/name"));
+            if let Some(Value::Array(sources)) = v.pointer_mut("/projected/sources") {
+                for s in sources {
+                    rename(s.pointer_mut("/configMap/name"));
+                }
+            }
+        }
+    }
+    for key in ["containers", "initContainers"] {
+        if let Some(Value::Array(containers)) = spec.get_mut(key) {
+            for c in containers {
+                if let Some(Value::Array(env)) = c.get_mut("env") {
+                    for e in env {
+                        rename(e.pointer_mut("/valueFrom/configMapKeyRef/name"));
+                    }
+                }
+                if let Some(Value::Array(from)) = c.get_mut("envFrom") {
+                    for e in from {
+                        rename(e.pointer_mut("/configMapRef/name"));
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// The tolerations the DefaultTolerationSeconds admission adds (and controllers copy): they
@@ -487,12 +545,13 @@ fn plan_volume(
         }
         return VolumePlan::Noted(v, format!("without {}", why.join(", ")));
     }
-    if v.get("hostPath").is_some() {
-        // Kept: the clone is the source's copy, with the node access it had; said, since a
-        // responder may want it gone.
+    if let Some(path) = v.pointer("/hostPath/path").and_then(Value::as_str) {
+        // The node's live files (runtime sockets, logs, data) are not the clone's to touch.
         return VolumePlan::Noted(
-            v.clone(),
-            "hostPath kept as in the source (the clone can reach that node path)".into(),
+            empty(),
+            format!(
+                "hostPath {path} not mounted (an emptyDir in its place): the node's files stay untouched"
+            ),
         );
     }
     VolumePlan::Keep(v.clone())
@@ -512,6 +571,18 @@ fn container(
         if let Some(v) = c.get(*key) {
             out.insert((*key).to_string(), v.clone());
         }
+    }
+    // Raw block devices come from claims, which the clone does not mount (an emptyDir cannot
+    // be a device); device claims stay with the source (`resourceClaims` is removed).
+    if items(c, "/volumeDevices").next().is_some() {
+        notes.push(format!(
+            "container {name}: volumeDevices removed (their block claims are not mounted)"
+        ));
+    }
+    if let Some(Value::Object(r)) = out.get_mut("resources")
+        && r.remove("claims").is_some()
+    {
+        notes.push(format!("container {name}: resources.claims removed"));
     }
     let image = text(c, "image").unwrap_or_default();
     let image_id = statuses

@@ -146,7 +146,10 @@ fn the_clone_is_isolated_labelled_and_token_less() {
     }
     assert_eq!(spec["restartPolicy"], "Never");
     assert_eq!(spec["automountServiceAccountToken"], false);
-    assert_eq!(spec["serviceAccountName"], "web");
+    assert!(
+        spec.get("serviceAccountName").is_none(),
+        "the default account, no webhook token"
+    );
     assert_eq!(
         spec["tolerations"],
         json!([{"key": "dedicated", "operator": "Equal", "value": "web", "effect": "NoSchedule"}])
@@ -320,7 +323,7 @@ fn snapshots_same_node_and_a_forensic_namespace() {
     let web = &spec["containers"][0];
     assert_eq!(
         web["env"],
-        json!([{"name": "MODE", "valueFrom": {"configMapKeyRef": {"name": "web-env", "key": "mode"}}}])
+        json!([{"name": "MODE", "valueFrom": {"configMapKeyRef": {"name": copy_name(&plan.name, "web-env"), "key": "mode"}}}])
     );
     assert!(web["envFrom"].as_array().unwrap().is_empty());
     assert!(
@@ -338,6 +341,21 @@ fn snapshots_same_node_and_a_forensic_namespace() {
             .any(|m| m["name"] == "tls")
     );
     assert_eq!(plan.copy_config_maps, ["web-config", "web-env"]);
+    // The pod reads the copies under their own names.
+    assert_eq!(
+        web["env"][0]["valueFrom"]["configMapKeyRef"]["name"],
+        copy_name(&plan.name, "web-env")
+    );
+    let config = spec["volumes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == "config")
+        .unwrap();
+    assert_eq!(
+        config["configMap"]["name"],
+        copy_name(&plan.name, "web-config")
+    );
     let notes = plan.notes.join("\n");
     for said in [
         "env DB_PASSWORD dropped (from Secret db)",
@@ -388,4 +406,89 @@ fn image_ids_pin_only_to_pullable_digests() {
     assert_eq!(pod::pinned_image(&format!("sha256:{d}")), None);
     assert_eq!(pod::pinned_image("r/x@sha256:short"), None);
     assert_eq!(pod::pinned_image(""), None);
+}
+
+/// What the API server would refuse, or what would reach past the isolation: block devices
+/// of claims no longer mounted, confinement annotations of removed containers, device claims,
+/// the node's files; and names that must not collide.
+#[test]
+fn what_the_api_server_would_refuse_is_left_out() {
+    let mut p = pod();
+    p["metadata"]["annotations"]["container.apparmor.security.beta.kubernetes.io/migrate"] =
+        "runtime/default".into();
+    p["spec"]["containers"][0]["volumeDevices"] =
+        json!([{"name": "data", "devicePath": "/dev/xvda"}]);
+    p["spec"]["containers"][0]["resources"]["claims"] = json!([{"name": "gpu"}]);
+    p["spec"]["volumes"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"name": "sock", "hostPath": {"path": "/run/containerd/containerd.sock"}}));
+    p["spec"]["volumes"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"name": "ca", "configMap": {"name": "kube-root-ca.crt"}}));
+    let mut src = source(None);
+    src.pod = p;
+    let mut o = options();
+    o.forensic_namespace = Some("forensics".into());
+    let plan = build(&src, &o, &stamp(), None).unwrap();
+    let ann = &plan.pod["metadata"]["annotations"];
+    assert!(
+        ann.get("container.apparmor.security.beta.kubernetes.io/migrate")
+            .is_none(),
+        "migrate is not in the clone"
+    );
+    assert_eq!(
+        ann["container.apparmor.security.beta.kubernetes.io/web"],
+        "runtime/default"
+    );
+    for (k, v) in [
+        ("kuma.io/sidecar-injection", "disabled"),
+        ("consul.hashicorp.com/connect-inject", "false"),
+    ] {
+        assert_eq!(ann[k], v);
+    }
+    let web = &plan.pod["spec"]["containers"][0];
+    assert!(web.get("volumeDevices").is_none());
+    assert!(web["resources"].get("claims").is_none());
+    assert_eq!(web["resources"]["limits"]["memory"], "256Mi");
+    let volumes = plan.pod["spec"]["volumes"].as_array().unwrap();
+    assert_eq!(
+        volumes.iter().find(|v| v["name"] == "sock").unwrap(),
+        &json!({"name": "sock", "emptyDir": {}})
+    );
+    let ca = volumes.iter().find(|v| v["name"] == "ca").unwrap();
+    assert_eq!(
+        ca["configMap"]["name"], "kube-root-ca.crt",
+        "every namespace has its own"
+    );
+    assert!(
+        !plan
+            .copy_config_maps
+            .contains(&"kube-root-ca.crt".to_string())
+    );
+
+    // Two crashes of one pod with a long claim name: distinct, valid snapshot names.
+    let long_claim = "c".repeat(250);
+    let mut p = pod();
+    p["spec"]["volumes"][0]["persistentVolumeClaim"]["claimName"] = long_claim.clone().into();
+    let snap = SnapshotChoice { class: None };
+    let mut a = source(None);
+    a.pod = p.clone();
+    let mut b = a.clone();
+    b.signature = "f".repeat(64);
+    let na = build(&a, &options(), &stamp(), Some(&snap))
+        .unwrap()
+        .snapshots[0]["metadata"]["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let nb = build(&b, &options(), &stamp(), Some(&snap))
+        .unwrap()
+        .snapshots[0]["metadata"]["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_ne!(na, nb);
+    assert!(na.len() <= 253 && nb.len() <= 253, "{na}");
 }

@@ -65,6 +65,12 @@ fn copy(found: Value, plan: &ClonePlan, from_namespace: &str) -> Value {
         meta.remove(drop);
     }
     meta.insert("namespace".into(), plan.namespace.clone().into());
+    if let Some(source_name) = name.as_str() {
+        meta.insert(
+            "name".into(),
+            crate::clone::spec::copy_name(&plan.name, source_name).into(),
+        );
+    }
     let labels = meta
         .entry("labels")
         .or_insert_with(|| Value::Object(Map::new()));
@@ -118,7 +124,7 @@ mod tests {
         assert_eq!(
             c,
             json!({"apiVersion": "v1", "kind": "ConfigMap",
-                "metadata": {"name": "app-config", "namespace": "forensics",
+                "metadata": {"name": "web-1-forensic-1a2b3c4d-app-config", "namespace": "forensics",
                     "labels": {"app": "web", "ktui.dev/forensic": "true",
                         "app.kubernetes.io/managed-by": "ktui"},
                     "annotations": {"team": "a", "ktui.dev/copied-from": "shop/app-config",

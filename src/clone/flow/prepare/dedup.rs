@@ -49,8 +49,13 @@ pub(super) async fn find(
     Ok(None)
 }
 
+/// How far ahead of `now` a clone's `created-at` may be and still count (another machine's
+/// clock may run ahead); a stamp further ahead is not trusted, so it cannot hold off new
+/// clones for longer than the window.
+const CLOCK_SKEW: SignedDuration = SignedDuration::from_mins(5);
+
 /// The newest clone (not being deleted) of `signature` whose `created-at` is within `window`
-/// before `now` (or after it: another machine's clock may run ahead).
+/// before `now` (or at most [`CLOCK_SKEW`] after it).
 fn within(
     clones: &[Value],
     namespace: &str,
@@ -65,7 +70,8 @@ fn within(
         .filter_map(|c| {
             let created_at: Timestamp = annotation(c, ANN_CREATED_AT)?.parse().ok()?;
             let name = text(c, "/metadata/name")?;
-            (now.duration_since(created_at) <= window).then(|| Existing {
+            let age = now.duration_since(created_at);
+            (age >= -CLOCK_SKEW && age <= window).then(|| Existing {
                 name: name.to_string(),
                 namespace: namespace.to_string(),
                 created_at,
