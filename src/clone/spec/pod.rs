@@ -249,14 +249,12 @@ impl Built {
                  account with no token (an identity webhook keyed on {sa} would inject one)"
             ));
         }
-        if elsewhere {
-            if out.remove("imagePullSecrets").is_some() {
-                notes.push(
-                    "imagePullSecrets dropped: Secrets are not copied into the forensic namespace \
-                     (the node must be able to pull the pinned images)"
-                        .into(),
-                );
-            }
+        if elsewhere && out.remove("imagePullSecrets").is_some() {
+            notes.push(
+                "imagePullSecrets dropped: Secrets are not copied into the forensic namespace \
+                 (the node must be able to pull the pinned images)"
+                    .into(),
+            );
         }
 
         // Volumes.
