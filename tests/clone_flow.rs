@@ -453,6 +453,42 @@ async fn an_admission_denial_is_quoted_and_rolled_back() {
     assert_eq!(setup.store().count("NetworkPolicy"), 0);
 }
 
+/// A mutating webhook that ignores the opt-outs (here: adds a proxy to every pod): the pod as
+/// stored is read back, the addition named, and the whole clone rolled back, the pod first
+/// (waited for) and its NetworkPolicy last.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pod_altered_by_admission_is_rolled_back() {
+    let setup = Setup::start(store()).await;
+    let p = prepared(&setup, None, "web-1").await;
+    setup
+        .store()
+        .inject_into_pods(json!({"name": "mesh-proxy", "image": "proxy:1"}));
+    setup.server.clear_requests();
+    let e = flow::create(&setup.cluster, None, &p).await.unwrap_err();
+    let text = e.to_string();
+    assert!(
+        text.contains("admission changed it (container mesh-proxy added)"),
+        "{text}"
+    );
+    assert!(text.contains("nothing of the clone is left"), "{text}");
+    let name = &p.plan.name;
+    assert_eq!(
+        writes(&setup.server.requests()),
+        vec![
+            "POST /apis/networking.k8s.io/v1/namespaces/shop/networkpolicies".to_string(),
+            "POST /api/v1/namespaces/shop/configmaps".to_string(),
+            "POST /api/v1/namespaces/shop/pods".to_string(),
+            format!("DELETE /api/v1/namespaces/shop/pods/{name}"),
+            format!("DELETE /api/v1/namespaces/shop/configmaps/{name}-logs"),
+            format!(
+                "DELETE /apis/networking.k8s.io/v1/namespaces/shop/networkpolicies/{name}-isolate"
+            ),
+        ]
+    );
+    assert_eq!(setup.store().count("NetworkPolicy"), 0);
+    assert!(setup.store().get("Pod", "shop", name).is_none());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_existing_network_policy_stops_the_clone_and_is_left_alone() {
     let setup = Setup::start(store()).await;

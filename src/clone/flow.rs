@@ -6,6 +6,7 @@
 //! the case (`artifacts/<ns>/<pod>/clone/`, custody lines `create_object` / `delete_object`
 //! that `ktui cleanup` reads).
 
+mod admitted;
 mod create;
 mod error;
 mod prepare;

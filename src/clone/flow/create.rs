@@ -34,14 +34,20 @@ pub(super) async fn run(
             Ok(true) => {
                 created.push(r.clone());
                 match record::custody(case, vec![record::created(&r, Ok(()))]).await {
-                    Ok(()) => continue,
+                    Ok(()) if r.kind != "Pod" => continue,
+                    // The pod as admission left it: exactly what was planned, or rolled back.
+                    Ok(()) => match super::admitted::check(cluster, &r, &plan.pod).await {
+                        Ok(()) => continue,
+                        Err(what) => Failure::Altered(what),
+                    },
                     Err(e) => Failure::Custody(e),
                 }
             }
             Ok(false) => Failure::Exists,
             Err(e) => Failure::Cluster(e),
         };
-        if !matches!(failure, Failure::Custody(_)) {
+        // A pod admission altered was created, and its custody line written.
+        if !matches!(failure, Failure::Custody(_) | Failure::Altered(_)) {
             let why = match &failure {
                 Failure::Cluster(e) => e.to_string(),
                 _ => "already exists (409)".to_string(),

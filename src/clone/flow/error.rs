@@ -19,6 +19,10 @@ pub enum Failure {
     /// The object was created but its custody line could not be written: without it
     /// `ktui cleanup` would not know the object, so it is rolled back too.
     Custody(String),
+    /// The pod was created, but what the API server stored is not what was planned: a
+    /// mutating webhook added containers, volumes or a token (each named), so it is rolled
+    /// back rather than left running with them.
+    Altered(Vec<String>),
 }
 
 /// What a rollback deleted, newest first, and what it could not.
@@ -197,9 +201,15 @@ fn create_message(object: &ObjectRef, failure: &Failure, rollback: &Rollback) ->
             "{object} was created but its custody line could not be written ({cause}), so it \
              is rolled back"
         ),
+        Failure::Altered(what) => format!(
+            "{object} was created, but admission changed it ({}): a webhook ignored the \
+             clone's opt-out annotations, so it is rolled back; exempt the namespace (or use \
+             --forensic-namespace with one the webhook skips) and retry",
+            what.join("; ")
+        ),
     };
     if rollback.deleted.is_empty() && rollback.left.is_empty() {
-        if !matches!(failure, Failure::Custody(_)) {
+        if !matches!(failure, Failure::Custody(_) | Failure::Altered(_)) {
             out.push_str("; nothing had been created");
         }
         return out;

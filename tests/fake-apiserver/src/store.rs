@@ -230,6 +230,8 @@ pub(crate) struct Inner {
     /// Optional APIs served now (VolumeSnapshots).
     pub served: resources::Served,
     admission_denials: Vec<AdmissionDenial>,
+    /// A container a careless mutating webhook adds to every pod created through the API.
+    pub(crate) pod_injection: Option<Value>,
 }
 
 /// A fixed answer to `GET path` (whatever the query), for tests of hostile or broken servers.
@@ -378,6 +380,7 @@ impl Inner {
             checkpoints_written: Vec::new(),
             served: resources::Served::default(),
             admission_denials: Vec::new(),
+            pod_injection: None,
         }
     }
 
@@ -968,6 +971,13 @@ impl Store {
                 message: message.to_string(),
             });
         });
+    }
+
+    /// Act as a mutating webhook that ignores every opt-out: append `container` to each pod
+    /// created through the API (after validation, as mutating admission would have run
+    /// before it).
+    pub fn inject_into_pods(&self, container: Value) {
+        self.mutate(|inner| inner.pod_injection = Some(container));
     }
 
     /// Serve the `snapshot.storage.k8s.io/v1` API (VolumeSnapshot, VolumeSnapshotClass: the

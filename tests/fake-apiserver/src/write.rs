@@ -168,6 +168,13 @@ pub(crate) fn create(
     admit_create(state, t.res, t.namespace, &name, &obj)?;
     if t.res == POD {
         obj.remove("status");
+        let injected = state.store.lock().pod_injection.clone();
+        if let Some(container) = injected
+            && let Some(Value::Array(containers)) =
+                obj.get_mut("spec").and_then(|s| s.get_mut("containers"))
+        {
+            containers.push(container);
+        }
     }
     store_object(state, obj)?;
     after_create(state, t.res, ns, &name);
