@@ -62,6 +62,11 @@ pub enum SpecError {
     Missing(&'static str),
     #[error("the source pod has no container named {0:?}")]
     NoSuchContainer(String),
+    #[error(
+        "it runs on Windows ({0}), and the toolkit that keeps a clone asleep and gives it a shell \
+         is a Linux busybox: copy this pod by hand"
+    )]
+    Windows(&'static str),
 }
 
 /// What the builder reads off the source pod's metadata.

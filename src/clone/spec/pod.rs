@@ -177,6 +177,17 @@ impl Built {
             return Err(SpecError::NoSuchContainer(source.container.clone()));
         }
 
+        if spec.pointer("/os/name").and_then(Value::as_str) == Some("windows") {
+            return Err(SpecError::Windows("spec.os.name"));
+        }
+        if spec
+            .pointer("/nodeSelector/kubernetes.io~1os")
+            .and_then(Value::as_str)
+            == Some("windows")
+        {
+            return Err(SpecError::Windows("nodeSelector kubernetes.io/os"));
+        }
+
         let mut out = Map::new();
         for key in KEPT_SPEC {
             if let Some(v) = spec.get(*key) {

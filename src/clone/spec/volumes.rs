@@ -1,7 +1,8 @@
 //! The clone's volumes, from the source's: Secrets and ConfigMaps kept (in a forensic
-//! namespace: Secrets dropped, ConfigMaps listed for copying), claims, generic ephemeral
-//! volumes and hostPaths replaced by emptyDirs (the live data is snapshotted, never mounted),
-//! every service account token dropped with its mounts.
+//! namespace: Secrets dropped, ConfigMaps listed for copying), emptyDir, downwardAPI and image
+//! volumes kept; claims, generic ephemeral volumes, hostPaths and every other storage (NFS,
+//! iSCSI, cloud disks, CSI) replaced by emptyDirs (a claim's data is snapshotted, never
+//! mounted); every service account token (and pod certificate) dropped with its mounts.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -184,6 +185,9 @@ fn plan_volume(
         for s in sources {
             if s.get("serviceAccountToken").is_some() {
                 why.push("its service account token".to_string());
+            } else if s.get("podCertificate").is_some() {
+                // Issued to the pod's service account: a credential like the token.
+                why.push("its pod certificate".to_string());
             } else if let Some(secret) = s
                 .pointer("/secret/name")
                 .and_then(Value::as_str)
@@ -223,5 +227,31 @@ fn plan_volume(
             ),
         );
     }
-    VolumePlan::Keep(v.clone())
+    if LOCAL_KINDS.iter().any(|k| v.get(*k).is_some()) {
+        return VolumePlan::Keep(v.clone());
+    }
+    // Everything else is storage of the source's (NFS, iSCSI, cloud disks, CSI drivers, ...):
+    // mounting it would give the clone the live data, or the source's attachment (a disk
+    // attached elsewhere keeps the clone from starting; a secrets-store CSI volume fetches with
+    // an identity the clone does not have).
+    let kind = v
+        .as_object()
+        .and_then(|o| o.keys().find(|k| *k != "name"))
+        .map_or("unknown", String::as_str);
+    let driver = v
+        .pointer("/csi/driver")
+        .and_then(Value::as_str)
+        .map(|d| format!(" ({d})"))
+        .unwrap_or_default();
+    VolumePlan::Noted(
+        empty(),
+        format!(
+            "{kind}{driver} volume not mounted (an emptyDir in its place): the clone mounts no \
+             storage of the source's, whose data stays untouched"
+        ),
+    )
 }
+
+/// Volume kinds that hold nothing beyond the pod (its own scratch space, its metadata, a
+/// read-only image): kept as they are.
+const LOCAL_KINDS: &[&str] = &["emptyDir", "downwardAPI", "image"];
