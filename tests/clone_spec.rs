@@ -145,6 +145,21 @@ fn every_fixture_pod_clones_isolated_and_token_less() {
             let spec = &p["spec"];
             assert!(spec.get("nodeName").is_none(), "{at}");
             assert_eq!(spec["restartPolicy"], "Never", "{at}");
+            // Placement: no eviction toleration, nothing tying it to the source's node or
+            // replicas, no priority to preempt with.
+            for t in spec["tolerations"].as_array().into_iter().flatten() {
+                let key = t["key"].as_str().unwrap_or_default();
+                assert!(
+                    !(key.starts_with("node.kubernetes.io/") && t["effect"] == "NoExecute"),
+                    "{at}: eviction toleration {t}"
+                );
+            }
+            for gone in ["priorityClassName", "priority", "topologySpreadConstraints"] {
+                assert!(spec.get(gone).is_none(), "{at}: {gone}");
+            }
+            let affinity = spec.get("affinity").cloned().unwrap_or_default();
+            assert!(affinity.get("podAntiAffinity").is_none(), "{at}");
+            assert!(!affinity.to_string().contains("metadata.name"), "{at}");
             assert_eq!(spec["automountServiceAccountToken"], false, "{at}");
             for v in spec["volumes"].as_array().unwrap() {
                 let token = v

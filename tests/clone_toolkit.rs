@@ -147,6 +147,21 @@ fn init_args(init: &Value, image: &str, dir: &Path) -> Vec<String> {
     args
 }
 
+/// Removes what the test made in podman (the clone container, the stand-in image), also
+/// when an assertion fails half-way.
+struct Cleanup {
+    container: Option<String>,
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        if let Some(name) = &self.container {
+            podman(&["rm", "-f", "-t", "0", name]);
+        }
+        podman(&["rmi", "-f", DISTROLESS]);
+    }
+}
+
 #[test]
 fn the_toolkit_gives_a_distroless_clone_a_shell() {
     let test = "the_toolkit_gives_a_distroless_clone_a_shell";
@@ -154,6 +169,7 @@ fn the_toolkit_gives_a_distroless_clone_a_shell() {
         return;
     }
     let image = helper_image();
+    let mut cleanup = Cleanup { container: None };
     distroless();
     let init = toolkit::init_container(&image);
 
@@ -209,42 +225,44 @@ fn the_toolkit_gives_a_distroless_clone_a_shell() {
         DISTROLESS,
     ]);
     run.extend(sleep[1..].iter().map(String::as_str));
+    cleanup.container = Some(name.clone());
     let started = podman(&run);
-    let result = std::panic::catch_unwind(|| {
-        ok(&started, "the distroless clone container");
-        let shell = format!("{}/sh", toolkit::DIR);
-        let out = podman(&[
-            "exec",
-            &name,
-            &shell,
-            "-c",
-            "echo shell-ok; cat /hello; id -u; ps -o pid,args; ls /usr/local/bin/toolkit | wc -l; touch /usr/local/bin/toolkit/x 2>&1 || echo read-only",
-        ]);
-        let said = ok(&out, "exec the toolkit's shell");
-        for want in [
-            "shell-ok",
-            "distroless stand-in",
-            "1000",
-            "sleep infinity",
-            "read-only",
-        ] {
-            assert!(said.contains(want), "{want:?} not in:\n{said}");
-        }
-        let applets: usize = said
-            .lines()
-            .filter_map(|l| l.trim().parse().ok())
-            .find(|n| *n > 100)
-            .unwrap_or_else(|| panic!("no applet count in:\n{said}"));
-        assert!(applets > 200, "{applets} applets");
-        // The image itself has no shell: without the toolkit there is none.
-        let out = podman(&["exec", &name, "/bin/sh", "-c", "true"]);
-        assert!(
-            !out.status.success(),
-            "the stand-in has a shell: {}",
-            text(&out.stdout)
-        );
-    });
+    ok(&started, "the distroless clone container");
+    let shell = format!("{}/sh", toolkit::DIR);
+    let out = podman(&[
+        "exec",
+        &name,
+        &shell,
+        "-c",
+        "echo shell-ok; cat /hello; id -u; ps -o pid,args; ls /usr/local/bin/toolkit | wc -l; touch /usr/local/bin/toolkit/x 2>&1 || echo read-only; for a in wget nc; do /usr/local/bin/toolkit/$a --help >/dev/null 2>&1 && echo $a-ok; done",
+    ]);
+    let said = ok(&out, "exec the toolkit's shell");
+    for want in [
+        "shell-ok",
+        "distroless stand-in",
+        "1000",
+        "sleep infinity",
+        "read-only",
+        "wget-ok",
+        "nc-ok",
+    ] {
+        assert!(said.contains(want), "{want:?} not in:\n{said}");
+    }
+    let applets: usize = said
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .find(|n| *n > 100)
+        .unwrap_or_else(|| panic!("no applet count in:\n{said}"));
+    assert!(applets > 200, "{applets} applets");
+    // The image itself has no shell: without the toolkit there is none.
+    let out = podman(&["exec", &name, "/bin/sh", "-c", "true"]);
+    assert!(
+        !out.status.success(),
+        "the stand-in has a shell: {}",
+        text(&out.stdout)
+    );
     podman(&["rm", "-f", "-t", "0", &name]);
+    cleanup.container = None;
 
     // An init container that cannot write its directory fails, loudly.
     let locked = tempfile::tempdir().unwrap();
@@ -261,8 +279,5 @@ fn the_toolkit_gives_a_distroless_clone_a_shell() {
         "{}",
         text(&out.stderr)
     );
-    podman(&["rmi", "-f", DISTROLESS]);
-    if let Err(panic) = result {
-        std::panic::resume_unwind(panic);
-    }
+    drop(cleanup);
 }

@@ -176,19 +176,16 @@ pub fn allow_policies(labels: &Labels, own: &str, policies: &[Value]) -> Vec<Str
         .collect()
 }
 
-/// Known CNIs by DaemonSet name fragment, and whether they enforce NetworkPolicies.
+/// Known CNIs by DaemonSet name fragment, and whether they enforce NetworkPolicies (kindnet
+/// and the Amazon VPC CNI: it depends, see [`recognise`]).
 const CNIS: &[(&str, &str, bool)] = &[
     ("cilium", "Cilium", true),
+    ("anetd", "GKE Dataplane V2", true),
     ("calico-node", "Calico", true),
     ("canal", "Canal (Calico policy)", true),
     ("weave-net", "Weave Net", true),
     ("antrea-agent", "Antrea", true),
     ("kube-router", "kube-router", true),
-    (
-        "aws-node",
-        "Amazon VPC CNI (enforces only with its network policy agent on)",
-        false,
-    ),
     ("azure-cns", "Azure CNI", false),
     ("azure-npm", "Azure Network Policy Manager", true),
     ("kube-ovn", "Kube-OVN", true),
@@ -196,32 +193,102 @@ const CNIS: &[(&str, &str, bool)] = &[
     ("kube-flannel", "flannel (no NetworkPolicy support)", false),
     ("flannel", "flannel (no NetworkPolicy support)", false),
     (
-        "kindnet",
-        "kindnet (no NetworkPolicy support before kind 0.24)",
-        false,
-    ),
-    (
-        "gke-metadata",
-        "GKE (Dataplane V2 / Calico when enabled)",
+        "gke-metadata-server",
+        "GKE without Dataplane V2 or network policy enforcement",
         false,
     ),
 ];
 
-/// The CNI the kube-system DaemonSets show, the first policy-enforcing one preferred (Canal
-/// runs flannel beside Calico); `None` when none is recognised.
-pub fn detect_cni(daemonsets: &[Value]) -> Option<Cni> {
-    let names: Vec<&str> = daemonsets
-        .iter()
-        .filter_map(|d| d.pointer("/metadata/name").and_then(Value::as_str))
-        .collect();
-    let found: Vec<Cni> = CNIS
-        .iter()
-        .filter(|(fragment, _, _)| names.iter().any(|n| n.contains(fragment)))
-        .map(|(_, name, enforces)| Cni {
-            name: (*name).to_string(),
-            enforces: *enforces,
+/// The kindnetd image tag (`kindest/kindnetd:vYYYYMMDD-...`) from which it enforces
+/// NetworkPolicies: kind 0.24's.
+const KINDNET_POLICIES_SINCE: u32 = 20240813;
+
+fn containers(ds: &Value) -> impl Iterator<Item = &Value> {
+    ds.pointer("/spec/template/spec/containers")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+}
+
+/// The tag of `image` (`repo:tag@sha256:...` → `tag`).
+fn image_tag(image: &str) -> Option<&str> {
+    let image = image.split('@').next().unwrap_or(image);
+    let (repo, tag) = image.rsplit_once(':')?;
+    (!tag.contains('/') && !repo.is_empty()).then_some(tag)
+}
+
+/// Whether the kindnetd image enforces NetworkPolicies: kind's builds from
+/// [`KINDNET_POLICIES_SINCE`] on (`v20240813-c6f155d6`), the standalone kindnet from v1.3.
+fn kindnet_enforces(image: &str) -> bool {
+    let Some(tag) = image_tag(image).and_then(|t| t.strip_prefix('v')) else {
+        return false;
+    };
+    let head: String = tag.chars().take_while(char::is_ascii_digit).collect();
+    if head.len() == 8 {
+        return head
+            .parse::<u32>()
+            .is_ok_and(|d| d >= KINDNET_POLICIES_SINCE);
+    }
+    let mut parts = tag.split('.').map(|p| p.parse::<u32>().ok());
+    match (parts.next().flatten(), parts.next().flatten()) {
+        (Some(major), Some(minor)) => (major, minor) >= (1, 3),
+        _ => false,
+    }
+}
+
+/// The CNI one kube-system DaemonSet shows, if any.
+fn recognise(ds: &Value) -> Option<Cni> {
+    let name = ds.pointer("/metadata/name").and_then(Value::as_str)?;
+    let cni = |name: &str, enforces| {
+        Some(Cni {
+            name: name.to_string(),
+            enforces,
         })
-        .collect();
+    };
+    if name.contains("kindnet") {
+        let image = containers(ds)
+            .filter_map(|c| c.get("image").and_then(Value::as_str))
+            .find(|i| i.contains("kindnet"));
+        return if image.is_some_and(kindnet_enforces) {
+            cni(
+                "kindnet (with NetworkPolicy support: kind 0.24 or later)",
+                true,
+            )
+        } else {
+            cni("kindnet (no NetworkPolicy support before kind 0.24)", false)
+        };
+    }
+    if name.contains("aws-node") {
+        // The network policy agent runs beside the CNI; it enforces only when switched on.
+        let agent_on = containers(ds)
+            .filter(|c| {
+                c.get("name")
+                    .and_then(Value::as_str)
+                    .is_some_and(|n| n.contains("nodeagent") || n.contains("network-policy"))
+            })
+            .flat_map(|c| {
+                c.get("args")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+            })
+            .any(|a| a.as_str() == Some("--enable-network-policy=true"));
+        return if agent_on {
+            cni("Amazon VPC CNI with its network policy agent on", true)
+        } else {
+            cni("Amazon VPC CNI (its network policy agent is off)", false)
+        };
+    }
+    CNIS.iter()
+        .find(|(fragment, _, _)| name.contains(fragment))
+        .and_then(|(_, name, enforces)| cni(name, *enforces))
+}
+
+/// The CNI the kube-system DaemonSets show, the first policy-enforcing one preferred (Canal
+/// runs flannel beside Calico; Cilium may chain onto the Amazon VPC CNI); `None` when none is
+/// recognised.
+pub fn detect_cni(daemonsets: &[Value]) -> Option<Cni> {
+    let found: Vec<Cni> = daemonsets.iter().filter_map(recognise).collect();
     found.iter().find(|c| c.enforces).or(found.first()).cloned()
 }
 
@@ -313,5 +380,57 @@ mod tests {
         );
         assert!(!detect_cni(&[ds("kube-flannel-ds")]).unwrap().enforces);
         assert_eq!(detect_cni(&[ds("kube-proxy"), ds("coredns")]), None);
+        assert!(
+            detect_cni(&[ds("anetd")]).unwrap().enforces,
+            "GKE Dataplane V2"
+        );
+    }
+
+    /// kindnet and the Amazon VPC CNI enforce depending on their version and settings, which
+    /// the DaemonSet shows.
+    #[test]
+    fn kindnet_by_its_image_and_aws_by_its_agent() {
+        let ds = |name: &str, containers: Value| {
+            json!({"kind": "DaemonSet", "metadata": {"name": name, "namespace": "kube-system"},
+                   "spec": {"template": {"spec": {"containers": containers}}}})
+        };
+        let kindnet = |image: &str| {
+            detect_cni(&[ds(
+                "kindnet",
+                json!([{"name": "kindnet-cni", "image": image}]),
+            )])
+            .unwrap()
+        };
+        for (image, enforces) in [
+            ("docker.io/kindest/kindnetd:v20240513-cd2ac642", false), // kind 0.23
+            ("docker.io/kindest/kindnetd:v20240813-c6f155d6", true),  // kind 0.24
+            ("docker.io/kindest/kindnetd:v20250512-df8de77b", true),
+            ("ghcr.io/aojea/kindnetd:v1.8.5", true),
+            ("ghcr.io/aojea/kindnetd:v1.2.0", false),
+            ("localhost:5000/kindnetd", false),
+            (
+                "docker.io/kindest/kindnetd:v20241212-9f82dd49@sha256:0123abcd",
+                true,
+            ),
+        ] {
+            assert_eq!(kindnet(image).enforces, enforces, "{image}");
+        }
+        assert!(!detect_cni(&[ds("kindnet", json!([]))]).unwrap().enforces);
+
+        let aws = |on: &str| {
+            detect_cni(&[ds(
+                "aws-node",
+                json!([{"name": "aws-node", "image": "amazon-k8s-cni:v1.18.0"},
+                       {"name": "aws-eks-nodeagent", "args": ["--enable-ipv6=false", format!("--enable-network-policy={on}")]}]),
+            )])
+            .unwrap()
+        };
+        assert!(aws("true").enforces);
+        assert!(!aws("false").enforces);
+        assert!(
+            !detect_cni(&[ds("aws-node", json!([{"name": "aws-node"}]))])
+                .unwrap()
+                .enforces
+        );
     }
 }

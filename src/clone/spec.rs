@@ -5,12 +5,18 @@
 //! - [`names`]: the clone's name and label values (valid Kubernetes names, always);
 //! - [`pod`]: the clone pod — the source's containers, images pinned to the digests they ran,
 //!   env, volumes, securityContext and resources, each command replaced by the toolkit's
-//!   sleep; probes, hooks, owners, node, tokens, mesh sidecars and host namespaces removed;
+//!   sleep; probes, hooks, owners, tokens, mesh sidecars and host namespaces removed;
+//! - [`placement`]: where it may be scheduled — the node kinds the containers need, not the
+//!   source's node, replicas, priority or scheduler;
+//! - [`volumes`]: Secrets and ConfigMaps kept (or copied), claims and host paths emptyDirs,
+//!   tokens dropped;
 //! - [`evidence`]: the log ConfigMap, the deny-all NetworkPolicy, the VolumeSnapshots.
 
 mod evidence;
 mod names;
+mod placement;
 mod pod;
+mod volumes;
 
 pub use names::{clone_name, is_dns_label, is_label_value, label_value};
 
@@ -56,6 +62,11 @@ pub enum SpecError {
     Missing(&'static str),
     #[error("the source pod has no container named {0:?}")]
     NoSuchContainer(String),
+    #[error(
+        "it runs on Windows ({0}), and the toolkit that keeps a clone asleep and gives it a shell \
+         is a Linux busybox: copy this pod by hand"
+    )]
+    Windows(&'static str),
 }
 
 /// What the builder reads off the source pod's metadata.
@@ -134,7 +145,7 @@ pub fn build(
         .iter()
         .map(|cm| (cm.clone(), copy_name(&name, cm)))
         .collect();
-    pod::rename_config_maps(&mut pod.spec, &renames);
+    volumes::rename_config_maps(&mut pod.spec, &renames);
     let snapshot_objects = match snapshots {
         Some(choice) => evidence::snapshots(
             &name,

@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 
 use serde_json::{Map, Value, json};
 
-use super::SpecError;
+use super::{SpecError, placement, volumes};
 use crate::clone::{CloneOptions, CloneSource, toolkit};
 
 /// Containers a service mesh injects (never the application): removed from the clone, whose
@@ -33,25 +33,19 @@ const KEPT_ANNOTATION_PREFIXES: &[&str] = &[
     "container.seccomp.security.alpha.kubernetes.io/",
 ];
 
-/// Pod spec fields copied as they are.
+/// Pod spec fields copied as they are (placement: [`placement`]).
 const KEPT_SPEC: &[&str] = &[
     "securityContext",
     "imagePullSecrets",
-    "nodeSelector",
-    "affinity",
-    "tolerations",
     "dnsPolicy",
     "dnsConfig",
     "hostAliases",
     "enableServiceLinks",
     "shareProcessNamespace",
     "terminationGracePeriodSeconds",
-    "priorityClassName",
     "runtimeClassName",
-    "schedulerName",
     "os",
     "hostUsers",
-    "topologySpreadConstraints",
 ];
 
 /// Pod spec fields removed, each with why (said in the notes when the source sets it).
@@ -125,11 +119,11 @@ pub(super) struct Built {
     pub kept_annotations: Map<String, Value>,
 }
 
-fn text<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
+pub(super) fn text<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
     v.get(key).and_then(Value::as_str)
 }
 
-fn items<'a>(v: &'a Value, pointer: &str) -> impl Iterator<Item = &'a Value> {
+pub(super) fn items<'a>(v: &'a Value, pointer: &str) -> impl Iterator<Item = &'a Value> {
     v.pointer(pointer)
         .and_then(Value::as_array)
         .into_iter()
@@ -167,15 +161,6 @@ fn injected(pod: &Value) -> BTreeSet<String> {
     names
 }
 
-/// What each volume becomes in the clone.
-enum VolumePlan {
-    Keep(Value),
-    /// Kept or replaced (a claim by an emptyDir), with a note saying which and why.
-    Noted(Value, String),
-    /// Dropped with its mounts, with why.
-    Drop(String),
-}
-
 impl Built {
     pub(super) fn from(
         pod: &Value,
@@ -190,6 +175,17 @@ impl Built {
             && !items(spec, "/initContainers").any(|c| text(c, "name") == Some(&source.container))
         {
             return Err(SpecError::NoSuchContainer(source.container.clone()));
+        }
+
+        if spec.pointer("/os/name").and_then(Value::as_str) == Some("windows") {
+            return Err(SpecError::Windows("spec.os.name"));
+        }
+        if spec
+            .pointer("/nodeSelector/kubernetes.io~1os")
+            .and_then(Value::as_str)
+            == Some("windows")
+        {
+            return Err(SpecError::Windows("nodeSelector kubernetes.io/os"));
         }
 
         let mut out = Map::new();
@@ -209,34 +205,7 @@ impl Built {
                 notes.push(format!("{key} removed: {why}"));
             }
         }
-        // Not scheduled by name onto the source's node (unless asked), and no eviction
-        // tolerations: admission adds its own; the source's may keep it on a dead node.
-        if options.same_node {
-            match spec.get("nodeName").and_then(Value::as_str) {
-                Some(node) => {
-                    out.insert("nodeName".into(), node.into());
-                    notes.push(format!("pinned to the source's node {node} (--same-node)"));
-                }
-                None => notes.push(
-                    "--same-node: the source pod has no node yet, so the clone goes wherever it is scheduled".into(),
-                ),
-            }
-        }
-        if let Some(tolerations) = spec.get("tolerations").and_then(Value::as_array) {
-            let kept: Vec<Value> = tolerations
-                .iter()
-                .filter(|t| !is_eviction_toleration(t))
-                .cloned()
-                .collect();
-            if kept.len() != tolerations.len() {
-                notes.push(format!(
-                    "{} eviction toleration(s) (not-ready / unreachable) removed: the clone \
-                     gets the cluster's defaults",
-                    tolerations.len() - kept.len()
-                ));
-            }
-            out.insert("tolerations".into(), kept.into());
-        }
+        placement::place(spec, options, &mut out, notes);
         out.insert("restartPolicy".into(), "Never".into());
         out.insert("automountServiceAccountToken".into(), false.into());
         // The namespace's default account, never the source's: webhooks keyed on an account
@@ -257,33 +226,12 @@ impl Built {
             );
         }
 
-        // Volumes.
-        let mut claims = Vec::new();
-        let mut copy_config_maps = BTreeSet::new();
-        let mut dropped = BTreeSet::new();
-        let mut volumes = Vec::new();
-        let tokens = token_volumes(spec);
-        for v in items(spec, "/volumes") {
-            let name = text(v, "name").unwrap_or_default().to_string();
-            if tokens.contains(&name) {
-                notes.push(format!(
-                    "volume {name} dropped: it holds a service account token (mounted at {SA_DIR})"
-                ));
-                dropped.insert(name);
-                continue;
-            }
-            match plan_volume(v, elsewhere, &mut claims, &mut copy_config_maps) {
-                VolumePlan::Keep(v) => volumes.push(v),
-                VolumePlan::Noted(v, why) => {
-                    notes.push(format!("volume {name}: {why}"));
-                    volumes.push(v);
-                }
-                VolumePlan::Drop(why) => {
-                    notes.push(format!("volume {name} dropped: {why}"));
-                    dropped.insert(name);
-                }
-            }
-        }
+        let volumes::Planned {
+            mut volumes,
+            claims,
+            mut copy_config_maps,
+            dropped,
+        } = volumes::plan(spec, elsewhere, notes);
         volumes.push(toolkit::volume());
         out.insert("volumes".into(), volumes.into());
 
@@ -381,178 +329,6 @@ impl Built {
             kept_annotations,
         })
     }
-}
-
-/// Where Kubernetes mounts a pod's service account token.
-const SA_DIR: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
-
-/// Volumes holding a service account token, whatever their kind: mounted at (or under) the
-/// token directory in any container, or a Secret named `<serviceAccountName>-token-...`
-/// (the token Secrets of clusters before 1.24).
-fn token_volumes(spec: &Value) -> BTreeSet<String> {
-    let mut out: BTreeSet<String> = ["/containers", "/initContainers"]
-        .iter()
-        .flat_map(|p| items(spec, p))
-        .flat_map(|c| items(c, "/volumeMounts"))
-        .filter(|m| text(m, "mountPath").is_some_and(|p| p.starts_with(SA_DIR)))
-        .filter_map(|m| text(m, "name").map(str::to_string))
-        .collect();
-    let sa = text(spec, "serviceAccountName")
-        .or_else(|| text(spec, "serviceAccount"))
-        .unwrap_or("default");
-    out.extend(
-        items(spec, "/volumes")
-            .filter(|v| {
-                v.pointer("/secret/secretName")
-                    .and_then(Value::as_str)
-                    .is_some_and(|n| n.starts_with(&format!("{sa}-token-")))
-            })
-            .filter_map(|v| text(v, "name").map(str::to_string)),
-    );
-    out
-}
-
-/// Point every reference to a ConfigMap in `renames` (volumes, projected sources, env, envFrom)
-/// at its new name.
-pub(super) fn rename_config_maps(
-    spec: &mut Value,
-    renames: &std::collections::BTreeMap<String, String>,
-) {
-    if renames.is_empty() {
-        return;
-    }
-    let rename = |v: Option<&mut Value>| {
-        if let Some(v) = v
-            && let Some(new) = v.as_str().and_then(|n| renames.get(n))
-        {
-            *v = new.clone().into();
-        }
-    };
-    if let Some(Value::Array(volumes)) = spec.get_mut("volumes") {
-        for v in volumes {
-            rename(v.pointer_mut("/configMap/name"));
-            if let Some(Value::Array(sources)) = v.pointer_mut("/projected/sources") {
-                for s in sources {
-                    rename(s.pointer_mut("/configMap/name"));
-                }
-            }
-        }
-    }
-    for key in ["containers", "initContainers"] {
-        if let Some(Value::Array(containers)) = spec.get_mut(key) {
-            for c in containers {
-                if let Some(Value::Array(env)) = c.get_mut("env") {
-                    for e in env {
-                        rename(e.pointer_mut("/valueFrom/configMapKeyRef/name"));
-                    }
-                }
-                if let Some(Value::Array(from)) = c.get_mut("envFrom") {
-                    for e in from {
-                        rename(e.pointer_mut("/configMapRef/name"));
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// The tolerations the DefaultTolerationSeconds admission adds (and controllers copy): they
-/// keep a pod on a not-ready or unreachable node for a while.
-fn is_eviction_toleration(t: &Value) -> bool {
-    matches!(
-        text(t, "key"),
-        Some("node.kubernetes.io/not-ready" | "node.kubernetes.io/unreachable")
-    ) && text(t, "effect") == Some("NoExecute")
-}
-
-fn plan_volume(
-    v: &Value,
-    elsewhere: bool,
-    claims: &mut Vec<String>,
-    copy: &mut BTreeSet<String>,
-) -> VolumePlan {
-    let name = text(v, "name").unwrap_or_default();
-    let empty = || json!({"name": name, "emptyDir": {}});
-    if let Some(claim) = v
-        .pointer("/persistentVolumeClaim/claimName")
-        .and_then(Value::as_str)
-    {
-        if !claims.iter().any(|c| c == claim) {
-            claims.push(claim.to_string());
-        }
-        return VolumePlan::Noted(
-            empty(),
-            format!(
-                "claim {claim} not mounted (an emptyDir in its place): the live data stays untouched"
-            ),
-        );
-    }
-    if v.get("ephemeral").is_some() {
-        return VolumePlan::Noted(
-            empty(),
-            "generic ephemeral volume replaced by an emptyDir".into(),
-        );
-    }
-    if let Some(secret) = v.pointer("/secret/secretName").and_then(Value::as_str) {
-        if elsewhere {
-            return VolumePlan::Drop(format!(
-                "Secret {secret} is not copied into the forensic namespace"
-            ));
-        }
-        return VolumePlan::Keep(v.clone());
-    }
-    if let Some(cm) = v.pointer("/configMap/name").and_then(Value::as_str) {
-        if elsewhere {
-            copy.insert(cm.to_string());
-        }
-        return VolumePlan::Keep(v.clone());
-    }
-    if let Some(sources) = v.pointer("/projected/sources").and_then(Value::as_array) {
-        let mut kept = Vec::new();
-        let mut why = Vec::new();
-        for s in sources {
-            if s.get("serviceAccountToken").is_some() {
-                why.push("its service account token".to_string());
-            } else if let Some(secret) = s
-                .pointer("/secret/name")
-                .and_then(Value::as_str)
-                .filter(|_| elsewhere)
-            {
-                why.push(format!("Secret {secret}"));
-            } else {
-                kept.push(s.clone());
-            }
-        }
-        // The kube-api-access-* volume holds a token, the root CA and the namespace: without
-        // the token nothing in it is of use to a clone that has no API access.
-        let only_api_access = name.starts_with("kube-api-access-");
-        if kept.is_empty() || only_api_access {
-            return VolumePlan::Drop(format!("projected volume with {}", why.join(", ")));
-        }
-        if elsewhere {
-            copy.extend(
-                kept.iter()
-                    .filter_map(|s| s.pointer("/configMap/name").and_then(Value::as_str))
-                    .map(str::to_string),
-            );
-        }
-        let mut v = v.clone();
-        v["projected"]["sources"] = kept.into();
-        if why.is_empty() {
-            return VolumePlan::Keep(v);
-        }
-        return VolumePlan::Noted(v, format!("without {}", why.join(", ")));
-    }
-    if let Some(path) = v.pointer("/hostPath/path").and_then(Value::as_str) {
-        // The node's live files (runtime sockets, logs, data) are not the clone's to touch.
-        return VolumePlan::Noted(
-            empty(),
-            format!(
-                "hostPath {path} not mounted (an emptyDir in its place): the node's files stay untouched"
-            ),
-        );
-    }
-    VolumePlan::Keep(v.clone())
 }
 
 fn container(

@@ -385,6 +385,17 @@ fn an_init_container_crash_and_bad_input() {
         build(&src, &options(), &stamp(), None),
         Err(SpecError::NoSuchContainer("nope".into()))
     );
+    src.container = "web".into();
+    src.pod["spec"]["os"] = json!({"name": "windows"});
+    let err = build(&src, &options(), &stamp(), None).unwrap_err();
+    assert_eq!(err, SpecError::Windows("spec.os.name"));
+    assert!(err.to_string().contains("Linux busybox"), "{err}");
+    src.pod = pod();
+    src.pod["spec"]["nodeSelector"] = json!({"kubernetes.io/os": "windows"});
+    assert_eq!(
+        build(&src, &options(), &stamp(), None),
+        Err(SpecError::Windows("nodeSelector kubernetes.io/os"))
+    );
     src.pod = json!({"kind": "Service", "metadata": {"name": "x", "namespace": "y"}});
     assert!(matches!(
         build(&src, &options(), &stamp(), None),
@@ -427,6 +438,20 @@ fn what_the_api_server_would_refuse_is_left_out() {
         .as_array_mut()
         .unwrap()
         .push(json!({"name": "ca", "configMap": {"name": "kube-root-ca.crt"}}));
+    for live in [
+        json!({"name": "shared", "nfs": {"server": "10.0.0.5", "path": "/exports/web"}}),
+        json!({"name": "vault", "csi": {"driver": "secrets-store.csi.k8s.io", "readOnly": true,
+                                         "volumeAttributes": {"secretProviderClass": "web"}}}),
+        json!({"name": "disk", "awsElasticBlockStore": {"volumeID": "vol-0123"}}),
+        json!({"name": "id", "projected": {"sources": [
+            {"podCertificate": {"signerName": "example.test/signer", "keyType": "ED25519", "credentialBundlePath": "c"}},
+            {"downwardAPI": {"items": [{"path": "labels", "fieldRef": {"fieldPath": "metadata.labels"}}]}}
+        ]}}),
+        json!({"name": "scratch", "emptyDir": {"medium": "Memory"}}),
+        json!({"name": "meta", "downwardAPI": {"items": [{"path": "name", "fieldRef": {"fieldPath": "metadata.name"}}]}}),
+    ] {
+        p["spec"]["volumes"].as_array_mut().unwrap().push(live);
+    }
     let mut src = source(None);
     src.pod = p;
     let mut o = options();
@@ -457,7 +482,31 @@ fn what_the_api_server_would_refuse_is_left_out() {
         volumes.iter().find(|v| v["name"] == "sock").unwrap(),
         &json!({"name": "sock", "emptyDir": {}})
     );
-    let ca = volumes.iter().find(|v| v["name"] == "ca").unwrap();
+    let volume = |n: &str| volumes.iter().find(|v| v["name"] == n).unwrap();
+    for live in ["shared", "vault", "disk"] {
+        assert_eq!(
+            volume(live),
+            &json!({"name": live, "emptyDir": {}}),
+            "{live}"
+        );
+    }
+    assert_eq!(
+        volume("id")["projected"]["sources"],
+        json!([{"downwardAPI": {"items": [{"path": "labels", "fieldRef": {"fieldPath": "metadata.labels"}}]}}]),
+        "no pod certificate"
+    );
+    assert_eq!(volume("scratch")["emptyDir"]["medium"], "Memory");
+    assert!(volume("meta").get("downwardAPI").is_some());
+    let notes = plan.notes.join("\n");
+    for said in [
+        "volume shared: nfs volume not mounted",
+        "volume vault: csi (secrets-store.csi.k8s.io) volume not mounted",
+        "volume disk: awsElasticBlockStore volume not mounted",
+        "volume id: without its pod certificate",
+    ] {
+        assert!(notes.contains(said), "{said}: {notes}");
+    }
+    let ca = volume("ca");
     assert_eq!(
         ca["configMap"]["name"], "kube-root-ca.crt",
         "every namespace has its own"
