@@ -44,33 +44,6 @@ async fn press(app: &mut App, keys: &str) {
     app.settle(QUIET).await;
 }
 
-/// The rows and columns of the box titled Checkpoint.
-fn dialog_box(text: &str) -> String {
-    let rows: Vec<Vec<char>> = text.lines().map(|l| l.chars().collect()).collect();
-    let title: Vec<char> = "┌ Checkpoint".chars().collect();
-    let (top, left) = rows
-        .iter()
-        .enumerate()
-        .find_map(|(y, r)| {
-            (0..r.len().saturating_sub(title.len()))
-                .find(|&x| r[x..x + title.len()] == title[..])
-                .map(|x| (y, x))
-        })
-        .unwrap();
-    let right = (left + 1..rows[top].len())
-        .find(|&x| rows[top][x] == '┐')
-        .unwrap();
-    let mut out = String::new();
-    for r in &rows[top..] {
-        out.extend(&r[left..=right]);
-        out.push('\n');
-        if r[left] == '└' {
-            break;
-        }
-    }
-    out
-}
-
 /// The kubelet's answer, as the dialog shows it after a checkpoint written at `node_path`.
 fn written(container: &str, node_path: &str) -> CheckpointPhase {
     CheckpointPhase::Done(Box::new(CheckpointReport {
@@ -183,7 +156,10 @@ async fn f_fetches_the_archive_into_the_case_and_y_removes_it_from_the_node() {
     };
     set_path(&mut app, &format!("/var/lib/kubelet/checkpoints/{ARCHIVE}"));
     let text = common::screen(&mut app, 100, 30);
-    insta::assert_snapshot!("checkpoint_fetched_100x30", dialog_box(&text));
+    insta::assert_snapshot!(
+        "checkpoint_fetched_100x30",
+        common::dialog_box(&text, "Checkpoint")
+    );
     set_path(&mut app, &node_path);
 
     press(&mut app, "y").await;
@@ -251,7 +227,7 @@ async fn s_says_what_a_live_snapshot_is_and_is_not_before_it_runs() {
         }
         insta::assert_snapshot!(
             format!("checkpoint_snapshot_ask_{w}x{h}"),
-            dialog_box(&text)
+            common::dialog_box(&text, "Checkpoint")
         );
         press(&mut app, "\x1b").await;
         assert!(app.state.checkpoint.is_none());
@@ -559,5 +535,8 @@ async fn the_gauge_counts_the_bytes_received() {
     };
     let text = common::screen(&mut app, 80, 24);
     assert!(text.contains("3 MiB / 12 MiB"), "{text}");
-    insta::assert_snapshot!("checkpoint_fetching_80x24", dialog_box(&text));
+    insta::assert_snapshot!(
+        "checkpoint_fetching_80x24",
+        common::dialog_box(&text, "Checkpoint")
+    );
 }

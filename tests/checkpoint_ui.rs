@@ -46,34 +46,6 @@ async fn press(app: &mut App, keys: &str) {
     app.settle(QUIET).await;
 }
 
-/// The rows and columns of the box titled Checkpoint (the status bar behind it counts the
-/// record's bytes, which carry the request's duration).
-fn dialog_box(text: &str) -> String {
-    let rows: Vec<Vec<char>> = text.lines().map(|l| l.chars().collect()).collect();
-    let title: Vec<char> = "┌ Checkpoint".chars().collect();
-    let (top, left) = rows
-        .iter()
-        .enumerate()
-        .find_map(|(y, r)| {
-            (0..r.len().saturating_sub(title.len()))
-                .find(|&x| r[x..x + title.len()] == title[..])
-                .map(|x| (y, x))
-        })
-        .unwrap();
-    let right = (left + 1..rows[top].len())
-        .find(|&x| rows[top][x] == '┐')
-        .unwrap();
-    let mut out = String::new();
-    for r in &rows[top..] {
-        out.extend(&r[left..=right]);
-        out.push('\n');
-        if r[left] == '└' {
-            break;
-        }
-    }
-    out
-}
-
 #[tokio::test]
 async fn the_dialog_says_node_container_and_what_is_written_where() {
     for (w, h) in [(80, 24), (120, 40)] {
@@ -153,7 +125,10 @@ async fn the_demo_refuses_as_containerd_1_7_and_the_dialog_offers_the_live_snaps
         }
         let text = common::screen(&mut app, w, h);
         assert!(text.contains("--snapshot"), "{text}");
-        insta::assert_snapshot!(format!("checkpoint_refused_{w}x{h}"), dialog_box(&text));
+        insta::assert_snapshot!(
+            format!("checkpoint_refused_{w}x{h}"),
+            common::dialog_box(&text, "Checkpoint")
+        );
         press(&mut app, "\n").await;
         assert!(app.state.checkpoint.is_none());
     }

@@ -11,6 +11,8 @@
 
 mod common;
 
+use common::podman::{ULIMITS, podman, text};
+
 use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
 use std::path::Path;
 use std::process::{Command, Output};
@@ -18,17 +20,7 @@ use std::process::{Command, Output};
 use ktui::clone::toolkit;
 use serde_json::Value;
 
-const ULIMITS: [&str; 4] = [
-    "--ulimit",
-    "nofile=1024:1024",
-    "--ulimit",
-    "nproc=1024:1024",
-];
 const DISTROLESS: &str = "localhost/ktui-test-distroless:1";
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
 
 fn missing_requirement() -> Option<String> {
     let uid = Command::new("id")
@@ -45,18 +37,6 @@ fn missing_requirement() -> Option<String> {
     None
 }
 
-/// `podman`, with runc where it is installed (Debian bookworm's crun refuses hybrid cgroup
-/// hosts; see tests/helper_image.rs).
-fn podman(args: &[&str]) -> Output {
-    let mut c = Command::new("podman");
-    let runc = std::env::var_os("PATH")
-        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join("runc").is_file()));
-    if runc {
-        c.args(["--runtime", "runc"]);
-    }
-    c.args(args).output().unwrap()
-}
-
 fn ok(out: &Output, what: &str) -> String {
     assert!(
         out.status.success(),
@@ -65,18 +45,6 @@ fn ok(out: &Output, what: &str) -> String {
         text(&out.stderr)
     );
     text(&out.stdout)
-}
-
-/// The helper image, built from this checkout.
-fn helper_image() -> String {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/helper-image/build-image.sh");
-    let out = Command::new("bash").arg(script).output().unwrap();
-    let stdout = ok(&out, "build-image.sh");
-    stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("image "))
-        .unwrap()
-        .to_string()
 }
 
 /// A `FROM scratch` image holding one file and nothing to run: no shell, no libc.
@@ -168,7 +136,7 @@ fn the_toolkit_gives_a_distroless_clone_a_shell() {
     if common::skip_unless(test, missing_requirement()) {
         return;
     }
-    let image = helper_image();
+    let image = common::podman::build_helper_image();
     let mut cleanup = Cleanup { container: None };
     distroless();
     let init = toolkit::init_container(&image);

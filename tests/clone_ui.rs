@@ -48,33 +48,6 @@ fn phase(app: &App) -> Option<&ClonePhase> {
     app.state.clone.dialog.as_ref().map(|d| &d.phase)
 }
 
-/// The rows and columns of the box whose title starts with `title`.
-fn dialog_box(text: &str, title: &str) -> String {
-    let rows: Vec<Vec<char>> = text.lines().map(|l| l.chars().collect()).collect();
-    let title: Vec<char> = format!("┌ {title}").chars().collect();
-    let (top, left) = rows
-        .iter()
-        .enumerate()
-        .find_map(|(y, r)| {
-            (0..r.len().saturating_sub(title.len()))
-                .find(|&x| r[x..x + title.len()] == title[..])
-                .map(|x| (y, x))
-        })
-        .unwrap_or_else(|| panic!("no box {title:?} in:\n{text}"));
-    let right = (left + 1..rows[top].len())
-        .find(|&x| rows[top][x] == '┐')
-        .unwrap();
-    let mut out = String::new();
-    for r in &rows[top..] {
-        out.extend(&r[left..=right]);
-        out.push('\n');
-        if r[left] == '└' {
-            break;
-        }
-    }
-    out
-}
-
 /// `text` with the age after "created " blanked: a clone is stamped with this machine's clock,
 /// the console's is the demo's fixed one.
 fn without_age(text: &str) -> String {
@@ -125,7 +98,7 @@ async fn the_confirmation_says_what_is_created_in_order_and_every_warning() {
         let name = ready.summary.name.clone();
         assert!(name.contains("-forensic-"), "{name}");
         let text = common::screen(&mut app, w, h);
-        let dialog = dialog_box(&text, "Clone shop/checkout-");
+        let dialog = common::dialog_box(&text, "Clone shop/checkout-");
         for needle in [
             "⏎: create",
             "NetworkPolicy",
@@ -141,7 +114,7 @@ async fn the_confirmation_says_what_is_created_in_order_and_every_warning() {
         insta::assert_snapshot!(format!("clone_confirm_{w}x{h}"), dialog);
         // Scrolled to its end, the records' place and the log's hash show.
         press(&mut app, &"j".repeat(40)).await;
-        let end = dialog_box(&common::screen(&mut app, w, h), "Clone shop/checkout-");
+        let end = common::dialog_box(&common::screen(&mut app, w, h), "Clone shop/checkout-");
         assert!(end.contains("sha256") && end.contains("/clone/"), "{end}");
         // Nothing was created by asking.
         assert!(held(&demo).await.is_empty());
@@ -190,7 +163,7 @@ async fn enter_creates_the_clone_its_records_count_as_evidence_and_x_removes_it(
     );
     assert!(records.iter().all(|p| p.starts_with(&dir)), "{records:?}");
     let text = common::screen(&mut app, 120, 40);
-    let dialog = dialog_box(&text, "Clone shop/checkout-");
+    let dialog = common::dialog_box(&text, "Clone shop/checkout-");
     // The shell line, cut with a `\` where it does not fit.
     let shell = format!("kubectl -n shop exec -it {name} -c checkout");
     assert!(dialog.contains(&shell), "{dialog}");
@@ -209,7 +182,7 @@ async fn enter_creates_the_clone_its_records_count_as_evidence_and_x_removes_it(
     };
     assert_eq!(ask.clone.key, created);
     let text = common::screen(&mut app, 80, 24);
-    let question = dialog_box(&text, "Remove clone");
+    let question = common::dialog_box(&text, "Remove clone");
     assert!(
         question.contains(&format!("NetworkPolicy {name}-isolate")),
         "{question}"
@@ -254,7 +227,7 @@ async fn a_second_c_on_the_same_crash_offers_the_clone_that_exists() {
         .expect("dedup found the clone");
     assert_eq!(existing.name, first.name);
     assert_eq!(ready.tally.records, 3, "the storm's three pods");
-    let dialog = dialog_box(&common::screen(&mut app, 120, 40), "Clone shop/checkout-");
+    let dialog = common::dialog_box(&common::screen(&mut app, 120, 40), "Clone shop/checkout-");
     assert!(
         dialog.contains(&format!(
             "a clone of this crash signature exists: {}",
@@ -267,7 +240,7 @@ async fn a_second_c_on_the_same_crash_offers_the_clone_that_exists() {
         "{dialog}"
     );
     assert!(dialog.contains("clone of this very pod"), "{dialog}");
-    let small = dialog_box(&common::screen(&mut app, 80, 24), "Clone shop/checkout-");
+    let small = common::dialog_box(&common::screen(&mut app, 80, 24), "Clone shop/checkout-");
     insta::assert_snapshot!("clone_offered_80x24", without_age(&small));
     // Neither f nor Enter creates one more: Enter points at the one there is.
     press(&mut app, "f").await;
@@ -376,7 +349,7 @@ async fn without_create_networkpolicies_the_entry_and_the_dialog_say_so() {
     );
     // The direct key reads the plan, and the dialog says the create will be refused.
     press(&mut app, "\x1bc").await;
-    let dialog = dialog_box(&common::screen(&mut app, 120, 40), "Clone shop/checkout-");
+    let dialog = common::dialog_box(&common::screen(&mut app, 120, 40), "Clone shop/checkout-");
     assert!(
         dialog.contains("you lack create networkpolicies in shop: the API server will refuse it"),
         "{dialog}"
@@ -393,7 +366,7 @@ async fn n_pins_the_clone_to_the_node_and_untrusted_text_is_drawn_harmless() {
         panic!("{:?}", phase(&app))
     };
     assert_eq!(ready.summary.node.as_deref(), Some("demo-node-1"));
-    let dialog = dialog_box(&common::screen(&mut app, 120, 40), "Clone shop/checkout-");
+    let dialog = common::dialog_box(&common::screen(&mut app, 120, 40), "Clone shop/checkout-");
     assert!(
         dialog.contains("Node       demo-node-1 (the source's; n: any node)"),
         "{dialog}"
@@ -409,7 +382,7 @@ async fn n_pins_the_clone_to_the_node_and_untrusted_text_is_drawn_harmless() {
     common::settle_work(&mut app, QUIET).await;
     assert!(matches!(phase(&app), Some(ClonePhase::Failed { .. })));
     let text = common::screen(&mut app, 120, 40);
-    let dialog = dialog_box(&text, "Clone shop/checkout-");
+    let dialog = common::dialog_box(&text, "Clone shop/checkout-");
     assert!(
         dialog.contains("forbidden ␛]0;owned␇␛[2J by admission"),
         "{dialog}"
@@ -501,7 +474,7 @@ async fn a_refused_pod_create_says_the_permission_and_what_was_rolled_back() {
             && !a.state.toasts.iter().any(|t| t.text.contains("checking"))
     })
     .await;
-    let dialog = dialog_box(&common::screen(&mut app, 120, 40), "Clone shop/web-1");
+    let dialog = common::dialog_box(&common::screen(&mut app, 120, 40), "Clone shop/web-1");
     assert!(
         dialog.contains("you lack create pods in shop: the API server will refuse it"),
         "{dialog}"
@@ -512,7 +485,7 @@ async fn a_refused_pod_create_says_the_permission_and_what_was_rolled_back() {
     })
     .await;
     let text = common::screen(&mut app, 120, 40);
-    let dialog = dialog_box(&text, "Clone shop/web-1");
+    let dialog = common::dialog_box(&text, "Clone shop/web-1");
     for needle in [
         "Failed creating the clone of shop/web-1:",
         "missing permission: create pods in shop",

@@ -8,27 +8,17 @@
 
 mod common;
 
+use common::podman::{ULIMITS, podman, podman_cmd, text};
+
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use ktui::helper::manifest;
 use serde_json::Value;
-
-/// `podman run` here needs bounded ulimits (the defaults exceed the container's limits).
-const ULIMITS: [&str; 4] = [
-    "--ulimit",
-    "nofile=1024:1024",
-    "--ulimit",
-    "nproc=1024:1024",
-];
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
 
 /// Why these tests cannot run here, if they cannot.
 fn missing_requirement() -> Option<String> {
@@ -71,51 +61,7 @@ fn require() -> bool {
 /// Build once per test binary; returns the image tag.
 fn image() -> &'static str {
     static IMAGE: OnceLock<String> = OnceLock::new();
-    IMAGE.get_or_init(|| {
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/helper-image/build-image.sh");
-        let t = Instant::now();
-        let out = Command::new("bash").arg(script).output().unwrap();
-        assert!(
-            out.status.success(),
-            "build-image.sh failed:\n{}\n{}",
-            text(&out.stdout),
-            text(&out.stderr)
-        );
-        let stdout = text(&out.stdout);
-        eprintln!("build-image.sh in {:?}:\n{stdout}", t.elapsed());
-        let tag = stdout
-            .lines()
-            .find_map(|l| l.strip_prefix("image "))
-            .unwrap()
-            .to_string();
-        assert!(stdout.lines().any(|l| l.starts_with("id ")), "{stdout}");
-        tag
-    })
-}
-
-/// `podman`, with runc as the OCI runtime when it is installed: Debian bookworm's crun refuses
-/// hosts with cgroup v1 controllers next to a cgroup v2 hierarchy ("cgroups in hybrid mode not
-/// supported"), which runc handles (scripts/test.sh installs runc).
-fn podman_cmd() -> Command {
-    let mut c = Command::new("podman");
-    let runc = std::env::var_os("PATH")
-        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join("runc").is_file()));
-    if runc {
-        c.args(["--runtime", "runc"]);
-    }
-    c
-}
-
-fn podman(args: &[&str]) -> Output {
-    let out = podman_cmd().args(args).output().unwrap();
-    let err = text(&out.stderr);
-    if err.contains("cgroups in hybrid mode not supported") {
-        panic!(
-            "podman cannot run containers on this machine: {err}\nhint: install runc \
-             (apt-get install runc), which these tests then use instead of crun"
-        );
-    }
-    out
+    IMAGE.get_or_init(common::podman::build_helper_image)
 }
 
 /// `podman run` with the manifest's security settings: drop ALL, add `caps`, host PID and

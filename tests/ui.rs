@@ -370,32 +370,6 @@ async fn help_overlay_opens_and_closes() {
     }
 }
 
-/// The rows and columns of the box titled Help.
-fn help_box(text: &str) -> String {
-    let rows: Vec<Vec<char>> = text.lines().map(|l| l.chars().collect()).collect();
-    let (top, left) = rows
-        .iter()
-        .enumerate()
-        .find_map(|(y, r)| {
-            (0..r.len().saturating_sub(6))
-                .find(|&x| r[x..x + 6].iter().collect::<String>() == "┌ Help")
-                .map(|x| (y, x))
-        })
-        .unwrap();
-    let right = (left + 1..rows[top].len())
-        .find(|&x| rows[top][x] == '┐')
-        .unwrap();
-    let mut out = String::new();
-    for r in &rows[top..] {
-        out.extend(&r[left..=right]);
-        out.push('\n');
-        if r[left] == '└' {
-            break;
-        }
-    }
-    out
-}
-
 /// `?` on each pane lists that pane's keys, then every pane's and the commands, each line
 /// whole at 80×24.
 #[tokio::test]
@@ -428,7 +402,7 @@ async fn help_is_per_pane_and_fits_80x24() {
         }
         if heading == "Sockets" {
             // The box alone: behind it the demo replay runs on the wall clock.
-            insta::assert_snapshot!("help_sockets_80x24", help_box(&text));
+            insta::assert_snapshot!("help_sockets_80x24", common::dialog_box(&text, "Help"));
         }
     }
 }
@@ -460,7 +434,7 @@ async fn rebound_keys_show_in_help_and_footer() {
         "{footer}"
     );
     press(&mut app, "?").await;
-    let help = help_box(&screen(&mut app, &mut term));
+    let help = common::dialog_box(&screen(&mut app, &mut term), "Help");
     let logs_line = help.lines().find(|l| l.contains("logs (previous")).unwrap();
     assert!(logs_line.contains(" L "), "{help}");
     assert!(help.lines().any(|l| l.contains(" q/Ctrl-Q ")), "{help}");

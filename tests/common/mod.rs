@@ -2,6 +2,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod netns;
+pub mod podman;
 
 use std::path::PathBuf;
 
@@ -314,4 +315,31 @@ pub fn sh(cmd: &str) {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// The rows and columns of the box whose title starts with `title`.
+pub fn dialog_box(text: &str, title: &str) -> String {
+    let rows: Vec<Vec<char>> = text.lines().map(|l| l.chars().collect()).collect();
+    let title: Vec<char> = format!("┌ {title}").chars().collect();
+    let (top, left) = rows
+        .iter()
+        .enumerate()
+        .find_map(|(y, r)| {
+            (0..r.len().saturating_sub(title.len()))
+                .find(|&x| r[x..x + title.len()] == title[..])
+                .map(|x| (y, x))
+        })
+        .unwrap_or_else(|| panic!("no box {title:?} in:\n{text}"));
+    let right = (left + 1..rows[top].len())
+        .find(|&x| rows[top][x] == '┐')
+        .unwrap();
+    let mut out = String::new();
+    for r in &rows[top..] {
+        out.extend(&r[left..=right]);
+        out.push('\n');
+        if r[left] == '└' {
+            break;
+        }
+    }
+    out
 }
