@@ -24,6 +24,7 @@ pub mod keymap;
 pub mod logging;
 pub mod pcap;
 pub mod progress;
+pub mod record;
 pub mod runtime;
 pub mod sanitize;
 pub mod sign;
