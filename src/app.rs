@@ -47,6 +47,8 @@ pub struct AppBuilder {
     confirm_policy: ConfirmPolicy,
     case: Option<crate::case::Case>,
     sign_key: Option<std::path::PathBuf>,
+    event_log: crate::runtime::record::EventLog,
+    dedup_window: Option<jiff::SignedDuration>,
     keymaps: Keymaps,
 }
 
@@ -119,13 +121,26 @@ impl AppBuilder {
         self
     }
 
-    /// Start: the pod watch (and the clock, when asked for) begin at once.
     /// The key exports are signed with (default: `KTUI_SIGNING_KEY`, else the config dir's).
     pub fn sign_key(mut self, key: Option<std::path::PathBuf>) -> Self {
         self.sign_key = key;
         self
     }
 
+    /// Where live socket events go in the case (default: per-node segments; record mode: the
+    /// top-level `events.jsonl`).
+    pub fn event_log(mut self, log: crate::runtime::record::EventLog) -> Self {
+        self.event_log = log;
+        self
+    }
+
+    /// A crash cloned within this window is not cloned again (default: an hour).
+    pub fn dedup_window(mut self, window: jiff::SignedDuration) -> Self {
+        self.dedup_window = Some(window);
+        self
+    }
+
+    /// Start: the pod watch (and the clock, when asked for) begin at once.
     pub fn build(self) -> App {
         let (tx, rx) = mpsc::unbounded_channel();
         let now = self.now.unwrap_or_else(jiff::Timestamp::now);
@@ -140,6 +155,7 @@ impl AppBuilder {
             state.sockets = SocketsState::new(n);
         }
         state.confirm_policy = self.confirm_policy;
+        state.clone.dedup_window = self.dedup_window;
         state.keymaps = self.keymaps;
         state.evidence.case = self
             .case
@@ -150,6 +166,7 @@ impl AppBuilder {
         }
         let mut runtime = Runtime::new(self.cluster, tx, self.connector, self.case);
         runtime.sign_key = self.sign_key;
+        runtime.event_log = self.event_log;
         if let Some(interval) = self.clock {
             runtime.start_clock(interval);
         }
@@ -180,6 +197,8 @@ impl App {
             keymaps: Keymaps::default(),
             case: None,
             sign_key: None,
+            event_log: Default::default(),
+            dedup_window: None,
         }
     }
 

@@ -56,7 +56,7 @@ pub use error::{CaseError, ChainBreak, ChainError, Result};
 pub use index::{ArtifactMeta, ArtifactPath, IndexEntry, Source};
 pub use meta::{CaseConfig, CaseMeta, Clock, Collector, DEFAULT_SIZE_CAP, cases_dir};
 pub use staged::{Companion, Staged};
-pub use stream::{StreamMeta, StreamWriter};
+pub use stream::{Layout, StreamMeta, StreamWriter};
 
 use budget::Budget;
 use journal::Journal;

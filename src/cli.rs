@@ -14,6 +14,9 @@ Examples:
   kubectl get pods -A -o json | ktui triage --from-file - --json
                                crash list from a saved dump (no kubeconfig read)
   ktui clone web-1 -n shop     an isolated forensic copy of a crashed pod (--dry-run shows it)
+  ktui --record ./incident -n shop --duration 10m --auto-clone
+                               record headless for 10 minutes: crashes, evidence, clones, then a
+                               signed bundle (exit 0 done, 1 error, 2 usage, 3 no cluster)
 
 Keys: ? help, / filter, Enter detail, l logs, a all pods, s sort, : command (:ns NAME, :ctx NAME), q quit.
 Environment: KUBECONFIG (several files merged), KTUI_LOG (log filter, e.g. debug; log file in
@@ -66,8 +69,121 @@ pub struct Cli {
     #[arg(long, value_name = "DIR", env = "KTUI_CASES_DIR", global = true)]
     pub cases_dir: Option<PathBuf>,
 
+    /// Record headless into DIR (a case directory, created or appended to) until --duration
+    /// elapses or SIGINT/SIGTERM: crashes.jsonl, events.jsonl, packets.jsonl, the evidence of
+    /// each new crash, summary.json, node-<name>.json, then a signed bundle in DIR/bundles.
+    #[arg(long, value_name = "DIR")]
+    pub record: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub record_flags: RecordFlags,
+
     #[command(subcommand)]
     pub command: Option<Command>,
+}
+
+/// What `--record DIR` captures and when it stops (pinned).
+#[derive(Debug, Clone, Args)]
+pub struct RecordFlags {
+    /// How long to record (default: until SIGINT/SIGTERM).
+    #[arg(long, value_name = "DUR", requires = "record", value_parser = parse_duration)]
+    pub duration: Option<std::time::Duration>,
+    /// Only this pod (repeatable; in the namespace of -n, else the context's).
+    #[arg(long = "pod", value_name = "NAME", requires = "record")]
+    pub pods: Vec<String>,
+    /// Only pods matching this label selector (`app=web,tier!=db`).
+    #[arg(long, value_name = "LABELS", requires = "record")]
+    pub selector: Option<String>,
+    /// Stream socket events (eBPF, from the node helper) into events.jsonl.
+    #[arg(long, requires = "record")]
+    pub sockets: bool,
+    /// Capture the packets of each --pod (pcap files in the case, one summary line per packet
+    /// in packets.jsonl).
+    #[arg(long, requires = "pods")]
+    pub packets: bool,
+    /// Socket events of DNS (port 53) only.
+    #[arg(long, requires = "sockets")]
+    pub dns_only: bool,
+    /// Socket events with either end on one of these ports.
+    #[arg(long, value_name = "P,...", value_delimiter = ',', requires = "sockets")]
+    pub ports: Vec<u16>,
+    /// Keep one socket event in N (in the kernel; the others are counted as sampled out).
+    #[arg(long, value_name = "N", requires = "sockets", value_parser = clap::value_parser!(u32).range(1..))]
+    pub sample: Option<u32>,
+    /// Stop capturing socket events after N (said in summary.json).
+    #[arg(long, value_name = "N", requires = "record")]
+    pub max_events: Option<u64>,
+    /// Stop capturing once the record streams hold SIZE bytes (`500M`, `2G`; said in
+    /// summary.json).
+    #[arg(long, value_name = "SIZE", requires = "record", value_parser = parse_size)]
+    pub max_bytes: Option<u64>,
+    /// Deploy the helper pod on the nodes of the pods in scope when none runs (never done
+    /// without this flag).
+    #[arg(long, requires = "record")]
+    pub deploy_helper: bool,
+    /// A forensic clone of each new crash signature (one per signature in the dedup window).
+    #[arg(long, requires = "record")]
+    pub auto_clone: bool,
+    /// A crash signature cloned within this window is not cloned again (counted instead).
+    #[arg(long, value_name = "DUR", requires = "record", default_value = "1h", value_parser = parse_duration)]
+    pub dedup_window: std::time::Duration,
+    /// Upload the bundle to s3://BUCKET/PREFIX when it is written (keys
+    /// <prefix>/<case id>/<UTC>/NAME.tar.gz, .minisig, .sha256).
+    #[arg(long, value_name = "URI", requires = "record")]
+    pub s3: Option<String>,
+    /// An S3-compatible store at this URL (path-style addressing).
+    #[arg(long, value_name = "URL", requires = "s3")]
+    pub s3_endpoint: Option<String>,
+    /// The signing key (minisign format); default: $KTUI_SIGNING_KEY, else ktui.key in the
+    /// config dir, created on first use.
+    #[arg(long, value_name = "PATH", requires = "record")]
+    pub sign_key: Option<PathBuf>,
+    /// Serve Prometheus metrics at http://ADDR/metrics (and /healthz), e.g. 127.0.0.1:9464.
+    #[arg(long, value_name = "ADDR", requires = "record")]
+    pub metrics_addr: Option<String>,
+}
+
+/// `500M`, `2G`, `1024` (bytes; K, M, G, T are powers of 1024; a trailing `B`/`iB` is allowed).
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let t = t
+        .strip_suffix("iB")
+        .or_else(|| t.strip_suffix('B'))
+        .unwrap_or(t);
+    let (digits, shift) = match t.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => {
+            let shift = match c.to_ascii_uppercase() {
+                'K' => 10,
+                'M' => 20,
+                'G' => 30,
+                'T' => 40,
+                _ => return Err(format!("{s}: unknown unit {c} (examples: 1024, 500M, 2G)")),
+            };
+            (&t[..i], shift)
+        }
+        _ => (t, 0),
+    };
+    let n: u64 = digits
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s}: not a size (examples: 1024, 500M, 2G)"))?;
+    n.checked_mul(1u64 << shift)
+        .filter(|&v| v > 0)
+        .ok_or_else(|| format!("{s}: out of range"))
+}
+
+impl Cli {
+    /// What clap cannot say: `--record` runs on its own (a usage error, exit 2).
+    pub fn validate(&self) -> Result<(), clap::Error> {
+        use clap::CommandFactory as _;
+        if self.record.is_some() && self.command.is_some() {
+            return Err(Cli::command().error(
+                clap::error::ErrorKind::ArgumentConflict,
+                "--record records on its own: give it no subcommand",
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// Which cluster, context and namespace.
@@ -137,6 +253,8 @@ pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
 pub enum HelperMode {
     /// Spawn `ktui-helper serve` locally (needs root or CAP_BPF + CAP_PERFMON for eBPF).
     Local,
+    /// The helper pod on the node of the pods watched (the default).
+    Cluster,
 }
 
 #[derive(Debug, Subcommand)]
@@ -440,6 +558,88 @@ mod tests {
             "-o goes with --dry-run"
         );
         assert!(clone(&["--remove", "x", "--dry-run"]).is_err());
+    }
+
+    #[test]
+    fn record_flags_are_pinned() {
+        let cli = Cli::try_parse_from([
+            "ktui",
+            "--record",
+            "/tmp/r",
+            "--duration",
+            "5s",
+            "-n",
+            "shop",
+            "--pod",
+            "a",
+            "--pod",
+            "b",
+            "--selector",
+            "app=web",
+            "--sockets",
+            "--packets",
+            "--dns-only",
+            "--ports",
+            "53,80",
+            "--sample",
+            "4",
+            "--max-events",
+            "100",
+            "--max-bytes",
+            "2M",
+            "--deploy-helper",
+            "--helper",
+            "cluster",
+            "--auto-clone",
+            "--dedup-window",
+            "30m",
+            "--s3",
+            "s3://b/p",
+            "--s3-endpoint",
+            "http://127.0.0.1:1",
+            "--sign-key",
+            "/k",
+            "--case",
+            "inc-1",
+            "--metrics-addr",
+            "127.0.0.1:0",
+            "--demo",
+        ])
+        .unwrap();
+        let r = &cli.record_flags;
+        assert_eq!(cli.record.as_deref(), Some(std::path::Path::new("/tmp/r")));
+        assert_eq!(r.duration, Some(std::time::Duration::from_secs(5)));
+        assert_eq!(r.pods, ["a", "b"]);
+        assert_eq!(r.ports, [53, 80]);
+        assert_eq!(r.max_bytes, Some(2 << 20));
+        assert_eq!(r.dedup_window, std::time::Duration::from_secs(1800));
+        assert_eq!(cli.helper, Some(HelperMode::Cluster));
+        assert!(r.sockets && r.packets && r.dns_only && r.deploy_helper && r.auto_clone);
+        assert!(
+            Cli::try_parse_from(["ktui", "--duration", "5s"]).is_err(),
+            "record flags need --record"
+        );
+        assert!(Cli::try_parse_from(["ktui", "--record", "d", "--dns-only"]).is_err());
+        let both = Cli::try_parse_from(["ktui", "--record", "d", "triage"]).unwrap();
+        assert!(both.validate().is_err());
+        assert!(
+            Cli::try_parse_from(["ktui", "--record", "d", "--packets"]).is_err(),
+            "--packets needs --pod"
+        );
+        let dflt = Cli::try_parse_from(["ktui", "--record", "d"]).unwrap();
+        assert_eq!(
+            dflt.record_flags.dedup_window,
+            std::time::Duration::from_secs(3600)
+        );
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("1024"), Ok(1024));
+        assert_eq!(parse_size("500M"), Ok(500 << 20));
+        assert_eq!(parse_size("2GiB"), Ok(2 << 30));
+        assert_eq!(parse_size("1k"), Ok(1024));
+        assert!(parse_size("0").is_err() && parse_size("5X").is_err() && parse_size("").is_err());
     }
 
     #[test]

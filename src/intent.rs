@@ -32,6 +32,16 @@ pub enum Intent {
     StartCapture(PodKey),
     /// Stop the pod's capture: its last file comes into the case first.
     StopCapture(PodKey),
+    /// A driver's own stream of socket events (record mode): `filters` stand for it beside the
+    /// pane's, on the local helper (or the demo's replay), or on the helper of `node` — asked
+    /// to be deployed there when none runs (the policy answers).
+    Trace {
+        node: Option<String>,
+        filters: ktui_wire::Filters,
+    },
+    /// End the driver's stream of socket events (a limit reached, the run ending); the
+    /// pane's subscription, if any, stands.
+    Untrace,
     /// The actions menu of a pod.
     OpenMenu(PodKey),
     /// Run an entry of the open actions menu on its pod.
@@ -82,4 +92,30 @@ pub enum ConfirmPolicy {
     AssumeYes,
     /// No to every question: nothing is created or deleted.
     AssumeNo,
+    /// A driver without a user (record mode, the controller): what it asked for itself
+    /// (a clone, a capture, a checkpoint, a removal) is its yes; deploying a helper pod is
+    /// `deploy_helper` (`--deploy-helper`: never silently).
+    Driver { deploy_helper: bool },
+}
+
+/// What a question is about, for a policy that answers without a user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Question {
+    /// Create a helper pod on a node.
+    DeployHelper,
+    /// What the intent itself asked for: the clone, capture, checkpoint or removal.
+    Intended,
+}
+
+impl ConfirmPolicy {
+    /// The answer given without asking (`None`: the user answers in a dialog).
+    pub fn answer(self, question: Question) -> Option<bool> {
+        match (self, question) {
+            (ConfirmPolicy::Ask, _) => None,
+            (ConfirmPolicy::AssumeYes, _) => Some(true),
+            (ConfirmPolicy::AssumeNo, _) => Some(false),
+            (ConfirmPolicy::Driver { deploy_helper }, Question::DeployHelper) => Some(deploy_helper),
+            (ConfirmPolicy::Driver { .. }, Question::Intended) => Some(true),
+        }
+    }
 }

@@ -16,6 +16,9 @@ use ktui::triage_cmd::EXIT_NO_CLUSTER;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Err(e) = cli.validate() {
+        e.exit();
+    }
     // Reading a capture file needs neither the async runtime nor TLS.
     if let Some(Command::Pcap(args)) = &cli.command {
         return ExitCode::from(ktui::pcap::run(args));
@@ -94,7 +97,10 @@ fn main() -> ExitCode {
             Some(Command::Case(args)) => {
                 ktui::case::cmd::run(args, cli.cases_dir.as_deref(), cli.case.as_deref())
             }
-            None => console(&cli).await,
+            None => match &cli.record {
+                Some(dir) => ktui::record::run(&cli, dir).await,
+                None => console(&cli).await,
+            },
         }
     });
     // Captures and saves were waited for (terminal::finish); streams still parked on the

@@ -2,3 +2,109 @@
 //! driven with no terminal front. DIR is a case directory (the evidence-case layout); the
 //! record streams (`crashes.jsonl`, `events.jsonl`, `packets.jsonl`) live at its top level,
 //! `summary.json` and `node-<name>.json` are written at the end, then the signed bundle.
+//!
+//! Exit codes: 0 done, 1 error (what was collected is kept and said), 2 usage, 3 no cluster.
+
+pub mod crashes;
+pub mod driver;
+pub mod finish;
+pub mod status;
+pub mod summary;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::app::App;
+use crate::cli::{Cli, HelperMode};
+use crate::cluster::Cluster;
+use crate::cluster::demo::DemoCluster;
+use crate::cluster::kube::KubeCluster;
+use crate::intent::ConfirmPolicy;
+use crate::runtime::record::EventLog;
+use crate::state::helper::HelperSource;
+use crate::triage_cmd::EXIT_NO_CLUSTER;
+
+/// Usage errors (clap's code).
+pub const EXIT_USAGE: u8 = 2;
+
+/// `ktui --record DIR ...`: record until the duration or a signal; the exit code.
+pub async fn run(cli: &Cli, dir: &Path) -> u8 {
+    let flags = cli.record_flags.clone();
+    let say = |text: &str| eprintln!("ktui record: {}", crate::sanitize::line(text));
+    if let Some(uri) = &flags.s3
+        && let Err(e) = crate::bundle::s3::S3Target::parse(uri)
+    {
+        say(&e.to_string());
+        return EXIT_USAGE;
+    }
+    if let Some(image) = &cli.helper_image
+        && let Err(e) = crate::helper::manifest::validate_image(image)
+    {
+        say(&format!("--helper-image: {e}"));
+        return EXIT_USAGE;
+    }
+    crate::logging::init();
+    let cluster: Arc<dyn Cluster> = if cli.demo {
+        Arc::new(DemoCluster::new(jiff::Timestamp::now(), true))
+    } else {
+        match KubeCluster::connect(&cli.conn.connect_options()).await {
+            Ok(c) => Arc::new(c),
+            Err(e) => {
+                say(&e.to_string());
+                return EXIT_NO_CLUSTER;
+            }
+        }
+    };
+    let scope = cli.conn.scope(cli.demo, &cluster.info().namespace);
+    let config = crate::collect::case_config(cluster.as_ref(), cli.demo).await;
+    let case = match crate::case::Case::open_dir_as(dir, cli.case.as_deref(), &config) {
+        Ok(c) => c,
+        Err(e) => {
+            say(&e.to_string());
+            return 1;
+        }
+    };
+    let source = match (cli.helper, cli.demo) {
+        (Some(HelperMode::Local), _) => HelperSource::Local,
+        (Some(HelperMode::Cluster), _) | (None, false) => HelperSource::Cluster,
+        (None, true) => HelperSource::DemoReplay,
+    };
+    if flags.sockets && source == HelperSource::DemoReplay {
+        say(
+            "--demo without --helper local replays a recording: its socket events are not evidence and are not written to events.jsonl",
+        );
+    }
+    say(&format!(
+        "recording into case {} ({}){}",
+        case.id(),
+        case.dir().display(),
+        if cli.demo { " — DEMO cluster" } else { "" }
+    ));
+    let app = App::builder(cluster.clone())
+        .case(Some(case.clone()))
+        .scope(scope.clone())
+        .demo(cli.demo)
+        .helper_source(source)
+        .helper_image(cli.helper_image.clone())
+        .confirm_policy(ConfirmPolicy::Driver {
+            deploy_helper: flags.deploy_helper,
+        })
+        .event_log(EventLog::TopLevel)
+        .sign_key(flags.sign_key.clone())
+        .dedup_window(jiff::SignedDuration::try_from(flags.dedup_window).unwrap_or_default())
+        .clock(crate::app::TICK)
+        .build();
+    let plan = driver::Plan {
+        flags,
+        scope,
+        demo: cli.demo,
+        source,
+    };
+    match driver::Driver::new(app, case, plan) {
+        Ok(d) => d.run(cluster).await,
+        Err(e) => {
+            say(&e.to_string());
+            1
+        }
+    }
+}

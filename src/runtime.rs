@@ -59,6 +59,8 @@ pub struct Runtime {
     case: Option<Case>,
     /// The key exports are signed with (None: `KTUI_SIGNING_KEY`, else the config dir's).
     pub sign_key: Option<std::path::PathBuf>,
+    /// Where a live session's socket events go in the case.
+    pub event_log: record::EventLog,
 }
 
 impl Drop for Runtime {
@@ -88,6 +90,7 @@ impl Runtime {
             backlog: Arc::default(),
             case,
             sign_key: None,
+            event_log: record::EventLog::default(),
         }
     }
 
@@ -540,7 +543,9 @@ impl Runtime {
                     .case
                     .clone()
                     .zip(node)
-                    .map(|(case, node)| record::Recorder::start(case, node, self.tx.clone()));
+                    .map(|(case, node)| {
+                        record::Recorder::start(case, node, self.event_log, self.tx.clone())
+                    });
                 self.helper = Some(helper::start(
                     target,
                     opener,

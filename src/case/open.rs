@@ -59,6 +59,16 @@ impl Case {
     /// Open the directory `dir` itself as a case (created if new); its id is the directory's
     /// name when that is a valid id, else one generated from it.
     pub fn open_dir(dir: &Path, config: &CaseConfig) -> Result<Case> {
+        Case::open_dir_as(dir, None, config)
+    }
+
+    /// [`Case::open_dir`] with the id of a new case given (`ktui --record DIR --case ID`);
+    /// an existing case keeps its own.
+    pub fn open_dir_as(dir: &Path, id: Option<&str>, config: &CaseConfig) -> Result<Case> {
+        if let Some(id) = id {
+            meta::validate_id(id)?;
+            return open_at(dir.to_path_buf(), id, config);
+        }
         let name = dir.file_name().and_then(|n| n.to_str()).unwrap_or_default();
         let id = match meta::validate_id(name) {
             Ok(()) => name.to_string(),

@@ -1,5 +1,6 @@
-//! Streams (socket events, later packets): JSON lines written into segments
-//! `<dir>/<stem>-<n>.<ext>`.
+//! Streams (socket events, packets, crashes): JSON lines written into segments
+//! `<dir>/<stem>-<n>.<ext>`, or ([`Layout::TopLevel`], the record streams of `--record`) into
+//! one file `<stem>.<ext>` at the top of the case, never rotated, appended to by a later run.
 //!
 //! - A segment is indexed with `sealed: false` as soon as it is created, so a kill leaves it
 //!   findable; each line is handed to the kernel with one `write` as it arrives (a SIGKILL loses
@@ -16,6 +17,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read as _, Write as _};
+use std::os::unix::fs::OpenOptionsExt as _;
 use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
@@ -30,9 +32,20 @@ pub const DEFAULT_SEGMENT_BYTES: u64 = 64 << 20;
 pub const DEFAULT_SEGMENT_AGE: Duration = Duration::from_secs(60);
 pub const SYNC_INTERVAL: Duration = Duration::from_secs(1);
 
+/// Where a stream's lines go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// Rotated segments `<dir>/<stem>-<n>.<ext>`, n from 1, continuing after existing ones.
+    Segments,
+    /// One file `<stem>.<ext>` at the top of the case (`dir` unused), never rotated; a later
+    /// run of the same case appends to it (its hash then covers the whole file).
+    TopLevel,
+}
+
 /// What a stream writes and how its segments rotate.
 #[derive(Debug, Clone)]
 pub struct StreamMeta {
+    pub layout: Layout,
     /// The directory of the segments, e.g. `artifacts/nodes/<node>`.
     pub dir: ArtifactPath,
     /// Segments are `<stem>-<n>.<extension>`, n from 1, continuing after existing ones.
@@ -53,6 +66,7 @@ impl StreamMeta {
     /// A node's socket events: `artifacts/nodes/<node>/sockets-<n>.jsonl`.
     pub fn sockets(node: &str) -> Result<Self> {
         Ok(StreamMeta {
+            layout: Layout::Segments,
             dir: ArtifactPath::new(format!("artifacts/nodes/{node}"))?,
             stem: "sockets".to_string(),
             extension: "jsonl".to_string(),
@@ -70,8 +84,32 @@ impl StreamMeta {
         })
     }
 
+    /// A record stream of `--record`: `<stem>.<extension>` at the top of the case, made on
+    /// this machine (`crashes.jsonl`, `events.jsonl`, `packets.jsonl`).
+    pub fn top_level(stem: &str, extension: &str) -> Result<Self> {
+        Ok(StreamMeta {
+            layout: Layout::TopLevel,
+            dir: ArtifactPath::new(format!("{stem}.{extension}"))?,
+            stem: stem.to_string(),
+            extension: extension.to_string(),
+            media_type: "application/x-ndjson".to_string(),
+            source: Source::Local,
+            pod: None,
+            container: None,
+            action: Action::CaptureStream,
+            target: Target::Case,
+            max_segment_bytes: u64::MAX,
+            max_segment_age: Duration::MAX,
+        })
+    }
+
     fn segment_path(&self, n: u32) -> Result<ArtifactPath> {
-        ArtifactPath::new(format!("{}/{}-{n}.{}", self.dir, self.stem, self.extension))
+        match self.layout {
+            Layout::Segments => {
+                ArtifactPath::new(format!("{}/{}-{n}.{}", self.dir, self.stem, self.extension))
+            }
+            Layout::TopLevel => ArtifactPath::new(format!("{}.{}", self.stem, self.extension)),
+        }
     }
 
     fn artifact(&self, path: ArtifactPath) -> ArtifactMeta {
@@ -202,6 +240,9 @@ impl StreamWriter {
     }
 
     fn start_segment(&mut self, now: Instant) -> Result<()> {
+        if self.meta.layout == Layout::TopLevel {
+            return self.reopen_top_level(now);
+        }
         let inner = &self.case.inner;
         let dir = inner.dir.join(self.meta.dir.as_str());
         let io = |what, p: &std::path::Path, e| CaseError::io(what, &inner.dir, p, e);
@@ -233,6 +274,50 @@ impl StreamWriter {
             entry,
             size: 0,
             hasher: Sha256::new(),
+            opened: now,
+            last_sync: now,
+            dirty: false,
+        });
+        Ok(())
+    }
+
+    /// The top-level file: created, or (a later run of the case) opened for appending with
+    /// what it holds hashed first, and indexed unsealed either way.
+    fn reopen_top_level(&mut self, now: Instant) -> Result<()> {
+        let inner = &self.case.inner;
+        let path = self.meta.segment_path(1)?;
+        let full = inner.dir.join(path.as_str());
+        let io = |what, e| CaseError::io(what, &inner.dir, &full, e);
+        let mut file = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create(true)
+            .mode(fsx::FILE_MODE)
+            .open(&full)
+            .map_err(|e| io("open", e))?;
+        fsx::sync_dir(&inner.dir).map_err(|e| io("sync", e))?;
+        let mut hasher = Sha256::new();
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut size = 0u64;
+        loop {
+            let n = file.read(&mut buf).map_err(|e| io("read", e))?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+            size += n as u64;
+        }
+        let entry = IndexEntry {
+            size,
+            ..self.meta.artifact(path.clone()).entry(&path, Timestamp::now())
+        };
+        inner.append(std::slice::from_ref(&entry), None)?;
+        self.segment = Some(Segment {
+            path,
+            file,
+            entry,
+            size,
+            hasher,
             opened: now,
             last_sync: now,
             dirty: false,

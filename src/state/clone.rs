@@ -410,6 +410,9 @@ pub struct CloneState {
     pub known: BTreeSet<PodKey>,
     /// Readings asked so far (the last one's number is the dialog's `request`).
     pub requests: u64,
+    /// A crash cloned within this window is not cloned again (None: the default hour;
+    /// `--dedup-window` in record mode).
+    pub dedup_window: Option<jiff::SignedDuration>,
 }
 
 #[cfg(test)]

@@ -205,6 +205,11 @@ impl PodsState {
         self.pods.get(key).map(|p| &p.summary)
     }
 
+    /// Every watched pod, in no order.
+    pub fn all(&self) -> impl Iterator<Item = &PodSummary> {
+        self.pods.values().map(|p| &p.summary)
+    }
+
     /// The pod's READY, STATUS and RESTARTS as `kubectl get pods` shows them.
     pub fn columns(&self, key: &PodKey) -> Option<&PodColumns> {
         self.pods.get(key).map(|p| &p.columns)

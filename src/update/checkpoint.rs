@@ -11,7 +11,7 @@ use super::{open_logs, wants_previous};
 use crate::checkpoint::take::{self, PlanError};
 use crate::cluster::{ContainerState, PodKey};
 use crate::effect::Effect;
-use crate::intent::ConfirmPolicy;
+use crate::intent::Question;
 use crate::state::checkpoint::{
     CheckpointDialog, CheckpointPhase, CheckpointReport, ContainerChoice,
 };
@@ -86,10 +86,10 @@ pub fn open(state: &mut AppState, pod: PodKey) -> Vec<Effect> {
         case_id,
         shown: true,
     });
-    match state.confirm_policy {
-        ConfirmPolicy::Ask => state.mode = Mode::Checkpoint,
-        ConfirmPolicy::AssumeYes => effects.extend(start(state)),
-        ConfirmPolicy::AssumeNo => {
+    match state.confirm_policy.answer(Question::Intended) {
+        None => state.mode = Mode::Checkpoint,
+        Some(true) => effects.extend(start(state)),
+        Some(false) => {
             state.checkpoint = None;
             state.toast(
                 ToastLevel::Info,

@@ -12,7 +12,7 @@ use jiff::SignedDuration;
 use crate::clone::{CloneOptions, DEFAULT_DEDUP_WINDOW};
 use crate::cluster::PodKey;
 use crate::effect::Effect;
-use crate::intent::ConfirmPolicy;
+use crate::intent::{ConfirmPolicy, Question};
 use crate::state::clone::{
     CloneDialog, CloneLook, ClonePhase, CloneReady, CloneSummary, CreatedClone, RemovalAsk,
     RemovedClone,
@@ -50,7 +50,7 @@ pub fn open(state: &mut AppState, pod: PodKey) -> Vec<Effect> {
         );
         return Vec::new();
     }
-    if state.confirm_policy == ConfirmPolicy::AssumeNo {
+    if state.confirm_policy.answer(Question::Intended) == Some(false) {
         state.toast(
             ToastLevel::Info,
             "not cloning: this run answers no to every question",
@@ -109,7 +109,7 @@ fn look(
         dedup_window: if anyway {
             SignedDuration::ZERO
         } else {
-            DEFAULT_DEDUP_WINDOW
+            state.clone.dedup_window.unwrap_or(DEFAULT_DEDUP_WINDOW)
         },
         snapshot_class: None,
         toolkit_image: state.helper.image.clone(),
@@ -314,7 +314,7 @@ pub fn on_prepared(
                 clone: *clone,
                 with_snapshots: false,
             }));
-            if policy == ConfirmPolicy::AssumeYes {
+            if policy.answer(Question::Intended) == Some(true) {
                 return remove(state);
             }
             Vec::new()
@@ -332,9 +332,9 @@ pub fn on_prepared(
                 summary,
                 tally,
             }));
-            match (policy, existing) {
-                (ConfirmPolicy::AssumeYes, None) => create(state),
-                (ConfirmPolicy::AssumeYes, Some(key)) => {
+            match (policy.answer(Question::Intended), existing) {
+                (Some(true), None) => create(state),
+                (Some(true), Some(key)) => {
                     state.clone.dialog = None;
                     state.toast(
                         ToastLevel::Info,

@@ -6,7 +6,7 @@ use super::sockets;
 use super::{open_detail, open_logs, wants_previous};
 use crate::cluster::Scope;
 use crate::effect::Effect;
-use crate::intent::{Answer, ConfirmPolicy, Intent};
+use crate::intent::{Answer, Intent, Question};
 use crate::keymap::{self, Detail, Logs, Table};
 use crate::state::logs::LogsStatus;
 use crate::state::pods::Row;
@@ -43,6 +43,8 @@ pub fn apply(state: &mut AppState, intent: Intent) -> Vec<Effect> {
         Intent::OpenPackets(key) => super::packets::open(state, key),
         Intent::StartCapture(key) => super::packets::ask(state, key),
         Intent::StopCapture(key) => super::packets::stop(state, &key),
+        Intent::Trace { node, filters } => sockets::trace(state, node, filters),
+        Intent::Untrace => sockets::untrace(state),
         Intent::OpenMenu(key) => super::menu::open(state, key),
         Intent::RunMenuEntry(action) => super::menu::run(state, action),
         Intent::OpenNotes => super::notes::open(state),
@@ -69,14 +71,18 @@ pub fn apply(state: &mut AppState, intent: Intent) -> Vec<Effect> {
 /// Put a question before a change to the cluster: on screen, or answered at once by the
 /// policy of a driver without a user.
 pub(crate) fn ask(state: &mut AppState, confirm: Confirm) -> Vec<Effect> {
-    match state.confirm_policy {
-        ConfirmPolicy::Ask => {
+    let question = match confirm {
+        Confirm::DeployHelper { .. } => Question::DeployHelper,
+        Confirm::RemoveHelper { .. } | Confirm::QuitWithHelpers { .. } => Question::Intended,
+    };
+    match state.confirm_policy.answer(question) {
+        None => {
             state.mode = Mode::Confirm(confirm);
             state.confirm_scroll = 0;
             Vec::new()
         }
-        ConfirmPolicy::AssumeYes => sockets::answer(state, confirm, Answer::Yes),
-        ConfirmPolicy::AssumeNo => sockets::answer(state, confirm, Answer::No),
+        Some(true) => sockets::answer(state, confirm, Answer::Yes),
+        Some(false) => sockets::answer(state, confirm, Answer::No),
     }
 }
 

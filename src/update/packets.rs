@@ -13,7 +13,7 @@ use ratatui_textarea::TextArea;
 
 use crate::cluster::PodKey;
 use crate::effect::Effect;
-use crate::intent::ConfirmPolicy;
+use crate::intent::Question;
 use crate::keymap::Packets;
 use crate::state::helper::{HelperSource, HelperTarget};
 use crate::state::packets::capture::{Capture, EndReason, Phase, Rate, RecordStatus, label};
@@ -98,13 +98,13 @@ pub fn ask(state: &mut AppState, pod: PodKey) -> Vec<Effect> {
     state.packets.form = Some(form);
     state.packets.pod = Some(pod);
     state.screen = Screen::Packets;
-    match state.confirm_policy {
-        ConfirmPolicy::Ask => {
+    match state.confirm_policy.answer(Question::Intended) {
+        None => {
             state.mode = Mode::CaptureForm;
             Vec::new()
         }
-        ConfirmPolicy::AssumeYes => start(state),
-        ConfirmPolicy::AssumeNo => {
+        Some(true) => start(state),
+        Some(false) => {
             state.packets.form = None;
             state.toast(
                 ToastLevel::Info,

@@ -106,6 +106,45 @@ pub fn open(state: &mut AppState, key: PodKey) -> Vec<Effect> {
     }
 }
 
+/// A driver's subscription (`Intent::Trace`): it stands with the session; the session is
+/// started (local, replay) or its helper asked for (a node) when there is none yet.
+pub fn trace(state: &mut AppState, node: Option<String>, filters: Filters) -> Vec<Effect> {
+    state.helper.subscribe(Consumer::Driver, filters);
+    let target = match (&state.helper.source, node) {
+        (HelperSource::DemoReplay, _) => HelperTarget::DemoReplay,
+        (HelperSource::Local, _) => HelperTarget::Local,
+        (HelperSource::Cluster, Some(node)) => HelperTarget::Pod { node },
+        (HelperSource::Cluster, None) => {
+            state.toast(
+                ToastLevel::Error,
+                "socket events need a node: no pod in scope is scheduled on one",
+            );
+            return Vec::new();
+        }
+    };
+    let running = state.helper.target.as_ref() == Some(&target)
+        && state.helper.status != HelperStatus::Removed;
+    match target {
+        _ if running => vec![Effect::HelperSend(state.helper.standing())],
+        HelperTarget::Pod { node } => ask_deploy(state, node, HelperVariant::default()),
+        local => connect(state, local),
+    }
+}
+
+/// The driver's subscription ends (`Intent::Untrace`): what stands is sent again.
+pub fn untrace(state: &mut AppState) -> Vec<Effect> {
+    if state.helper.subscription(Consumer::Driver).is_none() {
+        return Vec::new();
+    }
+    state.helper.unsubscribe(Consumer::Driver);
+    match state.helper.target {
+        Some(_) if state.helper.status != HelperStatus::Removed => {
+            vec![Effect::HelperSend(state.helper.standing())]
+        }
+        _ => Vec::new(),
+    }
+}
+
 /// Ask to deploy the `variant` helper on `node` (the sockets pane, a transfer, a capture): the
 /// confirmation, and while it is on screen the read-only checks whose findings it shows.
 pub(crate) fn ask_deploy(

@@ -436,7 +436,7 @@ pub struct ResolverStats {
 }
 
 /// Nearest-rank percentile of sorted samples, None without any.
-fn percentile(sorted: &[u64], p: f64) -> Option<u64> {
+pub fn percentile(sorted: &[u64], p: f64) -> Option<u64> {
     if sorted.is_empty() {
         return None;
     }
