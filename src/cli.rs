@@ -105,7 +105,12 @@ pub struct RecordFlags {
     #[arg(long, requires = "sockets")]
     pub dns_only: bool,
     /// Socket events with either end on one of these ports.
-    #[arg(long, value_name = "P,...", value_delimiter = ',', requires = "sockets")]
+    #[arg(
+        long,
+        value_name = "P,...",
+        value_delimiter = ',',
+        requires = "sockets"
+    )]
     pub ports: Vec<u16>,
     /// Keep one socket event in N (in the kernel; the others are counted as sampled out).
     #[arg(long, value_name = "N", requires = "sockets", value_parser = clap::value_parser!(u32).range(1..))]

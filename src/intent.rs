@@ -114,7 +114,9 @@ impl ConfirmPolicy {
             (ConfirmPolicy::Ask, _) => None,
             (ConfirmPolicy::AssumeYes, _) => Some(true),
             (ConfirmPolicy::AssumeNo, _) => Some(false),
-            (ConfirmPolicy::Driver { deploy_helper }, Question::DeployHelper) => Some(deploy_helper),
+            (ConfirmPolicy::Driver { deploy_helper }, Question::DeployHelper) => {
+                Some(deploy_helper)
+            }
             (ConfirmPolicy::Driver { .. }, Question::Intended) => Some(true),
         }
     }

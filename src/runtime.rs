@@ -539,13 +539,9 @@ impl Runtime {
                     HelperTarget::Local => Some("local".to_string()),
                     HelperTarget::DemoReplay => None,
                 };
-                let recorder = self
-                    .case
-                    .clone()
-                    .zip(node)
-                    .map(|(case, node)| {
-                        record::Recorder::start(case, node, self.event_log, self.tx.clone())
-                    });
+                let recorder = self.case.clone().zip(node).map(|(case, node)| {
+                    record::Recorder::start(case, node, self.event_log, self.tx.clone())
+                });
                 self.helper = Some(helper::start(
                     target,
                     opener,

@@ -309,7 +309,10 @@ impl StreamWriter {
         }
         let entry = IndexEntry {
             size,
-            ..self.meta.artifact(path.clone()).entry(&path, Timestamp::now())
+            ..self
+                .meta
+                .artifact(path.clone())
+                .entry(&path, Timestamp::now())
         };
         inner.append(std::slice::from_ref(&entry), None)?;
         self.segment = Some(Segment {

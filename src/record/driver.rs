@@ -95,8 +95,7 @@ impl Driver {
     pub fn new(app: App, case: Case, plan: Plan) -> crate::case::Result<Driver> {
         let crashes = CrashLog::open(&case)?;
         let packets = case.open_stream(StreamMeta::top_level("packets", "jsonl")?)?;
-        let events_placeholder = if plan.flags.sockets && plan.source != HelperSource::DemoReplay
-        {
+        let events_placeholder = if plan.flags.sockets && plan.source != HelperSource::DemoReplay {
             None
         } else {
             Some(case.open_stream(StreamMeta::top_level("events", "jsonl")?)?)
@@ -165,7 +164,9 @@ impl Driver {
                 _ = sigint.recv() => {}
                 _ = sigterm.recv() => {}
             }
-            eprintln!("\nktui record: second signal: exiting now; the case is sealed at its next open");
+            eprintln!(
+                "\nktui record: second signal: exiting now; the case is sealed at its next open"
+            );
             std::process::exit(130);
         });
         self.status.end();
@@ -372,8 +373,7 @@ impl Driver {
         if self.plan.flags.packets && !self.capturing {
             self.capturing = true;
             for key in self.named_pods() {
-                self.app
-                    .dispatch(Action::Intent(Intent::StartCapture(key)));
+                self.app.dispatch(Action::Intent(Intent::StartCapture(key)));
             }
         }
     }
@@ -527,7 +527,8 @@ impl Driver {
             return;
         }
         if let Some(pod) = self.clone_queue.pop_front() {
-            self.status.say(&format!("cloning {pod} (a new crash signature)"));
+            self.status
+                .say(&format!("cloning {pod} (a new crash signature)"));
             self.app.dispatch(Action::Intent(Intent::Clone(pod)));
         }
     }
@@ -539,7 +540,13 @@ impl Driver {
         // Captures end with their last file fetched into the case; clones finish.
         let until = Instant::now() + FINISH_BOUND;
         while Instant::now() < until {
-            let capturing = self.app.state.packets.captures.iter().any(|c| !c.finished());
+            let capturing = self
+                .app
+                .state
+                .packets
+                .captures
+                .iter()
+                .any(|c| !c.finished());
             let cloning = self
                 .app
                 .state

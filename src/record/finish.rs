@@ -36,7 +36,9 @@ pub async fn finish(
     if let Err(e) = await_sealed(case, "events.jsonl").await {
         seen.errors.push(e);
     }
-    let nodes = node_files(case, cluster, seen).await;
+    // A local helper's node is this machine, which the cluster (if any) need not know.
+    let local = plan.source == crate::state::helper::HelperSource::Local;
+    let nodes = node_files(case, cluster, seen, local).await;
     let end = jiff::Timestamp::now();
     let mut streams = match Streams::read(case.dir()) {
         Ok(s) => s,
@@ -130,8 +132,14 @@ pub async fn finish(
             object_lock_days: None,
         };
         let of = crate::bundle::s3::KeyOf::Case(case.id());
-        match crate::bundle::upload::upload_with_bar(Some(case), Target::Case, &done.bundle, &req, of)
-            .await
+        match crate::bundle::upload::upload_with_bar(
+            Some(case),
+            Target::Case,
+            &done.bundle,
+            &req,
+            of,
+        )
+        .await
         {
             Ok(up) => println!("{}", crate::bundle::upload::describe(&up)),
             Err(msg) => {
@@ -169,14 +177,19 @@ async fn await_sealed(case: &Case, path: &str) -> Result<(), String> {
 /// `node-<name>.json` for each node the run traced or saw a crash on: the API server's node
 /// info (kernel, OS, runtime, kubelet) and the helper's hello there (probes, capabilities).
 /// Returns the names written.
-async fn node_files(case: &Case, cluster: &dyn Cluster, seen: &mut Seen) -> Vec<String> {
+async fn node_files(
+    case: &Case,
+    cluster: &dyn Cluster,
+    seen: &mut Seen,
+    local_helper: bool,
+) -> Vec<String> {
     let mut names: Vec<String> = seen.crash_nodes.iter().cloned().collect();
     names.extend(seen.hellos.keys().cloned());
     names.sort();
     names.dedup();
     let mut written = Vec::new();
     for name in names {
-        let api = if name == "local" {
+        let api = if name == "local" || (local_helper && !seen.crash_nodes.contains(&name)) {
             None
         } else {
             match tokio::time::timeout(NODE_READ, cluster.get_json(ObjectRef::node(&name))).await {
@@ -196,7 +209,11 @@ async fn node_files(case: &Case, cluster: &dyn Cluster, seen: &mut Seen) -> Vec<
         };
         let doc = node_json(&name, api.as_ref(), seen.hellos.get(&name));
         let file = format!("node-{}.json", file_safe(&name));
-        match write_local(case, &file, &serde_json::to_vec_pretty(&doc).unwrap_or_default()) {
+        match write_local(
+            case,
+            &file,
+            &serde_json::to_vec_pretty(&doc).unwrap_or_default(),
+        ) {
             Ok(_) => written.push(name),
             Err(e) => seen.errors.push(format!("cannot write {file}: {e}")),
         }

@@ -93,12 +93,22 @@ mod tests {
             drops: 2,
             bytes: 2048,
         };
-        let plain = line(Duration::from_secs(65), Some(Duration::from_secs(130)), c, false);
+        let plain = line(
+            Duration::from_secs(65),
+            Some(Duration::from_secs(130)),
+            c,
+            false,
+        );
         assert_eq!(
             plain,
             "ktui record 00:01:05 crashes 3 events 1200 drops 2 bytes 2 KiB"
         );
-        let bar = line(Duration::from_secs(65), Some(Duration::from_secs(130)), c, true);
+        let bar = line(
+            Duration::from_secs(65),
+            Some(Duration::from_secs(130)),
+            c,
+            true,
+        );
         assert!(bar.contains("[==========          ]"), "{bar}");
     }
 }

@@ -186,7 +186,12 @@ impl EventCounts {
 impl CrashCounts {
     fn add(&mut self, line: &Value) {
         self.lines += 1;
-        let s = |k: &str| line.get(k).and_then(Value::as_str).unwrap_or("-").to_string();
+        let s = |k: &str| {
+            line.get(k)
+                .and_then(Value::as_str)
+                .unwrap_or("-")
+                .to_string()
+        };
         *self.by_reason.entry(s("reason")).or_default() += 1;
         *self.by_namespace.entry(s("namespace")).or_default() += 1;
         self.signatures.insert(s("signature"));
@@ -206,24 +211,27 @@ impl Streams {
     /// Read the record streams in `dir` (a missing file counts nothing).
     pub fn read(dir: &Path) -> std::io::Result<Streams> {
         let mut s = Streams::default();
-        each_line(&dir.join("events.jsonl"), |l| {
-            match serde_json::from_slice::<SocketEvent>(l) {
+        each_line(
+            &dir.join("events.jsonl"),
+            |l| match serde_json::from_slice::<SocketEvent>(l) {
                 Ok(e) => s.events.add(&e),
                 Err(_) => s.unreadable += 1,
-            }
-        })?;
-        each_line(&dir.join("crashes.jsonl"), |l| {
-            match serde_json::from_slice::<Value>(l) {
+            },
+        )?;
+        each_line(
+            &dir.join("crashes.jsonl"),
+            |l| match serde_json::from_slice::<Value>(l) {
                 Ok(v) => s.crashes.add(&v),
                 Err(_) => s.unreadable += 1,
-            }
-        })?;
-        each_line(&dir.join("packets.jsonl"), |l| {
-            match serde_json::from_slice::<Value>(l) {
+            },
+        )?;
+        each_line(
+            &dir.join("packets.jsonl"),
+            |l| match serde_json::from_slice::<Value>(l) {
                 Ok(v) => s.packets.add(&v),
                 Err(_) => s.unreadable += 1,
-            }
-        })?;
+            },
+        )?;
         Ok(s)
     }
 

@@ -550,13 +550,12 @@ mod tests {
         });
         let (tx, mut rx) = mpsc::unbounded_channel();
         let backlog = Arc::new(Backlog::default());
-        let recorder =
-            crate::runtime::record::Recorder::start(
-                case.clone(),
-                "local".into(),
-                crate::runtime::record::EventLog::default(),
-                tx.clone(),
-            );
+        let recorder = crate::runtime::record::Recorder::start(
+            case.clone(),
+            "local".into(),
+            crate::runtime::record::EventLog::default(),
+            tx.clone(),
+        );
         let session = start(
             HelperTarget::Local,
             Some(opener),
