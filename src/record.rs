@@ -8,6 +8,7 @@
 pub mod crashes;
 pub mod driver;
 pub mod finish;
+pub mod selector;
 pub mod status;
 pub mod summary;
 
@@ -100,7 +101,7 @@ pub async fn run(cli: &Cli, dir: &Path) -> u8 {
         demo: cli.demo,
         source,
     };
-    match driver::Driver::new(app, case, plan) {
+    match driver::Driver::new(app, case, plan, cluster.clone()) {
         Ok(d) => d.run(cluster).await,
         Err(e) => {
             say(&e.to_string());

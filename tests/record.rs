@@ -461,3 +461,43 @@ async fn fifty_crashes_of_one_deployment_make_one_clone_and_a_count() {
         "no crash written twice"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_selector_records_only_the_pods_it_matches() {
+    let store = ktui_fake_apiserver::Store::new();
+    store.add_namespace("shop");
+    store.add_node("worker-1", "amd64");
+    for n in 0..5 {
+        let mut pod = crashed_pod(n);
+        if n >= 3 {
+            pod["metadata"]["labels"]["app"] = json!("db");
+        }
+        store.apply(pod);
+    }
+    let setup = common::Setup::start(store).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("r");
+    let out = ktui(tmp.path())
+        .arg("--kubeconfig")
+        .arg(&setup.kubeconfig)
+        .args([
+            "-n",
+            "shop",
+            "--selector",
+            "app=web",
+            "--duration",
+            "3s",
+            "--record",
+        ])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let mut pods: Vec<String> = lines(&dir.join("crashes.jsonl"))
+        .iter()
+        .map(|l| l["pod"].as_str().unwrap().to_string())
+        .collect();
+    pods.sort();
+    assert_eq!(pods, ["web-6d4-00", "web-6d4-01", "web-6d4-02"]);
+    assert_eq!(summary(&dir)["scope"]["selector"], "app=web");
+}

@@ -14,6 +14,7 @@ use tokio::signal::unix::{SignalKind, signal};
 
 use super::crashes::CrashLog;
 use super::finish;
+use super::selector::{self, Selector};
 use super::status::{Counts, StatusLine};
 use super::summary::Limit;
 use crate::action::Action;
@@ -89,10 +90,21 @@ pub struct Driver {
     clone_queue: VecDeque<PodKey>,
     cloned_signatures: HashSet<String>,
     capturing: bool,
+    selector: Option<Selector>,
 }
 
 impl Driver {
-    pub fn new(app: App, case: Case, plan: Plan) -> crate::case::Result<Driver> {
+    pub fn new(
+        app: App,
+        case: Case,
+        plan: Plan,
+        cluster: Arc<dyn Cluster>,
+    ) -> crate::case::Result<Driver> {
+        let selector = plan
+            .flags
+            .selector
+            .clone()
+            .map(|s| Selector::start(cluster, &plan.scope, s));
         let crashes = CrashLog::open(&case)?;
         let packets = case.open_stream(StreamMeta::top_level("packets", "jsonl")?)?;
         let events_placeholder = if plan.flags.sockets && plan.source != HelperSource::DemoReplay {
@@ -115,6 +127,7 @@ impl Driver {
             clone_queue: VecDeque::new(),
             cloned_signatures: HashSet::new(),
             capturing: false,
+            selector,
         })
     }
 
@@ -152,6 +165,7 @@ impl Driver {
                         break stop;
                     }
                 }
+                Some(answer) = selector::next(&mut self.selector) => self.on_selector(answer),
                 _ = sigint.recv() => break Stop::Signal,
                 _ = sigterm.recv() => break Stop::Signal,
                 () = until => break Stop::Duration,
@@ -349,8 +363,41 @@ impl Driver {
         }
     }
 
-    fn in_scope(&self, key: &PodKey) -> bool {
-        self.plan.flags.pods.is_empty() || self.plan.flags.pods.contains(&key.name)
+    /// Named by --pod (when given) and matching --selector (when given; a pod not known to
+    /// match yet is decided at the next answer).
+    fn in_scope(&mut self, key: &PodKey) -> bool {
+        if !(self.plan.flags.pods.is_empty() || self.plan.flags.pods.contains(&key.name)) {
+            return false;
+        }
+        match &mut self.selector {
+            None => true,
+            Some(s) if s.matching.contains(key) => true,
+            Some(s) => {
+                s.pending.insert(key.clone());
+                false
+            }
+        }
+    }
+
+    fn on_selector(&mut self, answer: Result<HashSet<PodKey>, String>) {
+        let Some(s) = self.selector.as_mut() else {
+            return;
+        };
+        match answer {
+            Ok(matching) => {
+                s.matching = matching;
+                let pending: Vec<PodKey> = s.pending.drain().collect();
+                for key in pending {
+                    self.crashes_of(&key);
+                }
+            }
+            Err(e) => {
+                if !self.seen.errors.contains(&e) {
+                    self.status.say(&e);
+                    self.seen.errors.push(e);
+                }
+            }
+        }
     }
 
     /// Once the first list is in: the socket trace and the packet captures asked for.
@@ -404,8 +451,13 @@ impl Driver {
     /// helper serves one node); on this machine (local helper) every event unless pods named
     /// are in a real cluster.
     fn trace_target(&mut self) -> (Option<String>, Vec<String>) {
-        let pods: Vec<_> = self
-            .named_pods()
+        let mut keys = self.named_pods();
+        if keys.is_empty()
+            && let Some(sel) = &self.selector
+        {
+            keys = sel.matching.iter().cloned().collect();
+        }
+        let pods: Vec<_> = keys
             .iter()
             .filter_map(|k| self.app.state.pods.pod(k))
             .map(|p| (p.node.clone(), p.uid.clone()))
