@@ -90,6 +90,8 @@ pub struct Driver {
     clone_queue: VecDeque<PodKey>,
     cloned_signatures: HashSet<String>,
     capturing: bool,
+    /// Captures whose end was said.
+    ended_said: HashSet<u64>,
     selector: Option<Selector>,
 }
 
@@ -127,6 +129,7 @@ impl Driver {
             clone_queue: VecDeque::new(),
             cloned_signatures: HashSet::new(),
             capturing: false,
+            ended_said: HashSet::new(),
             selector,
         })
     }
@@ -420,7 +423,18 @@ impl Driver {
         if self.plan.flags.packets && !self.capturing {
             self.capturing = true;
             for key in self.named_pods() {
-                self.app.dispatch(Action::Intent(Intent::StartCapture(key)));
+                self.app
+                    .dispatch(Action::Intent(Intent::StartCapture(key.clone())));
+                // The defaults did not make a capture (a local helper needs a namespace path).
+                if let Some(form) = self.app.state.packets.form.take() {
+                    let why = form
+                        .error
+                        .unwrap_or_else(|| "the capture form was left open".into());
+                    let text = format!("the packets of {key} are not captured: {why}");
+                    self.status.say(&text);
+                    self.seen.errors.push(text);
+                    self.app.state.mode = crate::state::Mode::Normal;
+                }
             }
         }
     }
@@ -502,6 +516,7 @@ impl Driver {
             self.seen.errors.push(format!("pod watch: {fatal}"));
             return Some(Stop::WatchFailed);
         }
+        self.say_capture_ends();
         let bytes = self.stream_bytes();
         self.guardrails(bytes);
         self.next_clone();
@@ -522,6 +537,39 @@ impl Driver {
             },
         );
         None
+    }
+
+    /// A capture that ended other than by the run's stop is said once (refused, not started,
+    /// the helper's error), with the helper's words.
+    fn say_capture_ends(&mut self) {
+        let ended: Vec<(u64, String)> = self
+            .app
+            .state
+            .packets
+            .captures
+            .iter()
+            .filter(|c| !self.ended_said.contains(&c.id))
+            .filter_map(|c| {
+                let end = c.end.as_ref()?;
+                let why = end.message.clone().or_else(|| c.note.clone());
+                Some((
+                    c.id,
+                    format!(
+                        "the capture of {} ended ({}){}",
+                        c.pod,
+                        end.reason.as_str(),
+                        why.map(|w| format!(": {w}")).unwrap_or_default()
+                    ),
+                ))
+            })
+            .collect();
+        for (id, text) in ended {
+            self.ended_said.insert(id);
+            if self.capturing {
+                self.status.say(&text);
+                self.seen.errors.push(text);
+            }
+        }
     }
 
     fn stream_bytes(&self) -> u64 {
