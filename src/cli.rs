@@ -293,6 +293,9 @@ pub enum Command {
     /// token-less copy that sleeps with a toolkit shell, its previous log in a ConfigMap,
     /// deduplicated across a crash storm, recorded in the case; --remove NAME deletes one.
     Clone(crate::clone::cmd::CloneArgs),
+    /// The in-cluster forensics controller: `record manifest` prints its Deployment,
+    /// ServiceAccount, case storage and minimal RBAC (-n NS or -A: what it watches).
+    Record(crate::record::cmd::RecordArgs),
 }
 
 #[derive(Debug, Args)]

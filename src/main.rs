@@ -94,6 +94,7 @@ fn main() -> ExitCode {
                 )
                 .await
             }
+            Some(Command::Record(args)) => ktui::record::cmd::run(&cli.conn, args),
             Some(Command::Case(args)) => {
                 ktui::case::cmd::run(args, cli.cases_dir.as_deref(), cli.case.as_deref())
             }

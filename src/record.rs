@@ -3,11 +3,17 @@
 //! record streams (`crashes.jsonl`, `events.jsonl`, `packets.jsonl`) live at its top level,
 //! `summary.json` and `node-<name>.json` are written at the end, then the signed bundle.
 //!
+//! [`metrics`] is what `--metrics-addr` serves (Prometheus text and `/healthz`); [`manifest`]
+//! is `ktui record manifest`, the objects that run ktui as the controller in a cluster.
+//!
 //! Exit codes: 0 done, 1 error (what was collected is kept and said), 2 usage, 3 no cluster.
 
+pub mod cmd;
 pub mod crashes;
 pub mod driver;
 pub mod finish;
+pub mod manifest;
+pub mod metrics;
 pub mod selector;
 pub mod status;
 pub mod summary;

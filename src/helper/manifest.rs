@@ -7,7 +7,7 @@
 //! unambiguous YAML scalar, so the YAML parses back to exactly the applied objects.
 
 mod variant;
-mod yaml;
+pub(crate) mod yaml;
 
 use jiff::Timestamp;
 use serde_json::Value;

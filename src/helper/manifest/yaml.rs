@@ -1,65 +1,66 @@
 //! The typed tree behind the manifest and its two renderings: JSON (what is applied) and
-//! YAML with comments (what `ktui helper manifest` prints). Strings are emitted plain only when
-//! YAML reads them back as the same string; otherwise double-quoted with escapes.
+//! YAML with comments (what `ktui helper manifest` and `ktui record manifest` print). Strings
+//! are emitted plain only when YAML reads them back as the same string; otherwise
+//! double-quoted with escapes.
 
 use serde_json::{Map, Value};
 
 /// A YAML/JSON node whose map entries and list items may carry a comment.
 #[derive(Debug, Clone)]
-pub(super) enum Node {
+pub(crate) enum Node {
     Scalar(Value),
     Map(Vec<Field>),
     Seq(Vec<Item>),
 }
 
 #[derive(Debug, Clone)]
-pub(super) struct Field {
+pub(crate) struct Field {
     key: String,
     value: Node,
     comment: Option<String>,
 }
 
 #[derive(Debug, Clone)]
-pub(super) struct Item {
+pub(crate) struct Item {
     value: Node,
     comment: Option<String>,
 }
 
 impl Field {
-    pub(super) fn note(mut self, text: &str) -> Self {
+    pub(crate) fn note(mut self, text: &str) -> Self {
         self.comment = Some(text.to_string());
         self
     }
 }
 
 impl Item {
-    pub(super) fn note(mut self, text: &str) -> Self {
+    pub(crate) fn note(mut self, text: &str) -> Self {
         self.comment = Some(text.to_string());
         self
     }
 }
 
-pub(super) fn s(v: impl AsRef<str>) -> Node {
+pub(crate) fn s(v: impl AsRef<str>) -> Node {
     Node::Scalar(Value::String(v.as_ref().to_string()))
 }
 
-pub(super) fn b(v: bool) -> Node {
+pub(crate) fn b(v: bool) -> Node {
     Node::Scalar(Value::Bool(v))
 }
 
-pub(super) fn num(v: u64) -> Node {
+pub(crate) fn num(v: u64) -> Node {
     Node::Scalar(Value::from(v))
 }
 
-pub(super) fn map(fields: Vec<Field>) -> Node {
+pub(crate) fn map(fields: Vec<Field>) -> Node {
     Node::Map(fields)
 }
 
-pub(super) fn seq(items: Vec<Item>) -> Node {
+pub(crate) fn seq(items: Vec<Item>) -> Node {
     Node::Seq(items)
 }
 
-pub(super) fn f(key: &str, value: Node) -> Field {
+pub(crate) fn f(key: &str, value: Node) -> Field {
     Field {
         key: key.to_string(),
         value,
@@ -67,7 +68,7 @@ pub(super) fn f(key: &str, value: Node) -> Field {
     }
 }
 
-pub(super) fn item(value: Node) -> Item {
+pub(crate) fn item(value: Node) -> Item {
     Item {
         value,
         comment: None,
@@ -75,7 +76,7 @@ pub(super) fn item(value: Node) -> Item {
 }
 
 /// One comment line; control characters (an interpolated value cannot end the comment).
-pub(super) fn comment(out: &mut String, indent: usize, text: &str) {
+pub(crate) fn comment(out: &mut String, indent: usize, text: &str) {
     let clean: String = text
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
@@ -140,7 +141,7 @@ fn key(k: &str) -> String {
 }
 
 impl Node {
-    pub(super) fn to_json(&self) -> Value {
+    pub(crate) fn to_json(&self) -> Value {
         match self {
             Node::Scalar(v) => v.clone(),
             Node::Map(fields) => {
@@ -155,7 +156,7 @@ impl Node {
     }
 
     /// A map's entries (or a list's items) at `indent`.
-    pub(super) fn write_yaml(&self, out: &mut String, indent: usize) {
+    pub(crate) fn write_yaml(&self, out: &mut String, indent: usize) {
         match self {
             Node::Map(fields) => write_fields(out, fields, indent),
             Node::Seq(items) => write_items(out, items, indent),
