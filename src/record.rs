@@ -107,11 +107,37 @@ pub async fn run(cli: &Cli, dir: &Path) -> u8 {
         demo: cli.demo,
         source,
     };
-    match driver::Driver::new(app, case, plan, cluster.clone()) {
-        Ok(d) => d.run(cluster).await,
+    let driver = match driver::Driver::new(app, case, plan, cluster.clone()) {
+        Ok(d) => d,
         Err(e) => {
             say(&e.to_string());
-            1
+            return 1;
         }
+    };
+    let _server = match &cli.record_flags.metrics_addr {
+        None => None,
+        Some(addr) => {
+            let healthy = Arc::new(std::sync::atomic::AtomicBool::new(true));
+            match metrics::serve(addr, driver.metrics.clone(), healthy).await {
+                Ok((bound, task)) => {
+                    say(&format!("metrics at http://{bound}/metrics"));
+                    Some(AbortOnDrop(task))
+                }
+                Err(e) => {
+                    say(&e.to_string());
+                    return 1;
+                }
+            }
+        }
+    };
+    driver.run(cluster).await
+}
+
+/// The metrics server lives as long as the run.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }

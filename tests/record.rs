@@ -501,3 +501,96 @@ async fn a_selector_records_only_the_pods_it_matches() {
     assert_eq!(pods, ["web-6d4-00", "web-6d4-01", "web-6d4-02"]);
     assert_eq!(summary(&dir)["scope"]["selector"], "app=web");
 }
+
+/// GET `path` from `addr` (HTTP/1.1, Connection: close): the body.
+fn scrape(addr: &str, path: &str) -> String {
+    use std::io::{Read as _, Write as _};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    assert!(out.starts_with("HTTP/1.1 200"), "{out}");
+    out.split_once("\r\n\r\n").unwrap().1.to_string()
+}
+
+fn counter(body: &str, series: &str) -> u64 {
+    body.lines()
+        .find_map(|l| l.strip_prefix(series)?.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_metrics_endpoint_shows_the_counters_moving() {
+    use std::io::BufRead as _;
+    let store = ktui_fake_apiserver::Store::new();
+    store.add_namespace("shop");
+    store.add_node("worker-1", "amd64");
+    store.apply(crashed_pod(0));
+    let setup = common::Setup::start(store).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let mut child = ktui(tmp.path())
+        .arg("--kubeconfig")
+        .arg(&setup.kubeconfig)
+        .args([
+            "-n",
+            "shop",
+            "--duration",
+            "8s",
+            "--metrics-addr",
+            "127.0.0.1:0",
+            "--record",
+        ])
+        .arg(tmp.path().join("r"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut addr = None;
+    let mut line = String::new();
+    while addr.is_none() && stderr.read_line(&mut line).unwrap() > 0 {
+        addr = line
+            .split_once("metrics at http://")
+            .map(|(_, rest)| rest.trim().trim_end_matches("/metrics").to_string());
+        line.clear();
+    }
+    // The rest of stderr, drained so the child never blocks on it.
+    let drain = std::thread::spawn(move || std::io::read_to_string(stderr).unwrap());
+    let addr = addr.expect("the metrics address is said");
+    let series = "ktui_crashes_total{namespace=\"shop\",reason=\"Error\"}";
+    let until = Instant::now() + Duration::from_secs(5);
+    let mut first = scrape(&addr, "/metrics");
+    while counter(&first, series) == 0 && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(200));
+        first = scrape(&addr, "/metrics");
+    }
+    assert_eq!(counter(&first, series), 1, "{first}");
+    for family in [
+        "ktui_clones_created_total",
+        "ktui_events_total",
+        "ktui_actions_total",
+    ] {
+        assert!(
+            first.contains(&format!("# TYPE {family} counter")),
+            "{first}"
+        );
+    }
+    assert_eq!(scrape(&addr, "/healthz").trim(), "ok");
+    // Two more pods crash: the counter moves.
+    setup.store().apply(crashed_pod(1));
+    setup.store().apply(crashed_pod(2));
+    let until = Instant::now() + Duration::from_secs(5);
+    let mut second = scrape(&addr, "/metrics");
+    while counter(&second, series) < 3 && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(200));
+        second = scrape(&addr, "/metrics");
+    }
+    assert_eq!(counter(&second, series), 3, "{second}");
+    let status = child.wait().unwrap();
+    let rest = drain.join().unwrap();
+    assert_eq!(status.code(), Some(0), "{rest}");
+}

@@ -14,6 +14,7 @@ use tokio::signal::unix::{SignalKind, signal};
 
 use super::crashes::CrashLog;
 use super::finish;
+use super::metrics::Metrics;
 use super::selector::{self, Selector};
 use super::status::{Counts, StatusLine};
 use super::summary::Limit;
@@ -92,6 +93,8 @@ pub struct Driver {
     capturing: bool,
     /// Captures whose end was said.
     ended_said: HashSet<u64>,
+    /// What `--metrics-addr` serves.
+    pub metrics: Arc<Metrics>,
     selector: Option<Selector>,
 }
 
@@ -130,6 +133,7 @@ impl Driver {
             cloned_signatures: HashSet::new(),
             capturing: false,
             ended_said: HashSet::new(),
+            metrics: Arc::new(Metrics::default()),
             selector,
         })
     }
@@ -254,10 +258,14 @@ impl Driver {
             Action::CloneCreated { pod, result } => match result {
                 Ok(created) => {
                     self.seen.clones_created += 1;
+                    self.metrics.clone_created(&pod.namespace);
+                    self.metrics.action("clone", "ok");
                     self.status
                         .say(&format!("created clone {} of {pod}", created.key));
                 }
                 Err(e) => {
+                    self.metrics.clone_error(&pod.namespace, "create");
+                    self.metrics.action("clone", "error");
                     self.seen.clone_errors.push(format!("{pod}: {e}"));
                     self.status.say(&format!("clone of {pod} failed: {e}"));
                 }
@@ -289,9 +297,15 @@ impl Driver {
         let source = self.source_name();
         for m in messages {
             match m {
-                HelperMessage::Socket { .. } => self.seen.events += 1,
+                HelperMessage::Socket { event } => {
+                    self.seen.events += 1;
+                    self.metrics
+                        .events(event.kind.as_str(), event.count.unwrap_or(1).max(1));
+                }
                 HelperMessage::Stats(stats) => {
                     self.seen.losses.insert(source.clone(), *stats);
+                    self.metrics
+                        .set_events_lost(&source, stats.lost + stats.dropped);
                 }
                 HelperMessage::Packet { id, p } if self.seen.limit.is_none() => {
                     let mut v = serde_json::to_value(p).unwrap_or_default();
@@ -356,6 +370,8 @@ impl Driver {
             if let Some(node) = &r.node {
                 self.seen.crash_nodes.insert(node.clone());
             }
+            self.metrics
+                .crash(&r.pod.namespace, r.reason.as_deref().unwrap_or("-"));
             if self.plan.flags.auto_clone {
                 if self.cloned_signatures.insert(r.signature.clone()) {
                     self.clone_queue.push_back(r.pod.clone());
