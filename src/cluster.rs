@@ -625,7 +625,9 @@ pub trait Cluster: Send + Sync {
     ) -> BoxFuture<'static, Result<()>>;
 
     /// Replace one object whole (PUT) at the `metadata.resourceVersion` it carries: `Ok(false)`
-    /// when someone else wrote it since (409 Conflict), and nothing was changed.
+    /// when someone else wrote it since (409 Conflict), and nothing was changed. Without a
+    /// resourceVersion the replace is unconditional (ktui always sends the one it read: the
+    /// Lease of `record::lease`).
     fn replace(&self, object: serde_json::Value) -> BoxFuture<'static, Result<bool>>;
 
     /// Run `argv` in a container of a running pod (`kubectl exec -i` without a TTY): the

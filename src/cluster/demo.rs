@@ -303,7 +303,11 @@ impl Cluster for DemoCluster {
             return unavailable(&format!("creating {r}"));
         }
         let mut object = object;
-        if object.pointer("/metadata/name").is_none() {
+        let named = object
+            .pointer("/metadata/name")
+            .and_then(serde_json::Value::as_str)
+            .is_some_and(|n| !n.is_empty());
+        if !named {
             let rv = self.next_rv();
             let suffix = crate::case::custody::sha256_hex(&rv.to_le_bytes());
             r.name = format!("{}{}", r.name, suffix.get(..5).unwrap_or_default());
@@ -795,6 +799,76 @@ mod tests {
             matches!(missing, ClusterError::NotFound { .. }),
             "{missing:?}"
         );
+    }
+
+    /// The controller's writes in the demo: a posted Event is listed for its pod, a patch or
+    /// replace applies at its resourceVersion only, the simulated pods are not writable.
+    #[tokio::test]
+    async fn controller_writes_are_kept_in_memory() {
+        let demo = DemoCluster::fixed();
+        let web = demo.pods()[0].detail.summary.key.clone();
+        let event = serde_json::json!({
+            "apiVersion": "v1", "kind": "Event",
+            "metadata": {"generateName": format!("{}.ktui-", web.name), "namespace": web.namespace},
+            "involvedObject": {"kind": "Pod", "namespace": web.namespace, "name": web.name},
+            "reason": "KtuiClone", "lastTimestamp": "2030-01-01T00:00:00Z",
+        });
+        assert_eq!(demo.create(event.clone()).await, Ok(true));
+        assert_eq!(
+            demo.create(event).await,
+            Ok(true),
+            "a generated name each time"
+        );
+        let events = demo.pod_events_json(web.clone()).await.unwrap();
+        let posted: Vec<_> = events
+            .iter()
+            .filter(|e| e["reason"] == "KtuiClone")
+            .collect();
+        assert_eq!(posted.len(), 2);
+        assert_ne!(posted[0]["metadata"]["name"], posted[1]["metadata"]["name"]);
+        assert!(
+            posted[0]["metadata"]["name"]
+                .as_str()
+                .unwrap()
+                .starts_with(&format!("{}.ktui-", web.name))
+        );
+
+        let cm = ObjectRef::new("v1", "ConfigMap", Some("shop"), "c");
+        let body = serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "c", "namespace": "shop", "annotations": {"a": "1", "b": "2"}}});
+        assert_eq!(demo.create(body).await, Ok(true));
+        let read = demo.get_json(cm.clone()).await.unwrap();
+        let rv = read["metadata"]["resourceVersion"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let patch = crate::cluster::remove_annotation_patch("a", &rv);
+        demo.patch_merge(cm.clone(), patch.clone()).await.unwrap();
+        let after = demo.get_json(cm.clone()).await.unwrap();
+        assert_eq!(
+            after["metadata"]["annotations"],
+            serde_json::json!({"b": "2"})
+        );
+        assert_ne!(after["metadata"]["resourceVersion"], rv.as_str());
+        assert!(matches!(
+            demo.patch_merge(cm.clone(), patch).await,
+            Err(ClusterError::Conflict { .. })
+        ));
+        assert_eq!(demo.replace(read).await, Ok(false), "stale");
+        assert_eq!(demo.replace(after).await, Ok(true));
+        let simulated = demo
+            .patch_merge(ObjectRef::pod(&web), serde_json::json!({}))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(simulated, ClusterError::NotInDemo { .. }),
+            "{simulated:?}"
+        );
+        let missing = ObjectRef::new("v1", "ConfigMap", Some("shop"), "nope");
+        assert!(matches!(
+            demo.patch_merge(missing, serde_json::json!({})).await,
+            Err(ClusterError::NotFound { .. })
+        ));
     }
 
     #[test]

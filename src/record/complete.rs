@@ -14,6 +14,7 @@ use super::lease::micro_time;
 use super::triggers::{Trigger, TriggerKind};
 use crate::case::{Action, Case, Entry, Target};
 use crate::cluster::{Cluster, ClusterError, ObjectRef, remove_annotation_patch};
+use crate::sanitize::cut;
 
 /// How an action ended. `message` says what was done, or what failed and what to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -168,15 +169,6 @@ async fn remove_trigger(
             t.annotation, t.pod
         )),
     )
-}
-
-/// `text` cut to at most `max` bytes, on a character boundary.
-fn cut(text: &str, max: usize) -> &str {
-    let mut end = text.len().min(max);
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    &text[..end]
 }
 
 /// Who reports: the host name (in a pod, the pod's name).

@@ -104,12 +104,9 @@ fn capture_duration(value: &str) -> Option<Duration> {
 
 /// An annotation value fit to quote in a message: sanitised, at most [`VALUE_SHOWN`] bytes.
 fn shown(value: &str) -> String {
-    let mut end = value.len().min(VALUE_SHOWN);
-    while !value.is_char_boundary(end) {
-        end -= 1;
-    }
-    let cut = if end < value.len() { "…" } else { "" };
-    format!("{}{cut}", crate::sanitize::line(&value[..end]))
+    let kept = crate::sanitize::cut(value, VALUE_SHOWN);
+    let more = if kept.len() < value.len() { "…" } else { "" };
+    format!("{}{more}", crate::sanitize::line(kept))
 }
 
 /// The triggers waiting and running: at most `max_concurrent` run at once, and each
