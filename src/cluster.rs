@@ -7,6 +7,7 @@
 pub mod demo;
 pub mod error;
 pub mod kube;
+pub mod merge_patch;
 
 use futures::future::BoxFuture;
 use futures::stream::BoxStream;
@@ -149,6 +150,9 @@ pub struct ContainerSummary {
 pub struct PodSummary {
     pub key: PodKey,
     pub uid: String,
+    /// `metadata.resourceVersion` when this summary was read: the version a guarded write
+    /// (removing a trigger annotation) applies to. Empty where the source has none.
+    pub resource_version: String,
     pub phase: String,
     /// `status.reason` (e.g. `Evicted`).
     pub reason: Option<String>,
@@ -169,7 +173,14 @@ pub struct PodSummary {
     /// `metadata.deletionTimestamp`: the pod is being deleted.
     pub deletion_timestamp: Option<Timestamp>,
     pub conditions: PodConditions,
+    /// The pod's annotations whose key starts with [`KTUI_ANNOTATION_PREFIX`] (the controller's
+    /// triggers), sorted by key; every other annotation is left unread, so 50k pods cost no
+    /// more memory for them.
+    pub annotations: Vec<(String, String)>,
 }
+
+/// The prefix of the annotations a [`PodSummary`] keeps.
+pub const KTUI_ANNOTATION_PREFIX: &str = "ktui.dev/";
 
 /// The pod conditions kubectl's STATUS column reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -185,6 +196,14 @@ pub struct PodConditions {
 impl PodSummary {
     pub fn container(&self, name: &str) -> Option<&ContainerSummary> {
         self.containers.iter().find(|c| c.name == name)
+    }
+
+    /// The value of a kept (`ktui.dev/`) annotation.
+    pub fn annotation(&self, key: &str) -> Option<&str> {
+        self.annotations
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -390,6 +409,26 @@ impl ObjectRef {
         }
     }
 
+    /// The identity of an object to create: as [`ObjectRef::of`], except that an object naming
+    /// only `metadata.generateName` (an Event) is named by that prefix until the server picks
+    /// its name.
+    pub fn of_new(obj: &serde_json::Value) -> Result<Self> {
+        let generate_name = obj
+            .pointer("/metadata/generateName")
+            .and_then(serde_json::Value::as_str)
+            .filter(|g| !g.is_empty());
+        match (Self::of(obj), generate_name) {
+            (Err(ClusterError::Unidentified { missing }), Some(prefix))
+                if missing == "metadata.name" =>
+            {
+                let mut named = obj.clone();
+                named["metadata"]["name"] = prefix.into();
+                Self::of(&named)
+            }
+            (found, _) => found,
+        }
+    }
+
     /// The identity of a full object (`apiVersion`, `kind`, `metadata.name`,
     /// `metadata.namespace`).
     pub fn of(obj: &serde_json::Value) -> Result<Self> {
@@ -532,6 +571,17 @@ pub async fn first_list(cluster: &dyn Cluster, scope: Scope) -> Result<Vec<PodSu
     Ok(pods)
 }
 
+/// The merge patch that removes annotation `key` from an object at `resource_version`, and
+/// touches nothing else: `{"metadata":{"resourceVersion":RV,"annotations":{KEY:null}}}`.
+pub fn remove_annotation_patch(key: &str, resource_version: &str) -> serde_json::Value {
+    serde_json::json!({
+        "metadata": {
+            "resourceVersion": resource_version,
+            "annotations": { key: null },
+        }
+    })
+}
+
 /// The cluster as ktui sees it. Implemented over kube (`cluster::kube::KubeCluster`) and in memory
 /// (`demo::DemoCluster`).
 pub trait Cluster: Send + Sync {
@@ -563,6 +613,22 @@ pub trait Cluster: Send + Sync {
 
     /// Delete one object (background propagation). `Ok(false)`: it was already gone.
     fn delete(&self, object: ObjectRef) -> BoxFuture<'static, Result<bool>>;
+
+    /// A JSON merge patch (RFC 7386, `application/merge-patch+json`) of one object. A patch
+    /// naming `metadata.resourceVersion` applies only to that version:
+    /// [`ClusterError::Conflict`] when the object changed since. ktui patches only to remove
+    /// a trigger annotation ([`remove_annotation_patch`]).
+    fn patch_merge(
+        &self,
+        object: ObjectRef,
+        patch: serde_json::Value,
+    ) -> BoxFuture<'static, Result<()>>;
+
+    /// Replace one object whole (PUT) at the `metadata.resourceVersion` it carries: `Ok(false)`
+    /// when someone else wrote it since (409 Conflict), and nothing was changed. Without a
+    /// resourceVersion the replace is unconditional (ktui always sends the one it read: the
+    /// Lease of `record::lease`).
+    fn replace(&self, object: serde_json::Value) -> BoxFuture<'static, Result<bool>>;
 
     /// Run `argv` in a container of a running pod (`kubectl exec -i` without a TTY): the
     /// stream reads the process's stdout and writes its stdin; shutting down the write side

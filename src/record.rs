@@ -5,18 +5,27 @@
 //!
 //! [`metrics`] is what `--metrics-addr` serves (Prometheus text and `/healthz`); [`manifest`]
 //! is `ktui record manifest`, the objects that run ktui as the controller in a cluster.
+//! The controller's cluster side: [`lease`] (only one replica acts), [`triggers`] (the
+//! `ktui.dev/` annotations asking for an action, and the bounded queue that runs them),
+//! [`actions`] (running them as the console's intents) and [`complete`] (removing a trigger
+//! when its action is done, and reporting the result as an Event on the pod and a custody
+//! line).
 //!
 //! Exit codes: 0 done, 1 error (what was collected is kept and said), 2 usage, 3 no cluster.
 
+pub mod actions;
 pub mod cmd;
+pub mod complete;
 pub mod crashes;
 pub mod driver;
 pub mod finish;
+pub mod lease;
 pub mod manifest;
 pub mod metrics;
 pub mod selector;
 pub mod status;
 pub mod summary;
+pub mod triggers;
 
 use std::path::Path;
 use std::sync::Arc;

@@ -65,6 +65,16 @@ pub fn line(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// The longest start of `text` of at most `max` bytes that ends on a character boundary: what
+/// fits a bounded field (an Event message, a value quoted in an error).
+pub fn cut(text: &str, max: usize) -> &str {
+    let mut end = text.len().min(max);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
 /// Raw bytes (possibly not UTF-8) → sanitised lines. Invalid UTF-8 becomes U+FFFD.
 pub fn lines(bytes: &[u8]) -> Vec<String> {
     let text = String::from_utf8_lossy(bytes);
@@ -80,6 +90,14 @@ pub fn lines(bytes: &[u8]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cut_ends_on_a_character() {
+        assert_eq!(cut("héllo", 2), "h");
+        assert_eq!(cut("héllo", 3), "hé");
+        assert_eq!(cut("héllo", 99), "héllo");
+        assert_eq!(cut("", 0), "");
+    }
 
     #[test]
     fn escape_sequences_become_visible() {

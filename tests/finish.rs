@@ -59,6 +59,16 @@ impl Cluster for SlowLogs {
     fn delete(&self, object: ObjectRef) -> BoxFuture<'static, Result<bool>> {
         self.inner.delete(object)
     }
+    fn patch_merge(
+        &self,
+        object: ObjectRef,
+        patch: serde_json::Value,
+    ) -> BoxFuture<'static, Result<()>> {
+        self.inner.patch_merge(object, patch)
+    }
+    fn replace(&self, object: serde_json::Value) -> BoxFuture<'static, Result<bool>> {
+        self.inner.replace(object)
+    }
     fn exec(
         &self,
         pod: PodKey,

@@ -40,18 +40,31 @@ pub struct DemoCluster {
     epoch: Timestamp,
     live: bool,
     pods: Arc<Vec<DemoPod>>,
-    /// What `ktui clone` created in the demo (kept in memory, gone when ktui exits).
+    /// What `ktui clone` created in the demo (kept in memory, gone when ktui exits), and the
+    /// controller's Leases and Events.
     created: Arc<std::sync::Mutex<Vec<serde_json::Value>>>,
+    /// The resourceVersion of the last write to `created`.
+    last_rv: Arc<std::sync::atomic::AtomicU64>,
 }
 
-/// The kinds a forensic clone creates, which the demo keeps in memory; every other write is
-/// refused (the demo has no API server).
+/// The kinds a forensic clone creates and the controller writes (its Lease, the Events it
+/// reports with), which the demo keeps in memory; every other write is refused (the demo has
+/// no API server).
 const DEMO_WRITABLE: &[(&str, &str)] = &[
     ("v1", "Pod"),
     ("v1", "ConfigMap"),
     ("networking.k8s.io/v1", "NetworkPolicy"),
     ("snapshot.storage.k8s.io/v1", "VolumeSnapshot"),
+    ("v1", "Event"),
+    ("coordination.k8s.io/v1", "Lease"),
 ];
+
+/// The resourceVersion an object carries (`""` when none).
+fn resource_version_of(obj: &serde_json::Value) -> &str {
+    obj.pointer("/metadata/resourceVersion")
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or_default()
+}
 
 /// The label every forensic clone carries: the only pods the demo lets `create` add.
 const FORENSIC_LABEL: &str = "ktui.dev/forensic";
@@ -93,6 +106,7 @@ impl DemoCluster {
             live,
             pods: Arc::new(data::pods(epoch)),
             created: Arc::default(),
+            last_rv: Arc::new(std::sync::atomic::AtomicU64::new(1)),
         }
     }
 
@@ -278,19 +292,32 @@ impl Cluster for DemoCluster {
         unavailable("applying objects (deploying the node helper)")
     }
 
-    /// A clone's objects are kept in memory; any other create is refused.
+    /// A clone's objects, Leases and Events are kept in memory; any other create is refused.
+    /// A `metadata.generateName` gets a suffix, as the API server adds.
     fn create(&self, object: serde_json::Value) -> BoxFuture<'static, Result<bool>> {
-        let r = match ObjectRef::of(&object) {
+        let mut r = match ObjectRef::of_new(&object) {
             Ok(r) => r,
             Err(e) => return async move { Err(e) }.boxed(),
         };
         if !demo_writable(&r, &object) {
             return unavailable(&format!("creating {r}"));
         }
+        let mut object = object;
+        let named = object
+            .pointer("/metadata/name")
+            .and_then(serde_json::Value::as_str)
+            .is_some_and(|n| !n.is_empty());
+        if !named {
+            let rv = self.next_rv();
+            let suffix = crate::case::custody::sha256_hex(&rv.to_le_bytes());
+            r.name = format!("{}{}", r.name, suffix.get(..5).unwrap_or_default());
+            object["metadata"]["name"] = r.name.clone().into();
+        }
         let exists = self.object_json(&r).is_some();
         if !exists {
-            let mut object = object;
+            let rv = self.next_rv();
             if let Some(meta) = object.get_mut("metadata").and_then(|m| m.as_object_mut()) {
+                meta.insert("resourceVersion".into(), rv.to_string().into());
                 let stamp = self.epoch.strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
                 meta.entry("creationTimestamp").or_insert(stamp.into());
                 meta.entry("uid").or_insert(
@@ -309,6 +336,58 @@ impl Cluster for DemoCluster {
                 .push(object);
         }
         async move { Ok(!exists) }.boxed()
+    }
+
+    /// Patches what the demo keeps in memory (at the patch's resourceVersion, when it names
+    /// one); the simulated pods carry no trigger annotations, and cannot be patched.
+    fn patch_merge(
+        &self,
+        object: ObjectRef,
+        patch: serde_json::Value,
+    ) -> BoxFuture<'static, Result<()>> {
+        let done = self.write_created(&object, |stored| {
+            let want = resource_version_of(&patch);
+            if !want.is_empty() && want != resource_version_of(stored) {
+                return Err(ClusterError::Conflict {
+                    what: object.to_string(),
+                });
+            }
+            let mut patch = patch.clone();
+            if let Some(meta) = patch.get_mut("metadata").and_then(|m| m.as_object_mut()) {
+                for fixed in ["name", "namespace", "uid", "resourceVersion"] {
+                    meta.remove(fixed);
+                }
+            }
+            crate::cluster::merge_patch::merge_patch(stored, &patch);
+            Ok(())
+        });
+        async move { done }.boxed()
+    }
+
+    /// Replaces what the demo keeps in memory, at the object's resourceVersion.
+    fn replace(&self, object: serde_json::Value) -> BoxFuture<'static, Result<bool>> {
+        let r = match ObjectRef::of(&object) {
+            Ok(r) => r,
+            Err(e) => return async move { Err(e) }.boxed(),
+        };
+        let mut conflict = false;
+        let done = self.write_created(&r, |stored| {
+            let want = resource_version_of(&object);
+            if !want.is_empty() && want != resource_version_of(stored) {
+                conflict = true;
+                return Ok(());
+            }
+            let mut next = object.clone();
+            for fixed in ["uid", "creationTimestamp"] {
+                if let Some(v) = stored.pointer(&format!("/metadata/{fixed}")) {
+                    next["metadata"][fixed] = v.clone();
+                }
+            }
+            *stored = next;
+            Ok(())
+        });
+        let done = done.map(|()| !conflict);
+        async move { done }.boxed()
     }
 
     /// Deletes what a clone created in the demo; the simulated pods cannot be deleted.
@@ -422,8 +501,21 @@ impl Cluster for DemoCluster {
     }
 
     fn pod_events_json(&self, key: PodKey) -> BoxFuture<'static, Result<Vec<serde_json::Value>>> {
+        let posted: Vec<serde_json::Value> = self
+            .created
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .filter(|o| {
+                o["kind"] == "Event"
+                    && o["involvedObject"]["namespace"] == key.namespace.as_str()
+                    && o["involvedObject"]["name"] == key.name.as_str()
+            })
+            .cloned()
+            .collect();
         let found = self.find(&key).map(|p| {
             let mut events = json::events(p);
+            events.extend(posted);
             events.sort_by(|a, b| {
                 let at = |e: &serde_json::Value| e["lastTimestamp"].as_str().map(str::to_string);
                 at(a).cmp(&at(b))
@@ -487,6 +579,45 @@ impl Cluster for DemoCluster {
 }
 
 impl DemoCluster {
+    /// A fresh resourceVersion for a write to what the demo keeps.
+    fn next_rv(&self) -> u64 {
+        self.last_rv
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            .saturating_add(1)
+    }
+
+    /// Change one object the demo keeps in memory with `write` (the resourceVersion bumped
+    /// unless it fails or leaves the object unchanged); a simulated object is not writable,
+    /// and any other is not found.
+    fn write_created(
+        &self,
+        object: &ObjectRef,
+        write: impl FnOnce(&mut serde_json::Value) -> Result<()>,
+    ) -> Result<()> {
+        let mut created = self.created.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(stored) = created
+            .iter_mut()
+            .find(|c| ObjectRef::of(c).ok().as_ref() == Some(object))
+        else {
+            drop(created);
+            return Err(match self.object_json(object) {
+                Some(_) => ClusterError::NotInDemo {
+                    what: format!("changing {object}"),
+                },
+                None => ClusterError::NotFound {
+                    what: object.to_string(),
+                },
+            });
+        };
+        let before = stored.clone();
+        write(stored)?;
+        if *stored != before {
+            let rv = self.next_rv().to_string();
+            stored["metadata"]["resourceVersion"] = rv.into();
+        }
+        Ok(())
+    }
+
     /// A demo object as the API would send it.
     fn object_json(&self, o: &ObjectRef) -> Option<serde_json::Value> {
         let created = self.created.lock().unwrap_or_else(|e| e.into_inner());
@@ -668,6 +799,76 @@ mod tests {
             matches!(missing, ClusterError::NotFound { .. }),
             "{missing:?}"
         );
+    }
+
+    /// The controller's writes in the demo: a posted Event is listed for its pod, a patch or
+    /// replace applies at its resourceVersion only, the simulated pods are not writable.
+    #[tokio::test]
+    async fn controller_writes_are_kept_in_memory() {
+        let demo = DemoCluster::fixed();
+        let web = demo.pods()[0].detail.summary.key.clone();
+        let event = serde_json::json!({
+            "apiVersion": "v1", "kind": "Event",
+            "metadata": {"generateName": format!("{}.ktui-", web.name), "namespace": web.namespace},
+            "involvedObject": {"kind": "Pod", "namespace": web.namespace, "name": web.name},
+            "reason": "KtuiClone", "lastTimestamp": "2030-01-01T00:00:00Z",
+        });
+        assert_eq!(demo.create(event.clone()).await, Ok(true));
+        assert_eq!(
+            demo.create(event).await,
+            Ok(true),
+            "a generated name each time"
+        );
+        let events = demo.pod_events_json(web.clone()).await.unwrap();
+        let posted: Vec<_> = events
+            .iter()
+            .filter(|e| e["reason"] == "KtuiClone")
+            .collect();
+        assert_eq!(posted.len(), 2);
+        assert_ne!(posted[0]["metadata"]["name"], posted[1]["metadata"]["name"]);
+        assert!(
+            posted[0]["metadata"]["name"]
+                .as_str()
+                .unwrap()
+                .starts_with(&format!("{}.ktui-", web.name))
+        );
+
+        let cm = ObjectRef::new("v1", "ConfigMap", Some("shop"), "c");
+        let body = serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "c", "namespace": "shop", "annotations": {"a": "1", "b": "2"}}});
+        assert_eq!(demo.create(body).await, Ok(true));
+        let read = demo.get_json(cm.clone()).await.unwrap();
+        let rv = read["metadata"]["resourceVersion"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let patch = crate::cluster::remove_annotation_patch("a", &rv);
+        demo.patch_merge(cm.clone(), patch.clone()).await.unwrap();
+        let after = demo.get_json(cm.clone()).await.unwrap();
+        assert_eq!(
+            after["metadata"]["annotations"],
+            serde_json::json!({"b": "2"})
+        );
+        assert_ne!(after["metadata"]["resourceVersion"], rv.as_str());
+        assert!(matches!(
+            demo.patch_merge(cm.clone(), patch).await,
+            Err(ClusterError::Conflict { .. })
+        ));
+        assert_eq!(demo.replace(read).await, Ok(false), "stale");
+        assert_eq!(demo.replace(after).await, Ok(true));
+        let simulated = demo
+            .patch_merge(ObjectRef::pod(&web), serde_json::json!({}))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(simulated, ClusterError::NotInDemo { .. }),
+            "{simulated:?}"
+        );
+        let missing = ObjectRef::new("v1", "ConfigMap", Some("shop"), "nope");
+        assert!(matches!(
+            demo.patch_merge(missing, serde_json::json!({})).await,
+            Err(ClusterError::NotFound { .. })
+        ));
     }
 
     #[test]

@@ -36,6 +36,11 @@ pub enum ClusterError {
     Unauthorized { context: String },
     #[error("{what} not found")]
     NotFound { what: String },
+    /// 409 on a write at a resourceVersion: someone else changed the object meanwhile.
+    #[error(
+        "{what} changed while ktui wrote it (409 Conflict): read it again and retry if the change still applies"
+    )]
+    Conflict { what: String },
     /// Network, TLS or timeout.
     #[error("cannot reach the API server at {server}: {cause}")]
     Unreachable { server: String, cause: String },

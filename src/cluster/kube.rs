@@ -254,6 +254,28 @@ impl Cluster for KubeCluster {
         .boxed()
     }
 
+    fn patch_merge(
+        &self,
+        object: ObjectRef,
+        patch: serde_json::Value,
+    ) -> BoxFuture<'static, Result<()>> {
+        let this = self.clone();
+        async move {
+            let ctx = |verb: &str, resource: &str, ns: Option<&str>| this.ctx(verb, resource, ns);
+            apply::patch_merge(this.client.clone(), ctx, object, patch).await
+        }
+        .boxed()
+    }
+
+    fn replace(&self, object: serde_json::Value) -> BoxFuture<'static, Result<bool>> {
+        let this = self.clone();
+        async move {
+            let ctx = |verb: &str, resource: &str, ns: Option<&str>| this.ctx(verb, resource, ns);
+            apply::replace(this.client.clone(), ctx, object).await
+        }
+        .boxed()
+    }
+
     fn exec(
         &self,
         pod: PodKey,

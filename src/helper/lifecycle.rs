@@ -439,6 +439,7 @@ mod tests {
         PodSummary {
             key: PodKey::new("ktui-system", "ktui-helper-n1"),
             uid: "u".into(),
+            resource_version: "1".into(),
             phase: phase.into(),
             reason: None,
             message: None,
@@ -466,6 +467,7 @@ mod tests {
             }],
             deletion_timestamp: None,
             conditions: Default::default(),
+            annotations: Vec::new(),
         }
     }
 

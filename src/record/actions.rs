@@ -77,7 +77,10 @@ impl Triggers {
         for t in found {
             match t {
                 Ok(t) => {
-                    if !self.done.contains(&(t.pod.clone(), t.annotation, t.value.clone())) {
+                    if !self
+                        .done
+                        .contains(&(t.pod.clone(), t.annotation, t.value.clone()))
+                    {
                         self.queue.offer(t);
                     }
                 }
@@ -313,17 +316,13 @@ fn failed(message: String) -> Outcome {
 }
 
 fn clone_busy(app: &App) -> bool {
-    app.state
-        .clone
-        .dialog
-        .as_ref()
-        .is_some_and(|d| d.running())
+    app.state.clone.dialog.as_ref().is_some_and(|d| d.running())
 }
 
 /// What the console said last (why an intent did not start).
 fn last_toast(app: &App) -> String {
-    app.state
-        .toasts
-        .last()
-        .map_or_else(|| "the console did not start it".to_string(), |t| t.text.clone())
+    app.state.toasts.last().map_or_else(
+        || "the console did not start it".to_string(),
+        |t| t.text.clone(),
+    )
 }

@@ -48,6 +48,7 @@ impl PodBuilder {
                     summary: PodSummary {
                         key: PodKey::new(ns, name),
                         uid,
+                        resource_version: super::json::resource_version("Pod", name),
                         phase: "Running".to_string(),
                         reason: None,
                         message: None,
@@ -63,6 +64,7 @@ impl PodBuilder {
                         containers: Vec::new(),
                         deletion_timestamp: None,
                         conditions: PodConditions::default(),
+                        annotations: Vec::new(),
                     },
                     containers: Vec::new(),
                     volumes: vec![VolumeSummary {

@@ -27,7 +27,8 @@ fn uid(kind: &str, namespace: &str, name: &str) -> String {
     )
 }
 
-fn resource_version(kind: &str, name: &str) -> String {
+/// The demo's stable resourceVersion of an object (its summary carries the pod's).
+pub(super) fn resource_version(kind: &str, name: &str) -> String {
     (fnv(&format!("{kind}/{name}")) % 9_000_000 + 1_000_000).to_string()
 }
 
@@ -220,6 +221,14 @@ pub fn pod(p: &DemoPod) -> Value {
         "labels": {"app.kubernetes.io/name": s.workload.name},
         "managedFields": managed_fields("kubelet", "v1", created),
     });
+    if !s.annotations.is_empty() {
+        metadata["annotations"] = s
+            .annotations
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::from(v.as_str())))
+            .collect::<serde_json::Map<String, Value>>()
+            .into();
+    }
     if let Some(owner) = &s.owner {
         metadata["ownerReferences"] = owner_reference(ns, owner);
         if owner.kind == "ReplicaSet" {

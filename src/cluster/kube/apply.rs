@@ -1,5 +1,7 @@
 //! Whole objects of any kind: server-side apply, create-only, delete (the helper manifest;
-//! later clones), and reading the metadata of one object or of a namespace's objects of a kind.
+//! later clones), the controller's guarded writes (a merge patch removing a trigger
+//! annotation, a Lease replaced at its resourceVersion), and reading the metadata of one object
+//! or of a namespace's objects of a kind.
 //!
 //! The kinds ktui writes or lists are known without discovery; any other kind is resolved
 //! through `GET /api(s)/...` discovery once per call.
@@ -43,6 +45,8 @@ const KNOWN: &[(&str, &str, &str, bool)] = &[
     ),
     ("apps/v1", "Deployment", "deployments", true),
     ("apps/v1", "ReplicaSet", "replicasets", true),
+    ("v1", "Event", "events", true),
+    ("coordination.k8s.io/v1", "Lease", "leases", true),
 ];
 
 /// The REST resource of a kind and whether it is namespaced.
@@ -91,13 +95,14 @@ fn namespace_of(r: &ObjectRef, namespaced: bool, verb: &str) -> Result<Option<St
         })
 }
 
-/// Create one object; `Ok(false)` when it already exists (409), which leaves it unchanged.
+/// Create one object; `Ok(false)` when it already exists (409), which leaves it unchanged. An
+/// object naming only `metadata.generateName` gets its name from the server (an Event).
 pub(super) async fn create(
     client: Client,
     ctx: impl Fn(&str, &str, Option<&str>) -> ApiContext,
     obj: serde_json::Value,
 ) -> Result<bool> {
-    let r = ObjectRef::of(&obj)?;
+    let r = ObjectRef::of_new(&obj)?;
     let (ar, namespaced) = resource_for(&client, &r.api_version, &r.kind).await?;
     let namespace = namespace_of(&r, namespaced, "create")?;
     let ctx = ctx("create", &ar.plural, namespace.as_deref());
@@ -287,6 +292,62 @@ pub(super) async fn apply_all(
         applied.push(ObjectRef { namespace, ..r });
     }
     Ok(applied)
+}
+
+/// A JSON merge patch of one object; a 409 (the patch's `metadata.resourceVersion` is no longer
+/// the object's) is [`ClusterError::Conflict`], a 404 names the object.
+pub(super) async fn patch_merge(
+    client: Client,
+    ctx: impl Fn(&str, &str, Option<&str>) -> ApiContext,
+    object: ObjectRef,
+    patch: serde_json::Value,
+) -> Result<()> {
+    let (ar, namespaced) = resource_for(&client, &object.api_version, &object.kind).await?;
+    let namespace = namespace_of(&object, namespaced, "patch")?;
+    let ctx = ctx("patch", &ar.plural, namespace.as_deref());
+    match api(&client, &ar, namespace.as_deref())
+        .patch(&object.name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(status)) if status.code == 409 => Err(ClusterError::Conflict {
+            what: object.to_string(),
+        }),
+        Err(kube::Error::Api(status)) if status.code == 404 => Err(ClusterError::NotFound {
+            what: object.to_string(),
+        }),
+        Err(e) => Err(map_write_err(e, &ctx)),
+    }
+}
+
+/// Replace one object (PUT) at the resourceVersion it carries; `Ok(false)` on 409 (someone
+/// wrote it since), a 404 names the object.
+pub(super) async fn replace(
+    client: Client,
+    ctx: impl Fn(&str, &str, Option<&str>) -> ApiContext,
+    obj: serde_json::Value,
+) -> Result<bool> {
+    let r = ObjectRef::of(&obj)?;
+    let (ar, namespaced) = resource_for(&client, &r.api_version, &r.kind).await?;
+    let namespace = namespace_of(&r, namespaced, "update")?;
+    let ctx = ctx("update", &ar.plural, namespace.as_deref());
+    let object: DynamicObject =
+        serde_json::from_value(obj).map_err(|e| ClusterError::InvalidObject {
+            verb: "update".to_string(),
+            object: r.to_string(),
+            cause: e.to_string(),
+        })?;
+    match api(&client, &ar, namespace.as_deref())
+        .replace(&r.name, &PostParams::default(), &object)
+        .await
+    {
+        Ok(_) => Ok(true),
+        Err(kube::Error::Api(status)) if status.code == 409 => Ok(false),
+        Err(kube::Error::Api(status)) if status.code == 404 => Err(ClusterError::NotFound {
+            what: r.to_string(),
+        }),
+        Err(e) => Err(map_write_err(e, &ctx)),
+    }
 }
 
 /// Delete one object; `Ok(false)` when it did not exist.

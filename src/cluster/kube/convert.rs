@@ -9,7 +9,8 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use crate::cluster::{
     ContainerRole, ContainerSpecDetail, ContainerState, ContainerSummary, EnvSource, EnvVarRef,
-    EventRow, OwnerRef, PodConditions, PodDetail, PodKey, PodSummary, VolumeSummary,
+    EventRow, KTUI_ANNOTATION_PREFIX, OwnerRef, PodConditions, PodDetail, PodKey, PodSummary,
+    VolumeSummary,
 };
 use crate::triage::owners::{OwnerIndex, owner_chain, resolve_workload};
 
@@ -148,6 +149,7 @@ pub fn pod_summary(pod: &Pod, index: &OwnerIndex) -> PodSummary {
     PodSummary {
         key: PodKey::new(namespace, name),
         uid: meta.uid.clone().unwrap_or_default(),
+        resource_version: meta.resource_version.clone().unwrap_or_default(),
         phase: status
             .and_then(|s| s.phase.clone())
             .unwrap_or_else(|| "Unknown".to_string()),
@@ -170,7 +172,18 @@ pub fn pod_summary(pod: &Pod, index: &OwnerIndex) -> PodSummary {
         containers,
         deletion_timestamp: meta.deletion_timestamp.as_ref().map(|t| t.0),
         conditions: conditions(status.and_then(|s| s.conditions.as_ref())),
+        annotations: ktui_annotations(meta),
     }
+}
+
+/// The `ktui.dev/` annotations of an object, sorted by key (the rest are not kept).
+fn ktui_annotations(meta: &ObjectMeta) -> Vec<(String, String)> {
+    meta.annotations
+        .iter()
+        .flatten()
+        .filter(|(k, _)| k.starts_with(KTUI_ANNOTATION_PREFIX))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
 }
 
 fn env_ref(e: &EnvVar) -> EnvVarRef {

@@ -11,6 +11,8 @@ use k8s_openapi::api::core::v1::{
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference, Time};
 use serde::{Deserialize, Deserializer};
 
+use crate::cluster::KTUI_ANNOTATION_PREFIX;
+
 /// A Pod with the fields the summary uses (`pods` list/watch, `v1`).
 #[derive(Clone, Debug, Default, Deserialize)]
 pub struct WatchPod {
@@ -22,7 +24,8 @@ pub struct WatchPod {
     status: Option<SlimStatus>,
 }
 
-/// The metadata fields kept (managedFields and annotations are skipped unparsed).
+/// The metadata fields kept (managedFields are skipped unparsed; of the annotations only the
+/// `ktui.dev/` ones are kept: the controller's triggers).
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct SlimMeta {
@@ -34,6 +37,52 @@ struct SlimMeta {
     deletion_timestamp: Option<Time>,
     owner_references: Option<Vec<OwnerReference>>,
     labels: Option<BTreeMap<String, String>>,
+    #[serde(default, deserialize_with = "ktui_annotations")]
+    annotations: Option<BTreeMap<String, String>>,
+}
+
+/// The annotations whose key starts with [`KTUI_ANNOTATION_PREFIX`]; the others' values are
+/// skipped unread (a pod's `kubectl.kubernetes.io/last-applied-configuration` can be larger
+/// than everything else the summary reads).
+fn ktui_annotations<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<BTreeMap<String, String>>, D::Error> {
+    struct Keep;
+    impl<'de> serde::de::Visitor<'de> for Keep {
+        type Value = Option<BTreeMap<String, String>>;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a map of annotations")
+        }
+
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_some<D2: Deserializer<'de>>(self, d: D2) -> Result<Self::Value, D2::Error> {
+            d.deserialize_map(Keep)
+        }
+
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            mut map: A,
+        ) -> Result<Self::Value, A::Error> {
+            let mut kept = BTreeMap::new();
+            while let Some(key) = map.next_key::<String>()? {
+                if key.starts_with(KTUI_ANNOTATION_PREFIX) {
+                    kept.insert(key, map.next_value::<String>()?);
+                } else {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok((!kept.is_empty()).then_some(kept))
+        }
+    }
+    d.deserialize_option(Keep)
 }
 
 fn slim_meta<'de, D: Deserializer<'de>>(d: D) -> Result<ObjectMeta, D::Error> {
@@ -47,6 +96,7 @@ fn slim_meta<'de, D: Deserializer<'de>>(d: D) -> Result<ObjectMeta, D::Error> {
         deletion_timestamp: m.deletion_timestamp,
         owner_references: m.owner_references,
         labels: m.labels,
+        annotations: m.annotations,
         ..ObjectMeta::default()
     })
 }
@@ -216,5 +266,40 @@ mod tests {
             }
         }
         assert!(seen >= 20, "{seen} pods compared");
+    }
+
+    /// Only the `ktui.dev/` annotations are read, slim as whole, with the resourceVersion.
+    #[test]
+    fn keeps_only_ktui_annotations() {
+        let pod = serde_json::json!({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "p", "namespace": "ns", "uid": "u", "resourceVersion": "42",
+                "annotations": {
+                    "kubectl.kubernetes.io/last-applied-configuration": "{\"big\": true}",
+                    "ktui.dev/capture": "30s",
+                    "ktui.dev/clone": "true",
+                    "ktui.devx/other": "no",
+                }},
+            "spec": {"containers": [{"name": "c", "image": "i"}]},
+        });
+        let full: Pod = serde_json::from_value(pod.clone()).unwrap();
+        let slim: WatchPod = serde_json::from_value(pod).unwrap();
+        let index = Default::default();
+        let summary = pod_summary(&slim.to_pod(), &index);
+        assert_eq!(summary, pod_summary(&full, &index));
+        assert_eq!(
+            summary.annotations,
+            vec![
+                ("ktui.dev/capture".to_string(), "30s".to_string()),
+                ("ktui.dev/clone".to_string(), "true".to_string()),
+            ]
+        );
+        assert_eq!(summary.annotation("ktui.dev/capture"), Some("30s"));
+        assert_eq!(summary.resource_version, "42");
+        let none: WatchPod = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "p", "annotations": null}
+        }))
+        .unwrap();
+        assert!(pod_summary(&none.to_pod(), &index).annotations.is_empty());
     }
 }

@@ -9,8 +9,9 @@
 //! can be changed while the server runs, and faults injected (403s, 401s,
 //! latency, dropped watches, compaction).
 //!
-//! Writes: create (`POST`), server-side apply (`PATCH`) and delete of the
-//! served types (Namespaces, ServiceAccounts, Pods, ...), with namespace,
+//! Writes: create (`POST`, `generateName` too), replace (`PUT`), server-side apply and merge
+//! patches (`PATCH`, 409 Conflict at a stale resourceVersion) and delete of the
+//! served types (Namespaces, ServiceAccounts, Pods, Events, Leases, ...), with namespace,
 //! ServiceAccount and Pod Security admission (and policy-webhook refusals injected with
 //! [`Store::deny_admission`]); a simulated kubelet starts pods
 //! created through the API on existing Nodes ([`Kubelet`]). Pod exec over

@@ -354,6 +354,16 @@ pub(crate) static RESOURCES: &[ResourceType] = &[
             &[]
         )
     },
+    res!(
+        "coordination.k8s.io",
+        "Lease",
+        "leases",
+        "lease",
+        &[],
+        true,
+        COMMON_FIELDS,
+        &[]
+    ),
 ];
 
 pub(crate) const POD: ResId = 0;
@@ -426,6 +436,9 @@ mod tests {
         assert_eq!(RESOURCES[EVENTS_V1].group, "events.k8s.io");
         assert_eq!(RESOURCES[NODE].kind, "Node");
         assert_eq!(by_name("serviceaccounts"), Some(SERVICE_ACCOUNT));
+        let lease = by_api_version_kind("coordination.k8s.io/v1", "Lease").unwrap();
+        assert_eq!(RESOURCES[lease].plural, "leases");
+        assert!(RESOURCES[lease].namespaced);
     }
 
     #[test]

@@ -287,7 +287,8 @@ pub(crate) async fn handle(
     Ok(resp.unwrap_or_else(|s| status_response(&s)))
 }
 
-/// `POST`, `PATCH` (server-side apply) and `DELETE` under `/api` and `/apis`.
+/// `POST`, `PUT`, `PATCH` (server-side apply or merge patch) and `DELETE` under `/api` and
+/// `/apis`.
 fn route_write(
     state: &ServerState,
     method: &Method,
@@ -330,6 +331,22 @@ fn route_write(
                 namespace,
                 name,
             },
+        ) if content_type.starts_with("application/merge-patch+json") => write::merge_patch(
+            state,
+            &write::WriteTarget {
+                res,
+                namespace,
+                name: Some(name),
+            },
+            body,
+        )?,
+        (
+            &Method::PATCH,
+            Target::Object {
+                res,
+                namespace,
+                name,
+            },
         ) => write::apply(
             state,
             &write::WriteTarget {
@@ -339,6 +356,22 @@ fn route_write(
             },
             content_type,
             query.get("fieldManager"),
+            body,
+        )?,
+        (
+            &Method::PUT,
+            Target::Object {
+                res,
+                namespace,
+                name,
+            },
+        ) => write::replace(
+            state,
+            &write::WriteTarget {
+                res,
+                namespace,
+                name: Some(name),
+            },
             body,
         )?,
         (

@@ -173,6 +173,20 @@ impl Status {
         )
     }
 
+    /// A write at a resourceVersion the object no longer has (409), in kube-apiserver's words.
+    pub fn conflict(res: &ResourceType, name: &str) -> Status {
+        Status::about(
+            res,
+            name,
+            409,
+            "Conflict",
+            format!(
+                "Operation cannot be fulfilled on {} \"{name}\": the object has been modified; please apply your changes to the latest version and try again",
+                res.qualified_plural()
+            ),
+        )
+    }
+
     /// An admission rejection (403): `pods "x" is forbidden: violates PodSecurity ...`.
     pub fn admission_forbidden(res: &ResourceType, name: &str, why: &str) -> Status {
         Status::about(

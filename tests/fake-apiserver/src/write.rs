@@ -1,6 +1,10 @@
-//! Writes: `POST` (create), `PATCH` with `application/apply-patch+yaml` (server-side apply)
-//! and `DELETE`, with the admission checks ktui meets: the namespace must exist, a pod's
-//! ServiceAccount must exist, Pod Security levels, and pod spec immutability.
+//! Writes: `POST` (create, `metadata.generateName` too), `PUT` (replace, at the body's
+//! resourceVersion), `PATCH` with `application/apply-patch+yaml` (server-side apply) or
+//! `application/merge-patch+json` (RFC 7386, at the patch's `metadata.resourceVersion` when it
+//! names one) and `DELETE`, with the admission checks ktui meets: the namespace must exist, a
+//! pod's ServiceAccount must exist, Pod Security levels, and pod spec immutability. A write at
+//! a resourceVersion the object no longer has is refused with 409 Conflict; every write bumps
+//! the resourceVersion and is seen by watches (MODIFIED).
 //!
 //! Simplifications: apply replaces the object with the applied configuration (keeping labels
 //! and annotations other appliers set, and a pod's status) instead of tracking field owners;
@@ -15,6 +19,7 @@ use crate::psa;
 use crate::resources::{NAMESPACE, POD, RESOURCES, ResId, SERVICE_ACCOUNT};
 use crate::routes::{ServerState, authorize};
 use crate::status::Status;
+use crate::util;
 
 /// The largest request body accepted.
 pub(crate) const MAX_BODY: usize = 4 << 20;
@@ -151,17 +156,22 @@ pub(crate) fn create(
     let rt = &RESOURCES[t.res];
     let mut obj = parse_object(t.res, body)?;
     settle_namespace(&mut obj, t.namespace)?;
-    let name = meta_str(&obj, "name")
-        .ok_or_else(|| {
-            Status::invalid(
+    let ns = t.namespace.unwrap_or_default();
+    let name = match (meta_str(&obj, "name"), meta_str(&obj, "generateName")) {
+        (Some(name), _) => name.to_string(),
+        (None, Some(prefix)) => generated_name(state, t.res, ns, prefix),
+        (None, None) => {
+            return Err(Status::invalid(
                 rt,
                 "",
                 "metadata.name: Required value: name or generateName is required",
-            )
-        })?
-        .to_string();
+            ));
+        }
+    };
+    if let Some(Value::Object(meta)) = obj.get_mut("metadata") {
+        meta.insert("name".into(), Value::from(name.clone()));
+    }
     authorize(state, t.res, "create", None, t.namespace, None)?;
-    let ns = t.namespace.unwrap_or_default();
     if state.store.get_res(t.res, ns, &name).is_some() {
         return Err(Status::already_exists(rt, &name));
     }
@@ -180,6 +190,20 @@ pub(crate) fn create(
     after_create(state, t.res, ns, &name);
     let stored = state.store.get_res(t.res, ns, &name).unwrap_or(Value::Null);
     respond(201, &stored)
+}
+
+/// `prefix` and 5 random-looking characters, as kube-apiserver names a `generateName` object
+/// (one not taken yet).
+fn generated_name(state: &ServerState, res: ResId, namespace: &str, prefix: &str) -> String {
+    let mut seed = state.store.resource_version();
+    loop {
+        seed = seed.wrapping_add(1);
+        let seed = util::hash64(&[prefix.as_bytes(), namespace.as_bytes(), &seed.to_le_bytes()]);
+        let name = format!("{prefix}{}", util::name_suffix(seed, 5));
+        if state.store.get_res(res, namespace, &name).is_none() {
+            return name;
+        }
+    }
 }
 
 fn after_create(state: &ServerState, res: ResId, namespace: &str, name: &str) {
@@ -221,7 +245,6 @@ pub(crate) fn apply(
             "PATCH, application/apply-patch+yaml: fieldManager is required for apply requests",
         ));
     }
-    let rt = &RESOURCES[t.res];
     let name = t.name.unwrap_or_default();
     let mut obj = parse_object(t.res, body)?;
     settle_namespace(&mut obj, t.namespace)?;
@@ -244,16 +267,7 @@ pub(crate) fn apply(
         let stored = state.store.get_res(t.res, ns, name).unwrap_or(Value::Null);
         return respond(201, &stored);
     };
-    if t.res == POD
-        && immutable_pod_spec(existing.get("spec")) != immutable_pod_spec(obj.get("spec"))
-    {
-        return Err(Status::invalid(
-            rt,
-            name,
-            "spec: Forbidden: pod updates may not change fields other than `spec.containers[*].image`, \
-             `spec.initContainers[*].image`, `spec.activeDeadlineSeconds`, `spec.tolerations` (only additions to existing tolerations)",
-        ));
-    }
+    check_pod_update(t, &existing, &obj)?;
     // Keep what other appliers own: labels/annotations not in this configuration, status.
     for key in ["labels", "annotations"] {
         if let Some(Value::Object(old)) = existing.get("metadata").and_then(|m| m.get(key))
@@ -271,6 +285,160 @@ pub(crate) fn apply(
     store_object(state, obj)?;
     let stored = state.store.get_res(t.res, ns, name).unwrap_or(Value::Null);
     respond(200, &stored)
+}
+
+/// The object at `t` (404 when it is not there) and its resourceVersion.
+fn existing(state: &ServerState, t: &WriteTarget<'_>) -> Result<(Value, String), Status> {
+    let name = t.name.unwrap_or_default();
+    let found = state
+        .store
+        .get_res(t.res, t.namespace.unwrap_or_default(), name)
+        .ok_or_else(|| Status::not_found(&RESOURCES[t.res], name))?;
+    let rv = found
+        .pointer("/metadata/resourceVersion")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    Ok((found, rv))
+}
+
+/// 409 when a write names a resourceVersion (`wanted`) other than the object's.
+fn precondition(t: &WriteTarget<'_>, wanted: Option<&str>, current: &str) -> Result<(), Status> {
+    match wanted.filter(|w| !w.is_empty()) {
+        Some(w) if w != current => Err(Status::conflict(
+            &RESOURCES[t.res],
+            t.name.unwrap_or_default(),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// A pod's spec may change only where kube-apiserver lets an update change it.
+fn check_pod_update(
+    t: &WriteTarget<'_>,
+    old: &Value,
+    new: &Map<String, Value>,
+) -> Result<(), Status> {
+    if t.res == POD && immutable_pod_spec(old.get("spec")) != immutable_pod_spec(new.get("spec")) {
+        return Err(Status::invalid(
+            &RESOURCES[POD],
+            t.name.unwrap_or_default(),
+            "spec: Forbidden: pod updates may not change fields other than `spec.containers[*].image`, \
+             `spec.initContainers[*].image`, `spec.activeDeadlineSeconds`, `spec.tolerations` (only additions to existing tolerations)",
+        ));
+    }
+    Ok(())
+}
+
+/// Stores `obj` as the new state of `t`'s object (uid and creationTimestamp kept): 200 with it.
+fn store_update(
+    state: &ServerState,
+    t: &WriteTarget<'_>,
+    old: &Value,
+    mut obj: Map<String, Value>,
+) -> Result<(u16, Vec<u8>), Status> {
+    if let Some(Value::Object(meta)) = obj.get_mut("metadata") {
+        for kept in ["uid", "creationTimestamp"] {
+            if let Some(v) = old.get("metadata").and_then(|m| m.get(kept)) {
+                meta.insert(kept.into(), v.clone());
+            }
+        }
+    }
+    store_object(state, obj)?;
+    let (ns, name) = (t.namespace.unwrap_or_default(), t.name.unwrap_or_default());
+    let stored = state.store.get_res(t.res, ns, name).unwrap_or(Value::Null);
+    respond(200, &stored)
+}
+
+/// `PUT .../{plural}/{name}`: replace the object at the body's resourceVersion (409 when it
+/// changed since; without one the update is unconditional). A pod's status is kept.
+pub(crate) fn replace(
+    state: &ServerState,
+    t: &WriteTarget<'_>,
+    body: &Bytes,
+) -> Result<(u16, Vec<u8>), Status> {
+    let name = t.name.unwrap_or_default();
+    let mut obj = parse_object(t.res, body)?;
+    settle_namespace(&mut obj, t.namespace)?;
+    if meta_str(&obj, "name") != Some(name) {
+        return Err(Status::bad_request(
+            "the name of the object does not match the name on the URL",
+        ));
+    }
+    authorize(state, t.res, "update", None, t.namespace, Some(name))?;
+    let (old, rv) = existing(state, t)?;
+    precondition(t, meta_str(&obj, "resourceVersion"), &rv)?;
+    check_pod_update(t, &old, &obj)?;
+    if t.res == POD {
+        obj.remove("status");
+        if let Some(status) = old.get("status") {
+            obj.insert("status".into(), status.clone());
+        }
+    }
+    store_update(state, t, &old, obj)
+}
+
+/// RFC 7386: an object patch merges key by key (`null` removes), anything else replaces.
+fn merge(target: &mut Value, patch: &Value) {
+    let Value::Object(patch) = patch else {
+        *target = patch.clone();
+        return;
+    };
+    if !target.is_object() {
+        *target = Value::Object(Map::new());
+    }
+    if let Value::Object(map) = target {
+        for (k, v) in patch {
+            if v.is_null() {
+                map.remove(k);
+            } else {
+                merge(map.entry(k.clone()).or_insert(Value::Null), v);
+            }
+        }
+    }
+}
+
+/// `PATCH .../{plural}/{name}` with `application/merge-patch+json`: at the patch's
+/// `metadata.resourceVersion` when it names one (409 when the object changed since).
+pub(crate) fn merge_patch(
+    state: &ServerState,
+    t: &WriteTarget<'_>,
+    body: &Bytes,
+) -> Result<(u16, Vec<u8>), Status> {
+    let name = t.name.unwrap_or_default();
+    let patch: Value = serde_json::from_slice(body)
+        .map_err(|e| Status::bad_request(format!("the merge patch is not JSON: {e}")))?;
+    if !patch.is_object() {
+        return Err(Status::bad_request("the merge patch is not a JSON object"));
+    }
+    authorize(state, t.res, "patch", None, t.namespace, Some(name))?;
+    let (old, rv) = existing(state, t)?;
+    precondition(
+        t,
+        patch
+            .pointer("/metadata/resourceVersion")
+            .and_then(Value::as_str),
+        &rv,
+    )?;
+    let mut merged = old.clone();
+    merge(&mut merged, &patch);
+    let Value::Object(mut obj) = merged else {
+        return Err(Status::bad_request("the patched object is not an object"));
+    };
+    // What names the object cannot be patched away.
+    for key in ["apiVersion", "kind"] {
+        if let Some(v) = old.get(key) {
+            obj.insert(key.into(), v.clone());
+        }
+    }
+    if let Some(Value::Object(meta)) = obj.get_mut("metadata") {
+        meta.insert("name".into(), Value::from(name));
+        if let Some(ns) = t.namespace {
+            meta.insert("namespace".into(), Value::from(ns));
+        }
+    }
+    check_pod_update(t, &old, &obj)?;
+    store_update(state, t, &old, obj)
 }
 
 /// `DELETE .../{plural}/{name}`: 200 with the object as it was.
