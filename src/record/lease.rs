@@ -127,6 +127,14 @@ pub async fn try_acquire_or_renew(
     cfg: &LeaseConfig,
     now: Timestamp,
 ) -> Result<Held, ClusterError> {
+    if cfg.identity.is_empty() {
+        // An empty identity would read a released Lease as its own.
+        return Err(ClusterError::InvalidObject {
+            verb: "acquire".to_string(),
+            object: cfg.object().to_string(),
+            cause: "the controller's identity (holderIdentity) is empty: give each replica its pod name".to_string(),
+        });
+    }
     let stamp = micro_time(now);
     let lease = match cluster.get_json(cfg.object()).await {
         Ok(lease) => lease,
@@ -292,6 +300,14 @@ mod tests {
         );
         let lease = demo.get_json(a.object()).await.unwrap();
         assert_eq!(lease["spec"]["leaseTransitions"], 2);
+    }
+
+    #[tokio::test]
+    async fn an_empty_identity_is_refused() {
+        let err = try_acquire_or_renew(&DemoCluster::fixed(), &cfg(""), at(0))
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("identity"), "{err}");
     }
 
     /// A write at a stale resourceVersion (someone renewed meanwhile) reports the winner.

@@ -306,7 +306,14 @@ pub(super) async fn patch_merge(
     let namespace = namespace_of(&object, namespaced, "patch")?;
     let ctx = ctx("patch", &ar.plural, namespace.as_deref());
     match api(&client, &ar, namespace.as_deref())
-        .patch(&object.name, &PatchParams::default(), &Patch::Merge(&patch))
+        .patch(
+            &object.name,
+            &PatchParams {
+                field_manager: Some(FIELD_MANAGER.to_string()),
+                ..PatchParams::default()
+            },
+            &Patch::Merge(&patch),
+        )
         .await
     {
         Ok(_) => Ok(()),
@@ -338,7 +345,14 @@ pub(super) async fn replace(
             cause: e.to_string(),
         })?;
     match api(&client, &ar, namespace.as_deref())
-        .replace(&r.name, &PostParams::default(), &object)
+        .replace(
+            &r.name,
+            &PostParams {
+                field_manager: Some(FIELD_MANAGER.to_string()),
+                ..PostParams::default()
+            },
+            &object,
+        )
         .await
     {
         Ok(_) => Ok(true),
