@@ -19,6 +19,7 @@ pub mod complete;
 pub mod crashes;
 pub mod driver;
 pub mod finish;
+pub mod leader;
 pub mod lease;
 pub mod manifest;
 pub mod metrics;
@@ -72,6 +73,30 @@ pub async fn run(cli: &Cli, dir: &Path) -> u8 {
         }
     };
     let scope = cli.conn.scope(cli.demo, &cluster.info().namespace);
+    // The metrics and /healthz answer while a replica waits for the Lease too.
+    let metrics = Arc::new(metrics::Metrics::default());
+    let _server = match &flags.metrics_addr {
+        None => None,
+        Some(addr) => {
+            let healthy = Arc::new(std::sync::atomic::AtomicBool::new(true));
+            match metrics::serve(addr, metrics.clone(), healthy).await {
+                Ok((bound, task)) => {
+                    say(&format!("metrics at http://{bound}/metrics"));
+                    Some(AbortOnDrop(task))
+                }
+                Err(e) => {
+                    say(&e.to_string());
+                    return 1;
+                }
+            }
+        }
+    };
+    let lease = leader::config_from_env();
+    if let Some(cfg) = &lease
+        && let Err(code) = leader::wait(cluster.as_ref(), cfg, &say).await
+    {
+        return code;
+    }
     let config = crate::collect::case_config(cluster.as_ref(), cli.demo).await;
     let case = match crate::case::Case::open_dir_as(dir, cli.case.as_deref(), &config) {
         Ok(c) => c,
@@ -116,30 +141,23 @@ pub async fn run(cli: &Cli, dir: &Path) -> u8 {
         demo: cli.demo,
         source,
     };
-    let driver = match driver::Driver::new(app, case, plan, cluster.clone()) {
-        Ok(d) => d,
-        Err(e) => {
-            say(&e.to_string());
-            return 1;
-        }
-    };
-    let _server = match &cli.record_flags.metrics_addr {
-        None => None,
-        Some(addr) => {
-            let healthy = Arc::new(std::sync::atomic::AtomicBool::new(true));
-            match metrics::serve(addr, driver.metrics.clone(), healthy).await {
-                Ok((bound, task)) => {
-                    say(&format!("metrics at http://{bound}/metrics"));
-                    Some(AbortOnDrop(task))
-                }
-                Err(e) => {
-                    say(&e.to_string());
-                    return 1;
-                }
+    let mut driver =
+        match driver::Driver::new(app, case, plan, cluster.clone(), metrics, lease.is_some()) {
+            Ok(d) => d,
+            Err(e) => {
+                say(&e.to_string());
+                return 1;
             }
-        }
-    };
-    driver.run(cluster).await
+        };
+    let keeper = lease.clone().map(|cfg| leader::keep(cluster.clone(), cfg));
+    if let Some(k) = &keeper {
+        driver.lease_lost(k.lost.clone());
+    }
+    let code = driver.run().await;
+    if let (Some(k), Some(cfg)) = (keeper, &lease) {
+        k.release(cluster.as_ref(), cfg).await;
+    }
+    code
 }
 
 /// The metrics server lives as long as the run.

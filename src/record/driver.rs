@@ -12,12 +12,15 @@ use std::time::{Duration, Instant};
 use ktui_wire::{Filters, HelperMessage, Stats};
 use tokio::signal::unix::{SignalKind, signal};
 
+use super::actions::Triggers;
+use super::complete::{self, Outcome};
 use super::crashes::CrashLog;
 use super::finish;
 use super::metrics::Metrics;
 use super::selector::{self, Selector};
 use super::status::{Counts, StatusLine};
 use super::summary::Limit;
+use super::triggers::{InvalidTrigger, Trigger};
 use crate::action::Action;
 use crate::app::App;
 use crate::case::{Case, StreamMeta, StreamWriter};
@@ -33,6 +36,8 @@ pub enum Stop {
     Signal,
     /// The pod watch failed for good (RBAC, the cluster gone).
     WatchFailed,
+    /// Another replica holds the Lease now (this one could not renew it in time).
+    LeaseLost,
 }
 
 impl Stop {
@@ -41,6 +46,7 @@ impl Stop {
             Stop::Duration => "duration",
             Stop::Signal => "signal",
             Stop::WatchFailed => "watch_failed",
+            Stop::LeaseLost => "lease_lost",
         }
     }
 }
@@ -95,6 +101,13 @@ pub struct Driver {
     ended_said: HashSet<u64>,
     /// What `--metrics-addr` serves.
     pub metrics: Arc<Metrics>,
+    cluster: Arc<dyn Cluster>,
+    /// The annotation triggers (controller mode: a Lease is held), and their completions
+    /// (annotation removed, Event, custody line) in flight.
+    triggers: Option<Triggers>,
+    completing: Vec<tokio::task::JoinHandle<()>>,
+    /// Set by the Lease's renewer when another replica took over.
+    lease_lost: Option<tokio::sync::watch::Receiver<bool>>,
     selector: Option<Selector>,
 }
 
@@ -104,12 +117,14 @@ impl Driver {
         case: Case,
         plan: Plan,
         cluster: Arc<dyn Cluster>,
+        metrics: Arc<Metrics>,
+        controller: bool,
     ) -> crate::case::Result<Driver> {
         let selector = plan
             .flags
             .selector
             .clone()
-            .map(|s| Selector::start(cluster, &plan.scope, s));
+            .map(|s| Selector::start(cluster.clone(), &plan.scope, s));
         let crashes = CrashLog::open(&case)?;
         let packets = case.open_stream(StreamMeta::top_level("packets", "jsonl")?)?;
         let events_placeholder = if plan.flags.sockets && plan.source != HelperSource::DemoReplay {
@@ -133,14 +148,23 @@ impl Driver {
             cloned_signatures: HashSet::new(),
             capturing: false,
             ended_said: HashSet::new(),
-            metrics: Arc::new(Metrics::default()),
+            metrics,
+            cluster,
+            triggers: controller.then(Triggers::default),
+            completing: Vec::new(),
+            lease_lost: None,
             selector,
         })
     }
 
     /// Run until the duration, a signal, or a failed watch; then finish (summary, node files,
     /// bundle, upload). Returns the exit code.
-    pub async fn run(mut self, cluster: Arc<dyn Cluster>) -> u8 {
+    /// Stop when `lost` turns true (the Lease's renewer).
+    pub fn lease_lost(&mut self, lost: tokio::sync::watch::Receiver<bool>) {
+        self.lease_lost = Some(lost);
+    }
+
+    pub async fn run(mut self) -> u8 {
         let (mut sigint, mut sigterm) = match (
             signal(SignalKind::interrupt()),
             signal(SignalKind::terminate()),
@@ -173,6 +197,10 @@ impl Driver {
                     }
                 }
                 Some(answer) = selector::next(&mut self.selector) => self.on_selector(answer),
+                () = lost(&mut self.lease_lost) => {
+                    self.status.say("another replica holds the Lease now: finishing");
+                    break Stop::LeaseLost;
+                }
                 _ = sigint.recv() => break Stop::Signal,
                 _ = sigterm.recv() => break Stop::Signal,
                 () = until => break Stop::Duration,
@@ -196,10 +224,14 @@ impl Driver {
                 .say("stopping: flushing the streams, then the summary and the bundle (a second signal exits at once)");
         }
         self.wind_down().await;
+        for task in std::mem::take(&mut self.completing) {
+            let _ = task.await;
+        }
         let Driver {
             app,
             case,
             plan,
+            cluster,
             crashes,
             packets,
             events_placeholder,
@@ -238,9 +270,13 @@ impl Driver {
         };
         let resynced = matches!(action, Action::Pods(PodEvent::ResyncDone));
         self.before(&action);
+        if let Some((t, o)) = self.triggers.as_mut().and_then(|tr| tr.on_action(&action)) {
+            self.complete(t, o);
+        }
         self.app.dispatch(action);
         if let Some(key) = applied {
             self.crashes_of(&key);
+            self.triggers_of(&key);
         }
         if resynced && !self.listed {
             self.listed = true;
@@ -419,6 +455,67 @@ impl Driver {
         }
     }
 
+    /// The trigger annotations of an in-scope pod (controller mode); an invalid one is
+    /// answered at once (a Warning Event, the annotation removed).
+    fn triggers_of(&mut self, key: &PodKey) {
+        if self.triggers.is_none() || !self.in_scope(key) {
+            return;
+        }
+        let Some(pod) = self.app.state.pods.pod(key).cloned() else {
+            return;
+        };
+        let invalid: Vec<InvalidTrigger> = self
+            .triggers
+            .as_mut()
+            .map(|t| t.observe(&pod))
+            .unwrap_or_default();
+        for e in invalid {
+            let t = Trigger {
+                pod: e.pod.clone(),
+                kind: match e.annotation {
+                    super::triggers::CAPTURE => {
+                        super::triggers::TriggerKind::Capture(Duration::ZERO)
+                    }
+                    super::triggers::CHECKPOINT => super::triggers::TriggerKind::Checkpoint,
+                    _ => super::triggers::TriggerKind::Clone,
+                },
+                annotation: e.annotation,
+                value: e.value.clone(),
+            };
+            self.complete(
+                t,
+                Outcome {
+                    ok: false,
+                    message: e.to_string(),
+                },
+            );
+        }
+    }
+
+    /// A trigger's end: the annotation removed, an Event on the pod, a custody line (in a
+    /// task: the run waits for it before it ends).
+    fn complete(&mut self, t: Trigger, o: Outcome) {
+        let kind = match t.kind {
+            super::triggers::TriggerKind::Capture(_) => "capture",
+            super::triggers::TriggerKind::Checkpoint => "checkpoint",
+            super::triggers::TriggerKind::Clone => "clone",
+        };
+        self.metrics.action(kind, if o.ok { "ok" } else { "error" });
+        self.status.say(&format!(
+            "{} on {}: {}{}",
+            t.annotation,
+            t.pod,
+            if o.ok { "" } else { "failed: " },
+            o.message
+        ));
+        let (cluster, case) = (self.cluster.clone(), self.case.clone());
+        self.completing.push(tokio::spawn(async move {
+            for w in complete::complete(cluster.as_ref(), Some(&case), &t, &o).await {
+                eprintln!("ktui record: {}", crate::sanitize::line(&w));
+            }
+        }));
+    }
+
     /// Once the first list is in: the socket trace and the packet captures asked for.
     fn start_streams(&mut self) {
         if self.plan.flags.sockets && !self.traced {
@@ -536,6 +633,7 @@ impl Driver {
         let bytes = self.stream_bytes();
         self.guardrails(bytes);
         self.next_clone();
+        self.run_triggers();
         let drops = self
             .seen
             .losses
@@ -630,6 +728,21 @@ impl Driver {
         }
     }
 
+    /// Start the triggers the queue lets run, the next clone one when the dialog is free, and
+    /// end those whose action is over.
+    fn run_triggers(&mut self) {
+        let Some(mut triggers) = self.triggers.take() else {
+            return;
+        };
+        let mut ended = triggers.start(&mut self.app);
+        ended.extend(triggers.start_clone(&mut self.app));
+        ended.extend(triggers.poll(&mut self.app));
+        self.triggers = Some(triggers);
+        for (t, o) in ended {
+            self.complete(t, o);
+        }
+    }
+
     /// One clone at a time: the next queued one when the clone dialog is free.
     fn next_clone(&mut self) {
         let busy = self
@@ -670,9 +783,11 @@ impl Driver {
                 .dialog
                 .as_ref()
                 .is_some_and(|d| d.running());
-            if !capturing && !cloning {
+            let triggering = self.triggers.as_ref().is_some_and(Triggers::busy);
+            if !capturing && !cloning && !triggering {
                 break;
             }
+            self.run_triggers();
             match tokio::time::timeout(Duration::from_millis(200), self.app.next_action()).await {
                 Ok(Some(action)) => self.handle(action),
                 Ok(None) => break,
@@ -690,6 +805,20 @@ impl Driver {
             self.status.say(&text);
             self.seen.errors.push(text);
         }
+    }
+}
+
+/// Never, without a Lease; else when its renewer says it was lost.
+async fn lost(lease: &mut Option<tokio::sync::watch::Receiver<bool>>) {
+    match lease {
+        Some(rx) => {
+            while !*rx.borrow() {
+                if rx.changed().await.is_err() {
+                    return std::future::pending().await;
+                }
+            }
+        }
+        None => std::future::pending().await,
     }
 }
 

@@ -148,7 +148,7 @@ pub async fn finish(
             }
         }
     }
-    if run.stop == Stop::WatchFailed {
+    if matches!(run.stop, Stop::WatchFailed | Stop::LeaseLost) {
         code = 1;
     }
     code
