@@ -93,8 +93,8 @@ pub enum ConfirmPolicy {
     /// No to every question: nothing is created or deleted.
     AssumeNo,
     /// A driver without a user (record mode, the controller): what it asked for itself
-    /// (a clone, a capture, a checkpoint, a removal) is its yes; deploying a helper pod is
-    /// `deploy_helper` (`--deploy-helper`: never silently).
+    /// (a clone, a capture, a checkpoint) is its yes; deploying a helper pod is
+    /// `deploy_helper` (`--deploy-helper`: never silently); removing a clone is no.
     Driver { deploy_helper: bool },
 }
 
@@ -105,6 +105,9 @@ pub enum Question {
     DeployHelper,
     /// What the intent itself asked for: the clone, capture, checkpoint or removal.
     Intended,
+    /// Remove a forensic clone: what a clone intent on a clone itself asks (never a driver's
+    /// yes: it asked for a clone, not for one to be deleted).
+    RemoveClone,
 }
 
 impl ConfirmPolicy {
@@ -118,6 +121,7 @@ impl ConfirmPolicy {
                 Some(deploy_helper)
             }
             (ConfirmPolicy::Driver { .. }, Question::Intended) => Some(true),
+            (ConfirmPolicy::Driver { .. }, Question::RemoveClone) => Some(false),
         }
     }
 }

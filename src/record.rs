@@ -97,6 +97,29 @@ pub async fn run(cli: &Cli, dir: &Path) -> u8 {
     {
         return code;
     }
+    // Renewed from now on: opening a large case takes time.
+    let keeper = lease.clone().map(|cfg| leader::keep(cluster.clone(), cfg));
+    let lost = keeper.as_ref().map(|k| k.lost.clone());
+    let code = record(cli, dir, cluster.clone(), scope, metrics, lost).await;
+    if let (Some(k), Some(cfg)) = (keeper, &lease) {
+        k.release(cluster.as_ref(), cfg).await;
+    }
+    code
+}
+
+/// The run itself, once this replica may act (it holds the Lease, or there is none).
+async fn record(
+    cli: &Cli,
+    dir: &Path,
+    cluster: Arc<dyn Cluster>,
+    scope: crate::cluster::Scope,
+    metrics: Arc<metrics::Metrics>,
+    lost: Option<tokio::sync::watch::Receiver<bool>>,
+) -> u8 {
+    // Controller mode: the Lease is held, and the annotations are acted on.
+    let controller = lost.is_some();
+    let flags = cli.record_flags.clone();
+    let say = |text: &str| eprintln!("ktui record: {}", crate::sanitize::line(text));
     let config = crate::collect::case_config(cluster.as_ref(), cli.demo).await;
     let case = match crate::case::Case::open_dir_as(dir, cli.case.as_deref(), &config) {
         Ok(c) => c,
@@ -130,7 +153,11 @@ pub async fn run(cli: &Cli, dir: &Path) -> u8 {
         .confirm_policy(ConfirmPolicy::Driver {
             deploy_helper: flags.deploy_helper,
         })
-        .event_log(EventLog::TopLevel)
+        .event_log(if flags.sockets {
+            EventLog::TopLevel
+        } else {
+            EventLog::Off
+        })
         .sign_key(flags.sign_key.clone())
         .dedup_window(jiff::SignedDuration::try_from(flags.dedup_window).unwrap_or_default())
         .clock(crate::app::TICK)
@@ -142,22 +169,17 @@ pub async fn run(cli: &Cli, dir: &Path) -> u8 {
         source,
     };
     let mut driver =
-        match driver::Driver::new(app, case, plan, cluster.clone(), metrics, lease.is_some()) {
+        match driver::Driver::new(app, case, plan, cluster.clone(), metrics, controller) {
             Ok(d) => d,
             Err(e) => {
                 say(&e.to_string());
                 return 1;
             }
         };
-    let keeper = lease.clone().map(|cfg| leader::keep(cluster.clone(), cfg));
-    if let Some(k) = &keeper {
-        driver.lease_lost(k.lost.clone());
+    if let Some(lost) = lost {
+        driver.lease_lost(lost);
     }
-    let code = driver.run().await;
-    if let (Some(k), Some(cfg)) = (keeper, &lease) {
-        k.release(cluster.as_ref(), cfg).await;
-    }
-    code
+    driver.run().await
 }
 
 /// The metrics server lives as long as the run.

@@ -539,6 +539,7 @@ impl Runtime {
                     HelperTarget::Local => Some("local".to_string()),
                     HelperTarget::DemoReplay => None,
                 };
+                let node = node.filter(|_| self.event_log != record::EventLog::Off);
                 let recorder = self.case.clone().zip(node).map(|(case, node)| {
                     record::Recorder::start(case, node, self.event_log, self.tx.clone())
                 });

@@ -17,6 +17,7 @@ fn ktui(config: &Path, kubeconfig: &Path, replica: &str) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_ktui"));
     cmd.env("XDG_CONFIG_HOME", config)
         .env("XDG_STATE_HOME", config)
+        .env("KTUI_CONTROLLER", "1")
         .env("POD_NAME", replica)
         .env("POD_NAMESPACE", "ktui-system")
         .env("KTUI_LEASE_SECONDS", "3")

@@ -25,7 +25,10 @@ const GIVE_UP: Duration = Duration::from_secs(600);
 
 #[derive(Debug)]
 enum Phase {
-    Clone,
+    /// The clone dialog reading `request` is this trigger's.
+    Clone {
+        request: u64,
+    },
     Checkpoint,
     /// Capturing until `until`, then stopped; `id` is the console's capture number.
     Capture {
@@ -109,6 +112,10 @@ impl Triggers {
                         self.run(t, Phase::Checkpoint);
                     }
                 }
+                TriggerKind::Capture(_) if let Some(why) = session_elsewhere(app, &t.pod) => {
+                    self.finish(&t);
+                    ended.push((t, failed(why)));
+                }
                 TriggerKind::Capture(secs) => {
                     let before = app.state.packets.captures.len();
                     app.dispatch(Action::Intent(Intent::StartCapture(t.pod.clone())));
@@ -130,7 +137,7 @@ impl Triggers {
                             let why = form_left
                                 .and_then(|f| f.error)
                                 .unwrap_or_else(|| last_toast(app));
-                            self.queue.done(&t.pod, t.annotation);
+                            self.finish(&t);
                             ended.push((t, failed(format!("packet capture not started: {why}"))));
                         }
                     }
@@ -146,12 +153,16 @@ impl Triggers {
             return None;
         }
         let t = self.waiting_clone.remove(0);
+        let asked = app.state.clone.requests;
         app.dispatch(Action::Intent(Intent::Clone(t.pod.clone())));
-        if app.state.clone.dialog.is_none() {
-            return Some(self.refused(app, t));
+        match app.state.clone.dialog.as_ref() {
+            Some(d) if d.request > asked && d.pod == t.pod => {
+                let request = d.request;
+                self.run(t, Phase::Clone { request });
+                None
+            }
+            _ => Some(self.refused(app, t)),
         }
-        self.run(t, Phase::Clone);
-        None
     }
 
     /// What an action carries for a running trigger: a checkpoint's answer, a clone's result.
@@ -183,7 +194,7 @@ impl Triggers {
                     },
                     Err(e) => failed(format!("clone failed: {e}")),
                 };
-                self.end(pod, |p| matches!(p, Phase::Clone), outcome)
+                self.end(pod, |p| matches!(p, Phase::Clone { .. }), outcome)
             }
             _ => None,
         }
@@ -234,8 +245,14 @@ impl Triggers {
                             }
                         })
                 }
-                Phase::Clone if !clone_busy(app) => {
-                    let phase = app.state.clone.dialog.as_ref().map(|d| &d.phase);
+                Phase::Clone { request } if !dialog_running(app, *request) => {
+                    let phase = app
+                        .state
+                        .clone
+                        .dialog
+                        .as_ref()
+                        .filter(|d| d.request == *request)
+                        .map(|d| &d.phase);
                     Some(match phase {
                         Some(ClonePhase::Failed { doing, message }) => {
                             failed(format!("{doing}: {message}"))
@@ -270,9 +287,20 @@ impl Triggers {
         ended
     }
 
-    /// Running or waiting (the run waits for these before it ends).
+    /// Running (the run waits for these before it ends).
     pub fn busy(&self) -> bool {
-        !self.running.is_empty() || !self.waiting_clone.is_empty() || self.queue.queued() > 0
+        !self.running.is_empty()
+    }
+
+    /// The run ends (or the Lease went to another replica): nothing new starts; what waits
+    /// keeps its annotation for the next holder.
+    pub fn stop_new(&mut self) {
+        for t in std::mem::take(&mut self.waiting_clone) {
+            self.queue.done(&t.pod, t.annotation);
+        }
+        while let Some(t) = self.queue.next_ready() {
+            self.queue.done(&t.pod, t.annotation);
+        }
     }
 
     fn run(&mut self, trigger: Trigger, phase: Phase) {
@@ -313,6 +341,31 @@ impl Triggers {
 
 fn failed(message: String) -> Outcome {
     Outcome { ok: false, message }
+}
+
+/// The clone dialog of `request` is still at work.
+fn dialog_running(app: &App, request: u64) -> bool {
+    app.state
+        .clone
+        .dialog
+        .as_ref()
+        .is_some_and(|d| d.request == request && d.running())
+}
+
+/// Why a capture of `pod` cannot run while the helper session serves another node (record
+/// mode keeps one session: `--sockets` holds it), if it cannot.
+fn session_elsewhere(app: &App, pod: &PodKey) -> Option<String> {
+    use crate::state::helper::{Consumer, HelperTarget};
+    app.state.helper.subscription(Consumer::Driver)?;
+    let Some(HelperTarget::Pod { node }) = &app.state.helper.target else {
+        return None;
+    };
+    let pod_node = app.state.pods.pod(pod).and_then(|p| p.node.clone())?;
+    (pod_node != *node).then(|| {
+        format!(
+            "pod {pod} runs on node {pod_node}, and this run's helper session traces node {node} (--sockets): one node at a time; capture it from a run on that node"
+        )
+    })
 }
 
 fn clone_busy(app: &App) -> bool {

@@ -11,8 +11,9 @@ use crate::triage::CrashRecord;
 use crate::triage_cmd::JsonRecord;
 
 /// What makes a termination the same one seen again: pod (`namespace/name`: the JSON keys
-/// carry no uid), container, restarts, finish time.
-type Seen = (String, Option<String>, Option<u32>, Option<String>);
+/// carry no uid), container, finish time. Not the restart count: the kubelet raises it when
+/// it restarts the container, and the termination before is reported again with it.
+type Seen = (String, Option<String>, Option<String>);
 
 pub struct CrashLog {
     writer: StreamWriter,
@@ -25,7 +26,6 @@ fn key(r: &CrashRecord) -> Seen {
     (
         format!("{}/{}", r.pod.namespace, r.pod.name),
         r.container.clone(),
-        r.restarts,
         r.finished_at.map(|t| t.to_string()),
     )
 }
@@ -44,12 +44,15 @@ impl CrashLog {
 
     /// Write `record` unless that termination was written before; true when it was written.
     pub fn add(&mut self, record: &CrashRecord) -> Result<bool> {
-        if !self.seen.insert(key(record)) {
+        let key = key(record);
+        if self.seen.contains(&key) {
             return Ok(false);
         }
         // Plain strings and numbers: serialising cannot fail.
         let line = crate::sanitize::json::to_string(&JsonRecord::from(record)).unwrap_or_default();
+        // Known only once written: a failed write is tried again at the pod's next report.
         self.writer.write_line(line.as_bytes())?;
+        self.seen.insert(key);
         self.written += 1;
         Ok(true)
     }
@@ -79,9 +82,6 @@ fn read_seen(path: &Path) -> HashSet<Seen> {
                     s("pod").unwrap_or_default()
                 ),
                 s("container"),
-                v.get("restarts")
-                    .and_then(serde_json::Value::as_u64)
-                    .and_then(|n| u32::try_from(n).ok()),
                 s("finished_at"),
             )
         })

@@ -5,7 +5,7 @@
 //! next queued clone. The run ends at `--duration`, on SIGINT/SIGTERM (a second one exits at
 //! once: every stream is whole lines up to the last one written), or when the watch fails.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -77,6 +77,10 @@ pub struct Seen {
     pub limit: Option<Limit>,
     /// Errors said on the way (a stream that could not be written, a failed capture).
     pub errors: Vec<String>,
+    /// A record stream could not be written (the disk, the case's size cap): the run exits 1.
+    pub evidence_failed: bool,
+    /// Sizes of the record streams when the run began.
+    pub offsets: super::summary::Offsets,
 }
 
 pub struct Driver {
@@ -95,7 +99,15 @@ pub struct Driver {
     traced: bool,
     /// Clone intents waiting for the clone dialog to be free, and the signatures asked for.
     clone_queue: VecDeque<PodKey>,
-    cloned_signatures: HashSet<String>,
+    /// Signature → when its clone was asked for (again after `--dedup-window`).
+    cloned_signatures: HashMap<String, Instant>,
+    /// The signature each queued or running auto-clone is for.
+    clone_signature: HashMap<PodKey, String>,
+    /// Error toasts already said.
+    toasts_said: HashSet<String>,
+    /// Sizes of the record streams when this run began (a reused DIR): this run's bytes count
+    /// from there.
+    offsets: super::summary::Offsets,
     capturing: bool,
     /// Captures whose end was said.
     ended_said: HashSet<u64>,
@@ -125,6 +137,7 @@ impl Driver {
             .selector
             .clone()
             .map(|s| Selector::start(cluster.clone(), &plan.scope, s));
+        let offsets = super::summary::Offsets::at(case.dir());
         let crashes = CrashLog::open(&case)?;
         let packets = case.open_stream(StreamMeta::top_level("packets", "jsonl")?)?;
         let events_placeholder = if plan.flags.sockets && plan.source != HelperSource::DemoReplay {
@@ -145,7 +158,10 @@ impl Driver {
             listed: false,
             traced: false,
             clone_queue: VecDeque::new(),
-            cloned_signatures: HashSet::new(),
+            cloned_signatures: HashMap::new(),
+            clone_signature: HashMap::new(),
+            toasts_said: HashSet::new(),
+            offsets,
             capturing: false,
             ended_said: HashSet::new(),
             metrics,
@@ -216,7 +232,7 @@ impl Driver {
             eprintln!(
                 "\nktui record: second signal: exiting now; the case is sealed at its next open"
             );
-            std::process::exit(130);
+            std::process::exit(1);
         });
         self.status.end();
         if stop == Stop::Signal {
@@ -227,6 +243,7 @@ impl Driver {
         for task in std::mem::take(&mut self.completing) {
             let _ = task.await;
         }
+        self.seen.offsets = self.offsets.clone();
         let Driver {
             app,
             case,
@@ -295,14 +312,16 @@ impl Driver {
                 Ok(created) => {
                     self.seen.clones_created += 1;
                     self.metrics.clone_created(&pod.namespace);
-                    self.metrics.action("clone", "ok");
                     self.status
                         .say(&format!("created clone {} of {pod}", created.key));
                 }
                 Err(e) => {
                     self.metrics.clone_error(&pod.namespace, "create");
-                    self.metrics.action("clone", "error");
                     self.seen.clone_errors.push(format!("{pod}: {e}"));
+                    // A later crash of that signature may try again.
+                    if let Some(sig) = self.clone_signature.remove(pod) {
+                        self.cloned_signatures.remove(&sig);
+                    }
                     self.status.say(&format!("clone of {pod} failed: {e}"));
                 }
             },
@@ -377,6 +396,7 @@ impl Driver {
     }
 
     fn stream_failed(&mut self, what: &str, e: &crate::case::CaseError) {
+        self.seen.evidence_failed = true;
         let text = format!("cannot write {what}: {e}");
         if !self.seen.errors.contains(&text) {
             self.status.say(&text);
@@ -409,7 +429,16 @@ impl Driver {
             self.metrics
                 .crash(&r.pod.namespace, r.reason.as_deref().unwrap_or("-"));
             if self.plan.flags.auto_clone {
-                if self.cloned_signatures.insert(r.signature.clone()) {
+                let window = self.plan.flags.dedup_window;
+                let fresh = self
+                    .cloned_signatures
+                    .get(&r.signature)
+                    .is_none_or(|at| at.elapsed() >= window);
+                if fresh {
+                    self.cloned_signatures
+                        .insert(r.signature.clone(), Instant::now());
+                    self.clone_signature
+                        .insert(r.pod.clone(), r.signature.clone());
                     self.clone_queue.push_back(r.pod.clone());
                 } else {
                     self.seen.clones_deduplicated += 1;
@@ -632,6 +661,8 @@ impl Driver {
         self.say_capture_ends();
         let bytes = self.stream_bytes();
         self.guardrails(bytes);
+        self.poll_triggers();
+        self.say_errors();
         self.next_clone();
         self.run_triggers();
         let drops = self
@@ -686,12 +717,28 @@ impl Driver {
         }
     }
 
+    /// Bytes this run wrote to the record streams.
     fn stream_bytes(&self) -> u64 {
-        ["events.jsonl", "crashes.jsonl", "packets.jsonl"]
+        self.offsets.written(self.case.dir())
+    }
+
+    /// What the console says as an error (a toast on screen) is said here too, once, and
+    /// kept in the summary: a helper not deployed without --deploy-helper, a refused capture.
+    fn say_errors(&mut self) {
+        let new: Vec<String> = self
+            .app
+            .state
+            .toasts
             .iter()
-            .filter_map(|f| std::fs::metadata(self.case.dir().join(f)).ok())
-            .map(|m| m.len())
-            .sum()
+            .filter(|t| t.level == crate::state::ToastLevel::Error)
+            .map(|t| t.text.clone())
+            .filter(|t| !self.toasts_said.contains(t))
+            .collect();
+        for text in new {
+            self.toasts_said.insert(text.clone());
+            self.status.say(&text);
+            self.seen.errors.push(text);
+        }
     }
 
     /// `--max-events` / `--max-bytes`: stop the trace and the captures, once, and say so.
@@ -736,7 +783,19 @@ impl Driver {
         };
         let mut ended = triggers.start(&mut self.app);
         ended.extend(triggers.start_clone(&mut self.app));
-        ended.extend(triggers.poll(&mut self.app));
+        self.triggers = Some(triggers);
+        for (t, o) in ended {
+            self.complete(t, o);
+        }
+    }
+
+    /// End the triggers whose action is over (before anything else may take the clone
+    /// dialog).
+    fn poll_triggers(&mut self) {
+        let Some(mut triggers) = self.triggers.take() else {
+            return;
+        };
+        let ended = triggers.poll(&mut self.app);
         self.triggers = Some(triggers);
         for (t, o) in ended {
             self.complete(t, o);
@@ -766,6 +825,10 @@ impl Driver {
     /// evidence of the last crashes.
     async fn wind_down(&mut self) {
         self.stop_capture();
+        if let Some(t) = self.triggers.as_mut() {
+            t.stop_new();
+        }
+        self.clone_queue.clear();
         // Captures end with their last file fetched into the case; clones finish.
         let until = Instant::now() + FINISH_BOUND;
         while Instant::now() < until {
@@ -787,7 +850,7 @@ impl Driver {
             if !capturing && !cloning && !triggering {
                 break;
             }
-            self.run_triggers();
+            self.poll_triggers();
             match tokio::time::timeout(Duration::from_millis(200), self.app.next_action()).await {
                 Ok(Some(action)) => self.handle(action),
                 Ok(None) => break,

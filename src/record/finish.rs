@@ -40,7 +40,7 @@ pub async fn finish(
     let local = plan.source == crate::state::helper::HelperSource::Local;
     let nodes = node_files(case, cluster, seen, local).await;
     let end = jiff::Timestamp::now();
-    let mut streams = match Streams::read(case.dir()) {
+    let mut streams = match Streams::read(case.dir(), &seen.offsets) {
         Ok(s) => s,
         Err(e) => {
             seen.errors
@@ -148,7 +148,7 @@ pub async fn finish(
             }
         }
     }
-    if matches!(run.stop, Stop::WatchFailed | Stop::LeaseLost) {
+    if matches!(run.stop, Stop::WatchFailed | Stop::LeaseLost) || seen.evidence_failed {
         code = 1;
     }
     code

@@ -1,9 +1,10 @@
-//! Controller mode with more than one replica: only the holder of the `ktui-controller` Lease
-//! in the controller's namespace records and acts. A replica knows it is in the cluster from
-//! the downward API (`POD_NAME`, `POD_NAMESPACE`, set by `ktui record manifest`); it waits for
-//! the Lease before it opens its case or watches anything, renews it every few seconds while
-//! it runs, finishes its run (summary, bundle) when another replica took it over, and releases
-//! it at the end so the next one starts at once. A new holder does not clone again what the
+//! Controller mode (`KTUI_CONTROLLER=1`, with the downward API's `POD_NAME` and
+//! `POD_NAMESPACE`: what `ktui record manifest` sets): only the holder of the `ktui-controller`
+//! Lease in the controller's namespace records and acts on annotations. A replica waits for the
+//! Lease before it opens its case or watches anything, renews it every few seconds while it
+//! runs (each try bounded; lost when no renewal succeeded within two thirds of the lease's
+//! duration, before another replica may take it), finishes its run (summary, bundle) when it
+//! lost it, and releases it at the end so the next one starts at once. A new holder does not clone again what the
 //! last one cloned: the clone flow finds the clone of a crash in the cluster.
 
 use std::time::Duration;
@@ -12,7 +13,7 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::watch;
 
 use super::lease::{self, Held, LeaseConfig};
-use crate::cluster::Cluster;
+use crate::cluster::{Cluster, ClusterError};
 
 /// The Lease's name.
 pub const LEASE_NAME: &str = "ktui-controller";
@@ -23,6 +24,9 @@ pub const LEASE_SECONDS: u64 = 15;
 /// both set).
 pub fn config_from_env() -> Option<LeaseConfig> {
     let var = |k| std::env::var(k).ok().filter(|v| !v.is_empty());
+    if var("KTUI_CONTROLLER").as_deref() != Some("1") {
+        return None;
+    }
     let seconds = var("KTUI_LEASE_SECONDS")
         .and_then(|s| s.parse().ok())
         .unwrap_or(LEASE_SECONDS)
@@ -55,7 +59,7 @@ pub async fn wait(cluster: &dyn Cluster, cfg: &LeaseConfig, say: &dyn Fn(&str)) 
     };
     let mut said: Option<String> = None;
     loop {
-        match lease::try_acquire_or_renew(cluster, cfg, jiff::Timestamp::now()).await {
+        match attempt(cluster, cfg).await {
             Ok(held) if held.is_leader() => {
                 say(&format!(
                     "holding the Lease {}/{} as {}",
@@ -73,6 +77,13 @@ pub async fn wait(cluster: &dyn Cluster, cfg: &LeaseConfig, say: &dyn Fn(&str)) 
                 }
             }
             Ok(_) => {}
+            Err(e @ ClusterError::Forbidden { .. }) => {
+                say(&format!(
+                    "the Lease {}/{}: {e} (the controller's role needs get, create and update on leases there)",
+                    cfg.namespace, cfg.name
+                ));
+                return Err(1);
+            }
             Err(e) => {
                 let text = format!("the Lease {}/{}: {e}", cfg.namespace, cfg.name);
                 if said.as_deref() != Some(text.as_str()) {
@@ -95,27 +106,46 @@ pub fn keep(cluster: std::sync::Arc<dyn Cluster>, cfg: LeaseConfig) -> Keeper {
     let (tx, rx) = watch::channel(false);
     let task = tokio::spawn(async move {
         let mut last_ok = tokio::time::Instant::now();
+        let deadline = cfg.duration * 2 / 3;
         loop {
             tokio::time::sleep(retry(&cfg)).await;
-            match lease::try_acquire_or_renew(cluster.as_ref(), &cfg, jiff::Timestamp::now()).await
-            {
+            match attempt(cluster.as_ref(), &cfg).await {
                 Ok(held) if held.is_leader() => last_ok = tokio::time::Instant::now(),
                 Ok(_) => {
                     let _ = tx.send(true);
                     return;
                 }
-                Err(e) => {
-                    tracing::warn!(error = %e, "cannot renew the Lease");
-                    if last_ok.elapsed() >= cfg.duration {
-                        let _ = tx.send(true);
-                        return;
-                    }
-                }
+                Err(e) => tracing::warn!(error = %e, "cannot renew the Lease"),
+            }
+            if last_ok.elapsed() >= deadline {
+                let _ = tx.send(true);
+                return;
             }
         }
     })
     .abort_handle();
     Keeper { lost: rx, task }
+}
+
+/// One try, bounded by the retry interval (a hung API call must not hide a lost Lease).
+async fn attempt(cluster: &dyn Cluster, cfg: &LeaseConfig) -> Result<Held, ClusterError> {
+    let bound = retry(cfg);
+    tokio::time::timeout(
+        bound,
+        lease::try_acquire_or_renew(cluster, cfg, jiff::Timestamp::now()),
+    )
+    .await
+    .unwrap_or_else(|_| {
+        Err(ClusterError::Unreachable {
+            server: cluster.info().server,
+            cause: format!(
+                "no answer about the Lease {}/{} within {} ms",
+                cfg.namespace,
+                cfg.name,
+                bound.as_millis()
+            ),
+        })
+    })
 }
 
 pub struct Keeper {

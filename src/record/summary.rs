@@ -28,6 +28,36 @@ pub struct Limit {
     pub reached_at: String,
 }
 
+/// The record streams, by file name.
+pub const STREAMS: [&str; 3] = ["events.jsonl", "crashes.jsonl", "packets.jsonl"];
+
+/// How long each record stream was when a run began: a run into an existing case counts
+/// (and limits) only what it wrote itself.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Offsets(BTreeMap<&'static str, u64>);
+
+impl Offsets {
+    pub fn at(dir: &Path) -> Offsets {
+        Offsets(STREAMS.iter().map(|f| (*f, size(&dir.join(f)))).collect())
+    }
+
+    pub fn of(&self, file: &str) -> u64 {
+        self.0.get(file).copied().unwrap_or(0)
+    }
+
+    /// Bytes written to the streams since.
+    pub fn written(&self, dir: &Path) -> u64 {
+        STREAMS
+            .iter()
+            .map(|f| size(&dir.join(f)).saturating_sub(self.of(f)))
+            .sum()
+    }
+}
+
+fn size(path: &Path) -> u64 {
+    std::fs::metadata(path).map_or(0, |m| m.len())
+}
+
 /// The counts of one record stream file, read back.
 #[derive(Debug, Default)]
 pub struct Streams {
@@ -208,30 +238,27 @@ impl PacketCounts {
 }
 
 impl Streams {
-    /// Read the record streams in `dir` (a missing file counts nothing).
-    pub fn read(dir: &Path) -> std::io::Result<Streams> {
+    /// Read the record streams in `dir` from `from` on (a missing file counts nothing).
+    pub fn read(dir: &Path, from: &Offsets) -> std::io::Result<Streams> {
         let mut s = Streams::default();
-        each_line(
-            &dir.join("events.jsonl"),
-            |l| match serde_json::from_slice::<SocketEvent>(l) {
+        each_line(&dir.join("events.jsonl"), from.of("events.jsonl"), |l| {
+            match serde_json::from_slice::<SocketEvent>(l) {
                 Ok(e) => s.events.add(&e),
                 Err(_) => s.unreadable += 1,
-            },
-        )?;
-        each_line(
-            &dir.join("crashes.jsonl"),
-            |l| match serde_json::from_slice::<Value>(l) {
+            }
+        })?;
+        each_line(&dir.join("crashes.jsonl"), from.of("crashes.jsonl"), |l| {
+            match serde_json::from_slice::<Value>(l) {
                 Ok(v) => s.crashes.add(&v),
                 Err(_) => s.unreadable += 1,
-            },
-        )?;
-        each_line(
-            &dir.join("packets.jsonl"),
-            |l| match serde_json::from_slice::<Value>(l) {
+            }
+        })?;
+        each_line(&dir.join("packets.jsonl"), from.of("packets.jsonl"), |l| {
+            match serde_json::from_slice::<Value>(l) {
                 Ok(v) => s.packets.add(&v),
                 Err(_) => s.unreadable += 1,
-            },
-        )?;
+            }
+        })?;
         Ok(s)
     }
 
@@ -284,13 +311,15 @@ impl Streams {
     }
 }
 
-/// Call `f` with each complete line of `path` (none when it does not exist).
-fn each_line(path: &Path, mut f: impl FnMut(&[u8])) -> std::io::Result<()> {
-    let file = match std::fs::File::open(path) {
+/// Call `f` with each complete line of `path` after byte `from` (none when it does not exist).
+fn each_line(path: &Path, from: u64, mut f: impl FnMut(&[u8])) -> std::io::Result<()> {
+    use std::io::Seek as _;
+    let mut file = match std::fs::File::open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
         Err(e) => return Err(e),
     };
+    file.seek(std::io::SeekFrom::Start(from))?;
     let mut reader = std::io::BufReader::with_capacity(256 * 1024, file);
     let mut line = Vec::new();
     loop {
@@ -371,7 +400,16 @@ mod tests {
              {\"namespace\":\"a\",\"reason\":\"OOMKilled\",\"signature\":\"s1\"}\n",
         )
         .unwrap();
-        let mut s = Streams::read(dir.path()).unwrap();
+        let from = Offsets::at(dir.path());
+        let mut later = Streams::read(dir.path(), &from).unwrap();
+        let none = later.json(Timestamp::UNIX_EPOCH, &BTreeMap::new(), None);
+        assert_eq!(
+            none["events"]["lines"], 0,
+            "a later run counts from where it began"
+        );
+        assert_eq!(none["crashes"]["lines"], 0);
+        assert_eq!(from.written(dir.path()), 0);
+        let mut s = Streams::read(dir.path(), &Offsets::default()).unwrap();
         let v = s.json(Timestamp::UNIX_EPOCH, &BTreeMap::new(), None);
         assert_eq!(v["events"]["lines"], 5);
         assert_eq!(v["events"]["represented"], 9);

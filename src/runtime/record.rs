@@ -22,15 +22,18 @@ pub enum EventLog {
     /// `artifacts/nodes/<node>/sockets-<n>.jsonl`, the wire messages (the console).
     #[default]
     NodeSegments,
-    /// `events.jsonl` at the top of the case, one `SocketEvent` a line (`--record`).
+    /// `events.jsonl` at the top of the case, one `SocketEvent` a line (`--record --sockets`).
     TopLevel,
+    /// Not written (`--record` without `--sockets`: a capture's session carries none, and the
+    /// driver keeps `events.jsonl`, empty, itself).
+    Off,
 }
 
 impl EventLog {
     fn meta(self, node: &str) -> crate::case::Result<StreamMeta> {
         match self {
             EventLog::NodeSegments => StreamMeta::sockets(node),
-            EventLog::TopLevel => StreamMeta::top_level("events", "jsonl"),
+            EventLog::TopLevel | EventLog::Off => StreamMeta::top_level("events", "jsonl"),
         }
     }
 
@@ -42,6 +45,7 @@ impl EventLog {
             EventLog::NodeSegments => Some(ktui_wire::encode(message).trim_end().to_string()),
             // Strings escape what must not reach a terminal raw (as `ktui triage --json`).
             EventLog::TopLevel => crate::sanitize::json::to_string(event).ok(),
+            EventLog::Off => None,
         }
     }
 }

@@ -314,8 +314,20 @@ pub fn on_prepared(
                 clone: *clone,
                 with_snapshots: false,
             }));
-            if policy.answer(Question::Intended) == Some(true) {
-                return remove(state);
+            match policy.answer(Question::RemoveClone) {
+                Some(true) => return remove(state),
+                Some(false) => {
+                    let key = state.clone.dialog.take().map(|d| d.pod);
+                    if let Some(key) = key {
+                        state.toast(
+                            ToastLevel::Error,
+                            format!(
+                                "{key} is a forensic clone itself: not cloned, and left as it is"
+                            ),
+                        );
+                    }
+                }
+                None => {}
             }
             Vec::new()
         }

@@ -234,6 +234,10 @@ impl ControllerSpec {
         };
         let value = |name: &str, v: &str| item(map(vec![f("name", s(name)), f("value", s(v))]));
         vec![
+            value("KTUI_CONTROLLER", "1").note(
+                "Controller mode: only the holder of the Lease ktui-controller records, and it \
+                 acts on the ktui.dev/ annotations of the pods it watches.",
+            ),
             field("POD_NAME", "metadata.name")
                 .note("The Lease holder's identity (and the case id without --pvc)."),
             field("POD_NAMESPACE", "metadata.namespace")

@@ -145,8 +145,9 @@ fn the_deployment() {
             ":9464"
         ])
     );
+    assert_eq!(c["env"][0], json!({"name": "KTUI_CONTROLLER", "value": "1"}));
     assert_eq!(
-        c["env"][0],
+        c["env"][1],
         json!({"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}})
     );
     let sc = &c["securityContext"];
