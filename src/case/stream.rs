@@ -204,6 +204,48 @@ impl StreamWriter {
         Ok(())
     }
 
+    /// Append several records with as few writes as the segment allows (a batch that fits goes
+    /// in one `write`; a kill in its middle leaves whole lines before the cut, and the next
+    /// open seals the segment at its last complete line). A top-level stream never rotates, so
+    /// its batch is always one write.
+    pub fn write_lines<L: AsRef<[u8]>>(&mut self, lines: &[L]) -> Result<()> {
+        if self.meta.layout != Layout::TopLevel {
+            return lines.iter().try_for_each(|l| self.write_line(l.as_ref()));
+        }
+        if lines.is_empty() {
+            return Ok(());
+        }
+        if lines.iter().any(|l| l.as_ref().contains(&b'\n')) {
+            return Err(CaseError::LineHasNewline {
+                path: self.current_path().unwrap_or_default().to_string(),
+            });
+        }
+        if self.segment.is_none() {
+            self.start_segment(Instant::now())?;
+        }
+        self.buf.clear();
+        for l in lines {
+            self.buf.extend_from_slice(l.as_ref());
+            self.buf.push(b'\n');
+        }
+        let n = self.buf.len() as u64;
+        let inner = &self.case.inner;
+        inner.budget.reserve(n)?;
+        let Some(seg) = self.segment.as_mut() else {
+            return Ok(());
+        };
+        if let Err(e) = seg.file.write_all(&self.buf) {
+            let _ = seg.file.set_len(seg.size);
+            inner.budget.release(n);
+            let path = inner.dir.join(seg.path.as_str());
+            return Err(CaseError::io("write", &inner.dir, path, e));
+        }
+        seg.hasher.update(&self.buf);
+        seg.size += n;
+        seg.dirty = true;
+        Ok(())
+    }
+
     /// Call at least once a second: fsync what was written, rotate an old segment.
     pub fn tick(&mut self) -> Result<()> {
         self.tick_at(Instant::now())

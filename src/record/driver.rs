@@ -350,12 +350,13 @@ impl Driver {
 
     fn messages(&mut self, messages: &[HelperMessage]) {
         let source = self.source_name();
+        let mut by_type: BTreeMap<&'static str, u64> = BTreeMap::new();
         for m in messages {
             match m {
                 HelperMessage::Socket { event } => {
                     self.seen.events += 1;
-                    self.metrics
-                        .events(event.kind.as_str(), event.count.unwrap_or(1).max(1));
+                    *by_type.entry(event.kind.as_str()).or_default() +=
+                        event.count.unwrap_or(1).max(1);
                 }
                 HelperMessage::Stats(stats) => {
                     self.seen.losses.insert(source.clone(), *stats);
@@ -374,6 +375,9 @@ impl Driver {
                 }
                 _ => {}
             }
+        }
+        for (kind, n) in by_type {
+            self.metrics.events(kind, n);
         }
     }
 

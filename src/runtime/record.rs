@@ -80,10 +80,7 @@ impl Recorder {
                     Err(e) => return fail(e),
                 };
                 while let Some(lines) = rx.blocking_recv() {
-                    let written = lines
-                        .iter()
-                        .try_for_each(|l| writer.write_line(l.as_bytes()))
-                        .and_then(|()| writer.tick());
+                    let written = writer.write_lines(&lines).and_then(|()| writer.tick());
                     if let Err(e) = written {
                         fail(e);
                         break;

@@ -145,7 +145,10 @@ fn the_deployment() {
             ":9464"
         ])
     );
-    assert_eq!(c["env"][0], json!({"name": "KTUI_CONTROLLER", "value": "1"}));
+    assert_eq!(
+        c["env"][0],
+        json!({"name": "KTUI_CONTROLLER", "value": "1"})
+    );
     assert_eq!(
         c["env"][1],
         json!({"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}})
