@@ -384,24 +384,7 @@ fn usage_errors_exit_2_and_no_cluster_exits_3() {
 
 /// A Deployment's pod in CrashLoopBackOff (the same crash for every `n`).
 fn crashed_pod(n: usize) -> Value {
-    let name = format!("web-6d4-{n:02}");
-    json!({
-        "apiVersion": "v1", "kind": "Pod",
-        "metadata": {"name": name, "namespace": "shop", "uid": format!("uid-{n}"),
-            "labels": {"app": "web", "pod-template-hash": "6d4"},
-            "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "web-6d4",
-                "uid": "rs-uid", "controller": true}]},
-        "spec": {"nodeName": "worker-1",
-            "containers": [{"name": "app", "image": "registry.example/shop/web:1.4"}]},
-        "status": {"phase": "Running",
-            "containerStatuses": [{"name": "app", "image": "registry.example/shop/web:1.4",
-                "imageID": "registry.example/shop/web@sha256:1111111111111111111111111111111111111111111111111111111111111111",
-                "containerID": format!("containerd://{n}"), "ready": false, "started": false,
-                "restartCount": 3,
-                "state": {"waiting": {"reason": "CrashLoopBackOff", "message": "back-off 40s"}},
-                "lastState": {"terminated": {"exitCode": 1, "reason": "Error",
-                    "startedAt": "2026-11-20T09:58:01Z", "finishedAt": "2026-11-20T09:58:10Z"}}}]},
-    })
+    common::crashed_web_pod(&format!("web-6d4-{n:02}"), json!({}))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

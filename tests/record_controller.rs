@@ -41,27 +41,6 @@ fn lines(path: &Path) -> Vec<Value> {
         .collect()
 }
 
-fn crashed_pod(name: &str, annotations: Value) -> Value {
-    json!({
-        "apiVersion": "v1", "kind": "Pod",
-        "metadata": {"name": name, "namespace": "shop", "uid": format!("uid-{name}"),
-            "labels": {"app": "web", "pod-template-hash": "6d4"},
-            "annotations": annotations,
-            "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "web-6d4",
-                "uid": "rs-uid", "controller": true}]},
-        "spec": {"nodeName": "worker-1",
-            "containers": [{"name": "app", "image": "registry.example/shop/web:1.4"}]},
-        "status": {"phase": "Running",
-            "containerStatuses": [{"name": "app", "image": "registry.example/shop/web:1.4",
-                "imageID": "registry.example/shop/web@sha256:1111111111111111111111111111111111111111111111111111111111111111",
-                "containerID": "containerd://1", "ready": false, "started": false,
-                "restartCount": 3,
-                "state": {"waiting": {"reason": "CrashLoopBackOff", "message": "back-off 40s"}},
-                "lastState": {"terminated": {"exitCode": 1, "reason": "Error",
-                    "startedAt": "2026-11-20T09:58:01Z", "finishedAt": "2026-11-20T09:58:10Z"}}}]},
-    })
-}
-
 fn store() -> ktui_fake_apiserver::Store {
     let store = ktui_fake_apiserver::Store::new();
     store.add_namespace("shop");
@@ -89,11 +68,11 @@ fn events_of(store: &ktui_fake_apiserver::Store, pod: &str) -> Vec<Value> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_annotation_is_acted_on_removed_and_reported() {
     let store = store();
-    store.apply(crashed_pod(
+    store.apply(common::crashed_web_pod(
         "web-6d4-a",
         json!({"ktui.dev/clone": "true", "team": "payments"}),
     ));
-    store.apply(crashed_pod(
+    store.apply(common::crashed_web_pod(
         "web-6d4-b",
         json!({"ktui.dev/capture": "forever"}),
     ));
@@ -161,7 +140,7 @@ async fn an_annotation_is_acted_on_removed_and_reported() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_replicas_with_a_lease_exactly_one_acts_and_the_next_clones_nothing_twice() {
     let store = store();
-    store.apply(crashed_pod("web-6d4-a", json!({})));
+    store.apply(common::crashed_web_pod("web-6d4-a", json!({})));
     let setup = common::Setup::start(store).await;
     let tmp = tempfile::tempdir().unwrap();
     let run = |replica: &str| {

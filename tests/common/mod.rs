@@ -343,3 +343,26 @@ pub fn dialog_box(text: &str, title: &str) -> String {
     }
     out
 }
+
+/// A `web` Deployment's pod (ReplicaSet `web-6d4`) in CrashLoopBackOff on worker-1, the same
+/// crash whatever its name, with `annotations`.
+pub fn crashed_web_pod(name: &str, annotations: serde_json::Value) -> serde_json::Value {
+    serde_json::json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": name, "namespace": "shop", "uid": format!("uid-{name}"),
+            "labels": {"app": "web", "pod-template-hash": "6d4"},
+            "annotations": annotations,
+            "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "web-6d4",
+                "uid": "rs-uid", "controller": true}]},
+        "spec": {"nodeName": "worker-1",
+            "containers": [{"name": "app", "image": "registry.example/shop/web:1.4"}]},
+        "status": {"phase": "Running",
+            "containerStatuses": [{"name": "app", "image": "registry.example/shop/web:1.4",
+                "imageID": "registry.example/shop/web@sha256:1111111111111111111111111111111111111111111111111111111111111111",
+                "containerID": "containerd://1", "ready": false, "started": false,
+                "restartCount": 3,
+                "state": {"waiting": {"reason": "CrashLoopBackOff", "message": "back-off 40s"}},
+                "lastState": {"terminated": {"exitCode": 1, "reason": "Error",
+                    "startedAt": "2026-11-20T09:58:01Z", "finishedAt": "2026-11-20T09:58:10Z"}}}]},
+    })
+}
