@@ -577,3 +577,53 @@ async fn the_metrics_endpoint_shows_the_counters_moving() {
     let rest = drain.join().unwrap();
     assert_eq!(status.code(), Some(0), "{rest}");
 }
+
+#[test]
+fn max_events_stops_the_trace_and_says_so_in_the_summary() {
+    let test = "record::max_events";
+    if common::skip_unless(test, common::ebpf_unavailable()) {
+        return;
+    }
+    let helper = common::helper_binary();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("r");
+    let child = ktui(tmp.path())
+        .env("KTUI_HELPER_BIN", &helper)
+        .args([
+            "--demo",
+            "--helper",
+            "local",
+            "--sockets",
+            "--max-events",
+            "20",
+        ])
+        .args(["--duration", "5s", "--record"])
+        .arg(&dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    let traffic = std::thread::spawn(move || {
+        while started.elapsed() < Duration::from_millis(4500) {
+            let _ = std::net::TcpStream::connect_timeout(
+                &"127.0.0.1:9".parse().unwrap(),
+                Duration::from_millis(200),
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    });
+    let out = child.wait_with_output().unwrap();
+    traffic.join().unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("--max-events 20 reached"), "{stderr}");
+    let s = summary(&dir);
+    assert_eq!(s["limit"]["kind"], "max_events", "{s}");
+    assert_eq!(s["limit"]["value"], 20);
+    let events = lines(&dir.join("events.jsonl"));
+    // The helper stops at the limit (its filter carries it); a batch in flight may end past it.
+    assert!(events.len() >= 20, "{}", events.len());
+    assert!(events.len() < 400, "capture stopped: {}", events.len());
+    assert_eq!(s["events"]["lines"], events.len() as u64);
+}
