@@ -92,17 +92,12 @@ fn verifies(bundle: &Path, config: &Path) {
     );
 }
 
-#[test]
-fn a_demo_run_with_the_local_helper_writes_every_file_and_a_summary_that_agrees() {
-    let test = "record::local_helper";
-    if common::skip_unless(test, common::ebpf_unavailable()) {
-        return;
-    }
-    let helper = common::helper_binary();
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("incident");
-    let child = ktui(tmp.path())
-        .env("KTUI_HELPER_BIN", &helper)
+/// `ktui --demo --helper local --sockets --duration 5s --record DIR` plus `extra`, with
+/// refused connects to a closed port all along the run (the probes attach in its first second
+/// or two): connect events with ECONNREFUSED.
+fn record_local_with_traffic(config: &Path, dir: &Path, extra: &[&str]) -> Output {
+    let child = ktui(config)
+        .env("KTUI_HELPER_BIN", common::helper_binary())
         .args([
             "--demo",
             "--helper",
@@ -110,15 +105,14 @@ fn a_demo_run_with_the_local_helper_writes_every_file_and_a_summary_that_agrees(
             "--sockets",
             "--duration",
             "5s",
-            "--record",
         ])
-        .arg(&dir)
+        .args(extra)
+        .arg("--record")
+        .arg(dir)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // Refused connects to a closed port all along the run (the probes attach in its first
-    // second or two): connect events with ECONNREFUSED.
     let started = Instant::now();
     let traffic = std::thread::spawn(move || {
         while started.elapsed() < Duration::from_millis(4500) {
@@ -126,11 +120,23 @@ fn a_demo_run_with_the_local_helper_writes_every_file_and_a_summary_that_agrees(
                 &"127.0.0.1:9".parse().unwrap(),
                 Duration::from_millis(200),
             );
-            std::thread::sleep(Duration::from_millis(50));
+            std::thread::sleep(Duration::from_millis(20));
         }
     });
     let out = child.wait_with_output().unwrap();
     traffic.join().unwrap();
+    out
+}
+
+#[test]
+fn a_demo_run_with_the_local_helper_writes_every_file_and_a_summary_that_agrees() {
+    let test = "record::local_helper";
+    if common::skip_unless(test, common::ebpf_unavailable()) {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("incident");
+    let out = record_local_with_traffic(tmp.path(), &dir, &[]);
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(
@@ -584,37 +590,9 @@ fn max_events_stops_the_trace_and_says_so_in_the_summary() {
     if common::skip_unless(test, common::ebpf_unavailable()) {
         return;
     }
-    let helper = common::helper_binary();
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("r");
-    let child = ktui(tmp.path())
-        .env("KTUI_HELPER_BIN", &helper)
-        .args([
-            "--demo",
-            "--helper",
-            "local",
-            "--sockets",
-            "--max-events",
-            "20",
-        ])
-        .args(["--duration", "5s", "--record"])
-        .arg(&dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let started = Instant::now();
-    let traffic = std::thread::spawn(move || {
-        while started.elapsed() < Duration::from_millis(4500) {
-            let _ = std::net::TcpStream::connect_timeout(
-                &"127.0.0.1:9".parse().unwrap(),
-                Duration::from_millis(200),
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    });
-    let out = child.wait_with_output().unwrap();
-    traffic.join().unwrap();
+    let out = record_local_with_traffic(tmp.path(), &dir, &["--max-events", "20"]);
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(stderr.contains("--max-events 20 reached"), "{stderr}");

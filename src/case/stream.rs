@@ -183,25 +183,10 @@ impl StreamWriter {
         if self.segment.is_none() {
             self.start_segment(Instant::now())?;
         }
-        let inner = &self.case.inner;
-        inner.budget.reserve(n)?;
         self.buf.clear();
         self.buf.extend_from_slice(line);
         self.buf.push(b'\n');
-        let Some(seg) = self.segment.as_mut() else {
-            return Ok(());
-        };
-        if let Err(e) = seg.file.write_all(&self.buf) {
-            // Cut a partly written line back off: the segment stays whole lines.
-            let _ = seg.file.set_len(seg.size);
-            inner.budget.release(n);
-            let path = inner.dir.join(seg.path.as_str());
-            return Err(CaseError::io("write", &inner.dir, path, e));
-        }
-        seg.hasher.update(&self.buf);
-        seg.size += n;
-        seg.dirty = true;
-        Ok(())
+        self.append_buf()
     }
 
     /// Append several records with as few writes as the segment allows (a batch that fits goes
@@ -228,13 +213,21 @@ impl StreamWriter {
             self.buf.extend_from_slice(l.as_ref());
             self.buf.push(b'\n');
         }
+        self.append_buf()
+    }
+
+    /// Append the whole lines in `buf` to the open segment with one write, within the case's
+    /// budget, hashing them as written.
+    fn append_buf(&mut self) -> Result<()> {
         let n = self.buf.len() as u64;
         let inner = &self.case.inner;
         inner.budget.reserve(n)?;
         let Some(seg) = self.segment.as_mut() else {
+            inner.budget.release(n);
             return Ok(());
         };
         if let Err(e) = seg.file.write_all(&self.buf) {
+            // Cut a partly written line back off: the segment stays whole lines.
             let _ = seg.file.set_len(seg.size);
             inner.budget.release(n);
             let path = inner.dir.join(seg.path.as_str());

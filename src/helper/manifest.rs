@@ -14,7 +14,7 @@ use serde_json::Value;
 use sha2::{Digest as _, Sha256};
 
 use crate::cluster::PodKey;
-use yaml::{Field, Item, Node, b, comment, f, item, map, num, s, seq};
+use yaml::{Field, Item, Node, b, f, item, map, num, s, seq};
 
 pub use variant::{
     ANNOTATION_CAPABILITIES, CAPTURE_DIR, CAPTURE_DIR_LIMIT, EmptyDir, HelperVariant, HostPath,
@@ -513,7 +513,6 @@ impl HelperSpec {
     pub fn to_yaml(&self) -> String {
         let node = self.node.as_deref().unwrap_or("(any: no --node given)");
         let ns = &self.namespace;
-        let mut out = String::new();
         let variant = self.variant;
         let what = if variant.is_default() {
             "ktui node helper".to_string()
@@ -561,16 +560,7 @@ impl HelperSpec {
             "The ServiceAccount and Pod are server-side applied (field manager \"ktui\"; `kubectl apply --server-side --field-manager=ktui -f -`).".to_string(),
             "Remove with `ktui helper remove --node NODE` (or `--all`).".to_string(),
         ]);
-        for line in header {
-            comment(&mut out, 0, &line);
-        }
-        for (i, doc) in self.nodes().iter().enumerate() {
-            if i > 0 {
-                out.push_str("---\n");
-            }
-            doc.write_yaml(&mut out, 0);
-        }
-        out
+        yaml::documents(&header, &self.nodes())
     }
 }
 

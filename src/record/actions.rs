@@ -116,32 +116,20 @@ impl Triggers {
                     self.finish(&t);
                     ended.push((t, failed(why)));
                 }
-                TriggerKind::Capture(secs) => {
-                    let before = app.state.packets.captures.len();
-                    app.dispatch(Action::Intent(Intent::StartCapture(t.pod.clone())));
-                    let form_left = app.state.packets.form.take();
-                    match app.state.packets.captures.get(before) {
-                        Some(c) if form_left.is_none() => {
-                            let id = c.id;
-                            self.run(
-                                t,
-                                Phase::Capture {
-                                    id,
-                                    until: Instant::now() + secs,
-                                    stopped: false,
-                                },
-                            );
-                        }
-                        _ => {
-                            app.state.mode = crate::state::Mode::Normal;
-                            let why = form_left
-                                .and_then(|f| f.error)
-                                .unwrap_or_else(|| last_toast(app));
-                            self.finish(&t);
-                            ended.push((t, failed(format!("packet capture not started: {why}"))));
-                        }
+                TriggerKind::Capture(secs) => match start_capture(app, &t.pod) {
+                    Ok(id) => self.run(
+                        t,
+                        Phase::Capture {
+                            id,
+                            until: Instant::now() + secs,
+                            stopped: false,
+                        },
+                    ),
+                    Err(why) => {
+                        self.finish(&t);
+                        ended.push((t, failed(format!("packet capture not started: {why}"))));
                     }
-                }
+                },
             }
         }
         ended
@@ -341,6 +329,24 @@ impl Triggers {
 
 fn failed(message: String) -> Outcome {
     Outcome { ok: false, message }
+}
+
+/// Start a capture of `pod` with the capture form's defaults (the driver's policy answers
+/// it): the console's capture number, or why none started (the defaults made no capture — a
+/// local helper needs a namespace path — or the console refused it).
+pub fn start_capture(app: &mut App, pod: &PodKey) -> Result<u64, String> {
+    let before = app.state.packets.captures.len();
+    app.dispatch(Action::Intent(Intent::StartCapture(pod.clone())));
+    let form_left = app.state.packets.form.take();
+    match app.state.packets.captures.get(before) {
+        Some(c) if form_left.is_none() => Ok(c.id),
+        _ => {
+            app.state.mode = crate::state::Mode::Normal;
+            Err(form_left
+                .and_then(|f| f.error)
+                .unwrap_or_else(|| last_toast(app)))
+        }
+    }
 }
 
 /// The clone dialog of `request` is still at work.

@@ -503,18 +503,7 @@ impl Driver {
             .map(|t| t.observe(&pod))
             .unwrap_or_default();
         for e in invalid {
-            let t = Trigger {
-                pod: e.pod.clone(),
-                kind: match e.annotation {
-                    super::triggers::CAPTURE => {
-                        super::triggers::TriggerKind::Capture(Duration::ZERO)
-                    }
-                    super::triggers::CHECKPOINT => super::triggers::TriggerKind::Checkpoint,
-                    _ => super::triggers::TriggerKind::Clone,
-                },
-                annotation: e.annotation,
-                value: e.value.clone(),
-            };
+            let t = e.trigger();
             self.complete(
                 t,
                 Outcome {
@@ -528,12 +517,8 @@ impl Driver {
     /// A trigger's end: the annotation removed, an Event on the pod, a custody line (in a
     /// task: the run waits for it before it ends).
     fn complete(&mut self, t: Trigger, o: Outcome) {
-        let kind = match t.kind {
-            super::triggers::TriggerKind::Capture(_) => "capture",
-            super::triggers::TriggerKind::Checkpoint => "checkpoint",
-            super::triggers::TriggerKind::Clone => "clone",
-        };
-        self.metrics.action(kind, if o.ok { "ok" } else { "error" });
+        self.metrics
+            .action(t.kind.name(), if o.ok { "ok" } else { "error" });
         self.status.say(&format!(
             "{} on {}: {}{}",
             t.annotation,
@@ -569,17 +554,10 @@ impl Driver {
         if self.plan.flags.packets && !self.capturing {
             self.capturing = true;
             for key in self.named_pods() {
-                self.app
-                    .dispatch(Action::Intent(Intent::StartCapture(key.clone())));
-                // The defaults did not make a capture (a local helper needs a namespace path).
-                if let Some(form) = self.app.state.packets.form.take() {
-                    let why = form
-                        .error
-                        .unwrap_or_else(|| "the capture form was left open".into());
+                if let Err(why) = super::actions::start_capture(&mut self.app, &key) {
                     let text = format!("the packets of {key} are not captured: {why}");
                     self.status.say(&text);
                     self.seen.errors.push(text);
-                    self.app.state.mode = crate::state::Mode::Normal;
                 }
             }
         }

@@ -14,7 +14,7 @@ pub mod rbac;
 use serde_json::Value;
 
 use crate::cluster::Scope;
-use crate::helper::manifest::yaml::{Field, Item, Node, comment, f, item, map, s, seq};
+use crate::helper::manifest::yaml::{Field, Item, Node, f, item, map, s, seq};
 use crate::helper::manifest::{
     self as helper_manifest, LABEL_MANAGED_BY, LABEL_NAME, LABEL_VERSION, MANAGER, ManifestError,
     validate_image, validate_namespace,
@@ -368,17 +368,7 @@ impl ControllerSpec {
 
     /// The objects as commented YAML documents.
     pub fn to_yaml(&self) -> String {
-        let mut out = String::new();
-        for line in self.header() {
-            comment(&mut out, 0, &line);
-        }
-        for (i, doc) in self.nodes().iter().enumerate() {
-            if i > 0 {
-                out.push_str("---\n");
-            }
-            doc.write_yaml(&mut out, 0);
-        }
-        out
+        crate::helper::manifest::yaml::documents(&self.header(), &self.nodes())
     }
 
     fn header(&self) -> Vec<String> {

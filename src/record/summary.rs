@@ -336,29 +336,9 @@ fn each_line(path: &Path, from: u64, mut f: impl FnMut(&[u8])) -> std::io::Resul
     }
 }
 
-/// `ECONNREFUSED (111)`; the number alone when it has no name here.
+/// `ECONNREFUSED (111)`; the number alone when it has no name.
 pub fn errno_name(errno: i32) -> String {
-    let name = match errno {
-        1 => "EPERM",
-        4 => "EINTR",
-        11 => "EAGAIN",
-        13 => "EACCES",
-        22 => "EINVAL",
-        24 => "EMFILE",
-        97 => "EAFNOSUPPORT",
-        98 => "EADDRINUSE",
-        99 => "EADDRNOTAVAIL",
-        100 => "ENETDOWN",
-        101 => "ENETUNREACH",
-        103 => "ECONNABORTED",
-        104 => "ECONNRESET",
-        110 => "ETIMEDOUT",
-        111 => "ECONNREFUSED",
-        113 => "EHOSTUNREACH",
-        115 => "EINPROGRESS",
-        _ => return errno.to_string(),
-    };
-    format!("{name} ({errno})")
+    live::errno_symbol(errno).map_or_else(|| errno.to_string(), |n| format!("{n} ({errno})"))
 }
 
 #[cfg(test)]

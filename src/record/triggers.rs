@@ -32,6 +32,17 @@ pub enum TriggerKind {
     Clone,
 }
 
+impl TriggerKind {
+    /// The action's name (`ktui_actions_total{action}`).
+    pub fn name(self) -> &'static str {
+        match self {
+            TriggerKind::Capture(_) => "capture",
+            TriggerKind::Checkpoint => "checkpoint",
+            TriggerKind::Clone => "clone",
+        }
+    }
+}
+
 /// One action a pod's annotation asks for; `value` is the annotation's value as read, which
 /// [`super::complete`] compares before removing it (a new value is a new request).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,6 +65,22 @@ pub struct InvalidTrigger {
     pub value: String,
     /// What the annotation takes.
     pub expected: &'static str,
+}
+
+impl InvalidTrigger {
+    /// The trigger its annotation stands for (to be answered, and removed, as failed).
+    pub fn trigger(&self) -> Trigger {
+        Trigger {
+            pod: self.pod.clone(),
+            kind: match self.annotation {
+                CAPTURE => TriggerKind::Capture(Duration::ZERO),
+                CHECKPOINT => TriggerKind::Checkpoint,
+                _ => TriggerKind::Clone,
+            },
+            annotation: self.annotation,
+            value: self.value.clone(),
+        }
+    }
 }
 
 /// The triggers a pod's annotations ask for, in the order capture, checkpoint, clone: one

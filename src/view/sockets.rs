@@ -19,20 +19,8 @@ use ktui_wire::Hello;
 
 /// Names for the errnos connect() usually fails with.
 pub fn errno_name(errno: i32) -> String {
-    match errno {
-        1 => "EPERM".into(),
-        13 => "EACCES".into(),
-        22 => "EINVAL".into(),
-        99 => "EADDRNOTAVAIL".into(),
-        101 => "ENETUNREACH".into(),
-        103 => "ECONNABORTED".into(),
-        104 => "ECONNRESET".into(),
-        110 => "ETIMEDOUT".into(),
-        111 => "ECONNREFUSED".into(),
-        113 => "EHOSTUNREACH".into(),
-        115 => "EINPROGRESS".into(),
-        n => format!("errno {n}"),
-    }
+    crate::state::sockets::summary::errno_symbol(errno)
+        .map_or_else(|| format!("errno {errno}"), str::to_string)
 }
 
 fn rcode_name(rcode: u8) -> String {

@@ -75,6 +75,22 @@ pub(crate) fn item(value: Node) -> Item {
     }
 }
 
+/// Commented YAML: the `header` comment lines, then each document, `---` between them (what
+/// `ktui helper manifest` and `ktui record manifest` print).
+pub(crate) fn documents(header: &[String], docs: &[Node]) -> String {
+    let mut out = String::new();
+    for line in header {
+        comment(&mut out, 0, line);
+    }
+    for (i, doc) in docs.iter().enumerate() {
+        if i > 0 {
+            out.push_str("---\n");
+        }
+        doc.write_yaml(&mut out, 0);
+    }
+    out
+}
+
 /// One comment line; control characters (an interpolated value cannot end the comment).
 pub(crate) fn comment(out: &mut String, indent: usize, text: &str) {
     let clean: String = text

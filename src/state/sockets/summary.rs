@@ -435,6 +435,30 @@ pub struct ResolverStats {
     pub unanswered: usize,
 }
 
+/// The symbol of an errno connect() (or a socket) usually fails with.
+pub fn errno_symbol(errno: i32) -> Option<&'static str> {
+    Some(match errno {
+        1 => "EPERM",
+        4 => "EINTR",
+        11 => "EAGAIN",
+        13 => "EACCES",
+        22 => "EINVAL",
+        24 => "EMFILE",
+        97 => "EAFNOSUPPORT",
+        98 => "EADDRINUSE",
+        99 => "EADDRNOTAVAIL",
+        100 => "ENETDOWN",
+        101 => "ENETUNREACH",
+        103 => "ECONNABORTED",
+        104 => "ECONNRESET",
+        110 => "ETIMEDOUT",
+        111 => "ECONNREFUSED",
+        113 => "EHOSTUNREACH",
+        115 => "EINPROGRESS",
+        _ => return None,
+    })
+}
+
 /// Nearest-rank percentile of sorted samples, None without any.
 pub fn percentile(sorted: &[u64], p: f64) -> Option<u64> {
     if sorted.is_empty() {
